@@ -1,0 +1,128 @@
+#include "models/queueing/server.h"
+
+#include <cassert>
+
+#include "sim/core/units.h"
+
+namespace dsim::queueing {
+
+Server::Config Server::parse(ParamReader& r) {
+  Config c;
+  c.workers =
+      r.integer("workers", c.workers, "number of requests served at once (c)", 1, 1'000'000);
+  const std::string cap = r.text("queue_capacity", "unbounded",
+                                 "waiting places beyond the workers; a full queue rejects "
+                                 "(K = workers + queue_capacity); 'unbounded' or an integer >= 0");
+  if (cap != "unbounded") {
+    std::string err;
+    auto n = parse_integer(cap, &err);
+    if (!n || *n < 0) {
+      r.error("queue_capacity", "expected 'unbounded' or an integer >= 0, got '" + cap + "'");
+    } else {
+      c.queue_capacity = *n;
+    }
+  }
+  c.service = r.distribution_map("service", c.service.front().second,
+                                 "service time: one distribution, or a map op -> distribution "
+                                 "(key 'default' for the others)");
+  c.response_bytes = r.size("response_size", c.response_bytes, "size of a response on the wire");
+  return c;
+}
+
+void Server::on_start(Context& ctx) {
+  workers_.assign(static_cast<size_t>(config_.workers), std::nullopt);
+  idle_.clear();
+  for (size_t w = workers_.size(); w-- > 0;)
+    idle_.push_back(w);
+  m_busy_ = ctx.intern("busy_workers");
+  m_queue_ = ctx.intern("queue_length");
+  m_util_ = ctx.intern("utilization");
+  m_wait_ = ctx.intern("queue_wait");
+  m_served_ = ctx.intern("served");
+  m_rejected_ = ctx.intern("rejected");
+  m_waited_ = ctx.intern("waited");
+  report_levels(ctx);
+}
+
+const Distribution& Server::service_time(Context& ctx, Symbol op) {
+  if (op.id >= service_by_symbol_.size()) service_by_symbol_.resize(op.id + 1, nullptr);
+  const Distribution*& cached = service_by_symbol_[op.id];
+  if (!cached) {
+    cached = &config_.service.front().second;
+    const std::string_view name = ctx.symbol_name(op);
+    for (const auto& [n, d] : config_.service) {
+      if (n == name) cached = &d;
+    }
+  }
+  return *cached;
+}
+
+void Server::report_levels(Context& ctx) {
+  const double busy = static_cast<double>(workers_.size() - idle_.size());
+  ctx.record().level(m_busy_, busy);
+  ctx.record().level(m_util_, busy / static_cast<double>(workers_.size()));
+  ctx.record().level(m_queue_, static_cast<double>(queue_.size()));
+}
+
+void Server::start(Context& ctx, Job job, size_t worker) {
+  const Duration service = service_time(ctx, job.op).sample_duration(ctx.rng());
+  workers_[worker] = job;
+  ctx.set_timer(service, worker);
+}
+
+void Server::on_message(Context& ctx, const Envelope& env) {
+  const auto* req = env.msg.get<Request>();
+  if (!req) return;
+  Job job{env.from, req->id, req->op, ctx.now()};
+  if (!idle_.empty()) {
+    const size_t w = idle_.back();
+    idle_.pop_back();
+    ctx.record().observe(m_wait_, Duration::zero());
+    start(ctx, job, w);
+  } else if (!config_.queue_capacity ||
+             static_cast<int64_t>(queue_.size()) < *config_.queue_capacity) {
+    queue_.push_back(job);
+  } else {
+    ctx.record().count(m_rejected_);
+    ctx.send(env.from, Response{req->id, false, static_cast<uint32_t>(config_.response_bytes)});
+    return;
+  }
+  report_levels(ctx);
+}
+
+void Server::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
+  const auto w = static_cast<size_t>(tag);
+  assert(w < workers_.size() && workers_[w]);
+  const Job done = *workers_[w];
+  workers_[w].reset();
+  ctx.record().count(m_served_);
+  ctx.send(done.client,
+           Response{done.request_id, true, static_cast<uint32_t>(config_.response_bytes)});
+  if (!queue_.empty()) {
+    Job next = queue_.front();
+    queue_.pop_front();
+    ctx.record().observe(m_wait_, ctx.now() - next.arrived);
+    ctx.record().count(m_waited_);
+    start(ctx, next, w);
+  } else {
+    idle_.push_back(w);
+  }
+  report_levels(ctx);
+}
+
+void Server::on_stop(Context& ctx) {
+  report_levels(ctx);
+}
+
+void Server::check_invariants() const {
+  size_t busy = 0;
+  for (const auto& w : workers_)
+    busy += w ? 1 : 0;
+  assert(busy + idle_.size() == workers_.size());
+  assert(queue_.empty() || idle_.empty());  // nobody waits while a worker is idle
+  if (config_.queue_capacity)
+    assert(static_cast<int64_t>(queue_.size()) <= *config_.queue_capacity);
+  (void)busy;
+}
+
+}  // namespace dsim::queueing

@@ -1,0 +1,63 @@
+// `server`: a service station with c identical workers and a FIFO queue of optional
+// capacity; service times come from a distribution per operation type. With exponential
+// inter-arrival and service times this is the M/M/c/K queue of queueing theory.
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/queueing/messages.h"
+#include "sim/core/distribution.h"
+#include "sim/core/model.h"
+#include "sim/core/params.h"
+
+namespace dsim::queueing {
+
+class Server final : public Model {
+ public:
+  static constexpr std::string_view kName = "server";
+  static constexpr std::string_view kDescription =
+      "c workers behind a FIFO queue of optional capacity; service time per operation type "
+      "(M/M/c/K with exponential times)";
+
+  struct Config {
+    int64_t workers = 1;
+    std::optional<int64_t> queue_capacity;  ///< waiting places; none = unbounded
+    /// Service time per operation name; the entry named "" applies to the others.
+    std::vector<std::pair<std::string, Distribution>> service = {
+        {"", Distribution::exponential(1e6).with_dim(Distribution::Dim::kTime)}};
+    uint64_t response_bytes = 512;
+  };
+  static Config parse(ParamReader& r);
+
+  explicit Server(const Config& config) : config_(config) {}
+
+  void on_start(Context& ctx) override;
+  void on_message(Context& ctx, const Envelope& env) override;
+  void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
+  void on_stop(Context& ctx) override;
+  void check_invariants() const override;
+
+ private:
+  struct Job {
+    NodeId client;
+    uint64_t request_id;
+    Symbol op;
+    SimTime arrived;  // local clock
+  };
+  void start(Context& ctx, Job job, size_t worker);
+  const Distribution& service_time(Context& ctx, Symbol op);
+  void report_levels(Context& ctx);
+
+  const Config& config_;
+  std::vector<std::optional<Job>> workers_;  // one slot per worker: the job it serves
+  std::vector<size_t> idle_;                 // idle worker slots (a stack)
+  std::deque<Job> queue_;
+  std::vector<const Distribution*> service_by_symbol_;  // cache, indexed by Symbol id
+  Symbol m_busy_, m_queue_, m_util_, m_wait_, m_served_, m_rejected_, m_waited_;
+};
+
+}  // namespace dsim::queueing

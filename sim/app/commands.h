@@ -1,0 +1,36 @@
+// The `dsim` subcommands. Exit codes: 0 ok, 1 a check failed, 2 bad input, 3 the run
+// was aborted by a limit, 4 the determinism check found a difference.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dsim {
+
+class ModelRegistry;
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitCheckFailed = 1;
+inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitAborted = 3;
+inline constexpr int kExitNondeterministic = 4;
+
+struct RunArgs {
+  std::string file;
+  std::optional<uint64_t> seed;
+  std::string out;  ///< empty: runs/<scenario>-<seed>
+  std::vector<std::string> overrides;
+  bool quiet = false;
+  bool json = false;
+  bool check_determinism = false;
+  bool check_invariants = false;
+};
+
+int cmd_run(const RunArgs& args, const ModelRegistry& registry);
+int cmd_validate(const std::vector<std::string>& files, const std::vector<std::string>& overrides,
+                 const ModelRegistry& registry);
+int cmd_list_models(const ModelRegistry& registry, const std::string& only);
+
+}  // namespace dsim

@@ -1,0 +1,97 @@
+// The only window a model has on the world.
+//
+// A model is a deterministic state machine per node, in the sans-IO style: it reacts to
+// its start, to messages and to its own timers through a Context, and does nothing else —
+// no I/O, no clocks but ctx.now(), no randomness but ctx.rng(). See DESIGN.md section 4.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "sim/core/ids.h"
+#include "sim/core/message.h"
+#include "sim/core/rng.h"
+#include "sim/core/time.h"
+
+namespace dsim {
+
+/// How a client operation ended.
+enum class Outcome : uint8_t {
+  kOk,        ///< succeeded
+  kRejected,  ///< refused by the service (queue full, not the leader, ...): it did not happen
+  kTimeout,   ///< no answer in time: it may or may not have happened
+  kError,     ///< failed in another definite way
+};
+std::string_view outcome_name(Outcome o);
+
+/// Metrics a model reports. Every record is attributed to the node whose handler is
+/// running and stamped with true (not local) time by the engine.
+class Recorder {
+ public:
+  virtual ~Recorder() = default;
+  /// A client operation of type `op` starts now.
+  virtual OpToken begin_op(Symbol op) = 0;
+  /// ...and ends now. Its latency is the true time between the two calls.
+  virtual void end_op(OpToken token, Outcome outcome) = 0;
+  /// Adds to a counter of this node's group (`elections_started`, `rejected`, ...).
+  virtual void count(Symbol metric, int64_t delta = 1) = 0;
+  /// Adds one observation of a time span to a histogram of this node's group.
+  virtual void observe(Symbol metric, Duration value) = 0;
+  /// Sets this node's current value of a level (busy workers, queue length): the summary
+  /// reports its time-weighted mean over the measured period, averaged over the group's
+  /// nodes, and its peak.
+  virtual void level(Symbol metric, double value) = 0;
+};
+
+/// A message as delivered to its destination.
+struct Envelope {
+  NodeId from;
+  NodeId to;
+  const Message& msg;
+};
+
+class Context {
+ public:
+  virtual ~Context() = default;
+
+  virtual NodeId self() const = 0;
+  /// This node's local clock (true time when the scenario gives no clock skew).
+  virtual SimTime now() const = 0;
+  /// Hands `msg` to the network; it arrives after the network's delay, or never.
+  virtual void send(NodeId to, Message msg) = 0;
+  /// Fires on_timer(tag) after `after` has passed on this node's clock.
+  virtual TimerId set_timer(Duration after, TimerTag tag) = 0;
+  virtual void cancel_timer(TimerId id) = 0;
+  /// This node's own random stream.
+  virtual Rng& rng() = 0;
+  virtual Recorder& record() = 0;
+
+  /// Interns a name, e.g. an operation type or a metric, for the Recorder.
+  virtual Symbol intern(std::string_view name) = 0;
+  virtual std::string_view symbol_name(Symbol s) const = 0;
+
+  /// The nodes of a group named in the scenario, in order; empty if there is none.
+  virtual std::span<const NodeId> group_nodes(std::string_view group) const = 0;
+  /// "group.index", e.g. "replicas.2".
+  virtual std::string node_name(NodeId id) const = 0;
+  /// This node's index within its group.
+  virtual uint32_t index_in_group() const = 0;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  /// Called when the node starts, and again after each restart (on a new instance).
+  virtual void on_start(Context& ctx) = 0;
+  virtual void on_message(Context& ctx, const Envelope& env) = 0;
+  virtual void on_timer(Context& ctx, TimerId id, TimerTag tag) = 0;
+  /// Called once at the end of the run on every live node (to report final levels).
+  virtual void on_stop(Context& /*ctx*/) {}
+  /// Checked after every handler in checked builds; throw or assert on a broken invariant.
+  virtual void check_invariants() const {}
+  /// A role other components can target ("leader", "follower"); empty when none.
+  virtual std::string_view role() const { return {}; }
+};
+
+}  // namespace dsim

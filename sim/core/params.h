@@ -1,0 +1,170 @@
+// Model parameters as written in a scenario, and the typed reader each model's Config
+// uses to parse them. sim/core knows nothing of YAML: the scenario layer turns YAML into a
+// ParamNode tree that keeps every value's source location for error messages.
+//
+// A model parses its config with one ParamReader call per key, each naming the key, its
+// default and a one-line help. The same code then serves three purposes:
+//   - parsing: values are checked and converted, errors collected with file:line:column;
+//     keys nobody asked for are reported with the list of valid keys (finish());
+//   - documentation: in doc mode the reader returns defaults and records (key, type,
+//     default, help) for `dsim list models`;
+//   - resolution: every key's effective value (given or default) is recorded, so the
+//     resolved scenario written with the results shows all of them.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sim/core/distribution.h"
+#include "sim/core/time.h"
+
+namespace dsim {
+
+struct SourceLoc {
+  std::string file;
+  int line = 0;             ///< 1-based; 0 when unknown
+  int column = 0;           ///< 1-based
+  std::string str() const;  ///< "file:line:column"
+};
+
+struct Diagnostic {
+  SourceLoc loc;
+  std::string message;
+};
+
+/// Collects errors instead of stopping at the first one.
+class Diagnostics {
+ public:
+  void error(SourceLoc loc, std::string message) {
+    all_.push_back({std::move(loc), std::move(message)});
+  }
+  bool ok() const { return all_.empty(); }
+  const std::vector<Diagnostic>& all() const { return all_; }
+  /// One line per error: "file:line:column: error: message".
+  std::string render() const;
+
+ private:
+  std::vector<Diagnostic> all_;
+};
+
+/// One value of a scenario tree: a scalar (kept as its text), a list or a map (in file
+/// order), with where it was written.
+struct ParamNode {
+  enum class Kind { kNull, kScalar, kList, kMap };
+  struct Entry;
+
+  Kind kind = Kind::kNull;
+  std::string scalar;
+  std::vector<ParamNode> items;
+  std::vector<Entry> entries;
+  SourceLoc loc;
+
+  static ParamNode make_scalar(std::string text, SourceLoc loc = {});
+  static ParamNode make_map(SourceLoc loc = {});
+  static ParamNode make_list(SourceLoc loc = {});
+  const ParamNode* find(std::string_view key) const;
+  ParamNode* find(std::string_view key);
+  void set(std::string key, ParamNode value);  ///< replaces or appends
+  std::string kind_name() const;
+};
+
+struct ParamNode::Entry {
+  std::string key;
+  SourceLoc key_loc;
+  ParamNode value;
+};
+
+/// One documented parameter of a model.
+struct ParamDoc {
+  std::string key;
+  std::string type;          ///< "duration", "rate", "distribution of times", "group", ...
+  std::string default_text;  ///< empty when required
+  std::string help;
+};
+
+/// What a reader needs to know of the scenario around it.
+struct ParamEnv {
+  Diagnostics* diagnostics = nullptr;
+  std::vector<std::string> group_names;  ///< the groups a parameter may refer to
+  std::string base_dir;                  ///< for relative file names (empirical CDFs)
+  bool doc_mode = false;
+};
+
+class ParamReader {
+ public:
+  /// Reads the map `node` (may be null: all defaults). `path` names it in messages
+  /// ("groups[1].params").
+  ParamReader(const ParamNode* node, ParamEnv* env, std::string path, SourceLoc owner_loc = {});
+
+  Duration duration(std::string_view key, Duration def, std::string_view help,
+                    Duration min = Duration::zero());
+  std::optional<Duration> optional_duration(std::string_view key, std::string_view help);
+  double number(std::string_view key, double def, std::string_view help,
+                double min = -std::numeric_limits<double>::infinity(),
+                double max = std::numeric_limits<double>::infinity());
+  int64_t integer(std::string_view key, int64_t def, std::string_view help,
+                  int64_t min = std::numeric_limits<int64_t>::min(),
+                  int64_t max = std::numeric_limits<int64_t>::max());
+  /// 0 means "unbounded" where the help says so; the caller decides.
+  double probability(std::string_view key, double def, std::string_view help);
+  double rate(std::string_view key, double def_per_second, std::string_view help);
+  uint64_t size(std::string_view key, uint64_t def_bytes, std::string_view help);
+  double bandwidth(std::string_view key, double def_bits_per_second, std::string_view help);
+  bool boolean(std::string_view key, bool def, std::string_view help);
+  std::string choice(std::string_view key, std::string_view def,
+                     std::vector<std::string_view> options, std::string_view help);
+  /// A required reference to a node group of the scenario.
+  std::string group(std::string_view key, std::string_view help);
+  std::string text(std::string_view key, std::string_view def, std::string_view help);
+  Distribution distribution(std::string_view key, const Distribution& def, std::string_view help,
+                            Distribution::Dim dim = Distribution::Dim::kTime);
+  /// A map of name -> weight (e.g. an operation mix {get: 0.8, put: 0.2}); weights > 0.
+  std::vector<std::pair<std::string, double>> weights(
+      std::string_view key, std::vector<std::pair<std::string, double>> def, std::string_view help);
+  /// A value that is either one distribution (for every name) or a map name -> distribution.
+  /// The result maps "" to the default for names not listed.
+  std::vector<std::pair<std::string, Distribution>> distribution_map(
+      std::string_view key, const Distribution& def, std::string_view help,
+      Distribution::Dim dim = Distribution::Dim::kTime);
+  /// A nested map of parameters, read by the returned reader. When done reading it, call
+  /// finish() on it, then adopt() it here so its docs and resolved values join this map's.
+  ParamReader map(std::string_view key, std::string_view help);
+  void adopt(std::string_view key, const ParamReader& child);
+  /// The raw node (or null when absent), for shapes the helpers above do not cover.
+  const ParamNode* raw(std::string_view key, std::string_view type, std::string_view help);
+
+  bool has(std::string_view key) const;
+  /// Reports a cross-field rule that failed, at the key's location (or the map's).
+  void error(std::string_view key, std::string message);
+  /// Reports every key nobody read, with the valid keys. Call once, after the last read.
+  void finish();
+
+  bool doc_mode() const { return env_->doc_mode; }
+  const std::vector<ParamDoc>& docs() const { return docs_; }
+  /// Every key read, with its effective value (given or default), as a map node.
+  const ParamNode& resolved() const { return resolved_; }
+  ParamEnv& env() { return *env_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  const ParamNode* lookup(std::string_view key, std::string_view type, std::string_view help,
+                          std::string default_text);
+  const SourceLoc& loc_of(std::string_view key) const;
+  void fail(const ParamNode& at, std::string_view key, const std::string& message);
+  void note(std::string_view key, ParamNode value);
+
+  const ParamNode* node_;
+  ParamEnv* env_;
+  std::string path_;
+  SourceLoc owner_loc_;
+  std::vector<std::string> known_;
+  std::vector<ParamDoc> docs_;
+  ParamNode resolved_;
+};
+
+}  // namespace dsim

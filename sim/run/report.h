@@ -1,0 +1,28 @@
+// The files a run writes and the summary it prints, rendered from its results.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sim/core/engine.h"
+#include "sim/run/runner.h"
+
+namespace dsim {
+
+/// "# dsim <version> scenario=<name> seed=<seed> schema_version=<n>": the first line of
+/// every file a run writes.
+std::string file_header(const ScenarioSpec& spec);
+
+std::string render_summary_csv(const ScenarioSpec& spec, const std::vector<SummaryRow>& rows);
+std::string render_summary_json(const ScenarioSpec& spec, const RunOutput& out);
+std::string render_latency_csv(const ScenarioSpec& spec, const Engine& engine);
+std::string render_timeseries_csv(const ScenarioSpec& spec, const Engine& engine);
+std::string render_resolved_yaml(const ScenarioSpec& spec);
+/// The short human summary for the terminal.
+std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& out);
+
+/// Numbers as written in every output: integers exactly, others in their shortest exact
+/// decimal form; non-finite values as empty cells.
+std::string format_value(double v);
+
+}  // namespace dsim

@@ -1,0 +1,190 @@
+#include "sim/run/runner.h"
+
+#include <cmath>
+#include <map>
+
+#include "sim/run/report.h"
+
+namespace dsim {
+
+namespace {
+
+constexpr double kPercentiles[] = {0.5, 0.9, 0.95, 0.99, 0.999, 0.9999};
+constexpr const char* kPercentileNames[] = {"p50", "p90", "p95", "p99", "p999", "p9999"};
+
+void add_latency_rows(std::vector<SummaryRow>& rows, const std::string& group,
+                      const std::string& op, const std::string& prefix, const Histogram& h) {
+  if (h.count() == 0) return;
+  for (size_t i = 0; i < std::size(kPercentiles); ++i) {
+    rows.push_back({group, op, prefix + "_ms_" + kPercentileNames[i],
+                    static_cast<double>(h.percentile(kPercentiles[i])) / 1e6});
+  }
+  rows.push_back({group, op, prefix + "_ms_max", static_cast<double>(h.max()) / 1e6});
+  rows.push_back({group, op, prefix + "_ms_mean", h.mean() / 1e6});
+}
+
+// The figures of one operation type (or an aggregate of several).
+void add_op_rows(std::vector<SummaryRow>& rows, const std::string& group, const std::string& op,
+                 const OpStats& s, double measured_seconds) {
+  uint64_t completed = 0;
+  for (auto c : s.completed)
+    completed += c;
+  const uint64_t ok = s.completed[static_cast<size_t>(Outcome::kOk)];
+  rows.push_back({group, op, "requests", static_cast<double>(completed)});
+  for (int o = 0; o < kOutcomeCount; ++o) {
+    rows.push_back({group, op, std::string(outcome_name(static_cast<Outcome>(o))),
+                    static_cast<double>(s.completed[static_cast<size_t>(o)])});
+  }
+  rows.push_back({group, op, "in_flight", static_cast<double>(s.in_flight_at_end)});
+  if (completed > 0) {
+    rows.push_back(
+        {group, op, "availability", static_cast<double>(ok) / static_cast<double>(completed)});
+  }
+  if (measured_seconds > 0) {
+    rows.push_back({group, op, "throughput_per_s", static_cast<double>(ok) / measured_seconds});
+  }
+  add_latency_rows(rows, group, op, "latency", s.latency_ok);
+}
+
+void merge_into(OpStats& into, const OpStats& from) {
+  for (int o = 0; o < kOutcomeCount; ++o)
+    into.completed[o] += from.completed[o];
+  into.in_flight_at_end += from.in_flight_at_end;
+  into.latency_ok.merge(from.latency_ok);
+}
+
+std::vector<SummaryRow> build_summary(const Engine& engine, const RunStats& stats) {
+  const MetricsRecorder& m = engine.metrics();
+  const SymbolTable& sym = engine.symbols();
+  const double measured = m.measured_seconds();
+  std::vector<SummaryRow> rows;
+
+  // Client operations, per group and op, per group over all ops, and over every group.
+  OpStats everything;
+  std::map<uint32_t, OpStats> per_group;
+  for (const auto& [key, s] : m.ops()) {
+    const std::string& group = engine.groups()[key.first].name;
+    add_op_rows(rows, group, std::string(sym.name(key.second)), s, measured);
+    merge_into(per_group[key.first], s);
+    merge_into(everything, s);
+  }
+  for (const auto& [g, s] : per_group)
+    add_op_rows(rows, engine.groups()[g].name, "all", s, measured);
+  if (!m.ops().empty()) add_op_rows(rows, "all", "all", everything, measured);
+
+  // Group-level figures the models reported.
+  for (const auto& [key, v] : m.counters()) {
+    rows.push_back({engine.groups()[key.first].name, "", std::string(sym.name(key.second)),
+                    static_cast<double>(v)});
+  }
+  for (const auto& [key, h] : m.observations()) {
+    const std::string& group = engine.groups()[key.first].name;
+    const std::string name(sym.name(key.second));
+    rows.push_back({group, "", name + "_count", static_cast<double>(h.count())});
+    add_latency_rows(rows, group, "", name, h);
+  }
+  for (const auto& [key, l] : m.levels()) {
+    const auto& g = engine.groups()[key.first];
+    const std::string name(sym.name(key.second));
+    const double node_seconds = measured * static_cast<double>(g.nodes.size());
+    if (node_seconds > 0) rows.push_back({g.name, "", name + "_mean", l.integral / node_seconds});
+    rows.push_back({g.name, "", name + "_peak", l.peak});
+  }
+
+  // The run as a whole.
+  const NetworkCounters& net = engine.network_counters();
+  auto run = [&](const char* metric, double v) { rows.push_back({"run", "", metric, v}); };
+  run("events", static_cast<double>(stats.events));
+  run("sim_seconds", stats.end_time.to_seconds());
+  run("measured_seconds", measured);
+  run("aborted", aborted(stats.reason) ? 1 : 0);
+  run("nodes", static_cast<double>(engine.node_count()));
+  run("peak_pending_events", static_cast<double>(stats.peak_pending));
+  run("messages_sent", static_cast<double>(net.sent));
+  run("messages_delivered", static_cast<double>(net.delivered));
+  run("messages_dropped", static_cast<double>(net.dropped_total()));
+  for (size_t c = 0; c < net.dropped.size(); ++c) {
+    rows.push_back({"run", "", "dropped_" + std::string(drop_cause_name(static_cast<DropCause>(c))),
+                    static_cast<double>(net.dropped[c])});
+  }
+  run("bytes_sent", static_cast<double>(net.bytes_sent));
+  return rows;
+}
+
+const SummaryRow* find_row(const std::vector<SummaryRow>& rows, const std::string& group,
+                           const std::string& op, const std::string& metric) {
+  for (const auto& r : rows) {
+    if (r.group == group && r.op == op && r.metric == metric) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool RunOutput::checks_passed() const {
+  for (const auto& c : checks) {
+    if (!c.passed) return false;
+  }
+  return true;
+}
+
+bool RunOutput::checks_unresolved() const {
+  for (const auto& c : checks) {
+    if (!c.value) return true;
+  }
+  return false;
+}
+
+std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const CheckSpec& c) {
+  const SummaryRow* r = nullptr;
+  if (c.group.empty()) {
+    r = find_row(rows, "all", "all", c.metric);
+    if (!r) r = find_row(rows, "run", "", c.metric);
+  } else if (c.op.empty()) {
+    r = find_row(rows, c.group, "all", c.metric);
+    if (!r) r = find_row(rows, c.group, "", c.metric);
+  } else {
+    r = find_row(rows, c.group, c.op, c.metric);
+  }
+  if (!r || !std::isfinite(r->value)) return std::nullopt;
+  return r->value;
+}
+
+std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invariants) {
+  EngineConfig cfg;
+  cfg.seed = spec.seed;
+  cfg.end = SimTime::zero() + spec.duration;
+  cfg.warmup = spec.warmup;
+  cfg.window = spec.output.window;
+  cfg.max_events = spec.limits.max_events;
+  cfg.max_pending = spec.limits.max_pending;
+  cfg.check_invariants = check_invariants;
+  cfg.network = spec.network;
+  auto engine = std::make_unique<Engine>(std::move(cfg));
+  for (const auto& g : spec.groups) {
+    const ModelFactory* factory = g.factory;
+    std::shared_ptr<const void> config = g.config;
+    engine->add_group(g.name, g.count, [factory, config] { return factory->create(config.get()); });
+  }
+  return engine;
+}
+
+RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
+  auto engine = build_engine(spec, options.check_invariants);
+  if (options.progress) engine->on_progress(options.progress_every, options.progress);
+  RunOutput out;
+  out.stats = engine->run();
+  out.summary = build_summary(*engine, out.stats);
+  for (const auto& c : spec.checks) {
+    auto v = lookup_metric(out.summary, c);
+    out.checks.push_back({&c, v, v && c.holds(*v)});
+  }
+  out.files.emplace_back("summary.csv", render_summary_csv(spec, out.summary));
+  out.files.emplace_back("summary.json", render_summary_json(spec, out));
+  out.files.emplace_back("latency.csv", render_latency_csv(spec, *engine));
+  out.files.emplace_back("timeseries.csv", render_timeseries_csv(spec, *engine));
+  out.files.emplace_back("scenario.resolved.yaml", render_resolved_yaml(spec));
+  return out;
+}
+
+}  // namespace dsim

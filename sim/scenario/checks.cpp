@@ -1,0 +1,120 @@
+#include "sim/scenario/checks.h"
+
+#include <cctype>
+#include <vector>
+
+#include "sim/core/units.h"
+
+namespace dsim {
+
+namespace {
+
+bool valid_name(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+std::string trim(const std::string& s) {
+  const size_t a = s.find_first_not_of(" \t");
+  if (a == std::string::npos) return "";
+  const size_t b = s.find_last_not_of(" \t");
+  return s.substr(a, b - a + 1);
+}
+
+}  // namespace
+
+const char* cmp_text(CheckSpec::Cmp c) {
+  switch (c) {
+    case CheckSpec::Cmp::kLt:
+      return "<";
+    case CheckSpec::Cmp::kLe:
+      return "<=";
+    case CheckSpec::Cmp::kGt:
+      return ">";
+    case CheckSpec::Cmp::kGe:
+      return ">=";
+    case CheckSpec::Cmp::kEq:
+      return "==";
+    case CheckSpec::Cmp::kNe:
+      return "!=";
+  }
+  return "?";
+}
+
+bool CheckSpec::holds(double v) const {
+  switch (cmp) {
+    case Cmp::kLt:
+      return v < threshold;
+    case Cmp::kLe:
+      return v <= threshold;
+    case Cmp::kGt:
+      return v > threshold;
+    case Cmp::kGe:
+      return v >= threshold;
+    case Cmp::kEq:
+      return v == threshold;
+    case Cmp::kNe:
+      return v != threshold;
+  }
+  return false;
+}
+
+std::optional<CheckSpec> parse_check(const std::string& text, std::string* error) {
+  CheckSpec c;
+  c.text = trim(text);
+  static const std::vector<std::pair<std::string, CheckSpec::Cmp>> kOps = {
+      {"<=", CheckSpec::Cmp::kLe}, {">=", CheckSpec::Cmp::kGe}, {"==", CheckSpec::Cmp::kEq},
+      {"!=", CheckSpec::Cmp::kNe}, {"<", CheckSpec::Cmp::kLt},  {">", CheckSpec::Cmp::kGt},
+  };
+  std::string lhs = c.text, rhs = "1";
+  c.cmp = CheckSpec::Cmp::kEq;
+  size_t best = std::string::npos;
+  for (const auto& [sym, cmp] : kOps) {
+    const size_t at = c.text.find(sym);
+    if (at != std::string::npos &&
+        (best == std::string::npos || at < best || (at == best && sym.size() == 2))) {
+      best = at;
+      c.cmp = cmp;
+      lhs = trim(c.text.substr(0, at));
+      rhs = trim(c.text.substr(at + sym.size()));
+    }
+  }
+  if (rhs == "true") rhs = "1";
+  if (rhs == "false") rhs = "0";
+  std::string err;
+  auto v = parse_number(rhs, &err);
+  if (!v) {
+    *error = "check '" + c.text + "': the right-hand side must be a number, got '" + rhs + "'";
+    return std::nullopt;
+  }
+  c.threshold = *v;
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    const size_t dot = lhs.find('.', start);
+    parts.push_back(lhs.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  for (const auto& p : parts) {
+    if (!valid_name(p)) {
+      *error = "check '" + c.text +
+               "': expected [group.[op.]]metric <op> number, e.g. "
+               "'latency_ms_p99 < 50'";
+      return std::nullopt;
+    }
+  }
+  if (parts.size() > 3) {
+    *error = "check '" + c.text + "': at most group.op.metric";
+    return std::nullopt;
+  }
+  c.metric = parts.back();
+  if (parts.size() >= 2) c.group = parts[0];
+  if (parts.size() == 3) c.op = parts[1];
+  return c;
+}
+
+}  // namespace dsim

@@ -1,0 +1,74 @@
+// A scenario file, read and validated into plain structs. The whole file is checked
+// before anything runs, and every error is reported (file:line:column, what was
+// expected), not just the first.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/core/network.h"
+#include "sim/core/params.h"
+#include "sim/core/registry.h"
+#include "sim/core/time.h"
+#include "sim/scenario/checks.h"
+
+namespace dsim {
+
+struct GroupSpec {
+  std::string name;
+  std::string model;
+  uint32_t count = 1;
+  SourceLoc loc;
+  const ModelFactory* factory = nullptr;
+  std::shared_ptr<const void> config;  ///< the model's parsed Config
+};
+
+struct OutputSpec {
+  Duration window = seconds(1);  ///< time-series window
+};
+
+struct LimitsSpec {
+  uint64_t max_events = 0;   ///< 0: none
+  uint64_t max_pending = 0;  ///< 0: none
+};
+
+struct ScenarioSpec {
+  std::string file;  ///< where it was read from
+  std::string name;
+  std::string description;
+  uint64_t seed = 1;
+  Duration duration = seconds(60);
+  Duration warmup = Duration::zero();
+  NetworkConfig network;
+  std::vector<GroupSpec> groups;
+  std::vector<CheckSpec> checks;
+  OutputSpec output;
+  LimitsSpec limits;
+  /// The scenario with --set overrides applied and every default filled in: written as
+  /// scenario.resolved.yaml so the run can be repeated exactly.
+  ParamNode resolved;
+};
+
+struct LoadOptions {
+  std::vector<std::string> overrides;  ///< "key.path=value", applied in order
+  std::optional<uint64_t> seed;        ///< replaces the file's seed
+};
+
+/// Reads, overrides and validates a scenario. On any error returns nullopt; `diag`
+/// holds every error found.
+std::optional<ScenarioSpec> load_scenario(const std::string& path, const LoadOptions& options,
+                                          const ModelRegistry& registry, Diagnostics& diag);
+
+/// As load_scenario(), from text already in memory (`file` names it in messages).
+std::optional<ScenarioSpec> load_scenario_text(const std::string& text, const std::string& file,
+                                               const LoadOptions& options,
+                                               const ModelRegistry& registry, Diagnostics& diag);
+
+/// Applies one "key.path=value" override to a tree. List elements are selected by index
+/// or, for lists of maps with a `name`, by name (groups.clients.params.rate=500/s).
+bool apply_override(ParamNode& root, const std::string& assignment, Diagnostics& diag);
+
+}  // namespace dsim

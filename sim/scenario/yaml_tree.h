@@ -1,0 +1,19 @@
+// YAML text <-> ParamNode trees (values with their file:line:column).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "sim/core/params.h"
+
+namespace dsim {
+
+/// Parses YAML text; syntax errors and duplicate keys go to `diag`.
+std::optional<ParamNode> parse_yaml(const std::string& text, const std::string& file,
+                                    Diagnostics& diag);
+/// Reads and parses a file; an unreadable file is reported to `diag`.
+std::optional<ParamNode> load_yaml_file(const std::string& path, Diagnostics& diag);
+/// Writes a tree back as block-style YAML, keys in tree order.
+std::string emit_yaml(const ParamNode& node);
+
+}  // namespace dsim

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Fails on what DESIGN.md bans in sim/ and models/: wall clocks, ambient randomness and
+# the standard library's distributions (all break determinism), mutable statics, and
+# models reaching past their Context (engine internals, YAML).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+status=0
+report() { echo "lint: $1"; echo "$2" | sed 's/^/  /'; status=1; }
+
+banned='std::chrono::(system_clock|steady_clock|high_resolution_clock)|std::random_device|[^_a-zA-Z.]s?rand\(|std::(uniform_int|uniform_real|normal|exponential|lognormal|bernoulli|poisson|discrete|gamma|weibull)_distribution|std::mt19937|std::default_random_engine|\btime\(NULL\)|\btime\(nullptr\)|gettimeofday|clock_gettime|thread_local'
+hits=$(grep -rnE "$banned" sim models --include='*.h' --include='*.cpp' | grep -v 'dsim-lint: allow')
+[ -n "$hits" ] && report "banned calls in sim/ or models/ (DESIGN.md 3; mark a CLI-only line '// dsim-lint: allow(wall-clock)')" "$hits"
+
+# Mutable statics: 'static' variables that are neither const nor constexpr.
+statics=$(grep -rnE '^\s*(inline\s+)?static\s+[A-Za-z_:<>, ]+\s+[a-z_][a-zA-Z0-9_]*\s*(=|;|\{)' sim models \
+  --include='*.h' --include='*.cpp' | grep -vE 'static\s+(const|constexpr)|constexpr|static_assert|\(' | grep -v 'dsim-lint: allow')
+[ -n "$statics" ] && report "mutable static state (DESIGN.md 3: no ambient state)" "$statics"
+
+# Models see the model API only.
+layer=$(grep -rnE '#include\s+[<"](yaml-cpp/|CLI/|sim/core/engine\.h|sim/scenario/|sim/run/|sim/app/)' models)
+[ -n "$layer" ] && report "a model includes something beyond sim/core's model API" "$layer"
+core_up=$(grep -rnE '#include\s+[<"](yaml-cpp/|CLI/|sim/scenario/|sim/run/|sim/app/|models/)' sim/core)
+[ -n "$core_up" ] && report "sim/core includes a higher layer" "$core_up"
+scen_up=$(grep -rnE '#include\s+[<"](sim/run/|sim/app/|models/)' sim/scenario)
+[ -n "$scen_up" ] && report "sim/scenario includes a higher layer" "$scen_up"
+
+# Unordered containers must not be iterated where order could reach output or events.
+unordered_iter=$(grep -rnE 'for\s*\(.*:\s*[a-z_]*(unordered|_by_id|pending_)[a-z_]*\s*\)' sim models --include='*.cpp' | grep -v 'dsim-lint: allow')
+[ -n "$unordered_iter" ] && report "iteration over an unordered container" "$unordered_iter"
+
+# Formatting.
+if command -v clang-format >/dev/null; then
+  unformatted=$(git ls-files -co --exclude-standard '*.h' '*.cpp' | while read -r f; do
+    [ -f "$f" ] && ! clang-format --dry-run --Werror "$f" >/dev/null 2>&1 && echo "$f"; done)
+  [ -n "$unformatted" ] && report "not clang-formatted (run: make format)" "$unformatted"
+fi
+[ $status -eq 0 ] && echo "lint: ok"
+exit $status
