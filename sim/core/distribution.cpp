@@ -528,11 +528,24 @@ std::string Distribution::describe() const {
       return "normal(mean=" + v(a_) + ", stddev=" + v(b_) + ")";
     case Kind::kLognormal:
       if (c_ == 1) {
+        // exp(log(x)) is x only up to rounding: undo it to whole ns or bytes, or to 12
+        // significant digits for plain numbers (rounding those to integers would turn a
+        // median of 0.5 into 0).
+        auto tidy = [this](double x) {
+          if (dim_ != Dim::kNumber) return std::round(x);
+          char buf[32];
+          double y = x;
+          auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::general, 12);
+          if (ec == std::errc()) std::from_chars(buf, end, y);
+          return y;
+        };
         const double median = std::exp(a_);
         const double p99 = std::exp(a_ + b_ * 2.3263478740408408);
-        return "lognormal(median=" + v(std::round(median)) + ", p99=" + v(std::round(p99)) + ")";
+        return "lognormal(median=" + v(tidy(median)) + ", p99=" + v(tidy(p99)) + ")";
       }
-      return "lognormal(mu=" + number_text(a_) + ", sigma=" + number_text(b_) + ")";
+      // For times, mu is the mean of ln(value in seconds), as parse_distribution reads it.
+      return "lognormal(mu=" + number_text(dim_ == Dim::kTime ? a_ - std::log(1e9) : a_) +
+             ", sigma=" + number_text(b_) + ")";
     case Kind::kPareto:
       return "pareto(xm=" + v(a_) + ", alpha=" + number_text(b_) + ")";
     case Kind::kWeibull:

@@ -186,6 +186,7 @@ void Engine::fire_timer(uint32_t slot) {
   t.node = kNoNode;
   free_timers_.push_back(slot);
   if (!live || !nodes_[node].model) return;
+  trace(EventKind::kTimer, node);
   enter(node);
   nodes_[node].model->on_timer(*ctx_, id, tag);
   after_handler(node);
@@ -197,6 +198,7 @@ void Engine::deliver(uint32_t slot) {
   const Message msg = std::move(m.msg);
   const NodeId from = m.from, to = m.to;
   free_messages_.push_back(slot);
+  trace(EventKind::kMessage, to);
   if (!nodes_[to].model) {
     ++net_counters_.dropped[static_cast<size_t>(DropCause::kNodeDown)];
     return;
@@ -211,6 +213,7 @@ void Engine::deliver(uint32_t slot) {
 void Engine::run_control(uint32_t slot) {
   auto action = std::move(controls_[slot]);
   controls_[slot] = nullptr;
+  trace(EventKind::kControl, kNoNode);
   action(*this);
 }
 
@@ -283,6 +286,7 @@ RunStats Engine::run() {
   }
   metrics_.finish(now_);
   stats.messages_delivered = net_counters_.delivered;
+  stats.fingerprint = fingerprint_;
   return stats;
 }
 

@@ -49,6 +49,10 @@ struct RunStats {
   StopReason reason = StopReason::kEndOfTime;
   uint64_t peak_pending = 0;
   uint64_t messages_delivered = 0;
+  /// A hash of every handler run, in order, by (true time, kind, node): equal
+  /// fingerprints mean the same trace. Independent of how the queue and pools are built;
+  /// golden tests pin it.
+  uint64_t fingerprint = 0;
 };
 
 struct GroupInfo {
@@ -133,6 +137,10 @@ class Engine {
   void run_control(uint32_t slot);
   void enter(NodeId node);  // points the context and the recorder at node
   void after_handler(NodeId node);
+  void trace(EventKind kind, NodeId node) {
+    fingerprint_ = mix64(fingerprint_ ^ static_cast<uint64_t>(now_.ns())) ^
+                   ((static_cast<uint64_t>(kind) << 32) | node);
+  }
 
   EngineConfig config_;
   SimTime now_;
@@ -152,6 +160,7 @@ class Engine {
   std::unique_ptr<class NodeContext> ctx_;
   std::function<void(SimTime, uint64_t)> progress_;
   uint64_t progress_every_ = 0;
+  uint64_t fingerprint_ = 0;
   bool ran_ = false;
 };
 

@@ -401,6 +401,13 @@ std::string ParamReader::text(std::string_view key, std::string_view def, std::s
 
 namespace {
 
+// A distribution cut short at a comma is what YAML makes of an unquoted one in a {flow map}.
+std::string unbalanced_hint(const std::string& text) {
+  if (std::count(text.begin(), text.end(), '(') <= std::count(text.begin(), text.end(), ')'))
+    return "";
+  return " (in a YAML {flow map}, quote a distribution that holds commas: \"uniform(1ms, 3ms)\")";
+}
+
 const char* dim_type(Distribution::Dim dim) {
   switch (dim) {
     case Distribution::Dim::kTime:
@@ -433,7 +440,7 @@ Distribution ParamReader::distribution(std::string_view key, const Distribution&
       out = *d;
       text = v->scalar;
     } else {
-      fail(*v, key, err);
+      fail(*v, key, err + unbalanced_hint(v->scalar));
     }
   }
   note(key, ParamNode::make_scalar(text));
@@ -499,7 +506,7 @@ std::vector<std::pair<std::string, Distribution>> ParamReader::distribution_map(
         out[0].second = *d;
         r = ParamNode::make_scalar(v->scalar);
       } else {
-        fail(*v, key, err);
+        fail(*v, key, err + unbalanced_hint(v->scalar));
       }
     } else if (v->kind == ParamNode::Kind::kMap) {
       r = ParamNode::make_map();
@@ -517,7 +524,7 @@ std::vector<std::pair<std::string, Distribution>> ParamReader::distribution_map(
           }
           r.set(e.key, ParamNode::make_scalar(e.value.scalar));
         } else {
-          fail(e.value, std::string(key) + "." + e.key, err);
+          fail(e.value, std::string(key) + "." + e.key, err + unbalanced_hint(e.value.scalar));
         }
       }
     } else {

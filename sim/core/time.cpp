@@ -35,9 +35,10 @@ std::string decimal(int64_t ns, int64_t unit) {
 
 std::string format_duration(Duration d) {
   const int64_t ns = d.ns();
-  const int64_t mag = ns < 0 ? -ns : ns;
+  // Unsigned, so that the magnitude of INT64_MIN does not overflow.
+  const uint64_t mag = ns < 0 ? 0 - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
   struct Unit {
-    int64_t ns;
+    uint64_t ns;
     const char* name;
   };
   static constexpr Unit kUnits[] = {
@@ -45,12 +46,15 @@ std::string format_duration(Duration d) {
       {1'000'000, "ms"},        {1'000, "us"},           {1, "ns"},
   };
   if (mag == 0) return "0s";
-  // Prefer the largest unit the value divides exactly; else the largest unit <= value.
+  // Hours and minutes only when they divide the value exactly (decimal() prints decimal
+  // fractions only); else the largest of s, ms, us, ns not above the value: "2.5s".
   for (const auto& u : kUnits) {
-    if (mag >= u.ns && mag % u.ns == 0) return decimal(ns, u.ns) + u.name;
+    if (u.ns > 1'000'000'000 && mag % u.ns == 0)
+      return decimal(ns, static_cast<int64_t>(u.ns)) + u.name;
   }
   for (const auto& u : kUnits) {
-    if (u.ns <= 1'000'000'000 && mag >= u.ns) return decimal(ns, u.ns) + u.name;
+    if (u.ns <= 1'000'000'000 && mag >= u.ns)
+      return decimal(ns, static_cast<int64_t>(u.ns)) + u.name;
   }
   return decimal(ns, 1) + "ns";
 }

@@ -94,7 +94,7 @@ constexpr SimTime saturating_add(SimTime t, Duration d) {
   return t + d;
 }
 
-/// Human form with the largest unit that keeps it exact where possible: "150ms", "2.5s", "0ns".
+/// Human form with the largest unit that keeps it exact where possible: "150ms", "2.5s", "0s".
 std::string format_duration(Duration d);
 /// Seconds with up to 9 decimals, trailing zeros removed: "12.5".
 std::string format_seconds(SimTime t);

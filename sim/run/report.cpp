@@ -105,6 +105,9 @@ std::string render_summary_json(const ScenarioSpec& spec, const RunOutput& out) 
   j += "  \"scenario\": " + json_string(spec.name) + ",\n";
   j += "  \"seed\": " + std::to_string(spec.seed) + ",\n";
   j += "  \"stop_reason\": " + json_string(std::string(stop_reason_name(out.stats.reason))) + ",\n";
+  char fp[32];
+  std::snprintf(fp, sizeof fp, "%016llx", static_cast<unsigned long long>(out.stats.fingerprint));
+  j += "  \"trace_fingerprint\": \"" + std::string(fp) + "\",\n";
   j += "  \"metrics\": [\n";
   for (size_t i = 0; i < out.summary.size(); ++i) {
     const auto& r = out.summary[i];

@@ -1,0 +1,147 @@
+// A Context for driving one model without an engine, in the manner of etcd raft's
+// interaction tests: the test feeds messages and fires timers, and asserts on what the
+// model sent, which timers it set, and what it recorded.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sim/core/model.h"
+#include "sim/core/symbols.h"
+
+namespace dsim::testing {
+
+class RecordingRecorder final : public Recorder {
+ public:
+  struct Op {
+    Symbol op;
+    SimTime begin;
+    std::optional<SimTime> end;
+    std::optional<Outcome> outcome;
+  };
+  explicit RecordingRecorder(const SimTime* now) : now_(now) {}
+
+  OpToken begin_op(Symbol op) override {
+    ops.push_back({op, *now_, std::nullopt, std::nullopt});
+    return OpToken{ops.size()};
+  }
+  void end_op(OpToken token, Outcome outcome) override {
+    Op& o = ops.at(token.id - 1);
+    if (o.end) return;
+    o.end = *now_;
+    o.outcome = outcome;
+  }
+  void count(Symbol metric, int64_t delta) override { counters[metric.id] += delta; }
+  void observe(Symbol metric, Duration value) override { observations[metric.id].push_back(value); }
+  void level(Symbol metric, double value) override { levels[metric.id] = value; }
+
+  std::vector<Op> ops;
+  std::map<uint32_t, int64_t> counters;
+  std::map<uint32_t, std::vector<Duration>> observations;
+  std::map<uint32_t, double> levels;
+
+ private:
+  const SimTime* now_;
+};
+
+class RecordingContext final : public Context {
+ public:
+  struct Sent {
+    NodeId to;
+    Message msg;
+    SimTime at;
+  };
+  struct Timer {
+    TimerId id;
+    SimTime at;
+    TimerTag tag;
+    bool cancelled = false;
+    bool fired = false;
+  };
+
+  explicit RecordingContext(NodeId self, uint64_t seed = 1)
+      : self_(self), rng_(seed, stream_id("node", self)), recorder_(&now_) {}
+
+  // --- Context ---
+  NodeId self() const override { return self_; }
+  SimTime now() const override { return now_; }
+  void send(NodeId to, Message msg) override { sent.push_back({to, std::move(msg), now_}); }
+  TimerId set_timer(Duration after, TimerTag tag) override {
+    TimerId id{static_cast<uint32_t>(timers.size()), 0};
+    timers.push_back({id, now_ + after, tag});
+    queue_.insert({now_ + after, id.slot});
+    return id;
+  }
+  void cancel_timer(TimerId id) override {
+    if (!id.valid() || id.slot >= timers.size()) return;
+    Timer& t = timers[id.slot];
+    if (!t.fired && !t.cancelled) queue_.erase({t.at, id.slot});
+    t.cancelled = true;
+  }
+  Rng& rng() override { return rng_; }
+  Recorder& record() override { return recorder_; }
+  Symbol intern(std::string_view name) override { return symbols_.intern(name); }
+  std::string_view symbol_name(Symbol s) const override { return symbols_.name(s); }
+  std::span<const NodeId> group_nodes(std::string_view group) const override {
+    auto it = groups.find(std::string(group));
+    return it == groups.end() ? std::span<const NodeId>() : std::span<const NodeId>(it->second);
+  }
+  std::string node_name(NodeId id) const override { return "node" + std::to_string(id); }
+  uint32_t index_in_group() const override { return index_; }
+
+  // --- driving the model ---
+  void set_now(SimTime t) { now_ = t; }
+  void advance(Duration d) { now_ += d; }
+  /// Pending (set, not fired, not cancelled) timers, earliest first (ties by set order).
+  std::vector<const Timer*> pending() const {
+    std::vector<const Timer*> out;
+    for (const auto& [at, slot] : queue_) out.push_back(&timers[slot]);
+    return out;
+  }
+  /// Fires the earliest pending timer (moving the clock to it); false if none.
+  bool fire_next(Model& m) {
+    if (queue_.empty()) return false;
+    Timer& t = timers[queue_.begin()->second];
+    queue_.erase(queue_.begin());
+    t.fired = true;
+    now_ = std::max(now_, t.at);
+    m.on_timer(*this, t.id, t.tag);
+    return true;
+  }
+  void deliver(Model& m, NodeId from, Message msg) {
+    m.on_message(*this, Envelope{from, self_, msg});
+  }
+  /// Messages sent of type T, in order.
+  template <class T>
+  std::vector<std::pair<NodeId, T>> sent_of() const {
+    std::vector<std::pair<NodeId, T>> out;
+    for (const auto& s : sent) {
+      if (const T* p = s.msg.get<T>()) out.emplace_back(s.to, *p);
+    }
+    return out;
+  }
+  int64_t counter(std::string_view name) {
+    auto it = recorder_.counters.find(intern(name).id);
+    return it == recorder_.counters.end() ? 0 : it->second;
+  }
+
+  RecordingRecorder& recorder() { return recorder_; }
+  std::map<std::string, std::vector<NodeId>> groups;
+  std::vector<Sent> sent;
+  std::vector<Timer> timers;
+
+ private:
+  NodeId self_;
+  uint32_t index_ = 0;
+  SimTime now_;
+  Rng rng_;
+  SymbolTable symbols_;
+  RecordingRecorder recorder_;
+  std::set<std::pair<SimTime, uint32_t>> queue_;  // pending timers by (time, set order)
+};
+
+}  // namespace dsim::testing
