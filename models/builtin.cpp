@@ -1,5 +1,6 @@
 #include "models/builtin.h"
 
+#include "models/phold/phold.h"
 #include "models/queueing/client.h"
 #include "models/queueing/server.h"
 
@@ -8,6 +9,7 @@ namespace dsim {
 void register_builtin_models(ModelRegistry& registry) {
   registry.add<queueing::Client>();
   registry.add<queueing::Server>();
+  registry.add<phold::Phold>();
 }
 
 }  // namespace dsim

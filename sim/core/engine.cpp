@@ -58,6 +58,9 @@ class NodeContext final : public Context {
   }
   std::string node_name(NodeId id) const override { return engine_->node_name(id); }
   uint32_t index_in_group() const override { return engine_->nodes_[node_].index_in_group; }
+  std::string_view group_name() const override {
+    return engine_->groups_[engine_->nodes_[node_].group].name;
+  }
 
  private:
   Engine* engine_;
@@ -82,6 +85,7 @@ uint32_t Engine::add_group(std::string name, uint32_t count, ModelMaker make) {
     nodes_.push_back(NodeSlot{nullptr, Rng(config_.seed, stream_id("node", id)),
                               Rng(config_.seed, stream_id("net", id)), g, i, 0});
     metrics_.add_node(g);
+    network_.add_node(id, config_.seed);
     info.nodes.push_back(id);
   }
   groups_.push_back(std::move(info));

@@ -268,6 +268,10 @@ std::optional<ScenarioSpec> load_scenario_text(const std::string& text, const st
     spec.network.latency = net.distribution("latency", spec.network.latency,
                                             "one-way delay of every message between two nodes");
     spec.network.loss = net.probability("loss", spec.network.loss, "probability a message is lost");
+    spec.network.access_latency = net.distribution(
+        "access_latency", spec.network.access_latency,
+        "each node's access-link latency, drawn once per node; a message from a to b also "
+        "takes access(a) + access(b)");
     net.finish();
     top.adopt("network", net);
   }

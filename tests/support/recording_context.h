@@ -92,14 +92,21 @@ class RecordingContext final : public Context {
   }
   std::string node_name(NodeId id) const override { return "node" + std::to_string(id); }
   uint32_t index_in_group() const override { return index_; }
+  std::string_view group_name() const override { return group_; }
 
   // --- driving the model ---
   void set_now(SimTime t) { now_ = t; }
+  /// Places this node at `index` of group `name` (whose members `groups[name]` lists).
+  void set_group(std::string name, uint32_t index) {
+    group_ = std::move(name);
+    index_ = index;
+  }
   void advance(Duration d) { now_ += d; }
   /// Pending (set, not fired, not cancelled) timers, earliest first (ties by set order).
   std::vector<const Timer*> pending() const {
     std::vector<const Timer*> out;
-    for (const auto& [at, slot] : queue_) out.push_back(&timers[slot]);
+    for (const auto& [at, slot] : queue_)
+      out.push_back(&timers[slot]);
     return out;
   }
   /// Fires the earliest pending timer (moving the clock to it); false if none.
@@ -137,6 +144,7 @@ class RecordingContext final : public Context {
  private:
   NodeId self_;
   uint32_t index_ = 0;
+  std::string group_ = "group";
   SimTime now_;
   Rng rng_;
   SymbolTable symbols_;
