@@ -85,11 +85,11 @@ uint32_t Engine::add_group(std::string name, uint32_t count, ModelMaker make) {
     nodes_.push_back(NodeSlot{nullptr, Rng(config_.seed, stream_id("node", id)),
                               Rng(config_.seed, stream_id("net", id)), g, i, 0});
     metrics_.add_node(g);
-    network_.add_node(id, config_.seed);
     info.nodes.push_back(id);
   }
   groups_.push_back(std::move(info));
   makers_.push_back(std::move(make));
+  network_.add_nodes(nodes_.size(), config_.seed);
   return g;
 }
 

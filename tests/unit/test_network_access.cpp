@@ -44,41 +44,39 @@ TEST_CASE("network: a hop takes both access latencies, drawn once per node") {
   cfg.latency = time_dist(Distribution::constant(1000));
   cfg.access_latency = time_dist(Distribution::uniform(1e6, 2e6));
   Network net(cfg);
-  for (NodeId id = 0; id < 5; ++id)
-    net.add_node(id, 3);
+  net.add_nodes(2, 3);
+  net.add_nodes(5, 3);
   Rng rng(3, 0);
   for (NodeId a = 0; a < 5; ++a) {
-    CHECK(net.access_latency(a) >= ms(1));
-    CHECK(net.access_latency(a) <= ms(2));
+    CHECK(net.access().of(a) >= ms(1));
+    CHECK(net.access().of(a) <= ms(2));
     for (NodeId b = 0; b < 5; ++b) {
       const Fate f = net.transmit(msg(a, b), rng);
       REQUIRE(f.delivered);
       if (a == b) {
         CHECK(f.delay == Duration::zero());
       } else {
-        CHECK(f.delay == net.access_latency(a) + net.access_latency(b) + nanoseconds(1000));
+        CHECK(f.delay == net.access().of(a) + net.access().of(b) + nanoseconds(1000));
         CHECK(f.delay == net.transmit(msg(b, a), rng).delay);
       }
     }
   }
-  CHECK(net.access_latency(0) != net.access_latency(1));
+  CHECK(net.access().of(0) != net.access().of(1));
 
   // Each node's draw comes from its own stream: more nodes do not change the first ones.
   Network bigger(cfg);
-  for (NodeId id = 0; id < 50; ++id)
-    bigger.add_node(id, 3);
+  bigger.add_nodes(50, 3);
   for (NodeId id = 0; id < 5; ++id)
-    CHECK(bigger.access_latency(id) == net.access_latency(id));
+    CHECK(bigger.access().of(id) == net.access().of(id));
 }
 
 TEST_CASE("network: without access links a hop takes the all-pairs latency alone") {
   NetworkConfig cfg;
   cfg.latency = time_dist(Distribution::constant(5000));
   Network net(cfg);
-  net.add_node(0, 1);
-  net.add_node(1, 1);
+  net.add_nodes(2, 1);
   Rng rng(1, 0);
-  CHECK(net.access_latency(0) == Duration::zero());
+  CHECK(net.access().of(0) == Duration::zero());
   CHECK(net.transmit(msg(0, 1), rng).delay == nanoseconds(5000));
 }
 
