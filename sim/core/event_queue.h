@@ -122,14 +122,18 @@ class BasicEventQueue {
   }
   void append(Chain& c, const QueuedEvent& e) {
     Block* t = c.tail;
-    if (!t || t->count == kBlockEvents) {
-      Block* b = acquire();
-      b->count = 0;
-      b->next = nullptr;
-      (t ? t->next : c.head) = b;
-      c.tail = t = b;
-    }
+    if (!t || t->count == kBlockEvents) [[unlikely]]
+      t = extend(c);
     t->events[t->count++] = e;
+  }
+  // Links a fresh block at the end of `c` (out of line: append() stays small).
+  [[gnu::noinline]] Block* extend(Chain& c) {
+    Block* b = acquire();
+    b->count = 0;
+    b->next = nullptr;
+    (c.tail ? c.tail->next : c.head) = b;
+    c.tail = b;
+    return b;
   }
   void place(const QueuedEvent& e, uint64_t k) {
     const uint64_t x = k ^ last_;
