@@ -15,16 +15,23 @@ Phold::Config Phold::parse(ParamReader& r) {
   c.tokens = r.integer("tokens", c.tokens,
                        "tokens in the whole group, started round robin (token t on node t mod n)",
                        0, std::numeric_limits<uint32_t>::max());
-  const bool delay_given = r.has("delay");
-  c.delay = r.distribution("delay", c.delay, "timers: how long a token waits before it fires");
-  c.token_bytes = r.size("token_size", c.token_bytes, "net: size of a token on the wire");
-  if (c.workload == Workload::kNet && delay_given) {
-    r.error("delay",
-            "delay applies to workload 'timers'; with 'net' a hop takes the network's "
-            "latency (network.latency, network.access_latency)");
+  // Each workload reads only its own keys, so the resolved scenario (which lists every key
+  // read) holds no key the other workload would reject.
+  const bool timers = c.workload == Workload::kTimers;
+  if (timers || r.doc_mode() || r.has("delay")) {
+    c.delay = r.distribution("delay", c.delay, "timers: how long a token waits before it fires");
+    if (!timers && !r.doc_mode()) {
+      r.error("delay",
+              "delay applies to workload 'timers'; with 'net' a hop takes the "
+              "network's latency (network.latency, network.access_latency)");
+    }
   }
-  if (c.workload == Workload::kTimers && !r.doc_mode() &&
-      c.delay.kind() == Distribution::Kind::kConstant && c.delay.mean() <= 0) {
+  if (!timers || r.doc_mode() || r.has("token_size")) {
+    c.token_bytes = r.size("token_size", c.token_bytes, "net: size of a token on the wire");
+    if (timers && !r.doc_mode()) r.error("token_size", "token_size applies to workload 'net'");
+  }
+  if (timers && !r.doc_mode() && c.delay.kind() == Distribution::Kind::kConstant &&
+      c.delay.mean() <= 0) {
     r.error("delay", "a constant delay of 0 would fire the same timers forever at one instant");
   }
   if (c.token_bytes > std::numeric_limits<uint32_t>::max()) {
