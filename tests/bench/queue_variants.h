@@ -222,7 +222,8 @@ class CalendarQueue {
       std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k - 1), all.end());
       std::sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k));
       const int64_t span = all[k - 1].at - all[0].at;
-      width = std::max<int64_t>(1, 3 * span / static_cast<int64_t>(k - 1));
+      const int64_t gap = span / static_cast<int64_t>(k - 1);
+      width = std::clamp<int64_t>(gap, 1, std::numeric_limits<int64_t>::max() / 3) * 3;
     }
     rebuild(days, width);
     for (const auto& e : all)
