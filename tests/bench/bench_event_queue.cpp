@@ -87,10 +87,10 @@ void CalendarSizes(benchmark::internal::Benchmark* b) {
   }
 }
 
-BENCHMARK_TEMPLATE(BM_Hold, EventQueue)->Name("Hold/radix_heap_4bit")->Apply(Sizes);
+BENCHMARK_TEMPLATE(BM_Hold, EventQueue)->Name("Hold/radix_heap_6bit")->Apply(Sizes);
 BENCHMARK_TEMPLATE(BM_Hold, BasicEventQueue<1>)->Name("Hold/radix_heap_1bit")->Apply(Sizes);
 BENCHMARK_TEMPLATE(BM_Hold, BasicEventQueue<2>)->Name("Hold/radix_heap_2bit")->Apply(Sizes);
-BENCHMARK_TEMPLATE(BM_Hold, BasicEventQueue<6>)->Name("Hold/radix_heap_6bit")->Apply(Sizes);
+BENCHMARK_TEMPLATE(BM_Hold, BasicEventQueue<4>)->Name("Hold/radix_heap_4bit")->Apply(Sizes);
 BENCHMARK_TEMPLATE(BM_Hold, queues::DaryHeap<2>)->Name("Hold/binary_heap")->Apply(Sizes);
 BENCHMARK_TEMPLATE(BM_Hold, queues::DaryHeap<4>)->Name("Hold/4ary_heap")->Apply(Sizes);
 BENCHMARK_TEMPLATE(BM_Hold, queues::PairingHeap)->Name("Hold/pairing_heap")->Apply(Sizes);

@@ -1,5 +1,5 @@
 // The other candidates for the pending-event set, with EventQueue's interface, kept so
-// the choice of sim/core/event_queue.h (a radix heap on 4-bit digits; other digit
+// the choice of sim/core/event_queue.h (a radix heap on 6-bit digits; other digit
 // widths are BasicEventQueue<bits>) can be measured again
 // (bench_event_queue.cpp) and so each is checked against the same order contract
 // (tests/unit/test_event_queue.cpp): events by time, then by scheduling order.

@@ -18,7 +18,7 @@ using namespace dsim;
 TEMPLATE_TEST_CASE("event queue: equal times come out in scheduling order", "", EventQueue,
                    queues::DaryHeap<2>, queues::DaryHeap<4>, queues::PairingHeap,
                    queues::CalendarQueue, BasicEventQueue<1>, BasicEventQueue<2>,
-                   BasicEventQueue<6>) {
+                   BasicEventQueue<4>) {
   TestType q;
   for (uint64_t i = 0; i < 1000; ++i)
     q.push(SimTime::from_ns(5), i);
@@ -44,7 +44,7 @@ TEMPLATE_TEST_CASE("event queue: equal times come out in scheduling order", "", 
 TEMPLATE_TEST_CASE("event queue: random schedules match a reference order", "", EventQueue,
                    queues::DaryHeap<2>, queues::DaryHeap<4>, queues::PairingHeap,
                    queues::CalendarQueue, BasicEventQueue<1>, BasicEventQueue<2>,
-                   BasicEventQueue<6>) {
+                   BasicEventQueue<4>) {
   // Time spans from nothing (ties) to the end of time, pushes and pops interleaved the
   // way an engine does: nothing is scheduled before the event last popped.
   const int64_t spans[] = {0, 3, 1'000, 1'000'000, 1'000'000'000};
@@ -91,7 +91,7 @@ TEMPLATE_TEST_CASE("event queue: random schedules match a reference order", "", 
 TEMPLATE_TEST_CASE("event queue: a large pending set keeps the order", "", EventQueue,
                    queues::DaryHeap<2>, queues::DaryHeap<4>, queues::PairingHeap,
                    queues::CalendarQueue, BasicEventQueue<1>, BasicEventQueue<2>,
-                   BasicEventQueue<6>) {
+                   BasicEventQueue<4>) {
   // 50000 events pending, replaced one by one as in the hold model, with increments
   // that often tie: buckets and runs of equal times span many blocks.
   Rng rng(11, 0);
@@ -124,7 +124,7 @@ TEMPLATE_TEST_CASE("event queue: a large pending set keeps the order", "", Event
 TEMPLATE_TEST_CASE("event queue: looking at the top does not stop earlier pushes", "", EventQueue,
                    queues::DaryHeap<2>, queues::DaryHeap<4>, queues::PairingHeap,
                    queues::CalendarQueue, BasicEventQueue<1>, BasicEventQueue<2>,
-                   BasicEventQueue<6>) {
+                   BasicEventQueue<4>) {
   // The engine looks at the top, sees it is past the end of the run, and then lets the
   // models schedule at the end time (on_stop): that must still order correctly.
   TestType q;
