@@ -109,16 +109,13 @@ class BasicEventQueue {
   // Order-preserving map of signed nanoseconds onto unsigned keys.
   static uint64_t key(int64_t at) { return static_cast<uint64_t>(at) ^ (uint64_t{1} << 63); }
 
-  Block* acquire() {
-    if (!free_) {
-      slabs_.push_back(std::make_unique<Block[]>(kSlabBlocks));
-      Block* slab = slabs_.back().get();
-      for (size_t i = kSlabBlocks; i-- > 0;)
-        release(&slab[i]);
-    }
-    Block* b = free_;
-    free_ = b->next;
-    return b;
+  // A fresh slab of free blocks (out of line: it runs once per kSlabBlocks blocks).
+  [[gnu::noinline]] Block* grow() {
+    slabs_.push_back(std::make_unique<Block[]>(kSlabBlocks));
+    Block* slab = slabs_.back().get();
+    for (size_t i = kSlabBlocks; i-- > 0;)
+      release(&slab[i]);
+    return free_;
   }
   void release(Block* b) {
     b->next = free_;
@@ -126,18 +123,15 @@ class BasicEventQueue {
   }
   void append(Chain& c, const QueuedEvent& e) {
     Block* t = c.tail;
-    if (!t || t->count == kBlockEvents) [[unlikely]]
-      t = extend(c);
+    if (!t || t->count == kBlockEvents) {
+      Block* b = free_ ? free_ : grow();
+      free_ = b->next;
+      b->count = 0;
+      b->next = nullptr;
+      (t ? t->next : c.head) = b;
+      c.tail = t = b;
+    }
     t->events[t->count++] = e;
-  }
-  // Links a fresh block at the end of `c` (out of line: append() stays small).
-  [[gnu::noinline]] Block* extend(Chain& c) {
-    Block* b = acquire();
-    b->count = 0;
-    b->next = nullptr;
-    (c.tail ? c.tail->next : c.head) = b;
-    c.tail = b;
-    return b;
   }
   void place(const QueuedEvent& e, uint64_t k) {
     const uint64_t x = k ^ last_;
