@@ -36,8 +36,11 @@ std::optional<std::pair<uint32_t, uint32_t>> parse_shard(const std::string& s) {
   return std::make_pair(i, n);
 }
 
+std::string count(size_t n, const std::string& what) {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
 std::string run_count(size_t n) {
-  return std::to_string(n) + (n == 1 ? " run" : " runs");
+  return count(n, "run");
 }
 
 // The terminal lines after a sweep or a merge.
@@ -53,10 +56,10 @@ void print_report(const SweepMeta& meta, const std::vector<RunRecord>& records,
     aborted += a;
     failed_checks += f;
   }
-  std::cout << "sweep " << meta.name << " (seed " << meta.root_seed << "): " << meta.points
-            << (meta.points == 1 ? " point" : " points") << " x " << meta.replications
-            << (meta.replications == 1 ? " replication" : " replications") << " = "
-            << run_count(records.size()) << timing << "\n\n";
+  std::cout << "sweep " << meta.name << " (seed " << meta.root_seed
+            << "): " << count(meta.points, "point") << " x "
+            << count(meta.replications, "replication") << " = " << run_count(records.size())
+            << timing << "\n\n";
   std::cout << sweep::render_sweep_table(meta, records);
   std::cout << "\n(mean ± half-width of the 95% confidence interval over the replications)\n";
   if (failed_checks) std::cout << run_count(failed_checks) << " failed a scenario check\n";
@@ -104,9 +107,9 @@ int cmd_sweep(const SweepCliArgs& args, const ModelRegistry& registry) {
 
   if (args.dry_run) {
     if (talk) {
-      std::cout << "sweep " << plan->name << " (seed " << plan->root_seed << "): " << plan->points()
-                << " points x " << plan->replications
-                << " replications = " << run_count(plan->runs());
+      std::cout << "sweep " << plan->name << " (seed " << plan->root_seed
+                << "): " << count(plan->points(), "point") << " x "
+                << count(plan->replications, "replication") << " = " << run_count(plan->runs());
       if (part.shards > 1) std::cout << ", " << run_count(shard_runs.size()) << " in this shard";
       std::cout << "\n";
       for (size_t p = 0; p < plan->points(); ++p)
