@@ -83,6 +83,26 @@ int main(int argc, char** argv) {
   merge->add_option("--out", merge_out, "results directory")->required();
   merge->add_flag("--quiet,-q", merge_quiet, "print nothing but errors");
 
+  dsim::AnalyzeArgs an;
+  auto* analyze = app.add_subcommand(
+      "analyze", "queueing and availability theory, alone or next to a run's figures");
+  analyze->require_subcommand(1);
+  auto* an_run = analyze->add_subcommand("run", "theory next to the figures of a run directory");
+  an_run->add_option("dir", an.run_dir, "a directory written by dsim run")->required();
+  auto* an_mmc = analyze->add_subcommand("mmc", "M/M/c (Erlang C) and M/M/c/K figures");
+  an_mmc->add_option("--arrival-rate", an.arrival_rate, "arrivals, e.g. 3000/s")->required();
+  an_mmc->add_option("--service-mean", an.service_mean, "mean service time, e.g. 1ms")->required();
+  an_mmc->add_option("--workers,-c", an.workers, "servers (c)")->required();
+  an_mmc->add_option("--queue-capacity", an.queue_places,
+                     "waiting places (K = c + this; default unbounded)");
+  auto* an_av = analyze->add_subcommand("availability",
+                                        "k-of-n availability of replicated nodes (a Markov chain)");
+  an_av->add_option("--n", an.n, "nodes")->required();
+  an_av->add_option("--k", an.k, "nodes needed up for the system to be up")->required();
+  an_av->add_option("--mttf", an.mttf, "a node's mean time to failure, e.g. 30d")->required();
+  an_av->add_option("--mttr", an.mttr, "a node's mean time to repair, e.g. 4h")->required();
+  an_av->add_option("--crews", an.crews, "repair crews (default 0: every node repaired at once)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -94,5 +114,9 @@ int main(int argc, char** argv) {
   if (*list) return dsim::cmd_list_models(registry, list_only);
   if (*sweep) return dsim::cmd_sweep(sweep_args, registry);
   if (*merge) return dsim::cmd_merge(merge_out, merge_dirs, merge_quiet);
+  if (*analyze) {
+    an.what = *an_mmc ? "mmc" : *an_av ? "availability" : "run";
+    return dsim::cmd_analyze(an, registry);
+  }
   return dsim::kExitBadInput;
 }

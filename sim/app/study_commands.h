@@ -1,6 +1,7 @@
 // The subcommands of parameter studies: `dsim sweep`, `dsim merge` and `dsim analyze`.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,19 @@ struct SweepCliArgs {
   bool dry_run = false;
 };
 
+struct AnalyzeArgs {
+  std::string what;  ///< "mmc", "availability" or "run"
+  std::string run_dir;
+  // mmc
+  std::string arrival_rate, service_mean;
+  int workers = 1;
+  std::optional<int64_t> queue_places;
+  // availability
+  int k = 1, n = 1, crews = 0;
+  std::string mttf, mttr;
+};
+
+int cmd_analyze(const AnalyzeArgs& args, const ModelRegistry& registry);
 int cmd_sweep(const SweepCliArgs& args, const ModelRegistry& registry);
 int cmd_merge(const std::string& out, const std::vector<std::string>& shard_dirs, bool quiet);
 
