@@ -1,6 +1,7 @@
 #include "models/builtin.h"
 
 #include "models/queueing/client.h"
+#include "models/queueing/fanout_client.h"
 #include "models/queueing/server.h"
 
 namespace dsim {
@@ -8,6 +9,7 @@ namespace dsim {
 void register_builtin_models(ModelRegistry& registry) {
   registry.add<queueing::Client>();
   registry.add<queueing::Server>();
+  registry.add<queueing::FanoutClient>();
 }
 
 }  // namespace dsim
