@@ -59,8 +59,9 @@ def plot_latency_cdf(data, ax=None, groups=None, ops=None, tail=False):
     return ax
 
 
-def plot_latency_percentiles(data, ax=None, percentiles=(50, 90, 99, 99.9)):
-    """Latency percentiles per group and op, recomputed from latency.csv."""
+def plot_latency_percentiles(data, ax=None, percentiles=(50, 90, 99, 99.9), logy=False):
+    """Latency percentiles per group and op, recomputed from latency.csv, as labelled
+    bars (logy=True for percentiles orders of magnitude apart)."""
     ax = _axes(ax)
     p = latency_percentiles(_latency_of(data), percentiles)
     names = [f"p{q:g}".replace(".", "") for q in percentiles]
@@ -71,8 +72,9 @@ def plot_latency_percentiles(data, ax=None, percentiles=(50, 90, 99, 99.9)):
         bars = ax.bar(xs, values, width=width, label=_label(row.group, row.op))
         ax.bar_label(bars, fmt="%.3g", fontsize="x-small")
     ax.set_xticks(range(len(names)), [n.replace("p999", "p99.9") for n in names])
-    ax.set_yscale("log")
     ax.set_ylabel("latency (ms)")
+    if logy:
+        ax.set_yscale("log")
     ax.set_title("latency percentiles")
     ax.legend(fontsize="small")
     ax.grid(True, axis="y", alpha=0.3)
