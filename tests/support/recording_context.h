@@ -99,7 +99,8 @@ class RecordingContext final : public Context {
   /// Pending (set, not fired, not cancelled) timers, earliest first (ties by set order).
   std::vector<const Timer*> pending() const {
     std::vector<const Timer*> out;
-    for (const auto& [at, slot] : queue_) out.push_back(&timers[slot]);
+    for (const auto& [at, slot] : queue_)
+      out.push_back(&timers[slot]);
     return out;
   }
   /// Fires the earliest pending timer (moving the clock to it); false if none.
