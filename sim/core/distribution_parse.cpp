@@ -475,12 +475,19 @@ std::optional<Distribution> parse_empirical_csv(std::string_view csv, Distributi
     std::string err;
     auto v = parse_number(rows[r][0], &err);
     if (!v) return fail(row_lines[r], err);
-    values.push_back(*v * scale);
     if (header.size() == 2) {
       auto p = parse_number(rows[r][1], &err);
       if (!p) return fail(row_lines[r], err);
+      // The CDF rules, checked here so that the error names the offending line.
+      if (*p < 0 || *p > 1)
+        return fail(row_lines[r], "cumulative probabilities must lie in [0, 1]");
+      if (!values.empty() && *v * scale < values.back())
+        return fail(row_lines[r], "values must be ascending");
+      if (!cums.empty() && *p < cums.back())
+        return fail(row_lines[r], "cumulative probabilities must be non-decreasing");
       cums.push_back(*p);
     }
+    values.push_back(*v * scale);
   }
   try {
     if (header.size() == 1) return Distribution::empirical_samples(std::move(values)).with_dim(dim);

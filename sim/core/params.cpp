@@ -1,6 +1,7 @@
 #include "sim/core/params.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "sim/core/distribution_parse.h"
 #include "sim/core/units.h"
@@ -100,7 +101,7 @@ ParamReader::ParamReader(const ParamNode* node, ParamEnv* env, std::string path,
 
 const ParamNode* ParamReader::lookup(std::string_view key, std::string_view type,
                                      std::string_view help, std::string default_text) {
-  known_.emplace_back(key);
+  if (std::find(known_.begin(), known_.end(), key) == known_.end()) known_.emplace_back(key);
   docs_.push_back(
       {std::string(key), std::string(type), std::move(default_text), std::string(help)});
   if (env_->doc_mode || !node_) return nullptr;
@@ -210,9 +211,11 @@ double ParamReader::number(std::string_view key, double def, std::string_view he
       fail(*v, key, err);
     } else if (auto n = parse_number(v->scalar, &err)) {
       if (*n < min || *n > max) {
-        fail(*v, key,
-             "must be between " + format_number(min) + " and " + format_number(max) + ", got " +
-                 v->scalar);
+        const std::string range =
+            !std::isfinite(max)   ? "at least " + format_number(min)
+            : !std::isfinite(min) ? "at most " + format_number(max)
+                                  : "between " + format_number(min) + " and " + format_number(max);
+        fail(*v, key, "must be " + range + ", got " + v->scalar);
       } else {
         out = *n;
       }

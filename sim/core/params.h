@@ -123,7 +123,8 @@ class ParamReader {
   std::string text(std::string_view key, std::string_view def, std::string_view help);
   Distribution distribution(std::string_view key, const Distribution& def, std::string_view help,
                             Distribution::Dim dim = Distribution::Dim::kTime);
-  /// A map of name -> weight (e.g. an operation mix {get: 0.8, put: 0.2}); weights > 0.
+  /// A map of name -> weight (e.g. an operation mix {get: 0.8, put: 0.2}); weights >= 0,
+  /// not all 0.
   std::vector<std::pair<std::string, double>> weights(
       std::string_view key, std::vector<std::pair<std::string, double>> def, std::string_view help);
   /// A value that is either one distribution (for every name) or a map name -> distribution.
