@@ -46,62 +46,7 @@ int main(int argc, char** argv) {
   list->add_option("what", list_what, "models")->required()->check(CLI::IsMember({"models"}));
   list->add_option("name", list_only, "show only this one");
 
-  dsim::SweepCliArgs sweep_args;
-  auto* sweep = app.add_subcommand(
-      "sweep", "run a scenario over a grid of parameter values, with replications");
-  sweep->add_option("file", sweep_args.file, "scenario file (YAML), with or without a sweep: block")
-      ->required();
-  sweep
-      ->add_option("--grid", sweep_args.sweep.grid,
-                   "sweep a key over values: key.path=v1,v2,... (one axis each)")
-      ->allow_extra_args(false);
-  sweep
-      ->add_option("--zip", sweep_args.sweep.zip,
-                   "key.path=v1,v2,...: every --zip advances together, as one axis")
-      ->allow_extra_args(false);
-  sweep->add_option("--set", sweep_args.sweep.overrides, "override a scenario key: key.path=value")
-      ->allow_extra_args(false);
-  sweep->add_option("--replications,-r", sweep_args.sweep.replications,
-                    "runs per point, each with its own seed (default: the sweep block's, or 1)");
-  sweep->add_option("--seed", sweep_args.sweep.seed, "root seed (replaces the scenario's)");
-  sweep->add_option("--jobs,-j", sweep_args.jobs,
-                    "threads (default: one per core; under MPI one per rank)");
-  sweep->add_option("--out", sweep_args.out,
-                    "results directory (default sweeps/<scenario>-<seed>)");
-  sweep->add_flag("--keep-runs", sweep_args.keep_runs,
-                  "also write every run's own directory under <out>/runs/");
-  sweep->add_option("--shard", sweep_args.shard,
-                    "run only shard i of n (0 <= i < n), for job arrays; combine with dsim merge");
-  sweep->add_flag("--dry-run", sweep_args.dry_run, "list the points and seeds, run nothing");
-  sweep->add_flag("--quiet,-q", sweep_args.quiet, "print nothing but errors");
-
-  std::string merge_out;
-  std::vector<std::string> merge_dirs;
-  bool merge_quiet = false;
-  auto* merge = app.add_subcommand("merge", "combine the shards of a sweep into its results");
-  merge->add_option("shards", merge_dirs, "the shards' output directories")->required();
-  merge->add_option("--out", merge_out, "results directory")->required();
-  merge->add_flag("--quiet,-q", merge_quiet, "print nothing but errors");
-
-  dsim::AnalyzeArgs an;
-  auto* analyze = app.add_subcommand(
-      "analyze", "queueing and availability theory, alone or next to a run's figures");
-  analyze->require_subcommand(1);
-  auto* an_run = analyze->add_subcommand("run", "theory next to the figures of a run directory");
-  an_run->add_option("dir", an.run_dir, "a directory written by dsim run")->required();
-  auto* an_mmc = analyze->add_subcommand("mmc", "M/M/c (Erlang C) and M/M/c/K figures");
-  an_mmc->add_option("--arrival-rate", an.arrival_rate, "arrivals, e.g. 3000/s")->required();
-  an_mmc->add_option("--service-mean", an.service_mean, "mean service time, e.g. 1ms")->required();
-  an_mmc->add_option("--workers,-c", an.workers, "servers (c)")->required();
-  an_mmc->add_option("--queue-capacity", an.queue_places,
-                     "waiting places (K = c + this; default unbounded)");
-  auto* an_av = analyze->add_subcommand("availability",
-                                        "k-of-n availability of replicated nodes (a Markov chain)");
-  an_av->add_option("--n", an.n, "nodes")->required();
-  an_av->add_option("--k", an.k, "nodes needed up for the system to be up")->required();
-  an_av->add_option("--mttf", an.mttf, "a node's mean time to failure, e.g. 30d")->required();
-  an_av->add_option("--mttr", an.mttr, "a node's mean time to repair, e.g. 4h")->required();
-  an_av->add_option("--crews", an.crews, "repair crews (default 0: every node repaired at once)");
+  dsim::StudyCommands study(app);  // sweep, merge, analyze
 
   try {
     app.parse(argc, argv);
@@ -112,11 +57,6 @@ int main(int argc, char** argv) {
   if (*run) return dsim::cmd_run(run_args, registry);
   if (*validate) return dsim::cmd_validate(validate_files, validate_overrides, registry);
   if (*list) return dsim::cmd_list_models(registry, list_only);
-  if (*sweep) return dsim::cmd_sweep(sweep_args, registry);
-  if (*merge) return dsim::cmd_merge(merge_out, merge_dirs, merge_quiet);
-  if (*analyze) {
-    an.what = *an_mmc ? "mmc" : *an_av ? "availability" : "run";
-    return dsim::cmd_analyze(an, registry);
-  }
+  if (auto code = study.run(registry)) return *code;
   return dsim::kExitBadInput;
 }

@@ -1,6 +1,8 @@
 // The subcommands of parameter studies: `dsim sweep`, `dsim merge` and `dsim analyze`.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,8 +37,28 @@ struct AnalyzeArgs {
   std::string mttf, mttr;
 };
 
-int cmd_analyze(const AnalyzeArgs& args, const ModelRegistry& registry);
 int cmd_sweep(const SweepCliArgs& args, const ModelRegistry& registry);
 int cmd_merge(const std::string& out, const std::vector<std::string>& shard_dirs, bool quiet);
+int cmd_analyze(const AnalyzeArgs& args, const ModelRegistry& registry);
+
+/// Adds `sweep`, `merge` and `analyze` to the command line and runs the one chosen.
+class StudyCommands {
+ public:
+  explicit StudyCommands(CLI::App& app);
+  /// The exit code of the chosen command; nullopt when none of these was chosen.
+  std::optional<int> run(const ModelRegistry& registry);
+
+ private:
+  SweepCliArgs sweep_;
+  std::string merge_out_;
+  std::vector<std::string> merge_dirs_;
+  bool merge_quiet_ = false;
+  AnalyzeArgs analyze_;
+  CLI::App* sweep_cmd_ = nullptr;
+  CLI::App* merge_cmd_ = nullptr;
+  CLI::App* analyze_cmd_ = nullptr;
+  CLI::App* mmc_cmd_ = nullptr;
+  CLI::App* availability_cmd_ = nullptr;
+};
 
 }  // namespace dsim
