@@ -20,6 +20,8 @@ namespace dsim {
 
 namespace {
 
+constexpr unsigned kMaxJobs = 1024;
+
 using sweep::RunRecord;
 using sweep::SweepMeta;
 
@@ -96,6 +98,10 @@ int cmd_sweep(const SweepCliArgs& args, const ModelRegistry& registry) {
   part.rank = cluster.rank();
   part.ranks = cluster.size();
 
+  if (args.jobs > kMaxJobs) {
+    if (talk) std::cerr << "--jobs " << args.jobs << ": at most " << kMaxJobs << " threads\n";
+    return kExitBadInput;
+  }
   Diagnostics diag;
   auto plan = sweep::load_sweep(args.file, args.sweep, registry, diag);
   if (!plan) {
