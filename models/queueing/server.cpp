@@ -1,6 +1,7 @@
 #include "models/queueing/server.h"
 
 #include <cassert>
+#include <cmath>
 
 #include "sim/core/units.h"
 
@@ -65,7 +66,11 @@ void Server::report_levels(Context& ctx) {
 }
 
 void Server::start(Context& ctx, Job job, size_t worker) {
-  const Duration service = service_time(ctx, job.op).sample_duration(ctx.rng());
+  Duration service = service_time(ctx, job.op).sample_duration(ctx.rng());
+  // A slow node (gray failure) takes longer for the same work.
+  if (const double f = ctx.slowdown(); f != 1.0) {
+    service = Duration::from_ns(std::llround(static_cast<double>(service.ns()) * f));
+  }
   workers_[worker] = job;
   ctx.set_timer(service, worker);
 }
