@@ -66,7 +66,9 @@ class NodeDisk final : public DurableStore {
   /// Multiplies the device time of operations issued from now on.
   void set_node_slowdown(double f) { node_factor_ = f; }
   void set_fault_slowdown(double f) { fault_factor_ = f; }
+  double fault_slowdown() const { return fault_factor_; }
   void set_full_fault(bool full) { full_fault_ = full; }
+  bool full_fault() const { return full_fault_; }
   /// Bumped by each crash; completions scheduled before it are stale.
   uint32_t epoch() const { return epoch_; }
 

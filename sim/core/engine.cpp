@@ -91,9 +91,9 @@ void Engine::set_disk(uint32_t group, DiskSpec spec) {
   group_disks_[group] = std::make_unique<DiskSpec>(std::move(spec));
 }
 
-void Engine::set_locations(std::vector<Location> locations) {
+void Engine::set_locations(std::vector<Location> locations, std::vector<std::string> names) {
   assert(!ran_ && locations.size() == nodes_.size());
-  network_.set_locations(std::move(locations));
+  network_.set_locations(std::move(locations), std::move(names));
 }
 
 const GroupInfo* Engine::find_group(std::string_view name) const {
@@ -469,6 +469,7 @@ std::string_view Engine::role(NodeId id) const {
 }
 
 void Engine::record_fault(FaultEvent e) {
+  fingerprint_ = mix64(fingerprint_ ^ e.id) ^ static_cast<uint64_t>(e.phase);
   fault_log_.push_back(std::move(e));
 }
 

@@ -67,10 +67,12 @@ struct GroupInfo {
 /// process: its timers, messages and disk completions wait until it resumes).
 enum class NodeStatus : uint8_t { kUp, kDown, kPaused };
 
+enum class FaultPhase : uint8_t { kStart, kEnd, kInstant };
+
 /// One start or end of a fault, for the trace, faults.csv and the time-series markers.
 struct FaultEvent {
   SimTime at;
-  bool start;           ///< false: the fault ended (healed, restarted, resumed, ...)
+  FaultPhase phase;     ///< kInstant: a fault with no duration (restart, resume, heal, ...)
   uint64_t id;          ///< the fault's number, 1, 2, ... in the order faults start
   std::string kind;     ///< "partition", "crash", ...
   std::string targets;  ///< the nodes it hit, as resolved when it started
@@ -125,7 +127,7 @@ class Engine final : private DiskScheduler {
   /// Disks of a group's nodes (DiskSpec defaults otherwise).
   void set_disk(uint32_t group, DiskSpec spec);
   /// Where every node runs (regions and graph topologies).
-  void set_locations(std::vector<Location> locations);
+  void set_locations(std::vector<Location> locations, std::vector<std::string> names = {});
 
   // --- control: faults (from control actions, see at()) ---
   NodeStatus status(NodeId id) const { return nodes_[id].status; }
@@ -143,6 +145,7 @@ class Engine final : private DiskScheduler {
   void set_disk_full(NodeId id, bool full);
   void clock_step(NodeId id, Duration by);
   void clock_set_drift(NodeId id, double ppm);
+  double clock_drift_ppm(NodeId id) const { return clocks_.empty() ? 0 : clocks_[id].drift_ppm(); }
   /// The node's role as its model reports it ("" when down or none).
   std::string_view role(NodeId id) const;
   Network& network() { return network_; }

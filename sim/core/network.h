@@ -163,7 +163,14 @@ class Network {
   Network& operator=(const Network&) = delete;
 
   /// Where each node runs (regions and graph topologies); call before the run.
-  void set_locations(std::vector<Location> locations) { locations_ = std::move(locations); }
+  void set_locations(std::vector<Location> locations, std::vector<std::string> names = {}) {
+    locations_ = std::move(locations);
+    location_names_ = std::move(names);
+  }
+  /// "region.zone.rack" or the graph host of a node ("" in the uniform topology).
+  std::string_view location_name(NodeId n) const {
+    return n < location_names_.size() ? std::string_view(location_names_[n]) : std::string_view();
+  }
   /// Sizes the per-node tables; called by the engine when the run starts.
   void prepare(size_t nodes);
   void set_seed(uint64_t seed) { seed_ = seed; }
@@ -248,6 +255,7 @@ class Network {
   enum Class : uint32_t { kSameRegion = 0, kSameZone = 1, kSameRack = 2, kSameHost = 3 };
   std::vector<uint32_t> region_class_;  // R x R
   std::vector<Location> locations_;
+  std::vector<std::string> location_names_;
   std::unique_ptr<RouteTable> routes_;
   std::vector<LinkState> graph_state_;
   std::vector<GraphLinkStats> graph_stats_;

@@ -1,6 +1,6 @@
 #include "sim/core/partition.h"
 
-#include <cassert>
+#include <cstddef>
 
 namespace dsim {
 
@@ -27,11 +27,11 @@ void normalise(Cut& c) {
 }  // namespace
 
 Cut cut_groups(const std::vector<std::vector<NodeId>>& groups) {
-  assert(groups.size() <= kMaxCutSides);
   Cut c;
+  // The scenario layer allows at most kMaxCutSides groups; extra ones would join the last.
   for (size_t g = 0; g < groups.size(); ++g) {
     for (NodeId n : groups[g])
-      add(c.masks, n, uint64_t{1} << g);
+      add(c.masks, n, uint64_t{1} << std::min(g, kMaxCutSides - 1));
   }
   normalise(c);
   return c;
@@ -46,9 +46,12 @@ Cut cut_isolate(const std::vector<NodeId>& isolated) {
   return c;
 }
 
-Cut cut_majorities_ring(const std::vector<NodeId>& ring) {
+Cut cut_majorities_ring(const std::vector<NodeId>& all) {
+  // The scenario layer allows at most kMaxCutSides nodes in a ring; beyond, the ring is
+  // made of the first ones and the others keep reaching everyone.
+  const std::vector<NodeId> ring(
+      all.begin(), all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), kMaxCutSides)));
   const size_t n = ring.size();
-  assert(n <= kMaxCutSides);
   Cut c;
   if (n == 0) return c;
   const size_t majority = n / 2 + 1;

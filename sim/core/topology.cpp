@@ -115,6 +115,13 @@ Location PlacementTree::descend(uint32_t n) {
   return loc;
 }
 
+std::string PlacementTree::describe(const Location& loc) const {
+  if (loc.vertex != kNoIndex) return tree_[static_cast<uint32_t>(loc.host)].name;
+  const uint32_t zone = tree_[loc.rack].parent;
+  const uint32_t region = tree_[zone].parent;
+  return tree_[region].name + "." + tree_[zone].name + "." + tree_[loc.rack].name;
+}
+
 std::vector<Location> PlacementTree::place(const std::vector<uint32_t>& subtrees, uint32_t count) {
   assert(!subtrees.empty());
   for (auto& n : tree_)

@@ -62,6 +62,8 @@ class PlacementTree {
   /// Every region, in declaration order.
   std::vector<uint32_t> regions() const { return tree_[0].children; }
   const std::vector<std::string>& region_names() const { return region_names_; }
+  /// "region.zone.rack" (regions) or the host's name (graph).
+  std::string describe(const Location& loc) const;
   /// Places `count` nodes: node i in subtrees[i % n], spread inside it. Counters start
   /// afresh for each call (each group is spread on its own).
   std::vector<Location> place(const std::vector<uint32_t>& subtrees, uint32_t count);
