@@ -47,7 +47,7 @@ constexpr uint32_t kWholeRun = 0xffffffffu;
 constexpr size_t kNamesShown = 8;
 
 // The injector lives as long as any scheduled action (they share it).
-class Injector {
+class Injector : public std::enable_shared_from_this<Injector> {
  public:
   explicit Injector(Engine& engine) : engine_(engine) {}
 
@@ -281,7 +281,8 @@ class Injector {
     if (!lasting) return;
     active_.emplace(id, Active{f.kind, std::move(undo), kind, targets});
     if (lasts) {
-      engine_.at(saturating_add(engine_.now(), *lasts), [this, id](Engine&) { end(id); });
+      engine_.at(saturating_add(engine_.now(), *lasts),
+                 [self = shared_from_this(), id](Engine&) { self->end(id); });
     }
   }
 
