@@ -242,7 +242,9 @@ TimerId Engine::set_timer(NodeId node, Duration after, TimerTag tag) {
   t.deferred = false;
   ++t.stamp;
   Duration real = after;
-  if (!clocks_.empty()) {
+  if (clocks_.empty()) {
+    t.local_due = saturating_add(now_, after).ns();  // an ideal oscillator: true time
+  } else {
     t.local_due = clocks_[node].mono(now_) + after.ns();
     real = clocks_[node].true_duration(now_, after);
   }

@@ -498,7 +498,8 @@ ClockSpec read_clock(ParamReader& parent, const ClockSpec& def, const std::strin
   }
   r.finish();
   if (c.drift_ppm.min_value() < -kMaxDriftPpm || c.drift_ppm.quantile(1.0) > kMaxDriftPpm) {
-    r.error("drift_ppm", "must stay within +-" + format_number(kMaxDriftPpm) + " ppm");
+    r.error("drift_ppm",
+            "must stay within +-" + std::to_string(static_cast<int64_t>(kMaxDriftPpm)) + " ppm");
   }
   if (c.sync_period > Duration::zero() && c.sync_error >= c.sync_period) {
     r.error("sync_error", "must be smaller than sync_period");
