@@ -57,7 +57,7 @@ class PlacementTree {
   static PlacementTree from_graph(const std::vector<GraphVertex>& vertices);
 
   /// The subtree a location names ("region", "region.zone", "region.zone.rack",
-  /// "region.zone.rack.host", or a graph host's name); nullopt if there is none.
+  /// or a graph host's name); nullopt if there is none.
   std::optional<uint32_t> find(std::string_view location) const;
   /// Every region, in declaration order.
   std::vector<uint32_t> regions() const { return tree_[0].children; }
