@@ -135,6 +135,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
     const uint64_t id = ++next_id_;
     std::string targets, detail;
     std::function<void()> undo;
+    std::vector<NodeId> nodes;  // crash, pause: whom it holds
     using K = FaultKind;
     switch (f.kind) {
       case K::kPartition:
@@ -157,6 +158,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
           if (engine_.crash(n)) hit.push_back(n);
         }
         targets = names(hit);
+        nodes = hit;
         undo = [this, hit] {
           for (NodeId n : hit)
             engine_.restart(n);
@@ -178,6 +180,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
           if (engine_.pause(n)) hit.push_back(n);
         }
         targets = names(hit);
+        nodes = hit;
         undo = [this, hit] {
           for (NodeId n : hit)
             engine_.resume(n);
@@ -278,12 +281,29 @@ class Injector : public std::enable_shared_from_this<Injector> {
     const bool lasting = undo && !(f.kind == K::kClock && !lasts);
     engine_.record_fault({engine_.now(), lasting ? FaultPhase::kStart : FaultPhase::kInstant, id,
                           kind, targets, detail});
+    if (f.kind == K::kRestart) end_released(K::kCrash, NodeStatus::kDown);
+    if (f.kind == K::kResume) end_released(K::kPause, NodeStatus::kPaused);
     if (!lasting) return;
-    active_.emplace(id, Active{f.kind, std::move(undo), kind, targets});
+    active_.emplace(id, Active{f.kind, std::move(undo), kind, targets, std::move(nodes)});
     if (lasts) {
       engine_.at(saturating_add(engine_.now(), *lasts),
                  [self = shared_from_this(), id](Engine&) { self->end(id); });
     }
+  }
+
+  // Ends the crash (pause) faults none of whose nodes is still down (paused): an explicit
+  // restart (resume) released them.
+  void end_released(FaultKind kind, NodeStatus held) {
+    std::vector<uint64_t> done;
+    for (const auto& [id, a] : active_) {
+      if (a.kind != kind) continue;
+      bool any = false;
+      for (NodeId n : a.nodes)
+        any = any || engine_.status(n) == held;
+      if (!any) done.push_back(id);
+    }
+    for (uint64_t id : done)
+      end(id);
   }
 
   void end(uint64_t id) {
@@ -368,6 +388,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
     std::function<void()> undo;
     std::string kind_name;
     std::string targets;
+    std::vector<NodeId> nodes;
   };
   Engine& engine_;
   uint64_t next_id_ = 0;
