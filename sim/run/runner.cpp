@@ -3,6 +3,7 @@
 #include <cmath>
 #include <map>
 
+#include "sim/core/faults.h"
 #include "sim/run/report.h"
 
 namespace dsim {
@@ -53,7 +54,24 @@ void merge_into(OpStats& into, const OpStats& from) {
   into.latency_ok.merge(from.latency_ok);
 }
 
-std::vector<SummaryRow> build_summary(const Engine& engine, const RunStats& stats) {
+bool duplication_configured(const ScenarioSpec& spec) {
+  const NetworkConfig& n = spec.network;
+  bool dup = n.duplicate > 0;
+  for (const auto& l : {n.same_host, n.same_rack, n.same_zone})
+    dup = dup || (l && l->duplicate > 0);
+  for (const auto& l : n.region_links)
+    dup = dup || l.link.duplicate > 0;
+  for (const auto& l : n.graph_links)
+    dup = dup || l.link.duplicate > 0;
+  for (const auto& f : spec.faults)
+    dup = dup || f.duplicate > 0;
+  for (const auto& f : spec.nemesis)
+    dup = dup || f.fault.duplicate > 0;
+  return dup;
+}
+
+std::vector<SummaryRow> build_summary(const ScenarioSpec& spec, const Engine& engine,
+                                      const RunStats& stats) {
   const MetricsRecorder& m = engine.metrics();
   const SymbolTable& sym = engine.symbols();
   const double measured = m.measured_seconds();
@@ -108,6 +126,20 @@ std::vector<SummaryRow> build_summary(const Engine& engine, const RunStats& stat
                     static_cast<double>(net.dropped[c])});
   }
   run("bytes_sent", static_cast<double>(net.bytes_sent));
+  // Rows that only scenarios using these features have (so older outputs keep theirs).
+  if (duplication_configured(spec)) run("messages_duplicated", static_cast<double>(net.duplicated));
+  if (!spec.faults.empty() || !spec.nemesis.empty()) {
+    std::map<std::string, uint64_t> by_kind;
+    uint64_t started = 0;
+    for (const auto& f : engine.fault_log()) {
+      if (f.phase == FaultPhase::kEnd) continue;
+      ++started;
+      ++by_kind[f.kind];
+    }
+    run("faults", static_cast<double>(started));
+    for (const auto& [kind, n] : by_kind)
+      run(("faults_" + kind).c_str(), static_cast<double>(n));
+  }
   return rows;
 }
 
@@ -164,8 +196,30 @@ std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invari
   for (const auto& g : spec.groups) {
     const ModelFactory* factory = g.factory;
     std::shared_ptr<const void> config = g.config;
-    engine->add_group(g.name, g.count, [factory, config] { return factory->create(config.get()); });
+    const uint32_t gi = engine->add_group(
+        g.name, g.count, [factory, config] { return factory->create(config.get()); });
+    engine->set_clock(gi, g.clock);
+    engine->set_disk(gi, g.disk);
   }
+  if (spec.network.topology != TopologyKind::kUniform) {
+    PlacementTree tree = spec.network.topology == TopologyKind::kGraph
+                             ? PlacementTree::from_graph(spec.network.vertices)
+                             : PlacementTree::from_regions(spec.network.regions);
+    std::vector<Location> locations;
+    std::vector<std::string> names;
+    for (const auto& g : spec.groups) {
+      std::vector<uint32_t> subtrees;
+      for (const auto& p : g.placement)
+        subtrees.push_back(*tree.find(p));  // checked by the scenario layer
+      if (subtrees.empty()) subtrees = tree.regions();
+      for (const Location& l : tree.place(subtrees, g.count)) {
+        locations.push_back(l);
+        names.push_back(tree.describe(l));
+      }
+    }
+    engine->set_locations(std::move(locations), std::move(names));
+  }
+  install_faults(*engine, spec.faults, spec.nemesis, spec.seed);
   return engine;
 }
 
@@ -174,7 +228,8 @@ RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
   if (options.progress) engine->on_progress(options.progress_every, options.progress);
   RunOutput out;
   out.stats = engine->run();
-  out.summary = build_summary(*engine, out.stats);
+  out.summary = build_summary(spec, *engine, out.stats);
+  out.faults = engine->fault_log();
   for (const auto& c : spec.checks) {
     auto v = lookup_metric(out.summary, c);
     out.checks.push_back({&c, v, v && c.holds(*v)});
@@ -184,6 +239,11 @@ RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
   out.files.emplace_back("latency.csv", render_latency_csv(spec, *engine));
   out.files.emplace_back("timeseries.csv", render_timeseries_csv(spec, *engine));
   out.files.emplace_back("scenario.resolved.yaml", render_resolved_yaml(spec));
+  out.files.emplace_back("nodes.csv", render_nodes_csv(spec, *engine));
+  out.files.emplace_back("links.csv", render_links_csv(spec, *engine));
+  out.files.emplace_back("faults.csv", render_faults_csv(spec, *engine));
+  if (spec.network.topology == TopologyKind::kGraph)
+    out.files.emplace_back("graph_links.csv", render_graph_links_csv(spec, *engine));
   return out;
 }
 

@@ -35,6 +35,7 @@ struct RunOutput {
   RunStats stats;
   std::vector<SummaryRow> summary;
   std::vector<CheckResult> checks;
+  std::vector<FaultEvent> faults;  ///< every fault start, end and instant, in time order
   /// File name -> content, in the order they are written.
   std::vector<std::pair<std::string, std::string>> files;
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "sim/core/units.h"
+#include "sim/scenario/network_spec.h"
 #include "sim/scenario/yaml_tree.h"
 
 namespace dsim {
@@ -50,7 +51,7 @@ std::vector<std::string> split_path(const std::string& path) {
 
 void read_groups(const ParamNode* list, const std::vector<std::string>& group_names,
                  const ModelRegistry& registry, ParamEnv& env, ScenarioSpec& spec,
-                 ParamNode& resolved) {
+                 const ClockSpec& clock_default, ParamNode& resolved) {
   Diagnostics& diag = *env.diagnostics;
   resolved = ParamNode::make_list();
   if (!list) {
@@ -87,6 +88,7 @@ void read_groups(const ParamNode* list, const std::vector<std::string>& group_na
     spec_g.count = static_cast<uint32_t>(g.integer("count", 1, "number of nodes", 1, kMaxNodes));
     total_nodes += spec_g.count;
     const ParamNode* params = g.raw("params", "map", "the model's parameters");
+    read_group_extras(g, spec, clock_default, spec_g);
     g.finish();
     ParamNode resolved_group = g.resolved();
     if (spec_g.model.empty()) {
@@ -263,16 +265,13 @@ std::optional<ScenarioSpec> load_scenario_text(const std::string& text, const st
       top.duration("duration", spec.duration, "simulated time the run lasts", Duration::from_ns(1));
   spec.warmup =
       top.duration("warmup", spec.warmup, "initial period left out of the summary figures");
-  {
-    ParamReader net = top.map("network", "the network between nodes");
-    spec.network.latency = net.distribution("latency", spec.network.latency,
-                                            "one-way delay of every message between two nodes");
-    spec.network.loss = net.probability("loss", spec.network.loss, "probability a message is lost");
-    net.finish();
-    top.adopt("network", net);
-  }
+  read_network(top, spec);
+  const ClockSpec clock_default =
+      read_clock(top, ClockSpec{}, "the clock of every node (a group's clock overrides it)");
   const ParamNode* groups = top.raw("groups", "list", "the node groups");
   const ParamNode* checks = top.raw("checks", "list", "assertions on the results");
+  const ParamNode* faults = top.raw("faults", "list", "the fault timeline: [{at: 10s, crash: x}]");
+  const ParamNode* nemesis = top.raw("nemesis", "list", "random fault generators");
   {
     ParamReader out = top.map("output", "what the run writes");
     spec.output.window =
@@ -293,8 +292,9 @@ std::optional<ScenarioSpec> load_scenario_text(const std::string& text, const st
   top.finish();
 
   ParamNode resolved_groups;
-  read_groups(groups, group_names, registry, env, spec, resolved_groups);
+  read_groups(groups, group_names, registry, env, spec, clock_default, resolved_groups);
   read_checks(checks, spec, diag);
+  if (diag.ok()) read_faults(faults, nemesis, env, spec);
 
   if (spec.warmup >= spec.duration) {
     top.error("warmup", "warmup (" + format_duration(spec.warmup) +

@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "sim/core/clock.h"
+#include "sim/core/durable_store.h"
+#include "sim/core/faults.h"
 #include "sim/core/network.h"
 #include "sim/core/params.h"
 #include "sim/core/registry.h"
@@ -24,6 +27,11 @@ struct GroupSpec {
   SourceLoc loc;
   const ModelFactory* factory = nullptr;
   std::shared_ptr<const void> config;  ///< the model's parsed Config
+  /// Locations the nodes are spread over (regions and graph topologies); empty: every
+  /// region (or every host of the graph).
+  std::vector<std::string> placement;
+  ClockSpec clock;
+  DiskSpec disk;
 };
 
 struct OutputSpec {
@@ -47,6 +55,9 @@ struct ScenarioSpec {
   std::vector<CheckSpec> checks;
   OutputSpec output;
   LimitsSpec limits;
+  std::string network_profile;       ///< "" or the built-in profile used
+  std::vector<FaultSpec> faults;     ///< the timeline, in file order
+  std::vector<NemesisSpec> nemesis;  ///< random fault generators
   /// The scenario with --set overrides applied and every default filled in: written as
   /// scenario.resolved.yaml so the run can be repeated exactly.
   ParamNode resolved;

@@ -4,12 +4,15 @@
 #pragma once
 
 #include <algorithm>
+#include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "sim/core/durable_store.h"
 #include "sim/core/model.h"
 #include "sim/core/symbols.h"
 
@@ -84,6 +87,8 @@ class RecordingContext final : public Context {
   }
   Rng& rng() override { return rng_; }
   Recorder& record() override { return recorder_; }
+  DurableStore& disk() override { return node_disk(); }
+  double slowdown() const override { return slowdown_; }
   Symbol intern(std::string_view name) override { return symbols_.intern(name); }
   std::string_view symbol_name(Symbol s) const override { return symbols_.name(s); }
   std::span<const NodeId> group_nodes(std::string_view group) const override {
@@ -94,6 +99,23 @@ class RecordingContext final : public Context {
   uint32_t index_in_group() const override { return index_; }
 
   // --- driving the model ---
+  /// The disk (its spec may be changed before the first use).
+  NodeDisk& node_disk() {
+    if (!disk_) {
+      disk_ = std::make_unique<NodeDisk>(&disk_spec, Rng(1, stream_id("disk", self_)), self_,
+                                         &disk_scheduler_, &now_);
+    }
+    return *disk_;
+  }
+  /// Completes the oldest pending sync (moving the clock to its time) and tells the model.
+  bool complete_sync(Model& m) {
+    if (disk_scheduler_.due.empty()) return false;
+    now_ = std::max(now_, disk_scheduler_.due.front());
+    disk_scheduler_.due.pop_front();
+    if (auto done = node_disk().complete_sync()) m.on_disk(*this, done->op, done->tag);
+    return true;
+  }
+  void set_slowdown(double f) { slowdown_ = f; }
   void set_now(SimTime t) { now_ = t; }
   void advance(Duration d) { now_ += d; }
   /// Pending (set, not fired, not cancelled) timers, earliest first (ties by set order).
@@ -131,6 +153,7 @@ class RecordingContext final : public Context {
   }
 
   RecordingRecorder& recorder() { return recorder_; }
+  DiskSpec disk_spec;
   std::map<std::string, std::vector<NodeId>> groups;
   std::vector<Sent> sent;
   std::vector<Timer> timers;
@@ -143,6 +166,13 @@ class RecordingContext final : public Context {
   SymbolTable symbols_;
   RecordingRecorder recorder_;
   std::set<std::pair<SimTime, uint32_t>> queue_;  // pending timers by (time, set order)
+  struct SyncTimes final : DiskScheduler {
+    std::deque<SimTime> due;
+    void schedule_disk(NodeId, SimTime at) override { due.push_back(at); }
+  };
+  SyncTimes disk_scheduler_;
+  std::unique_ptr<NodeDisk> disk_;
+  double slowdown_ = 1.0;
 };
 
 }  // namespace dsim::testing
