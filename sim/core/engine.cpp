@@ -68,7 +68,9 @@ Engine::Engine(EngineConfig config)
     : config_(std::move(config)),
       metrics_(&symbols_, config_.warmup, config_.window, config_.end),
       network_(config_.network),
-      ctx_(std::make_unique<NodeContext>(this)) {}
+      ctx_(std::make_unique<NodeContext>(this)) {
+  metrics_.set_history_limit(config_.history_max_bytes);
+}
 
 Engine::~Engine() = default;
 

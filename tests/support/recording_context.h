@@ -22,11 +22,18 @@ class RecordingRecorder final : public Recorder {
     SimTime begin;
     std::optional<SimTime> end;
     std::optional<Outcome> outcome;
+    std::optional<OpInvocation> invocation;  ///< from op_invoke()
+    std::optional<HistoryOutcome> history;   ///< from op_result()
+    std::vector<int64_t> read;               ///< from op_result()
+    uint32_t attempts = 0;                   ///< from op_result()
   };
   explicit RecordingRecorder(const SimTime* now) : now_(now) {}
 
   OpToken begin_op(Symbol op) override {
-    ops.push_back({op, *now_, std::nullopt, std::nullopt});
+    Op o;
+    o.op = op;
+    o.begin = *now_;
+    ops.push_back(std::move(o));
     return OpToken{ops.size()};
   }
   void end_op(OpToken token, Outcome outcome) override {
@@ -34,6 +41,17 @@ class RecordingRecorder final : public Recorder {
     if (o.end) return;
     o.end = *now_;
     o.outcome = outcome;
+  }
+  void op_invoke(OpToken token, const OpInvocation& what) override {
+    ops.at(token.id - 1).invocation = what;
+  }
+  void op_result(OpToken token, HistoryOutcome outcome, std::span<const int64_t> read,
+                 uint32_t attempts) override {
+    Op& o = ops.at(token.id - 1);
+    if (o.end) return;
+    o.history = outcome;
+    o.read.assign(read.begin(), read.end());
+    o.attempts = attempts;
   }
   void count(Symbol metric, int64_t delta) override { counters[metric.id] += delta; }
   void observe(Symbol metric, Duration value) override { observations[metric.id].push_back(value); }
@@ -99,7 +117,8 @@ class RecordingContext final : public Context {
   /// Pending (set, not fired, not cancelled) timers, earliest first (ties by set order).
   std::vector<const Timer*> pending() const {
     std::vector<const Timer*> out;
-    for (const auto& [at, slot] : queue_) out.push_back(&timers[slot]);
+    for (const auto& [at, slot] : queue_)
+      out.push_back(&timers[slot]);
     return out;
   }
   /// Fires the earliest pending timer (moving the clock to it); false if none.
