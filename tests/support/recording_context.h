@@ -108,7 +108,10 @@ class RecordingContext final : public Context {
     auto it = groups.find(std::string(group));
     return it == groups.end() ? std::span<const NodeId>() : std::span<const NodeId>(it->second);
   }
-  std::string node_name(NodeId id) const override { return "node" + std::to_string(id); }
+  std::string node_name(NodeId id) const override {
+    auto it = names.find(id);
+    return it != names.end() ? it->second : "node" + std::to_string(id);
+  }
   uint32_t index_in_group() const override { return index_; }
 
   // --- driving the model ---
@@ -150,6 +153,7 @@ class RecordingContext final : public Context {
 
   RecordingRecorder& recorder() { return recorder_; }
   std::map<std::string, std::vector<NodeId>> groups;
+  std::map<NodeId, std::string> names;  ///< node_name() overrides ("store.1")
   std::vector<Sent> sent;
   std::vector<Timer> timers;
 
