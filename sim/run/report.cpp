@@ -259,11 +259,15 @@ std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& o
   s += "\n  network: sent=" + format_value(get("run", "", "messages_sent")) +
        " delivered=" + format_value(get("run", "", "messages_delivered")) +
        " dropped=" + format_value(get("run", "", "messages_dropped")) + "\n";
+  if (!out.verdict_text.empty()) s += "\n" + out.verdict_text;
   if (!out.checks.empty()) {
     s += "\nchecks:\n";
     for (const auto& c : out.checks) {
       s += std::string(c.passed ? "  PASS  " : "  FAIL  ") + c.check->text + "  (" +
-           (c.value ? format_value(*c.value) : std::string("metric not produced")) + ")\n";
+           (!c.value                  ? std::string("metric not produced")
+            : std::isfinite(*c.value) ? format_value(*c.value)
+                                      : std::string("unknown")) +
+           ")\n";
     }
   }
   return s;

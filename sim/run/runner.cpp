@@ -4,6 +4,7 @@
 #include <map>
 
 #include "sim/run/report.h"
+#include "sim/run/verdicts.h"
 
 namespace dsim {
 
@@ -146,7 +147,7 @@ std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const C
   } else {
     r = find_row(rows, c.group, c.op, c.metric);
   }
-  if (!r || !std::isfinite(r->value)) return std::nullopt;
+  if (!r) return std::nullopt;
   return r->value;
 }
 
@@ -159,6 +160,7 @@ std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invari
   cfg.max_events = spec.limits.max_events;
   cfg.max_pending = spec.limits.max_pending;
   cfg.check_invariants = check_invariants;
+  cfg.history_max_bytes = spec.consistency.history_memory;
   cfg.network = spec.network;
   auto engine = std::make_unique<Engine>(std::move(cfg));
   for (const auto& g : spec.groups) {
@@ -175,15 +177,29 @@ RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
   RunOutput out;
   out.stats = engine->run();
   out.summary = build_summary(*engine, out.stats);
+  // The fault schedule's intervals, for the time-to-recover figures: none until the
+  // engine reports faults (the network and faults layer adds them here).
+  const std::vector<check::FaultInterval> faults;
+  std::vector<std::pair<std::string, std::string>> verdict_files;
+  {
+    RunOutput verdicts;
+    verdicts.stats = out.stats;
+    add_verdicts(spec, *engine, faults, verdicts);
+    out.summary.insert(out.summary.end(), verdicts.summary.begin(), verdicts.summary.end());
+    verdict_files = std::move(verdicts.files);
+    out.verdict_text = std::move(verdicts.verdict_text);
+  }
   for (const auto& c : spec.checks) {
     auto v = lookup_metric(out.summary, c);
-    out.checks.push_back({&c, v, v && c.holds(*v)});
+    out.checks.push_back({&c, v, v && std::isfinite(*v) && c.holds(*v)});
   }
   out.files.emplace_back("summary.csv", render_summary_csv(spec, out.summary));
   out.files.emplace_back("summary.json", render_summary_json(spec, out));
   out.files.emplace_back("latency.csv", render_latency_csv(spec, *engine));
   out.files.emplace_back("timeseries.csv", render_timeseries_csv(spec, *engine));
   out.files.emplace_back("scenario.resolved.yaml", render_resolved_yaml(spec));
+  for (auto& f : verdict_files)
+    out.files.push_back(std::move(f));
   return out;
 }
 

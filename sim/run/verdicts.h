@@ -1,0 +1,25 @@
+// Runs the checkers of sim/check over a finished run's operation history and turns their
+// results into summary rows (verdicts the scenario's checks can require), output files
+// (history.csv, history.edn, t_visibility.csv, k_staleness.csv, unavailability.csv,
+// recovery.csv, linearizability.txt) and a few lines for the terminal.
+#pragma once
+
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/check/availability.h"
+#include "sim/core/engine.h"
+#include "sim/run/runner.h"
+#include "sim/scenario/scenario.h"
+
+namespace dsim {
+
+/// Adds the verdict rows to out.summary, the files to out.files and the terminal lines to
+/// out.verdict_text. Does nothing when no client recorded a history. `faults` are the
+/// fault intervals of the run, for the time-to-recover figures.
+void add_verdicts(const ScenarioSpec& spec, const Engine& engine,
+                  std::span<const check::FaultInterval> faults, RunOutput& out);
+
+}  // namespace dsim
