@@ -7,6 +7,7 @@
 #include <map>
 
 #include "dsim/version.h"
+#include "sim/run/verdicts.h"
 #include "sim/scenario/yaml_tree.h"
 
 namespace dsim {
@@ -239,7 +240,7 @@ std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& o
   // Group-level figures (model counters, levels, observations), one line per group.
   std::vector<std::pair<std::string, std::string>> lines;  // group -> text, first-seen order
   for (const auto& r : out.summary) {
-    if (!r.op.empty() || r.group == "run") continue;
+    if (!r.op.empty() || r.group == "run" || is_verdict_metric(r.metric)) continue;
     const bool timing = r.metric.find("_ms_") != std::string::npos;
     if (r.metric.ends_with("_count") ||
         (timing && !r.metric.ends_with("_mean") && !r.metric.ends_with("_p99"))) {

@@ -1,5 +1,6 @@
 #include "sim/run/verdicts.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -30,6 +31,27 @@ double ratio(uint64_t a, uint64_t b) {
 std::string percent(uint64_t a, uint64_t b) {
   return b ? fixed(100.0 * static_cast<double>(a) / static_cast<double>(b), 3) + "%" : "-";
 }
+
+constexpr std::string_view kGroupMetrics[] = {
+    "reads_checked",
+    "stale_reads",
+    "stale_read_rate",
+    "k_staleness_mean",
+    "k_staleness_max",
+    "visibility_lag_ms_max",
+    "invalid_reads",
+    "read_your_writes_reads",
+    "read_your_writes_violations",
+    "monotonic_read_reads",
+    "monotonic_read_violations",
+    "acked_writes",
+    "lost_writes",
+    "lost_writes_seen",
+    "lost_writes_unverified",
+    "duplicate_appends",
+    "unavailable_intervals",
+    "unavailable_seconds",
+};
 
 void staleness_rows(std::vector<SummaryRow>& rows, const std::string& group,
                     const check::StalenessStats& s, bool final_reads) {
@@ -95,6 +117,11 @@ std::string k_csv(const std::string& header,
 }
 
 }  // namespace
+
+bool is_verdict_metric(std::string_view metric) {
+  return std::find(std::begin(kGroupMetrics), std::end(kGroupMetrics), metric) !=
+         std::end(kGroupMetrics);
+}
 
 void add_verdicts(const ScenarioSpec& spec, const Engine& engine,
                   std::span<const check::FaultInterval> faults, RunOutput& out) {

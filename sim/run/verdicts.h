@@ -6,6 +6,7 @@
 
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,5 +22,9 @@ namespace dsim {
 /// fault intervals of the run, for the time-to-recover figures.
 void add_verdicts(const ScenarioSpec& spec, const Engine& engine,
                   std::span<const check::FaultInterval> faults, RunOutput& out);
+
+/// True for the group-level figures add_verdicts() adds (the terminal shows them in the
+/// verdict lines instead of the group lines).
+bool is_verdict_metric(std::string_view metric);
 
 }  // namespace dsim
