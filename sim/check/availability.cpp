@@ -18,23 +18,26 @@ AvailabilityResult analyze_availability(std::span<const OpSpan> ops,
   for (size_t i = 0; i < sorted.size();) {
     const uint32_t group = sorted[i].group;
     std::optional<UnavailableInterval> open;
+    SimTime last_failure;  // the latest completion (give-up) of the open interval's failures
+    const auto close = [&](SimTime at) {
+      open->end = std::min(at, last_failure);
+      if (open->length() >= config.min_unavailable) out.intervals.push_back(*open);
+      open.reset();
+    };
     for (; i < sorted.size() && sorted[i].group == group; ++i) {
       const OpSpan& o = sorted[i];
       if (!o.ok) {
-        if (!open) open = UnavailableInterval{group, o.invoke, o.invoke, 0};
+        if (!open) {
+          open = UnavailableInterval{group, o.invoke, o.invoke, 0};
+          last_failure = o.complete;
+        }
         ++open->failed_ops;
+        last_failure = std::max(last_failure, o.complete);
         continue;
       }
-      if (open) {
-        open->end = o.invoke;
-        if (open->length() >= config.min_unavailable) out.intervals.push_back(*open);
-        open.reset();
-      }
+      if (open) close(o.invoke);
     }
-    if (open) {
-      open->end = std::max(open->start, config.run_end);
-      if (open->length() >= config.min_unavailable) out.intervals.push_back(*open);
-    }
+    if (open) close(config.run_end);
   }
 
   // Recovery after each fault, over every group's operations together.

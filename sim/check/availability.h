@@ -5,8 +5,10 @@
 //   - An operation succeeded when its outcome is ok; it failed when it is fail or unknown.
 //   - An unavailability interval of a client group starts at the invocation of a failed
 //     operation while no interval is open, and ends at the invocation of the group's next
-//     operation that succeeded (or at the end of the run); it is reported when it lasts at
-//     least `min_unavailable`. Operations are taken in invocation order.
+//     operation that succeeded (or at the end of the run) — but no later than the last
+//     completion (give-up) of the failed operations it holds, so a pause in which the
+//     clients try nothing is not counted. It is reported when it lasts at least
+//     `min_unavailable`. Operations are taken in invocation order.
 //   - For each fault (an interval [start, end) given by the caller: the fault schedule),
 //     time to first success = the earliest completion of a successful operation invoked
 //     at or after the fault's start, minus the start; time to recover throughput = the

@@ -375,6 +375,8 @@ class Shrinker {
     readers_ = readers_of(h, ops_);
   }
 
+  uint64_t steps_left() const { return steps_left_; }
+
   std::vector<uint32_t> run(bool* minimal) {
     std::vector<char> keep(ops_.size(), 1);
     // 1. The shortest prefix (in invoke order) that is still a violation.
@@ -490,9 +492,11 @@ SearchResult check_ops(const History& h, std::span<const uint32_t> ops,
 
 std::vector<uint32_t> minimize_violation(const History& h, std::vector<uint32_t> ops,
                                          const SearchBudget& per_check, uint64_t max_steps,
-                                         bool* minimal) {
+                                         bool* minimal, uint64_t* steps_left) {
   Shrinker s(h, std::move(ops), per_check, max_steps);
-  return s.run(minimal);
+  std::vector<uint32_t> out = s.run(minimal);
+  if (steps_left) *steps_left = s.steps_left();
+  return out;
 }
 
 LinearizabilityResult check_linearizability(const History& h, const LinearizabilityConfig& config) {
@@ -501,6 +505,7 @@ LinearizabilityResult check_linearizability(const History& h, const Linearizabil
     by_key[h.ops()[i].key].push_back(i);
   LinearizabilityResult out;
   uint64_t steps_left = config.max_steps_total;
+  uint64_t shrink_left = config.max_minimize_steps;
   size_t shrunk = 0;
   for (auto& [key, ops] : by_key) {
     ++out.keys;
@@ -533,7 +538,7 @@ LinearizabilityResult check_linearizability(const History& h, const Linearizabil
           per_check.max_steps =
               std::min(per_check.max_steps, std::max<uint64_t>(100'000, 20 * kr.steps));
           kr.counterexample =
-              minimize_violation(h, ops, per_check, config.max_minimize_steps, &kr.minimal);
+              minimize_violation(h, ops, per_check, shrink_left, &kr.minimal, &shrink_left);
         } else {
           kr.counterexample = ops;
         }

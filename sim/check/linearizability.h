@@ -65,7 +65,7 @@ struct LinearizabilityConfig {
   SearchBudget per_key;                      ///< each key's search
   uint64_t max_steps_total = 500'000'000;    ///< over every key; later keys become unknown
   bool minimize = true;                      ///< shrink counterexamples
-  uint64_t max_minimize_steps = 50'000'000;  ///< spent shrinking one key's counterexample
+  uint64_t max_minimize_steps = 50'000'000;  ///< spent shrinking counterexamples, over every key
   size_t max_counterexamples = 10;           ///< keys whose counterexample is shrunk and kept
 };
 
@@ -99,8 +99,9 @@ LinearizabilityResult check_linearizability(const History& h, const Linearizabil
 /// the operations that read its value (reads-from closure), so the smaller set never
 /// accuses the system of something the full history explains. `minimal` is set when
 /// the result is 1-minimal under that removal.
+/// `max_steps` bounds the search steps spent; *steps_left (if given) gets what is left.
 std::vector<uint32_t> minimize_violation(const History& h, std::vector<uint32_t> ops,
                                          const SearchBudget& per_check, uint64_t max_steps,
-                                         bool* minimal);
+                                         bool* minimal, uint64_t* steps_left = nullptr);
 
 }  // namespace dsim::check

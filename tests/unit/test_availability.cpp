@@ -33,11 +33,24 @@ TEST_CASE(
   const AvailabilityResult r = analyze_availability(ops, {}, c);
   REQUIRE(r.intervals.size() == 1);
   CHECK(r.intervals[0].start == at_ms(1000));
-  CHECK(r.intervals[0].end == at_ms(1500));
+  // The next success is invoked at 1.5 s, but the last failure was answered at 1.491 s:
+  // nothing is known of the 9 ms between.
+  CHECK(r.intervals[0].end == at_ms(1491));
   CHECK(r.intervals[0].failed_ops == 50);
+
+  // With failures that take their time (a 300 ms timeout), the interval runs to the
+  // next success.
+  std::vector<OpSpan> slow;
+  traffic(slow, 0, 1000, 10, true);
+  for (int64_t t = 1000; t < 1500; t += 10)
+    slow.push_back({0, at_ms(t), at_ms(t + 300), false});
+  traffic(slow, 1500, 3000, 10, true);
+  const AvailabilityResult s = analyze_availability(slow, {}, c);
+  REQUIRE(s.intervals.size() == 1);
+  CHECK(s.intervals[0].end == at_ms(1500));
 }
 
-TEST_CASE("availability: short blips are below min_unavailable; an outage to the end is kept") {
+TEST_CASE("availability: short blips are below min_unavailable; an outage at the end is kept") {
   std::vector<OpSpan> ops;
   traffic(ops, 0, 1000, 10, true);
   ops.push_back({0, at_ms(1000) + microseconds(1), at_ms(1001), false});  // one lost request
@@ -49,7 +62,7 @@ TEST_CASE("availability: short blips are below min_unavailable; an outage to the
   const AvailabilityResult r = analyze_availability(ops, {}, c);
   REQUIRE(r.intervals.size() == 1);
   CHECK(r.intervals[0].start == at_ms(2000));
-  CHECK(r.intervals[0].end == at_ms(3000));
+  CHECK(r.intervals[0].end == at_ms(2491));  // the last failure; nothing tried after it
 }
 
 TEST_CASE("availability: intervals are per client group") {
@@ -62,7 +75,7 @@ TEST_CASE("availability: intervals are per client group") {
   const AvailabilityResult r = analyze_availability(ops, {}, c);
   REQUIRE(r.intervals.size() == 1);
   CHECK(r.intervals[0].group == 1);
-  CHECK(r.intervals[0].length() == ms(500));
+  CHECK(r.intervals[0].length() == ms(491));
 }
 
 TEST_CASE("availability: time to first success and to throughput recovery after a fault") {
@@ -107,4 +120,18 @@ TEST_CASE("availability: a fault without effect recovers at once; one without en
   const AvailabilityResult d = analyze_availability(dead, faults, c);
   CHECK_FALSE(d.recoveries[0].to_first_success);
   CHECK_FALSE(d.recoveries[0].to_throughput);
+}
+
+TEST_CASE("availability: a pause in which nobody tries is not an outage") {
+  std::vector<OpSpan> ops;
+  traffic(ops, 0, 1000, 10, true);
+  ops.push_back({0, at_ms(1000), at_ms(1050), false});  // times out at 1.05 s
+  traffic(ops, 5000, 6000, 10, true);                   // the clients come back at 5 s
+  AvailabilityConfig c;
+  c.run_end = at_ms(6000);
+  c.min_unavailable = Duration::zero();
+  const AvailabilityResult r = analyze_availability(ops, {}, c);
+  REQUIRE(r.intervals.size() == 1);
+  CHECK(r.intervals[0].start == at_ms(1000));
+  CHECK(r.intervals[0].end == at_ms(1050));
 }
