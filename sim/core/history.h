@@ -108,7 +108,6 @@ class History {
   std::span<const int64_t> read_value(const HistoryOp& op) const {
     return std::span<const int64_t>(read_pool_).subspan(op.read_begin, op.read_len);
   }
-  bool completed(uint32_t index) const { return done_[index]; }
 
   bool truncated() const { return dropped_ > 0; }
   uint64_t dropped() const { return dropped_; }  ///< operations not recorded

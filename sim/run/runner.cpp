@@ -180,15 +180,7 @@ RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
   // The fault schedule's intervals, for the time-to-recover figures: none until the
   // engine reports faults (the network and faults layer adds them here).
   const std::vector<check::FaultInterval> faults;
-  std::vector<std::pair<std::string, std::string>> verdict_files;
-  {
-    RunOutput verdicts;
-    verdicts.stats = out.stats;
-    add_verdicts(spec, *engine, faults, verdicts);
-    out.summary.insert(out.summary.end(), verdicts.summary.begin(), verdicts.summary.end());
-    verdict_files = std::move(verdicts.files);
-    out.verdict_text = std::move(verdicts.verdict_text);
-  }
+  auto verdict_files = add_verdicts(spec, *engine, faults, out);
   for (const auto& c : spec.checks) {
     auto v = lookup_metric(out.summary, c);
     out.checks.push_back({&c, v, v && std::isfinite(*v) && c.holds(*v)});

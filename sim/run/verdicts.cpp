@@ -123,10 +123,12 @@ bool is_verdict_metric(std::string_view metric) {
          std::end(kGroupMetrics);
 }
 
-void add_verdicts(const ScenarioSpec& spec, const Engine& engine,
-                  std::span<const check::FaultInterval> faults, RunOutput& out) {
+std::vector<std::pair<std::string, std::string>> add_verdicts(
+    const ScenarioSpec& spec, const Engine& engine, std::span<const check::FaultInterval> faults,
+    RunOutput& out) {
+  std::vector<std::pair<std::string, std::string>> files;
   const History& h = engine.metrics().history();
-  if (h.empty() && !h.truncated()) return;
+  if (h.empty() && !h.truncated()) return files;
   const std::string header = file_header(spec);
   const check::NodeNamer name = [&engine](NodeId n) { return engine.node_name(n); };
   std::vector<uint32_t> node_group(engine.node_count());
@@ -214,7 +216,7 @@ void add_verdicts(const ScenarioSpec& spec, const Engine& engine,
         break;
       }
     }
-    out.files.emplace_back("linearizability.txt", report);
+    files.emplace_back("linearizability.txt", report);
   }
 
   // Staleness, sessions, lost and duplicated writes.
@@ -244,8 +246,8 @@ void add_verdicts(const ScenarioSpec& spec, const Engine& engine,
                : std::to_string(t.lost_writes) + " seen, " + std::to_string(t.unverified_writes) +
                      " unverified (no final read-back after them)") +
           ", duplicate appends " + std::to_string(t.duplicate_appends) + "\n";
-  out.files.emplace_back("t_visibility.csv", tvis_csv(header, tables));
-  out.files.emplace_back("k_staleness.csv", k_csv(header, tables));
+  files.emplace_back("t_visibility.csv", tvis_csv(header, tables));
+  files.emplace_back("k_staleness.csv", k_csv(header, tables));
 
   // Availability.
   std::vector<check::OpSpan> spans;
@@ -292,7 +294,7 @@ void add_verdicts(const ScenarioSpec& spec, const Engine& engine,
   text += "  availability: " + std::to_string(av.intervals.size()) +
           " unavailability intervals of at least " + format_duration(acfg.min_unavailable) + " (" +
           fixed(total.to_seconds(), 3) + " s in all)";
-  out.files.emplace_back("unavailability.csv", un);
+  files.emplace_back("unavailability.csv", un);
 
   std::string rec = header;
   rec +=
@@ -319,16 +321,16 @@ void add_verdicts(const ScenarioSpec& spec, const Engine& engine,
             (never ? std::string("- (not every fault recovered)") : fixed(recover_max, 1) + " ms");
   }
   text += "\n";
-  out.files.emplace_back("recovery.csv", rec);
+  files.emplace_back("recovery.csv", rec);
 
   if (spec.consistency.history_csv) {
-    out.files.emplace_back("history.csv", check::render_history_csv(h, name, header));
+    files.emplace_back("history.csv", check::render_history_csv(h, name, header));
   }
   if (spec.consistency.history_edn) {
     // EDN comments start with ';', not '#'.
-    out.files.emplace_back("history.edn",
-                           check::render_history_edn(h, name, ";; " + header.substr(2)));
+    files.emplace_back("history.edn", check::render_history_edn(h, name, ";; " + header.substr(2)));
   }
+  return files;
 }
 
 }  // namespace dsim
