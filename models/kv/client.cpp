@@ -191,9 +191,10 @@ KvClient::Config KvClient::parse(ParamReader& r) {
   c.read_back_delay = r.duration("read_back_delay", c.read_back_delay,
                                  "pause between stop and the read-back; longer than an "
                                  "operation can last, retries included");
-  c.read_back_attempts =
-      r.integer("read_back_attempts", c.read_back_attempts,
-                "attempts per final read (retried after retry_base)", 1, 1'000'000);
+  c.read_back_attempts = r.integer(
+      "read_back_attempts", c.read_back_attempts,
+      "attempts per final read (retried by the retry policy; retry_base apart with retry: none)", 1,
+      1'000'000);
   c.read_back_concurrency = r.integer("read_back_concurrency", c.read_back_concurrency,
                                       "final reads in flight at once", 1, 1'000'000);
   if (c.timeout <= Duration::zero()) r.error("timeout", "must be > 0");
