@@ -1,5 +1,7 @@
 #include "models/builtin.h"
 
+#include "models/kv/client.h"
+#include "models/kv/store.h"
 #include "models/queueing/client.h"
 #include "models/queueing/server.h"
 
@@ -8,6 +10,8 @@ namespace dsim {
 void register_builtin_models(ModelRegistry& registry) {
   registry.add<queueing::Client>();
   registry.add<queueing::Server>();
+  registry.add<kv::KvClient>();
+  registry.add<kv::KvStore>();
 }
 
 }  // namespace dsim

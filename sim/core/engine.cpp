@@ -57,6 +57,7 @@ Engine::Engine(EngineConfig config)
       network_(config_.network),
       ctx_(std::make_unique<NodeContext>(this)) {
   network_.set_seed(config_.seed);
+  metrics_.set_history_limit(config_.history_max_bytes);
 }
 
 Engine::~Engine() = default;

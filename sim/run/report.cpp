@@ -7,6 +7,7 @@
 #include <map>
 
 #include "dsim/version.h"
+#include "sim/run/verdicts.h"
 #include "sim/scenario/yaml_tree.h"
 
 namespace dsim {
@@ -405,7 +406,7 @@ std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& o
   // Group-level figures (model counters, levels, observations), one line per group.
   std::vector<std::pair<std::string, std::string>> lines;  // group -> text, first-seen order
   for (const auto& r : out.summary) {
-    if (!r.op.empty() || r.group == "run") continue;
+    if (!r.op.empty() || r.group == "run" || is_verdict_metric(r.metric)) continue;
     const bool timing = r.metric.find("_ms_") != std::string::npos;
     if (r.metric.ends_with("_count") ||
         (timing && !r.metric.ends_with("_mean") && !r.metric.ends_with("_p99"))) {
@@ -455,11 +456,15 @@ std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& o
         s += "  ... " + std::to_string(started.size() - kShown) + " more\n";
     }
   }
+  if (!out.verdict_text.empty()) s += "\n" + out.verdict_text;
   if (!out.checks.empty()) {
     s += "\nchecks:\n";
     for (const auto& c : out.checks) {
       s += std::string(c.passed ? "  PASS  " : "  FAIL  ") + c.check->text + "  (" +
-           (c.value ? format_value(*c.value) : std::string("metric not produced")) + ")\n";
+           (!c.value                  ? std::string("metric not produced")
+            : std::isfinite(*c.value) ? format_value(*c.value)
+                                      : std::string("unknown")) +
+           ")\n";
     }
   }
   return s;

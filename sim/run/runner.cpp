@@ -5,6 +5,7 @@
 
 #include "sim/core/faults.h"
 #include "sim/run/report.h"
+#include "sim/run/verdicts.h"
 
 namespace dsim {
 
@@ -143,6 +144,23 @@ std::vector<SummaryRow> build_summary(const ScenarioSpec& spec, const Engine& en
   return rows;
 }
 
+// The faults that lasted a while, as intervals for the time-to-recover figures: each start
+// up to its end (or the end of the run). Instant actions (restart, heal, resume) end
+// faults rather than start them, so they are left out.
+std::vector<check::FaultInterval> fault_intervals(const std::vector<FaultEvent>& log,
+                                                  SimTime run_end) {
+  std::vector<check::FaultInterval> out;
+  for (const auto& e : log) {
+    if (e.phase != FaultPhase::kStart) continue;
+    SimTime end = run_end;
+    for (const auto& x : log) {
+      if (x.id == e.id && x.phase == FaultPhase::kEnd) end = x.at;
+    }
+    out.push_back({e.at, end, e.kind + " " + e.targets});
+  }
+  return out;
+}
+
 const SummaryRow* find_row(const std::vector<SummaryRow>& rows, const std::string& group,
                            const std::string& op, const std::string& metric) {
   for (const auto& r : rows) {
@@ -178,7 +196,7 @@ std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const C
   } else {
     r = find_row(rows, c.group, c.op, c.metric);
   }
-  if (!r || !std::isfinite(r->value)) return std::nullopt;
+  if (!r) return std::nullopt;
   return r->value;
 }
 
@@ -191,6 +209,7 @@ std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invari
   cfg.max_events = spec.limits.max_events;
   cfg.max_pending = spec.limits.max_pending;
   cfg.check_invariants = check_invariants;
+  cfg.history_max_bytes = spec.consistency.history_memory;
   cfg.network = spec.network;
   auto engine = std::make_unique<Engine>(std::move(cfg));
   for (const auto& g : spec.groups) {
@@ -230,9 +249,11 @@ RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
   out.stats = engine->run();
   out.summary = build_summary(spec, *engine, out.stats);
   out.faults = engine->fault_log();
+  auto verdict_files =
+      add_verdicts(spec, *engine, fault_intervals(out.faults, out.stats.end_time), out);
   for (const auto& c : spec.checks) {
     auto v = lookup_metric(out.summary, c);
-    out.checks.push_back({&c, v, v && c.holds(*v)});
+    out.checks.push_back({&c, v, v && std::isfinite(*v) && c.holds(*v)});
   }
   out.files.emplace_back("summary.csv", render_summary_csv(spec, out.summary));
   out.files.emplace_back("summary.json", render_summary_json(spec, out));
@@ -244,6 +265,8 @@ RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
   out.files.emplace_back("faults.csv", render_faults_csv(spec, *engine));
   if (spec.network.topology == TopologyKind::kGraph)
     out.files.emplace_back("graph_links.csv", render_graph_links_csv(spec, *engine));
+  for (auto& f : verdict_files)
+    out.files.push_back(std::move(f));
   return out;
 }
 

@@ -153,6 +153,59 @@ void read_checks(const ParamNode* list, ScenarioSpec& spec, Diagnostics& diag) {
   }
 }
 
+// `consistency:` and `availability:`: the history and its checkers (sim/check).
+void read_consistency(ParamReader& top, ScenarioSpec& spec) {
+  {
+    ConsistencySpec& c = spec.consistency;
+    ParamReader r = top.map("consistency",
+                            "the operation history of key-value clients and its "
+                            "consistency checkers");
+    c.history_memory = r.size("history_memory", c.history_memory,
+                              "memory the history may use; operations invoked after it is full "
+                              "are not recorded (history_truncated = 1)");
+    c.history_csv = r.boolean("history_csv", c.history_csv, "write history.csv");
+    c.history_edn = r.boolean("history_edn", c.history_edn,
+                              "write history.edn, Jepsen's format (Knossos, Elle, Porcupine)");
+    c.linearizability =
+        r.boolean("linearizability", c.linearizability, "run the linearizability checker");
+    c.max_search_steps = static_cast<uint64_t>(
+        r.integer("max_search_steps", static_cast<int64_t>(c.max_search_steps),
+                  "search steps per key before its verdict is unknown", 1));
+    c.max_total_steps = static_cast<uint64_t>(
+        r.integer("max_total_steps", static_cast<int64_t>(c.max_total_steps),
+                  "search steps over every key; the keys left are unknown", 1));
+    c.max_search_memory = r.size("max_search_memory", c.max_search_memory,
+                                 "memory of one key's search before its verdict is unknown");
+    c.minimize = r.boolean("minimize", c.minimize,
+                           "shrink each counterexample to a minimal set of operations");
+    c.tvis_step = r.duration("t_visibility_step", c.tvis_step, "bucket width of t_visibility.csv",
+                             Duration::from_ns(1));
+    c.tvis_max = r.duration("t_visibility_max", c.tvis_max,
+                            "t_visibility.csv: the last bucket holds every t from here on");
+    if (c.tvis_max / c.tvis_step > 100'000) {
+      r.error("t_visibility_step", "makes more than 100000 buckets up to t_visibility_max");
+    }
+    r.finish();
+    top.adopt("consistency", r);
+  }
+  {
+    AvailabilitySpec& a = spec.availability;
+    ParamReader r = top.map("availability", "the availability analysis of the history");
+    a.window = r.optional_duration(
+        "window", "window of the throughput-recovery grid (default: output.window)");
+    a.min_unavailable = r.duration("min_unavailable", a.min_unavailable,
+                                   "shortest unavailability interval reported");
+    a.baseline = r.duration("baseline", a.baseline,
+                            "period before a fault whose success rate is the baseline");
+    a.recovered_fraction = r.probability("recovered_fraction", a.recovered_fraction,
+                                         "share of the baseline throughput that counts as "
+                                         "recovered");
+    if (a.window && *a.window <= Duration::zero()) r.error("window", "must be > 0");
+    r.finish();
+    top.adopt("availability", r);
+  }
+}
+
 }  // namespace
 
 bool apply_override(ParamNode& root, const std::string& assignment, Diagnostics& diag) {
@@ -289,6 +342,7 @@ std::optional<ScenarioSpec> load_scenario_text(const std::string& text, const st
     lim.finish();
     top.adopt("limits", lim);
   }
+  read_consistency(top, spec);
   top.finish();
 
   ParamNode resolved_groups;

@@ -25,11 +25,18 @@ class RecordingRecorder final : public Recorder {
     SimTime begin;
     std::optional<SimTime> end;
     std::optional<Outcome> outcome;
+    std::optional<OpInvocation> invocation;  ///< from op_invoke()
+    std::optional<HistoryOutcome> history;   ///< from op_result()
+    std::vector<int64_t> read;               ///< from op_result()
+    uint32_t attempts = 0;                   ///< from op_result()
   };
   explicit RecordingRecorder(const SimTime* now) : now_(now) {}
 
   OpToken begin_op(Symbol op) override {
-    ops.push_back({op, *now_, std::nullopt, std::nullopt});
+    Op o;
+    o.op = op;
+    o.begin = *now_;
+    ops.push_back(std::move(o));
     return OpToken{ops.size()};
   }
   void end_op(OpToken token, Outcome outcome) override {
@@ -37,6 +44,17 @@ class RecordingRecorder final : public Recorder {
     if (o.end) return;
     o.end = *now_;
     o.outcome = outcome;
+  }
+  void op_invoke(OpToken token, const OpInvocation& what) override {
+    ops.at(token.id - 1).invocation = what;
+  }
+  void op_result(OpToken token, HistoryOutcome outcome, std::span<const int64_t> read,
+                 uint32_t attempts) override {
+    Op& o = ops.at(token.id - 1);
+    if (o.end) return;
+    o.history = outcome;
+    o.read.assign(read.begin(), read.end());
+    o.attempts = attempts;
   }
   void count(Symbol metric, int64_t delta) override { counters[metric.id] += delta; }
   void observe(Symbol metric, Duration value) override { observations[metric.id].push_back(value); }
@@ -95,7 +113,10 @@ class RecordingContext final : public Context {
     auto it = groups.find(std::string(group));
     return it == groups.end() ? std::span<const NodeId>() : std::span<const NodeId>(it->second);
   }
-  std::string node_name(NodeId id) const override { return "node" + std::to_string(id); }
+  std::string node_name(NodeId id) const override {
+    auto it = names.find(id);
+    return it != names.end() ? it->second : "node" + std::to_string(id);
+  }
   uint32_t index_in_group() const override { return index_; }
 
   // --- driving the model ---
@@ -155,6 +176,7 @@ class RecordingContext final : public Context {
   RecordingRecorder& recorder() { return recorder_; }
   DiskSpec disk_spec;
   std::map<std::string, std::vector<NodeId>> groups;
+  std::map<NodeId, std::string> names;  ///< node_name() overrides ("store.1")
   std::vector<Sent> sent;
   std::vector<Timer> timers;
 
