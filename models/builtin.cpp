@@ -1,5 +1,7 @@
 #include "models/builtin.h"
 
+#include "models/kv/client.h"
+#include "models/kv/store.h"
 #include "models/queueing/client.h"
 #include "models/queueing/fanout_client.h"
 #include "models/queueing/server.h"
@@ -10,6 +12,8 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<queueing::Client>();
   registry.add<queueing::Server>();
   registry.add<queueing::FanoutClient>();
+  registry.add<kv::KvClient>();
+  registry.add<kv::KvStore>();
 }
 
 }  // namespace dsim

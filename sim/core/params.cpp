@@ -426,7 +426,8 @@ const char* dim_type(Distribution::Dim dim) {
 }  // namespace
 
 Distribution ParamReader::distribution(std::string_view key, const Distribution& def,
-                                       std::string_view help, Distribution::Dim dim) {
+                                       std::string_view help, Distribution::Dim dim,
+                                       bool allow_negative) {
   const ParamNode* v = lookup(key, dim_type(dim), help, def.describe());
   Distribution out = def;
   std::string text = def.describe();
@@ -439,7 +440,7 @@ Distribution ParamReader::distribution(std::string_view key, const Distribution&
             "\"uniform(1ms, 3ms)\")";
       }
       fail(*v, key, err);
-    } else if (auto d = parse_distribution(v->scalar, dim, env_->base_dir, &err)) {
+    } else if (auto d = parse_distribution(v->scalar, dim, env_->base_dir, &err, allow_negative)) {
       out = *d;
       text = v->scalar;
     } else {

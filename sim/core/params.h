@@ -121,8 +121,10 @@ class ParamReader {
   /// A required reference to a node group of the scenario.
   std::string group(std::string_view key, std::string_view help);
   std::string text(std::string_view key, std::string_view def, std::string_view help);
+  /// `allow_negative`: a signed time (a clock offset), where negative values make sense.
   Distribution distribution(std::string_view key, const Distribution& def, std::string_view help,
-                            Distribution::Dim dim = Distribution::Dim::kTime);
+                            Distribution::Dim dim = Distribution::Dim::kTime,
+                            bool allow_negative = false);
   /// A map of name -> weight (e.g. an operation mix {get: 0.8, put: 0.2}); weights >= 0,
   /// not all 0.
   std::vector<std::pair<std::string, double>> weights(
