@@ -48,7 +48,8 @@ def header_fields(path) -> dict:
 def read_dsim_csv(path) -> pd.DataFrame:
     """A CSV written by dsim, without its comment lines. Text columns stay text."""
     return pd.read_csv(path, comment="#", keep_default_na=False, na_values=[""],
-                       dtype={"group": str, "op": str, "metric": str})
+                       dtype={"group": str, "op": str, "metric": str, "faults": str,
+                              "event": str, "kind": str, "targets": str, "detail": str})
 
 
 _DURATION = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0,
@@ -109,13 +110,33 @@ def _intervals_from_column(ts: pd.DataFrame, column: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FAULT_COLUMNS)
 
 
+def _intervals_from_events(df: pd.DataFrame) -> pd.DataFrame:
+    """Fault intervals from dsim's faults.csv event log (time_s, event, fault, kind,
+    targets, detail): a `start` and its `end` (same fault id) form an interval, a start
+    without an end lasts to the end of the run, an `instant` is an interval of length 0."""
+    rows, open_ = [], {}
+    for e in df.itertuples(index=False):
+        label = " ".join(str(x) for x in (getattr(e, "kind", ""), getattr(e, "targets", ""))
+                         if isinstance(x, str) and x)
+        if e.event == "start":
+            open_[e.fault] = len(rows)
+            rows.append({"start_s": float(e.time_s), "end_s": math.nan, "label": label})
+        elif e.event == "end" and e.fault in open_:
+            rows[open_.pop(e.fault)]["end_s"] = float(e.time_s)
+        elif e.event == "instant":
+            rows.append({"start_s": float(e.time_s), "end_s": float(e.time_s), "label": label})
+    return pd.DataFrame(rows, columns=FAULT_COLUMNS)
+
+
 def load_faults(run_dir, timeseries: pd.DataFrame | None = None) -> pd.DataFrame:
     """The fault intervals of a run, as a DataFrame with FAULT_COLUMNS.
 
     Read from, in this order:
-      1. `faults.csv` in the run directory: one row per fault with `start_s` and `end_s`
-         (empty: until the end of the run) and, to label it, any of `label`, `kind`,
-         `target`, `fault`, `description`;
+      1. `faults.csv` in the run directory, either as dsim writes it (an event log:
+         `time_s,event,fault,kind,targets,detail` with `start`, `end` and `instant`
+         events; a start and its end form an interval, an instant has length 0), or as a
+         table of intervals with `start_s` and `end_s` (empty: until the end of the run)
+         and, to label them, any of `label`, `kind`, `target`, `fault`, `description`;
       2. a `faults` (or `active_faults`) column of `timeseries.csv`: the faults active in
          each window as text, empty when none; consecutive windows with the same text
          form one interval.
@@ -125,8 +146,11 @@ def load_faults(run_dir, timeseries: pd.DataFrame | None = None) -> pd.DataFrame
     path = run_dir / "faults.csv"
     if path.exists():
         df = read_dsim_csv(path)
+        if {"time_s", "event", "fault"} <= set(df.columns):
+            return _intervals_from_events(df)
         if "start_s" not in df.columns:
-            raise ValueError(f"{path}: expected a start_s column (and end_s)")
+            raise ValueError(f"{path}: expected dsim's time_s,event,fault columns, or start_s "
+                             f"and end_s")
         label_parts = [c for c in ("label", "kind", "target", "fault", "description")
                        if c in df.columns]
         labels = (df[label_parts].fillna("").astype(str).agg(" ".join, axis=1).str.strip()

@@ -82,16 +82,20 @@ def plot_latency_percentiles(data, ax=None, percentiles=(50, 90, 99, 99.9), logy
 
 
 def shade_faults(ax, faults: pd.DataFrame, end_s: float | None = None, label=True):
-    """Shades each fault interval (FAULT_COLUMNS) on a time axis; returns how many. An
-    interval without an end lasts until `end_s` (or the axis' right edge)."""
+    """Shades each fault interval (FAULT_COLUMNS) on a time axis, draws a dotted line at
+    each instant (length 0); returns how many. An interval without an end lasts until
+    `end_s` (or the axis' right edge)."""
     if faults is None or faults.empty:
         return 0
     right = end_s if end_s is not None else ax.get_xlim()[1]
     n = 0
     for f in faults.itertuples(index=False):
         end = right if (f.end_s is None or math.isnan(f.end_s)) else f.end_s
-        ax.axvspan(f.start_s, end, color=FAULT_COLOR, alpha=0.15, lw=0,
-                   label="fault" if (label and n == 0) else None)
+        if end > f.start_s:
+            ax.axvspan(f.start_s, end, color=FAULT_COLOR, alpha=0.15, lw=0,
+                       label="fault" if (label and n == 0) else None)
+        else:  # an instant (a restart, a heal): a line
+            ax.axvline(f.start_s, color=FAULT_COLOR, lw=1, ls=":")
         if label and f.label:
             ax.annotate(str(f.label), (f.start_s, 1), xycoords=("data", "axes fraction"),
                         xytext=(2, -2), textcoords="offset points", va="top",

@@ -61,7 +61,7 @@ class RunFiles(unittest.TestCase):
         self.assertEqual(list(r.latency.columns),
                          ["group", "op", "bucket_lo_ns", "bucket_hi_ns", "count"])
         self.assertEqual(len(r.timeseries), 6)  # 1 s windows, one op
-        self.assertTrue(r.faults.empty)
+        self.assertTrue(r.faults.empty)  # faults.csv exists but holds no fault
 
     def test_percentiles_recomputed_from_buckets_match_the_summary(self):
         p = da.latency_percentiles(self.res.latency, (50, 90, 99, 99.9))
@@ -103,6 +103,24 @@ class RunFiles(unittest.TestCase):
             self.assertEqual(len(ax.patches), 2)
         # The open-ended fault lasts until the end of the run.
         self.assertEqual(axes[0].patches[1].get_xy()[2][0], 6.0)
+
+    def test_faults_of_a_run_with_crashes(self):
+        d = self.tmp / "crash"
+        dsim("run", REPO / "scenarios" / "faults" / "crash_restart.yaml", "--out", d)
+        run = da.load_run(d)
+        events = da.read_dsim_csv(d / "faults.csv")
+        starts = events[events.event == "start"]
+        self.assertGreater(len(starts), 0)
+        intervals = run.faults[run.faults.end_s > run.faults.start_s]
+        self.assertEqual(len(intervals), len(starts))
+        self.assertEqual(intervals.start_s.tolist(), starts.time_s.astype(float).tolist())
+        self.assertTrue(all(label.startswith("crash") for label in intervals.label))
+        # The timeseries' faults column tells the same story, window by window.
+        from_column = da.load_faults(self.tmp / "nowhere", run.timeseries)
+        crashes = from_column[from_column.label.str.startswith("crash")]
+        self.assertEqual(crashes.start_s.tolist(), intervals.start_s.tolist())
+        axes = da.plot_timeline(run)
+        self.assertEqual(len(axes[0].patches), len(intervals))
 
     def test_faults_from_a_timeseries_column(self):
         ts = self.res.timeseries.copy()
