@@ -3,6 +3,7 @@
 #include "models/kv/client.h"
 #include "models/kv/store.h"
 #include "models/queueing/client.h"
+#include "models/queueing/fanout_client.h"
 #include "models/queueing/server.h"
 
 namespace dsim {
@@ -10,6 +11,7 @@ namespace dsim {
 void register_builtin_models(ModelRegistry& registry) {
   registry.add<queueing::Client>();
   registry.add<queueing::Server>();
+  registry.add<queueing::FanoutClient>();
   registry.add<kv::KvClient>();
   registry.add<kv::KvStore>();
 }
