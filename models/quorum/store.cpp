@@ -621,20 +621,23 @@ void QuorumStore::forward_timeout(Context& ctx, uint64_t id) {
 }
 
 uint64_t QuorumStore::actor_for(uint64_t key) const {
-  auto it = key_epoch_.find(key);
-  const uint64_t epoch = it == key_epoch_.end() ? 0 : it->second;
+  auto it = key_actor_.find(key);
+  const uint64_t epoch = it == key_actor_.end() ? 0 : it->second.epoch;
   return (static_cast<uint64_t>(self_) << 32) | ((incarnation_ & 0xffff) << 16) | (epoch & 0xffff);
 }
 
 Version QuorumStore::new_version(Context& ctx, uint64_t key, VClock past, KvValue value,
-                                 const Siblings& seen) const {
+                                 const Siblings& seen) {
   Version v;
   v.dot.actor = actor_for(key);
-  uint64_t counter = std::max(max_counter(seen, v.dot.actor), past.get(v.dot.actor));
+  KeyActor& ka = key_actor_[key];
+  uint64_t counter =
+      std::max({max_counter(seen, v.dot.actor), past.get(v.dot.actor), ka.last_counter});
   if (auto it = data_.find(key); it != data_.end()) {
     counter = std::max(counter, max_counter(it->second, v.dot.actor));
   }
   v.dot.counter = counter + 1;
+  ka.last_counter = v.dot.counter;
   v.past = std::move(past);
   v.ts = ctx.now().ns();
   v.value = std::move(value);
@@ -791,7 +794,9 @@ void QuorumStore::start_write(Context& ctx, uint64_t op_id) {
   op.timer = ctx.set_timer(config_.replica_timeout, tag(kOpTimer, op_id));
   if (local) {
     // The coordinator writes its own copy first (Dynamo 4.5) and counts its own ack.
-    const bool stored = store(ctx, op.req.key, {op.written});
+    const auto self = std::find_if(op.targets.begin(), op.targets.end(),
+                                   [&](const Target& t) { return t.node == self_; });
+    const bool stored = store_own(ctx, op.req.key, {op.written}, self->hint);
     reply_durably(ctx, self_, QuorumWriteAck{op_id, stored});
   }
 }
@@ -1023,7 +1028,9 @@ void QuorumStore::op_timeout(Context& ctx, uint64_t op_id) {
       return;
     }
     case Phase::kWrite: {
-      const bool stored = store(ctx, key, {op.written});
+      const auto self = std::find_if(op.targets.begin(), op.targets.end(),
+                                     [&](const Target& t) { return t.node == self_; });
+      const bool stored = store_own(ctx, key, {op.written}, self->hint);
       reply_durably(ctx, self_, QuorumWriteAck{op_id, stored});
       return;
     }
@@ -1145,12 +1152,20 @@ bool QuorumStore::store(Context& ctx, uint64_t key, const Siblings& incoming, bo
   return true;
 }
 
+bool QuorumStore::store_own(Context& ctx, uint64_t key, const Siblings& versions, NodeId hint) {
+  const bool stored = store(ctx, key, versions);
+  if (stored && hint != kNoNode && hint != self_) add_hint(ctx, hint, key);
+  return stored;
+}
+
 void QuorumStore::drop_key(Context& ctx, uint64_t key) {
   if (data_.erase(key) == 0) return;
   ctx.disk().erase(data_key(key));
   // Dots this node makes for the key from now on come from a new actor: versions it no
   // longer holds can never be mistaken for ones a later context covers.
-  ++key_epoch_[key];
+  KeyActor& ka = key_actor_[key];
+  ++ka.epoch;
+  ka.last_counter = 0;
   update_levels(ctx);
 }
 

@@ -200,7 +200,9 @@ class QuorumStore final : public Model {
   void fail(Context& ctx, uint64_t op_id);
   void end_op(Context& ctx, uint64_t op_id);
   Version new_version(Context& ctx, uint64_t key, VClock past, kv::KvValue value,
-                      const Siblings& seen) const;
+                      const Siblings& seen);
+  /// Stores the coordinator's own copy of a write (with a hint when it stands in).
+  bool store_own(Context& ctx, uint64_t key, const Siblings& versions, NodeId hint);
   uint64_t actor_for(uint64_t key) const;
 
   // Replica side.
@@ -240,7 +242,14 @@ class QuorumStore final : public Model {
   uint64_t incarnation_ = 0;
 
   std::map<uint64_t, Siblings> data_;
-  std::map<uint64_t, uint64_t> key_epoch_;       // bumped when this node drops a key
+  // Per key this node has written: the actor epoch (bumped when the node drops the key)
+  // and the last counter it gave a dot, so its dots are unique even when a version it
+  // made was thrown away (LWW) before the next one.
+  struct KeyActor {
+    uint64_t epoch = 0;
+    uint64_t last_counter = 0;
+  };
+  std::map<uint64_t, KeyActor> key_actor_;
   std::set<std::pair<NodeId, uint64_t>> hints_;  // (owner, key)
   std::map<NodeId, SimTime> suspected_until_;    // on this node's clock
   std::map<uint64_t, Op> ops_;
