@@ -128,13 +128,15 @@ QuorumStore::Config QuorumStore::parse(ParamReader& r) {
         ch.at = item.duration("at", Duration::zero(), "when");
         const bool add = item.has("add");
         const bool remove = item.has("remove");
-        const int64_t node = item.integer(add ? "add" : "remove", 0, "node index", 0, 1'000'000);
-        if (!add) (void)item.integer(remove ? "add" : "remove", 0, "node index", 0, 1'000'000);
+        const int64_t joining =
+            item.integer("add", 0, "index of the node that joins", 0, 1'000'000);
+        const int64_t leaving =
+            item.integer("remove", 0, "index of the node that leaves", 0, 1'000'000);
         if (add == remove) {
-          item.error("at", "give exactly one of add: <node index> or remove: <node index>");
+          item.error("", "give exactly one of add: <node index> or remove: <node index>");
         }
         item.finish();
-        ch.node = static_cast<uint32_t>(node);
+        ch.node = static_cast<uint32_t>(add ? joining : leaving);
         ch.add = add;
         c.membership.push_back(ch);
       }
