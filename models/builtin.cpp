@@ -5,6 +5,7 @@
 #include "models/queueing/client.h"
 #include "models/queueing/fanout_client.h"
 #include "models/queueing/server.h"
+#include "models/quorum/store.h"
 
 namespace dsim {
 
@@ -14,6 +15,7 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<queueing::FanoutClient>();
   registry.add<kv::KvClient>();
   registry.add<kv::KvStore>();
+  registry.add<quorum::QuorumStore>();
 }
 
 }  // namespace dsim
