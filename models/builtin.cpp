@@ -1,14 +1,22 @@
 #include "models/builtin.h"
 
+#include "models/kv/client.h"
+#include "models/kv/store.h"
 #include "models/phold/phold.h"
 #include "models/queueing/client.h"
+#include "models/queueing/fanout_client.h"
 #include "models/queueing/server.h"
+#include "models/quorum/store.h"
 
 namespace dsim {
 
 void register_builtin_models(ModelRegistry& registry) {
   registry.add<queueing::Client>();
   registry.add<queueing::Server>();
+  registry.add<queueing::FanoutClient>();
+  registry.add<kv::KvClient>();
+  registry.add<kv::KvStore>();
+  registry.add<quorum::QuorumStore>();
   registry.add<phold::Phold>();
 }
 

@@ -1,6 +1,7 @@
 #include "models/queueing/server.h"
 
 #include <cassert>
+#include <cmath>
 
 #include "sim/core/units.h"
 
@@ -26,6 +27,9 @@ Server::Config Server::parse(ParamReader& r) {
                                  "service time: one distribution, or a map op -> distribution "
                                  "(key 'default' for the others)");
   c.response_bytes = r.size("response_size", c.response_bytes, "size of a response on the wire");
+  c.persist = r.text("persist", c.persist,
+                     "operations written to the node's disk and synced before the response: "
+                     "'none', 'all' or one operation name");
   return c;
 }
 
@@ -41,6 +45,17 @@ void Server::on_start(Context& ctx) {
   m_served_ = ctx.intern("served");
   m_rejected_ = ctx.intern("rejected");
   m_waited_ = ctx.intern("waited");
+  m_persisted_ = ctx.intern("persisted");
+  m_disk_full_ = ctx.intern("disk_full_rejects");
+  m_recovered_ = ctx.intern("recovered_records");
+  if (config_.persist != "none" && config_.persist != "all")
+    persist_op_ = ctx.intern(config_.persist);
+  if (config_.persist != "none") {
+    // A restarted node finds what its previous incarnations made durable.
+    int64_t recovered = 0;
+    ctx.disk().for_each("req/", [&recovered](std::string_view, std::string_view) { ++recovered; });
+    if (recovered > 0) ctx.record().count(m_recovered_, recovered);
+  }
   report_levels(ctx);
 }
 
@@ -65,7 +80,11 @@ void Server::report_levels(Context& ctx) {
 }
 
 void Server::start(Context& ctx, Job job, size_t worker) {
-  const Duration service = service_time(ctx, job.op).sample_duration(ctx.rng());
+  Duration service = service_time(ctx, job.op).sample_duration(ctx.rng());
+  // A slow node (gray failure) takes longer for the same work.
+  if (const double f = ctx.slowdown(); f != 1.0) {
+    service = Duration::from_ns(std::llround(static_cast<double>(service.ns()) * f));
+  }
   workers_[worker] = job;
   ctx.set_timer(service, worker);
 }
@@ -96,8 +115,7 @@ void Server::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
   const Job done = *workers_[w];
   workers_[w].reset();
   ctx.record().count(m_served_);
-  ctx.send(done.client,
-           Response{done.request_id, true, static_cast<uint32_t>(config_.response_bytes)});
+  respond(ctx, done);
   if (!queue_.empty()) {
     Job next = queue_.front();
     queue_.pop_front();
@@ -108,6 +126,35 @@ void Server::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
     idle_.push_back(w);
   }
   report_levels(ctx);
+}
+
+void Server::respond(Context& ctx, const Job& job) {
+  const bool persist =
+      config_.persist == "all" || (config_.persist != "none" && job.op == persist_op_);
+  if (!persist) {
+    ctx.send(job.client,
+             Response{job.request_id, true, static_cast<uint32_t>(config_.response_bytes)});
+    return;
+  }
+  // Persist, wait for the sync, then reply (on_disk).
+  const std::string key =
+      "req/" + std::to_string(job.client) + "/" + std::to_string(job.request_id);
+  if (!ctx.disk().write(key, std::string(ctx.symbol_name(job.op)))) {
+    ctx.record().count(m_disk_full_);
+    ctx.send(job.client,
+             Response{job.request_id, false, static_cast<uint32_t>(config_.response_bytes)});
+    return;
+  }
+  awaiting_sync_.emplace(ctx.disk().sync().seq, job);
+}
+
+void Server::on_disk(Context& ctx, DiskOpId op, uint64_t /*tag*/) {
+  auto it = awaiting_sync_.find(op.seq);
+  if (it == awaiting_sync_.end()) return;
+  ctx.record().count(m_persisted_);
+  ctx.send(it->second.client,
+           Response{it->second.request_id, true, static_cast<uint32_t>(config_.response_bytes)});
+  awaiting_sync_.erase(it);
 }
 
 void Server::on_stop(Context& ctx) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -30,6 +31,9 @@ class Server final : public Model {
     std::vector<std::pair<std::string, Distribution>> service = {
         {"", Distribution::exponential(1e6).with_dim(Distribution::Dim::kTime)}};
     uint64_t response_bytes = 512;
+    /// Operations whose effect is written to the node's disk and synced before the
+    /// response: "none", "all", or one operation name.
+    std::string persist = "none";
   };
   static Config parse(ParamReader& r);
 
@@ -38,6 +42,7 @@ class Server final : public Model {
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;
   void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
+  void on_disk(Context& ctx, DiskOpId op, uint64_t tag) override;
   void on_stop(Context& ctx) override;
   void check_invariants() const override;
 
@@ -51,13 +56,17 @@ class Server final : public Model {
   void start(Context& ctx, Job job, size_t worker);
   const Distribution& service_time(Context& ctx, Symbol op);
   void report_levels(Context& ctx);
+  void respond(Context& ctx, const Job& job);
 
   const Config& config_;
   std::vector<std::optional<Job>> workers_;  // one slot per worker: the job it serves
   std::vector<size_t> idle_;                 // idle worker slots (a stack)
   std::deque<Job> queue_;
   std::vector<const Distribution*> service_by_symbol_;  // cache, indexed by Symbol id
+  std::map<uint64_t, Job> awaiting_sync_;               // by sync id: reply when durable
+  Symbol persist_op_;                                   // valid: persist only this op
   Symbol m_busy_, m_queue_, m_util_, m_wait_, m_served_, m_rejected_, m_waited_;
+  Symbol m_persisted_, m_disk_full_, m_recovered_;
 };
 
 }  // namespace dsim::queueing

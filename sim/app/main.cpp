@@ -6,6 +6,7 @@
 #include "dsim/version.h"
 #include "models/builtin.h"
 #include "sim/app/commands.h"
+#include "sim/app/study_commands.h"
 #include "sim/core/registry.h"
 
 int main(int argc, char** argv) {
@@ -65,6 +66,8 @@ int main(int argc, char** argv) {
   phold->add_flag("--print-scenario", bench_args.print_scenario,
                   "print the scenario it runs (for dsim run) and stop");
 
+  dsim::StudyCommands study(app);  // sweep, merge, analyze
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -75,5 +78,6 @@ int main(int argc, char** argv) {
   if (*validate) return dsim::cmd_validate(validate_files, validate_overrides, registry);
   if (*list) return dsim::cmd_list_models(registry, list_only);
   if (*phold) return dsim::cmd_bench(bench_args, registry);
+  if (auto code = study.run(registry)) return *code;
   return dsim::kExitBadInput;
 }

@@ -129,8 +129,8 @@ class Parser {
 
 class Interpreter {
  public:
-  Interpreter(const std::string& base_dir, std::string* error)
-      : base_dir_(base_dir), error_(error) {}
+  Interpreter(const std::string& base_dir, std::string* error, bool allow_negative = false)
+      : base_dir_(base_dir), error_(error), allow_negative_(allow_negative) {}
 
   std::optional<Distribution> eval(const Expr& e, Dim dim) {
     std::optional<Distribution> d;
@@ -147,7 +147,7 @@ class Interpreter {
     }
     // Times and sizes cannot be negative. A normal is truncated at 0 instead (its mean is
     // checked > 0), and a mixture's components were checked one by one.
-    if (d && dim != Dim::kNumber && d->kind() != Distribution::Kind::kNormal &&
+    if (d && dim != Dim::kNumber && !allow_negative_ && d->kind() != Distribution::Kind::kNormal &&
         d->kind() != Distribution::Kind::kMixture && d->min_value() < 0) {
       return fail(std::string(dim == Dim::kTime ? "a time" : "a size") + " cannot be negative: '" +
                   d->describe() + "'");
@@ -380,12 +380,14 @@ class Interpreter {
 
   const std::string& base_dir_;
   std::string* error_;
+  bool allow_negative_ = false;
 };
 
 }  // namespace
 
 std::optional<Distribution> parse_distribution(std::string_view text, Distribution::Dim dim,
-                                               const std::string& base_dir, std::string* error) {
+                                               const std::string& base_dir, std::string* error,
+                                               bool allow_negative) {
   std::string err;
   Parser parser(text);
   Expr* e = parser.parse_all(&err);
@@ -393,7 +395,7 @@ std::optional<Distribution> parse_distribution(std::string_view text, Distributi
     if (error) *error = "cannot read distribution '" + std::string(text) + "': " + err;
     return std::nullopt;
   }
-  Interpreter interp(base_dir, &err);
+  Interpreter interp(base_dir, &err, allow_negative);
   auto d = interp.eval(*e, dim);
   if (!d && error) *error = err.empty() ? "bad distribution '" + std::string(text) + "'" : err;
   return d;
@@ -475,12 +477,19 @@ std::optional<Distribution> parse_empirical_csv(std::string_view csv, Distributi
     std::string err;
     auto v = parse_number(rows[r][0], &err);
     if (!v) return fail(row_lines[r], err);
-    values.push_back(*v * scale);
     if (header.size() == 2) {
       auto p = parse_number(rows[r][1], &err);
       if (!p) return fail(row_lines[r], err);
+      // The CDF rules, checked here so that the error names the offending line.
+      if (*p < 0 || *p > 1)
+        return fail(row_lines[r], "cumulative probabilities must lie in [0, 1]");
+      if (!values.empty() && *v * scale < values.back())
+        return fail(row_lines[r], "values must be ascending");
+      if (!cums.empty() && *p < cums.back())
+        return fail(row_lines[r], "cumulative probabilities must be non-decreasing");
       cums.push_back(*p);
     }
+    values.push_back(*v * scale);
   }
   try {
     if (header.size() == 1) return Distribution::empirical_samples(std::move(values)).with_dim(dim);

@@ -26,9 +26,11 @@ namespace dsim {
 
 /// Parses `text` as a distribution of the given dimension: times need time units
 /// (ns, us, ms, s, ...), sizes need size units, plain numbers none. Relative file names in
-/// empirical(...) are resolved against base_dir.
+/// empirical(...) are resolved against base_dir. Times and sizes cannot be negative unless
+/// `allow_negative` (a clock offset or step).
 std::optional<Distribution> parse_distribution(std::string_view text, Distribution::Dim dim,
-                                               const std::string& base_dir, std::string* error);
+                                               const std::string& base_dir, std::string* error,
+                                               bool allow_negative = false);
 
 /// Reads an empirical distribution from CSV text. The first line is a header. With one
 /// column, each row is an observed sample (each equally likely); with two, the rows are

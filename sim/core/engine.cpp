@@ -1,5 +1,6 @@
 #include "sim/core/engine.h"
 
+#include <algorithm>
 #include <cassert>
 #include <utility>
 
@@ -19,22 +20,6 @@ std::string_view stop_reason_name(StopReason r) {
   return "?";
 }
 
-std::string_view drop_cause_name(DropCause c) {
-  switch (c) {
-    case DropCause::kLoss:
-      return "loss";
-    case DropCause::kPartition:
-      return "partition";
-    case DropCause::kQueueOverflow:
-      return "queue_overflow";
-    case DropCause::kNodeDown:
-      return "node_down";
-    case DropCause::kCount:
-      break;
-  }
-  return "?";
-}
-
 /// The Context handed to models: the engine, seen from the node whose handler runs.
 class NodeContext final : public Context {
  public:
@@ -50,6 +35,8 @@ class NodeContext final : public Context {
   void cancel_timer(TimerId id) override { engine_->cancel_timer(id); }
   Rng& rng() override { return engine_->nodes_[node_].rng; }
   Recorder& record() override { return engine_->metrics_; }
+  DurableStore& disk() override { return engine_->disk(node_); }
+  double slowdown() const override { return engine_->nodes_[node_].slowdown; }
   Symbol intern(std::string_view name) override { return engine_->symbols_.intern(name); }
   std::string_view symbol_name(Symbol s) const override { return engine_->symbols_.name(s); }
   std::span<const NodeId> group_nodes(std::string_view group) const override {
@@ -71,7 +58,10 @@ Engine::Engine(EngineConfig config)
     : config_(std::move(config)),
       metrics_(&symbols_, config_.warmup, config_.window, config_.end),
       network_(config_.network),
-      ctx_(std::make_unique<NodeContext>(this)) {}
+      ctx_(std::make_unique<NodeContext>(this)) {
+  network_.set_seed(config_.seed);
+  metrics_.set_history_limit(config_.history_max_bytes);
+}
 
 Engine::~Engine() = default;
 
@@ -83,14 +73,31 @@ uint32_t Engine::add_group(std::string name, uint32_t count, ModelMaker make) {
   for (uint32_t i = 0; i < count; ++i) {
     const auto id = static_cast<NodeId>(nodes_.size());
     nodes_.push_back(NodeSlot{nullptr, Rng(config_.seed, stream_id("node", id)),
-                              Rng(config_.seed, stream_id("net", id)), g, i, 0});
+                              Rng(config_.seed, stream_id("net", id)), g, i, 0, NodeStatus::kUp,
+                              1.0, nullptr});
     metrics_.add_node(g);
     info.nodes.push_back(id);
   }
   groups_.push_back(std::move(info));
   makers_.push_back(std::move(make));
-  network_.add_nodes(nodes_.size(), config_.seed);
+  group_clocks_.emplace_back();
+  group_disks_.emplace_back();
   return g;
+}
+
+void Engine::set_clock(uint32_t group, ClockSpec spec) {
+  assert(!ran_ && group < groups_.size());
+  group_clocks_[group] = spec.is_ideal() ? nullptr : std::make_unique<ClockSpec>(std::move(spec));
+}
+
+void Engine::set_disk(uint32_t group, DiskSpec spec) {
+  assert(!ran_ && group < groups_.size());
+  group_disks_[group] = std::make_unique<DiskSpec>(std::move(spec));
+}
+
+void Engine::set_locations(std::vector<Location> locations, std::vector<std::string> names) {
+  assert(!ran_ && locations.size() == nodes_.size());
+  network_.set_locations(std::move(locations), std::move(names));
 }
 
 const GroupInfo* Engine::find_group(std::string_view name) const {
@@ -116,33 +123,114 @@ void Engine::on_progress(uint64_t every_events, std::function<void(SimTime, uint
   progress_ = std::move(progress);
 }
 
-SimTime Engine::local_now(NodeId /*node*/) const {
-  return now_;
+SimTime Engine::local_now(NodeId node) {
+  if (clocks_.empty()) return now_;
+  return clocks_[node].wall(now_);
+}
+
+uint32_t Engine::alloc_message() {
+  if (!free_messages_.empty()) {
+    const uint32_t slot = free_messages_.back();
+    free_messages_.pop_back();
+    return slot;
+  }
+  messages_.emplace_back();
+  return static_cast<uint32_t>(messages_.size() - 1);
+}
+
+void Engine::free_message(uint32_t slot) {
+  messages_[slot].msg = Message();
+  free_messages_.push_back(slot);
 }
 
 void Engine::send(NodeId from, NodeId to, Message msg) {
   assert(to < nodes_.size() && "send to a node that does not exist");
   const uint32_t bytes = msg.size_bytes();
-  ++net_counters_.sent;
-  net_counters_.bytes_sent += bytes;
-  const Fate fate = network_.transmit({from, to, bytes, msg.type(), now_}, nodes_[from].net_rng);
-  if (!fate.delivered) {
-    ++net_counters_.dropped[static_cast<size_t>(fate.cause)];
-    return;
-  }
-  uint32_t slot;
-  if (!free_messages_.empty()) {
-    slot = free_messages_.back();
-    free_messages_.pop_back();
+  const uint32_t pair = network_.pair(from, to);
+  network_.count_sent(pair, from, bytes);
+  Network::Path path;
+  Duration extra;
+  if (from == to) {
+    path.stages = 0;  // a message to oneself arrives at once and is never lost
   } else {
-    slot = static_cast<uint32_t>(messages_.size());
-    messages_.emplace_back();
+    if (network_.cut(from, to)) {
+      network_.count_dropped(pair, from, DropCause::kPartition);
+      return;
+    }
+    path = network_.path(from, to, pair);
   }
+  bool duplicate = false;
+  const uint32_t slot = alloc_message();
   InFlight& m = messages_[slot];
   m.msg = std::move(msg);
   m.from = from;
   m.to = to;
-  queue_.push(saturating_add(now_, fate.delay), ref(EventKind::kMessage, slot));
+  m.pair = pair;
+  m.stage = 0;
+  m.path = path;
+  m.at = now_;
+  m.extra = Duration::zero();
+  if (from != to && network_.access().enabled()) {
+    // The sender's access link before the path, the receiver's after it.
+    m.at = saturating_add(now_, network_.access().of(from));
+    m.extra = network_.access().of(to);
+  }
+  if (from != to && network_.has_extras()) {
+    const Network::Extras x = network_.extras(from, to, m.msg.type(), nodes_[from].net_rng);
+    if (x.dropped) {
+      network_.count_dropped(pair, from, DropCause::kLoss);
+      free_message(slot);
+      return;
+    }
+    m.extra += x.delay;
+    duplicate = x.duplicate;
+  }
+  if (duplicate) {
+    network_.count_duplicated(pair, from);
+    const uint32_t copy = alloc_message();
+    messages_[copy] = messages_[slot];
+    advance(copy);
+  }
+  advance(slot);
+}
+
+void Engine::advance(uint32_t slot) {
+  for (;;) {
+    InFlight& m = messages_[slot];
+    if (m.stage >= m.path.stages) {
+      queue_.push(saturating_add(m.at, m.extra), ref(EventKind::kMessage, slot));
+      m.extra = Duration::zero();
+      m.stage = m.path.stages + 1;  // arrived: the next event delivers it
+      return;
+    }
+    // A queueing stage is entered in time order: wait for the message's time there.
+    if (m.at > now_ && network_.stage_queues(m.path, m.stage, m.pair)) {
+      queue_.push(m.at, ref(EventKind::kMessage, slot));
+      return;
+    }
+    const Network::Crossing c =
+        network_.cross(m.path, m.stage, m.pair, m.msg.size_bytes(), m.at, nodes_[m.from].net_rng);
+    if (c.dropped) {
+      network_.count_dropped(m.pair, m.from, c.cause);
+      free_message(slot);
+      return;
+    }
+    if (c.duplicate_exit) {
+      network_.count_duplicated(m.pair, m.from);
+      const uint32_t copy = alloc_message();
+      messages_[copy] = messages_[slot];  // (re-indexed: alloc may move messages_)
+      messages_[copy].at = *c.duplicate_exit;
+      ++messages_[copy].stage;
+      advance(copy);
+    }
+    InFlight& again = messages_[slot];
+    again.at = c.exit;
+    ++again.stage;
+  }
+}
+
+void Engine::defer(NodeId node, uint64_t r) {
+  deferred_[node].push_back(r);
 }
 
 TimerId Engine::set_timer(NodeId node, Duration after, TimerTag tag) {
@@ -160,7 +248,16 @@ TimerId Engine::set_timer(NodeId node, Duration after, TimerTag tag) {
   t.node = node;
   t.incarnation = nodes_[node].incarnation;
   t.cancelled = false;
-  queue_.push(saturating_add(now_, after), ref(EventKind::kTimer, slot));
+  t.deferred = false;
+  ++t.stamp;
+  Duration real = after;
+  if (clocks_.empty()) {
+    t.local_due = saturating_add(now_, after).ns();  // an ideal oscillator: true time
+  } else {
+    t.local_due = clocks_[node].mono(now_) + after.ns();
+    real = clocks_[node].true_duration(now_, after);
+  }
+  queue_.push(saturating_add(now_, real), timer_ref(slot, t.stamp));
   return TimerId{slot, t.generation};
 }
 
@@ -179,15 +276,23 @@ void Engine::after_handler(NodeId node) {
   if (config_.check_invariants && nodes_[node].model) nodes_[node].model->check_invariants();
 }
 
-void Engine::fire_timer(uint32_t slot) {
+void Engine::fire_timer(uint32_t slot, uint32_t stamp) {
   TimerSlot& t = timers_[slot];
+  if ((t.stamp & 0x3fffffffu) != stamp || t.node == kNoNode)
+    return;  // rescheduled: a newer event stands
   const NodeId node = t.node;
+  const bool live = !t.cancelled && t.incarnation == nodes_[node].incarnation;
+  if (live && nodes_[node].status == NodeStatus::kPaused) {
+    t.deferred = true;
+    defer(node, timer_ref(slot, stamp));
+    return;
+  }
   const TimerTag tag = t.tag;
   const TimerId id{slot, t.generation};
-  const bool live = !t.cancelled && t.incarnation == nodes_[node].incarnation;
   // Free the slot before the handler runs: the handler may set new timers.
   ++t.generation;
   t.node = kNoNode;
+  t.deferred = false;
   free_timers_.push_back(slot);
   if (!live || !nodes_[node].model) return;
   trace(EventKind::kTimer, node);
@@ -196,22 +301,187 @@ void Engine::fire_timer(uint32_t slot) {
   after_handler(node);
 }
 
-void Engine::deliver(uint32_t slot) {
-  // Move the message out first: the handler may send, which may grow messages_.
+void Engine::on_message_event(uint32_t slot) {
   InFlight& m = messages_[slot];
-  const Message msg = std::move(m.msg);
-  const NodeId from = m.from, to = m.to;
-  free_messages_.push_back(slot);
-  trace(EventKind::kMessage, to);
-  if (!nodes_[to].model) {
-    ++net_counters_.dropped[static_cast<size_t>(DropCause::kNodeDown)];
+  if (m.stage <= m.path.stages) {
+    // Reached a queueing stage at its time: cross on.
+    advance(slot);
     return;
   }
-  ++net_counters_.delivered;
-  net_counters_.bytes_delivered += msg.size_bytes();
+  deliver(slot);
+}
+
+void Engine::deliver(uint32_t slot) {
+  InFlight& m = messages_[slot];
+  const NodeId from = m.from, to = m.to;
+  trace(EventKind::kMessage, to);
+  if (from != to && network_.cut(from, to)) {  // a partition began while it was in flight
+    network_.count_dropped(m.pair, from, DropCause::kPartition);
+    free_message(slot);
+    return;
+  }
+  if (!nodes_[to].model) {
+    network_.count_dropped(m.pair, from, DropCause::kNodeDown);
+    free_message(slot);
+    return;
+  }
+  if (nodes_[to].status == NodeStatus::kPaused) {
+    defer(to, ref(EventKind::kMessage, slot));
+    return;
+  }
+  // Move the message out first: the handler may send, which may grow messages_.
+  const Message msg = std::move(m.msg);
+  const uint32_t pair = m.pair;
+  free_message(slot);
+  network_.count_delivered(pair, from, to, msg.size_bytes());
   enter(to);
   nodes_[to].model->on_message(*ctx_, Envelope{from, to, msg});
   after_handler(to);
+}
+
+NodeDisk& Engine::disk(NodeId id) {
+  NodeSlot& n = nodes_[id];
+  if (!n.disk) {
+    const DiskSpec* spec = group_disks_[n.group] ? group_disks_[n.group].get() : &default_disk_;
+    DiskScheduler* scheduler = this;
+    n.disk = std::make_unique<NodeDisk>(spec, Rng(config_.seed, stream_id("disk", id)), id,
+                                        scheduler, &now_);
+    n.disk->set_node_slowdown(n.slowdown);
+  }
+  return *n.disk;
+}
+
+void Engine::schedule_disk(NodeId node, SimTime at) {
+  const uint64_t epoch = nodes_[node].disk->epoch() & 0x3fffffffu;
+  queue_.push(at, ref(EventKind::kDisk, (epoch << 32) | node));
+}
+
+void Engine::complete_disk(NodeId node, uint32_t epoch) {
+  NodeSlot& n = nodes_[node];
+  if (!n.disk || (n.disk->epoch() & 0x3fffffffu) != epoch || !n.model) return;  // crashed since
+  if (n.status == NodeStatus::kPaused) {
+    defer(node, ref(EventKind::kDisk, (uint64_t{epoch} << 32) | node));
+    return;
+  }
+  const auto done = n.disk->complete_sync();
+  if (!done) return;
+  trace(EventKind::kDisk, node);
+  enter(node);
+  n.model->on_disk(*ctx_, done->op, done->tag);
+  after_handler(node);
+}
+
+bool Engine::crash(NodeId id) {
+  NodeSlot& n = nodes_[id];
+  if (n.status == NodeStatus::kDown) return false;
+  n.model.reset();
+  n.status = NodeStatus::kDown;
+  ++n.incarnation;
+  if (n.disk) n.disk->crash();
+  // Events a paused node was holding: its timers and disk completions die with the
+  // incarnation; messages to it are lost.
+  if (auto it = deferred_.find(id); it != deferred_.end()) {
+    for (uint64_t r : it->second) {
+      if (static_cast<EventKind>(r >> kKindShift) == EventKind::kMessage) {
+        const auto slot = static_cast<uint32_t>(r & 0xffffffffu);
+        network_.count_dropped(messages_[slot].pair, messages_[slot].from, DropCause::kNodeDown);
+        free_message(slot);
+      } else if (static_cast<EventKind>(r >> kKindShift) == EventKind::kTimer) {
+        const auto slot = static_cast<uint32_t>(r & 0xffffffffu);
+        timers_[slot].deferred = false;
+        ++timers_[slot].generation;
+        timers_[slot].node = kNoNode;
+        free_timers_.push_back(slot);
+      }
+    }
+    deferred_.erase(it);
+  }
+  ++fault_counts_[id].crashes;
+  return true;
+}
+
+bool Engine::restart(NodeId id) {
+  NodeSlot& n = nodes_[id];
+  if (n.status != NodeStatus::kDown) return false;
+  n.status = NodeStatus::kUp;
+  n.model = makers_[n.group]();
+  ++fault_counts_[id].restarts;
+  enter(id);
+  n.model->on_start(*ctx_);
+  after_handler(id);
+  return true;
+}
+
+bool Engine::pause(NodeId id) {
+  NodeSlot& n = nodes_[id];
+  if (n.status != NodeStatus::kUp) return false;
+  n.status = NodeStatus::kPaused;
+  ++fault_counts_[id].pauses;
+  return true;
+}
+
+bool Engine::resume(NodeId id) {
+  NodeSlot& n = nodes_[id];
+  if (n.status != NodeStatus::kPaused) return false;
+  n.status = NodeStatus::kUp;
+  // What waited runs now, in the order it arrived.
+  if (auto it = deferred_.find(id); it != deferred_.end()) {
+    for (uint64_t r : it->second) {
+      if (static_cast<EventKind>(r >> kKindShift) == EventKind::kTimer)
+        timers_[r & 0xffffffffu].deferred = false;
+      queue_.push(now_, r);
+    }
+    deferred_.erase(it);
+  }
+  return true;
+}
+
+void Engine::set_slowdown(NodeId id, double factor) {
+  nodes_[id].slowdown = factor;
+  if (nodes_[id].disk) nodes_[id].disk->set_node_slowdown(factor);
+}
+
+void Engine::set_disk_slowdown(NodeId id, double factor) {
+  disk(id).set_fault_slowdown(factor);
+}
+
+void Engine::set_disk_full(NodeId id, bool full) {
+  disk(id).set_full_fault(full);
+}
+
+void Engine::clock_step(NodeId id, Duration by) {
+  if (clocks_.empty()) clocks_.resize(nodes_.size());
+  clocks_[id].step(now_, by);
+}
+
+void Engine::clock_set_drift(NodeId id, double ppm) {
+  if (clocks_.empty()) clocks_.resize(nodes_.size());
+  clocks_[id].set_drift_ppm(now_, ppm);
+  reschedule_timers(id);
+}
+
+void Engine::reschedule_timers(NodeId node) {
+  // The oscillator's rate changed: pending timers fire when it reaches their local due
+  // time at the new rate. Rare (clock faults), so a scan of the timer slots is fine.
+  const int64_t mono_now = clocks_[node].mono(now_);
+  for (uint32_t slot = 0; slot < timers_.size(); ++slot) {
+    TimerSlot& t = timers_[slot];
+    if (t.node != node || t.cancelled || t.deferred) continue;
+    const Duration left = Duration::from_ns(std::max<int64_t>(0, t.local_due - mono_now));
+    ++t.stamp;
+    queue_.push(saturating_add(now_, clocks_[node].true_duration(now_, left)),
+                timer_ref(slot, t.stamp));
+  }
+}
+
+std::string_view Engine::role(NodeId id) const {
+  const Model* m = nodes_[id].model.get();
+  return m ? m->role() : std::string_view();
+}
+
+void Engine::record_fault(FaultEvent e) {
+  fingerprint_ = mix64(fingerprint_ ^ e.id) ^ static_cast<uint64_t>(e.phase);
+  fault_log_.push_back(std::move(e));
 }
 
 void Engine::run_control(uint32_t slot) {
@@ -223,16 +493,19 @@ void Engine::run_control(uint32_t slot) {
 
 void Engine::dispatch(uint64_t r) {
   const auto kind = static_cast<EventKind>(r >> kKindShift);
-  const auto index = static_cast<uint32_t>(r & ((uint64_t{1} << kKindShift) - 1));
+  const auto index = static_cast<uint32_t>(r & 0xffffffffu);
   switch (kind) {
     case EventKind::kTimer:
-      fire_timer(index);
+      fire_timer(index, static_cast<uint32_t>((r >> 32) & 0x3fffffffu));
       break;
     case EventKind::kMessage:
-      deliver(index);
+      on_message_event(index);
       break;
     case EventKind::kControl:
       run_control(index);
+      break;
+    case EventKind::kDisk:
+      complete_disk(index, static_cast<uint32_t>((r >> 32) & 0x3fffffffu));
       break;
   }
 }
@@ -243,6 +516,18 @@ RunStats Engine::run() {
   RunStats stats;
   now_ = SimTime::zero();
   metrics_.set_now(now_);
+  fault_counts_.assign(nodes_.size(), NodeFaultCounters{});
+  network_.prepare(nodes_.size());
+  bool any_clock = false;
+  for (const auto& c : group_clocks_)
+    any_clock = any_clock || c != nullptr;
+  if (any_clock) {
+    clocks_.resize(nodes_.size());
+    for (NodeId id = 0; id < nodes_.size(); ++id) {
+      if (const ClockSpec* spec = group_clocks_[nodes_[id].group].get())
+        clocks_[id] = NodeClock(*spec, Rng(config_.seed, stream_id("clock", id)));
+    }
+  }
   for (NodeId id = 0; id < nodes_.size(); ++id) {
     nodes_[id].model = makers_[nodes_[id].group]();
   }
@@ -289,7 +574,7 @@ RunStats Engine::run() {
     nodes_[id].model->on_stop(*ctx_);
   }
   metrics_.finish(now_);
-  stats.messages_delivered = net_counters_.delivered;
+  stats.messages_delivered = network_.totals().delivered;
   stats.fingerprint = fingerprint_;
   return stats;
 }

@@ -9,11 +9,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "sim/core/clock.h"
+#include "sim/core/durable_store.h"
 #include "sim/core/event_queue.h"
 #include "sim/core/message.h"
 #include "sim/core/metrics.h"
@@ -33,6 +36,7 @@ struct EngineConfig {
   uint64_t max_events = 0;             ///< 0: no limit
   uint64_t max_pending = 0;            ///< 0: no limit on the pending-event set
   bool check_invariants = false;       ///< call Model::check_invariants() after each handler
+  uint64_t history_max_bytes = History::kDefaultMaxBytes;  ///< memory for the op history
   NetworkConfig network;
 };
 
@@ -60,7 +64,30 @@ struct GroupInfo {
   std::vector<NodeId> nodes;
 };
 
-class Engine {
+/// A node's life: up, crashed (no model; messages to it are dropped), or paused (a frozen
+/// process: its timers, messages and disk completions wait until it resumes).
+enum class NodeStatus : uint8_t { kUp, kDown, kPaused };
+
+enum class FaultPhase : uint8_t { kStart, kEnd, kInstant };
+
+/// One start or end of a fault, for the trace, faults.csv and the time-series markers.
+struct FaultEvent {
+  SimTime at;
+  FaultPhase phase;     ///< kInstant: a fault with no duration (restart, resume, heal, ...)
+  uint64_t id;          ///< the fault's number, 1, 2, ... in the order faults start
+  std::string kind;     ///< "partition", "crash", ...
+  std::string targets;  ///< the nodes it hit, as resolved when it started
+  std::string detail;   ///< kind-specific: the shape, a factor, a step ...
+};
+
+/// Per-node fault counters (nodes.csv).
+struct NodeFaultCounters {
+  uint32_t crashes = 0;
+  uint32_t restarts = 0;
+  uint32_t pauses = 0;
+};
+
+class Engine final : private DiskScheduler {
  public:
   using ModelMaker = std::function<std::unique_ptr<Model>()>;
 
@@ -86,7 +113,7 @@ class Engine {
   const MetricsRecorder& metrics() const { return metrics_; }
   SymbolTable& symbols() { return symbols_; }
   const SymbolTable& symbols() const { return symbols_; }
-  const NetworkCounters& network_counters() const { return net_counters_; }
+  const NetworkCounters& network_counters() const { return network_.totals(); }
   const std::vector<GroupInfo>& groups() const { return groups_; }
   const GroupInfo* find_group(std::string_view name) const;
   size_t node_count() const { return nodes_.size(); }
@@ -95,13 +122,56 @@ class Engine {
   /// The node's model, for inspection by tests; null while the node is down.
   Model* model(NodeId id) { return nodes_[id].model.get(); }
 
+  // --- set-up (before run) ---
+  /// Clocks of a group's nodes (ideal by default).
+  void set_clock(uint32_t group, ClockSpec spec);
+  /// Disks of a group's nodes (DiskSpec defaults otherwise).
+  void set_disk(uint32_t group, DiskSpec spec);
+  /// Where every node runs (regions and graph topologies).
+  void set_locations(std::vector<Location> locations, std::vector<std::string> names = {});
+
+  // --- control: faults (from control actions, see at()) ---
+  NodeStatus status(NodeId id) const { return nodes_[id].status; }
+  /// Crashes a node: its model (volatile state) is dropped, its disk loses what was not
+  /// durable, pending timers and disk completions are void. False if already down.
+  bool crash(NodeId id);
+  /// Restarts a crashed node: a new model instance from the group's maker, on_start.
+  bool restart(NodeId id);
+  bool pause(NodeId id);
+  bool resume(NodeId id);
+  /// Service and disk times of the node multiplied by `factor` (gray failure); 1 = normal.
+  void set_slowdown(NodeId id, double factor);
+  double slowdown(NodeId id) const { return nodes_[id].slowdown; }
+  void set_disk_slowdown(NodeId id, double factor);
+  void set_disk_full(NodeId id, bool full);
+  void clock_step(NodeId id, Duration by);
+  void clock_set_drift(NodeId id, double ppm);
+  double clock_drift_ppm(NodeId id) const { return clocks_.empty() ? 0 : clocks_[id].drift_ppm(); }
+  /// The node's role as its model reports it ("" when down or none).
+  std::string_view role(NodeId id) const;
+  Network& network() { return network_; }
+  const Network& network() const { return network_; }
+  /// Records a fault's start or end (the engine traces it).
+  void record_fault(FaultEvent e);
+  const std::vector<FaultEvent>& fault_log() const { return fault_log_; }
+  /// The node's wall clock now (its local time) and its skew from true time.
+  SimTime local_time(NodeId id) { return local_now(id); }
+  /// The node's disk (created on first use).
+  NodeDisk& disk(NodeId id);
+  bool has_disk(NodeId id) const { return nodes_[id].disk != nullptr; }
+  const std::vector<NodeFaultCounters>& node_fault_counters() const { return fault_counts_; }
+
  private:
   friend class NodeContext;
 
-  enum class EventKind : uint64_t { kTimer = 0, kMessage = 1, kControl = 2 };
+  enum class EventKind : uint64_t { kTimer = 0, kMessage = 1, kControl = 2, kDisk = 3 };
   static constexpr int kKindShift = 62;
   static uint64_t ref(EventKind k, uint64_t index) {
     return (static_cast<uint64_t>(k) << kKindShift) | index;
+  }
+  // A timer's event carries its slot and the stamp it was scheduled with.
+  static uint64_t timer_ref(uint32_t slot, uint32_t stamp) {
+    return ref(EventKind::kTimer, (static_cast<uint64_t>(stamp & 0x3fffffffu) << 32) | slot);
   }
 
   struct NodeSlot {
@@ -111,30 +181,49 @@ class Engine {
     uint32_t group;
     uint32_t index_in_group;
     uint32_t incarnation = 0;
+    NodeStatus status = NodeStatus::kUp;
+    double slowdown = 1;
+    std::unique_ptr<NodeDisk> disk;  // created on first use; survives crashes
   };
   struct TimerSlot {
     TimerTag tag = 0;
     NodeId node = kNoNode;
     uint32_t generation = 0;
     uint32_t incarnation = 0;
+    uint32_t stamp = 0;  // bumped when rescheduled: older queued events are stale
     bool cancelled = false;
+    bool deferred = false;  // due while its node was paused
+    int64_t local_due = 0;  // oscillator time at which it fires
   };
   struct InFlight {
     Message msg;
     NodeId from = kNoNode;
     NodeId to = kNoNode;
+    uint32_t pair = 0;
+    uint32_t stage = 0;  // next stage of the path to cross; == path.stages: arrived
+    Network::Path path;
+    SimTime at;      // when it reaches the next stage (or its destination)
+    Duration extra;  // per-message delay added on arrival
   };
 
   // Context operations, for the node whose handler runs.
-  SimTime local_now(NodeId node) const;
+  SimTime local_now(NodeId node);
   void send(NodeId from, NodeId to, Message msg);
   TimerId set_timer(NodeId node, Duration after, TimerTag tag);
   void cancel_timer(TimerId id);
 
   void dispatch(uint64_t ref);
-  void fire_timer(uint32_t slot);
+  void fire_timer(uint32_t slot, uint32_t stamp);
+  void on_message_event(uint32_t slot);
+  void advance(uint32_t slot);  // crosses stages until one must wait for its time
   void deliver(uint32_t slot);
   void run_control(uint32_t slot);
+  void complete_disk(NodeId node, uint32_t epoch);
+  void schedule_disk(NodeId node, SimTime at) override;
+  uint32_t alloc_message();
+  void free_message(uint32_t slot);
+  void defer(NodeId node, uint64_t ref);
+  void reschedule_timers(NodeId node);
   void enter(NodeId node);  // points the context and the recorder at node
   void after_handler(NodeId node);
   void trace(EventKind kind, NodeId node) {
@@ -148,8 +237,14 @@ class Engine {
   SymbolTable symbols_;
   MetricsRecorder metrics_;
   Network network_;
-  NetworkCounters net_counters_;
   std::vector<NodeSlot> nodes_;
+  std::vector<std::unique_ptr<ClockSpec>> group_clocks_;  // per group; null: ideal
+  std::vector<std::unique_ptr<DiskSpec>> group_disks_;    // per group; null: defaults
+  DiskSpec default_disk_;
+  std::vector<NodeClock> clocks_;                     // per node; empty when every clock is ideal
+  std::map<NodeId, std::vector<uint64_t>> deferred_;  // paused nodes' waiting events
+  std::vector<FaultEvent> fault_log_;
+  std::vector<NodeFaultCounters> fault_counts_;
   std::vector<GroupInfo> groups_;
   std::vector<ModelMaker> makers_;  // per group
   std::vector<TimerSlot> timers_;

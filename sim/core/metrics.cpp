@@ -39,20 +39,49 @@ OpToken MetricsRecorder::begin_op(Symbol op) {
   s.op = op;
   s.group = node_group_[node_];
   s.live = true;
+  s.history = History::kNone;
   ++s.generation;
   ++window_of(ops_[{s.group, op}], now_).started;
   return OpToken{(static_cast<uint64_t>(s.generation) << 32) | (slot + 1ULL)};
 }
 
-void MetricsRecorder::end_op(OpToken token, Outcome outcome) {
-  if (!token.valid()) return;
+MetricsRecorder::OpSlot* MetricsRecorder::live_slot(OpToken token) {
+  if (!token.valid()) return nullptr;
   const auto slot = static_cast<uint32_t>((token.id & 0xffffffffULL) - 1);
   const auto generation = static_cast<uint32_t>(token.id >> 32);
-  if (slot >= op_slots_.size()) return;
+  if (slot >= op_slots_.size()) return nullptr;
   OpSlot& s = op_slots_[slot];
-  if (!s.live || s.generation != generation) return;  // already ended
+  if (!s.live || s.generation != generation) return nullptr;  // already ended
+  return &s;
+}
+
+void MetricsRecorder::op_invoke(OpToken token, const OpInvocation& what) {
+  OpSlot* s = live_slot(token);
+  if (!s || s->history != History::kNone) return;
+  s->history = history_.invoke(s->begin, node_, what);
+}
+
+void MetricsRecorder::op_result(OpToken token, HistoryOutcome outcome,
+                                std::span<const int64_t> read, uint32_t attempts) {
+  OpSlot* s = live_slot(token);
+  if (!s || s->history == History::kNone) return;
+  history_.complete(s->history, now_, outcome, read, attempts);
+}
+
+void MetricsRecorder::end_op(OpToken token, Outcome outcome) {
+  OpSlot* live = live_slot(token);
+  if (!live) return;
+  OpSlot& s = *live;
+  const auto slot = static_cast<uint32_t>(&s - op_slots_.data());
   s.live = false;
   free_op_slots_.push_back(slot);
+  if (s.history != History::kNone) {  // no-op when op_result() completed it already
+    history_.complete(s.history, now_,
+                      outcome == Outcome::kOk        ? HistoryOutcome::kOk
+                      : outcome == Outcome::kTimeout ? HistoryOutcome::kUnknown
+                                                     : HistoryOutcome::kFail);
+    history_.set_served(s.history, outcome == Outcome::kOk);
+  }
   OpStats& stats = ops_[{s.group, s.op}];
   const auto o = static_cast<size_t>(outcome);
   const Duration latency = now_ - s.begin;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sim/core/histogram.h"
+#include "sim/core/history.h"
 #include "sim/core/model.h"
 #include "sim/core/symbols.h"
 
@@ -59,6 +60,14 @@ class MetricsRecorder final : public Recorder {
   void count(Symbol metric, int64_t delta) override;
   void observe(Symbol metric, Duration value) override;
   void level(Symbol metric, double value) override;
+  void op_invoke(OpToken token, const OpInvocation& what) override;
+  void op_result(OpToken token, HistoryOutcome outcome, std::span<const int64_t> read,
+                 uint32_t attempts) override;
+
+  /// Bounds the memory of the operation history (see History).
+  void set_history_limit(uint64_t max_bytes) { history_.set_max_bytes(max_bytes); }
+  /// Every operation a client put in the history, from the start of the run.
+  const History& history() const { return history_; }
 
   /// Closes the books at `end`: integrates levels up to it and counts open operations.
   void finish(SimTime end);
@@ -81,6 +90,7 @@ class MetricsRecorder final : public Recorder {
     Symbol op;
     uint32_t group = 0;
     uint32_t generation = 0;
+    uint32_t history = History::kNone;  // index in history_, if the client recorded it
     bool live = false;
   };
   struct NodeLevel {
@@ -90,6 +100,7 @@ class MetricsRecorder final : public Recorder {
   size_t window_index(SimTime t) const { return static_cast<size_t>(t.ns() / window_.ns()); }
   OpWindow& window_of(OpStats& s, SimTime t);
   bool measured(SimTime t) const { return t.since_start() >= warmup_; }
+  OpSlot* live_slot(OpToken token);
   void integrate(LevelStats& stats, NodeLevel& node_level, SimTime until);
 
   SymbolTable* symbols_;
@@ -106,6 +117,7 @@ class MetricsRecorder final : public Recorder {
   std::map<std::pair<uint32_t, Symbol>, Histogram> observations_;
   std::map<std::pair<uint32_t, Symbol>, LevelStats> levels_;
   std::map<std::pair<NodeId, Symbol>, NodeLevel> node_levels_;
+  History history_;
 };
 
 }  // namespace dsim

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "sim/core/disk.h"
+#include "sim/core/history.h"
 #include "sim/core/ids.h"
 #include "sim/core/message.h"
 #include "sim/core/rng.h"
@@ -34,6 +36,14 @@ class Recorder {
   virtual OpToken begin_op(Symbol op) = 0;
   /// ...and ends now. Its latency is the true time between the two calls.
   virtual void end_op(OpToken token, Outcome outcome) = 0;
+  /// Puts the live operation `token` in the history (key-value clients, for the
+  /// consistency checkers): what it does. Call right after begin_op().
+  virtual void op_invoke(OpToken /*token*/, const OpInvocation& /*what*/) {}
+  /// How a history operation ended and, for a read, the value it returned; call just
+  /// before end_op(). Without it the history maps end_op's outcome: ok -> ok, timeout ->
+  /// unknown, rejected and error -> fail.
+  virtual void op_result(OpToken /*token*/, HistoryOutcome /*outcome*/,
+                         std::span<const int64_t> /*read*/ = {}, uint32_t /*attempts*/ = 1) {}
   /// Adds to a counter of this node's group (`elections_started`, `rejected`, ...).
   virtual void count(Symbol metric, int64_t delta = 1) = 0;
   /// Adds one observation of a time span to a histogram of this node's group.
@@ -66,6 +76,11 @@ class Context {
   /// This node's own random stream.
   virtual Rng& rng() = 0;
   virtual Recorder& record() = 0;
+  /// This node's durable store: survives crashes; writes and syncs take time (disk.h).
+  virtual DurableStore& disk() = 0;
+  /// How much slower than normal this node works now (1 = normal; a `slow` fault sets
+  /// it). A model that draws its own service times multiplies them by this factor.
+  virtual double slowdown() const { return 1.0; }
 
   /// Interns a name, e.g. an operation type or a metric, for the Recorder.
   virtual Symbol intern(std::string_view name) = 0;
@@ -88,6 +103,9 @@ class Model {
   virtual void on_start(Context& ctx) = 0;
   virtual void on_message(Context& ctx, const Envelope& env) = 0;
   virtual void on_timer(Context& ctx, TimerId id, TimerTag tag) = 0;
+  /// A sync requested with ctx.disk().sync(tag) has completed: what was written before it
+  /// is durable.
+  virtual void on_disk(Context& /*ctx*/, DiskOpId /*op*/, uint64_t /*tag*/) {}
   /// Called once at the end of the run on every live node (to report final levels).
   virtual void on_stop(Context& /*ctx*/) {}
   /// Checked after every handler in checked builds; throw or assert on a broken invariant.

@@ -1,6 +1,7 @@
 #include "sim/core/params.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "sim/core/distribution_parse.h"
 #include "sim/core/units.h"
@@ -100,7 +101,7 @@ ParamReader::ParamReader(const ParamNode* node, ParamEnv* env, std::string path,
 
 const ParamNode* ParamReader::lookup(std::string_view key, std::string_view type,
                                      std::string_view help, std::string default_text) {
-  known_.emplace_back(key);
+  if (std::find(known_.begin(), known_.end(), key) == known_.end()) known_.emplace_back(key);
   docs_.push_back(
       {std::string(key), std::string(type), std::move(default_text), std::string(help)});
   if (env_->doc_mode || !node_) return nullptr;
@@ -210,9 +211,11 @@ double ParamReader::number(std::string_view key, double def, std::string_view he
       fail(*v, key, err);
     } else if (auto n = parse_number(v->scalar, &err)) {
       if (*n < min || *n > max) {
-        fail(*v, key,
-             "must be between " + format_number(min) + " and " + format_number(max) + ", got " +
-                 v->scalar);
+        const std::string range =
+            !std::isfinite(max)   ? "at least " + format_number(min)
+            : !std::isfinite(min) ? "at most " + format_number(max)
+                                  : "between " + format_number(min) + " and " + format_number(max);
+        fail(*v, key, "must be " + range + ", got " + v->scalar);
       } else {
         out = *n;
       }
@@ -423,7 +426,8 @@ const char* dim_type(Distribution::Dim dim) {
 }  // namespace
 
 Distribution ParamReader::distribution(std::string_view key, const Distribution& def,
-                                       std::string_view help, Distribution::Dim dim) {
+                                       std::string_view help, Distribution::Dim dim,
+                                       bool allow_negative) {
   const ParamNode* v = lookup(key, dim_type(dim), help, def.describe());
   Distribution out = def;
   std::string text = def.describe();
@@ -436,7 +440,7 @@ Distribution ParamReader::distribution(std::string_view key, const Distribution&
             "\"uniform(1ms, 3ms)\")";
       }
       fail(*v, key, err);
-    } else if (auto d = parse_distribution(v->scalar, dim, env_->base_dir, &err)) {
+    } else if (auto d = parse_distribution(v->scalar, dim, env_->base_dir, &err, allow_negative)) {
       out = *d;
       text = v->scalar;
     } else {
@@ -550,8 +554,8 @@ void ParamReader::adopt(std::string_view key, const ParamReader& child) {
 }
 
 const ParamNode* ParamReader::raw(std::string_view key, std::string_view type,
-                                  std::string_view help) {
-  const ParamNode* v = lookup(key, type, help, "");
+                                  std::string_view help, std::string_view default_text) {
+  const ParamNode* v = lookup(key, type, help, std::string(default_text));
   if (v) note(key, *v);
   return v;
 }

@@ -121,9 +121,12 @@ class ParamReader {
   /// A required reference to a node group of the scenario.
   std::string group(std::string_view key, std::string_view help);
   std::string text(std::string_view key, std::string_view def, std::string_view help);
+  /// `allow_negative`: a signed time (a clock offset), where negative values make sense.
   Distribution distribution(std::string_view key, const Distribution& def, std::string_view help,
-                            Distribution::Dim dim = Distribution::Dim::kTime);
-  /// A map of name -> weight (e.g. an operation mix {get: 0.8, put: 0.2}); weights > 0.
+                            Distribution::Dim dim = Distribution::Dim::kTime,
+                            bool allow_negative = false);
+  /// A map of name -> weight (e.g. an operation mix {get: 0.8, put: 0.2}); weights >= 0,
+  /// not all 0.
   std::vector<std::pair<std::string, double>> weights(
       std::string_view key, std::vector<std::pair<std::string, double>> def, std::string_view help);
   /// A value that is either one distribution (for every name) or a map name -> distribution.
@@ -136,7 +139,9 @@ class ParamReader {
   ParamReader map(std::string_view key, std::string_view help);
   void adopt(std::string_view key, const ParamReader& child);
   /// The raw node (or null when absent), for shapes the helpers above do not cover.
-  const ParamNode* raw(std::string_view key, std::string_view type, std::string_view help);
+  /// `default_text` documents the value when absent (empty: shown as required).
+  const ParamNode* raw(std::string_view key, std::string_view type, std::string_view help,
+                       std::string_view default_text = "");
 
   bool has(std::string_view key) const;
   /// Reports a cross-field rule that failed, at the key's location (or the map's).

@@ -162,7 +162,10 @@ std::optional<uint64_t> parse_size(std::string_view text, std::string* error) {
   for (const auto& u : kUnits) {
     if (unit == u.name) {
       const double bytes = v * u.scale;
-      if (bytes > 9e18) break;
+      if (bytes > 9e18) {
+        set(error, "size '" + shown + "' is out of range");
+        return std::nullopt;
+      }
       return static_cast<uint64_t>(std::llround(bytes));
     }
   }

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "dsim/version.h"
+#include "sim/run/verdicts.h"
 #include "sim/scenario/yaml_tree.h"
 
 namespace dsim {
@@ -50,6 +51,31 @@ std::string json_string(const std::string& s) {
     }
   }
   return out + "\"";
+}
+
+struct FaultInterval {
+  uint64_t id;
+  std::string kind;
+  SimTime from;
+  SimTime to;
+  bool instant;
+};
+
+// Each fault's span, from the log: start..end (or the end of the run), or an instant.
+std::vector<FaultInterval> fault_intervals(const std::vector<FaultEvent>& log, SimTime run_end) {
+  std::vector<FaultInterval> out;
+  std::map<uint64_t, size_t> open;
+  for (const auto& e : log) {
+    if (e.phase == FaultPhase::kEnd) {
+      auto it = open.find(e.id);
+      if (it != open.end()) out[it->second].to = e.at;
+      continue;
+    }
+    if (e.phase == FaultPhase::kStart) open[e.id] = out.size();
+    out.push_back({e.id, e.kind, e.at, e.phase == FaultPhase::kStart ? run_end : e.at,
+                   e.phase == FaultPhase::kInstant});
+  }
+  return out;
 }
 
 std::string json_number(double v) {
@@ -115,6 +141,25 @@ std::string render_summary_json(const ScenarioSpec& spec, const RunOutput& out) 
          ", \"metric\": " + json_string(r.metric) + ", \"value\": " + json_number(r.value) + "}";
     j += i + 1 < out.summary.size() ? ",\n" : "\n";
   }
+  j += "  ],\n  \"faults\": [\n";
+  {
+    std::vector<const FaultEvent*> shown;
+    for (const auto& e : out.faults) {
+      if (e.phase != FaultPhase::kEnd) shown.push_back(&e);
+    }
+    for (size_t i = 0; i < shown.size(); ++i) {
+      const FaultEvent& e = *shown[i];
+      std::string end_s = "null";
+      if (e.phase == FaultPhase::kInstant) end_s = format_seconds(e.at);
+      for (const auto& x : out.faults) {
+        if (x.id == e.id && x.phase == FaultPhase::kEnd) end_s = format_seconds(x.at);
+      }
+      j += "    {\"id\": " + std::to_string(e.id) + ", \"kind\": " + json_string(e.kind) +
+           ", \"start_s\": " + format_seconds(e.at) + ", \"end_s\": " + end_s +
+           ", \"targets\": " + json_string(e.targets) + ", \"detail\": " + json_string(e.detail) +
+           "}" + (i + 1 < shown.size() ? ",\n" : "\n");
+    }
+  }
   j += "  ],\n  \"checks\": [\n";
   for (size_t i = 0; i < out.checks.size(); ++i) {
     const auto& c = out.checks[i];
@@ -155,11 +200,19 @@ std::string render_timeseries_csv(const ScenarioSpec& spec, const Engine& engine
       "(successes completed in the window); latency percentiles within 3.1%\n";
   out +=
       "window_start_s,window_end_s,group,op,started,ok,rejected,timeout,error,"
-      "throughput_per_s,availability,latency_ms_p50,latency_ms_p99\n";
+      "throughput_per_s,availability,latency_ms_p50,latency_ms_p99,faults\n";
+  const auto intervals = fault_intervals(engine.fault_log(), end);
   for (size_t w = 0; w < n_windows; ++w) {
     const SimTime ws = SimTime::zero() + window * static_cast<int64_t>(w);
     const SimTime we = std::min(end, ws + window);
     const double seconds = (we - ws).to_seconds();
+    // Faults active at any time in [ws, we): "kind#id", space-separated.
+    std::string active;
+    for (const auto& iv : intervals) {
+      const bool overlaps =
+          iv.instant ? (iv.from >= ws && iv.from < we) : (iv.from < we && iv.to > ws);
+      if (overlaps) active += (active.empty() ? "" : " ") + iv.kind + "#" + std::to_string(iv.id);
+    }
     for (const auto& [key, s] : m.ops()) {
       OpWindow empty;
       const OpWindow& win = w < s.windows.size() ? s.windows[w] : empty;
@@ -182,8 +235,122 @@ std::string render_timeseries_csv(const ScenarioSpec& spec, const Engine& engine
       } else {
         out += ",,";
       }
-      out += "\n";
+      out += "," + csv_cell(active) + "\n";
     }
+  }
+  return out;
+}
+
+namespace {
+
+std::string counters_cells(const NetworkCounters& c) {
+  std::string out = std::to_string(c.sent) + "," + std::to_string(c.bytes_sent) + "," +
+                    std::to_string(c.delivered) + "," + std::to_string(c.bytes_delivered);
+  for (auto d : c.dropped)
+    out += "," + std::to_string(d);
+  return out + "," + std::to_string(c.duplicated);
+}
+
+const char* kCounterColumns =
+    "sent,bytes_sent,delivered,bytes_delivered,dropped_loss,dropped_partition,"
+    "dropped_queue_overflow,dropped_node_down,duplicated";
+
+std::string status_name(NodeStatus s) {
+  switch (s) {
+    case NodeStatus::kUp:
+      return "up";
+    case NodeStatus::kDown:
+      return "down";
+    case NodeStatus::kPaused:
+      return "paused";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string render_nodes_csv(const ScenarioSpec& spec, Engine& engine) {
+  std::string out = file_header(spec);
+  out +=
+      "# sent..duplicated: messages this node sent and what became of them; received: "
+      "messages delivered to it; clock_skew_ms: its wall clock minus true time at the end\n";
+  out += "node,group,location," + std::string(kCounterColumns) +
+         ",received,bytes_received,crashes,restarts,pauses,status_at_end,clock_skew_ms,"
+         "disk_writes,disk_syncs,disk_refused,disk_lost_writes\n";
+  const Network& net = engine.network();
+  const auto& traffic = net.nodes();
+  const auto& faults = engine.node_fault_counters();
+  for (NodeId n = 0; n < engine.node_count(); ++n) {
+    const NodeTraffic& t = traffic[n];
+    const NodeFaultCounters& f = faults[n];
+    const Duration skew = engine.local_time(n) - engine.now();
+    out += csv_cell(engine.node_name(n)) + "," +
+           csv_cell(engine.groups()[engine.group_of(n)].name) + "," +
+           csv_cell(std::string(net.location_name(n))) + "," + counters_cells(t.out) + "," +
+           std::to_string(t.received) + "," + std::to_string(t.bytes_received) + "," +
+           std::to_string(f.crashes) + "," + std::to_string(f.restarts) + "," +
+           std::to_string(f.pauses) + "," + status_name(engine.status(n)) + "," +
+           format_value(skew.to_ms()) + ",";
+    if (engine.has_disk(n)) {
+      const auto& d = engine.disk(n).counters();
+      out += std::to_string(d.writes) + "," + std::to_string(d.syncs) + "," +
+             std::to_string(d.refused) + "," + std::to_string(d.lost_writes);
+    } else {
+      out += "0,0,0,0";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string render_links_csv(const ScenarioSpec& spec, const Engine& engine) {
+  std::string out = file_header(spec);
+  out += "# one row per ordered pair of nodes that exchanged at least one message\n";
+  out += "from,to," + std::string(kCounterColumns) + "\n";
+  for (const auto* p : engine.network().pairs_in_order()) {
+    out += csv_cell(engine.node_name(p->from)) + "," + csv_cell(engine.node_name(p->to)) + "," +
+           counters_cells(p->counters) + "\n";
+  }
+  return out;
+}
+
+std::string render_graph_links_csv(const ScenarioSpec& spec, const Engine& engine) {
+  std::string out = file_header(spec);
+  out +=
+      "# one row per directed link of the graph; queue_wait: time a message waited for the "
+      "link; utilization: time spent sending / the run's duration\n";
+  out +=
+      "link,from,to,messages,bytes,dropped_loss,dropped_queue_overflow,duplicated,"
+      "queue_wait_ms_mean,queue_wait_ms_max,utilization\n";
+  const auto& cfg = engine.network().config();
+  const auto& stats = engine.network().graph_link_stats();
+  const double run_ns = static_cast<double>(engine.now().ns());
+  for (size_t i = 0; i < cfg.graph_links.size(); ++i) {
+    const auto& l = cfg.graph_links[i];
+    const auto& st = stats[i];
+    const uint64_t queued = st.messages - st.dropped_queue_overflow;
+    out +=
+        std::to_string(i) + "," + csv_cell(cfg.vertices[l.from].name) + "," +
+        csv_cell(cfg.vertices[l.to].name) + "," + std::to_string(st.messages) + "," +
+        std::to_string(st.bytes) + "," + std::to_string(st.dropped_loss) + "," +
+        std::to_string(st.dropped_queue_overflow) + "," + std::to_string(st.duplicated) + "," +
+        (queued ? format_value(st.queue_wait_ns_total / static_cast<double>(queued) / 1e6) : "") +
+        "," + format_value(static_cast<double>(st.queue_wait_ns_max) / 1e6) + "," +
+        (run_ns > 0 ? format_value(st.busy_ns / run_ns) : "") + "\n";
+  }
+  return out;
+}
+
+std::string render_faults_csv(const ScenarioSpec& spec, const Engine& engine) {
+  std::string out = file_header(spec);
+  out += "# every fault's start and end (or instant), in time order; targets as resolved then\n";
+  out += "time_s,event,fault,kind,targets,detail\n";
+  for (const auto& e : engine.fault_log()) {
+    const char* ev = e.phase == FaultPhase::kStart ? "start"
+                     : e.phase == FaultPhase::kEnd ? "end"
+                                                   : "instant";
+    out += format_seconds(e.at) + "," + ev + "," + std::to_string(e.id) + "," + csv_cell(e.kind) +
+           "," + csv_cell(e.targets) + "," + csv_cell(e.detail) + "\n";
   }
   return out;
 }
@@ -239,7 +406,7 @@ std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& o
   // Group-level figures (model counters, levels, observations), one line per group.
   std::vector<std::pair<std::string, std::string>> lines;  // group -> text, first-seen order
   for (const auto& r : out.summary) {
-    if (!r.op.empty() || r.group == "run") continue;
+    if (!r.op.empty() || r.group == "run" || is_verdict_metric(r.metric)) continue;
     const bool timing = r.metric.find("_ms_") != std::string::npos;
     if (r.metric.ends_with("_count") ||
         (timing && !r.metric.ends_with("_mean") && !r.metric.ends_with("_p99"))) {
@@ -258,12 +425,46 @@ std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& o
     s += text + "\n";
   s += "\n  network: sent=" + format_value(get("run", "", "messages_sent")) +
        " delivered=" + format_value(get("run", "", "messages_delivered")) +
-       " dropped=" + format_value(get("run", "", "messages_dropped")) + "\n";
+       " dropped=" + format_value(get("run", "", "messages_dropped"));
+  for (const char* cause : {"loss", "partition", "queue_overflow", "node_down"}) {
+    const double n = get("run", "", std::string("dropped_") + cause);
+    if (n > 0) s += std::string(" ") + cause + "=" + format_value(n);
+  }
+  if (const double d = get("run", "", "messages_duplicated"); d > 0)
+    s += " duplicated=" + format_value(d);
+  s += "\n";
+  {
+    std::vector<const FaultEvent*> started;
+    for (const auto& e : out.faults) {
+      if (e.phase != FaultPhase::kEnd) started.push_back(&e);
+    }
+    if (!started.empty()) {
+      s += "\nfaults (" + std::to_string(started.size()) + "; all in faults.csv):\n";
+      constexpr size_t kShown = 12;
+      for (size_t i = 0; i < started.size() && i < kShown; ++i) {
+        const FaultEvent& e = *started[i];
+        std::string until = e.phase == FaultPhase::kInstant ? "" : " until end";
+        for (const auto& x : out.faults) {
+          if (x.id == e.id && x.phase == FaultPhase::kEnd)
+            until = " until " + format_seconds(x.at) + " s";
+        }
+        s += "  " + pad("#" + std::to_string(e.id), 5, false) + " " +
+             pad(format_seconds(e.at) + " s", 10) + "  " + pad(e.kind, 10, false) + until + "  " +
+             e.targets + (e.detail.empty() ? "" : "  (" + e.detail + ")") + "\n";
+      }
+      if (started.size() > kShown)
+        s += "  ... " + std::to_string(started.size() - kShown) + " more\n";
+    }
+  }
+  if (!out.verdict_text.empty()) s += "\n" + out.verdict_text;
   if (!out.checks.empty()) {
     s += "\nchecks:\n";
     for (const auto& c : out.checks) {
       s += std::string(c.passed ? "  PASS  " : "  FAIL  ") + c.check->text + "  (" +
-           (c.value ? format_value(*c.value) : std::string("metric not produced")) + ")\n";
+           (!c.value                  ? std::string("metric not produced")
+            : std::isfinite(*c.value) ? format_value(*c.value)
+                                      : std::string("unknown")) +
+           ")\n";
     }
   }
   return s;

@@ -18,6 +18,14 @@ std::string render_summary_json(const ScenarioSpec& spec, const RunOutput& out);
 std::string render_latency_csv(const ScenarioSpec& spec, const Engine& engine);
 std::string render_timeseries_csv(const ScenarioSpec& spec, const Engine& engine);
 std::string render_resolved_yaml(const ScenarioSpec& spec);
+/// Per node: traffic as sender and receiver, drops by cause, faults, clock and disk.
+std::string render_nodes_csv(const ScenarioSpec& spec, Engine& engine);
+/// Per ordered pair of nodes that exchanged messages.
+std::string render_links_csv(const ScenarioSpec& spec, const Engine& engine);
+/// Per link of the graph topology: load, drops, queueing.
+std::string render_graph_links_csv(const ScenarioSpec& spec, const Engine& engine);
+/// Every fault start, end and instant.
+std::string render_faults_csv(const ScenarioSpec& spec, const Engine& engine);
 /// The short human summary for the terminal.
 std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& out);
 

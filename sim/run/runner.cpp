@@ -3,7 +3,9 @@
 #include <cmath>
 #include <map>
 
+#include "sim/core/faults.h"
 #include "sim/run/report.h"
+#include "sim/run/verdicts.h"
 
 namespace dsim {
 
@@ -53,7 +55,24 @@ void merge_into(OpStats& into, const OpStats& from) {
   into.latency_ok.merge(from.latency_ok);
 }
 
-std::vector<SummaryRow> build_summary(const Engine& engine, const RunStats& stats) {
+bool duplication_configured(const ScenarioSpec& spec) {
+  const NetworkConfig& n = spec.network;
+  bool dup = n.duplicate > 0;
+  for (const auto& l : {n.same_host, n.same_rack, n.same_zone})
+    dup = dup || (l && l->duplicate > 0);
+  for (const auto& l : n.region_links)
+    dup = dup || l.link.duplicate > 0;
+  for (const auto& l : n.graph_links)
+    dup = dup || l.link.duplicate > 0;
+  for (const auto& f : spec.faults)
+    dup = dup || f.duplicate > 0;
+  for (const auto& f : spec.nemesis)
+    dup = dup || f.fault.duplicate > 0;
+  return dup;
+}
+
+std::vector<SummaryRow> build_summary(const ScenarioSpec& spec, const Engine& engine,
+                                      const RunStats& stats) {
   const MetricsRecorder& m = engine.metrics();
   const SymbolTable& sym = engine.symbols();
   const double measured = m.measured_seconds();
@@ -108,7 +127,38 @@ std::vector<SummaryRow> build_summary(const Engine& engine, const RunStats& stat
                     static_cast<double>(net.dropped[c])});
   }
   run("bytes_sent", static_cast<double>(net.bytes_sent));
+  // Rows that only scenarios using these features have (so older outputs keep theirs).
+  if (duplication_configured(spec)) run("messages_duplicated", static_cast<double>(net.duplicated));
+  if (!spec.faults.empty() || !spec.nemesis.empty()) {
+    std::map<std::string, uint64_t> by_kind;
+    uint64_t started = 0;
+    for (const auto& f : engine.fault_log()) {
+      if (f.phase == FaultPhase::kEnd) continue;
+      ++started;
+      ++by_kind[f.kind];
+    }
+    run("faults", static_cast<double>(started));
+    for (const auto& [kind, n] : by_kind)
+      run(("faults_" + kind).c_str(), static_cast<double>(n));
+  }
   return rows;
+}
+
+// The faults that lasted a while, as intervals for the time-to-recover figures: each start
+// up to its end (or the end of the run). Instant actions (restart, heal, resume) end
+// faults rather than start them, so they are left out.
+std::vector<check::FaultInterval> fault_intervals(const std::vector<FaultEvent>& log,
+                                                  SimTime run_end) {
+  std::vector<check::FaultInterval> out;
+  for (const auto& e : log) {
+    if (e.phase != FaultPhase::kStart) continue;
+    SimTime end = run_end;
+    for (const auto& x : log) {
+      if (x.id == e.id && x.phase == FaultPhase::kEnd) end = x.at;
+    }
+    out.push_back({e.at, end, e.kind + " " + e.targets});
+  }
+  return out;
 }
 
 const SummaryRow* find_row(const std::vector<SummaryRow>& rows, const std::string& group,
@@ -146,7 +196,7 @@ std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const C
   } else {
     r = find_row(rows, c.group, c.op, c.metric);
   }
-  if (!r || !std::isfinite(r->value)) return std::nullopt;
+  if (!r) return std::nullopt;
   return r->value;
 }
 
@@ -159,13 +209,36 @@ std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invari
   cfg.max_events = spec.limits.max_events;
   cfg.max_pending = spec.limits.max_pending;
   cfg.check_invariants = check_invariants;
+  cfg.history_max_bytes = spec.consistency.history_memory;
   cfg.network = spec.network;
   auto engine = std::make_unique<Engine>(std::move(cfg));
   for (const auto& g : spec.groups) {
     const ModelFactory* factory = g.factory;
     std::shared_ptr<const void> config = g.config;
-    engine->add_group(g.name, g.count, [factory, config] { return factory->create(config.get()); });
+    const uint32_t gi = engine->add_group(
+        g.name, g.count, [factory, config] { return factory->create(config.get()); });
+    engine->set_clock(gi, g.clock);
+    engine->set_disk(gi, g.disk);
   }
+  if (spec.network.topology != TopologyKind::kUniform) {
+    PlacementTree tree = spec.network.topology == TopologyKind::kGraph
+                             ? PlacementTree::from_graph(spec.network.vertices)
+                             : PlacementTree::from_regions(spec.network.regions);
+    std::vector<Location> locations;
+    std::vector<std::string> names;
+    for (const auto& g : spec.groups) {
+      std::vector<uint32_t> subtrees;
+      for (const auto& p : g.placement)
+        subtrees.push_back(*tree.find(p));  // checked by the scenario layer
+      if (subtrees.empty()) subtrees = tree.regions();
+      for (const Location& l : tree.place(subtrees, g.count)) {
+        locations.push_back(l);
+        names.push_back(tree.describe(l));
+      }
+    }
+    engine->set_locations(std::move(locations), std::move(names));
+  }
+  install_faults(*engine, spec.faults, spec.nemesis, spec.seed);
   return engine;
 }
 
@@ -174,16 +247,26 @@ RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
   if (options.progress) engine->on_progress(options.progress_every, options.progress);
   RunOutput out;
   out.stats = engine->run();
-  out.summary = build_summary(*engine, out.stats);
+  out.summary = build_summary(spec, *engine, out.stats);
+  out.faults = engine->fault_log();
+  auto verdict_files =
+      add_verdicts(spec, *engine, fault_intervals(out.faults, out.stats.end_time), out);
   for (const auto& c : spec.checks) {
     auto v = lookup_metric(out.summary, c);
-    out.checks.push_back({&c, v, v && c.holds(*v)});
+    out.checks.push_back({&c, v, v && std::isfinite(*v) && c.holds(*v)});
   }
   out.files.emplace_back("summary.csv", render_summary_csv(spec, out.summary));
   out.files.emplace_back("summary.json", render_summary_json(spec, out));
   out.files.emplace_back("latency.csv", render_latency_csv(spec, *engine));
   out.files.emplace_back("timeseries.csv", render_timeseries_csv(spec, *engine));
   out.files.emplace_back("scenario.resolved.yaml", render_resolved_yaml(spec));
+  out.files.emplace_back("nodes.csv", render_nodes_csv(spec, *engine));
+  out.files.emplace_back("links.csv", render_links_csv(spec, *engine));
+  out.files.emplace_back("faults.csv", render_faults_csv(spec, *engine));
+  if (spec.network.topology == TopologyKind::kGraph)
+    out.files.emplace_back("graph_links.csv", render_graph_links_csv(spec, *engine));
+  for (auto& f : verdict_files)
+    out.files.push_back(std::move(f));
   return out;
 }
 

@@ -27,7 +27,9 @@ struct SummaryRow {
 
 struct CheckResult {
   const CheckSpec* check;
-  std::optional<double> value;  ///< nullopt: the run did not produce the metric
+  /// nullopt: the run did not produce the metric; NaN: it did, but its value is unknown
+  /// (e.g. linearizability undecided within its budget), and the check fails.
+  std::optional<double> value;
   bool passed;
 };
 
@@ -35,8 +37,11 @@ struct RunOutput {
   RunStats stats;
   std::vector<SummaryRow> summary;
   std::vector<CheckResult> checks;
+  std::vector<FaultEvent> faults;  ///< every fault start, end and instant, in time order
   /// File name -> content, in the order they are written.
   std::vector<std::pair<std::string, std::string>> files;
+  /// The consistency and availability verdicts for the terminal (empty without a history).
+  std::string verdict_text;
 
   bool checks_passed() const;
   /// A check named a metric the run did not produce (bad input, exit code 2).
@@ -54,7 +59,8 @@ std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invari
 
 RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options = {});
 
-/// Finds a summary figure the way checks do (see checks.h).
+/// Finds a summary figure the way checks do (see checks.h); NaN when the figure exists but
+/// is unknown.
 std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const CheckSpec& check);
 
 }  // namespace dsim

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "sim/core/units.h"
+#include "sim/scenario/network_spec.h"
 #include "sim/scenario/yaml_tree.h"
 
 namespace dsim {
@@ -50,7 +51,7 @@ std::vector<std::string> split_path(const std::string& path) {
 
 void read_groups(const ParamNode* list, const std::vector<std::string>& group_names,
                  const ModelRegistry& registry, ParamEnv& env, ScenarioSpec& spec,
-                 ParamNode& resolved) {
+                 const ClockSpec& clock_default, ParamNode& resolved) {
   Diagnostics& diag = *env.diagnostics;
   resolved = ParamNode::make_list();
   if (!list) {
@@ -87,6 +88,7 @@ void read_groups(const ParamNode* list, const std::vector<std::string>& group_na
     spec_g.count = static_cast<uint32_t>(g.integer("count", 1, "number of nodes", 1, kMaxNodes));
     total_nodes += spec_g.count;
     const ParamNode* params = g.raw("params", "map", "the model's parameters");
+    read_group_extras(g, spec, clock_default, spec_g);
     g.finish();
     ParamNode resolved_group = g.resolved();
     if (spec_g.model.empty()) {
@@ -151,6 +153,59 @@ void read_checks(const ParamNode* list, ScenarioSpec& spec, Diagnostics& diag) {
   }
 }
 
+// `consistency:` and `availability:`: the history and its checkers (sim/check).
+void read_consistency(ParamReader& top, ScenarioSpec& spec) {
+  {
+    ConsistencySpec& c = spec.consistency;
+    ParamReader r = top.map("consistency",
+                            "the operation history of key-value clients and its "
+                            "consistency checkers");
+    c.history_memory = r.size("history_memory", c.history_memory,
+                              "memory the history may use; operations invoked after it is full "
+                              "are not recorded (history_truncated = 1)");
+    c.history_csv = r.boolean("history_csv", c.history_csv, "write history.csv");
+    c.history_edn = r.boolean("history_edn", c.history_edn,
+                              "write history.edn, Jepsen's format (Knossos, Elle, Porcupine)");
+    c.linearizability =
+        r.boolean("linearizability", c.linearizability, "run the linearizability checker");
+    c.max_search_steps = static_cast<uint64_t>(
+        r.integer("max_search_steps", static_cast<int64_t>(c.max_search_steps),
+                  "search steps per key before its verdict is unknown", 1));
+    c.max_total_steps = static_cast<uint64_t>(
+        r.integer("max_total_steps", static_cast<int64_t>(c.max_total_steps),
+                  "search steps over every key; the keys left are unknown", 1));
+    c.max_search_memory = r.size("max_search_memory", c.max_search_memory,
+                                 "memory of one key's search before its verdict is unknown");
+    c.minimize = r.boolean("minimize", c.minimize,
+                           "shrink each counterexample to a minimal set of operations");
+    c.tvis_step = r.duration("t_visibility_step", c.tvis_step, "bucket width of t_visibility.csv",
+                             Duration::from_ns(1));
+    c.tvis_max = r.duration("t_visibility_max", c.tvis_max,
+                            "t_visibility.csv: the last bucket holds every t from here on");
+    if (c.tvis_max / c.tvis_step > 100'000) {
+      r.error("t_visibility_step", "makes more than 100000 buckets up to t_visibility_max");
+    }
+    r.finish();
+    top.adopt("consistency", r);
+  }
+  {
+    AvailabilitySpec& a = spec.availability;
+    ParamReader r = top.map("availability", "the availability analysis of the history");
+    a.window = r.optional_duration(
+        "window", "window of the throughput-recovery grid (default: output.window)");
+    a.min_unavailable = r.duration("min_unavailable", a.min_unavailable,
+                                   "shortest unavailability interval reported");
+    a.baseline = r.duration("baseline", a.baseline,
+                            "period before a fault whose success rate is the baseline");
+    a.recovered_fraction = r.probability("recovered_fraction", a.recovered_fraction,
+                                         "share of the baseline throughput that counts as "
+                                         "recovered");
+    if (a.window && *a.window <= Duration::zero()) r.error("window", "must be > 0");
+    r.finish();
+    top.adopt("availability", r);
+  }
+}
+
 }  // namespace
 
 bool apply_override(ParamNode& root, const std::string& assignment, Diagnostics& diag) {
@@ -164,6 +219,13 @@ bool apply_override(ParamNode& root, const std::string& assignment, Diagnostics&
   const std::string value_text = assignment.substr(eq + 1);
   auto value = parse_yaml(value_text, "--set " + path, diag);
   if (!value) return false;
+  value->loc = SourceLoc{"--set " + path, 0, 0};
+  return set_at_path(root, path, std::move(*value), where, diag);
+}
+
+bool set_at_path(ParamNode& root, const std::string& path, ParamNode value_node,
+                 const SourceLoc& where, Diagnostics& diag) {
+  std::optional<ParamNode> value(std::move(value_node));
   const auto parts = split_path(path);
   ParamNode* node = &root;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -205,17 +267,17 @@ bool apply_override(ParamNode& root, const std::string& assignment, Diagnostics&
       return false;
     }
     if (last) {
-      value->loc = SourceLoc{"--set " + path, 0, 0};
+      const SourceLoc key_loc = value->loc;
       if (ParamNode* existing = node->find(part)) {
         *existing = std::move(*value);
       } else {
-        node->entries.push_back({part, SourceLoc{"--set " + path, 0, 0}, std::move(*value)});
+        node->entries.push_back({part, key_loc, std::move(*value)});
       }
       return true;
     }
     ParamNode* next = node->find(part);
     if (!next) {
-      node->entries.push_back({part, SourceLoc{"--set " + path, 0, 0}, ParamNode::make_map()});
+      node->entries.push_back({part, value->loc, ParamNode::make_map()});
       next = &node->entries.back().value;
     }
     node = next;
@@ -226,8 +288,15 @@ bool apply_override(ParamNode& root, const std::string& assignment, Diagnostics&
 std::optional<ScenarioSpec> load_scenario_text(const std::string& text, const std::string& file,
                                                const LoadOptions& options,
                                                const ModelRegistry& registry, Diagnostics& diag) {
-  auto root = parse_yaml(text, file, diag);
-  if (!root) return std::nullopt;
+  auto tree = parse_yaml(text, file, diag);
+  if (!tree) return std::nullopt;
+  return load_scenario_tree(std::move(*tree), file, options, registry, diag);
+}
+
+std::optional<ScenarioSpec> load_scenario_tree(ParamNode tree, const std::string& file,
+                                               const LoadOptions& options,
+                                               const ModelRegistry& registry, Diagnostics& diag) {
+  std::optional<ParamNode> root(std::move(tree));
   if (root->kind != ParamNode::Kind::kMap) {
     diag.error(root->loc,
                "a scenario is a map with keys such as name, duration, network, groups; "
@@ -237,6 +306,9 @@ std::optional<ScenarioSpec> load_scenario_text(const std::string& text, const st
   }
   for (const auto& o : options.overrides)
     apply_override(*root, o, diag);
+  // `sweep:` describes a parameter study over this scenario, read by `dsim sweep`
+  // (sim/sweep/); a single run ignores it, and its resolved scenario leaves it out.
+  std::erase_if(root->entries, [](const ParamNode::Entry& e) { return e.key == "sweep"; });
   if (options.seed)
     root->set("seed", ParamNode::make_scalar(std::to_string(*options.seed), {"--seed", 0, 0}));
 
@@ -263,20 +335,13 @@ std::optional<ScenarioSpec> load_scenario_text(const std::string& text, const st
       top.duration("duration", spec.duration, "simulated time the run lasts", Duration::from_ns(1));
   spec.warmup =
       top.duration("warmup", spec.warmup, "initial period left out of the summary figures");
-  {
-    ParamReader net = top.map("network", "the network between nodes");
-    spec.network.latency = net.distribution("latency", spec.network.latency,
-                                            "one-way delay of every message between two nodes");
-    spec.network.loss = net.probability("loss", spec.network.loss, "probability a message is lost");
-    spec.network.access_latency = net.distribution(
-        "access_latency", spec.network.access_latency,
-        "each node's access-link latency, drawn once per node; a message from a to b also "
-        "takes access(a) + access(b)");
-    net.finish();
-    top.adopt("network", net);
-  }
+  read_network(top, spec);
+  const ClockSpec clock_default =
+      read_clock(top, ClockSpec{}, "the clock of every node (a group's clock overrides it)");
   const ParamNode* groups = top.raw("groups", "list", "the node groups");
   const ParamNode* checks = top.raw("checks", "list", "assertions on the results");
+  const ParamNode* faults = top.raw("faults", "list", "the fault timeline: [{at: 10s, crash: x}]");
+  const ParamNode* nemesis = top.raw("nemesis", "list", "random fault generators");
   {
     ParamReader out = top.map("output", "what the run writes");
     spec.output.window =
@@ -294,11 +359,13 @@ std::optional<ScenarioSpec> load_scenario_text(const std::string& text, const st
     lim.finish();
     top.adopt("limits", lim);
   }
+  read_consistency(top, spec);
   top.finish();
 
   ParamNode resolved_groups;
-  read_groups(groups, group_names, registry, env, spec, resolved_groups);
+  read_groups(groups, group_names, registry, env, spec, clock_default, resolved_groups);
   read_checks(checks, spec, diag);
+  if (diag.ok()) read_faults(faults, nemesis, env, spec);
 
   if (spec.warmup >= spec.duration) {
     top.error("warmup", "warmup (" + format_duration(spec.warmup) +

@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "sim/core/clock.h"
+#include "sim/core/durable_store.h"
+#include "sim/core/faults.h"
 #include "sim/core/network.h"
 #include "sim/core/params.h"
 #include "sim/core/registry.h"
@@ -24,6 +27,11 @@ struct GroupSpec {
   SourceLoc loc;
   const ModelFactory* factory = nullptr;
   std::shared_ptr<const void> config;  ///< the model's parsed Config
+  /// Locations the nodes are spread over (regions and graph topologies); empty: every
+  /// region (or every host of the graph).
+  std::vector<std::string> placement;
+  ClockSpec clock;
+  DiskSpec disk;
 };
 
 struct OutputSpec {
@@ -33,6 +41,28 @@ struct OutputSpec {
 struct LimitsSpec {
   uint64_t max_events = 0;   ///< 0: none
   uint64_t max_pending = 0;  ///< 0: none
+};
+
+/// `consistency:` recording the operation history and checking it (sim/check).
+struct ConsistencySpec {
+  uint64_t history_memory = uint64_t{256} << 20;     ///< bytes the history may hold
+  bool history_csv = true;                           ///< write history.csv
+  bool history_edn = false;                          ///< write history.edn (Jepsen)
+  bool linearizability = true;                       ///< run the linearizability checker
+  uint64_t max_search_steps = 20'000'000;            ///< per key
+  uint64_t max_total_steps = 500'000'000;            ///< over every key
+  uint64_t max_search_memory = uint64_t{512} << 20;  ///< per key's search
+  bool minimize = true;                              ///< shrink counterexamples
+  Duration tvis_step = ms(1);
+  Duration tvis_max = ms(100);
+};
+
+/// `availability:` the availability analysis of the history.
+struct AvailabilitySpec {
+  std::optional<Duration> window;  ///< default: output.window
+  Duration min_unavailable = ms(100);
+  Duration baseline = seconds(10);
+  double recovered_fraction = 0.9;
 };
 
 struct ScenarioSpec {
@@ -47,6 +77,11 @@ struct ScenarioSpec {
   std::vector<CheckSpec> checks;
   OutputSpec output;
   LimitsSpec limits;
+  std::string network_profile;       ///< "" or the built-in profile used
+  std::vector<FaultSpec> faults;     ///< the timeline, in file order
+  std::vector<NemesisSpec> nemesis;  ///< random fault generators
+  ConsistencySpec consistency;
+  AvailabilitySpec availability;
   /// The scenario with --set overrides applied and every default filled in: written as
   /// scenario.resolved.yaml so the run can be repeated exactly.
   ParamNode resolved;
@@ -67,8 +102,18 @@ std::optional<ScenarioSpec> load_scenario_text(const std::string& text, const st
                                                const LoadOptions& options,
                                                const ModelRegistry& registry, Diagnostics& diag);
 
+/// As load_scenario_text(), from a tree already parsed (the sweep layer builds one per
+/// point; values keep the locations they were written at).
+std::optional<ScenarioSpec> load_scenario_tree(ParamNode tree, const std::string& file,
+                                               const LoadOptions& options,
+                                               const ModelRegistry& registry, Diagnostics& diag);
+
 /// Applies one "key.path=value" override to a tree. List elements are selected by index
 /// or, for lists of maps with a `name`, by name (groups.clients.params.rate=500/s).
 bool apply_override(ParamNode& root, const std::string& assignment, Diagnostics& diag);
+
+/// Sets the value at `path` (the syntax of apply_override); errors are reported at `where`.
+bool set_at_path(ParamNode& root, const std::string& path, ParamNode value, const SourceLoc& where,
+                 Diagnostics& diag);
 
 }  // namespace dsim

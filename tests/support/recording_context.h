@@ -4,12 +4,15 @@
 #pragma once
 
 #include <algorithm>
+#include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "sim/core/durable_store.h"
 #include "sim/core/model.h"
 #include "sim/core/symbols.h"
 
@@ -22,11 +25,18 @@ class RecordingRecorder final : public Recorder {
     SimTime begin;
     std::optional<SimTime> end;
     std::optional<Outcome> outcome;
+    std::optional<OpInvocation> invocation;  ///< from op_invoke()
+    std::optional<HistoryOutcome> history;   ///< from op_result()
+    std::vector<int64_t> read;               ///< from op_result()
+    uint32_t attempts = 0;                   ///< from op_result()
   };
   explicit RecordingRecorder(const SimTime* now) : now_(now) {}
 
   OpToken begin_op(Symbol op) override {
-    ops.push_back({op, *now_, std::nullopt, std::nullopt});
+    Op o;
+    o.op = op;
+    o.begin = *now_;
+    ops.push_back(std::move(o));
     return OpToken{ops.size()};
   }
   void end_op(OpToken token, Outcome outcome) override {
@@ -34,6 +44,17 @@ class RecordingRecorder final : public Recorder {
     if (o.end) return;
     o.end = *now_;
     o.outcome = outcome;
+  }
+  void op_invoke(OpToken token, const OpInvocation& what) override {
+    ops.at(token.id - 1).invocation = what;
+  }
+  void op_result(OpToken token, HistoryOutcome outcome, std::span<const int64_t> read,
+                 uint32_t attempts) override {
+    Op& o = ops.at(token.id - 1);
+    if (o.end) return;
+    o.history = outcome;
+    o.read.assign(read.begin(), read.end());
+    o.attempts = attempts;
   }
   void count(Symbol metric, int64_t delta) override { counters[metric.id] += delta; }
   void observe(Symbol metric, Duration value) override { observations[metric.id].push_back(value); }
@@ -84,17 +105,39 @@ class RecordingContext final : public Context {
   }
   Rng& rng() override { return rng_; }
   Recorder& record() override { return recorder_; }
+  DurableStore& disk() override { return node_disk(); }
+  double slowdown() const override { return slowdown_; }
   Symbol intern(std::string_view name) override { return symbols_.intern(name); }
   std::string_view symbol_name(Symbol s) const override { return symbols_.name(s); }
   std::span<const NodeId> group_nodes(std::string_view group) const override {
     auto it = groups.find(std::string(group));
     return it == groups.end() ? std::span<const NodeId>() : std::span<const NodeId>(it->second);
   }
-  std::string node_name(NodeId id) const override { return "node" + std::to_string(id); }
+  std::string node_name(NodeId id) const override {
+    auto it = names.find(id);
+    return it != names.end() ? it->second : "node" + std::to_string(id);
+  }
   uint32_t index_in_group() const override { return index_; }
   std::string_view group_name() const override { return group_; }
 
   // --- driving the model ---
+  /// The disk (its spec may be changed before the first use).
+  NodeDisk& node_disk() {
+    if (!disk_) {
+      disk_ = std::make_unique<NodeDisk>(&disk_spec, Rng(1, stream_id("disk", self_)), self_,
+                                         &disk_scheduler_, &now_);
+    }
+    return *disk_;
+  }
+  /// Completes the oldest pending sync (moving the clock to its time) and tells the model.
+  bool complete_sync(Model& m) {
+    if (disk_scheduler_.due.empty()) return false;
+    now_ = std::max(now_, disk_scheduler_.due.front());
+    disk_scheduler_.due.pop_front();
+    if (auto done = node_disk().complete_sync()) m.on_disk(*this, done->op, done->tag);
+    return true;
+  }
+  void set_slowdown(double f) { slowdown_ = f; }
   void set_now(SimTime t) { now_ = t; }
   /// Places this node at `index` of group `name` (whose members `groups[name]` lists).
   void set_group(std::string name, uint32_t index) {
@@ -137,7 +180,9 @@ class RecordingContext final : public Context {
   }
 
   RecordingRecorder& recorder() { return recorder_; }
+  DiskSpec disk_spec;
   std::map<std::string, std::vector<NodeId>> groups;
+  std::map<NodeId, std::string> names;  ///< node_name() overrides ("store.1")
   std::vector<Sent> sent;
   std::vector<Timer> timers;
 
@@ -150,6 +195,13 @@ class RecordingContext final : public Context {
   SymbolTable symbols_;
   RecordingRecorder recorder_;
   std::set<std::pair<SimTime, uint32_t>> queue_;  // pending timers by (time, set order)
+  struct SyncTimes final : DiskScheduler {
+    std::deque<SimTime> due;
+    void schedule_disk(NodeId, SimTime at) override { due.push_back(at); }
+  };
+  SyncTimes disk_scheduler_;
+  std::unique_ptr<NodeDisk> disk_;
+  double slowdown_ = 1.0;
 };
 
 }  // namespace dsim::testing

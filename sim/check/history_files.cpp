@@ -1,0 +1,220 @@
+#include "sim/check/history_files.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <queue>
+#include <set>
+#include <vector>
+
+namespace dsim::check {
+
+namespace {
+
+std::string seconds_text(SimTime t) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%lld.%09lld s", static_cast<long long>(t.ns() / 1'000'000'000),
+                static_cast<long long>(t.ns() % 1'000'000'000));
+  return buf;
+}
+
+std::string list_text(std::span<const int64_t> l, const char* sep) {
+  std::string s;
+  for (size_t i = 0; i < l.size(); ++i) {
+    if (i) s += sep;
+    s += std::to_string(l[i]);
+  }
+  return s;
+}
+
+std::string csv_cell(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string edn_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::set<uint64_t> list_keys(const History& h) {
+  std::set<uint64_t> keys;
+  for (const auto& o : h.ops())
+    if (o.kind == KvOpKind::kAppend) keys.insert(o.key);
+  return keys;
+}
+
+}  // namespace
+
+std::string render_history_csv(const History& h, const NodeNamer& name, const std::string& header) {
+  std::string out = header;
+  out +=
+      "# one row per client operation in invoke order; times are true simulated time in ns; "
+      "values identify the write that produced them; read = the list a get returned "
+      "(space-separated)\n";
+  out +=
+      "index,client,session,op,key,value,expected,read,outcome,invoke_ns,complete_ns,attempts,"
+      "idempotency_key,final\n";
+  for (uint32_t i = 0; i < h.size(); ++i) {
+    const HistoryOp& o = h.ops()[i];
+    out += std::to_string(i) + "," + csv_cell(name(o.client)) + "," + std::to_string(o.session) +
+           "," + std::string(kv_op_name(o.kind)) + "," + std::to_string(o.key) + ",";
+    if (o.is_write()) out += std::to_string(o.value);
+    out += ",";
+    if (o.kind == KvOpKind::kCas) out += o.expected_absent ? "absent" : std::to_string(o.expected);
+    out += ",";
+    if (o.kind == KvOpKind::kGet && o.ok()) out += list_text(h.read_value(o), " ");
+    out += "," + std::string(history_outcome_name(o.outcome)) + "," +
+           std::to_string(o.invoke.ns()) + ",";
+    if (o.complete != HistoryOp::kNever) out += std::to_string(o.complete.ns());
+    out += "," + std::to_string(o.attempts) + "," + std::to_string(o.idempotency_key) + "," +
+           (o.final_read ? "1" : "0") + "\n";
+  }
+  return out;
+}
+
+std::string render_history_edn(const History& h, const NodeNamer& name, const std::string& header) {
+  const std::set<uint64_t> lists = list_keys(h);
+  // Jepsen processes are sequential: give each operation a process that is idle when it is
+  // invoked; one whose operation has an unknown outcome is never reused (Jepsen's rule for
+  // :info operations).
+  std::vector<uint64_t> process(h.size());
+  {
+    using Free = std::pair<int64_t, uint64_t>;  // (free from, process)
+    std::priority_queue<Free, std::vector<Free>, std::greater<>> idle;
+    uint64_t next = 0;
+    std::vector<uint32_t> order(h.size());
+    for (uint32_t i = 0; i < h.size(); ++i)
+      order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return h.ops()[a].invoke < h.ops()[b].invoke; });
+    for (uint32_t i : order) {
+      const HistoryOp& o = h.ops()[i];
+      if (!idle.empty() && idle.top().first < o.invoke.ns()) {
+        process[i] = idle.top().second;
+        idle.pop();
+      } else {
+        process[i] = next++;
+      }
+      if (o.outcome != HistoryOutcome::kUnknown) idle.push({o.complete.ns(), process[i]});
+    }
+  }
+  struct Event {
+    int64_t time;
+    bool completion;
+    uint32_t op;
+  };
+  std::vector<Event> events;
+  int64_t last = 0;
+  for (uint32_t i = 0; i < h.size(); ++i) {
+    const HistoryOp& o = h.ops()[i];
+    events.push_back({o.invoke.ns(), false, i});
+    if (o.complete != HistoryOp::kNever) last = std::max(last, o.complete.ns());
+    last = std::max(last, o.invoke.ns());
+  }
+  for (uint32_t i = 0; i < h.size(); ++i) {
+    const HistoryOp& o = h.ops()[i];
+    events.push_back({o.complete == HistoryOp::kNever ? last : o.complete.ns(), true, i});
+  }
+  // Completions before invocations at the same time (a process's next operation may start
+  // when its last one ends), then by operation.
+  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+    if (a.time != b.time) return a.time < b.time;
+    if (a.completion != b.completion) return a.completion;
+    return a.op < b.op;
+  });
+  std::string out = header;
+  out +=
+      ";; Jepsen history: one operation map per line. Keys with appends are Elle "
+      "list-append transactions; the others Knossos cas-register operations on independent "
+      "keys ([key value]). :time is true simulated time in ns.\n";
+  uint64_t index = 0;
+  for (const Event& e : events) {
+    const HistoryOp& o = h.ops()[e.op];
+    const std::string k = std::to_string(o.key);
+    const bool list = lists.count(o.key) > 0;
+    std::string type = ":invoke";
+    if (e.completion) {
+      type = o.outcome == HistoryOutcome::kOk     ? ":ok"
+             : o.outcome == HistoryOutcome::kFail ? ":fail"
+                                                  : ":info";
+    }
+    const bool read_ok = e.completion && o.ok();
+    std::string f, value;
+    if (list) {
+      f = ":txn";
+      switch (o.kind) {
+        case KvOpKind::kGet:
+          value = "[[:r " + k + " " +
+                  (read_ok ? "[" + list_text(h.read_value(o), " ") + "]" : std::string("nil")) +
+                  "]]";
+          break;
+        case KvOpKind::kAppend:
+          value = "[[:append " + k + " " + std::to_string(o.value) + "]]";
+          break;
+        case KvOpKind::kPut:
+        case KvOpKind::kCas:  // not expressible in list-append: a plain write
+          value = "[[:w " + k + " " + std::to_string(o.value) + "]]";
+          break;
+      }
+    } else {
+      switch (o.kind) {
+        case KvOpKind::kGet: {
+          f = ":read";
+          const auto v = h.read_value(o);
+          value = "[" + k + " " + (read_ok && !v.empty() ? std::to_string(v[0]) : "nil") + "]";
+          break;
+        }
+        case KvOpKind::kPut:
+          f = ":write";
+          value = "[" + k + " " + std::to_string(o.value) + "]";
+          break;
+        case KvOpKind::kCas:
+          f = ":cas";
+          value = "[" + k + " [" + (o.expected_absent ? "nil" : std::to_string(o.expected)) + " " +
+                  std::to_string(o.value) + "]]";
+          break;
+        case KvOpKind::kAppend:
+          break;  // never: a key with an append is a list key
+      }
+    }
+    out += "{:type " + type + ", :f " + f + ", :value " + value + ", :process " +
+           std::to_string(process[e.op]) + ", :time " + std::to_string(e.time) + ", :index " +
+           std::to_string(index++) + ", :client " + edn_string(name(o.client)) + ", :session " +
+           std::to_string(o.session) + "}\n";
+  }
+  return out;
+}
+
+std::string describe_op(const History& h, uint32_t index, const NodeNamer& name) {
+  const HistoryOp& o = h.ops()[index];
+  std::string s = "#" + std::to_string(index) + " " + name(o.client) + "/s" +
+                  std::to_string(o.session) + " " + std::string(kv_op_name(o.kind)) + " key " +
+                  std::to_string(o.key);
+  switch (o.kind) {
+    case KvOpKind::kGet:
+      if (o.ok()) s += " -> [" + list_text(h.read_value(o), " ") + "]";
+      break;
+    case KvOpKind::kPut:
+    case KvOpKind::kAppend:
+      s += " " + std::to_string(o.value);
+      break;
+    case KvOpKind::kCas:
+      s += " " + (o.expected_absent ? std::string("absent") : std::to_string(o.expected)) + " -> " +
+           std::to_string(o.value);
+      break;
+  }
+  s += " " + std::string(history_outcome_name(o.outcome)) + " [" + seconds_text(o.invoke) + ", " +
+       (o.complete == HistoryOp::kNever ? std::string("never") : seconds_text(o.complete)) + "]";
+  return s;
+}
+
+}  // namespace dsim::check

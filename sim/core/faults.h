@@ -1,0 +1,98 @@
+// Faults: what can go wrong, whom it hits, and when. The scenario layer turns the YAML
+// `faults:` timeline and `nemesis:` list into these specs; install_faults() schedules
+// them on an engine as control actions. Every start and end is recorded in the engine's
+// fault log (faults.csv, the time-series markers, the summary) and traced.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/core/distribution.h"
+#include "sim/core/ids.h"
+#include "sim/core/time.h"
+
+namespace dsim {
+
+class Engine;
+
+/// Whom a fault hits: the union of its terms, resolved when the fault starts.
+struct TargetSpec {
+  struct Term {
+    enum class Kind : uint8_t {
+      kNode,      ///< one node: replicas.2
+      kGroup,     ///< every node of a group: replicas
+      kAll,       ///< every node of the run: all
+      kRandom,    ///< one node, at random (of the group, or of the run): replicas.random
+      kMinority,  ///< a random minority of the group: (n-1)/2 nodes
+      kMajority,  ///< a random majority of the group: n/2+1 nodes
+      kRole,      ///< the nodes whose model reports this role: replicas.leader
+      kRegion,    ///< the nodes placed in a region: region:eu-west
+    };
+    Kind kind = Kind::kNode;
+    uint32_t group = 0xffffffffu;  ///< 0xffffffff: the whole run (bare random/role)
+    NodeId node = kNoNode;
+    uint32_t region = 0;
+    std::string role;
+  };
+  std::vector<Term> terms;
+  std::string text;  ///< as written
+};
+
+enum class FaultKind : uint8_t {
+  kPartition,
+  kHeal,
+  kCrash,
+  kRestart,
+  kPause,
+  kResume,
+  kSlow,
+  kDiskSlow,
+  kDiskFull,
+  kClock,
+  kDegrade,
+};
+std::string_view fault_kind_name(FaultKind k);
+
+struct PartitionSpec {
+  enum class Shape : uint8_t { kGroups, kIsolate, kHalves, kRing, kBridge, kOneWay };
+  Shape shape = Shape::kGroups;
+  std::vector<TargetSpec> groups;  ///< kGroups
+  TargetSpec nodes;                ///< isolate / halves / ring / bridge; one-way: senders
+  TargetSpec to;                   ///< one-way: receivers
+  bool to_rest = false;            ///< one-way: receivers are every other node
+};
+
+struct FaultSpec {
+  FaultKind kind = FaultKind::kCrash;
+  SimTime at;                     ///< timeline only
+  std::optional<Duration> lasts;  ///< `for` (restart_after): reverted after it
+  TargetSpec target;              ///< every kind but partition and heal
+  PartitionSpec partition;
+  double factor = 1;                      ///< slow, disk_slow
+  std::optional<Distribution> step;       ///< clock: jump of the wall clock (signed)
+  std::optional<Distribution> drift_ppm;  ///< clock: new oscillator drift
+  double loss = 0, duplicate = 0;         ///< degrade
+  std::optional<Distribution> delay;      ///< degrade
+  bool outbound = true, inbound = true;   ///< degrade: direction
+  std::string text;                       ///< a one-line description for the log
+};
+
+/// A random fault generator for one fault kind: healthy for a draw of `interval`, then
+/// the fault for a draw of `duration`, and again, between `start` and `stop`.
+struct NemesisSpec {
+  FaultSpec fault;
+  Distribution interval;
+  Distribution duration;
+  SimTime start;
+  SimTime stop;
+};
+
+/// Schedules the timeline and the nemeses on `engine` (before it runs). Random choices
+/// of timeline fault i come from stream ("fault", i), those of nemesis i from stream
+/// ("nemesis", i): adding a fault never shifts another's draws.
+void install_faults(Engine& engine, const std::vector<FaultSpec>& timeline,
+                    const std::vector<NemesisSpec>& nemeses, uint64_t seed);
+
+}  // namespace dsim
