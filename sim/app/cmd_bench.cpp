@@ -48,6 +48,9 @@ std::string phold_scenario(const BenchArgs& a) {
     // takes lat[i] + lat[j].
     s += "network:\n  access_latency: uniform(0.05ms, 0.5ms)\n";
   }
+  // No output files are written, so no per-pair counters either (links.csv): with 10^5
+  // nodes the pairs that talk would otherwise grow with every message.
+  s += "output:\n  links: false\n";
   s += "groups:\n  - name: hosts\n    model: phold\n    count: " + std::to_string(a.nodes) +
        "\n    params: {workload: " + a.workload + ", tokens: " + std::to_string(a.tokens) + "}\n";
   return s;

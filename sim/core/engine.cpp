@@ -24,7 +24,11 @@ std::string_view stop_reason_name(StopReason r) {
 class NodeContext final : public Context {
  public:
   explicit NodeContext(Engine* engine) : engine_(engine) {}
-  void set_node(NodeId node) { node_ = node; }
+  /// Points the context at `node`, whose slot is `slot` (nodes_ does not move during a run).
+  void set_node(NodeId node, Engine::NodeSlot* slot) {
+    node_ = node;
+    slot_ = slot;
+  }
 
   NodeId self() const override { return node_; }
   SimTime now() const override { return engine_->local_now(node_); }
@@ -33,10 +37,10 @@ class NodeContext final : public Context {
     return engine_->set_timer(node_, after, tag);
   }
   void cancel_timer(TimerId id) override { engine_->cancel_timer(id); }
-  Rng& rng() override { return engine_->nodes_[node_].rng; }
+  Rng& rng() override { return slot_->rng; }
   Recorder& record() override { return engine_->metrics_; }
   DurableStore& disk() override { return engine_->disk(node_); }
-  double slowdown() const override { return engine_->nodes_[node_].slowdown; }
+  double slowdown() const override { return slot_->slowdown; }
   Symbol intern(std::string_view name) override { return engine_->symbols_.intern(name); }
   std::string_view symbol_name(Symbol s) const override { return engine_->symbols_.name(s); }
   std::span<const NodeId> group_nodes(std::string_view group) const override {
@@ -44,14 +48,13 @@ class NodeContext final : public Context {
     return g ? std::span<const NodeId>(g->nodes) : std::span<const NodeId>();
   }
   std::string node_name(NodeId id) const override { return engine_->node_name(id); }
-  uint32_t index_in_group() const override { return engine_->nodes_[node_].index_in_group; }
-  std::string_view group_name() const override {
-    return engine_->groups_[engine_->nodes_[node_].group].name;
-  }
+  uint32_t index_in_group() const override { return slot_->index_in_group; }
+  std::string_view group_name() const override { return engine_->groups_[slot_->group].name; }
 
  private:
   Engine* engine_;
   NodeId node_ = 0;
+  Engine::NodeSlot* slot_ = nullptr;
 };
 
 Engine::Engine(EngineConfig config)
@@ -143,7 +146,7 @@ void Engine::free_message(uint32_t slot) {
   free_messages_.push_back(slot);
 }
 
-void Engine::send(NodeId from, NodeId to, Message msg) {
+void Engine::send(NodeId from, NodeId to, Message&& msg) {
   assert(to < nodes_.size() && "send to a node that does not exist");
   const uint32_t bytes = msg.size_bytes();
   const uint32_t pair = network_.pair(from, to);
@@ -202,6 +205,11 @@ void Engine::advance(uint32_t slot) {
       m.extra = Duration::zero();
       m.stage = m.path.stages + 1;  // arrived: the next event delivers it
       return;
+    }
+    if (m.at.ns() < (int64_t{1} << 52) && network_.plain(m.path)) {
+      m.at = network_.cross_plain(m.path, m.at, nodes_[m.from].net_rng);
+      ++m.stage;
+      continue;
     }
     // A queueing stage is entered in time order: wait for the message's time there.
     if (m.at > now_ && network_.stage_queues(m.path, m.stage, m.pair)) {
@@ -268,7 +276,7 @@ void Engine::cancel_timer(TimerId id) {
 }
 
 void Engine::enter(NodeId node) {
-  ctx_->set_node(node);
+  ctx_->set_node(node, &nodes_[node]);
   metrics_.set_current_node(node);
 }
 
