@@ -76,11 +76,11 @@ class Message {
   /// The payload if it is a T, else nullptr.
   template <class T>
   const T* get() const {
-    return is<T>() ? static_cast<const T*>(storage()) : nullptr;
+    return is<T>() ? object<T>(storage()) : nullptr;
   }
   template <class T>
   T* get_mut() {
-    return is<T>() ? static_cast<T*>(storage()) : nullptr;
+    return is<T>() ? object<T>(storage()) : nullptr;
   }
 
   template <class T>
