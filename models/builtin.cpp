@@ -4,6 +4,7 @@
 #include "models/kv/store.h"
 #include "models/queueing/client.h"
 #include "models/queueing/server.h"
+#include "models/raft/node.h"
 
 namespace dsim {
 
@@ -12,6 +13,7 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<queueing::Server>();
   registry.add<kv::KvClient>();
   registry.add<kv::KvStore>();
+  registry.add<raft::RaftNode>();
 }
 
 }  // namespace dsim
