@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,20 +25,25 @@ namespace dsim::testing {
 
 class RaftClusterChecker {
  public:
-  RaftClusterChecker(Engine& engine, const std::string& group) : engine_(engine) {
-    const GroupInfo* g = engine.find_group(group);
-    if (g) nodes_ = g->nodes;
+  using Servers = std::function<std::vector<const raft::RaftNode*>()>;
+  /// Checks the servers `live` returns each time (e.g. built without an engine).
+  explicit RaftClusterChecker(Servers live) : live_(std::move(live)) {}
+  /// Checks the live servers of an engine's group.
+  RaftClusterChecker(Engine& engine, const std::string& group) {
+    std::vector<NodeId> nodes;
+    if (const GroupInfo* g = engine.find_group(group)) nodes = g->nodes;
+    live_ = [&engine, nodes] {
+      std::vector<const raft::RaftNode*> out;
+      for (NodeId id : nodes) {
+        if (engine.status(id) == NodeStatus::kDown) continue;
+        if (const auto* r = dynamic_cast<const raft::RaftNode*>(engine.model(id))) out.push_back(r);
+      }
+      return out;
+    };
   }
 
   /// The live servers now.
-  std::vector<const raft::RaftNode*> live() const {
-    std::vector<const raft::RaftNode*> out;
-    for (NodeId id : nodes_) {
-      if (engine_.status(id) == NodeStatus::kDown) continue;
-      if (const auto* r = dynamic_cast<const raft::RaftNode*>(engine_.model(id))) out.push_back(r);
-    }
-    return out;
-  }
+  std::vector<const raft::RaftNode*> live() const { return live_(); }
 
   void check() {
     ++checks_;
@@ -210,8 +216,7 @@ class RaftClusterChecker {
     uint64_t base = 0;
     std::vector<uint64_t> digests;
   };
-  Engine& engine_;
-  std::vector<NodeId> nodes_;
+  Servers live_;
   std::map<uint64_t, NodeId> leader_of_term_;
   std::map<uint64_t, LeaderLog> leader_logs_;
   std::map<uint64_t, Committed> committed_;
