@@ -99,9 +99,22 @@ ClusterTimeline analyze_cluster(const AnalysisInput& in, const std::vector<NodeI
   bool ever_established = false;
   bool open = false;
   Failover cur;
-  std::map<uint64_t, std::set<NodeId>> candidates;  // term -> nodes that campaigned
-  std::map<uint64_t, std::set<NodeId>> leaders_of;  // term -> nodes that led
-  std::map<uint64_t, SimTime> first_candidacy;      // term -> first campaign
+  std::map<uint64_t, std::set<NodeId>> candidates;   // term -> nodes that campaigned
+  std::map<uint64_t, std::set<NodeId>> leaders_of;   // term -> nodes that led
+  std::map<uint64_t, SimTime> first_candidacy;       // term -> first campaign
+  std::map<NodeId, std::vector<size_t>> open_spans;  // node -> its leader spans not ended
+  auto end_spans = [&](NodeId node, SimTime at, const char* reason, uint64_t term_or_any) {
+    auto it = open_spans.find(node);
+    if (it == open_spans.end()) return;
+    auto& v = it->second;
+    for (size_t k = v.size(); k-- > 0;) {
+      LeaderSpan& s = out.leaders[v[k]];
+      if (term_or_any != 0 && s.term != term_or_any) continue;
+      s.end = at;
+      s.end_reason = reason;
+      v.erase(v.begin() + static_cast<std::ptrdiff_t>(k));
+    }
+  };
 
   auto two_way = [&](NodeId a, NodeId b) {
     for (const auto& [id, c] : cuts) {
@@ -153,7 +166,10 @@ ClusterTimeline analyze_cluster(const AnalysisInput& in, const std::vector<NodeI
       const NodeLifeEvent& l = in.life[ev.index];
       const auto i = static_cast<size_t>(pos[l.node]);
       status[i] = l.status;
-      if (l.status == NodeStatus::kDown) followed[i] = 0;  // a restarted server knows nothing
+      if (l.status == NodeStatus::kDown) {
+        followed[i] = 0;                                        // a restarted server knows nothing
+        if (l.node == latest.node) latest.stepped_down = true;  // it restarts as a follower
+      }
       if (!open && ever_established && l.node == est_leader && l.status != NodeStatus::kUp)
         open_failover(at, l.status == NodeStatus::kDown ? "crash" : "pause");
     } else {
@@ -164,6 +180,7 @@ ClusterTimeline analyze_cluster(const AnalysisInput& in, const std::vector<NodeI
       switch (kind_of(m.kind)) {
         case MarkKind::kLeader: {
           leaders_of[term].insert(m.node);
+          open_spans[m.node].push_back(out.leaders.size());
           out.leaders.push_back({term, m.node, at, SimTime::max(), "run_end"});
           followed[i] = term;
           if (term >= latest.term) latest = {m.node, term, false};
@@ -189,12 +206,7 @@ ClusterTimeline analyze_cluster(const AnalysisInput& in, const std::vector<NodeI
           if (!first_candidacy.count(term)) first_candidacy[term] = at;
           break;
         case MarkKind::kStepDown:
-          for (auto& s : out.leaders) {
-            if (s.leader == m.node && s.term == term && s.end == SimTime::max()) {
-              s.end = at;
-              s.end_reason = "step_down";
-            }
-          }
+          end_spans(m.node, at, "step_down", term);
           if (latest.node == m.node && latest.term == term) latest.stepped_down = true;
           if (!open && ever_established && m.node == est_leader && term == est_term)
             open_failover(at, "step_down");
@@ -203,14 +215,8 @@ ClusterTimeline analyze_cluster(const AnalysisInput& in, const std::vector<NodeI
           break;
       }
     }
-    if (ev.order == 1 && in.life[ev.index].status == NodeStatus::kDown) {
-      for (auto& s : out.leaders) {
-        if (s.leader == in.life[ev.index].node && s.end == SimTime::max()) {
-          s.end = at;
-          s.end_reason = "crash";
-        }
-      }
-    }
+    if (ev.order == 1 && in.life[ev.index].status == NodeStatus::kDown)
+      end_spans(in.life[ev.index].node, at, "crash", 0);
     // Close (or first establish) when the latest leader is effective.
     if ((open || !ever_established) && effective()) {
       if (open) {

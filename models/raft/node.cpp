@@ -355,28 +355,23 @@ void RaftNode::step_leader(Context& ctx, const Envelope& env) {
 // --- transitions ------------------------------------------------------------------
 
 void RaftNode::become_follower(Context& ctx, uint64_t term, NodeId leader) {
+  const bool was_follower = role_ == Role::kFollower;
+  if (role_ == Role::kLeader) step_down(ctx);  // in the term it led
+  role_ = Role::kFollower;
+  votes_.clear();
   if (term > term_) {
     const uint64_t old_term = term_;
     const NodeId old_vote = voted_for_;
     term_ = term;
     voted_for_ = kNoNode;
+    leader_ = kNoNode;
     if (!persist_hard_state(ctx)) {
-      term_ = old_term;  // cannot take the new term: stay as we were (but stop leading)
+      term_ = old_term;  // cannot take the new term (full disk): stay in the old one
       voted_for_ = old_vote;
-      if (role_ == Role::kLeader) step_down(ctx);
-      if (role_ != Role::kFollower) {
-        role_ = Role::kFollower;
-        leader_ = kNoNode;
-        reset_election_timer(ctx);
-      }
+      if (!was_follower) reset_election_timer(ctx);
       return;
     }
-    leader_ = kNoNode;
   }
-  if (role_ == Role::kLeader) step_down(ctx);
-  const bool was_follower = role_ == Role::kFollower;
-  role_ = Role::kFollower;
-  votes_.clear();
   if (leader != kNoNode) leader_ = leader;
   if (!was_follower) reset_election_timer(ctx);
   record_levels(ctx);
@@ -793,9 +788,8 @@ void RaftNode::send_append(Context& ctx, Peer& p, bool heartbeat) {
     }
   }
   if (p.mode == Peer::Mode::kProbe && p.probe_sent && !heartbeat) return;
-  const size_t limit = p.mode == Peer::Mode::kProbe
-                           ? 1
-                           : static_cast<size_t>(config_.pipeline ? config_.max_inflight : 1);
+  const size_t limit = static_cast<size_t>(config_.pipeline ? config_.max_inflight : 1);
+  if (p.mode == Peer::Mode::kReplicate && p.inflight.size() >= limit) return;
   do {
     if (p.next <= log_.base_index()) {
       // Raft 7: the entries it needs are compacted: send the snapshot.
@@ -1201,13 +1195,24 @@ void RaftNode::check_invariants() const {
   if (durable_index_ > log_.last_index()) fail("durable index beyond the log");
   if (commit_ < inv_commit_) fail("the commit index went back");
   inv_commit_ = commit_;
+  // Terms never decrease along the log and never exceed the current term. Entries checked
+  // before are not checked again unless the log changed under them.
+  uint64_t from = log_.base_index() + 1;
   uint64_t prev_term = log_.base_term();
-  for (uint64_t i = log_.base_index() + 1; i <= log_.last_index(); ++i) {
+  if (inv_scan_last_ > log_.base_index() && inv_scan_last_ <= log_.last_index() &&
+      log_.at(inv_scan_last_).term == inv_scan_term_ && inv_scan_current_term_ == term_) {
+    from = inv_scan_last_ + 1;
+    prev_term = inv_scan_term_;
+  }
+  for (uint64_t i = from; i <= log_.last_index(); ++i) {
     const uint64_t t = log_.at(i).term;
     if (t < prev_term) fail("log terms decrease at index " + std::to_string(i));
     if (t > term_) fail("an entry's term is beyond the current term at " + std::to_string(i));
     prev_term = t;
   }
+  inv_scan_last_ = log_.last_index();
+  inv_scan_term_ = log_.last_term();
+  inv_scan_current_term_ = term_;
   if ((role_ == Role::kCandidate || role_ == Role::kLeader) && voted_for_ != self_)
     fail("a candidate or leader that did not vote for itself");
   if (role_ == Role::kLeader) {

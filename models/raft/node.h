@@ -258,6 +258,9 @@ class RaftNode final : public Model {
   mutable uint64_t inv_leader_term_ = 0;
   mutable uint64_t inv_leader_last_ = 0;
   mutable uint64_t inv_commit_ = 0;
+  mutable uint64_t inv_scan_last_ = 0;          ///< the log was checked up to here ...
+  mutable uint64_t inv_scan_term_ = 0;          ///< ... whose entry had this term ...
+  mutable uint64_t inv_scan_current_term_ = 0;  ///< ... in this current term
 
   // Metric names.
   struct Metrics {

@@ -150,14 +150,15 @@ std::vector<SummaryRow> build_summary(const ScenarioSpec& spec, const Engine& en
 // faults rather than start them, so they are left out.
 std::vector<check::FaultInterval> fault_intervals(const std::vector<FaultEvent>& log,
                                                   SimTime run_end) {
+  std::map<uint64_t, SimTime> ends;  // by fault id (a repeating fault makes thousands)
+  for (const auto& x : log) {
+    if (x.phase == FaultPhase::kEnd) ends[x.id] = x.at;
+  }
   std::vector<check::FaultInterval> out;
   for (const auto& e : log) {
     if (e.phase != FaultPhase::kStart) continue;
-    SimTime end = run_end;
-    for (const auto& x : log) {
-      if (x.id == e.id && x.phase == FaultPhase::kEnd) end = x.at;
-    }
-    out.push_back({e.at, end, e.kind + " " + e.targets});
+    auto it = ends.find(e.id);
+    out.push_back({e.at, it == ends.end() ? run_end : it->second, e.kind + " " + e.targets});
   }
   return out;
 }
