@@ -6,6 +6,7 @@
 #include "models/queueing/fanout_client.h"
 #include "models/queueing/server.h"
 #include "models/quorum/store.h"
+#include "models/raft/node.h"
 
 namespace dsim {
 
@@ -16,6 +17,7 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<kv::KvClient>();
   registry.add<kv::KvStore>();
   registry.add<quorum::QuorumStore>();
+  registry.add<raft::RaftNode>();
 }
 
 }  // namespace dsim

@@ -456,6 +456,7 @@ std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& o
         s += "  ... " + std::to_string(started.size() - kShown) + " more\n";
     }
   }
+  if (!out.analysis_text.empty()) s += "\n" + out.analysis_text;
   if (!out.verdict_text.empty()) s += "\n" + out.verdict_text;
   if (!out.checks.empty()) {
     s += "\nchecks:\n";
