@@ -637,7 +637,7 @@ TEST_CASE("raft: with check-quorum a leader without a majority steps down (6.2)"
   CHECK(marked);
 }
 
-TEST_CASE("raft: snapshots bound the log; a lagging follower gets InstallSnapshot (7)") {
+TEST_CASE("raft: snapshots bound the log, a lagging follower gets InstallSnapshot (7)") {
   RaftConfig cfg = quiet_config();
   cfg.snapshot_threshold = 10;
   cfg.snapshot_keep = 2;
@@ -673,7 +673,7 @@ TEST_CASE("raft: snapshots bound the log; a lagging follower gets InstallSnapsho
   CHECK(c.node(2).log().last_index() == l.log().last_index());
 }
 
-TEST_CASE("raft: pipelining sends several batches before any answer; batching fills them") {
+TEST_CASE("raft: pipelining sends several batches before any answer, batching fills them") {
   RaftConfig cfg = quiet_config();
   cfg.max_inflight = 3;
   cfg.max_batch_entries = 2;
