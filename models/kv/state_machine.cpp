@@ -1,5 +1,6 @@
 #include "models/kv/state_machine.h"
 
+#include "sim/core/bytes.h"
 #include "sim/core/rng.h"
 
 namespace dsim::kv {
@@ -7,20 +8,6 @@ namespace dsim::kv {
 namespace {
 const KvValue kEmpty;
 
-void put_u64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-bool get_u64(std::string_view in, size_t& pos, uint64_t& v) {
-  if (pos + 8 > in.size()) return false;
-  v = 0;
-  for (int i = 0; i < 8; ++i)
-    v |= static_cast<uint64_t>(static_cast<unsigned char>(in[pos + static_cast<size_t>(i)]))
-         << (8 * i);
-  pos += 8;
-  return true;
-}
 }  // namespace
 
 std::string_view kv_status_name(KvStatus s) {

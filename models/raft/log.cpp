@@ -1,4 +1,5 @@
 #include "models/raft/log.h"
+#include "sim/core/bytes.h"
 
 #include <algorithm>
 #include <cassert>
@@ -16,21 +17,6 @@ std::string segment_key(uint64_t first) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "log/%020llu", static_cast<unsigned long long>(first));
   return buf;
-}
-
-void put_u64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-bool get_u64(std::string_view in, size_t& pos, uint64_t& v) {
-  if (pos + 8 > in.size()) return false;
-  v = 0;
-  for (int i = 0; i < 8; ++i)
-    v |= static_cast<uint64_t>(static_cast<unsigned char>(in[pos + static_cast<size_t>(i)]))
-         << (8 * i);
-  pos += 8;
-  return true;
 }
 
 }  // namespace

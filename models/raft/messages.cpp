@@ -1,27 +1,11 @@
 #include "models/raft/messages.h"
 
+#include "sim/core/bytes.h"
 #include "sim/core/rng.h"
 
 namespace dsim::raft {
 
 namespace {
-
-void put_u64(std::string& out, uint64_t v) {
-  char b[8];
-  for (int i = 0; i < 8; ++i)
-    b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  out.append(b, 8);
-}
-
-bool get_u64(std::string_view in, size_t& pos, uint64_t& v) {
-  if (pos + 8 > in.size()) return false;
-  v = 0;
-  for (int i = 0; i < 8; ++i)
-    v |= static_cast<uint64_t>(static_cast<unsigned char>(in[pos + static_cast<size_t>(i)]))
-         << (8 * i);
-  pos += 8;
-  return true;
-}
 
 std::string term_str(uint64_t t) {
   return "t" + std::to_string(t);

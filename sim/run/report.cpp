@@ -7,22 +7,13 @@
 #include <map>
 
 #include "dsim/version.h"
+#include "sim/core/csv.h"
 #include "sim/run/verdicts.h"
 #include "sim/scenario/yaml_tree.h"
 
 namespace dsim {
 
 namespace {
-
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 std::string json_string(const std::string& s) {
   std::string out = "\"";
