@@ -103,7 +103,7 @@ TEST_CASE("network: without access links there is nothing per node") {
   CHECK(net.access().between(0, 1) == Duration::zero());
 }
 
-TEST_CASE("network: a hop takes access(from) + the path + access(to); to oneself neither") {
+TEST_CASE("network: a hop takes access(from) + the path + access(to), to oneself neither") {
   // Node 0 sends to 1 and to itself at t = 0; each delivery's time is logged.
   NetworkConfig cfg;
   cfg.latency = time_dist(Distribution::constant(1000));

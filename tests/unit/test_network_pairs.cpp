@@ -13,11 +13,19 @@ using namespace dsim;
 
 namespace {
 
+// The registry outlives the scenarios loaded with it (their model makers point into it).
+const ModelRegistry& registry() {
+  static const ModelRegistry r = [] {
+    ModelRegistry m;
+    register_builtin_models(m);
+    return m;
+  }();
+  return r;
+}
+
 ScenarioSpec load(const std::string& text) {
-  ModelRegistry registry;
-  register_builtin_models(registry);
   Diagnostics diag;
-  auto spec = load_scenario_text(text, "test.yaml", {}, registry, diag);
+  auto spec = load_scenario_text(text, "test.yaml", {}, registry(), diag);
   INFO(diag.render());
   REQUIRE(spec);
   return *spec;
