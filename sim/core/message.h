@@ -38,7 +38,7 @@ struct MessageType {
 
 class Message {
  public:
-  static constexpr size_t kInlineBytes = 56;
+  static constexpr size_t kInlineBytes = 64;
 
   Message() = default;
   template <class T, class = std::enable_if_t<!std::is_same_v<std::decay_t<T>, Message>>>
@@ -76,11 +76,11 @@ class Message {
   /// The payload if it is a T, else nullptr.
   template <class T>
   const T* get() const {
-    return is<T>() ? static_cast<const T*>(storage()) : nullptr;
+    return is<T>() ? object<T>(storage()) : nullptr;  // in place, or behind a pointer
   }
   template <class T>
   T* get_mut() {
-    return is<T>() ? static_cast<T*>(storage()) : nullptr;
+    return is<T>() ? object<T>(storage()) : nullptr;
   }
 
   template <class T>
