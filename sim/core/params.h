@@ -92,6 +92,7 @@ struct ParamEnv {
   Diagnostics* diagnostics = nullptr;
   std::vector<std::string> group_names;  ///< the groups a parameter may refer to
   std::string base_dir;                  ///< for relative file names (empirical CDFs)
+  uint32_t group_count = 0;              ///< nodes of the group whose params are read (0: unknown)
   bool doc_mode = false;
 };
 

@@ -98,6 +98,7 @@ void read_groups(const ParamNode* list, const std::vector<std::string>& group_na
     } else {
       ParamEnv model_env = env;
       model_env.group_names = group_names;
+      model_env.group_count = spec_g.count;
       const std::string path = "groups." + (named ? spec_g.name : std::to_string(i)) + ".params";
       SourceLoc params_loc = item.loc;
       for (const auto& e : item.entries) {
