@@ -2,6 +2,8 @@
 
 #include "models/kv/client.h"
 #include "models/kv/store.h"
+#include "models/primary_backup/monitor.h"
+#include "models/primary_backup/replica.h"
 #include "models/queueing/client.h"
 #include "models/queueing/server.h"
 
@@ -12,6 +14,8 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<queueing::Server>();
   registry.add<kv::KvClient>();
   registry.add<kv::KvStore>();
+  registry.add<pb::PrimaryBackup>();
+  registry.add<pb::Monitor>();
 }
 
 }  // namespace dsim
