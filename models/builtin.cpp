@@ -5,15 +5,19 @@
 #include "models/primary_backup/monitor.h"
 #include "models/primary_backup/replica.h"
 #include "models/queueing/client.h"
+#include "models/queueing/fanout_client.h"
 #include "models/queueing/server.h"
+#include "models/quorum/store.h"
 
 namespace dsim {
 
 void register_builtin_models(ModelRegistry& registry) {
   registry.add<queueing::Client>();
   registry.add<queueing::Server>();
+  registry.add<queueing::FanoutClient>();
   registry.add<kv::KvClient>();
   registry.add<kv::KvStore>();
+  registry.add<quorum::QuorumStore>();
   registry.add<pb::PrimaryBackup>();
   registry.add<pb::Monitor>();
 }

@@ -1,5 +1,6 @@
 #include "analysis/oracles/queueing.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -36,6 +37,45 @@ double MMc::wait_cdf(double t) const {
   return 1.0 - p_wait() * std::exp(-(c * mu - lambda) * t);
 }
 
+double invert_cdf(double p, double (*cdf)(const void*, double), const void* ctx) {
+  double lo = 0, hi = 1e-9;
+  while (cdf(ctx, hi) < p && hi < 1e300)
+    hi *= 2;
+  for (int i = 0; i < 200; ++i) {
+    const double mid = lo + (hi - lo) / 2;
+    if (mid == lo || mid == hi) break;
+    (cdf(ctx, mid) < p ? lo : hi) = mid;
+  }
+  return hi;
+}
+
+double MMc::wait_quantile(double p) const {
+  const double pw = p_wait();
+  if (p <= 1 - pw) return 0;
+  // 1 - pw e^{-theta t} = p
+  return std::log(pw / (1 - p)) / (c * mu - lambda);
+}
+
+double MMc::sojourn_cdf(double t) const {
+  if (t <= 0) return 0;
+  const double pw = p_wait();
+  const double theta = c * mu - lambda;
+  // P(E_theta + E_mu > t), the hypoexponential tail.
+  double both;
+  if (std::abs(theta - mu) < 1e-12 * mu) {
+    both = (1 + mu * t) * std::exp(-mu * t);
+  } else {
+    both = (theta * std::exp(-mu * t) - mu * std::exp(-theta * t)) / (theta - mu);
+  }
+  return 1 - ((1 - pw) * std::exp(-mu * t) + pw * both);
+}
+
+double MMc::sojourn_quantile(double p) const {
+  return invert_cdf(
+      p, [](const void* self, double t) { return static_cast<const MMc*>(self)->sojourn_cdf(t); },
+      this);
+}
+
 namespace {
 
 // Unnormalised stationary probabilities of M/M/c/K, scaled to avoid overflow.
@@ -57,6 +97,18 @@ std::vector<double> mmck_weights(double lambda, double mu, int c, int k) {
 
 double MMcK::blocking() const {
   return mmck_weights(lambda, mu, c, K)[static_cast<size_t>(K)];
+}
+
+double MMcK::mean_sojourn() const {
+  return mean_in_system() / (lambda * (1 - blocking()));
+}
+
+double MMcK::utilization() const {
+  const auto w = mmck_weights(lambda, mu, c, K);
+  double busy = 0;
+  for (size_t n = 0; n < w.size(); ++n)
+    busy += static_cast<double>(std::min(static_cast<int>(n), c)) * w[n];
+  return busy / c;
 }
 
 double MMcK::mean_in_system() const {

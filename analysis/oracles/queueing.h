@@ -19,10 +19,16 @@ struct MMc {
   int c;
   double offered_load() const { return lambda / mu; }  ///< A, in Erlang
   double occupancy() const { return lambda / (c * mu); }
-  double erlang_b() const;          ///< blocking probability of M/M/c/c with the same load
-  double p_wait() const;            ///< Erlang C: P(an arrival waits)
-  double mean_wait() const;         ///< E[W_q]
-  double wait_cdf(double t) const;  ///< P(W_q <= t)
+  double erlang_b() const;               ///< blocking probability of M/M/c/c with the same load
+  double p_wait() const;                 ///< Erlang C: P(an arrival waits)
+  double mean_wait() const;              ///< E[W_q]
+  double wait_cdf(double t) const;       ///< P(W_q <= t)
+  double wait_quantile(double p) const;  ///< 0 when p <= 1 - P(wait)
+  double mean_sojourn() const { return mean_wait() + 1 / mu; }
+  /// P(W_q + S <= t): the wait (0, or exponential with rate c mu - lambda) plus an
+  /// exponential service time.
+  double sojourn_cdf(double t) const;
+  double sojourn_quantile(double p) const;
 };
 
 /// M/M/c/K: c servers, at most K in the system (K >= c); arrivals finding it full are lost.
@@ -31,6 +37,12 @@ struct MMcK {
   int c, K;
   double blocking() const;  ///< P(an arrival finds K in the system)
   double mean_in_system() const;
+  /// Of the admitted requests, by Little's law: L / (lambda (1 - blocking)).
+  double mean_sojourn() const;
+  double utilization() const;  ///< busy servers / c
 };
+
+/// The t with cdf(t) = p, by bisection (cdf non-decreasing, cdf(0) <= p < 1).
+double invert_cdf(double p, double (*cdf)(const void*, double), const void* ctx);
 
 }  // namespace dsim::oracle

@@ -169,18 +169,36 @@ KvClient::Config KvClient::parse(ParamReader& r) {
                                  "retries carry the operation's idempotency key (false: a new "
                                  "key per attempt, so stores cannot recognise retries)");
   const std::string policy = r.choice(
-      "target_policy", "random", {"random", "round_robin", "fixed", "sticky"},
-      "which store node an attempt goes to: random, in turn, always target_node, or sticky "
-      "(the node that last answered, moving on after a failure); redirects are always "
-      "followed");
+      "target_policy", "random", {"random", "round_robin", "fixed", "sticky", "key_owner"},
+      "which store node an attempt goes to: random, in turn, always target_node, sticky "
+      "(the node that last answered, moving on after a failure), or key_owner (per key, the "
+      "node that last answered or was named by a redirect; random for a key it has not "
+      "learnt, or after a failure); redirects are always followed");
   c.target_policy = policy == "round_robin" ? Target::kRoundRobin
                     : policy == "fixed"     ? Target::kFixed
                     : policy == "sticky"    ? Target::kSticky
+                    : policy == "key_owner" ? Target::kKeyOwner
                                             : Target::kRandom;
   c.target_node = r.integer("target_node", c.target_node,
                             "fixed: the index of the node in the target group", 0);
   c.max_redirects = r.integer("max_redirects", c.max_redirects,
                               "'not leader' redirects followed per attempt", 0, 1000);
+  const std::string merge = r.choice(
+      "merge", "last", {"last", "first", "random", "union"},
+      "what a get reads when the store returns siblings (concurrent versions): the last or "
+      "first sibling in the store's order (the quorum model lists them oldest first by "
+      "write time, so `last` is client-side last-writer-wins), one at random, or the union "
+      "of their elements (lists: the shopping-cart merge)");
+  c.merge = merge == "first"    ? Merge::kFirst
+            : merge == "random" ? Merge::kRandom
+            : merge == "union"  ? Merge::kUnion
+                                : Merge::kLast;
+  c.causal_context =
+      r.boolean("causal_context", c.causal_context,
+                "send the causal context of a key's last answer back with the session's next write "
+                "of it, so the write supersedes exactly the versions the session saw (Dynamo's "
+                "put(key, context, value); stores that hand contexts out, e.g. quorum with vector "
+                "clocks); false: writes are blind");
   c.start = r.duration("start", c.start, "when this client starts its first operation");
   c.stop = r.optional_duration("stop",
                                "when this client stops starting operations (default: "
@@ -244,6 +262,8 @@ void KvClient::on_start(Context& ctx) {
   m_late_ = ctx.intern("late_responses");
   m_cas_failed_ = ctx.intern("cas_mismatches");
   m_values_exhausted_ = ctx.intern("write_values_exhausted");
+  m_sibling_reads_ = ctx.intern("sibling_reads");
+  m_siblings_read_ = ctx.intern("siblings_read");
   double total = 0;
   for (const auto& [name, w] : config_.mix)
     total += w;
@@ -328,6 +348,14 @@ NodeId KvClient::pick_target(Context& ctx, const Op& op, bool retry) {
         sticky_ = targets_[(at + 1) % n];
       }
       return sticky_;
+    case Target::kKeyOwner: {
+      auto it = owners_.find(op.req.key);
+      if (retry && it != owners_.end()) {
+        owners_.erase(it);  // it failed us: forget it
+        it = owners_.end();
+      }
+      return it != owners_.end() ? it->second : targets_[ctx.rng().below(n)];
+    }
   }
   return targets_[0];
 }
@@ -406,6 +434,13 @@ void KvClient::send_attempt(Context& ctx, uint64_t op_id) {
   op.req.session_token = tok == session_tokens_.end() ? 0 : tok->second;
   request_op_[op.req.id] = op_id;
   op.timer = ctx.set_timer(config_.timeout, tag(kTimeout, op.req.id));
+  if (op.req.op != KvOpKind::kGet) {
+    const auto session = static_cast<uint32_t>(op.req.session & 0xffffffffULL);
+    if (auto it = contexts_.find({session, op.req.key}); it != contexts_.end()) {
+      ctx.send(op.target, KvContextRequest{op.req, it->second});
+      return;
+    }
+  }
   ctx.send(op.target, op.req);
 }
 
@@ -451,6 +486,34 @@ void KvClient::learn(const Op& op, const KvValue* read, bool cas_mismatch) {
   }
 }
 
+KvValue KvClient::merged_read(Context& ctx, const KvResponse& resp) {
+  if (!resp.causal || resp.causal->siblings.size() < 2) return resp.value;
+  const auto& sib = resp.causal->siblings;
+  ctx.record().count(m_sibling_reads_);
+  ctx.record().count(m_siblings_read_, static_cast<int64_t>(sib.size()));
+  switch (config_.merge) {
+    case Merge::kLast:
+      return sib.back();
+    case Merge::kFirst:
+      return sib.front();
+    case Merge::kRandom:
+      return sib[ctx.rng().below(static_cast<uint32_t>(sib.size()))];
+    case Merge::kUnion: {
+      // Every element of every sibling once, in the order the siblings list them.
+      KvValue out;
+      std::set<int64_t> seen;
+      for (const auto& v : sib) {
+        const uint32_t per = v.size() > 0 ? v.bytes() / v.size() : 0;
+        for (int64_t e : v.elements()) {
+          if (seen.insert(e).second) out.append(e, per);
+        }
+      }
+      return out;
+    }
+  }
+  return resp.value;
+}
+
 void KvClient::finish(Context& ctx, uint64_t op_id, HistoryOutcome outcome, Outcome metric,
                       const KvValue* read) {
   auto it = ops_.find(op_id);
@@ -486,12 +549,23 @@ void KvClient::on_message(Context& ctx, const Envelope& env) {
     t = std::max(t, resp->session_token);
   }
   switch (resp->status) {
-    case KvStatus::kOk:
+    case KvStatus::kOk: {
       if (config_.target_policy == Target::kSticky) sticky_ = env.from;
-      learn(op, &resp->value, false);
-      finish(ctx, op_id, HistoryOutcome::kOk, Outcome::kOk,
-             op.req.op == KvOpKind::kGet ? &resp->value : nullptr);
+      if (config_.target_policy == Target::kKeyOwner) owners_[op.req.key] = env.from;
+      if (resp->causal && config_.causal_context) {
+        contexts_[{static_cast<uint32_t>(op.req.session & 0xffffffffULL), op.req.key}] =
+            resp->causal->context;
+      }
+      if (op.req.op != KvOpKind::kGet) {
+        learn(op, &resp->value, false);
+        finish(ctx, op_id, HistoryOutcome::kOk, Outcome::kOk);
+        return;
+      }
+      const KvValue read = merged_read(ctx, *resp);
+      learn(op, &read, false);
+      finish(ctx, op_id, HistoryOutcome::kOk, Outcome::kOk, &read);
       return;
+    }
     case KvStatus::kCasMismatch:
       if (config_.target_policy == Target::kSticky) sticky_ = env.from;
       ctx.record().count(m_cas_failed_);
@@ -507,6 +581,7 @@ void KvClient::on_message(Context& ctx, const Envelope& env) {
         ctx.record().count(m_redirects_);
         op.target = resp->hint;
         if (config_.target_policy == Target::kSticky) sticky_ = resp->hint;
+        if (config_.target_policy == Target::kKeyOwner) owners_[op.req.key] = resp->hint;
         send_attempt(ctx, op_id);
         return;
       }

@@ -23,6 +23,12 @@
 // With `stop` and `read_back`, the client stops starting operations at `stop`, waits
 // `read_back_delay`, then reads back every key it wrote: the final reads the lost-write
 // check compares with the acknowledged writes.
+//
+// With stores that version causally (contract.h, KvCausal), a read may find siblings:
+// the client's merge policy decides what the application reads (one sibling, or the
+// union of their elements for lists), and the causal context of the key's last answer is
+// sent back with the session's next write of that key, so that write supersedes every
+// version the session saw.
 #pragma once
 
 #include <map>
@@ -68,7 +74,9 @@ class KvClient final : public Model {
   enum class Arrival { kPoisson, kFixed };
   enum class Retry { kNone, kFixed, kExponential };
   enum class Jitter { kNone, kProportional, kAdditive };
-  enum class Target { kRandom, kRoundRobin, kFixed, kSticky };
+  enum class Target { kRandom, kRoundRobin, kFixed, kSticky, kKeyOwner };
+  /// What the application reads when a get finds siblings.
+  enum class Merge { kLast, kFirst, kRandom, kUnion };
 
   struct Config {
     std::string target;
@@ -95,6 +103,8 @@ class KvClient final : public Model {
     Target target_policy = Target::kRandom;
     int64_t target_node = 0;
     int64_t max_redirects = 3;
+    Merge merge = Merge::kLast;
+    bool causal_context = false;
     Duration start = Duration::zero();
     std::optional<Duration> stop;
     bool read_back = false;
@@ -155,6 +165,8 @@ class KvClient final : public Model {
               const KvValue* read = nullptr);
   void learn(const Op& op, const KvValue* read, bool cas_mismatch);
   void next_read_back(Context& ctx);
+  /// What a get read: the response's value, or the merge of its siblings.
+  KvValue merged_read(Context& ctx, const KvResponse& resp);
 
   const Config& config_;
   std::vector<NodeId> targets_;
@@ -166,6 +178,9 @@ class KvClient final : public Model {
   std::map<std::pair<uint32_t, uint64_t>, Known> known_;  // (session, key)
   std::map<uint32_t, uint64_t> session_tokens_;           // session -> largest token received
   std::set<uint64_t> written_keys_;
+  // Causal contexts by (session, key), from stores that hand them out.
+  std::map<std::pair<uint32_t, uint64_t>, std::vector<uint64_t>> contexts_;
+  std::map<uint64_t, NodeId> owners_;  // key_owner: the node that last served each key
   std::vector<uint64_t> read_back_keys_;
   size_t read_back_next_ = 0;
   uint64_t next_op_ = 1;
@@ -180,7 +195,7 @@ class KvClient final : public Model {
   TimerId arrival_timer_;
   Symbol op_symbols_[4];
   Symbol m_read_back_, m_retries_, m_redirects_, m_timeouts_, m_late_, m_cas_failed_,
-      m_values_exhausted_;
+      m_values_exhausted_, m_sibling_reads_, m_siblings_read_;
 };
 
 }  // namespace dsim::kv

@@ -22,6 +22,16 @@
 // Retried writes carry the same idempotency key, so a store can apply a write once
 // however often it arrives (KvStateMachine does this).
 //
+// Causal contexts (optional; stores that version values with vector clocks, e.g. quorum):
+// a response may carry `causal` — every sibling the store found (concurrent values none of
+// which supersedes the others, in the store's order) and an opaque context naming the
+// versions the client has now seen. The client decides what it read from the siblings
+// (its merge policy) and sends the context back with its next write of the key, as a
+// KvContextRequest, so that write supersedes exactly the versions it saw (Dynamo, DeCandia
+// et al. 2007, 4.4: "the client must specify which version it is updating by passing the
+// context it obtained from an earlier read"). Stores that never hand out a context never
+// receive a KvContextRequest; the fields cost nothing to those that do not use them.
+//
 // Session tokens: a store may put an opaque `session_token` (non-zero) in any answer; the
 // client keeps, per session, the largest token it received and sends it with every later
 // request of that session (0 until it has one). A replicated store uses it to give a
@@ -40,6 +50,7 @@
 
 #include "sim/core/history.h"
 #include "sim/core/ids.h"
+#include "sim/core/message.h"
 
 namespace dsim::kv {
 
@@ -90,6 +101,47 @@ class KvValue {
   std::shared_ptr<std::vector<int64_t>> many_;  // size_ >= 2; never mutated while shared
 };
 
+/// What a store that keeps concurrent versions adds to a response (see the top of this file).
+struct KvCausal {
+  /// Every value of the key's siblings, in the store's order (the quorum model: by the
+  /// wall-clock time of the write, oldest first). Empty unless there are two or more.
+  std::vector<KvValue> siblings;
+  /// Opaque to clients: send it back with the next write of the key.
+  std::vector<uint64_t> context;
+
+  uint32_t bytes() const {
+    uint32_t b = static_cast<uint32_t>(context.size() * sizeof(uint64_t));
+    for (const auto& v : siblings)
+      b += v.bytes();
+    return b;
+  }
+};
+
+/// An optional KvCausal held by pointer, so a response without one stays small enough to
+/// travel inline in a Message; copying it copies the payload.
+class KvCausalPtr {
+ public:
+  KvCausalPtr() = default;
+  explicit KvCausalPtr(KvCausal c) : p_(std::make_unique<KvCausal>(std::move(c))) {}
+  KvCausalPtr(const KvCausalPtr& o) : p_(o.p_ ? std::make_unique<KvCausal>(*o.p_) : nullptr) {}
+  KvCausalPtr(KvCausalPtr&&) noexcept = default;
+  KvCausalPtr& operator=(const KvCausalPtr& o) {
+    if (this != &o) p_ = o.p_ ? std::make_unique<KvCausal>(*o.p_) : nullptr;
+    return *this;
+  }
+  KvCausalPtr& operator=(KvCausalPtr&&) noexcept = default;
+  ~KvCausalPtr() = default;
+
+  explicit operator bool() const { return p_ != nullptr; }
+  const KvCausal* get() const { return p_.get(); }
+  const KvCausal* operator->() const { return p_.get(); }
+  const KvCausal& operator*() const { return *p_; }
+  uint32_t bytes() const { return p_ ? p_->bytes() : 0; }
+
+ private:
+  std::unique_ptr<KvCausal> p_;
+};
+
 enum class KvStatus : uint8_t { kOk, kCasMismatch, kNotLeader, kUnavailable, kIndeterminate };
 std::string_view kv_status_name(KvStatus s);
 
@@ -115,17 +167,37 @@ struct KvRequest {
   std::string describe() const;
 };
 
+/// A KvRequest with the causal context a store handed out for the key (see the top of this
+/// file). On the wire it is a `kv_request` like any other (the same kind for
+/// network.message_delay).
+struct KvContextRequest {
+  static constexpr std::string_view kName = "kv_request";
+  KvRequest req;
+  std::vector<uint64_t> context;
+
+  uint32_t size_bytes() const {
+    return req.size_bytes() + static_cast<uint32_t>(context.size() * sizeof(uint64_t));
+  }
+  std::string describe() const { return req.describe() + " (with context)"; }
+};
+
 struct KvResponse {
   static constexpr std::string_view kName = "kv_response";
   uint64_t id = 0;
-  KvValue value;               ///< get: what was read
+  KvValue value;               ///< get: what was read (with siblings: the store's pick)
   uint64_t session_token = 0;  ///< for the session's later requests (0: none); see above
   NodeId hint = kNoNode;       ///< kNotLeader: the node to try instead, if known
   KvStatus status = KvStatus::kOk;
+  KvCausalPtr causal;  ///< siblings and causal context, from stores that version causally
 
-  uint32_t size_bytes() const { return kKvHeaderBytes + value.bytes() + (session_token ? 8 : 0); }
+  uint32_t size_bytes() const {
+    return kKvHeaderBytes + value.bytes() + causal.bytes() + (session_token ? 8 : 0);
+  }
   std::string describe() const;
 };
+// Requests and responses travel inline in a Message (no allocation per message).
+static_assert(sizeof(KvRequest) <= Message::kInlineBytes);
+static_assert(sizeof(KvResponse) <= Message::kInlineBytes);
 
 /// A response to `req` with the given status and no value.
 inline KvResponse kv_reply(const KvRequest& req, KvStatus status, NodeId hint = kNoNode) {

@@ -36,6 +36,9 @@ std::string KvResponse::describe() const {
   std::string s = "#" + std::to_string(id) + " " + std::string(kv_status_name(status));
   if (status == KvStatus::kNotLeader && hint != kNoNode) s += " try node " + std::to_string(hint);
   if (!value.empty()) s += " (" + std::to_string(value.size()) + " elements)";
+  if (causal && !causal->siblings.empty()) {
+    s += " " + std::to_string(causal->siblings.size()) + " siblings";
+  }
   return s;
 }
 

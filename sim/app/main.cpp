@@ -6,6 +6,7 @@
 #include "dsim/version.h"
 #include "models/builtin.h"
 #include "sim/app/commands.h"
+#include "sim/app/study_commands.h"
 #include "sim/core/registry.h"
 
 int main(int argc, char** argv) {
@@ -45,6 +46,8 @@ int main(int argc, char** argv) {
   list->add_option("what", list_what, "models")->required()->check(CLI::IsMember({"models"}));
   list->add_option("name", list_only, "show only this one");
 
+  dsim::StudyCommands study(app);  // sweep, merge, analyze
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -54,5 +57,6 @@ int main(int argc, char** argv) {
   if (*run) return dsim::cmd_run(run_args, registry);
   if (*validate) return dsim::cmd_validate(validate_files, validate_overrides, registry);
   if (*list) return dsim::cmd_list_models(registry, list_only);
+  if (auto code = study.run(registry)) return *code;
   return dsim::kExitBadInput;
 }

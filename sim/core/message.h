@@ -38,6 +38,8 @@ struct MessageType {
 
 class Message {
  public:
+  // 64: the key-value contract's requests and responses (with their session tokens and
+  // causal-context pointer) are 64 bytes each and travel on every client operation.
   static constexpr size_t kInlineBytes = 64;
 
   Message() = default;
@@ -76,7 +78,7 @@ class Message {
   /// The payload if it is a T, else nullptr.
   template <class T>
   const T* get() const {
-    return is<T>() ? object<T>(storage()) : nullptr;  // in place, or behind a pointer
+    return is<T>() ? object<T>(storage()) : nullptr;  // in place, or behind the pointer
   }
   template <class T>
   T* get_mut() {

@@ -554,8 +554,8 @@ void ParamReader::adopt(std::string_view key, const ParamReader& child) {
 }
 
 const ParamNode* ParamReader::raw(std::string_view key, std::string_view type,
-                                  std::string_view help) {
-  const ParamNode* v = lookup(key, type, help, "");
+                                  std::string_view help, std::string_view default_text) {
+  const ParamNode* v = lookup(key, type, help, std::string(default_text));
   if (v) note(key, *v);
   return v;
 }

@@ -140,7 +140,9 @@ class ParamReader {
   ParamReader map(std::string_view key, std::string_view help);
   void adopt(std::string_view key, const ParamReader& child);
   /// The raw node (or null when absent), for shapes the helpers above do not cover.
-  const ParamNode* raw(std::string_view key, std::string_view type, std::string_view help);
+  /// `default_text` documents the value when absent (empty: shown as required).
+  const ParamNode* raw(std::string_view key, std::string_view type, std::string_view help,
+                       std::string_view default_text = "");
 
   bool has(std::string_view key) const;
   /// Reports a cross-field rule that failed, at the key's location (or the map's).

@@ -220,6 +220,13 @@ bool apply_override(ParamNode& root, const std::string& assignment, Diagnostics&
   const std::string value_text = assignment.substr(eq + 1);
   auto value = parse_yaml(value_text, "--set " + path, diag);
   if (!value) return false;
+  value->loc = SourceLoc{"--set " + path, 0, 0};
+  return set_at_path(root, path, std::move(*value), where, diag);
+}
+
+bool set_at_path(ParamNode& root, const std::string& path, ParamNode value_node,
+                 const SourceLoc& where, Diagnostics& diag) {
+  std::optional<ParamNode> value(std::move(value_node));
   const auto parts = split_path(path);
   ParamNode* node = &root;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -261,17 +268,17 @@ bool apply_override(ParamNode& root, const std::string& assignment, Diagnostics&
       return false;
     }
     if (last) {
-      value->loc = SourceLoc{"--set " + path, 0, 0};
+      const SourceLoc key_loc = value->loc;
       if (ParamNode* existing = node->find(part)) {
         *existing = std::move(*value);
       } else {
-        node->entries.push_back({part, SourceLoc{"--set " + path, 0, 0}, std::move(*value)});
+        node->entries.push_back({part, key_loc, std::move(*value)});
       }
       return true;
     }
     ParamNode* next = node->find(part);
     if (!next) {
-      node->entries.push_back({part, SourceLoc{"--set " + path, 0, 0}, ParamNode::make_map()});
+      node->entries.push_back({part, value->loc, ParamNode::make_map()});
       next = &node->entries.back().value;
     }
     node = next;
@@ -282,8 +289,15 @@ bool apply_override(ParamNode& root, const std::string& assignment, Diagnostics&
 std::optional<ScenarioSpec> load_scenario_text(const std::string& text, const std::string& file,
                                                const LoadOptions& options,
                                                const ModelRegistry& registry, Diagnostics& diag) {
-  auto root = parse_yaml(text, file, diag);
-  if (!root) return std::nullopt;
+  auto tree = parse_yaml(text, file, diag);
+  if (!tree) return std::nullopt;
+  return load_scenario_tree(std::move(*tree), file, options, registry, diag);
+}
+
+std::optional<ScenarioSpec> load_scenario_tree(ParamNode tree, const std::string& file,
+                                               const LoadOptions& options,
+                                               const ModelRegistry& registry, Diagnostics& diag) {
+  std::optional<ParamNode> root(std::move(tree));
   if (root->kind != ParamNode::Kind::kMap) {
     diag.error(root->loc,
                "a scenario is a map with keys such as name, duration, network, groups; "
@@ -293,6 +307,9 @@ std::optional<ScenarioSpec> load_scenario_text(const std::string& text, const st
   }
   for (const auto& o : options.overrides)
     apply_override(*root, o, diag);
+  // `sweep:` describes a parameter study over this scenario, read by `dsim sweep`
+  // (sim/sweep/); a single run ignores it, and its resolved scenario leaves it out.
+  std::erase_if(root->entries, [](const ParamNode::Entry& e) { return e.key == "sweep"; });
   if (options.seed)
     root->set("seed", ParamNode::make_scalar(std::to_string(*options.seed), {"--seed", 0, 0}));
 

@@ -102,8 +102,18 @@ std::optional<ScenarioSpec> load_scenario_text(const std::string& text, const st
                                                const LoadOptions& options,
                                                const ModelRegistry& registry, Diagnostics& diag);
 
+/// As load_scenario_text(), from a tree already parsed (the sweep layer builds one per
+/// point; values keep the locations they were written at).
+std::optional<ScenarioSpec> load_scenario_tree(ParamNode tree, const std::string& file,
+                                               const LoadOptions& options,
+                                               const ModelRegistry& registry, Diagnostics& diag);
+
 /// Applies one "key.path=value" override to a tree. List elements are selected by index
 /// or, for lists of maps with a `name`, by name (groups.clients.params.rate=500/s).
 bool apply_override(ParamNode& root, const std::string& assignment, Diagnostics& diag);
+
+/// Sets the value at `path` (the syntax of apply_override); errors are reported at `where`.
+bool set_at_path(ParamNode& root, const std::string& path, ParamNode value, const SourceLoc& where,
+                 Diagnostics& diag);
 
 }  // namespace dsim

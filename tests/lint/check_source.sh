@@ -17,12 +17,16 @@ statics=$(grep -rnE '^\s*(inline\s+)?static\s+[A-Za-z_:<>, ]+\s+[a-z_][a-zA-Z0-9
 [ -n "$statics" ] && report "mutable static state (DESIGN.md 3: no ambient state)" "$statics"
 
 # Models see the model API only.
-layer=$(grep -rnE '#include\s+[<"](yaml-cpp/|CLI/|sim/core/engine\.h|sim/scenario/|sim/run/|sim/app/)' models)
+layer=$(grep -rnE '#include\s+[<"](yaml-cpp/|CLI/|sim/core/engine\.h|sim/scenario/|sim/run/|sim/sweep/|sim/app/)' models)
 [ -n "$layer" ] && report "a model includes something beyond sim/core's model API" "$layer"
-core_up=$(grep -rnE '#include\s+[<"](yaml-cpp/|CLI/|sim/scenario/|sim/run/|sim/app/|models/)' sim/core)
+core_up=$(grep -rnE '#include\s+[<"](yaml-cpp/|CLI/|sim/scenario/|sim/run/|sim/sweep/|sim/app/|models/)' sim/core)
 [ -n "$core_up" ] && report "sim/core includes a higher layer" "$core_up"
-scen_up=$(grep -rnE '#include\s+[<"](sim/run/|sim/app/|models/)' sim/scenario)
+scen_up=$(grep -rnE '#include\s+[<"](sim/run/|sim/sweep/|sim/app/|models/)' sim/scenario)
 [ -n "$scen_up" ] && report "sim/scenario includes a higher layer" "$scen_up"
+run_up=$(grep -rnE '#include\s+[<"](sim/sweep/|sim/app/|CLI/)' sim/run)
+[ -n "$run_up" ] && report "sim/run includes a higher layer" "$run_up"
+sweep_up=$(grep -rnE '#include\s+[<"](sim/app/|CLI/|models/)' sim/sweep)
+[ -n "$sweep_up" ] && report "sim/sweep includes a higher layer (or a model)" "$sweep_up"
 
 # Unordered containers must not be iterated where order could reach output or events.
 unordered_iter=$(grep -rnE 'for\s*\(.*:\s*[a-z_]*(unordered|_by_id|pending_)[a-z_]*\s*\)' sim models --include='*.cpp' | grep -v 'dsim-lint: allow')

@@ -1,0 +1,58 @@
+"""Read dsim's results into pandas and draw the standard plots.
+
+    import sys; sys.path.insert(0, "<dsim>/analysis")
+    import dsim_analysis as da
+
+    run = da.load_run("runs/quickstart-42")        # a `dsim run` directory
+    run.summary, run.latency, run.timeseries, run.faults
+    da.latency_percentiles(run.latency)            # any percentile, per group and op
+    da.plot_latency_cdf(run); da.plot_timeline(run)
+
+    sw = da.load_sweep("sweeps/capacity-sweep-2024")   # a `dsim sweep` directory or sweep.csv
+    da.plot_metric_vs_param(sw, "latency_ms_p99", "groups.clients.params.rate",
+                            by="groups.web.params.workers")
+
+Only pandas and matplotlib (Debian's python3-pandas, python3-matplotlib) are needed.
+"""
+
+from .io import (
+    FAULT_COLUMNS,
+    Run,
+    Sweep,
+    header_fields,
+    latency_cdf,
+    latency_percentiles,
+    load_faults,
+    load_run,
+    load_sweep,
+    parse_quantity,
+    read_dsim_csv,
+    run_dsim,
+)
+from .plots import (
+    plot_latency_cdf,
+    plot_latency_percentiles,
+    plot_metric_vs_param,
+    plot_timeline,
+    shade_faults,
+)
+
+__all__ = [
+    "FAULT_COLUMNS",
+    "Run",
+    "Sweep",
+    "header_fields",
+    "latency_cdf",
+    "latency_percentiles",
+    "load_faults",
+    "load_run",
+    "load_sweep",
+    "parse_quantity",
+    "read_dsim_csv",
+    "run_dsim",
+    "plot_latency_cdf",
+    "plot_latency_percentiles",
+    "plot_metric_vs_param",
+    "plot_timeline",
+    "shade_faults",
+]

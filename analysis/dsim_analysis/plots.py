@@ -1,0 +1,166 @@
+"""The standard plots of dsim's results (matplotlib). Each function draws on `ax` (a new
+figure when None) and returns the axes, so plots can be combined and restyled."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from .io import Run, Sweep, latency_cdf, latency_percentiles, load_faults
+
+FAULT_COLOR = "tab:red"
+
+
+def _axes(ax, figsize=(7, 4)):
+    if ax is not None:
+        return ax
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _latency_of(data) -> pd.DataFrame:
+    return data.latency if isinstance(data, Run) else data
+
+
+def _label(group, op):
+    return group if op in ("", "all") else f"{group} {op}"
+
+
+def plot_latency_cdf(data, ax=None, groups=None, ops=None, tail=False):
+    """The latency distribution per group and op from latency.csv (a Run or its latency
+    DataFrame): the CDF on a log time axis, or with tail=True the complementary CDF
+    (fraction of operations slower than x) on log-log axes, where p99 and p99.9 show as
+    the curve crossing 1e-2 and 1e-3."""
+    ax = _axes(ax)
+    cdf = latency_cdf(_latency_of(data))
+    for (group, op), c in cdf.groupby(["group", "op"], sort=False):
+        if (groups and group not in groups) or (ops and op not in ops):
+            continue
+        y = 1 - c["cdf"] if tail else c["cdf"]
+        x = c["latency_ms"]
+        if tail:  # the last point (CCDF 0) cannot show on a log scale
+            x, y = x[y > 0], y[y > 0]
+        ax.step(x, y, where="post", label=_label(group, op))
+    ax.set_xscale("log")
+    ax.set_xlabel("latency (ms)")
+    if tail:
+        ax.set_yscale("log")
+        ax.set_ylabel("fraction of operations slower")
+        for q in (1e-2, 1e-3):
+            ax.axhline(q, color="0.7", lw=0.8, ls=":")
+    else:
+        ax.set_ylabel("fraction of operations")
+        ax.set_ylim(0, 1.01)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(title="group op", fontsize="small")
+    ax.set_title("latency " + ("tail (complementary CDF)" if tail else "CDF"))
+    return ax
+
+
+def plot_latency_percentiles(data, ax=None, percentiles=(50, 90, 99, 99.9), logy=False):
+    """Latency percentiles per group and op, recomputed from latency.csv, as labelled
+    bars (logy=True for percentiles orders of magnitude apart)."""
+    ax = _axes(ax)
+    p = latency_percentiles(_latency_of(data), percentiles)
+    names = [f"p{q:g}".replace(".", "") for q in percentiles]
+    width = 0.8 / max(len(p), 1)
+    for i, row in enumerate(p.itertuples(index=False)):
+        values = [getattr(row, n) for n in names]
+        xs = [j + (i - (len(p) - 1) / 2) * width for j in range(len(names))]
+        bars = ax.bar(xs, values, width=width, label=_label(row.group, row.op))
+        ax.bar_label(bars, fmt="%.3g", fontsize="x-small")
+    ax.set_xticks(range(len(names)), [n.replace("p999", "p99.9") for n in names])
+    ax.set_ylabel("latency (ms)")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_title("latency percentiles")
+    ax.legend(fontsize="small")
+    ax.grid(True, axis="y", alpha=0.3)
+    return ax
+
+
+def shade_faults(ax, faults: pd.DataFrame, end_s: float | None = None, label=True):
+    """Shades each fault interval (FAULT_COLUMNS) on a time axis, draws a dotted line at
+    each instant (length 0); returns how many. An interval without an end lasts until
+    `end_s` (or the axis' right edge)."""
+    if faults is None or faults.empty:
+        return 0
+    right = end_s if end_s is not None else ax.get_xlim()[1]
+    n = 0
+    for f in faults.itertuples(index=False):
+        end = right if (f.end_s is None or math.isnan(f.end_s)) else f.end_s
+        if end > f.start_s:
+            ax.axvspan(f.start_s, end, color=FAULT_COLOR, alpha=0.15, lw=0,
+                       label="fault" if (label and n == 0) else None)
+        else:  # an instant (a restart, a heal): a line
+            ax.axvline(f.start_s, color=FAULT_COLOR, lw=1, ls=":")
+        if label and f.label:
+            ax.annotate(str(f.label), (f.start_s, 1), xycoords=("data", "axes fraction"),
+                        xytext=(2, -2), textcoords="offset points", va="top",
+                        fontsize="x-small", color=FAULT_COLOR)
+        n += 1
+    return n
+
+
+def plot_timeline(run: Run, metrics=("throughput_per_s", "availability"), groups=None,
+                  ops=None, faults: pd.DataFrame | None = None, axes=None):
+    """Per-window figures from timeseries.csv over simulated time, one panel per metric
+    and a line per group and op, with the run's fault intervals shaded (`faults`
+    overrides them; see load_faults for where they come from)."""
+    ts = run.timeseries
+    if axes is None:
+        fig, axes = plt.subplots(len(metrics), 1, figsize=(8, 2.4 * len(metrics)), sharex=True,
+                                 layout="constrained", squeeze=False)
+        axes = axes[:, 0]
+    faults = run.faults if faults is None else faults
+    end = float(ts["window_end_s"].max()) if not ts.empty else None
+    for ax, metric in zip(axes, metrics):
+        for (group, op), w in ts.groupby(["group", "op"], sort=False):
+            if (groups and group not in groups) or (ops and op not in ops):
+                continue
+            mid = (w["window_start_s"] + w["window_end_s"]) / 2
+            ax.plot(mid, w[metric], marker=".", ms=3, lw=1, label=_label(group, op))
+        ax.set_ylabel(metric.replace("_per_s", "/s").replace("_", " "))
+        if metric == "availability":
+            ax.set_ylim(-0.02, 1.05)
+        ax.grid(True, alpha=0.3)
+        shade_faults(ax, faults, end_s=end, label=(ax is axes[0]))
+    axes[-1].set_xlabel("simulated time (s)")
+    axes[0].legend(fontsize="small", loc="lower left")
+    if end is not None:
+        axes[-1].set_xlim(0, end)
+    return axes
+
+
+def plot_metric_vs_param(sweep: Sweep, metric: str, param: str, by: str | None = None,
+                         group: str = "all", op: str = "all", ax=None, logy=False):
+    """A figure of a sweep against one swept parameter: the mean over replications with
+    its 95% confidence band, one line per value of `by` (another swept key; other swept
+    keys must then have one value, or are averaged in the legend's lines separately)."""
+    ax = _axes(ax)
+    d = sweep.select(metric, group, op)
+    x_col = param + "_value"
+    if d[x_col].isna().any():  # not numbers (distributions...): equally spaced categories
+        cats = list(dict.fromkeys(d[param]))
+        d[x_col] = d[param].map({c: i for i, c in enumerate(cats)})
+        ax.set_xticks(range(len(cats)), cats)
+    lines = [(None, d)] if by is None else list(d.groupby(by, sort=False))
+    for value, part in lines:
+        part = part.sort_values(x_col)
+        label = None if by is None else f"{by.split('.')[-1]} = {value}"
+        (line,) = ax.plot(part[x_col], part["mean"], marker="o", label=label)
+        lo, hi = part["ci95_lo"], part["ci95_hi"]
+        if lo.notna().any():
+            ax.fill_between(part[x_col], lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_xlabel(param)
+    ax.set_ylabel(metric if group == "all" and op == "all" else f"{group} {op} {metric}")
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    if by is not None:
+        ax.legend(fontsize="small")
+    n = sweep.meta.get("replications", "?")
+    ax.set_title(f"{metric}: mean and 95% CI over {n} replications")
+    return ax

@@ -1,0 +1,204 @@
+"""Tests of the dsim_analysis package on real dsim output (DSIM names the binary)."""
+
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import dsim_analysis as da  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIO = REPO / "scenarios" / "capacity_sweep.yaml"
+
+
+def dsim(*args):
+    return da.run_dsim(*args, "--quiet", check_codes=(0, 1))
+
+
+class Quantities(unittest.TestCase):
+    def test_units(self):
+        self.assertEqual(da.parse_quantity("150ms"), 0.15)
+        self.assertEqual(da.parse_quantity("2s"), 2.0)
+        self.assertEqual(da.parse_quantity("200/s"), 200.0)
+        self.assertAlmostEqual(da.parse_quantity("100/30min"), 100 / 1800)
+        self.assertEqual(da.parse_quantity("5/ms"), 5000.0)
+        self.assertEqual(da.parse_quantity("64KiB"), 65536)
+        self.assertEqual(da.parse_quantity("5%"), 0.05)
+        self.assertEqual(da.parse_quantity("4"), 4.0)
+        self.assertEqual(da.parse_quantity("1e-3"), 0.001)
+        self.assertTrue(math.isnan(da.parse_quantity("exponential(mean=1ms)")))
+
+
+class RunFiles(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="dsim_analysis_"))
+        cls.dir = cls.tmp / "run"
+        dsim("run", SCENARIO, "--set", "duration=6s", "--out", cls.dir)
+        cls.res = da.load_run(cls.dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        plt.close("all")
+        shutil.rmtree(cls.tmp)
+
+    def test_tables(self):
+        r = self.res
+        self.assertEqual(r.meta["scenario"], "capacity-sweep")
+        self.assertEqual(list(r.summary.columns), ["group", "op", "metric", "value"])
+        self.assertEqual(r.metric("availability", "clients", "request"), 1.0)
+        self.assertGreater(r.metric("events", "run", ""), 0)
+        self.assertEqual(list(r.latency.columns),
+                         ["group", "op", "bucket_lo_ns", "bucket_hi_ns", "count"])
+        self.assertEqual(len(r.timeseries), 6)  # 1 s windows, one op
+        self.assertTrue(r.faults.empty)  # faults.csv exists but holds no fault
+
+    def test_percentiles_recomputed_from_buckets_match_the_summary(self):
+        p = da.latency_percentiles(self.res.latency, (50, 90, 99, 99.9))
+        row = p[(p.group == "clients") & (p.op == "request")].iloc[0]
+        self.assertEqual(row["count"], self.res.metric("ok", "clients", "request"))
+        for name, metric in (("p50", "latency_ms_p50"), ("p90", "latency_ms_p90"),
+                             ("p99", "latency_ms_p99"), ("p999", "latency_ms_p999")):
+            self.assertEqual(row[name], self.res.metric(metric, "clients", "request"), name)
+
+    def test_cdf(self):
+        c = da.latency_cdf(self.res.latency)
+        self.assertTrue(c["cdf"].is_monotonic_increasing)
+        self.assertEqual(c["cdf"].iloc[-1], 1.0)
+        median = c[c["cdf"] >= 0.5]["latency_ms"].iloc[0]
+        self.assertAlmostEqual(median, self.res.metric("latency_ms_p50", "clients", "request"),
+                               delta=0.01 * median)
+
+    def test_plots_without_faults(self):
+        axes = da.plot_timeline(self.res)
+        self.assertEqual(len(axes), 2)
+        self.assertEqual(len(axes[0].patches), 0)  # nothing shaded
+        self.assertEqual(len(axes[0].lines), 1)
+        ax = da.plot_latency_cdf(self.res, tail=True)
+        self.assertEqual(ax.get_yscale(), "log")
+        ax = da.plot_latency_percentiles(self.res)
+        self.assertEqual(len(ax.patches), 4)  # one op, four percentiles
+
+    def test_faults_from_faults_csv(self):
+        d = self.tmp / "with_faults_csv"
+        shutil.copytree(self.dir, d, dirs_exist_ok=True)
+        (d / "faults.csv").write_text(
+            "# dsim test\nstart_s,end_s,kind,target\n1,2.5,crash,web.0\n4,,partition,web\n")
+        run = da.load_run(d)
+        self.assertEqual(list(run.faults.columns), da.FAULT_COLUMNS)
+        self.assertEqual(run.faults["label"].tolist(), ["crash web.0", "partition web"])
+        self.assertTrue(math.isnan(run.faults["end_s"].iloc[1]))
+        axes = da.plot_timeline(run)
+        for ax in axes:
+            self.assertEqual(len(ax.patches), 2)
+        # The open-ended fault lasts until the end of the run.
+        self.assertEqual(axes[0].patches[1].get_xy()[2][0], 6.0)
+
+    def test_faults_of_a_run_with_crashes(self):
+        d = self.tmp / "crash"
+        dsim("run", REPO / "scenarios" / "faults" / "crash_restart.yaml", "--out", d)
+        run = da.load_run(d)
+        events = da.read_dsim_csv(d / "faults.csv")
+        starts = events[events.event == "start"]
+        self.assertGreater(len(starts), 0)
+        intervals = run.faults[run.faults.end_s > run.faults.start_s]
+        self.assertEqual(len(intervals), len(starts))
+        self.assertEqual(intervals.start_s.tolist(), starts.time_s.astype(float).tolist())
+        self.assertTrue(all(label.startswith("crash") for label in intervals.label))
+        # The timeseries' faults column tells the same story, window by window.
+        from_column = da.load_faults(self.tmp / "nowhere", run.timeseries)
+        crashes = from_column[from_column.label.str.startswith("crash")]
+        self.assertEqual(crashes.start_s.tolist(), intervals.start_s.tolist())
+        axes = da.plot_timeline(run)
+        self.assertEqual(len(axes[0].patches), len(intervals))
+
+    def test_faults_from_a_timeseries_column(self):
+        ts = self.res.timeseries.copy()
+        ts["faults"] = ["", "crash web.0", "crash web.0", "", "partition", ""]
+        f = da.load_faults(self.tmp / "nowhere", ts)
+        self.assertEqual(f.to_dict("records"),
+                         [{"start_s": 1.0, "end_s": 3.0, "label": "crash web.0"},
+                          {"start_s": 4.0, "end_s": 5.0, "label": "partition"}])
+
+    def test_command_line_writes_pngs(self):
+        out = self.tmp / "plots"
+        subprocess.run(["/usr/bin/python3", "-m", "dsim_analysis", str(self.dir), "--out",
+                        str(out)], check=True, capture_output=True,
+                       env={**os.environ, "PYTHONPATH": str(REPO / "analysis")})
+        self.assertEqual(sorted(p.name for p in out.glob("*.png")),
+                         ["latency_cdf.png", "latency_percentiles.png", "latency_tail.png",
+                          "timeline.png"])
+
+
+class SweepFiles(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="dsim_analysis_sweep_"))
+        cls.dir = cls.tmp / "sweep"
+        dsim("sweep", SCENARIO, "--set", "duration=3s", "--set", "warmup=1s",
+             "--replications", "3", "--jobs", "2", "--out", cls.dir)
+        cls.sweep = da.load_sweep(cls.dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        plt.close("all")
+        shutil.rmtree(cls.tmp)
+
+    def test_tables(self):
+        s = self.sweep
+        self.assertEqual(s.params, ["groups.web.params.workers", "groups.clients.params.rate"])
+        self.assertEqual(len(s.point_values), 9)
+        self.assertEqual(s.meta["replications"], "3")
+        self.assertEqual(s.meta["sweep"], "capacity-sweep")
+        self.assertEqual(set(s.runs.replication), {0, 1, 2})
+        d = s.select("throughput_per_s")
+        self.assertEqual(sorted(set(d["groups.clients.params.rate_value"])), [50, 100, 150])
+
+    def test_stats_agree_with_the_runs(self):
+        s = self.sweep
+        runs = s.runs[(s.runs.group == "all") & (s.runs.op == "all")
+                      & (s.runs.metric == "latency_ms_p50")]
+        for point, r in runs.groupby("point"):
+            row = s.stats[(s.stats.point == point) & (s.stats.group == "all")
+                          & (s.stats.op == "all") & (s.stats.metric == "latency_ms_p50")].iloc[0]
+            self.assertEqual(row["n"], len(r))
+            self.assertAlmostEqual(row["mean"], r.value.mean(), places=9)
+            self.assertAlmostEqual(row["stddev"], r.value.std(ddof=1), places=9)
+            self.assertEqual(row["min"], r.value.min())
+            self.assertLess(row["ci95_lo"], row["mean"])
+
+    def test_metric_vs_param(self):
+        ax = da.plot_metric_vs_param(self.sweep, "throughput_per_s",
+                                     "groups.clients.params.rate",
+                                     by="groups.web.params.workers")
+        self.assertEqual(len(ax.lines), 3)
+        self.assertEqual(len(ax.collections), 3)  # a confidence band per line
+        x, y = ax.lines[2].get_data()  # 8 workers: never saturated
+        self.assertEqual(list(x), [50, 100, 150])
+        for rate, thru in zip(x, y):
+            self.assertAlmostEqual(thru / (10 * rate), 1, delta=0.1)
+
+    def test_sweep_csv_alone(self):
+        s = da.load_sweep(self.dir / "sweep.csv")
+        self.assertIsNone(s.runs)
+        self.assertEqual(len(s.stats), len(self.sweep.stats))
+
+    def test_missing(self):
+        with self.assertRaises(FileNotFoundError):
+            da.load_sweep(self.tmp / "nope")
+        with self.assertRaises(KeyError):
+            self.sweep.select("no_such_metric")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,50 @@
+// Runs the (point, replication) runs of a sweep on threads. Each run builds its own
+// engine from its own scenario; the model registry is only read. Results are stored by
+// run, so the output does not depend on which thread ran what.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/core/registry.h"
+#include "sim/sweep/plan.h"
+#include "sim/sweep/results.h"
+
+namespace dsim::sweep {
+
+/// Which runs a process takes: run i = point * replications + replication belongs to
+/// shard i mod shards; of a shard's runs, the k-th (in run order) belongs to MPI rank
+/// k mod ranks.
+struct Partition {
+  uint32_t shard = 0, shards = 1;
+  uint32_t rank = 0, ranks = 1;
+};
+
+/// The runs a partition takes, in run order.
+std::vector<size_t> assigned_runs(size_t total_runs, const Partition& part);
+
+struct ExecuteOptions {
+  unsigned jobs = 1;  ///< threads
+  Partition part;
+  /// Non-empty: each run's directory is written under it, as p<point>-r<replication>.
+  std::string runs_dir;
+  /// Called after each run (from the worker threads, one call at a time).
+  std::function<void(size_t done, size_t total)> progress;
+};
+
+/// The name of a run's directory: "p03-r1" (zero-padded to the sweep's widths).
+std::string run_dir_name(const SweepPlan& plan, size_t point, uint32_t replication);
+
+/// Runs the partition's runs. Returns their records in run order, or nullopt with
+/// *error set when a run could not be set up or its directory written.
+std::optional<std::vector<RunRecord>> execute(const SweepPlan& plan, const ModelRegistry& registry,
+                                              const ExecuteOptions& options, std::string* error);
+
+/// The meta data of a plan's files.
+SweepMeta plan_meta(const SweepPlan& plan, const Partition& part);
+
+}  // namespace dsim::sweep

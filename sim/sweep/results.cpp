@@ -1,0 +1,390 @@
+#include "sim/sweep/results.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include "dsim/version.h"
+#include "sim/run/report.h"
+#include "sim/sweep/stats.h"
+
+namespace dsim::sweep {
+
+namespace {
+
+constexpr size_t kMaxRunsInFile = 10'000'000;
+
+std::string csv_cell(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Splits one CSV line (RFC 4180 quoting; no newlines inside cells).
+std::optional<std::vector<std::string>> csv_cells(const std::string& line) {
+  std::vector<std::string> cells;
+  std::string cur;
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        cur += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        cur += c;
+      }
+    } else if (c == '"' && cur.empty()) {
+      quoted = true;
+    } else if (c == ',') {
+      cells.push_back(std::move(cur));
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (quoted) return std::nullopt;
+  cells.push_back(std::move(cur));
+  return cells;
+}
+
+// A value as printed, read back: the canonical form every path aggregates from.
+std::optional<double> parse_value(const std::string& s) {
+  if (s.empty()) return std::nan("");
+  double v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+double canonical(double v) {
+  return *parse_value(format_value(v));
+}
+
+template <typename T>
+std::optional<T> parse_uint(const std::string& s) {
+  T v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::string header_line(const SweepMeta& meta, bool with_hash) {
+  std::string h = "# dsim " + std::string(kVersion) + " seed=" + std::to_string(meta.root_seed) +
+                  " points=" + std::to_string(meta.points) +
+                  " replications=" + std::to_string(meta.replications);
+  if (with_hash) h += " sweep_hash=" + meta.hash;
+  h += " schema_version=" + std::to_string(kSchemaVersion);
+  if (with_hash && meta.shards > 1) {
+    h += " shard=" + std::to_string(meta.shard) + "/" + std::to_string(meta.shards);
+  }
+  // The name last: it is free text.
+  return h + " sweep=" + meta.name + "\n";
+}
+
+std::string point_prefix(const SweepMeta& meta, size_t point) {
+  std::string s = std::to_string(point);
+  for (const auto& v : meta.point_values[point])
+    s += "," + csv_cell(v);
+  return s;
+}
+
+std::string column_header(const SweepMeta& meta) {
+  std::string s;
+  for (const auto& c : meta.columns)
+    s += "," + csv_cell(c);
+  return s;
+}
+
+}  // namespace
+
+std::vector<SummaryRow> record_rows(const RunOutput& out) {
+  std::vector<SummaryRow> rows = out.summary;
+  for (const auto& c : out.checks)
+    rows.push_back({"run", "check", c.check->text, c.passed ? 1.0 : 0.0});
+  for (auto& r : rows)
+    r.value = canonical(r.value);
+  return rows;
+}
+
+std::string render_runs_csv(const SweepMeta& meta, const std::vector<RunRecord>& records) {
+  std::string out = header_line(meta, true);
+  out +=
+      "# every figure of every run (as in its summary.csv), plus group=run op=check rows: 1 "
+      "when the scenario's check passed, 0 when it failed\n";
+  out += "point,replication,seed" + column_header(meta) + ",group,op,metric,value\n";
+  for (const auto& rec : records) {
+    std::string prefix = std::to_string(rec.point) + "," + std::to_string(rec.replication) + "," +
+                         std::to_string(rec.seed);
+    for (const auto& v : meta.point_values[rec.point])
+      prefix += "," + csv_cell(v);
+    for (const auto& r : rec.rows) {
+      out += prefix + "," + csv_cell(r.group) + "," + csv_cell(r.op) + "," + csv_cell(r.metric) +
+             "," + format_value(r.value) + "\n";
+    }
+  }
+  return out;
+}
+
+std::optional<RunsFile> parse_runs_csv(const std::string& text, const std::string& file,
+                                       std::string* error) {
+  RunsFile f;
+  std::istringstream in(text);
+  std::string line;
+  size_t line_no = 0;
+  auto fail = [&](const std::string& msg) {
+    *error = file + ":" + std::to_string(line_no) + ": " + msg;
+    return std::nullopt;
+  };
+  // The first line: "# dsim <version> key=value ... sweep=<name>".
+  ++line_no;
+  if (!std::getline(in, line) || !line.starts_with("# dsim ")) {
+    return fail("not a runs.csv written by dsim sweep (no '# dsim' header)");
+  }
+  {
+    const size_t name_at = line.find(" sweep=");
+    if (name_at == std::string::npos) return fail("header without sweep=<name>");
+    f.meta.name = line.substr(name_at + 7);
+    std::istringstream fields(line.substr(0, name_at));
+    std::string word;
+    fields >> word >> word >> word;  // "#", "dsim", version
+    if (word != kVersion) {
+      return fail("written by dsim " + word + ", this is dsim " + std::string(kVersion));
+    }
+    bool have_points = false, have_reps = false;
+    while (fields >> word) {
+      const size_t eq = word.find('=');
+      if (eq == std::string::npos) continue;
+      const std::string key = word.substr(0, eq), value = word.substr(eq + 1);
+      if (key == "seed") {
+        if (auto v = parse_uint<uint64_t>(value)) f.meta.root_seed = *v;
+      } else if (key == "points") {
+        if (auto v = parse_uint<size_t>(value)) f.meta.points = *v, have_points = true;
+      } else if (key == "replications") {
+        if (auto v = parse_uint<uint32_t>(value)) f.meta.replications = *v, have_reps = true;
+      } else if (key == "sweep_hash") {
+        f.meta.hash = value;
+      } else if (key == "shard") {
+        const size_t slash = value.find('/');
+        auto i = parse_uint<uint32_t>(value.substr(0, slash));
+        auto n = slash == std::string::npos ? std::nullopt
+                                            : parse_uint<uint32_t>(value.substr(slash + 1));
+        if (!i || !n || *n == 0 || *i >= *n) return fail("bad shard=" + value);
+        f.meta.shard = *i;
+        f.meta.shards = *n;
+      }
+    }
+    if (!have_points || !have_reps || f.meta.points == 0 || f.meta.replications == 0 ||
+        f.meta.points > kMaxRunsInFile || f.meta.replications > kMaxRunsInFile ||
+        f.meta.points * f.meta.replications > kMaxRunsInFile) {
+      return fail("header without valid points= and replications=");
+    }
+  }
+  std::vector<std::string> header;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    auto cells = csv_cells(line);
+    if (header.empty()) {
+      if (!cells || cells->size() < 7 || (*cells)[0] != "point" || (*cells)[1] != "replication" ||
+          (*cells)[2] != "seed" || cells->back() != "value") {
+        return fail("expected the columns point,replication,seed,...,group,op,metric,value");
+      }
+      header = *cells;
+      f.meta.columns.assign(header.begin() + 3, header.end() - 4);
+      f.meta.point_values.assign(f.meta.points, {});
+      continue;
+    }
+    if (!cells || cells->size() != header.size()) {
+      return fail("expected " + std::to_string(header.size()) + " cells");
+    }
+    const auto& c = *cells;
+    auto point = parse_uint<uint32_t>(c[0]);
+    auto rep = parse_uint<uint32_t>(c[1]);
+    auto seed = parse_uint<uint64_t>(c[2]);
+    auto value = parse_value(c.back());
+    if (!point || !rep || !seed || !value || *point >= f.meta.points ||
+        *rep >= f.meta.replications) {
+      return fail("bad point, replication, seed or value");
+    }
+    std::vector<std::string> pv(c.begin() + 3, c.end() - 4);
+    auto& known = f.meta.point_values[*point];
+    if (known.empty()) {
+      known = pv;
+    } else if (known != pv) {
+      return fail("point " + c[0] + " has different swept values on different rows");
+    }
+    if (f.records.empty() || f.records.back().point != *point ||
+        f.records.back().replication != *rep) {
+      f.records.push_back(RunRecord{*point, *rep, *seed, {}});
+    }
+    const size_t n = c.size();
+    f.records.back().rows.push_back({c[n - 4], c[n - 3], c[n - 2], *value});
+  }
+  if (header.empty()) return fail("no column header");
+  return f;
+}
+
+void sort_records(std::vector<RunRecord>& records) {
+  std::stable_sort(records.begin(), records.end(), [](const RunRecord& a, const RunRecord& b) {
+    return std::tie(a.point, a.replication) < std::tie(b.point, b.replication);
+  });
+}
+
+bool complete(const SweepMeta& meta, const std::vector<RunRecord>& records, std::string* error) {
+  std::vector<uint8_t> seen(meta.points * meta.replications, 0);
+  size_t repeated = 0;
+  for (const auto& r : records) {
+    const size_t i = static_cast<size_t>(r.point) * meta.replications + r.replication;
+    if (seen[i]) ++repeated;
+    seen[i] = 1;
+  }
+  const size_t missing = static_cast<size_t>(std::count(seen.begin(), seen.end(), 0));
+  if (missing == 0 && repeated == 0) return true;
+  std::string first;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    if (seen[i]) continue;
+    first = " (the first: point " + std::to_string(i / meta.replications) + ", replication " +
+            std::to_string(i % meta.replications) + ")";
+    break;
+  }
+  *error = std::to_string(missing) + " of " + std::to_string(seen.size()) + " runs missing" +
+           first + ", " + std::to_string(repeated) + " given more than once";
+  return false;
+}
+
+std::string render_sweep_csv(const SweepMeta& meta, const std::vector<RunRecord>& records) {
+  std::string out = header_line(meta, false);
+  out +=
+      "# per point and figure, over the n replications that produced it: mean, sample "
+      "standard deviation, 95% Student-t confidence interval of the mean, min, max\n";
+  out += "point" + column_header(meta) + ",group,op,metric,n,mean,stddev,ci95_lo,ci95_hi,min,max\n";
+  size_t i = 0;
+  while (i < records.size()) {
+    const uint32_t point = records[i].point;
+    using Key = std::tuple<std::string, std::string, std::string>;
+    std::map<Key, size_t> index;
+    std::vector<Key> order;
+    std::vector<std::vector<double>> values;
+    for (; i < records.size() && records[i].point == point; ++i) {
+      for (const auto& r : records[i].rows) {
+        Key k{r.group, r.op, r.metric};
+        auto [it, inserted] = index.emplace(k, order.size());
+        if (inserted) {
+          order.push_back(k);
+          values.emplace_back();
+        }
+        values[it->second].push_back(r.value);
+      }
+    }
+    const std::string prefix = point_prefix(meta, point);
+    for (size_t k = 0; k < order.size(); ++k) {
+      const Aggregate a = aggregate(values[k]);
+      const auto& [g, o, m] = order[k];
+      out += prefix + "," + csv_cell(g) + "," + csv_cell(o) + "," + csv_cell(m) + "," +
+             std::to_string(a.n) + "," + format_value(a.mean) + "," + format_value(a.stddev) + "," +
+             format_value(a.ci95_lo) + "," + format_value(a.ci95_hi) + "," + format_value(a.min) +
+             "," + format_value(a.max) + "\n";
+    }
+  }
+  return out;
+}
+
+int sweep_status(const std::vector<RunRecord>& records) {
+  bool check_failed = false;
+  for (const auto& rec : records) {
+    for (const auto& r : rec.rows) {
+      if (r.group == "run" && r.op.empty() && r.metric == "aborted" && r.value != 0) return 3;
+      if (r.group == "run" && r.op == "check" && r.value == 0) check_failed = true;
+    }
+  }
+  return check_failed ? 1 : 0;
+}
+
+namespace {
+
+std::string pad(const std::string& s, size_t width) {
+  return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
+}
+
+std::string fixed(double v, int decimals) {
+  if (!std::isfinite(v)) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+}  // namespace
+
+std::string render_sweep_table(const SweepMeta& meta, const std::vector<RunRecord>& records) {
+  struct Headline {
+    const char* metric;
+    const char* title;
+    int decimals;
+  };
+  const Headline heads[] = {{"availability", "availability", 4},
+                            {"throughput_per_s", "thru/s", 1},
+                            {"latency_ms_p50", "p50 ms", 3},
+                            {"latency_ms_p99", "p99 ms", 3}};
+  std::vector<std::vector<std::string>> table;
+  std::vector<std::string> head{"point"};
+  for (const auto& c : meta.columns)
+    head.push_back(c);
+  for (const auto& h : heads)
+    head.push_back(h.title);
+  table.push_back(head);
+  size_t i = 0;
+  while (i < records.size()) {
+    const uint32_t point = records[i].point;
+    std::vector<std::vector<double>> v(std::size(heads));
+    for (; i < records.size() && records[i].point == point; ++i) {
+      for (const auto& r : records[i].rows) {
+        if (r.group != "all" || r.op != "all") continue;
+        for (size_t h = 0; h < std::size(heads); ++h) {
+          if (r.metric == heads[h].metric) v[h].push_back(r.value);
+        }
+      }
+    }
+    std::vector<std::string> row{std::to_string(point)};
+    for (const auto& pv : meta.point_values[point])
+      row.push_back(pv);
+    for (size_t h = 0; h < std::size(heads); ++h) {
+      const Aggregate a = aggregate(v[h]);
+      std::string cell = fixed(a.mean, heads[h].decimals);
+      if (a.n >= 2) cell += " ± " + fixed((a.ci95_hi - a.ci95_lo) / 2, heads[h].decimals);
+      row.push_back(cell);
+    }
+    table.push_back(row);
+  }
+  std::vector<size_t> width(head.size(), 0);
+  for (const auto& row : table) {
+    for (size_t c = 0; c < row.size(); ++c) {
+      // "±" is two bytes but one column.
+      const size_t w = row[c].size() - (row[c].find("±") != std::string::npos ? 1 : 0);
+      width[c] = std::max(width[c], w + 2);
+    }
+  }
+  std::string out;
+  for (const auto& row : table) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      const bool pm = row[c].find("±") != std::string::npos;
+      line += pad(row[c], width[c] + (pm ? 1 : 0));
+    }
+    while (!line.empty() && line.back() == ' ')
+      line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace dsim::sweep

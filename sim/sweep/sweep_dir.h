@@ -1,0 +1,33 @@
+// A sweep's output directory, written atomically like a run's: everything goes into a
+// hidden sibling (.<name>.partial) that replaces the directory at the end, so a reader
+// never sees a half-written sweep and a failed one leaves the previous results alone.
+#pragma once
+
+#include <string>
+
+namespace dsim::sweep {
+
+class SweepDir {
+ public:
+  explicit SweepDir(std::string dir);
+  /// Creates the partial directory afresh (removing a stale one).
+  bool start(std::string* error);
+  /// Where files go until commit().
+  const std::string& partial() const { return partial_; }
+  bool write(const std::string& name, const std::string& content, std::string* error) const;
+  /// Copies a directory tree into the partial directory, under `name`.
+  bool copy_in(const std::string& from, const std::string& name, std::string* error) const;
+  /// Moves the partial directory into place, replacing what was there.
+  bool commit(std::string* error);
+  /// Removes the partial directory (after a failure).
+  void abandon();
+
+ private:
+  std::string dir_;
+  std::string partial_;
+};
+
+/// Reads a whole file; false when it cannot.
+bool read_file(const std::string& path, std::string* content);
+
+}  // namespace dsim::sweep
