@@ -71,6 +71,7 @@ void Monitor::on_start(Context& ctx) {
   m_detection_ = ctx.intern("failover_detection");
   m_promotion_ = ctx.intern("failover_promotion");
   m_failover_time_ = ctx.intern("failover_time");
+  m_serving_ = ctx.intern("failover_serving");
 
   // What this monitor promised and accepted before a crash.
   ctx.disk().for_each(kDiskPrefix, [&](std::string_view key, std::string_view value) {
@@ -183,6 +184,7 @@ void Monitor::on_message(Context& ctx, const Envelope& env) {
     auto it = outages_.find(sv->shard);
     if (it != outages_.end() && it->second.chosen && sv->epoch >= it->second.epoch) {
       ctx.record().observe(m_failover_time_, ctx.now() - it->second.last_heard);
+      ctx.record().observe(m_serving_, ctx.now() - it->second.suspected);
       outages_.erase(it);
     }
   }

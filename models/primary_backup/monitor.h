@@ -170,7 +170,7 @@ class Monitor final : public Model {
   uint64_t next_round_ = 1;
 
   Symbol m_failovers_, m_rounds_failed_, m_blocked_, m_shrinks_, m_expands_, m_promises_, m_resent_,
-      m_suspicions_, m_detection_, m_promotion_, m_failover_time_;
+      m_suspicions_, m_detection_, m_promotion_, m_failover_time_, m_serving_;
 };
 
 }  // namespace dsim::pb
