@@ -4,6 +4,8 @@
 #include <charconv>
 #include <string>
 
+#include "models/primary_backup/replica.h"
+
 namespace dsim::pb {
 
 namespace {
@@ -22,6 +24,11 @@ uint64_t parse_u64(std::string_view t) {
 Monitor::Config Monitor::parse(ParamReader& r) {
   Config c;
   c.replicas = r.group("replicas", "the primary_backup group this monitor watches");
+  if (const std::string_view m = r.env().model_of(c.replicas);
+      !r.doc_mode() && !m.empty() && m != PrimaryBackup::kName) {
+    r.error("replicas", "group '" + c.replicas + "' runs " + std::string(m) + ", not " +
+                            std::string(PrimaryBackup::kName));
+  }
   c.heartbeat_interval =
       r.duration("heartbeat_interval", c.heartbeat_interval,
                  "how often each replica is pinged (Redis Sentinel: every second)");

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "models/primary_backup/monitor.h"
+
 namespace dsim::pb {
 
 namespace {
@@ -31,8 +33,13 @@ PrimaryBackup::Config PrimaryBackup::parse(ParamReader& r) {
                       "(empty: no automatic failover)");
   if (!c.monitors.empty() && !r.doc_mode()) {
     const auto& names = r.env().group_names;
-    if (std::find(names.begin(), names.end(), c.monitors) == names.end())
+    if (std::find(names.begin(), names.end(), c.monitors) == names.end()) {
       r.error("monitors", "no group named '" + c.monitors + "'");
+    } else if (const std::string_view m = r.env().model_of(c.monitors);
+               !m.empty() && m != Monitor::kName) {
+      r.error("monitors", "group '" + c.monitors + "' runs " + std::string(m) + ", not " +
+                              std::string(Monitor::kName));
+    }
   }
   c.shards =
       r.integer("shards", c.shards, "number of shards the keys are divided into", 1, 1'000'000);
@@ -42,7 +49,8 @@ PrimaryBackup::Config PrimaryBackup::parse(ParamReader& r) {
   if (r.env().group_count > 0 && c.backups + 1 > static_cast<int64_t>(r.env().group_count)) {
     r.error("backups", "a shard has backups + 1 = " + std::to_string(c.backups + 1) +
                            " copies on distinct nodes, but the group has only " +
-                           std::to_string(r.env().group_count) + " nodes");
+                           std::to_string(r.env().group_count) +
+                           (r.env().group_count == 1 ? " node" : " nodes"));
   }
   const std::string sharding =
       r.choice("sharding", "hash_slots", {"hash_slots", "modulo"},
