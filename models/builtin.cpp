@@ -8,6 +8,7 @@
 #include "models/queueing/fanout_client.h"
 #include "models/queueing/server.h"
 #include "models/quorum/store.h"
+#include "models/raft/node.h"
 
 namespace dsim {
 
@@ -18,6 +19,7 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<kv::KvClient>();
   registry.add<kv::KvStore>();
   registry.add<quorum::QuorumStore>();
+  registry.add<raft::RaftNode>();
   registry.add<pb::PrimaryBackup>();
   registry.add<pb::Monitor>();
 }

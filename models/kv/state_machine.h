@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -47,6 +49,17 @@ class KvStateMachine {
   /// Retried writes answered from the idempotency table instead of being applied again.
   uint64_t deduplicated() const { return deduplicated_; }
   uint64_t applied_writes() const { return applied_writes_; }
+
+  /// The whole state as bytes — values, the idempotency table (with its expiry order, so
+  /// a restored machine forgets keys exactly when the original would) and the counters —
+  /// for snapshots (Raft 7). decode() restores it; the config is not part of it.
+  std::string encode() const;
+  /// Replaces the state with one encode() produced; false (state unchanged) when `bytes`
+  /// are malformed.
+  bool decode(std::string_view bytes);
+  /// A 64-bit digest of the values (not the idempotency table): equal states have equal
+  /// digests, for comparing replicas.
+  uint64_t digest() const;
 
  private:
   struct Remembered {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "sim/core/bytes.h"
 #include "sim/core/rng.h"
 
 namespace dsim::quorum {
@@ -200,24 +201,13 @@ kv::KvValue union_value(const Siblings& s) {
 
 namespace {
 
-void put_u64(std::string& out, uint64_t x) {
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((x >> (8 * i)) & 0xff));
-}
-
 struct Reader {
   std::string_view in;
   size_t at = 0;
   bool ok = true;
   uint64_t u64() {
-    if (at + 8 > in.size()) {
-      ok = false;
-      return 0;
-    }
     uint64_t x = 0;
-    for (int i = 0; i < 8; ++i)
-      x |= static_cast<uint64_t>(static_cast<uint8_t>(in[at + static_cast<size_t>(i)])) << (8 * i);
-    at += 8;
+    if (!get_u64(in, at, x)) ok = false;
     return x;
   }
 };

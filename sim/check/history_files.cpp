@@ -6,6 +6,8 @@
 #include <set>
 #include <vector>
 
+#include "sim/core/csv.h"
+
 namespace dsim::check {
 
 namespace {
@@ -24,16 +26,6 @@ std::string list_text(std::span<const int64_t> l, const char* sep) {
     s += std::to_string(l[i]);
   }
   return s;
-}
-
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 std::string edn_string(const std::string& s) {

@@ -28,6 +28,7 @@ class NodeContext final : public Context {
 
   NodeId self() const override { return node_; }
   SimTime now() const override { return engine_->local_now(node_); }
+  SimTime monotonic() const override { return engine_->local_mono(node_); }
   void send(NodeId to, Message msg) override { engine_->send(node_, to, std::move(msg)); }
   TimerId set_timer(Duration after, TimerTag tag) override {
     return engine_->set_timer(node_, after, tag);
@@ -123,6 +124,11 @@ void Engine::on_progress(uint64_t every_events, std::function<void(SimTime, uint
 SimTime Engine::local_now(NodeId node) {
   if (clocks_.empty()) return now_;
   return clocks_[node].wall(now_);
+}
+
+SimTime Engine::local_mono(NodeId node) const {
+  if (clocks_.empty()) return now_;
+  return SimTime::from_ns(clocks_[node].mono(now_));
 }
 
 uint32_t Engine::alloc_message() {
@@ -389,6 +395,7 @@ bool Engine::crash(NodeId id) {
     deferred_.erase(it);
   }
   ++fault_counts_[id].crashes;
+  life_log_.push_back({now_, id, NodeStatus::kDown});
   return true;
 }
 
@@ -398,6 +405,7 @@ bool Engine::restart(NodeId id) {
   n.status = NodeStatus::kUp;
   n.model = makers_[n.group]();
   ++fault_counts_[id].restarts;
+  life_log_.push_back({now_, id, NodeStatus::kUp});
   enter(id);
   n.model->on_start(*ctx_);
   after_handler(id);
@@ -409,6 +417,7 @@ bool Engine::pause(NodeId id) {
   if (n.status != NodeStatus::kUp) return false;
   n.status = NodeStatus::kPaused;
   ++fault_counts_[id].pauses;
+  life_log_.push_back({now_, id, NodeStatus::kPaused});
   return true;
 }
 
@@ -416,6 +425,7 @@ bool Engine::resume(NodeId id) {
   NodeSlot& n = nodes_[id];
   if (n.status != NodeStatus::kPaused) return false;
   n.status = NodeStatus::kUp;
+  life_log_.push_back({now_, id, NodeStatus::kUp});
   // What waited runs now, in the order it arrived.
   if (auto it = deferred_.find(id); it != deferred_.end()) {
     for (uint64_t r : it->second) {

@@ -25,6 +25,7 @@
 #include "sim/core/rng.h"
 #include "sim/core/symbols.h"
 #include "sim/core/time.h"
+#include "sim/core/timeline.h"
 
 namespace dsim {
 
@@ -62,22 +63,6 @@ struct RunStats {
 struct GroupInfo {
   std::string name;
   std::vector<NodeId> nodes;
-};
-
-/// A node's life: up, crashed (no model; messages to it are dropped), or paused (a frozen
-/// process: its timers, messages and disk completions wait until it resumes).
-enum class NodeStatus : uint8_t { kUp, kDown, kPaused };
-
-enum class FaultPhase : uint8_t { kStart, kEnd, kInstant };
-
-/// One start or end of a fault, for the trace, faults.csv and the time-series markers.
-struct FaultEvent {
-  SimTime at;
-  FaultPhase phase;     ///< kInstant: a fault with no duration (restart, resume, heal, ...)
-  uint64_t id;          ///< the fault's number, 1, 2, ... in the order faults start
-  std::string kind;     ///< "partition", "crash", ...
-  std::string targets;  ///< the nodes it hit, as resolved when it started
-  std::string detail;   ///< kind-specific: the shape, a factor, a step ...
 };
 
 /// Per-node fault counters (nodes.csv).
@@ -154,8 +139,12 @@ class Engine final : private DiskScheduler {
   /// Records a fault's start or end (the engine traces it).
   void record_fault(FaultEvent e);
   const std::vector<FaultEvent>& fault_log() const { return fault_log_; }
+  /// Every crash, restart, pause and resume, in time order.
+  const std::vector<NodeLifeEvent>& life_log() const { return life_log_; }
   /// The node's wall clock now (its local time) and its skew from true time.
   SimTime local_time(NodeId id) { return local_now(id); }
+  /// The node's oscillator (monotonic) time now.
+  SimTime local_monotonic(NodeId id) const { return local_mono(id); }
   /// The node's disk (created on first use).
   NodeDisk& disk(NodeId id);
   bool has_disk(NodeId id) const { return nodes_[id].disk != nullptr; }
@@ -208,6 +197,7 @@ class Engine final : private DiskScheduler {
 
   // Context operations, for the node whose handler runs.
   SimTime local_now(NodeId node);
+  SimTime local_mono(NodeId node) const;
   void send(NodeId from, NodeId to, Message msg);
   TimerId set_timer(NodeId node, Duration after, TimerTag tag);
   void cancel_timer(TimerId id);
@@ -244,6 +234,7 @@ class Engine final : private DiskScheduler {
   std::vector<NodeClock> clocks_;                     // per node; empty when every clock is ideal
   std::map<NodeId, std::vector<uint64_t>> deferred_;  // paused nodes' waiting events
   std::vector<FaultEvent> fault_log_;
+  std::vector<NodeLifeEvent> life_log_;
   std::vector<NodeFaultCounters> fault_counts_;
   std::vector<GroupInfo> groups_;
   std::vector<ModelMaker> makers_;  // per group

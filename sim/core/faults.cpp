@@ -135,11 +135,13 @@ class Injector : public std::enable_shared_from_this<Injector> {
     const uint64_t id = ++next_id_;
     std::string targets, detail;
     std::function<void()> undo;
-    std::vector<NodeId> nodes;  // crash, pause: whom it holds
+    std::vector<NodeId> nodes;     // crash, pause: whom it holds
+    std::vector<NodeId> affected;  // every node it hit (the fault log's `nodes`)
+    std::shared_ptr<const Cut> installed;
     using K = FaultKind;
     switch (f.kind) {
       case K::kPartition:
-        undo = start_partition(f.partition, id, rng, &targets, &detail);
+        undo = start_partition(f.partition, id, rng, &targets, &detail, &affected, &installed);
         break;
       case K::kHeal: {
         detail = "all partitions";
@@ -159,6 +161,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
         }
         targets = names(hit);
         nodes = hit;
+        affected = hit;
         undo = [this, hit] {
           for (NodeId n : hit)
             engine_.restart(n);
@@ -172,6 +175,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
           if (engine_.restart(n)) hit.push_back(n);
         }
         targets = names(hit);
+        affected = hit;
         break;
       }
       case K::kPause: {
@@ -181,6 +185,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
         }
         targets = names(hit);
         nodes = hit;
+        affected = hit;
         undo = [this, hit] {
           for (NodeId n : hit)
             engine_.resume(n);
@@ -193,6 +198,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
           if (engine_.resume(n)) hit.push_back(n);
         }
         targets = names(hit);
+        affected = hit;
         break;
       }
       case K::kSlow:
@@ -200,6 +206,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
       case K::kDiskFull: {
         const auto hit = resolve(f.target, rng);
         targets = names(hit);
+        affected = hit;
         std::vector<double> before;
         for (NodeId n : hit) {
           if (f.kind == K::kSlow) {
@@ -230,6 +237,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
       case K::kClock: {
         const auto hit = resolve(f.target, rng);
         targets = names(hit);
+        affected = hit;
         std::vector<Duration> steps;
         std::vector<double> drifts;
         for (NodeId n : hit) {
@@ -264,6 +272,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
         Degrade d;
         d.nodes = resolve(f.target, rng);
         targets = names(d.nodes);
+        affected = d.nodes;
         d.outbound = f.outbound;
         d.inbound = f.inbound;
         d.loss = f.loss;
@@ -280,7 +289,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
     // others last until `for` runs out, a heal, or the end of the run.
     const bool lasting = undo && !(f.kind == K::kClock && !lasts);
     engine_.record_fault({engine_.now(), lasting ? FaultPhase::kStart : FaultPhase::kInstant, id,
-                          kind, targets, detail});
+                          kind, targets, detail, std::move(affected), std::move(installed)});
     if (f.kind == K::kRestart) end_released(K::kCrash, NodeStatus::kDown);
     if (f.kind == K::kResume) end_released(K::kPause, NodeStatus::kPaused);
     if (!lasting) return;
@@ -312,11 +321,13 @@ class Injector : public std::enable_shared_from_this<Injector> {
     Active a = std::move(it->second);
     active_.erase(it);
     if (a.undo) a.undo();
-    engine_.record_fault({engine_.now(), FaultPhase::kEnd, id, a.kind_name, a.targets, ""});
+    engine_.record_fault({engine_.now(), FaultPhase::kEnd, id, a.kind_name, a.targets, "", {}, {}});
   }
 
   std::function<void()> start_partition(const PartitionSpec& p, uint64_t id, Rng& rng,
-                                        std::string* targets, std::string* detail) {
+                                        std::string* targets, std::string* detail,
+                                        std::vector<NodeId>* affected,
+                                        std::shared_ptr<const Cut>* installed) {
     using S = PartitionSpec::Shape;
     Cut cut;
     switch (p.shape) {
@@ -378,6 +389,9 @@ class Injector : public std::enable_shared_from_this<Injector> {
         break;
       }
     }
+    for (const auto& [node, mask] : cut.masks)
+      affected->push_back(node);
+    *installed = std::make_shared<const Cut>(cut);
     engine_.network().add_cut(id, std::move(cut));
     return [this, id] { engine_.network().remove_cut(id); };
   }
@@ -411,6 +425,26 @@ void nemesis_next(const std::shared_ptr<Injector>& inj, const std::shared_ptr<Ne
   });
 }
 
+// Occurrence k of a repeating timeline fault: at its base time, draw the jitter and
+// schedule the fault itself, and schedule the next occurrence's base time.
+void repeat_next(const std::shared_ptr<Injector>& inj, const std::shared_ptr<const FaultSpec>& f,
+                 const std::shared_ptr<Rng>& rng, const std::shared_ptr<Rng>& jitter_rng,
+                 Engine& engine, SimTime base) {
+  if (base >= f->repeat->until) return;
+  engine.at(base, [inj, f, rng, jitter_rng](Engine& e) {
+    const Duration jitter =
+        f->repeat->jitter ? f->repeat->jitter->sample_duration(*jitter_rng) : Duration::zero();
+    const SimTime base_now = e.now();
+    if (jitter <= Duration::zero()) {
+      inj->start(*f, f->lasts, *rng);
+    } else {
+      e.at(saturating_add(base_now, jitter),
+           [inj, f, rng](Engine&) { inj->start(*f, f->lasts, *rng); });
+    }
+    repeat_next(inj, f, rng, jitter_rng, e, saturating_add(base_now, f->repeat->every));
+  });
+}
+
 }  // namespace
 
 void install_faults(Engine& engine, const std::vector<FaultSpec>& timeline,
@@ -420,6 +454,11 @@ void install_faults(Engine& engine, const std::vector<FaultSpec>& timeline,
   for (size_t i = 0; i < timeline.size(); ++i) {
     auto rng = std::make_shared<Rng>(seed, stream_id("fault", i));
     const FaultSpec& f = timeline[i];
+    if (f.repeat) {
+      auto jitter_rng = std::make_shared<Rng>(seed, stream_id("fault_repeat", i));
+      repeat_next(inj, std::make_shared<const FaultSpec>(f), rng, jitter_rng, engine, f.at);
+      continue;
+    }
     engine.at(f.at, [inj, rng, f](Engine&) { inj->start(f, f.lasts, *rng); });
   }
   for (size_t i = 0; i < nemeses.size(); ++i) {

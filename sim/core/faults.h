@@ -64,11 +64,21 @@ struct PartitionSpec {
   bool to_rest = false;            ///< one-way: receivers are every other node
 };
 
+/// A timeline fault that happens again and again: at `at`, `at + every`, `at + 2 every`,
+/// ... (each occurrence delayed by its own draw of `jitter`), for every base time before
+/// `until`. Each occurrence is a fault of its own (its own id, targets resolved anew).
+struct RepeatSpec {
+  Duration every;
+  std::optional<Distribution> jitter;  ///< added to each occurrence's base time (>= 0)
+  SimTime until;                       ///< no occurrence has a base time at or after it
+};
+
 struct FaultSpec {
   FaultKind kind = FaultKind::kCrash;
-  SimTime at;                     ///< timeline only
-  std::optional<Duration> lasts;  ///< `for` (restart_after): reverted after it
-  TargetSpec target;              ///< every kind but partition and heal
+  SimTime at;                        ///< timeline only
+  std::optional<Duration> lasts;     ///< `for` (restart_after): reverted after it
+  std::optional<RepeatSpec> repeat;  ///< timeline only: `every`, `jitter`, `until`
+  TargetSpec target;                 ///< every kind but partition and heal
   PartitionSpec partition;
   double factor = 1;                      ///< slow, disk_slow
   std::optional<Distribution> step;       ///< clock: jump of the wall clock (signed)
@@ -91,7 +101,9 @@ struct NemesisSpec {
 
 /// Schedules the timeline and the nemeses on `engine` (before it runs). Random choices
 /// of timeline fault i come from stream ("fault", i), those of nemesis i from stream
-/// ("nemesis", i): adding a fault never shifts another's draws.
+/// ("nemesis", i): adding a fault never shifts another's draws. A repeating fault draws
+/// its jitters from stream ("fault_repeat", i), so its occurrence times do not depend on
+/// what its targets resolved to.
 void install_faults(Engine& engine, const std::vector<FaultSpec>& timeline,
                     const std::vector<NemesisSpec>& nemeses, uint64_t seed);
 

@@ -25,6 +25,14 @@ OpWindow& MetricsRecorder::window_of(OpStats& s, SimTime t) {
   return s.windows[i];
 }
 
+void MetricsRecorder::mark(Symbol kind, int64_t a, int64_t b) {
+  if (marks_.size() >= kMaxMarks) {
+    ++marks_dropped_;
+    return;
+  }
+  marks_.push_back(TimelineMark{now_, node_, kind, a, b});
+}
+
 OpToken MetricsRecorder::begin_op(Symbol op) {
   uint32_t slot;
   if (!free_op_slots_.empty()) {

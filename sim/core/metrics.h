@@ -15,6 +15,7 @@
 #include "sim/core/history.h"
 #include "sim/core/model.h"
 #include "sim/core/symbols.h"
+#include "sim/core/timeline.h"
 
 namespace dsim {
 
@@ -63,6 +64,12 @@ class MetricsRecorder final : public Recorder {
   void op_invoke(OpToken token, const OpInvocation& what) override;
   void op_result(OpToken token, HistoryOutcome outcome, std::span<const int64_t> read,
                  uint32_t attempts) override;
+  void mark(Symbol kind, int64_t a, int64_t b) override;
+
+  /// Every timeline mark, in time order; at most kMaxMarks (later ones are counted only).
+  static constexpr size_t kMaxMarks = size_t{1} << 22;
+  const std::vector<TimelineMark>& marks() const { return marks_; }
+  uint64_t marks_dropped() const { return marks_dropped_; }
 
   /// Bounds the memory of the operation history (see History).
   void set_history_limit(uint64_t max_bytes) { history_.set_max_bytes(max_bytes); }
@@ -118,6 +125,8 @@ class MetricsRecorder final : public Recorder {
   std::map<std::pair<uint32_t, Symbol>, LevelStats> levels_;
   std::map<std::pair<NodeId, Symbol>, NodeLevel> node_levels_;
   History history_;
+  std::vector<TimelineMark> marks_;
+  uint64_t marks_dropped_ = 0;
 };
 
 }  // namespace dsim

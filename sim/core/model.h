@@ -52,6 +52,10 @@ class Recorder {
   /// reports its time-weighted mean over the measured period, averaged over the group's
   /// nodes, and its peak.
   virtual void level(Symbol metric, double value) = 0;
+  /// Records a timeline mark: a fact `kind` (with two numbers the model gives meaning to,
+  /// e.g. "leader" of term a) stamped with this node and the true time, for the model's
+  /// post-run analysis (timeline.h). Record rare events only: the store is bounded.
+  virtual void mark(Symbol /*kind*/, int64_t /*a*/ = 0, int64_t /*b*/ = 0) {}
 };
 
 /// A message as delivered to its destination.
@@ -68,6 +72,10 @@ class Context {
   virtual NodeId self() const = 0;
   /// This node's local clock (true time when the scenario gives no clock skew).
   virtual SimTime now() const = 0;
+  /// This node's monotonic clock (its oscillator, like CLOCK_MONOTONIC): it runs at the
+  /// clock's drifting rate, as timers do, but never jumps with steps or syncs. Measure
+  /// local intervals (leases, timeouts) with it. Its origin is arbitrary.
+  virtual SimTime monotonic() const { return now(); }
   /// Hands `msg` to the network; it arrives after the network's delay, or never.
   virtual void send(NodeId to, Message msg) = 0;
   /// Fires on_timer(tag) after `after` has passed on this node's clock.

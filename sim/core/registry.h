@@ -10,6 +10,7 @@
 
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/timeline.h"
 
 namespace dsim {
 
@@ -18,6 +19,8 @@ namespace dsim {
 ///   struct Config {...};                              every default written in it
 ///   static Config parse(ParamReader& r);              one r.<type>(key, default, help) per key
 ///   explicit M(const Config& c);                      c outlives the model
+/// and, optionally, a post-run analysis of the groups running it (timeline.h):
+///   static AnalysisOutput analyze(const AnalysisInput& in);
 template <class M>
 concept RegistrableModel = requires(ParamReader& r, const typename M::Config& c) {
   { M::kName } -> std::convertible_to<std::string_view>;
@@ -33,6 +36,10 @@ struct ModelFactory {
   std::function<std::shared_ptr<const void>(ParamReader&)> parse;
   /// Makes one node's model from a parsed config.
   std::function<std::unique_ptr<Model>(const void* config)> create;
+  /// Optional: after the run, computes figures and files from the run's record (marks,
+  /// node life events, faults) for the groups running this model. Called once per run
+  /// with every such group; empty when the model has no analysis.
+  std::function<AnalysisOutput(const AnalysisInput&)> analyze;
 
   /// The parameters with type, default and help, taken from parse() in doc mode.
   std::vector<ParamDoc> params() const;
@@ -55,6 +62,11 @@ class ModelRegistry {
     f.create = [](const void* cfg) -> std::unique_ptr<Model> {
       return std::make_unique<M>(*static_cast<const typename M::Config*>(cfg));
     };
+    if constexpr (requires(const AnalysisInput& in) {
+                    { M::analyze(in) } -> std::same_as<AnalysisOutput>;
+                  }) {
+      f.analyze = [](const AnalysisInput& in) { return M::analyze(in); };
+    }
     add(std::move(f));
   }
 

@@ -7,22 +7,13 @@
 #include <map>
 
 #include "dsim/version.h"
+#include "sim/core/csv.h"
 #include "sim/run/verdicts.h"
 #include "sim/scenario/yaml_tree.h"
 
 namespace dsim {
 
 namespace {
-
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 std::string json_string(const std::string& s) {
   std::string out = "\"";
@@ -456,6 +447,7 @@ std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& o
         s += "  ... " + std::to_string(started.size() - kShown) + " more\n";
     }
   }
+  if (!out.analysis_text.empty()) s += "\n" + out.analysis_text;
   if (!out.verdict_text.empty()) s += "\n" + out.verdict_text;
   if (!out.checks.empty()) {
     s += "\nchecks:\n";

@@ -1,5 +1,6 @@
 #include "sim/run/runner.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -149,14 +150,15 @@ std::vector<SummaryRow> build_summary(const ScenarioSpec& spec, const Engine& en
 // faults rather than start them, so they are left out.
 std::vector<check::FaultInterval> fault_intervals(const std::vector<FaultEvent>& log,
                                                   SimTime run_end) {
+  std::map<uint64_t, SimTime> ends;  // by fault id (a repeating fault makes thousands)
+  for (const auto& x : log) {
+    if (x.phase == FaultPhase::kEnd) ends[x.id] = x.at;
+  }
   std::vector<check::FaultInterval> out;
   for (const auto& e : log) {
     if (e.phase != FaultPhase::kStart) continue;
-    SimTime end = run_end;
-    for (const auto& x : log) {
-      if (x.id == e.id && x.phase == FaultPhase::kEnd) end = x.at;
-    }
-    out.push_back({e.at, end, e.kind + " " + e.targets});
+    auto it = ends.find(e.id);
+    out.push_back({e.at, it == ends.end() ? run_end : it->second, e.kind + " " + e.targets});
   }
   return out;
 }
@@ -167,6 +169,44 @@ const SummaryRow* find_row(const std::vector<SummaryRow>& rows, const std::strin
     if (r.group == group && r.op == op && r.metric == metric) return &r;
   }
   return nullptr;
+}
+
+// The models' post-run analyses (ModelFactory::analyze): each model with one is called
+// once, with every group that runs it. Rows join the summary; files are returned.
+std::vector<std::pair<std::string, std::string>> add_analyses(const ScenarioSpec& spec,
+                                                              const Engine& engine,
+                                                              RunOutput& out) {
+  std::vector<std::pair<std::string, std::string>> files;
+  std::vector<const ModelFactory*> done;
+  for (const auto& g : spec.groups) {
+    const ModelFactory* factory = g.factory;
+    if (!factory || !factory->analyze) continue;
+    if (std::find(done.begin(), done.end(), factory) != done.end()) continue;
+    done.push_back(factory);
+    AnalysisInput in;
+    for (size_t gi = 0; gi < spec.groups.size(); ++gi) {
+      if (spec.groups[gi].factory != factory) continue;
+      in.groups.push_back(
+          {spec.groups[gi].name, engine.groups()[gi].nodes, spec.groups[gi].config.get()});
+    }
+    const MetricsRecorder& m = engine.metrics();
+    in.marks = m.marks();
+    in.marks_truncated = m.marks_dropped() > 0;
+    in.life = engine.life_log();
+    in.faults = engine.fault_log();
+    in.warmup_end = SimTime::zero() + spec.warmup;
+    in.end = out.stats.end_time;
+    in.node_count = engine.node_count();
+    in.symbol_name = [&engine](Symbol s) { return engine.symbols().name(s); };
+    in.node_name = [&engine](NodeId id) { return engine.node_name(id); };
+    AnalysisOutput a = factory->analyze(in);
+    for (auto& r : a.rows)
+      out.summary.push_back({std::move(r.group), std::move(r.op), std::move(r.metric), r.value});
+    for (auto& [name, content] : a.files)
+      files.emplace_back(name, file_header(spec) + content);
+    out.analysis_text += a.text;
+  }
+  return files;
 }
 
 }  // namespace
@@ -249,6 +289,7 @@ RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
   out.stats = engine->run();
   out.summary = build_summary(spec, *engine, out.stats);
   out.faults = engine->fault_log();
+  auto analysis_files = add_analyses(spec, *engine, out);
   auto verdict_files =
       add_verdicts(spec, *engine, fault_intervals(out.faults, out.stats.end_time), out);
   for (const auto& c : spec.checks) {
@@ -265,6 +306,8 @@ RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
   out.files.emplace_back("faults.csv", render_faults_csv(spec, *engine));
   if (spec.network.topology == TopologyKind::kGraph)
     out.files.emplace_back("graph_links.csv", render_graph_links_csv(spec, *engine));
+  for (auto& f : analysis_files)
+    out.files.push_back(std::move(f));
   for (auto& f : verdict_files)
     out.files.push_back(std::move(f));
   return out;

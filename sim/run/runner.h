@@ -42,6 +42,8 @@ struct RunOutput {
   std::vector<std::pair<std::string, std::string>> files;
   /// The consistency and availability verdicts for the terminal (empty without a history).
   std::string verdict_text;
+  /// What the models' post-run analyses print (ModelFactory::analyze; empty without one).
+  std::string analysis_text;
 
   bool checks_passed() const;
   /// A check named a metric the run did not produce (bad input, exit code 2).

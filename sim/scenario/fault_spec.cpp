@@ -437,8 +437,26 @@ void read_faults(const ParamNode* faults, const ParamNode* nemesis, ParamEnv& en
     const Duration at = r.duration("at", Duration::zero(), "when the fault starts (true time)");
     auto lasts = r.optional_duration("for", "how long it lasts; then it is undone");
     auto restart_after = r.optional_duration("restart_after", "crash: restart after this long");
+    auto every = r.optional_duration("every", "repeat the fault with this period");
+    const bool has_jitter = r.has("jitter");
+    const Distribution jitter =
+        r.distribution("jitter", Distribution::constant(0).with_dim(Distribution::Dim::kTime),
+                       "repeat: delay added to each occurrence, drawn anew each time");
+    const bool has_until = r.has("until");
+    const Duration until =
+        r.duration("until", spec.duration, "repeat: no occurrence is due at or after this");
     auto f = read_fault(r, item, env, tp, false);
     r.finish();
+    if (!every && (has_jitter || has_until)) {
+      r.error(has_jitter ? "jitter" : "until",
+              std::string(has_jitter ? "jitter" : "until") +
+                  " belongs to a repeating fault: give every: too (e.g. every: 2s)");
+    }
+    if (every && *every <= Duration::zero()) r.error("every", "must be > 0");
+    if (every && has_until && (until <= at || until > spec.duration)) {
+      r.error("until", "must be after at (" + format_duration(at) + ") and within the run (" +
+                           format_duration(spec.duration) + ")");
+    }
     if (!has_at) r.error("at", "missing required key 'at' (when the fault starts, e.g. at: 10s)");
     if (at >= spec.duration) {
       r.error("at", "fault at " + format_duration(at) + " is not within the run (duration " +
@@ -460,7 +478,9 @@ void read_faults(const ParamNode* faults, const ParamNode* nemesis, ParamEnv& en
               std::string(fault_kind_name(f->kind)) + " happens at an instant; it takes no for:");
     }
     if (lasts && *lasts <= Duration::zero()) r.error("for", "must be > 0");
-    if (lasts && at < spec.duration && at + *lasts > spec.duration) {
+    // A repeating fault's last occurrences may run into the end of the run (they last
+    // until it); a single fault must end within it.
+    if (lasts && !every && at < spec.duration && at + *lasts > spec.duration) {
       r.error(restart_after ? "restart_after" : "for",
               "the fault would end at " + format_duration(at + *lasts) +
                   ", after the run (duration " + format_duration(spec.duration) +
@@ -468,6 +488,13 @@ void read_faults(const ParamNode* faults, const ParamNode* nemesis, ParamEnv& en
     }
     f->at = SimTime::zero() + at;
     f->lasts = lasts;
+    if (every && *every > Duration::zero()) {
+      RepeatSpec rep;
+      rep.every = *every;
+      if (has_jitter) rep.jitter = jitter;
+      rep.until = SimTime::zero() + until;
+      f->repeat = rep;
+    }
     spec.faults.push_back(std::move(*f));
   }
   if (nemesis && nemesis->kind != ParamNode::Kind::kList) {
@@ -491,7 +518,7 @@ void read_faults(const ParamNode* faults, const ParamNode* nemesis, ParamEnv& en
     const Duration start = r.duration("start", Duration::zero(), "when the nemesis begins");
     const Duration stop = r.duration("stop", spec.duration, "when it stops starting faults");
     auto f = read_fault(r, item, env, tp, true);
-    for (const char* k : {"at", "for", "restart_after"}) {
+    for (const char* k : {"at", "for", "restart_after", "every", "jitter", "until"}) {
       if (r.has(k)) {
         r.raw(k, "", "");
         r.error(k, std::string(k) +

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "dsim/version.h"
+#include "sim/core/csv.h"
 #include "sim/run/report.h"
 #include "sim/sweep/stats.h"
 
@@ -16,16 +17,6 @@ namespace dsim::sweep {
 namespace {
 
 constexpr size_t kMaxRunsInFile = 10'000'000;
-
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 // Splits one CSV line (RFC 4180 quoting; no newlines inside cells).
 std::optional<std::vector<std::string>> csv_cells(const std::string& line) {

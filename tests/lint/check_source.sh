@@ -32,6 +32,11 @@ sweep_up=$(grep -rnE '#include\s+[<"](sim/app/|CLI/|models/)' sim/sweep)
 unordered_iter=$(grep -rnE 'for\s*\(.*:\s*[a-z_]*(unordered|_by_id|pending_)[a-z_]*\s*\)' sim models --include='*.cpp' | grep -v 'dsim-lint: allow')
 [ -n "$unordered_iter" ] && report "iteration over an unordered container" "$unordered_iter"
 
+# Test names: ctest lists split at ';' and Catch reads '[' as the start of a tag, so such a
+# name would become a ctest entry that matches no test case.
+test_names=$(grep -rnE 'TEST_CASE\("[^"]*[;[]' tests --include='*.cpp')
+[ -n "$test_names" ] && report "a test name with ';' or '[' (ctest could not select it)" "$test_names"
+
 # Formatting.
 if command -v clang-format >/dev/null; then
   unformatted=$(git ls-files -co --exclude-standard '*.h' '*.cpp' | while read -r f; do

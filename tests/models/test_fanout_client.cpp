@@ -51,7 +51,7 @@ TEST_CASE("fanout_client: a request goes to fanout distinct servers, different o
     CHECK(op.outcome == Outcome::kOk);
 }
 
-TEST_CASE("fanout_client: completes on the wait_for-th answer; later answers are counted late") {
+TEST_CASE("fanout_client: completes on the wait_for-th answer, later answers are counted late") {
   const auto cfg = config(0, 2);  // every node, wait for 2 of them
   FanoutClient c(cfg);
   RecordingContext ctx(0);

@@ -155,7 +155,7 @@ TEST_CASE("kv state machine: without dedup a retried write is applied again and 
   CHECK(sm.duplicate_applications() == 1);
 }
 
-TEST_CASE("kv_store: node 0 serves after the service time; the others redirect to it") {
+TEST_CASE("kv_store: node 0 serves after the service time, the others redirect to it") {
   KvStore::Config cfg;
   cfg.service = const_time(ms(2));
   KvStore primary(cfg), other(cfg);
@@ -392,7 +392,7 @@ TEST_CASE("kv_client: a redirect is followed at once and is not a retry") {
   CHECK(next->first == leader);
 }
 
-TEST_CASE("kv_client: definite failures are retried, then fail; a cas mismatch is final") {
+TEST_CASE("kv_client: definite failures are retried, then fail, a cas mismatch is final") {
   KvClient::Config c = one_shot();
   c.mix = {{"put", 1}};
   c.retry = KvClient::Retry::kFixed;

@@ -41,7 +41,7 @@ TEST_CASE("server: an idle worker serves at once and answers after the service t
   CHECK(ctx.counter("served") == 1);
 }
 
-TEST_CASE("server: a full queue rejects at once; waiting requests are served FIFO") {
+TEST_CASE("server: a full queue rejects at once, waiting requests are served FIFO") {
   Server::Config cfg;
   cfg.workers = 1;
   cfg.queue_capacity = 2;
@@ -128,7 +128,7 @@ TEST_CASE("client: a fixed open-loop rate sends evenly spaced requests to its ta
   CHECK(ctx.recorder().ops.size() == 6);
 }
 
-TEST_CASE("client: answers end operations; silence ends them as timeouts; late answers count") {
+TEST_CASE("client: answers end operations, silence ends them as timeouts, late answers count") {
   Client::Config cfg;
   cfg.target = "servers";
   cfg.arrival = Client::Arrival::kFixed;

@@ -280,7 +280,7 @@ TEST_CASE("ring: a join changes only the keys of the ranges the new node takes")
 
 // --- versions ---------------------------------------------------------------------------
 
-TEST_CASE("versions: vector clocks order versions; concurrent ones stay as siblings") {
+TEST_CASE("versions: vector clocks order versions, concurrent ones stay as siblings") {
   const VClock c = VClock::of({{2, 5}, {1, 3}, {2, 4}});
   CHECK(c.entries() == std::vector<VClock::Entry>{{1, 3}, {2, 5}});
   CHECK(c.covers({1, 3}));
@@ -339,7 +339,7 @@ TEST_CASE("versions: last-write-wins keeps the latest timestamp and counts what 
   CHECK(merge({t2}, {t1}, Versioning::kLww, 100).merged[0].dot == t2.dot);
 }
 
-TEST_CASE("versions: encoding round-trips; union merges lists") {
+TEST_CASE("versions: encoding round-trips, union merges lists") {
   Version a = version(1ULL << 40, 7, -5, 3, VClock::of({{9, 2}}));
   a.value.append(4, 0);
   const Siblings s = {a, version(2, 1, 10, 8)};
@@ -359,7 +359,7 @@ TEST_CASE("versions: encoding round-trips; union merges lists") {
 
 // --- Merkle trees -----------------------------------------------------------------------
 
-TEST_CASE("merkle: equal sets have equal trees; a difference shows along its path only") {
+TEST_CASE("merkle: equal sets have equal trees, a difference shows along its path only") {
   const MerkleLayout layout{2, 4};
   auto items = [&](int changed) {
     std::vector<MerkleTree::Item> v;
@@ -634,7 +634,7 @@ TEST_CASE("quorum: read repair, in the background or before answering") {
   }
 }
 
-TEST_CASE("quorum: appends read first and are applied once; cas compares what a quorum holds") {
+TEST_CASE("quorum: appends read first and are applied once, cas compares what a quorum holds") {
   Cluster cl(3, base_config());
   cl.start();
   cl.send(0, request(KvOpKind::kAppend, 8, 1, 1));
@@ -660,7 +660,7 @@ TEST_CASE("quorum: appends read first and are applied once; cas compares what a 
   CHECK(cl.values_at(1, 9) == std::vector<int64_t>{7});
 }
 
-TEST_CASE("quorum: data survives a restart; unsynced writes do not survive a crash") {
+TEST_CASE("quorum: data survives a restart, unsynced writes do not survive a crash") {
   auto c = base_config();
   c.sync_period = ms(100);
   Cluster cl(3, c);

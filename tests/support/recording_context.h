@@ -15,6 +15,7 @@
 #include "sim/core/durable_store.h"
 #include "sim/core/model.h"
 #include "sim/core/symbols.h"
+#include "sim/core/timeline.h"
 
 namespace dsim::testing {
 
@@ -59,8 +60,12 @@ class RecordingRecorder final : public Recorder {
   void count(Symbol metric, int64_t delta) override { counters[metric.id] += delta; }
   void observe(Symbol metric, Duration value) override { observations[metric.id].push_back(value); }
   void level(Symbol metric, double value) override { levels[metric.id] = value; }
+  void mark(Symbol kind, int64_t a, int64_t b) override {
+    marks.push_back(TimelineMark{*now_, kNoNode, kind, a, b});
+  }
 
   std::vector<Op> ops;
+  std::vector<TimelineMark> marks;
   std::map<uint32_t, int64_t> counters;
   std::map<uint32_t, std::vector<Duration>> observations;
   std::map<uint32_t, double> levels;
@@ -90,6 +95,8 @@ class RecordingContext final : public Context {
   // --- Context ---
   NodeId self() const override { return self_; }
   SimTime now() const override { return now_; }
+  /// The monotonic clock: the wall clock minus `wall_minus_mono` (0 unless a test sets it).
+  SimTime monotonic() const override { return now_ - wall_minus_mono; }
   void send(NodeId to, Message msg) override { sent.push_back({to, std::move(msg), now_}); }
   TimerId set_timer(Duration after, TimerTag tag) override {
     TimerId id{static_cast<uint32_t>(timers.size()), 0};
@@ -174,6 +181,7 @@ class RecordingContext final : public Context {
   }
 
   RecordingRecorder& recorder() { return recorder_; }
+  Duration wall_minus_mono = Duration::zero();
   DiskSpec disk_spec;
   std::map<std::string, std::vector<NodeId>> groups;
   std::map<NodeId, std::string> names;  ///< node_name() overrides ("store.1")

@@ -50,7 +50,7 @@ TEST_CASE(
   CHECK(s.intervals[0].end == at_ms(1500));
 }
 
-TEST_CASE("availability: short blips are below min_unavailable; an outage at the end is kept") {
+TEST_CASE("availability: short blips are below min_unavailable, an outage at the end is kept") {
   std::vector<OpSpan> ops;
   traffic(ops, 0, 1000, 10, true);
   ops.push_back({0, at_ms(1000) + microseconds(1), at_ms(1001), false});  // one lost request
@@ -102,7 +102,7 @@ TEST_CASE("availability: time to first success and to throughput recovery after 
   CHECK(*rec.to_throughput == seconds(2));
 }
 
-TEST_CASE("availability: a fault without effect recovers at once; one without end never does") {
+TEST_CASE("availability: a fault without effect recovers at once, one without end never does") {
   std::vector<OpSpan> ops;
   traffic(ops, 0, 10'000, 10, true);
   AvailabilityConfig c;

@@ -103,7 +103,7 @@ faults:
   CHECK(file(out, "summary.json").find("\"kind\": \"pause\"") != std::string::npos);
 }
 
-TEST_CASE("role selectors resolve at fault time; no node with the role means no target") {
+TEST_CASE("role selectors resolve at fault time, no node with the role means no target") {
   Diagnostics diag;
   auto s = load("faults:\n  - {at: 1s, crash: web.leader}\n", diag);
   INFO(diag.render());

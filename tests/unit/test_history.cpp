@@ -71,7 +71,7 @@ TEST_CASE("history: an operation in flight at the end has no completion and an u
   CHECK(m.history().ops()[0].outcome == HistoryOutcome::kUnknown);
 }
 
-TEST_CASE("history: memory is bounded; later operations are dropped and counted") {
+TEST_CASE("history: memory is bounded, later operations are dropped and counted") {
   History h(sizeof(HistoryOp) * 10);
   uint32_t recorded = 0;
   for (int i = 0; i < 20; ++i) {

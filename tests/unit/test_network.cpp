@@ -178,7 +178,7 @@ TEST_CASE("partition: symmetric cut drops both ways while active, in flight too,
         21);
 }
 
-TEST_CASE("partition: one-way cut drops a->b only; heal removes every cut") {
+TEST_CASE("partition: one-way cut drops a->b only, heal removes every cut") {
   NetworkConfig net;
   net.latency = constant_time(microseconds(100));
   Pair p(net);
@@ -220,7 +220,7 @@ TEST_CASE("loss and duplication rates match their probabilities within binomial 
   CHECK(log.size() == t.delivered);
 }
 
-TEST_CASE("bandwidth: serialization and FIFO queueing are exact; overflow is a counted drop") {
+TEST_CASE("bandwidth: serialization and FIFO queueing are exact, overflow is a counted drop") {
   // 8 Mbps = 1 byte per microsecond; 1000-byte messages take exactly 1 ms to serialize.
   NetworkConfig net;
   net.latency = constant_time(ms(1));
@@ -273,7 +273,7 @@ TEST_CASE("graph: a message is serialized and queued at every hop, in arrival or
   CHECK(stats[0].queue_wait_ns_max == 1'000'000);
 }
 
-TEST_CASE("routes: shortest by mean latency, cached; unreachable hosts are found") {
+TEST_CASE("routes: shortest by mean latency, cached, unreachable hosts are found") {
   // a(0) -> b(1) -> c(2) costs 2; a -> d(3) -> c costs 6; a -> c directly 10.
   RouteTable t(4, {{0, 1, 1}, {1, 2, 1}, {0, 3, 1}, {3, 2, 5}, {0, 2, 10}, {2, 0, 1}});
   const auto* r = t.route(0, 2);

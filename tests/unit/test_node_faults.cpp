@@ -50,7 +50,7 @@ TEST_CASE("clock: drift and steps are exact integer arithmetic") {
   CHECK(c.true_duration(at(seconds(22)), seconds(1)) == seconds(2));
 }
 
-TEST_CASE("clock: scheduled steps apply at their time; sync keeps the error bounded") {
+TEST_CASE("clock: scheduled steps apply at their time, sync keeps the error bounded") {
   ClockSpec spec;
   spec.steps = {{at(seconds(3)), seconds(1)}};
   NodeClock c(spec, Rng(1, 2));
@@ -168,7 +168,7 @@ TEST_CASE("timers follow the node's oscillator, and are rescheduled when its dri
   CHECK(log2.fired[0].first == at(ms(1000) + nanoseconds(666'666'667)));
 }
 
-TEST_CASE("crash drops volatile state and unsynced writes; restart rebuilds from the disk") {
+TEST_CASE("crash drops volatile state and unsynced writes, restart rebuilds from the disk") {
   EngineConfig cfg;
   cfg.end = at(seconds(10));
   Engine e(cfg);
@@ -194,7 +194,7 @@ TEST_CASE("crash drops volatile state and unsynced writes; restart rebuilds from
   CHECK(e.node_fault_counters()[0].crashes == 1);
 }
 
-TEST_CASE("disk: completed writes survive a crash when lose_unsynced is false; full disks refuse") {
+TEST_CASE("disk: completed writes survive a crash when lose_unsynced is false, full disks refuse") {
   SimTime now;
   DiskSpec spec;
   spec.write = constant_time(ms(1));
@@ -260,7 +260,7 @@ TEST_CASE("pause delays timers and messages until resume, and drops nothing") {
   CHECK(e.node_fault_counters()[1].pauses == 1);
 }
 
-TEST_CASE("messages to a crashed node are dropped as node_down; its timers never fire") {
+TEST_CASE("messages to a crashed node are dropped as node_down, its timers never fire") {
   EngineConfig cfg;
   cfg.end = at(seconds(10));
   cfg.network.latency = constant_time(ms(1));

@@ -221,7 +221,8 @@ TEST_CASE("rng: below(n) is uniform and in range", "[rng][statistics]") {
   }
 }
 
-TEST_CASE("rng: uniform01 is in [0, 1) and uniform_open01 in (0, 1)", "[rng][statistics]") {
+TEST_CASE("rng: uniform01 lies in the half-open unit interval, uniform_open01 in the open one",
+          "[rng][statistics]") {
   Rng rng(77, stream_id("test-uniform", 0));
   constexpr int n = 200'000;
   double sum = 0, sum_open = 0;

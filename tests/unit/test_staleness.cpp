@@ -78,7 +78,7 @@ TEST_CASE("staleness: lists count the acknowledged appends missing from a read")
   CHECK(s.k_counts == std::vector<uint64_t>{1, 1, 0, 1});
 }
 
-TEST_CASE("staleness: a put resets a list; appends before it are not missing") {
+TEST_CASE("staleness: a put resets a list, appends before it are not missing") {
   HistoryBuilder b;
   b.append(1, 1, 0, 1);
   b.put(1, 5, 2, 3);

@@ -1,0 +1,60 @@
+// The Raft failover analysis: from the timeline marks the servers record (node.h), the
+// node life events and the fault log (sim/core/timeline.h), in true time, after the run.
+//
+// A cluster has an *effective leader* at a moment when its latest leader L (the highest
+// term with a `raft_leader` mark) is up, has not stepped down, can exchange messages with
+// a majority of the cluster (under the partitions then active), and every server that is
+// up and can exchange messages with L has received an AppendEntries (or snapshot) from L
+// in L's term (`raft_follow`).
+//
+// A *failover* starts when the effective leader is hit — crashed, paused, isolated from
+// its majority by a partition, or stepping down — or, when none of these happened, at the
+// first `raft_candidate` mark of a newer term (an election started by timeouts: message
+// loss, a slow leader). It ends when the cluster has an effective leader again:
+// leaderless_ms is its length, time_to_elect_ms the time from its start to the first
+// `raft_leader` mark of a newer term (absent when the old leader came back, e.g. after a
+// short pause). This is the definition — from the crash (or isolation) until every
+// live server has heard from the new leader — with "live" made precise: up, not paused,
+// and connected both ways to the new leader.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/core/timeline.h"
+
+namespace dsim::raft {
+
+struct Failover {
+  SimTime start;
+  SimTime end;        ///< SimTime::max(): still leaderless when the run ended
+  std::string cause;  ///< crash, pause, isolation, step_down, election
+  NodeId old_leader = kNoNode;
+  uint64_t old_term = 0;
+  NodeId new_leader = kNoNode;
+  uint64_t new_term = 0;
+  SimTime elected;  ///< first leader of a newer term; SimTime::max(): none
+  bool finished() const { return end != SimTime::max(); }
+};
+
+struct LeaderSpan {
+  uint64_t term = 0;
+  NodeId leader = kNoNode;
+  SimTime elected;
+  SimTime end;             ///< stepped down or crashed; the run's end otherwise
+  std::string end_reason;  ///< step_down, crash, run_end
+};
+
+struct ClusterTimeline {
+  std::vector<Failover> failovers;
+  std::vector<LeaderSpan> leaders;
+  uint64_t split_votes = 0;  ///< terms with two or more candidates and no leader
+  uint64_t max_term = 0;
+  uint64_t election_safety_violations = 0;  ///< terms with two different leaders
+};
+
+/// Reconstructs one cluster's leaders and failovers (the group's nodes `nodes`).
+ClusterTimeline analyze_cluster(const AnalysisInput& in, const std::vector<NodeId>& nodes);
+
+}  // namespace dsim::raft
