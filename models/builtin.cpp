@@ -2,6 +2,8 @@
 
 #include "models/kv/client.h"
 #include "models/kv/store.h"
+#include "models/primary_backup/monitor.h"
+#include "models/primary_backup/replica.h"
 #include "models/queueing/client.h"
 #include "models/queueing/fanout_client.h"
 #include "models/queueing/server.h"
@@ -18,6 +20,8 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<kv::KvStore>();
   registry.add<quorum::QuorumStore>();
   registry.add<raft::RaftNode>();
+  registry.add<pb::PrimaryBackup>();
+  registry.add<pb::Monitor>();
 }
 
 }  // namespace dsim
