@@ -3,6 +3,8 @@
 #include "models/kv/client.h"
 #include "models/kv/store.h"
 #include "models/phold/phold.h"
+#include "models/primary_backup/monitor.h"
+#include "models/primary_backup/replica.h"
 #include "models/queueing/client.h"
 #include "models/queueing/fanout_client.h"
 #include "models/queueing/server.h"
@@ -20,6 +22,8 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<quorum::QuorumStore>();
   registry.add<phold::Phold>();
   registry.add<raft::RaftNode>();
+  registry.add<pb::PrimaryBackup>();
+  registry.add<pb::Monitor>();
 }
 
 }  // namespace dsim

@@ -11,6 +11,11 @@
     sw = da.load_sweep("sweeps/capacity-sweep-2024")   # a `dsim sweep` directory or sweep.csv
     da.plot_metric_vs_param(sw, "latency_ms_p99", "groups.clients.params.rate",
                             by="groups.web.params.workers")
+    da.plot_tradeoff(sw, "throughput_per_s", "latency_ms_p99", by="groups.web.params.workers")
+
+    da.plot_availability(run)                      # per client group, faults shaded
+    da.plot_t_visibility(run)                      # P(a read sees a write) after t ms
+    da.sweep_t_visibility(sw)                      # the same per point (--keep-runs)
 
 Only pandas and matplotlib (Debian's python3-pandas, python3-matplotlib) are needed.
 """
@@ -19,21 +24,30 @@ from .io import (
     FAULT_COLUMNS,
     Run,
     Sweep,
+    availability_by_group,
     header_fields,
     latency_cdf,
     latency_percentiles,
     load_faults,
     load_run,
     load_sweep,
+    load_sweep_run_files,
+    load_t_visibility,
+    load_unavailability,
     parse_quantity,
     read_dsim_csv,
     run_dsim,
+    sweep_t_visibility,
+    t_quantile_975,
 )
 from .plots import (
+    plot_availability,
     plot_latency_cdf,
     plot_latency_percentiles,
     plot_metric_vs_param,
+    plot_t_visibility,
     plot_timeline,
+    plot_tradeoff,
     shade_faults,
 )
 
@@ -41,18 +55,27 @@ __all__ = [
     "FAULT_COLUMNS",
     "Run",
     "Sweep",
+    "availability_by_group",
     "header_fields",
     "latency_cdf",
     "latency_percentiles",
     "load_faults",
     "load_run",
     "load_sweep",
+    "load_sweep_run_files",
+    "load_t_visibility",
+    "load_unavailability",
     "parse_quantity",
     "read_dsim_csv",
     "run_dsim",
+    "sweep_t_visibility",
+    "t_quantile_975",
+    "plot_availability",
     "plot_latency_cdf",
     "plot_latency_percentiles",
     "plot_metric_vs_param",
+    "plot_t_visibility",
     "plot_timeline",
+    "plot_tradeoff",
     "shade_faults",
 ]

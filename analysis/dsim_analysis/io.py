@@ -226,6 +226,38 @@ class Sweep:
             out[p + "_value"] = out[p].map(parse_quantity)
         return out
 
+    def run_dir(self, point: int, replication: int) -> Path:
+        """The directory of one run, kept by `dsim sweep --keep-runs`
+        (runs/p<point>-r<replication>, both zero-padded to the widest number)."""
+        if self.dir is None:
+            raise FileNotFoundError("a sweep loaded from sweep.csv alone has no run directories")
+        points = int(self.meta.get("points", len(self.point_values)))
+        reps = int(self.meta.get("replications", 1))
+        name = (f"p{point:0{len(str(points - 1))}d}-"
+                f"r{replication:0{len(str(reps - 1))}d}")
+        path = self.dir / "runs" / name
+        if not path.is_dir():
+            raise FileNotFoundError(f"{path}: no such run (sweep with --keep-runs)")
+        return path
+
+    def with_values(self, key: str, mapping: dict) -> "Sweep":
+        """A copy in which the swept values of `key` are replaced as `mapping` says (values
+        it does not name stay). Gives swept distributions a number to be plotted at and a
+        short label: {"exponential(mean=4ms)": "4ms"} puts that point at 0.004 s."""
+        if key not in self.params:
+            raise KeyError(f"{key} is not a swept key; swept keys: {', '.join(self.params)}")
+
+        def relabel(df):
+            if df is None:
+                return None
+            df = df.copy()
+            df[key] = df[key].map(lambda v: mapping.get(v, v))
+            return df
+
+        return Sweep(dir=self.dir, meta=dict(self.meta), params=list(self.params),
+                     stats=relabel(self.stats), runs=relabel(self.runs),
+                     point_values=relabel(self.point_values))
+
 
 def load_sweep(path) -> Sweep:
     """Loads a `dsim sweep` output directory, or a sweep.csv file."""
@@ -253,6 +285,109 @@ def load_sweep(path) -> Sweep:
     points = stats[["point"] + params].drop_duplicates().reset_index(drop=True)
     return Sweep(dir=directory, meta=header_fields(csv), params=params, stats=stats, runs=runs,
                  point_values=points)
+
+
+def _run_path(run) -> Path:
+    return run.dir if isinstance(run, Run) else Path(run)
+
+
+def load_t_visibility(run) -> pd.DataFrame:
+    """t_visibility.csv of a run (a Run or its directory): per client group (`all` for
+    every group together) and bucket of t — the time from the last write of a key
+    completing to a read of it starting, `t_ms_lo` to `t_ms_hi` (NaN: the open last
+    bucket) — the reads and the share `p_visible` that saw that write or a newer one."""
+    path = _run_path(run) / "t_visibility.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no t_visibility.csv (a run without kv_client reads)")
+    return read_dsim_csv(path)
+
+
+def load_unavailability(run) -> pd.DataFrame:
+    """unavailability.csv of a run (a Run or its directory): per client group, the
+    intervals in which every operation the group invoked failed (`start_s`, `end_s`,
+    `duration_s`, `failed_ops`). Empty when the run has none, or no kv_client."""
+    path = _run_path(run) / "unavailability.csv"
+    columns = ["group", "start_s", "end_s", "duration_s", "failed_ops"]
+    if not path.exists():
+        return pd.DataFrame(columns=columns)
+    return read_dsim_csv(path)
+
+
+def availability_by_group(timeseries: pd.DataFrame, ops=None) -> pd.DataFrame:
+    """Per window and group of timeseries.csv, the operations of `ops` (default: every
+    op) pooled: `started`, `ok`, `failed` (rejected + timeout + error) and `availability`
+    = ok / (ok + failed), NaN in a window where none completed — dsim's per-window
+    availability, over a group's operations together rather than op by op. Groups come
+    in the order of the file (the scenario's), windows in time order."""
+    ts = timeseries if ops is None else timeseries[timeseries.op.isin(list(ops))]
+    counts = ["started", "ok", "rejected", "timeout", "error"]
+    order = {name: i for i, name in enumerate(dict.fromkeys(ts["group"]))}
+    g = ts.groupby(["window_start_s", "window_end_s", "group"], sort=False)[counts].sum()
+    g = g.reset_index()
+    g = (g.assign(group_order=g["group"].map(order))
+         .sort_values(["group_order", "window_start_s"], kind="stable"))
+    g["failed"] = g["rejected"] + g["timeout"] + g["error"]
+    done = g["ok"] + g["failed"]
+    g["availability"] = (g["ok"] / done).where(done > 0)
+    return g[["window_start_s", "window_end_s", "group", "started", "ok", "failed",
+              "availability"]].reset_index(drop=True)
+
+
+# t(0.975, df) for df = 1..30; beyond, the Cornish-Fisher expansion (error below 1e-5).
+_T975 = [12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004,
+         2.262157, 2.228139, 2.200985, 2.178813, 2.160369, 2.144787, 2.131450, 2.119905,
+         2.109816, 2.100922, 2.093024, 2.085963, 2.079614, 2.073873, 2.068658, 2.063899,
+         2.059539, 2.055529, 2.051831, 2.048407, 2.045230, 2.042272]
+
+
+def t_quantile_975(df: int) -> float:
+    """The 0.975 quantile of Student's t with `df` degrees of freedom: the factor of a
+    95% confidence interval of a mean, as dsim sweep uses it."""
+    if df < 1:
+        raise ValueError("Student's t needs at least one degree of freedom")
+    if df <= len(_T975):
+        return _T975[df - 1]
+    z = 1.959963985
+    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))
+
+
+def load_sweep_run_files(sweep: Sweep, name: str) -> pd.DataFrame:
+    """One CSV file (e.g. "t_visibility.csv") of every run a sweep kept (`dsim sweep
+    --keep-runs`), concatenated, with columns `point`, `replication` and the swept keys
+    first."""
+    parts = []
+    for p in sweep.point_values.itertuples(index=False):
+        point = int(p[0])
+        for rep in range(int(sweep.meta.get("replications", 1))):
+            df = read_dsim_csv(sweep.run_dir(point, rep) / name)
+            df.insert(0, "replication", rep)
+            df.insert(0, "point", point)
+            for i, key in enumerate(sweep.params):
+                df.insert(2 + i, key, p[1 + i])
+            parts.append(df)
+    return pd.concat(parts, ignore_index=True)
+
+
+def sweep_t_visibility(sweep: Sweep) -> pd.DataFrame:
+    """The t-visibility curve of every point of a sweep kept with --keep-runs: per point,
+    client group and bucket of t, `p_visible` averaged over the replications that had
+    reads in the bucket (`n` of them) with its 95% Student-t confidence interval
+    (`ci95_lo`, `ci95_hi`; NaN when n < 2), and `reads` summed. Columns: point, the
+    swept keys, group, t_ms_lo, t_ms_hi, reads, n, mean, ci95_lo, ci95_hi."""
+    runs = load_sweep_run_files(sweep, "t_visibility.csv")
+    keys = ["point", *sweep.params, "group", "t_ms_lo", "t_ms_hi"]
+    runs = runs[runs["reads"] > 0]
+    rows = []
+    for values, b in runs.groupby(keys, sort=False, dropna=False):
+        n = len(b)
+        mean = float(b["p_visible"].mean())
+        half = (t_quantile_975(n - 1) * float(b["p_visible"].std(ddof=1)) / math.sqrt(n)
+                if n > 1 else math.nan)
+        rows.append(dict(zip(keys, values), reads=int(b["reads"].sum()), n=n, mean=mean,
+                         ci95_lo=mean - half, ci95_hi=mean + half))
+    out = pd.DataFrame(rows, columns=[*keys, "reads", "n", "mean", "ci95_lo", "ci95_hi"])
+    return out.sort_values(["point", "group", "t_ms_lo"], kind="stable").reset_index(drop=True)
 
 
 def latency_percentiles(latency: pd.DataFrame, percentiles=(50, 90, 99, 99.9)) -> pd.DataFrame:

@@ -8,9 +8,12 @@ import math
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .io import Run, Sweep, latency_cdf, latency_percentiles, load_faults
+from .io import (Run, Sweep, availability_by_group, latency_cdf, latency_percentiles,
+                 load_faults, load_t_visibility, load_unavailability)
 
 FAULT_COLOR = "tab:red"
+# One marker per line of a plot with `by`, so that lines that coincide stay visible.
+MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*")
 
 
 def _axes(ax, figsize=(7, 4)):
@@ -26,6 +29,33 @@ def _latency_of(data) -> pd.DataFrame:
 
 def _label(group, op):
     return group if op in ("", "all") else f"{group} {op}"
+
+
+def _by_label(by, value):
+    """'w = 2' for a swept key ...params.w, 'r = 1, w = 2' for a list of keys."""
+    keys = [by] if isinstance(by, str) else list(by)
+    values = value if isinstance(value, tuple) else (value,)
+    return ", ".join(f"{k.split('.')[-1]} = {v}" for k, v in zip(keys, values))
+
+
+def _figure(f):
+    """A figure as Sweep.select reads it: a metric name (group all, op all), or a tuple
+    (metric[, group[, op]]) -> (metric, group, op)."""
+    if isinstance(f, str):
+        return (f, "all", "all")
+    f = tuple(f)
+    return f + ("all", "all")[len(f) - 1:]
+
+
+def _ci_err(rows, suffix=""):
+    """Error bar lengths below and above each mean: its 95% CI (none when n < 2)."""
+    mean = rows["mean" + suffix]
+    return [(mean - rows["ci95_lo" + suffix]).fillna(0).to_numpy(),
+            (rows["ci95_hi" + suffix] - mean).fillna(0).to_numpy()]
+
+
+def _figure_label(metric, group, op):
+    return metric if group == "all" and op == "all" else f"{group} {op} {metric}".replace("  ", " ")
 
 
 def plot_latency_cdf(data, ax=None, groups=None, ops=None, tail=False):
@@ -137,8 +167,9 @@ def plot_timeline(run: Run, metrics=("throughput_per_s", "availability"), groups
 def plot_metric_vs_param(sweep: Sweep, metric: str, param: str, by: str | None = None,
                          group: str = "all", op: str = "all", ax=None, logy=False):
     """A figure of a sweep against one swept parameter: the mean over replications with
-    its 95% confidence band, one line per value of `by` (another swept key; other swept
-    keys must then have one value, or are averaged in the legend's lines separately)."""
+    its 95% confidence band, one line per value of `by` (another swept key, or a list of
+    keys such as the keys of a zipped axis; other swept keys must then have one value, or
+    are averaged in the legend's lines separately)."""
     ax = _axes(ax)
     d = sweep.select(metric, group, op)
     x_col = param + "_value"
@@ -147,10 +178,11 @@ def plot_metric_vs_param(sweep: Sweep, metric: str, param: str, by: str | None =
         d[x_col] = d[param].map({c: i for i, c in enumerate(cats)})
         ax.set_xticks(range(len(cats)), cats)
     lines = [(None, d)] if by is None else list(d.groupby(by, sort=False))
-    for value, part in lines:
+    for i, (value, part) in enumerate(lines):
         part = part.sort_values(x_col)
-        label = None if by is None else f"{by.split('.')[-1]} = {value}"
-        (line,) = ax.plot(part[x_col], part["mean"], marker="o", label=label)
+        label = None if by is None else _by_label(by, value)
+        (line,) = ax.plot(part[x_col], part["mean"], marker=MARKERS[i % len(MARKERS)],
+                          label=label)
         lo, hi = part["ci95_lo"], part["ci95_hi"]
         if lo.notna().any():
             ax.fill_between(part[x_col], lo, hi, color=line.get_color(), alpha=0.2, lw=0)
@@ -163,4 +195,120 @@ def plot_metric_vs_param(sweep: Sweep, metric: str, param: str, by: str | None =
         ax.legend(fontsize="small")
     n = sweep.meta.get("replications", "?")
     ax.set_title(f"{metric}: mean and 95% CI over {n} replications")
+    return ax
+
+
+def plot_availability(run: Run, groups=None, ops=None, faults: pd.DataFrame | None = None,
+                      unavailable=True, ax=None):
+    """Availability over time per client group, its operations pooled (`ops`: which ones,
+    default all; see availability_by_group), one line per group, with the run's fault
+    intervals shaded. With `unavailable`, the group's unavailability intervals
+    (unavailability.csv: every operation it invoked failed) are drawn as thick bars below
+    the axis' zero, one row per group."""
+    ax = _axes(ax, figsize=(8, 3.6))
+    a = availability_by_group(run.timeseries, ops)
+    names = [g for g in dict.fromkeys(a.group) if not groups or g in groups]
+    intervals = load_unavailability(run) if unavailable else None
+    for i, group in enumerate(names):
+        w = a[a.group == group]
+        mid = (w["window_start_s"] + w["window_end_s"]) / 2
+        (line,) = ax.plot(mid, w["availability"], marker=".", ms=4, lw=1.2, label=group)
+        if intervals is None:
+            continue
+        y = -0.06 - 0.05 * i
+        for iv in intervals[intervals.group == group].itertuples(index=False):
+            ax.plot([iv.start_s, iv.end_s], [y, y], color=line.get_color(), lw=4,
+                    solid_capstyle="butt")
+    bottom = -0.08 - 0.05 * len(names) if intervals is not None and not intervals.empty else -0.02
+    ax.set_ylim(bottom, 1.05)
+    end = float(a["window_end_s"].max()) if not a.empty else None
+    if end is not None:
+        ax.set_xlim(0, end)
+    shade_faults(ax, run.faults if faults is None else faults, end_s=end)
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("availability (ok / completed)")
+    ax.grid(True, alpha=0.3)
+    title = "availability per client group"
+    if intervals is not None and not intervals.empty:
+        title += " (bars: intervals in which every operation failed)"
+    ax.set_title(title, fontsize="medium")
+    ax.legend(fontsize="small", loc="lower left", bbox_to_anchor=(0, 0.12))
+    return ax
+
+
+def plot_t_visibility(data, by=None, groups=("all",), ax=None):
+    """The t-visibility (PBS) curve: the probability that a read started t ms after the
+    last write of its key completed sees it (or a newer one), against t. `data` is a Run
+    or run directory (one line per client group in `groups`; None: every one), the
+    DataFrame of load_t_visibility, or that of sweep_t_visibility (the mean over
+    replications with its 95% confidence band; one line per value of `by`, a swept key
+    or a list of keys — filter the other swept keys to one value first). The open last
+    bucket and buckets without reads are left out; points sit at each bucket's upper
+    bound."""
+    ax = _axes(ax)
+    df = data if isinstance(data, pd.DataFrame) else load_t_visibility(data)
+    df = df[df["t_ms_hi"].notna() & (df["reads"] > 0)]
+    if groups is not None:
+        df = df[df.group.isin(list(groups))]
+    swept = "mean" in df.columns
+    y_col = "mean" if swept else "p_visible"
+    keys = ([] if by is None else [by] if isinstance(by, str) else list(by))
+    if not swept and keys:
+        raise ValueError("`by` applies to sweep_t_visibility's DataFrame")
+    lines = df.groupby(keys + ["group"], sort=False) if keys else df.groupby("group", sort=False)
+    for value, part in lines:
+        value = value if isinstance(value, tuple) else (value,)
+        label = _by_label(keys, value[:-1]) if keys else str(value[-1])
+        if keys and (groups is None or len(groups) > 1):
+            label += f" ({value[-1]})"
+        part = part.sort_values("t_ms_hi")
+        (line,) = ax.plot(part["t_ms_hi"], part[y_col], marker=".", ms=4, label=label)
+        if swept and part["ci95_lo"].notna().any():
+            ax.fill_between(part["t_ms_hi"], part["ci95_lo"].clip(0, 1),
+                            part["ci95_hi"].clip(0, 1), color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_xlabel("t: time from a write's completion to a read's start (ms)")
+    ax.set_ylabel("P(read sees the write)")
+    ax.set_ylim(None, 1.01)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", loc="lower right")
+    ax.set_title("t-visibility" + (": mean and 95% CI over replications" if swept else ""))
+    return ax
+
+
+def plot_tradeoff(sweep: Sweep, x, y, by=None, annotate: str | None = None, ax=None,
+                  logx=False, logy=False):
+    """Two figures of a sweep against each other, one marker per point at the means over
+    the replications with 95% confidence intervals as error bars both ways: the
+    trade-off between them. `x`, `y`: a metric name (group all, op all) or a tuple
+    (metric, group, op) as Sweep.select takes them. Points sharing the values of `by` (a
+    swept key or a list of keys) are joined by a line, in the order of the swept key
+    `annotate`, whose value labels each point."""
+    ax = _axes(ax)
+    xf, yf = _figure(x), _figure(y)
+    xs = sweep.select(*xf).set_index("point")
+    ys = sweep.select(*yf).set_index("point")
+    d = xs.join(ys[["mean", "ci95_lo", "ci95_hi"]], rsuffix="_y", how="inner")
+    if annotate is not None:
+        d = d.sort_values(annotate + "_value", kind="stable")
+    lines = [(None, d)] if by is None else list(d.groupby(by, sort=False))
+    for i, (value, part) in enumerate(lines):
+        label = None if by is None else _by_label(by, value)
+        ax.errorbar(part["mean"], part["mean_y"], xerr=_ci_err(part), yerr=_ci_err(part, "_y"),
+                    marker=MARKERS[i % len(MARKERS)], ms=5, capsize=3, lw=1.2, label=label)
+        if annotate is not None:
+            for px, py, text in zip(part["mean"], part["mean_y"], part[annotate]):
+                ax.annotate(str(text), (px, py), xytext=(4, 4), textcoords="offset points",
+                            fontsize="x-small")
+    ax.set_xlabel(_figure_label(*xf))
+    ax.set_ylabel(_figure_label(*yf))
+    if logx:
+        ax.set_xscale("symlog" if (d["mean"] <= 0).any() else "log")
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    if by is not None:
+        ax.legend(fontsize="small")
+    n = sweep.meta.get("replications", "?")
+    ax.set_title(f"{yf[0]} against {xf[0]}: means and 95% CI over {n} replications",
+                 fontsize="medium")
     return ax

@@ -200,5 +200,155 @@ class SweepFiles(unittest.TestCase):
             self.sweep.select("no_such_metric")
 
 
+class Quantiles(unittest.TestCase):
+    def test_student_t(self):
+        self.assertAlmostEqual(da.t_quantile_975(1), 12.7062, places=4)
+        self.assertAlmostEqual(da.t_quantile_975(4), 2.7764, places=4)
+        self.assertAlmostEqual(da.t_quantile_975(30), 2.0423, places=4)
+        self.assertAlmostEqual(da.t_quantile_975(40), 2.0211, places=4)  # the expansion
+        self.assertAlmostEqual(da.t_quantile_975(10**6), 1.95997, places=4)
+        with self.assertRaises(ValueError):
+            da.t_quantile_975(0)
+
+
+class LabRunFiles(unittest.TestCase):
+    """A run with a partition and two client groups (the CAP lab's Raft side)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="dsim_analysis_cap_"))
+        cls.dir = cls.tmp / "cap"
+        dsim("run", REPO / "scenarios" / "labs" / "cap_raft.yaml", "--out", cls.dir)
+        cls.res = da.load_run(cls.dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        plt.close("all")
+        shutil.rmtree(cls.tmp)
+
+    def test_availability_by_group_pools_the_ops(self):
+        ts = self.res.timeseries
+        a = da.availability_by_group(ts, ops=["get", "put"])
+        self.assertEqual(sorted(set(a.group)), ["east", "west"])
+        for row in a.sample(10, random_state=1).itertuples(index=False):
+            w = ts[(ts.window_start_s == row.window_start_s) & (ts.group == row.group)
+                   & ts.op.isin(["get", "put"])]
+            self.assertEqual(row.ok, w.ok.sum())
+            self.assertEqual(row.failed, (w.rejected + w.timeout + w.error).sum())
+        # The minority side (west) fails every operation inside the partition (5-15 s);
+        # the majority side keeps succeeding.
+        inside = a[(a.window_start_s >= 6) & (a.window_end_s <= 14)]
+        self.assertTrue((inside[inside.group == "west"].availability == 0).all())
+        self.assertGreater(inside[inside.group == "east"].availability.min(), 0.9)
+        # After the clients stop (20 s) only read-backs remain: no get or put, no figure.
+        late = a[a.window_start_s >= 21]
+        self.assertTrue(late.availability.isna().all())
+        self.assertTrue((late.started == 0).all())
+
+    def test_unavailability_intervals(self):
+        u = da.load_unavailability(self.res)
+        self.assertEqual(set(u.group), {"west"})
+        self.assertAlmostEqual(u.duration_s.sum(),
+                               self.res.metric("unavailable_seconds", "west", ""), places=6)
+        self.assertTrue(da.load_unavailability(self.tmp / "nowhere").empty)
+
+    def test_plot_availability(self):
+        ax = da.plot_availability(self.res, ops=["get", "put"])
+        groups = [line.get_label() for line in ax.lines if not line.get_label().startswith("_")]
+        self.assertEqual(groups, ["west", "east"])
+        self.assertEqual(len(ax.patches), 1)  # the partition, shaded
+        bars = [line for line in ax.lines if line.get_label().startswith("_")]
+        self.assertEqual(len(bars), len(da.load_unavailability(self.res)))
+        self.assertEqual(ax.get_xlabel(), "simulated time (s)")
+
+    def test_t_visibility_of_a_run(self):
+        tv = da.load_t_visibility(self.res)
+        self.assertEqual(list(tv.columns),
+                         ["group", "t_ms_lo", "t_ms_hi", "reads", "visible", "p_visible"])
+        seen = tv[tv.reads > 0]
+        self.assertTrue((seen.p_visible == 1).all())  # linearizable: every read sees the write
+        self.assertTrue(tv[tv.reads == 0].p_visible.isna().all())
+        ax = da.plot_t_visibility(self.res, groups=["west", "east"])
+        self.assertEqual(len(ax.lines), 2)
+        self.assertEqual(len(ax.lines[0].get_xdata()),  # no empty bucket, no open one
+                         len(seen[(seen.group == "west") & seen.t_ms_hi.notna()]))
+
+
+class LabSweepFiles(unittest.TestCase):
+    """The PACELC lab's sweep, shortened: R/W zipped, replica delays zipped, runs kept."""
+    R, W = "groups.store.params.r", "groups.store.params.w"
+    QW = "network.message_delay.quorum_write"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="dsim_analysis_pacelc_"))
+        cls.dir = cls.tmp / "sweep"
+        dsim("sweep", REPO / "scenarios" / "labs" / "pacelc.yaml", "--set", "duration=3s",
+             "--set", "sweep.replications=2", "--keep-runs", "--jobs", "2", "--out", cls.dir)
+        means = {f"exponential(mean={v}ms)": f"{v}ms" for v in (1, 4, 16)}
+        cls.sweep = da.load_sweep(cls.dir).with_values(cls.QW, means)
+
+    @classmethod
+    def tearDownClass(cls):
+        plt.close("all")
+        shutil.rmtree(cls.tmp)
+
+    def test_with_values_and_run_dirs(self):
+        s = self.sweep
+        self.assertEqual(sorted(set(s.point_values[self.QW])), ["16ms", "1ms", "4ms"])
+        d = s.select("stale_read_rate", "run", "")
+        self.assertEqual(sorted(set(d[self.QW + "_value"])), [0.001, 0.004, 0.016])
+        self.assertEqual(s.run_dir(11, 1), self.dir / "runs" / "p11-r1")
+        self.assertEqual(da.load_run(s.run_dir(0, 0)).meta["seed"],
+                         str(s.runs[(s.runs.point == 0) & (s.runs.replication == 0)].seed.iloc[0]))
+        with self.assertRaises(KeyError):
+            s.with_values("no.such.key", {})
+        with self.assertRaises(FileNotFoundError):
+            da.load_sweep(self.dir / "sweep.csv").run_dir(0, 0)
+
+    def test_sweep_t_visibility_averages_the_replications(self):
+        tv = da.sweep_t_visibility(self.sweep)
+        files = da.load_sweep_run_files(self.sweep, "t_visibility.csv")
+        self.assertEqual(len(files), len(files.drop_duplicates(
+            ["point", "replication", "group", "t_ms_lo"])))
+        row = tv[(tv.point == 1) & (tv.t_ms_lo == 0)].iloc[0]  # r=w=1, 4 ms: stale early
+        per_run = files[(files.point == 1) & (files.t_ms_lo == 0)].p_visible
+        self.assertEqual(row["n"], 2)
+        self.assertAlmostEqual(row["mean"], per_run.mean(), places=12)
+        half = da.t_quantile_975(1) * per_run.std(ddof=1) / math.sqrt(2)
+        self.assertAlmostEqual(row["ci95_hi"] - row["mean"], half, places=12)
+        self.assertLess(row["mean"], 1)
+        # R + W > N: every read sees the last acknowledged write, at any t.
+        strict = tv[(tv[self.R] == "2") & (tv[self.W] == "2")]
+        self.assertFalse(strict.empty)
+        self.assertTrue((strict["mean"] == 1).all())
+        ax = da.plot_t_visibility(tv[tv[self.QW] == "4ms"], by=[self.R, self.W])
+        self.assertEqual([line.get_label() for line in ax.lines],
+                         ["r = 1, w = 1", "r = 1, w = 2", "r = 2, w = 1", "r = 2, w = 2"])
+        self.assertEqual(len(ax.collections), 4)  # a confidence band per line
+
+    def test_tradeoff(self):
+        ax = da.plot_tradeoff(self.sweep, ("stale_read_rate", "run", ""),
+                              ("latency_ms_p99", "clients", "get"), by=[self.R, self.W],
+                              annotate=self.QW)
+        self.assertEqual(len(ax.containers), 4)  # one errorbar line per R/W
+        x = self.sweep.select("stale_read_rate", "run", "")
+        y = self.sweep.select("latency_ms_p99", "clients", "get")
+        line = ax.containers[0].lines[0]  # r = w = 1, by delay
+        part_x = x[(x[self.R] == "1") & (x[self.W] == "1")].sort_values(self.QW + "_value")
+        part_y = y[(y[self.R] == "1") & (y[self.W] == "1")].sort_values(self.QW + "_value")
+        self.assertEqual(list(line.get_xdata()), list(part_x["mean"]))
+        self.assertEqual(list(line.get_ydata()), list(part_y["mean"]))
+        self.assertEqual([t.get_text() for t in ax.texts[:3]], ["1ms", "4ms", "16ms"])
+        self.assertEqual(ax.get_ylabel(), "clients get latency_ms_p99")
+
+    def test_metric_vs_param_by_a_zipped_axis(self):
+        ax = da.plot_metric_vs_param(self.sweep, "stale_read_rate", self.QW,
+                                     by=[self.R, self.W], group="run", op="")
+        self.assertEqual([line.get_label() for line in ax.lines],
+                         ["r = 1, w = 1", "r = 1, w = 2", "r = 2, w = 1", "r = 2, w = 2"])
+        self.assertEqual(list(ax.lines[0].get_xdata()), [0.001, 0.004, 0.016])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -429,6 +429,9 @@ void KvClient::send_attempt(Context& ctx, uint64_t op_id) {
     op.req.idempotency_key = (static_cast<uint64_t>(ctx.self()) << 40) | next_idempotency_++;
   }
   ++op.requests;
+  // The session's newest token (a retry carries what the session learned meanwhile).
+  const auto tok = session_tokens_.find(static_cast<uint32_t>(op.req.session & 0xffffffffULL));
+  op.req.session_token = tok == session_tokens_.end() ? 0 : tok->second;
   request_op_[op.req.id] = op_id;
   op.timer = ctx.set_timer(config_.timeout, tag(kTimeout, op.req.id));
   if (op.req.op != KvOpKind::kGet) {
@@ -541,6 +544,10 @@ void KvClient::on_message(Context& ctx, const Envelope& env) {
   request_op_.erase(rit);
   Op& op = ops_.at(op_id);
   ctx.cancel_timer(op.timer);
+  if (resp->session_token != 0) {
+    uint64_t& t = session_tokens_[static_cast<uint32_t>(op.req.session & 0xffffffffULL)];
+    t = std::max(t, resp->session_token);
+  }
   switch (resp->status) {
     case KvStatus::kOk: {
       if (config_.target_policy == Target::kSticky) sticky_ = env.from;

@@ -17,6 +17,9 @@
 // outcome the checkers need: ok; fail only when every attempt definitely failed; unknown
 // when any attempt may have been applied (timed out, or the store said indeterminate).
 //
+// A store's session tokens (contract.h) are kept per session, the largest received, and
+// sent with the session's every later request.
+//
 // With `stop` and `read_back`, the client stops starting operations at `stop`, waits
 // `read_back_delay`, then reads back every key it wrote: the final reads the lost-write
 // check compares with the acknowledged writes.
@@ -173,6 +176,7 @@ class KvClient final : public Model {
   std::map<uint64_t, Op> ops_;                            // live operations by op id
   std::unordered_map<uint64_t, uint64_t> request_op_;     // request id -> op id; lookups only
   std::map<std::pair<uint32_t, uint64_t>, Known> known_;  // (session, key)
+  std::map<uint32_t, uint64_t> session_tokens_;           // session -> largest token received
   std::set<uint64_t> written_keys_;
   // Causal contexts by (session, key), from stores that hand them out.
   std::map<std::pair<uint32_t, uint64_t>, std::vector<uint64_t>> contexts_;

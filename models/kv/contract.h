@@ -31,6 +31,13 @@
 // et al. 2007, 4.4: "the client must specify which version it is updating by passing the
 // context it obtained from an earlier read"). Stores that never hand out a context never
 // receive a KvContextRequest; the fields cost nothing to those that do not use them.
+//
+// Session tokens: a store may put an opaque `session_token` (non-zero) in any answer; the
+// client keeps, per session, the largest token it received and sends it with every later
+// request of that session (0 until it has one). A replicated store uses it to give a
+// session guarantees across replicas (read-your-writes: a replica serves a read only if
+// its copy covers the token, else it redirects). Stores that do not use tokens leave it 0,
+// and a zero token costs nothing on the wire.
 #pragma once
 
 #include <cstdint>
@@ -149,11 +156,14 @@ struct KvRequest {
   int64_t expected = 0;          ///< cas
   uint64_t idempotency_key = 0;  ///< the same for every retry of one logical operation
   uint64_t session = 0;          ///< (client node << 32) | session: for session guarantees
+  uint64_t session_token = 0;    ///< the largest token the session received; 0: none
   uint32_t value_bytes = 0;      ///< size of `value` on the wire (writes)
   KvOpKind op = KvOpKind::kGet;
   bool expected_absent = false;  ///< cas: expects no value
 
-  uint32_t size_bytes() const { return kKvHeaderBytes + (op == KvOpKind::kGet ? 0 : value_bytes); }
+  uint32_t size_bytes() const {
+    return kKvHeaderBytes + (op == KvOpKind::kGet ? 0 : value_bytes) + (session_token ? 8 : 0);
+  }
   std::string describe() const;
 };
 
@@ -174,12 +184,15 @@ struct KvContextRequest {
 struct KvResponse {
   static constexpr std::string_view kName = "kv_response";
   uint64_t id = 0;
-  KvValue value;          ///< get: what was read (with siblings: the store's pick)
-  NodeId hint = kNoNode;  ///< kNotLeader: the node to try instead, if known
+  KvValue value;               ///< get: what was read (with siblings: the store's pick)
+  uint64_t session_token = 0;  ///< for the session's later requests (0: none); see above
+  NodeId hint = kNoNode;       ///< kNotLeader: the node to try instead, if known
   KvStatus status = KvStatus::kOk;
   KvCausalPtr causal;  ///< siblings and causal context, from stores that version causally
 
-  uint32_t size_bytes() const { return kKvHeaderBytes + value.bytes() + causal.bytes(); }
+  uint32_t size_bytes() const {
+    return kKvHeaderBytes + value.bytes() + causal.bytes() + (session_token ? 8 : 0);
+  }
   std::string describe() const;
 };
 // Requests and responses travel inline in a Message (no allocation per message).

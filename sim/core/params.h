@@ -90,9 +90,19 @@ struct ParamDoc {
 /// What a reader needs to know of the scenario around it.
 struct ParamEnv {
   Diagnostics* diagnostics = nullptr;
-  std::vector<std::string> group_names;  ///< the groups a parameter may refer to
-  std::string base_dir;                  ///< for relative file names (empirical CDFs)
+  std::vector<std::string> group_names;   ///< the groups a parameter may refer to
+  std::vector<std::string> group_models;  ///< their models, by the same index ("": not given)
+  std::string base_dir;                   ///< for relative file names (empirical CDFs)
+  uint32_t group_count = 0;               ///< nodes of the group whose params are read (0: unknown)
   bool doc_mode = false;
+
+  /// The model of group `name` ("" when not known).
+  std::string_view model_of(std::string_view name) const {
+    for (size_t i = 0; i < group_names.size() && i < group_models.size(); ++i) {
+      if (group_names[i] == name) return group_models[i];
+    }
+    return {};
+  }
 };
 
 class ParamReader {

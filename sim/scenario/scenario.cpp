@@ -98,6 +98,7 @@ void read_groups(const ParamNode* list, const std::vector<std::string>& group_na
     } else {
       ParamEnv model_env = env;
       model_env.group_names = group_names;
+      model_env.group_count = spec_g.count;
       const std::string path = "groups." + (named ? spec_g.name : std::to_string(i)) + ".params";
       SourceLoc params_loc = item.loc;
       for (const auto& e : item.entries) {
@@ -315,17 +316,22 @@ std::optional<ScenarioSpec> load_scenario_tree(ParamNode tree, const std::string
   ScenarioSpec spec;
   spec.file = file;
   // Group names first: model parameters may refer to any group, declared before or after.
-  std::vector<std::string> group_names;
+  std::vector<std::string> group_names, group_models;
   if (const ParamNode* groups = root->find("groups");
       groups && groups->kind == ParamNode::Kind::kList) {
     for (const auto& g : groups->items) {
       const ParamNode* n = g.kind == ParamNode::Kind::kMap ? g.find("name") : nullptr;
-      if (n && n->kind == ParamNode::Kind::kScalar) group_names.push_back(n->scalar);
+      if (n && n->kind == ParamNode::Kind::kScalar) {
+        const ParamNode* m = g.find("model");
+        group_names.push_back(n->scalar);
+        group_models.push_back(m && m->kind == ParamNode::Kind::kScalar ? m->scalar : "");
+      }
     }
   }
   ParamEnv env;
   env.diagnostics = &diag;
   env.group_names = group_names;
+  env.group_models = group_models;
   env.base_dir = dirname_of(file);
   ParamReader top(&*root, &env, "", SourceLoc{file, 1, 1});
   spec.name = top.text("name", stem_of(file), "the scenario's name (default: the file's name)");

@@ -218,6 +218,41 @@ TEST_CASE("kv_client: operations follow the mix and carry unique values and keys
   CHECK(rig.op(0).history == HistoryOutcome::kOk);
 }
 
+TEST_CASE("kv_client: a session sends the largest token its store gave it") {
+  KvClient::Config c = one_shot();
+  c.mix = {{"get", 1}};
+  c.sessions = 2;
+  ClientRig rig(c);
+  rig.start();
+  auto answer_with = [&](const std::pair<NodeId, KvRequest>& req, uint64_t token) {
+    KvResponse r = kv_reply(req.second, KvStatus::kOk);
+    r.session_token = token;
+    rig.ctx.deliver(*rig.client, req.first, r);
+  };
+  auto a = rig.next_request();  // session 0
+  REQUIRE(a);
+  CHECK(a->second.session_token == 0);
+  CHECK(a->second.size_bytes() == kKvHeaderBytes);  // no token: nothing extra on the wire
+  answer_with(*a, 50);
+  auto b = rig.next_request();  // session 1 has no token yet
+  REQUIRE(b);
+  CHECK((b->second.session & 0xffffffff) == 1);
+  CHECK(b->second.session_token == 0);
+  answer_with(*b, 7);
+  auto c0 = rig.next_request();  // session 0 again: its token
+  REQUIRE(c0);
+  CHECK(c0->second.session_token == 50);
+  CHECK(c0->second.size_bytes() == kKvHeaderBytes + 8);
+  answer_with(*c0, 30);  // smaller: the session keeps 50
+  auto c1 = rig.next_request();
+  REQUIRE(c1);
+  CHECK(c1->second.session_token == 7);
+  answer_with(*c1, 0);  // no token: nothing changes
+  auto d0 = rig.next_request();
+  REQUIRE(d0);
+  CHECK(d0->second.session_token == 50);
+}
+
 TEST_CASE("kv_client: a timeout without retries is an unknown outcome") {
   ClientRig rig(one_shot());
   rig.config.mix = {{"put", 1}};
