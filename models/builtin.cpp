@@ -2,6 +2,7 @@
 
 #include "models/kv/client.h"
 #include "models/kv/store.h"
+#include "models/phold/phold.h"
 #include "models/primary_backup/monitor.h"
 #include "models/primary_backup/replica.h"
 #include "models/queueing/client.h"
@@ -19,6 +20,7 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<kv::KvClient>();
   registry.add<kv::KvStore>();
   registry.add<quorum::QuorumStore>();
+  registry.add<phold::Phold>();
   registry.add<raft::RaftNode>();
   registry.add<pb::PrimaryBackup>();
   registry.add<pb::Monitor>();

@@ -28,7 +28,20 @@ struct RunArgs {
   bool check_invariants = false;
 };
 
+/// `dsim bench phold`: the PHOLD workloads of the engine benchmark (see cmd_bench.cpp).
+struct BenchArgs {
+  std::string workload = "timers";  ///< timers | net
+  uint32_t nodes = 100;
+  uint64_t tokens = 1000;
+  double end_s = 1;  ///< simulated seconds
+  uint64_t seed = 1;
+  bool print_scenario = false;  ///< print the scenario it would run, and stop
+};
+
 int cmd_run(const RunArgs& args, const ModelRegistry& registry);
+int cmd_bench(const BenchArgs& args, const ModelRegistry& registry);
+/// The scenario `dsim bench phold` runs.
+std::string phold_scenario(const BenchArgs& args);
 int cmd_validate(const std::vector<std::string>& files, const std::vector<std::string>& overrides,
                  const ModelRegistry& registry);
 int cmd_list_models(const ModelRegistry& registry, const std::string& only);

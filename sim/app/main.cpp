@@ -46,6 +46,26 @@ int main(int argc, char** argv) {
   list->add_option("what", list_what, "models")->required()->check(CLI::IsMember({"models"}));
   list->add_option("name", list_only, "show only this one");
 
+  dsim::BenchArgs bench_args;
+  auto* bench = app.add_subcommand(
+      "bench", "engine benchmarks: print events and simulated seconds (wall time on stderr)");
+  bench->require_subcommand(1);
+  auto* phold = bench->add_subcommand(
+      "phold", "PHOLD workloads through the full engine (model phold, ../shared/bench/README.md)");
+  phold->add_option("--workload", bench_args.workload, "timers or net")
+      ->check(CLI::IsMember({"timers", "net"}))
+      ->capture_default_str();
+  phold->add_option("--nodes", bench_args.nodes, "nodes (hosts)")
+      ->check(CLI::Range(1u, 50'000'000u))
+      ->capture_default_str();
+  phold->add_option("--tokens", bench_args.tokens, "tokens in all, started round robin")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{4'294'967'295}))
+      ->capture_default_str();
+  phold->add_option("--end-s", bench_args.end_s, "simulated seconds")->capture_default_str();
+  phold->add_option("--seed", bench_args.seed, "root seed")->capture_default_str();
+  phold->add_flag("--print-scenario", bench_args.print_scenario,
+                  "print the scenario it runs (for dsim run) and stop");
+
   dsim::StudyCommands study(app);  // sweep, merge, analyze
 
   try {
@@ -57,6 +77,7 @@ int main(int argc, char** argv) {
   if (*run) return dsim::cmd_run(run_args, registry);
   if (*validate) return dsim::cmd_validate(validate_files, validate_overrides, registry);
   if (*list) return dsim::cmd_list_models(registry, list_only);
+  if (*phold) return dsim::cmd_bench(bench_args, registry);
   if (auto code = study.run(registry)) return *code;
   return dsim::kExitBadInput;
 }

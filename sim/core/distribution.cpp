@@ -310,9 +310,15 @@ double Distribution::sample_nonnegative(Rng& rng) const {
 }
 
 Duration Distribution::sample_duration(Rng& rng) const {
-  const double x = sample_nonnegative(rng);
+  // The common kinds whose draws cannot be negative skip the min_value() check.
+  const bool nonnegative = kind_ == Kind::kExponential || kind_ == Kind::kLognormal ||
+                           kind_ == Kind::kWeibull ||
+                           ((kind_ == Kind::kConstant || kind_ == Kind::kUniform) && a_ >= 0);
+  const double x = nonnegative ? sample(rng) : sample_nonnegative(rng);
   if (!(x < kMaxDurationNs)) return Duration::from_ns(static_cast<int64_t>(kMaxDurationNs));
-  return Duration::from_ns(std::llround(x));
+  // std::llround for 0 <= x < 2^63, inline: x - trunc(x) is exact, and a half rounds up.
+  const auto whole = static_cast<int64_t>(x);
+  return Duration::from_ns(whole + (x - static_cast<double>(whole) >= 0.5 ? 1 : 0));
 }
 
 uint64_t Distribution::sample_count(Rng& rng) const {

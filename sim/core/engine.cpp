@@ -24,7 +24,11 @@ std::string_view stop_reason_name(StopReason r) {
 class NodeContext final : public Context {
  public:
   explicit NodeContext(Engine* engine) : engine_(engine) {}
-  void set_node(NodeId node) { node_ = node; }
+  /// Points the context at `node`, whose slot is `slot` (nodes_ does not move during a run).
+  void set_node(NodeId node, Engine::NodeSlot* slot) {
+    node_ = node;
+    slot_ = slot;
+  }
 
   NodeId self() const override { return node_; }
   SimTime now() const override { return engine_->local_now(node_); }
@@ -34,10 +38,10 @@ class NodeContext final : public Context {
     return engine_->set_timer(node_, after, tag);
   }
   void cancel_timer(TimerId id) override { engine_->cancel_timer(id); }
-  Rng& rng() override { return engine_->nodes_[node_].rng; }
+  Rng& rng() override { return slot_->rng; }
   Recorder& record() override { return engine_->metrics_; }
   DurableStore& disk() override { return engine_->disk(node_); }
-  double slowdown() const override { return engine_->nodes_[node_].slowdown; }
+  double slowdown() const override { return slot_->slowdown; }
   Symbol intern(std::string_view name) override { return engine_->symbols_.intern(name); }
   std::string_view symbol_name(Symbol s) const override { return engine_->symbols_.name(s); }
   std::span<const NodeId> group_nodes(std::string_view group) const override {
@@ -45,11 +49,13 @@ class NodeContext final : public Context {
     return g ? std::span<const NodeId>(g->nodes) : std::span<const NodeId>();
   }
   std::string node_name(NodeId id) const override { return engine_->node_name(id); }
-  uint32_t index_in_group() const override { return engine_->nodes_[node_].index_in_group; }
+  uint32_t index_in_group() const override { return slot_->index_in_group; }
+  std::string_view group_name() const override { return engine_->groups_[slot_->group].name; }
 
  private:
   Engine* engine_;
   NodeId node_ = 0;
+  Engine::NodeSlot* slot_ = nullptr;
 };
 
 Engine::Engine(EngineConfig config)
@@ -146,7 +152,7 @@ void Engine::free_message(uint32_t slot) {
   free_messages_.push_back(slot);
 }
 
-void Engine::send(NodeId from, NodeId to, Message msg) {
+void Engine::send(NodeId from, NodeId to, Message&& msg) {
   assert(to < nodes_.size() && "send to a node that does not exist");
   const uint32_t bytes = msg.size_bytes();
   const uint32_t pair = network_.pair(from, to);
@@ -173,6 +179,11 @@ void Engine::send(NodeId from, NodeId to, Message msg) {
   m.path = path;
   m.at = now_;
   m.extra = Duration::zero();
+  if (from != to && network_.access().enabled()) {
+    // The sender's access link before the path, the receiver's after it.
+    m.at = saturating_add(now_, network_.access().of(from));
+    m.extra = network_.access().of(to);
+  }
   if (from != to && network_.has_extras()) {
     const Network::Extras x = network_.extras(from, to, m.msg.type(), nodes_[from].net_rng);
     if (x.dropped) {
@@ -180,7 +191,7 @@ void Engine::send(NodeId from, NodeId to, Message msg) {
       free_message(slot);
       return;
     }
-    m.extra = x.delay;
+    m.extra += x.delay;
     duplicate = x.duplicate;
   }
   if (duplicate) {
@@ -200,6 +211,11 @@ void Engine::advance(uint32_t slot) {
       m.extra = Duration::zero();
       m.stage = m.path.stages + 1;  // arrived: the next event delivers it
       return;
+    }
+    if (m.at.ns() < (int64_t{1} << 52) && network_.plain(m.path)) {
+      m.at = network_.cross_plain(m.path, m.at, nodes_[m.from].net_rng);
+      ++m.stage;
+      continue;
     }
     // A queueing stage is entered in time order: wait for the message's time there.
     if (m.at > now_ && network_.stage_queues(m.path, m.stage, m.pair)) {
@@ -266,7 +282,7 @@ void Engine::cancel_timer(TimerId id) {
 }
 
 void Engine::enter(NodeId node) {
-  ctx_->set_node(node);
+  ctx_->set_node(node, &nodes_[node]);
   metrics_.set_current_node(node);
 }
 

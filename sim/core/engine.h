@@ -198,7 +198,7 @@ class Engine final : private DiskScheduler {
   // Context operations, for the node whose handler runs.
   SimTime local_now(NodeId node);
   SimTime local_mono(NodeId node) const;
-  void send(NodeId from, NodeId to, Message msg);
+  void send(NodeId from, NodeId to, Message&& msg);
   TimerId set_timer(NodeId node, Duration after, TimerTag tag);
   void cancel_timer(TimerId id);
 

@@ -29,6 +29,11 @@ namespace dsim {
 struct MessageType {
   std::string_view name;
   bool inline_storage;
+  /// Moving the message is a copy of its storage's bytes (a trivially copyable payload in
+  /// place, or the pointer to one on the heap): no call through `relocate`.
+  bool relocates_by_copy;
+  /// Destroying it does nothing (a trivially destructible payload in place).
+  bool trivially_destroyed;
   void (*destroy)(void* storage);
   void (*relocate)(void* dst, void* src);  // move-construct into dst, destroy src
   void (*copy)(void* dst, const void* src);
@@ -130,6 +135,8 @@ class Message {
   static constexpr MessageType kTypeOf = {
       T::kName,
       kFitsInline<T>,
+      !kFitsInline<T> || std::is_trivially_copyable_v<T>,
+      kFitsInline<T>&& std::is_trivially_destructible_v<T>,
       [](void* s) {
         if constexpr (kFitsInline<T>) {
           object<T>(s)->~T();
@@ -173,12 +180,16 @@ class Message {
   void* storage() { return buf_; }
   const void* storage() const { return buf_; }
   void reset() {
-    if (type_) type_->destroy(storage());
+    if (type_ && !type_->trivially_destroyed) type_->destroy(storage());
     type_ = nullptr;
   }
   void take(Message& o) {
     if (o.type_) {
-      o.type_->relocate(storage(), o.storage());
+      if (o.type_->relocates_by_copy) {
+        std::memcpy(buf_, o.buf_, kInlineBytes);  // a fixed size: a few register moves
+      } else {
+        o.type_->relocate(storage(), o.storage());
+      }
       type_ = o.type_;
       o.type_ = nullptr;
     }

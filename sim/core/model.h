@@ -100,6 +100,8 @@ class Context {
   virtual std::string node_name(NodeId id) const = 0;
   /// This node's index within its group.
   virtual uint32_t index_in_group() const = 0;
+  /// The name of this node's group, e.g. "replicas" (group_nodes() of it lists its peers).
+  virtual std::string_view group_name() const = 0;
 };
 
 class Model {

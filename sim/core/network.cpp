@@ -31,7 +31,8 @@ double route_weight(const Distribution& d) {
 
 }  // namespace
 
-Network::Network(NetworkConfig config) : config_(std::move(config)) {
+Network::Network(NetworkConfig config)
+    : config_(std::move(config)), access_(config_.access_latency) {
   const LinkSpec region = config_.default_link();
   const LinkSpec zone = config_.same_zone.value_or(region);
   const LinkSpec rack = config_.same_rack.value_or(zone);
@@ -61,12 +62,18 @@ Network::Network(NetworkConfig config) : config_(std::move(config)) {
     (void)name;
     kind_delay_.push_back(dist);
   }
+  tracks_pairs_ = config_.pair_counters;
+  for (const LinkSpec& c : classes_) {
+    tracks_pairs_ = tracks_pairs_ || c.bandwidth_bps > 0;  // a pair link's queue is per pair
+    plain_.push_back(c.bandwidth_bps == 0 && c.loss == 0 && c.duplicate == 0 && c.reorder == 0);
+  }
 }
 
 Network::~Network() = default;
 
 void Network::prepare(size_t nodes) {
   node_traffic_.assign(nodes, NodeTraffic{});
+  access_.grow(nodes, seed_);
   if (config_.topology == TopologyKind::kGraph) {
     graph_rng_.clear();
     for (uint32_t i = 0; i < config_.graph_links.size(); ++i)
@@ -74,14 +81,14 @@ void Network::prepare(size_t nodes) {
   }
 }
 
-uint32_t Network::pair(NodeId from, NodeId to) {
+uint32_t Network::pair_slot(NodeId from, NodeId to) {
   const uint64_t key = (static_cast<uint64_t>(from) << 32) | to;
   auto [it, inserted] = pair_index_.try_emplace(key, static_cast<uint32_t>(pairs_.size()));
   if (inserted) pairs_.push_back(PairState{from, to, {}, 0});
   return it->second;
 }
 
-bool Network::cut(NodeId from, NodeId to) const {
+bool Network::any_cut(NodeId from, NodeId to) const {
   for (const auto& [id, c] : cuts_) {
     if (c.blocks(from, to)) return true;
   }
@@ -101,10 +108,11 @@ uint32_t Network::pair_class(NodeId from, NodeId to) const {
 }
 
 Network::Path Network::path(NodeId from, NodeId to, uint32_t /*pair*/) {
-  if (config_.topology != TopologyKind::kGraph || locations_.empty()) return Path{};
+  if (config_.topology != TopologyKind::kGraph || locations_.empty())
+    return Path{nullptr, 1, pair_class(from, to)};
   const Location& a = locations_[from];
   const Location& b = locations_[to];
-  if (a.host == b.host) return Path{};  // the same_host pseudo-link
+  if (a.host == b.host) return Path{nullptr, 1, kSameHost};  // the same_host pseudo-link
   const std::vector<uint32_t>* r = routes_->route(a.vertex, b.vertex);
   assert(r && "the scenario layer checks that every host reaches every other");
   return Path{r, static_cast<uint32_t>(r->size())};
@@ -112,7 +120,8 @@ Network::Path Network::path(NodeId from, NodeId to, uint32_t /*pair*/) {
 
 bool Network::stage_queues(const Path& p, uint32_t stage, uint32_t pair) const {
   if (p.links) return config_.graph_links[(*p.links)[stage]].link.bandwidth_bps > 0;
-  return classes_[pair_class(pairs_[pair].from, pairs_[pair].to)].bandwidth_bps > 0;
+  (void)pair;
+  return classes_[p.link_class].bandwidth_bps > 0;
 }
 
 Network::Crossing Network::cross(const Path& p, uint32_t stage, uint32_t pair, uint32_t bytes,
@@ -122,9 +131,11 @@ Network::Crossing Network::cross(const Path& p, uint32_t stage, uint32_t pair, u
     return cross_link(config_.graph_links[link].link, graph_state_[link].free_at, bytes, at,
                       graph_rng_[link], &graph_stats_[link]);
   }
-  PairState& ps = pairs_[pair];
-  return cross_link(classes_[pair_class(ps.from, ps.to)], ps.free_at, bytes, at, sender_rng,
-                    nullptr);
+  const LinkSpec& spec = classes_[p.link_class];
+  // Only a link with a bandwidth reads or moves free_at; such links make tracks_pairs_.
+  double unused_free_at = 0;
+  double& free_at = spec.bandwidth_bps > 0 ? pairs_[pair].free_at : unused_free_at;
+  return cross_link(spec, free_at, bytes, at, sender_rng, nullptr);
 }
 
 Network::Crossing Network::cross_link(const LinkSpec& spec, double& free_at, uint32_t bytes,
@@ -205,14 +216,16 @@ Network::Extras Network::extras(NodeId from, NodeId to, const MessageType* type,
 }
 
 void Network::count_sent(uint32_t pair, NodeId from, uint32_t bytes) {
-  for (NetworkCounters* c : {&pairs_[pair].counters, &node_traffic_[from].out, &totals_}) {
+  for (NetworkCounters* c : {pair_counters(pair), &node_traffic_[from].out, &totals_}) {
+    if (!c) continue;
     ++c->sent;
     c->bytes_sent += bytes;
   }
 }
 
 void Network::count_delivered(uint32_t pair, NodeId from, NodeId to, uint32_t bytes) {
-  for (NetworkCounters* c : {&pairs_[pair].counters, &node_traffic_[from].out, &totals_}) {
+  for (NetworkCounters* c : {pair_counters(pair), &node_traffic_[from].out, &totals_}) {
+    if (!c) continue;
     ++c->delivered;
     c->bytes_delivered += bytes;
   }
@@ -222,13 +235,15 @@ void Network::count_delivered(uint32_t pair, NodeId from, NodeId to, uint32_t by
 
 void Network::count_dropped(uint32_t pair, NodeId from, DropCause cause) {
   const auto i = static_cast<size_t>(cause);
-  for (NetworkCounters* c : {&pairs_[pair].counters, &node_traffic_[from].out, &totals_})
-    ++c->dropped[i];
+  for (NetworkCounters* c : {pair_counters(pair), &node_traffic_[from].out, &totals_}) {
+    if (c) ++c->dropped[i];
+  }
 }
 
 void Network::count_duplicated(uint32_t pair, NodeId from) {
-  for (NetworkCounters* c : {&pairs_[pair].counters, &node_traffic_[from].out, &totals_})
-    ++c->duplicated;
+  for (NetworkCounters* c : {pair_counters(pair), &node_traffic_[from].out, &totals_}) {
+    if (c) ++c->duplicated;
+  }
 }
 
 std::vector<const Network::PairState*> Network::pairs_in_order() const {

@@ -16,7 +16,9 @@
 //      `reorder_delay`, so later messages overtake it.
 // Then, once per message: the extra delay of its message kind, and the effect of any
 // `degrade` fault on its sender or receiver. Partitions (cuts) drop a message when it is
-// sent and when it would arrive.
+// sent and when it would arrive. Optionally each node also sits behind an access link
+// whose latency is drawn once (access_links.h): a message enters its path after the
+// sender's access latency and arrives the receiver's access latency after leaving it.
 //
 // Draws: the pair links and the per-message effects draw from the sender's network
 // stream; each graph link draws from its own stream; so a new message on one link never
@@ -25,6 +27,7 @@
 #pragma once
 
 #include <array>
+#include <cassert>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -35,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/core/access_links.h"
 #include "sim/core/distribution.h"
 #include "sim/core/ids.h"
 #include "sim/core/message.h"
@@ -94,6 +98,12 @@ struct NetworkConfig {
   std::vector<GraphLink> graph_links;
   /// Extra delay per message kind (Message::name()), on top of the links.
   std::vector<std::pair<std::string, Distribution>> message_delay;
+  /// Each node's access-link latency, drawn once per node (access_links.h); the constant 0
+  /// (the default) means no access links and costs no memory.
+  Distribution access_latency = Distribution::constant(0).with_dim(Distribution::Dim::kTime);
+  /// Count per pair of nodes (links.csv). Without it, and without a pair link that queues,
+  /// the network keeps no state per pair: pair() returns kNoPair.
+  bool pair_counters = true;
 
   LinkSpec default_link() const {
     return LinkSpec{latency, loss, duplicate, reorder, reorder_delay, bandwidth_bps, queue_bytes};
@@ -171,22 +181,29 @@ class Network {
   std::string_view location_name(NodeId n) const {
     return n < location_names_.size() ? std::string_view(location_names_[n]) : std::string_view();
   }
-  /// Sizes the per-node tables; called by the engine when the run starts.
+  /// Sizes the per-node tables (and draws the access links); called by the engine when the
+  /// run starts.
   void prepare(size_t nodes);
   void set_seed(uint64_t seed) { seed_ = seed; }
   const NetworkConfig& config() const { return config_; }
+  /// The nodes' access links (drawn by prepare()).
+  const AccessLinks& access() const { return access_; }
 
   // --- one message ---
-  /// The pair's index in the per-pair tables (created on first use).
-  uint32_t pair(NodeId from, NodeId to);
+  static constexpr uint32_t kNoPair = 0xffffffffu;
+  /// The pair's index in the per-pair tables (created on first use), or kNoPair when the
+  /// network keeps no per-pair state (no pair counters, no pair link that queues).
+  uint32_t pair(NodeId from, NodeId to) { return tracks_pairs_ ? pair_slot(from, to) : kNoPair; }
+  bool tracks_pairs() const { return tracks_pairs_; }
   /// True when a partition drops messages from `from` to `to` now.
-  bool cut(NodeId from, NodeId to) const;
+  bool cut(NodeId from, NodeId to) const { return !cuts_.empty() && any_cut(from, to); }
   /// Stages the message crosses: 1 (its pair link) in the uniform and regions topologies;
   /// the route's links in the graph topology (0 between nodes on one host, unless a
   /// same_host link is given).
   struct Path {
     const std::vector<uint32_t>* links = nullptr;  ///< graph: link ids; null: the pair link
     uint32_t stages = 1;
+    uint32_t link_class = 0;  ///< the pair link's class (classes_), when links is null
   };
   Path path(NodeId from, NodeId to, uint32_t pair);
   /// The outcome of crossing one stage, entered at `at`.
@@ -198,6 +215,14 @@ class Network {
   };
   /// True when the stage queues (has a bandwidth): it must be entered in time order.
   bool stage_queues(const Path& p, uint32_t stage, uint32_t pair) const;
+  /// True when the path is a pair link that only delays (no bandwidth, loss, duplication
+  /// or reordering): cross_plain() then does what cross() would, with the same draws.
+  bool plain(const Path& p) const { return !p.links && plain_[p.link_class]; }
+  SimTime cross_plain(const Path& p, SimTime at, Rng& sender_rng) const {
+    // cross_link() rounds `at` through a double, which is exact below 2^52 ns (52 days).
+    assert(at.ns() >= 0 && at.ns() < (int64_t{1} << 52));
+    return saturating_add(at, classes_[p.link_class].latency.sample_duration(sender_rng));
+  }
   Crossing cross(const Path& p, uint32_t stage, uint32_t pair, uint32_t bytes, SimTime at,
                  Rng& sender_rng);
   /// Per-message effects (message kind's delay, degrade faults), drawn from the sender's
@@ -246,12 +271,19 @@ class Network {
     double free_at = 0;
   };
   uint32_t pair_class(NodeId from, NodeId to) const;
+  uint32_t pair_slot(NodeId from, NodeId to);
+  bool any_cut(NodeId from, NodeId to) const;
+  NetworkCounters* pair_counters(uint32_t pair) {
+    return pair == kNoPair ? nullptr : &pairs_[pair].counters;
+  }
   Crossing cross_link(const LinkSpec& spec, double& free_at, uint32_t bytes, SimTime at, Rng& rng,
                       GraphLinkStats* stats);
 
   NetworkConfig config_;
   uint64_t seed_ = 1;
+  AccessLinks access_;
   std::vector<LinkSpec> classes_;  // link classes of node pairs
+  std::vector<uint8_t> plain_;     // per class: only a latency (see plain())
   enum Class : uint32_t { kSameRegion = 0, kSameZone = 1, kSameRack = 2, kSameHost = 3 };
   std::vector<uint32_t> region_class_;  // R x R
   std::vector<Location> locations_;
@@ -262,6 +294,7 @@ class Network {
   std::vector<Rng> graph_rng_;
   std::vector<uint32_t> same_host_route_;  // empty route, or the same_host pseudo-link
 
+  bool tracks_pairs_ = true;  // pair_counters, or a pair link with a bandwidth
   std::unordered_map<uint64_t, uint32_t> pair_index_;  // lookups only, never iterated
   std::vector<PairState> pairs_;
   std::vector<NodeTraffic> node_traffic_;

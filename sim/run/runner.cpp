@@ -251,6 +251,7 @@ std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invari
   cfg.check_invariants = check_invariants;
   cfg.history_max_bytes = spec.consistency.history_memory;
   cfg.network = spec.network;
+  cfg.network.pair_counters = spec.output.links;
   auto engine = std::make_unique<Engine>(std::move(cfg));
   for (const auto& g : spec.groups) {
     const ModelFactory* factory = g.factory;
@@ -302,7 +303,7 @@ RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
   out.files.emplace_back("timeseries.csv", render_timeseries_csv(spec, *engine));
   out.files.emplace_back("scenario.resolved.yaml", render_resolved_yaml(spec));
   out.files.emplace_back("nodes.csv", render_nodes_csv(spec, *engine));
-  out.files.emplace_back("links.csv", render_links_csv(spec, *engine));
+  if (spec.output.links) out.files.emplace_back("links.csv", render_links_csv(spec, *engine));
   out.files.emplace_back("faults.csv", render_faults_csv(spec, *engine));
   if (spec.network.topology == TopologyKind::kGraph)
     out.files.emplace_back("graph_links.csv", render_graph_links_csv(spec, *engine));

@@ -397,6 +397,10 @@ void read_network(ParamReader& top, ScenarioSpec& spec) {
   c.bandwidth_bps = read_bandwidth(net, "bandwidth", 0,
                                    "serialization rate of every link; 'unlimited': no queueing");
   c.queue_bytes = read_queue(net, c.queue_bytes);
+  c.access_latency = net.distribution(
+      "access_latency", c.access_latency,
+      "each node's access-link latency, drawn once per node; a message from a to b also "
+      "takes access(a) + access(b)");
   // Per message kind.
   if (const ParamNode* md = net.raw("message_delay", "map of message kind: distribution",
                                     "extra delay per message kind (Message name)")) {

@@ -353,6 +353,10 @@ std::optional<ScenarioSpec> load_scenario_tree(ParamNode tree, const std::string
     spec.output.window =
         out.duration("window", spec.output.window, "width of the windows of timeseries.csv",
                      Duration::from_ns(1));
+    spec.output.links = out.boolean(
+        "links", spec.output.links,
+        "write links.csv; false: no per-pair counters, so pairs of nodes that talk cost no "
+        "memory (unless a pair link queues)");
     out.finish();
     top.adopt("output", out);
   }

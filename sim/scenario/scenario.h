@@ -36,6 +36,7 @@ struct GroupSpec {
 
 struct OutputSpec {
   Duration window = seconds(1);  ///< time-series window
+  bool links = true;             ///< links.csv, and the per-pair counters behind it
 };
 
 struct LimitsSpec {

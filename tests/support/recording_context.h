@@ -125,6 +125,7 @@ class RecordingContext final : public Context {
     return it != names.end() ? it->second : "node" + std::to_string(id);
   }
   uint32_t index_in_group() const override { return index_; }
+  std::string_view group_name() const override { return group_; }
 
   // --- driving the model ---
   /// The disk (its spec may be changed before the first use).
@@ -145,6 +146,11 @@ class RecordingContext final : public Context {
   }
   void set_slowdown(double f) { slowdown_ = f; }
   void set_now(SimTime t) { now_ = t; }
+  /// Places this node at `index` of group `name` (whose members `groups[name]` lists).
+  void set_group(std::string name, uint32_t index) {
+    group_ = std::move(name);
+    index_ = index;
+  }
   void advance(Duration d) { now_ += d; }
   /// Pending (set, not fired, not cancelled) timers, earliest first (ties by set order).
   std::vector<const Timer*> pending() const {
@@ -191,6 +197,7 @@ class RecordingContext final : public Context {
  private:
   NodeId self_;
   uint32_t index_ = 0;
+  std::string group_ = "group";
   SimTime now_;
   Rng rng_;
   SymbolTable symbols_;
