@@ -13,8 +13,6 @@ namespace dsim {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-// Largest duration a draw may produce: 2^62 ns (about 146 years), so sums stay in range.
-constexpr double kMaxDurationNs = 4.611686018427388e18;
 constexpr int kMaxRedraws = 10'000;
 
 void require(bool ok, const char* what) {
@@ -309,16 +307,14 @@ double Distribution::sample_nonnegative(Rng& rng) const {
   return 0;  // only reachable when almost all mass is negative, which validation rejects
 }
 
-Duration Distribution::sample_duration(Rng& rng) const {
+Duration Distribution::sample_duration_drawn(Rng& rng) const {
   // The common kinds whose draws cannot be negative skip the min_value() check.
   const bool nonnegative = kind_ == Kind::kExponential || kind_ == Kind::kLognormal ||
                            kind_ == Kind::kWeibull ||
                            ((kind_ == Kind::kConstant || kind_ == Kind::kUniform) && a_ >= 0);
   const double x = nonnegative ? sample(rng) : sample_nonnegative(rng);
   if (!(x < kMaxDurationNs)) return Duration::from_ns(static_cast<int64_t>(kMaxDurationNs));
-  // std::llround for 0 <= x < 2^63, inline: x - trunc(x) is exact, and a half rounds up.
-  const auto whole = static_cast<int64_t>(x);
-  return Duration::from_ns(whole + (x - static_cast<double>(whole) >= 0.5 ? 1 : 0));
+  return round_ns(x);
 }
 
 uint64_t Distribution::sample_count(Rng& rng) const {

@@ -68,8 +68,12 @@ class Distribution {
 
   double sample(Rng& rng) const;
   /// A draw as a time span: values below 0 are redrawn (a normal truncated at 0), rounded
-  /// to whole nanoseconds.
-  Duration sample_duration(Rng& rng) const;
+  /// to whole nanoseconds. A constant (the usual fixed delay, or the default 0) draws
+  /// nothing and is answered inline.
+  Duration sample_duration(Rng& rng) const {
+    if (kind_ == Kind::kConstant && a_ >= 0 && a_ < kMaxDurationNs) return round_ns(a_);
+    return sample_duration_drawn(rng);
+  }
   /// A draw of a count (Zipf rank, size): rounded to the nearest integer >= 0.
   uint64_t sample_count(Rng& rng) const;
 
@@ -85,6 +89,14 @@ class Distribution {
  private:
   struct Table;  // mixture components, empirical points, Zipf constants
   double sample_nonnegative(Rng& rng) const;
+  Duration sample_duration_drawn(Rng& rng) const;
+  /// std::llround for 0 <= x < 2^63, inline: x - trunc(x) is exact, and a half rounds up.
+  static Duration round_ns(double x) {
+    const auto whole = static_cast<int64_t>(x);
+    return Duration::from_ns(whole + (x - static_cast<double>(whole) >= 0.5 ? 1 : 0));
+  }
+  /// Largest duration a draw may produce: 2^62 ns (about 146 years), so sums stay in range.
+  static constexpr double kMaxDurationNs = 4.611686018427388e18;
 
   Kind kind_ = Kind::kConstant;
   Dim dim_ = Dim::kNumber;
