@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include <unistd.h>
+
 #include "models/builtin.h"
 #include "sim/run/report.h"
 #include "sim/sweep/executor.h"
@@ -30,9 +32,11 @@ const ModelRegistry& registry() {
   return r;
 }
 
-// Writes `text` to a scenario file of its own and returns its path.
+// Writes `text` to a scenario file of its own and returns its path. The directory is the
+// process's own: ctest runs test cases of this file in parallel processes.
 std::string scenario_file(const std::string& name, const std::string& text) {
-  const fs::path dir = fs::temp_directory_path() / "dsim_test_sweep";
+  const fs::path dir =
+      fs::temp_directory_path() / ("dsim_test_sweep." + std::to_string(::getpid()));
   fs::create_directories(dir);
   const fs::path p = dir / (name + ".yaml");
   std::ofstream(p, std::ios::binary) << text;
