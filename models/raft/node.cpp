@@ -233,10 +233,8 @@ void RaftNode::on_message(Context& ctx, const Envelope& env) {
       step_follower(ctx, env);
       break;
     case Role::kPreCandidate:
-      step_pre_candidate(ctx, env);
-      break;
     case Role::kCandidate:
-      step_candidate(ctx, env);
+      step_campaigning(ctx, env);
       break;
     case Role::kLeader:
       step_leader(ctx, env);
@@ -314,19 +312,9 @@ void RaftNode::step_follower(Context& ctx, const Envelope& env) {
   // Replies to a role this server no longer has are dropped.
 }
 
-void RaftNode::step_pre_candidate(Context& ctx, const Envelope& env) {
-  if (const auto* vr = env.msg.get<VoteReply>()) {
-    handle_vote_reply(ctx, env.from, *vr);
-  } else if (env.msg.is<AppendEntries>() || env.msg.is<InstallSnapshot>()) {
-    // A leader of the current term exists: follow it (Raft 5.2).
-    become_follower(ctx, term_, env.from);
-    step_follower(ctx, env);
-  } else if (const auto* rv = env.msg.get<RequestVote>()) {
-    handle_request_vote(ctx, env.from, *rv);
-  }
-}
-
-void RaftNode::step_candidate(Context& ctx, const Envelope& env) {
+// Pre-candidates (thesis 9.6) and candidates count their votes and follow a leader of
+// their term.
+void RaftNode::step_campaigning(Context& ctx, const Envelope& env) {
   if (const auto* vr = env.msg.get<VoteReply>()) {
     handle_vote_reply(ctx, env.from, *vr);
   } else if (env.msg.is<AppendEntries>() || env.msg.is<InstallSnapshot>()) {

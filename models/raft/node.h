@@ -132,8 +132,7 @@ class RaftNode final : public Model {
 
   // Role steps (on_message dispatches by role after the term rules).
   void step_follower(Context& ctx, const Envelope& env);
-  void step_pre_candidate(Context& ctx, const Envelope& env);
-  void step_candidate(Context& ctx, const Envelope& env);
+  void step_campaigning(Context& ctx, const Envelope& env);
   void step_leader(Context& ctx, const Envelope& env);
   /// Raft Figure 2, "rules for all servers": a message with a newer term makes this server
   /// a follower in that term (with pre-vote's exceptions, thesis 9.6, and leader
