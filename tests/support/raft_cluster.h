@@ -156,10 +156,14 @@ class RaftClusterChecker {
     seen.node = l.self();
     seen.base = v.base;
     seen.digests = v.digests;
-    // Leader completeness: entries committed in earlier terms are in this leader's log.
+    // Leader completeness (Raft 5.4): an entry committed in term T is in the log of every
+    // leader of a later term. An entry is committed in its leader's term, which may be
+    // later than its own (an old entry committed by a newer leader), and at the latest
+    // in the term the first server seen to have committed it was in; so only leaders of
+    // terms after that one are held to it.
     for (auto ci = committed_.upper_bound(v.base); ci != committed_.end(); ++ci) {
       const auto& [i, c] = *ci;
-      if (c.term >= l.term()) continue;
+      if (c.seen_term >= l.term()) continue;
       if (i > v.last() || v.digest(i) != c.digest) {
         fail("leader completeness: the leader of term " + std::to_string(l.term()) +
              " lacks committed entry " + std::to_string(i));
@@ -171,7 +175,7 @@ class RaftClusterChecker {
   void check_committed(const View& v) {
     const raft::RaftNode& n = *v.node;
     for (uint64_t i = std::max(v.base + 1, watermark(n)); i <= n.commit_index(); ++i) {
-      auto [it, fresh] = committed_.emplace(i, Committed{v.term(i), v.digest(i)});
+      auto [it, fresh] = committed_.emplace(i, Committed{v.term(i), v.digest(i), n.term()});
       if (!fresh && it->second.digest != v.digest(i)) {
         fail("state machine safety: servers committed different entries at " + std::to_string(i));
         return;
@@ -208,8 +212,9 @@ class RaftClusterChecker {
   }
 
   struct Committed {
-    uint64_t term;
+    uint64_t term;  ///< the entry's own term
     uint64_t digest;
+    uint64_t seen_term;  ///< the current term of the first server seen to have committed it
   };
   struct LeaderLog {
     NodeId node = kNoNode;
