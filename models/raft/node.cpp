@@ -536,7 +536,7 @@ void RaftNode::handle_vote_reply(Context& ctx, NodeId from, const VoteReply& m) 
 
 // --- replication: follower side ---------------------------------------------------
 
-void RaftNode::handle_append_entries(Context& ctx, NodeId from, const AppendEntries& m) {
+void RaftNode::heard_from_leader(Context& ctx, NodeId from) {
   // A valid leader of this term (step_term saw to the term).
   leader_ = from;
   heard_leader_ = true;
@@ -546,6 +546,10 @@ void RaftNode::handle_append_entries(Context& ctx, NodeId from, const AppendEntr
     followed_term_ = term_;
     ctx.record().mark(m_.mark_follow, static_cast<int64_t>(term_), static_cast<int64_t>(from));
   }
+}
+
+void RaftNode::handle_append_entries(Context& ctx, NodeId from, const AppendEntries& m) {
+  heard_from_leader(ctx, from);
   AppendReply reply;
   reply.term = term_;
   reply.round = m.round;
@@ -627,14 +631,7 @@ void RaftNode::handle_append_entries(Context& ctx, NodeId from, const AppendEntr
 }
 
 void RaftNode::handle_install_snapshot(Context& ctx, NodeId from, const InstallSnapshot& m) {
-  leader_ = from;
-  heard_leader_ = true;
-  last_heard_leader_ = ctx.monotonic();
-  reset_election_timer(ctx);
-  if (followed_term_ < term_) {
-    followed_term_ = term_;
-    ctx.record().mark(m_.mark_follow, static_cast<int64_t>(term_), static_cast<int64_t>(from));
-  }
+  heard_from_leader(ctx, from);
   SnapshotReply reply;
   reply.term = term_;
   reply.last_included_index = m.last_included_index;

@@ -148,6 +148,8 @@ class RaftNode final : public Model {
 
   // RPC handlers shared by roles.
   void handle_request_vote(Context& ctx, NodeId from, const RequestVote& m);
+  /// A leader of this term spoke: follow it, and restart the election timer.
+  void heard_from_leader(Context& ctx, NodeId from);
   void handle_append_entries(Context& ctx, NodeId from, const AppendEntries& m);
   void handle_install_snapshot(Context& ctx, NodeId from, const InstallSnapshot& m);
   void handle_vote_reply(Context& ctx, NodeId from, const VoteReply& m);
