@@ -16,6 +16,8 @@ inline constexpr int kExitCheckFailed = 1;
 inline constexpr int kExitBadInput = 2;
 inline constexpr int kExitAborted = 3;
 inline constexpr int kExitNondeterministic = 4;
+/// A broken invariant (DSIM_ASSERT): a bug in dsim, not in the scenario.
+inline constexpr int kExitInternalError = 70;
 
 struct RunArgs {
   std::string file;

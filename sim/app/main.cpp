@@ -7,6 +7,7 @@
 #include "models/builtin.h"
 #include "sim/app/commands.h"
 #include "sim/app/study_commands.h"
+#include "sim/core/assert.h"
 #include "sim/core/registry.h"
 
 int main(int argc, char** argv) {
@@ -74,10 +75,17 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : dsim::kExitBadInput;
   }
-  if (*run) return dsim::cmd_run(run_args, registry);
-  if (*validate) return dsim::cmd_validate(validate_files, validate_overrides, registry);
-  if (*list) return dsim::cmd_list_models(registry, list_only);
-  if (*phold) return dsim::cmd_bench(bench_args, registry);
-  if (auto code = study.run(registry)) return *code;
+  try {
+    if (*run) return dsim::cmd_run(run_args, registry);
+    if (*validate) return dsim::cmd_validate(validate_files, validate_overrides, registry);
+    if (*list) return dsim::cmd_list_models(registry, list_only);
+    if (*phold) return dsim::cmd_bench(bench_args, registry);
+    if (auto code = study.run(registry)) return *code;
+  } catch (const dsim::InvariantBroken& e) {
+    std::cerr << "dsim: internal error, a bug in dsim (please report it with the scenario and "
+                 "seed): "
+              << e.what() << "\n";
+    return dsim::kExitInternalError;
+  }
   return dsim::kExitBadInput;
 }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <optional>
 #include <string>
@@ -128,6 +129,23 @@ class ParamReader {
   bool boolean(std::string_view key, bool def, std::string_view help);
   std::string choice(std::string_view key, std::string_view def,
                      std::vector<std::string_view> options, std::string_view help);
+  /// One of named values, mapped to an enum: `{{"open", Load::kOpen}, {"closed", ...}}`.
+  /// `def` must be one of them.
+  template <class E>
+  E choice(std::string_view key, E def,
+           std::initializer_list<std::pair<std::string_view, E>> options, std::string_view help) {
+    std::vector<std::string_view> names;
+    std::string_view def_name;
+    for (const auto& [name, value] : options) {
+      names.push_back(name);
+      if (value == def) def_name = name;
+    }
+    const std::string picked = choice(key, def_name, std::move(names), help);
+    for (const auto& [name, value] : options) {
+      if (name == picked) return value;
+    }
+    return def;
+  }
   /// A required reference to a node group of the scenario.
   std::string group(std::string_view key, std::string_view help);
   std::string text(std::string_view key, std::string_view def, std::string_view help);
