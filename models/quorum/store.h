@@ -32,15 +32,18 @@
 #include <utility>
 #include <vector>
 
+#include "models/kit/ring.h"
 #include "models/kv/contract.h"
 #include "models/quorum/merkle.h"
 #include "models/quorum/messages.h"
-#include "models/quorum/ring.h"
 #include "models/quorum/versions.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
 
 namespace dsim::quorum {
+
+using kit::key_position;
+using kit::Ring;
 
 class QuorumStore final : public Model {
  public:

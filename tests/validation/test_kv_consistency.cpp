@@ -9,8 +9,8 @@
 #include <string>
 
 #include "models/builtin.h"
-#include "models/kv/lagging_store.h"
 #include "sim/run/runner.h"
+#include "support/models/lagging_store.h"
 
 using namespace dsim;
 

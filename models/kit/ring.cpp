@@ -1,4 +1,4 @@
-#include "models/quorum/ring.h"
+#include "models/kit/ring.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "sim/core/rng.h"
 
-namespace dsim::quorum {
+namespace dsim::kit {
 
 uint64_t key_position(uint64_t key, uint64_t seed) {
   return mix64(mix64(key) ^ mix64(seed ^ 0x6b6579ULL));
@@ -96,4 +96,4 @@ std::vector<std::pair<uint32_t, double>> Ring::shares() const {
   return out;
 }
 
-}  // namespace dsim::quorum
+}  // namespace dsim::kit

@@ -1,4 +1,5 @@
-// The consistent-hashing ring of the quorum store.
+// A consistent-hashing ring: the quorum store's preference lists, the balancers' hash
+// policies and, next, caches and sharded stores place keys on it.
 //
 // Keys and nodes hash onto one circular space; a key belongs to the first node found
 // clockwise from it ([003]:351-430; [002]:663-746). Each node appears at many points,
@@ -20,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-namespace dsim::quorum {
+namespace dsim::kit {
 
 /// Where a key lies on the ring.
 uint64_t key_position(uint64_t key, uint64_t seed);
@@ -61,4 +62,4 @@ class Ring {
   std::vector<uint32_t> members_;
 };
 
-}  // namespace dsim::quorum
+}  // namespace dsim::kit

@@ -1,4 +1,4 @@
-#include "models/kv/lagging_store.h"
+#include "support/models/lagging_store.h"
 
 #include <string>
 
@@ -28,18 +28,18 @@ void KvLaggingStore::on_message(Context& ctx, const Envelope& env) {
   }
   const auto* req = env.msg.get<KvRequest>();
   if (!req) return;
-  if (req->op == KvOpKind::kGet) {
+  if (req->op == kv::KvOpKind::kGet) {
     if (primary_) {
-      ctx.send(env.from, sm_.apply(*req, ctx.now()));
+      ctx.send(req->call.reply_to, sm_.apply(*req, ctx.now()));
     } else {
       KvResponse resp = kv_reply(*req, KvStatus::kOk);
       if (auto it = copies_.find(req->key); it != copies_.end()) resp.value = it->second.value;
-      ctx.send(env.from, std::move(resp));
+      ctx.send(req->call.reply_to, std::move(resp));
     }
     return;
   }
   if (!primary_) {
-    ctx.send(env.from, kv_reply(*req, KvStatus::kNotLeader, group_[0]));
+    ctx.send(req->call.reply_to, kv_reply(*req, KvStatus::kNotLeader, group_[0]));
     return;
   }
   const uint64_t dups = sm_.duplicate_applications();
@@ -52,7 +52,7 @@ void KvLaggingStore::on_message(Context& ctx, const Envelope& env) {
       if (n != ctx.self()) ctx.send(n, up);
     }
   }
-  ctx.send(env.from, std::move(resp));
+  ctx.send(req->call.reply_to, std::move(resp));
 }
 
 void KvLaggingStore::on_timer(Context& /*ctx*/, TimerId /*id*/, TimerTag tag) {
