@@ -1,5 +1,6 @@
 #include "models/builtin.h"
 
+#include "models/kv/check/checks.h"
 #include "models/kv/client.h"
 #include "models/kv/store.h"
 #include "models/phold/phold.h"
@@ -24,6 +25,8 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<raft::RaftNode>();
   registry.add<pb::PrimaryBackup>();
   registry.add<pb::Monitor>();
+
+  registry.add_family(kv::kv_history_family());
 }
 
 }  // namespace dsim

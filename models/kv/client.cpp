@@ -407,7 +407,7 @@ void KvClient::start_op(Context& ctx, uint64_t user, bool final_read, uint64_t f
                                                                        : config_.max_attempts);
   op.token =
       ctx.record().begin_op(final_read ? m_read_back_ : op_symbols_[static_cast<size_t>(kind)]);
-  OpInvocation what;
+  KvInvocation what;
   what.kind = kind;
   what.key = req.key;
   what.value = req.value;
@@ -416,7 +416,7 @@ void KvClient::start_op(Context& ctx, uint64_t user, bool final_read, uint64_t f
   what.final_read = final_read;
   what.session = session;
   what.idempotency_key = req.idempotency_key;
-  ctx.record().op_invoke(op.token, what);
+  record_invoke(ctx.record(), op.token, what);
   op.target = pick_target(ctx, op, false);
   ++op.tries;
   send_attempt(ctx, id);
@@ -424,7 +424,8 @@ void KvClient::start_op(Context& ctx, uint64_t user, bool final_read, uint64_t f
 
 void KvClient::send_attempt(Context& ctx, uint64_t op_id) {
   Op& op = ops_.at(op_id);
-  op.req.id = next_request_++;
+  op.req.call.id = kit::make_call_id(ctx.self(), next_request_++);
+  op.req.call.reply_to = ctx.self();
   if (!config_.idempotency_keys && op.requests > 0) {
     op.req.idempotency_key = (static_cast<uint64_t>(ctx.self()) << 40) | next_idempotency_++;
   }
@@ -432,8 +433,8 @@ void KvClient::send_attempt(Context& ctx, uint64_t op_id) {
   // The session's newest token (a retry carries what the session learned meanwhile).
   const auto tok = session_tokens_.find(static_cast<uint32_t>(op.req.session & 0xffffffffULL));
   op.req.session_token = tok == session_tokens_.end() ? 0 : tok->second;
-  request_op_[op.req.id] = op_id;
-  op.timer = ctx.set_timer(config_.timeout, tag(kTimeout, op.req.id));
+  request_op_[op.req.call.id] = op_id;
+  op.timer = ctx.set_timer(config_.timeout, tag(kTimeout, next_request_ - 1));
   if (op.req.op != KvOpKind::kGet) {
     const auto session = static_cast<uint32_t>(op.req.session & 0xffffffffULL);
     if (auto it = contexts_.find({session, op.req.key}); it != contexts_.end()) {
@@ -521,7 +522,7 @@ void KvClient::finish(Context& ctx, uint64_t op_id, HistoryOutcome outcome, Outc
   const Op op = it->second;
   ops_.erase(it);
   const std::span<const int64_t> value = read ? read->elements() : std::span<const int64_t>();
-  ctx.record().op_result(op.token, outcome, value, op.requests);
+  record_result(ctx.record(), op.token, outcome, value, op.requests);
   ctx.record().end_op(op.token, metric);
   if (op.final_read) {
     next_read_back(ctx);
@@ -535,7 +536,7 @@ void KvClient::finish(Context& ctx, uint64_t op_id, HistoryOutcome outcome, Outc
 void KvClient::on_message(Context& ctx, const Envelope& env) {
   const auto* resp = env.msg.get<KvResponse>();
   if (!resp) return;
-  auto rit = request_op_.find(resp->id);
+  auto rit = request_op_.find(resp->call);
   if (rit == request_op_.end()) {
     ctx.record().count(m_late_);  // answered after its attempt timed out
     return;
@@ -612,7 +613,7 @@ void KvClient::on_timer(Context& ctx, TimerId /*id*/, TimerTag t) {
       schedule_arrival(ctx);
       return;
     case kTimeout: {
-      auto rit = request_op_.find(value);
+      auto rit = request_op_.find(kit::make_call_id(ctx.self(), value));
       if (rit == request_op_.end()) return;
       const uint64_t op_id = rit->second;
       request_op_.erase(rit);

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "models/kv/contract.h"
+#include "models/kv/history.h"
 #include "sim/core/distribution.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"

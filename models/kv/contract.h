@@ -9,7 +9,8 @@
 // produced them (the kv_client writes each value once; a retry resends the same value),
 // which is what lets the checkers tell what a read saw.
 //
-// A store answers each request once with a KvResponse carrying the request's id:
+// Requests are calls (models/kit/call.h): a store answers each one once, to the node its
+// header names (reply_to), with a KvResponse carrying the call's id:
 //   kOk            done; for get, `value` is what was read
 //   kCasMismatch   the compare-and-set found another value: definitely not applied
 //   kNotLeader     not applied; this node does not serve the request: try `hint` (a
@@ -48,11 +49,19 @@
 #include <utility>
 #include <vector>
 
-#include "sim/core/history.h"
+#include "models/kit/call.h"
 #include "sim/core/ids.h"
 #include "sim/core/message.h"
 
 namespace dsim::kv {
+
+enum class KvOpKind : uint8_t {
+  kGet,     ///< read the key's value (a register's value, or the whole list)
+  kPut,     ///< replace the value with [value]
+  kCas,     ///< if the value is [expected] (or absent), replace it with [value]
+  kAppend,  ///< append value to the list
+};
+std::string_view kv_op_name(KvOpKind k);
 
 /// A key's value: a list of elements, kept inline when it has at most one (a register)
 /// and shared copy-on-write otherwise, so responses carry lists without copying them.
@@ -145,12 +154,13 @@ class KvCausalPtr {
 enum class KvStatus : uint8_t { kOk, kCasMismatch, kNotLeader, kUnavailable, kIndeterminate };
 std::string_view kv_status_name(KvStatus s);
 
-/// Bytes of a request or response beyond its value (ids, key, status): a fixed estimate.
+/// Bytes of a request or response beyond its value (call header, key, status): a fixed
+/// estimate.
 inline constexpr uint32_t kKvHeaderBytes = 40;
 
 struct KvRequest {
   static constexpr std::string_view kName = "kv_request";
-  uint64_t id = 0;  ///< unique per request sent by a client node; echoed in the response
+  kit::CallHeader call;  ///< the call's id (echoed in the response), who to answer, deadline
   uint64_t key = 0;
   int64_t value = 0;             ///< put: the value; cas: the new value; append: the element
   int64_t expected = 0;          ///< cas
@@ -183,7 +193,7 @@ struct KvContextRequest {
 
 struct KvResponse {
   static constexpr std::string_view kName = "kv_response";
-  uint64_t id = 0;
+  uint64_t call = 0;           ///< the id of the call it answers
   KvValue value;               ///< get: what was read (with siblings: the store's pick)
   uint64_t session_token = 0;  ///< for the session's later requests (0: none); see above
   NodeId hint = kNoNode;       ///< kNotLeader: the node to try instead, if known
@@ -202,7 +212,7 @@ static_assert(sizeof(KvResponse) <= Message::kInlineBytes);
 /// A response to `req` with the given status and no value.
 inline KvResponse kv_reply(const KvRequest& req, KvStatus status, NodeId hint = kNoNode) {
   KvResponse r;
-  r.id = req.id;
+  r.call = req.call.id;
   r.status = status;
   r.hint = hint;
   return r;

@@ -10,42 +10,6 @@ const KvValue kEmpty;
 
 }  // namespace
 
-std::string_view kv_status_name(KvStatus s) {
-  switch (s) {
-    case KvStatus::kOk:
-      return "ok";
-    case KvStatus::kCasMismatch:
-      return "cas_mismatch";
-    case KvStatus::kNotLeader:
-      return "not_leader";
-    case KvStatus::kUnavailable:
-      return "unavailable";
-    case KvStatus::kIndeterminate:
-      return "indeterminate";
-  }
-  return "?";
-}
-
-std::string KvRequest::describe() const {
-  std::string s =
-      std::string(kv_op_name(op)) + " #" + std::to_string(id) + " key " + std::to_string(key);
-  if (op != KvOpKind::kGet) s += " value " + std::to_string(value);
-  if (op == KvOpKind::kCas) {
-    s += expected_absent ? " if absent" : " if " + std::to_string(expected);
-  }
-  return s;
-}
-
-std::string KvResponse::describe() const {
-  std::string s = "#" + std::to_string(id) + " " + std::string(kv_status_name(status));
-  if (status == KvStatus::kNotLeader && hint != kNoNode) s += " try node " + std::to_string(hint);
-  if (!value.empty()) s += " (" + std::to_string(value.size()) + " elements)";
-  if (causal && !causal->siblings.empty()) {
-    s += " " + std::to_string(causal->siblings.size()) + " siblings";
-  }
-  return s;
-}
-
 void read_state_machine_params(ParamReader& r, KvStateMachine::Config& c) {
   c.dedup = r.boolean("dedup", c.dedup,
                       "answer a retried write (same idempotency key) from the idempotency "

@@ -45,16 +45,16 @@ void KvStore::on_message(Context& ctx, const Envelope& env) {
   if (!req) return;
   if (serving_ != ctx.self()) {
     ctx.record().count(m_redirected_);
-    ctx.send(env.from, kv_reply(*req, KvStatus::kNotLeader, serving_));
+    ctx.send(req->call.reply_to, kv_reply(*req, KvStatus::kNotLeader, serving_));
     return;
   }
   const Duration service = config_.service.sample_duration(ctx.rng());
   if (service <= Duration::zero()) {
-    apply(ctx, env.from, *req);
+    apply(ctx, req->call.reply_to, *req);
     return;
   }
   const uint64_t job = next_job_++;
-  in_service_.emplace(job, Job{env.from, *req});
+  in_service_.emplace(job, Job{req->call.reply_to, *req});
   ctx.set_timer(service, job);
 }
 

@@ -8,6 +8,8 @@
 
 namespace dsim::pb {
 
+using kv::KvOpKind;
+
 namespace {
 
 constexpr size_t kMaxEntriesPerMessage = 4096;
@@ -219,7 +221,7 @@ PrimaryBackup::Shard* PrimaryBackup::held(uint32_t s) {
 void PrimaryBackup::on_message(Context& ctx, const Envelope& env) {
   const Message& m = env.msg;
   if (const auto* req = m.get<kv::KvRequest>()) {
-    handle_request(ctx, env.from, *req);
+    handle_request(ctx, req->call.reply_to, *req);
     return;
   }
   const uint32_t from = index_of(env.from);

@@ -8,7 +8,7 @@
 
 namespace dsim::quorum {
 
-using dsim::KvOpKind;
+using kv::KvOpKind;
 using kv::KvRequest;
 using kv::KvResponse;
 using kv::KvStatus;
@@ -445,9 +445,9 @@ void QuorumStore::on_message(Context& ctx, const Envelope& env) {
   const Message& msg = env.msg;
   if (env.from != self_) heard_from(env.from);
   if (const auto* req = msg.get<KvRequest>()) {
-    on_client(ctx, env.from, *req, nullptr, false);
+    on_client(ctx, req->call.reply_to, *req, nullptr, false);
   } else if (const auto* creq = msg.get<kv::KvContextRequest>()) {
-    on_client(ctx, env.from, creq->req, &creq->context, false);
+    on_client(ctx, creq->req.call.reply_to, creq->req, &creq->context, false);
   } else if (const auto* fwd = msg.get<QuorumForward>()) {
     ctx.send(env.from, QuorumForwardAck{fwd->id});
     on_client(ctx, fwd->client, fwd->req, fwd->has_context ? &fwd->context : nullptr, true);

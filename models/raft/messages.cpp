@@ -5,6 +5,8 @@
 
 namespace dsim::raft {
 
+using kv::KvOpKind;
+
 namespace {
 
 std::string term_str(uint64_t t) {
@@ -19,15 +21,15 @@ bool Entry::same_as(const Entry& o) const {
   return cmd.op == o.cmd.op && cmd.key == o.cmd.key && cmd.value == o.cmd.value &&
          cmd.expected == o.cmd.expected && cmd.expected_absent == o.cmd.expected_absent &&
          cmd.idempotency_key == o.cmd.idempotency_key && cmd.session == o.cmd.session &&
-         cmd.id == o.cmd.id;
+         cmd.call.id == o.cmd.call.id;
 }
 
 uint64_t Entry::digest() const {
   uint64_t h = mix64(term ^ (static_cast<uint64_t>(kind) << 56));
   if (kind == EntryKind::kNoop) return h;
   for (uint64_t v : {static_cast<uint64_t>(cmd.op), cmd.key, static_cast<uint64_t>(cmd.value),
-                     static_cast<uint64_t>(cmd.expected), cmd.idempotency_key, cmd.session, cmd.id,
-                     static_cast<uint64_t>(cmd.expected_absent)}) {
+                     static_cast<uint64_t>(cmd.expected), cmd.idempotency_key, cmd.session,
+                     cmd.call.id, static_cast<uint64_t>(cmd.expected_absent)}) {
     h = mix64(h ^ v);
   }
   return h;
@@ -79,7 +81,7 @@ std::string SnapshotReply::describe() const {
 }
 
 // Layout: term, time, kind, then for commands: op, expected_absent, key, value, expected,
-// idempotency key, session, value bytes, request id. Little-endian, fixed width.
+// idempotency key, session, value bytes, call id. Little-endian, fixed width.
 void encode_entry(const Entry& e, std::string& out) {
   put_u64(out, e.term);
   put_u64(out, static_cast<uint64_t>(e.time.ns()));
@@ -93,7 +95,7 @@ void encode_entry(const Entry& e, std::string& out) {
   put_u64(out, e.cmd.idempotency_key);
   put_u64(out, e.cmd.session);
   put_u64(out, e.cmd.value_bytes);
-  put_u64(out, e.cmd.id);
+  put_u64(out, e.cmd.call.id);
 }
 
 bool decode_entry(std::string_view in, size_t& pos, Entry& e) {
@@ -114,7 +116,7 @@ bool decode_entry(std::string_view in, size_t& pos, Entry& e) {
   uint64_t value = 0, expected = 0, bytes = 0;
   if (!get_u64(in, pos, e.cmd.key) || !get_u64(in, pos, value) || !get_u64(in, pos, expected) ||
       !get_u64(in, pos, e.cmd.idempotency_key) || !get_u64(in, pos, e.cmd.session) ||
-      !get_u64(in, pos, bytes) || !get_u64(in, pos, e.cmd.id)) {
+      !get_u64(in, pos, bytes) || !get_u64(in, pos, e.cmd.call.id)) {
     return false;
   }
   e.cmd.value = static_cast<int64_t>(value);

@@ -6,6 +6,8 @@
 
 namespace dsim::raft {
 
+using kv::KvOpKind;
+
 namespace {
 
 // Unconfirmed heartbeat rounds remembered at most (an isolated leader without
@@ -220,7 +222,7 @@ void RaftNode::on_timer(Context& ctx, TimerId id, TimerTag tag) {
 
 void RaftNode::on_message(Context& ctx, const Envelope& env) {
   if (const auto* req = env.msg.get<kv::KvRequest>()) {
-    handle_client(ctx, env.from, *req);
+    handle_client(ctx, req->call.reply_to, *req);
     request_sync(ctx);
     return;
   }
@@ -1030,15 +1032,15 @@ void RaftNode::maybe_commit(Context& ctx) {
 
 void RaftNode::answer(Context& ctx, const Pending& p, const kv::KvResponse& resp) {
   kv::KvResponse r = resp;
-  r.id = p.req.id;
+  r.call = p.req.call.id;
   ctx.send(p.client, std::move(r));
 }
 
 void RaftNode::refuse(Context& ctx, NodeId from, const kv::KvRequest& req, kv::KvStatus status) {
   // A refusal tells the client the request was not applied, so a copy of it (the network
   // may duplicate messages) must never be accepted later: remember it.
-  if (refused_.insert({from, req.id}).second) {
-    refused_order_.emplace_back(from, req.id);
+  if (refused_.insert({from, req.call.id}).second) {
+    refused_order_.emplace_back(from, req.call.id);
     if (refused_order_.size() > kMaxRefused) {
       refused_.erase(refused_order_.front());
       refused_order_.pop_front();
@@ -1048,7 +1050,7 @@ void RaftNode::refuse(Context& ctx, NodeId from, const kv::KvRequest& req, kv::K
 }
 
 void RaftNode::handle_client(Context& ctx, NodeId from, const kv::KvRequest& req) {
-  if (refused_.count({from, req.id})) {
+  if (refused_.count({from, req.call.id})) {
     ctx.send(from,
              kv::kv_reply(req, kv::KvStatus::kNotLeader, leader_ == self_ ? kNoNode : leader_));
     return;

@@ -37,7 +37,7 @@ struct EngineConfig {
   uint64_t max_events = 0;             ///< 0: no limit
   uint64_t max_pending = 0;            ///< 0: no limit on the pending-event set
   bool check_invariants = false;       ///< call Model::check_invariants() after each handler
-  uint64_t history_max_bytes = History::kDefaultMaxBytes;  ///< memory for the op history
+  uint64_t history_max_bytes = Histories::kDefaultMaxBytes;  ///< memory for the histories
   NetworkConfig network;
 };
 

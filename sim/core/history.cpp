@@ -2,20 +2,6 @@
 
 namespace dsim {
 
-std::string_view kv_op_name(KvOpKind k) {
-  switch (k) {
-    case KvOpKind::kGet:
-      return "get";
-    case KvOpKind::kPut:
-      return "put";
-    case KvOpKind::kCas:
-      return "cas";
-    case KvOpKind::kAppend:
-      return "append";
-  }
-  return "?";
-}
-
 std::string_view history_outcome_name(HistoryOutcome o) {
   switch (o) {
     case HistoryOutcome::kOk:
@@ -28,51 +14,59 @@ std::string_view history_outcome_name(HistoryOutcome o) {
   return "?";
 }
 
-uint32_t History::invoke(SimTime at, NodeId client, const OpInvocation& what) {
-  if (bytes() + sizeof(HistoryOp) + 1 > max_bytes_ || ops_.size() >= kNone - 1) {
+uint32_t Histories::index_of(const HistoryFamily& family) {
+  for (size_t i = 0; i < logs_.size(); ++i) {
+    if (&logs_[i]->family() == &family) return static_cast<uint32_t>(i);
+  }
+  logs_.push_back(family.make_log());
+  return static_cast<uint32_t>(logs_.size() - 1);
+}
+
+const HistoryLog* Histories::find(const HistoryFamily& family) const {
+  for (const auto& l : logs_) {
+    if (&l->family() == &family) return l.get();
+  }
+  return nullptr;
+}
+
+HistoryLog& Histories::log(const HistoryFamily& family) {
+  return *logs_[index_of(family)];
+}
+
+Histories::Ref Histories::invoke(const HistoryFamily& family, SimTime at, NodeId client,
+                                 const void* invocation) {
+  const uint32_t l = index_of(family);
+  HistoryLog& log = *logs_[l];
+  uint32_t op = HistoryLog::kNone;
+  if (bytes() + log.op_bytes() <= max_bytes_) op = log.invoke(at, client, invocation);
+  if (op == HistoryLog::kNone) {
     if (dropped_++ == 0) truncated_at_ = at;
-    return kNone;
+    return {};
   }
-  HistoryOp op;
-  op.invoke = at;
-  op.key = what.key;
-  op.value = what.value;
-  op.expected = what.expected;
-  op.idempotency_key = what.idempotency_key;
-  op.client = client;
-  op.session = what.session;
-  op.kind = what.kind;
-  op.expected_absent = what.expected_absent;
-  op.final_read = what.final_read;
-  ops_.push_back(op);
-  done_.push_back(false);
-  return static_cast<uint32_t>(ops_.size() - 1);
+  return {l, op};
 }
 
-void History::complete(uint32_t index, SimTime at, HistoryOutcome outcome,
-                       std::span<const int64_t> read, uint32_t attempts) {
-  if (index >= ops_.size() || done_[index]) return;
-  done_[index] = true;
-  HistoryOp& op = ops_[index];
-  op.complete = at;
-  op.outcome = outcome;
-  op.attempts = static_cast<uint16_t>(attempts > 0xffff ? 0xffff : attempts);
-  // A read's value is kept even past max_bytes (the operation is already recorded): the
-  // excess is bounded by the reads in flight when the history filled up.
-  if (outcome == HistoryOutcome::kOk && !read.empty()) {
-    op.read_begin = read_pool_.size();
-    op.read_len = static_cast<uint32_t>(read.size());
-    read_pool_.insert(read_pool_.end(), read.begin(), read.end());
-  }
+void Histories::complete(Ref ref, SimTime at, HistoryOutcome outcome, const void* result,
+                         uint32_t attempts) {
+  if (ref.valid()) logs_[ref.log]->complete(ref.op, at, outcome, result, attempts);
 }
 
-uint32_t History::add(HistoryOp op, std::span<const int64_t> read) {
-  op.read_begin = read_pool_.size();
-  op.read_len = static_cast<uint32_t>(read.size());
-  read_pool_.insert(read_pool_.end(), read.begin(), read.end());
-  ops_.push_back(op);
-  done_.push_back(op.complete != HistoryOp::kNever);
-  return static_cast<uint32_t>(ops_.size() - 1);
+void Histories::set_served(Ref ref, bool served) {
+  if (ref.valid()) logs_[ref.log]->set_served(ref.op, served);
+}
+
+size_t Histories::size() const {
+  size_t n = 0;
+  for (const auto& l : logs_)
+    n += l->size();
+  return n;
+}
+
+uint64_t Histories::bytes() const {
+  uint64_t n = 0;
+  for (const auto& l : logs_)
+    n += l->bytes();
+  return n;
 }
 
 }  // namespace dsim

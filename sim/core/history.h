@@ -1,18 +1,19 @@
-// Operation histories: what every key-value client operation did, with the true times
-// it was invoked and completed, for the consistency checkers (sim/check) and the
-// history files (history.csv, Jepsen EDN). A client model reports an operation through
-// the Recorder (Recorder::op_invoke / op_result, see model.h); the engine stamps the
-// times, so a model's skewed clock never reaches the history.
+// Operation histories: what client operations did, with the true times they were invoked
+// and completed, for the checkers that judge them after the run. A history belongs to a
+// family of operations (key-value, transactions, logs, jobs, ...): the family defines what
+// an operation declares when it begins and what it returns, stores its operations in its
+// own log, and registers the checkers that read that log (registry.h). sim/core knows no
+// family: it keeps the logs, stamps the times (so a model's skewed clock never reaches a
+// history) and bounds their memory.
 //
-// Values are 64-bit integers that identify the write that produced them (the kv_client
-// writes a value unique to each logical write), so a checker can tell which write a read
-// saw. A key holds a list of such values: a register is a list of at most one element
-// (put and compare-and-set replace the list with one element), and append adds one.
+// A client model records an operation through the Recorder: begin_op(), then op_invoke()
+// with its family and invocation, then op_result() and end_op() (model.h). A family header
+// offers typed helpers for the two middle calls (e.g. models/kv/history.h).
 #pragma once
 
 #include <cstdint>
 #include <limits>
-#include <span>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -21,107 +22,115 @@
 
 namespace dsim {
 
-enum class KvOpKind : uint8_t {
-  kGet,     ///< read the key's value (a register's value, or the whole list)
-  kPut,     ///< replace the value with [value]
-  kCas,     ///< if the value is [expected] (or absent), replace it with [value]
-  kAppend,  ///< append value to the list
-};
-std::string_view kv_op_name(KvOpKind k);
-
-/// How an operation ended, as a consistency checker must read it.
+/// How an operation ended, as a checker must read it.
 enum class HistoryOutcome : uint8_t {
-  kOk,       ///< it happened, and a read returned what is recorded
+  kOk,       ///< it happened, and what it returned is recorded
   kFail,     ///< it definitely did not happen (rejected, refused, compare-and-set mismatch)
   kUnknown,  ///< it may or may not have happened (timed out; still in flight at the end)
 };
 std::string_view history_outcome_name(HistoryOutcome o);
 
-/// What a client declares about an operation when it begins.
-struct OpInvocation {
-  KvOpKind kind = KvOpKind::kGet;
-  uint64_t key = 0;
-  int64_t value = 0;             ///< put: the value; cas: the new value; append: the element
-  int64_t expected = 0;          ///< cas: the value it expects
-  bool expected_absent = false;  ///< cas: expects the key to have no value
-  bool final_read = false;       ///< a read-back at the end of the run (lost-write check)
-  uint32_t session = 0;          ///< the client's session (per client node)
-  uint64_t idempotency_key = 0;  ///< what a store uses to recognise a retried write
+class HistoryLog;
+
+/// A family of operations. One constant instance per family, whose address is its
+/// identity (`inline constexpr HistoryFamily kKvFamily{"kv", &make_kv_log}`).
+struct HistoryFamily {
+  std::string_view name;
+  std::unique_ptr<HistoryLog> (*make_log)();
 };
 
-/// One operation of a history.
-struct HistoryOp {
-  static constexpr SimTime kNever = SimTime::max();
-  SimTime invoke;
-  SimTime complete = kNever;  ///< true time it completed or was given up; kNever: in flight
-  uint64_t key = 0;
-  int64_t value = 0;
-  int64_t expected = 0;
-  uint64_t idempotency_key = 0;
-  uint64_t read_begin = 0;  ///< the read's value: History::read_value()
+/// What every operation has, whatever its family: family-independent analyses
+/// (availability over time) read these.
+struct HistorySpan {
   NodeId client = kNoNode;
-  uint32_t session = 0;
-  uint32_t read_len = 0;
-  uint16_t attempts = 0;  ///< requests sent for it (1 without retries)
-  KvOpKind kind = KvOpKind::kGet;
-  HistoryOutcome outcome = HistoryOutcome::kUnknown;
-  bool expected_absent = false;
-  bool final_read = false;
+  SimTime invoke;
+  SimTime complete;  ///< HistoryLog::kNever: still in flight when the run ended
   /// The client counted it a success in the metrics (end_op's outcome ok): what
   /// availability counts. A compare-and-set that found another value is a definite
   /// `fail` in the history but a served request.
   bool served = false;
-
-  bool is_write() const { return kind != KvOpKind::kGet; }
-  bool ok() const { return outcome == HistoryOutcome::kOk; }
 };
 
-/// The recorded operations in invoke order, in bounded memory: once `max_bytes` is used,
-/// operations invoked later are not recorded (truncated() says so, and when); those
-/// already recorded are still completed.
-class History {
+/// One family's operations, in invoke order.
+class HistoryLog {
  public:
   static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+  static constexpr SimTime kNever = SimTime::max();
+
+  explicit HistoryLog(const HistoryFamily& family) : family_(&family) {}
+  virtual ~HistoryLog() = default;
+  const HistoryFamily& family() const { return *family_; }
+
+  /// Records an operation invoked at `at` by `client`; `invocation` points at the family's
+  /// invocation struct. Returns its index (kNone when the log cannot take more).
+  virtual uint32_t invoke(SimTime at, NodeId client, const void* invocation) = 0;
+  /// Completes operation `index` at `at`; `result` points at the family's result struct
+  /// (null: none). Completing one twice keeps the first.
+  virtual void complete(uint32_t index, SimTime at, HistoryOutcome outcome, const void* result,
+                        uint32_t attempts) = 0;
+  virtual void set_served(uint32_t index, bool served) = 0;
+
+  virtual size_t size() const = 0;
+  /// Memory the log holds, as counted against the budget.
+  virtual uint64_t bytes() const = 0;
+  /// Memory one more operation takes, checked against the budget before it is admitted.
+  virtual uint64_t op_bytes() const = 0;
+  virtual HistorySpan span(size_t index) const = 0;
+
+ protected:
+  // A family's own log may be copied or moved as itself (tests edit copies), never
+  // through the base.
+  HistoryLog(const HistoryLog&) = default;
+  HistoryLog& operator=(const HistoryLog&) = default;
+  HistoryLog(HistoryLog&&) = default;
+  HistoryLog& operator=(HistoryLog&&) = default;
+
+ private:
+  const HistoryFamily* family_;
+};
+
+/// Every family's log of a run, within one memory budget: once it is spent, operations
+/// invoked later are not recorded (truncated() says so, and when); those already recorded
+/// are still completed.
+class Histories {
+ public:
   static constexpr uint64_t kDefaultMaxBytes = uint64_t{256} << 20;
 
-  explicit History(uint64_t max_bytes = kDefaultMaxBytes) : max_bytes_(max_bytes) {}
+  /// Where an operation went: a log and its index there.
+  struct Ref {
+    uint32_t log = HistoryLog::kNone;
+    uint32_t op = HistoryLog::kNone;
+    bool valid() const { return op != HistoryLog::kNone; }
+  };
+
+  explicit Histories(uint64_t max_bytes = kDefaultMaxBytes) : max_bytes_(max_bytes) {}
 
   void set_max_bytes(uint64_t max_bytes) { max_bytes_ = max_bytes; }
   uint64_t max_bytes() const { return max_bytes_; }
 
-  /// Records an operation invoked at `at` by `client`; returns its index, or kNone when
-  /// the history is full.
-  uint32_t invoke(SimTime at, NodeId client, const OpInvocation& what);
-  /// Completes operation `index` at `at`. Completing one twice keeps the first.
-  void complete(uint32_t index, SimTime at, HistoryOutcome outcome,
-                std::span<const int64_t> read = {}, uint32_t attempts = 1);
-  /// Records whether the client counted operation `index` a success (see HistoryOp::served).
-  void set_served(uint32_t index, bool served) {
-    if (index < ops_.size()) ops_[index].served = served;
-  }
-  /// Appends a whole operation (tests, tools); `op.read_begin` is ignored.
-  uint32_t add(HistoryOp op, std::span<const int64_t> read = {});
+  Ref invoke(const HistoryFamily& family, SimTime at, NodeId client, const void* invocation);
+  void complete(Ref ref, SimTime at, HistoryOutcome outcome, const void* result, uint32_t attempts);
+  void set_served(Ref ref, bool served);
 
-  const std::vector<HistoryOp>& ops() const { return ops_; }
-  size_t size() const { return ops_.size(); }
-  bool empty() const { return ops_.empty(); }
-  std::span<const int64_t> read_value(const HistoryOp& op) const {
-    return std::span<const int64_t>(read_pool_).subspan(op.read_begin, op.read_len);
-  }
+  /// The logs, in the order their families first recorded an operation.
+  const std::vector<std::unique_ptr<HistoryLog>>& logs() const { return logs_; }
+  /// The log of `family`, or null when it recorded nothing.
+  const HistoryLog* find(const HistoryFamily& family) const;
+  /// The log of `family`, created empty when it has none (tests, tools).
+  HistoryLog& log(const HistoryFamily& family);
 
+  size_t size() const;  ///< operations recorded, over every log
+  bool empty() const { return size() == 0 && !truncated(); }
+  uint64_t bytes() const;
   bool truncated() const { return dropped_ > 0; }
   uint64_t dropped() const { return dropped_; }  ///< operations not recorded
   SimTime truncated_at() const { return truncated_at_; }
-  /// Memory the history holds, as counted against max_bytes.
-  uint64_t bytes() const {
-    return ops_.size() * (sizeof(HistoryOp) + 1) + read_pool_.size() * sizeof(int64_t);
-  }
 
  private:
+  uint32_t index_of(const HistoryFamily& family);
+
   uint64_t max_bytes_;
-  std::vector<HistoryOp> ops_;
-  std::vector<bool> done_;
-  std::vector<int64_t> read_pool_;
+  std::vector<std::unique_ptr<HistoryLog>> logs_;
   uint64_t dropped_ = 0;
   SimTime truncated_at_;
 };

@@ -43,9 +43,9 @@ struct MessageType {
 
 class Message {
  public:
-  // 64: the key-value contract's requests and responses (with their session tokens and
-  // causal-context pointer) are 64 bytes each and travel on every client operation.
-  static constexpr size_t kInlineBytes = 64;
+  // 96: the key-value contract's requests (a call header, the key, values, session and
+  // idempotency keys: 88 bytes) and responses (64 bytes) travel on every client operation.
+  static constexpr size_t kInlineBytes = 96;
 
   Message() = default;
   template <class T, class = std::enable_if_t<!std::is_same_v<std::decay_t<T>, Message>>>

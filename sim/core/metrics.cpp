@@ -47,7 +47,8 @@ OpToken MetricsRecorder::begin_op(Symbol op) {
   s.op = op;
   s.group = node_group_[node_];
   s.live = true;
-  s.history = History::kNone;
+  s.history = {};
+  s.in_history = false;
   ++s.generation;
   ++window_of(ops_[{s.group, op}], now_).started;
   return OpToken{(static_cast<uint64_t>(s.generation) << 32) | (slot + 1ULL)};
@@ -63,17 +64,19 @@ MetricsRecorder::OpSlot* MetricsRecorder::live_slot(OpToken token) {
   return &s;
 }
 
-void MetricsRecorder::op_invoke(OpToken token, const OpInvocation& what) {
+void MetricsRecorder::op_invoke(OpToken token, const HistoryFamily& family,
+                                const void* invocation) {
   OpSlot* s = live_slot(token);
-  if (!s || s->history != History::kNone) return;
-  s->history = history_.invoke(s->begin, node_, what);
+  if (!s || s->history.valid() || s->in_history) return;
+  s->in_history = true;
+  s->history = history_.invoke(family, s->begin, node_, invocation);
 }
 
-void MetricsRecorder::op_result(OpToken token, HistoryOutcome outcome,
-                                std::span<const int64_t> read, uint32_t attempts) {
+void MetricsRecorder::op_result(OpToken token, HistoryOutcome outcome, const void* result,
+                                uint32_t attempts) {
   OpSlot* s = live_slot(token);
-  if (!s || s->history == History::kNone) return;
-  history_.complete(s->history, now_, outcome, read, attempts);
+  if (!s || !s->history.valid()) return;
+  history_.complete(s->history, now_, outcome, result, attempts);
 }
 
 void MetricsRecorder::end_op(OpToken token, Outcome outcome) {
@@ -83,11 +86,12 @@ void MetricsRecorder::end_op(OpToken token, Outcome outcome) {
   const auto slot = static_cast<uint32_t>(&s - op_slots_.data());
   s.live = false;
   free_op_slots_.push_back(slot);
-  if (s.history != History::kNone) {  // no-op when op_result() completed it already
+  if (s.history.valid()) {  // no-op when op_result() completed it already
     history_.complete(s.history, now_,
                       outcome == Outcome::kOk        ? HistoryOutcome::kOk
                       : outcome == Outcome::kTimeout ? HistoryOutcome::kUnknown
-                                                     : HistoryOutcome::kFail);
+                                                     : HistoryOutcome::kFail,
+                      nullptr, 1);
     history_.set_served(s.history, outcome == Outcome::kOk);
   }
   OpStats& stats = ops_[{s.group, s.op}];

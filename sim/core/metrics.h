@@ -61,8 +61,8 @@ class MetricsRecorder final : public Recorder {
   void count(Symbol metric, int64_t delta) override;
   void observe(Symbol metric, Duration value) override;
   void level(Symbol metric, double value) override;
-  void op_invoke(OpToken token, const OpInvocation& what) override;
-  void op_result(OpToken token, HistoryOutcome outcome, std::span<const int64_t> read,
+  void op_invoke(OpToken token, const HistoryFamily& family, const void* invocation) override;
+  void op_result(OpToken token, HistoryOutcome outcome, const void* result,
                  uint32_t attempts) override;
   void mark(Symbol kind, int64_t a, int64_t b) override;
 
@@ -71,10 +71,10 @@ class MetricsRecorder final : public Recorder {
   const std::vector<TimelineMark>& marks() const { return marks_; }
   uint64_t marks_dropped() const { return marks_dropped_; }
 
-  /// Bounds the memory of the operation history (see History).
+  /// Bounds the memory of the operation histories (see Histories).
   void set_history_limit(uint64_t max_bytes) { history_.set_max_bytes(max_bytes); }
-  /// Every operation a client put in the history, from the start of the run.
-  const History& history() const { return history_; }
+  /// Every operation a client put in a history, from the start of the run.
+  const Histories& history() const { return history_; }
 
   /// Closes the books at `end`: integrates levels up to it and counts open operations.
   void finish(SimTime end);
@@ -97,7 +97,8 @@ class MetricsRecorder final : public Recorder {
     Symbol op;
     uint32_t group = 0;
     uint32_t generation = 0;
-    uint32_t history = History::kNone;  // index in history_, if the client recorded it
+    Histories::Ref history;   // where the client recorded it, if it did
+    bool in_history = false;  // op_invoke() was called (even if the history was full)
     bool live = false;
   };
   struct NodeLevel {
@@ -124,7 +125,7 @@ class MetricsRecorder final : public Recorder {
   std::map<std::pair<uint32_t, Symbol>, Histogram> observations_;
   std::map<std::pair<uint32_t, Symbol>, LevelStats> levels_;
   std::map<std::pair<NodeId, Symbol>, NodeLevel> node_levels_;
-  History history_;
+  Histories history_;
   std::vector<TimelineMark> marks_;
   uint64_t marks_dropped_ = 0;
 };

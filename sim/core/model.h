@@ -36,14 +36,17 @@ class Recorder {
   virtual OpToken begin_op(Symbol op) = 0;
   /// ...and ends now. Its latency is the true time between the two calls.
   virtual void end_op(OpToken token, Outcome outcome) = 0;
-  /// Puts the live operation `token` in the history (key-value clients, for the
-  /// consistency checkers): what it does. Call right after begin_op().
-  virtual void op_invoke(OpToken /*token*/, const OpInvocation& /*what*/) {}
-  /// How a history operation ended and, for a read, the value it returned; call just
-  /// before end_op(). Without it the history maps end_op's outcome: ok -> ok, timeout ->
-  /// unknown, rejected and error -> fail.
+  /// Puts the live operation `token` in the history of `family`, with what it does
+  /// (`invocation` points at the family's invocation struct). Call right after
+  /// begin_op(); a family's header offers a typed helper (e.g. kv::record_invoke).
+  virtual void op_invoke(OpToken /*token*/, const HistoryFamily& /*family*/,
+                         const void* /*invocation*/) {}
+  /// How a history operation ended and what it returned (`result` points at the family's
+  /// result struct; null: nothing), after `attempts` requests; call just before end_op().
+  /// Without it the history maps end_op's outcome: ok -> ok, timeout -> unknown, rejected
+  /// and error -> fail.
   virtual void op_result(OpToken /*token*/, HistoryOutcome /*outcome*/,
-                         std::span<const int64_t> /*read*/ = {}, uint32_t /*attempts*/ = 1) {}
+                         const void* /*result*/ = nullptr, uint32_t /*attempts*/ = 1) {}
   /// Adds to a counter of this node's group (`elections_started`, `rejected`, ...).
   virtual void count(Symbol metric, int64_t delta = 1) = 0;
   /// Adds one observation of a time span to a histogram of this node's group.

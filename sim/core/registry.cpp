@@ -1,7 +1,8 @@
 #include "sim/core/registry.h"
 
 #include <algorithm>
-#include <cassert>
+
+#include "sim/core/assert.h"
 
 namespace dsim {
 
@@ -28,8 +29,25 @@ std::vector<ParamDoc> ModelFactory::params() const {
 }
 
 void ModelRegistry::add(ModelFactory factory) {
-  assert(find(factory.name) == nullptr && "a model name is registered twice");
+  DSIM_ASSERT(find(factory.name) == nullptr, "model ", factory.name, " is registered twice");
   factories_.push_back(std::move(factory));
+}
+
+void ModelRegistry::add_family(HistoryFamilyEntry family) {
+  for (const auto& f : families_) {
+    DSIM_ASSERT(f.family != family.family, "history family ", family.family->name,
+                " is registered twice");
+  }
+  families_.push_back(std::move(family));
+}
+
+bool ModelRegistry::is_checker_metric(std::string_view metric) const {
+  for (const auto& f : families_) {
+    for (const auto& c : f.checkers) {
+      if (std::find(c.metrics.begin(), c.metrics.end(), metric) != c.metrics.end()) return true;
+    }
+  }
+  return false;
 }
 
 const ModelFactory* ModelRegistry::find(std::string_view name) const {

@@ -1,13 +1,16 @@
-// The explicit list of models a scenario can name. models/builtin.cpp fills it; nothing
+// The explicit list of models a scenario can name, and of the history families their
+// clients record with the checkers that judge them. models/builtin.cpp fills it; nothing
 // registers itself.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "sim/core/history.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
 #include "sim/core/timeline.h"
@@ -45,9 +48,49 @@ struct ModelFactory {
   std::vector<ParamDoc> params() const;
 };
 
+/// What a history checker reads: one family's log and the run around it.
+struct HistoryCheckInput {
+  const HistoryLog* log = nullptr;
+  const void* settings = nullptr;  ///< the family's parsed settings (HistoryFamilyEntry)
+  /// The run's histories filled their memory budget: operations invoked later are missing,
+  /// so a verdict over the whole run (e.g. "linearizable") cannot be given.
+  bool truncated = false;
+  SimTime warmup_end;                            ///< figures count what began at or after this
+  SimTime end;                                   ///< when the run ended
+  std::span<const uint32_t> node_group;          ///< each node's group index
+  std::span<const std::string> group_names;      ///< by group index
+  std::function<std::string(NodeId)> node_name;  ///< "group.index"
+  std::string file_header;                       ///< the '#' line output files start with
+};
+
+/// One checker of a family: its figures go to the summary (where `checks:` can name them),
+/// its files to the run directory, its lines to the terminal.
+struct HistoryChecker {
+  std::string name;  ///< e.g. "linearizability"
+  std::string description;
+  /// The group-level figures it reports (rows with an empty op): the names `checks:` may use.
+  std::vector<std::string> metrics;
+  std::function<AnalysisOutput(const HistoryCheckInput&)> run;
+};
+
+/// A history family (history.h) and its checkers, run in this order after every run in
+/// which a client recorded an operation of the family.
+struct HistoryFamilyEntry {
+  const HistoryFamily* family = nullptr;
+  std::string description;
+  /// Reads the family's settings from the scenario's `consistency:` map (shared with the
+  /// other families: each reads its own keys); null when it has none.
+  std::function<std::shared_ptr<const void>(ParamReader&)> parse_settings;
+  std::vector<HistoryChecker> checkers;
+};
+
 class ModelRegistry {
  public:
   void add(ModelFactory factory);
+  void add_family(HistoryFamilyEntry family);
+  const std::vector<HistoryFamilyEntry>& families() const { return families_; }
+  /// True for a group-level figure some family's checker reports.
+  bool is_checker_metric(std::string_view metric) const;
 
   template <RegistrableModel M>
   void add() {
@@ -77,6 +120,7 @@ class ModelRegistry {
 
  private:
   std::vector<ModelFactory> factories_;
+  std::vector<HistoryFamilyEntry> families_;
 };
 
 }  // namespace dsim

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 namespace dsim {
@@ -242,6 +243,18 @@ std::string format_bandwidth(double bits_per_second) {
     if (bits_per_second >= u.scale) return format_number(bits_per_second / u.scale) + u.name;
   }
   return format_number(bits_per_second) + "bps";
+}
+
+std::string format_fixed(double v, int decimals) {
+  if (!std::isfinite(v)) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string format_percent(uint64_t a, uint64_t b) {
+  if (b == 0) return "-";
+  return format_fixed(100.0 * static_cast<double>(a) / static_cast<double>(b), 3) + "%";
 }
 
 }  // namespace dsim

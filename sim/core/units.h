@@ -31,5 +31,9 @@ std::string format_rate(double per_second);            ///< "200/s"
 std::string format_bytes(uint64_t bytes);              ///< "64KiB", "1500B"
 std::string format_bandwidth(double bits_per_second);  ///< "10Gbps"
 std::string format_number(double v);                   ///< shortest exact form: "0.25", "1e-06"
+/// For people: `decimals` places ("12.500"), "-" for NaN and infinities.
+std::string format_fixed(double v, int decimals);
+/// a / b as a percentage with 3 decimals ("12.500%"), "-" when b is 0.
+std::string format_percent(uint64_t a, uint64_t b);
 
 }  // namespace dsim

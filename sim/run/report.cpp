@@ -89,16 +89,6 @@ std::string pad(const std::string& s, size_t width, bool right = true) {
 
 }  // namespace
 
-std::string format_value(double v) {
-  if (!std::isfinite(v)) return "";
-  if (v == std::floor(v) && std::abs(v) < 9e15) {
-    return std::to_string(static_cast<int64_t>(v));
-  }
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return ec == std::errc() ? std::string(buf, end) : "";
-}
-
 std::string file_header(const ScenarioSpec& spec) {
   return "# dsim " + std::string(kVersion) + " scenario=" + spec.name +
          " seed=" + std::to_string(spec.seed) +
@@ -397,7 +387,7 @@ std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& o
   // Group-level figures (model counters, levels, observations), one line per group.
   std::vector<std::pair<std::string, std::string>> lines;  // group -> text, first-seen order
   for (const auto& r : out.summary) {
-    if (!r.op.empty() || r.group == "run" || is_verdict_metric(r.metric)) continue;
+    if (!r.op.empty() || r.group == "run" || is_verdict_metric(spec, r.metric)) continue;
     const bool timing = r.metric.find("_ms_") != std::string::npos;
     if (r.metric.ends_with("_count") ||
         (timing && !r.metric.ends_with("_mean") && !r.metric.ends_with("_p99"))) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/core/csv.h"
 #include "sim/core/engine.h"
 #include "sim/run/runner.h"
 
@@ -28,9 +29,5 @@ std::string render_graph_links_csv(const ScenarioSpec& spec, const Engine& engin
 std::string render_faults_csv(const ScenarioSpec& spec, const Engine& engine);
 /// The short human summary for the terminal.
 std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& out);
-
-/// Numbers as written in every output: integers exactly, others in their shortest exact
-/// decimal form; non-finite values as empty cells.
-std::string format_value(double v);
 
 }  // namespace dsim

@@ -6,9 +6,7 @@
 #include <map>
 #include <set>
 
-#include "sim/check/history_files.h"
-#include "sim/check/linearizability.h"
-#include "sim/check/staleness.h"
+#include "sim/core/units.h"
 #include "sim/run/report.h"
 
 namespace dsim {
@@ -17,126 +15,35 @@ namespace {
 
 constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
 
-std::string fixed(double v, int decimals) {
-  if (!std::isfinite(v)) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
-double ratio(uint64_t a, uint64_t b) {
-  return b ? static_cast<double>(a) / static_cast<double>(b) : kUnknown;
-}
-
-std::string percent(uint64_t a, uint64_t b) {
-  return b ? fixed(100.0 * static_cast<double>(a) / static_cast<double>(b), 3) + "%" : "-";
-}
-
-constexpr std::string_view kGroupMetrics[] = {
-    "reads_checked",
-    "stale_reads",
-    "stale_read_rate",
-    "k_staleness_mean",
-    "k_staleness_max",
-    "visibility_lag_ms_max",
-    "invalid_reads",
-    "read_your_writes_reads",
-    "read_your_writes_violations",
-    "monotonic_read_reads",
-    "monotonic_read_violations",
-    "acked_writes",
-    "lost_writes",
-    "lost_writes_seen",
-    "lost_writes_unverified",
-    "duplicate_appends",
-    "unavailable_intervals",
-    "unavailable_seconds",
-};
-
-void staleness_rows(std::vector<SummaryRow>& rows, const std::string& group,
-                    const check::StalenessStats& s, bool final_reads) {
-  auto row = [&](const char* metric, double v) { rows.push_back({group, "", metric, v}); };
-  row("reads_checked", static_cast<double>(s.reads));
-  row("stale_reads", static_cast<double>(s.stale_reads));
-  row("stale_read_rate", ratio(s.stale_reads, s.reads));
-  row("k_staleness_mean",
-      s.reads ? static_cast<double>(s.k_sum) / static_cast<double>(s.reads) : kUnknown);
-  row("k_staleness_max", static_cast<double>(s.k_max));
-  row("visibility_lag_ms_max",
-      s.stale_lag_max_ns < 0 ? 0.0 : static_cast<double>(s.stale_lag_max_ns) / 1e6);
-  row("invalid_reads", static_cast<double>(s.invalid_reads));
-  row("read_your_writes_reads", static_cast<double>(s.ryw_reads));
-  row("read_your_writes_violations", static_cast<double>(s.ryw_violations));
-  row("monotonic_read_reads", static_cast<double>(s.mr_reads));
-  row("monotonic_read_violations", static_cast<double>(s.mr_violations));
-  row("acked_writes", static_cast<double>(s.acked_writes));
-  // Lost writes are only known when every acknowledged write could be checked against a
-  // final read: otherwise the count is unknown (empty), so `lost_writes == 0` cannot pass
-  // on a run that did not verify it.
-  row("lost_writes", s.unverified_writes == 0 && (final_reads || s.acked_writes == 0)
-                         ? static_cast<double>(s.lost_writes)
-                         : kUnknown);
-  row("lost_writes_seen", static_cast<double>(s.lost_writes));
-  row("lost_writes_unverified", static_cast<double>(s.unverified_writes));
-  row("duplicate_appends", static_cast<double>(s.duplicate_appends));
-}
-
-std::string tvis_csv(const std::string& header,
-                     const std::vector<std::pair<std::string, const check::StalenessStats*>>& all) {
-  std::string out = header;
-  out +=
-      "# t-visibility: of the reads started t after the last write of their key completed, "
-      "the share that saw it (or a newer one); t_ms_hi empty = unbounded\n";
-  out += "group,t_ms_lo,t_ms_hi,reads,visible,p_visible\n";
-  for (const auto& [group, s] : all) {
-    for (const auto& b : s->tvis) {
-      out += group + "," + format_value(static_cast<double>(b.lo_ns) / 1e6) + "," +
-             (b.hi_ns == std::numeric_limits<int64_t>::max()
-                  ? std::string()
-                  : format_value(static_cast<double>(b.hi_ns) / 1e6)) +
-             "," + std::to_string(b.reads) + "," + std::to_string(b.visible) + "," +
-             format_value(ratio(b.visible, b.reads)) + "\n";
-    }
-  }
-  return out;
-}
-
-std::string k_csv(const std::string& header,
-                  const std::vector<std::pair<std::string, const check::StalenessStats*>>& all) {
-  std::string out = header;
-  out += "# k-staleness: reads by how many acknowledged versions behind they were (0 = fresh)\n";
-  out += "group,k,reads,fraction\n";
-  for (const auto& [group, s] : all) {
-    for (size_t k = 0; k < s->k_counts.size(); ++k) {
-      if (s->k_counts[k] == 0) continue;
-      out += group + "," + std::to_string(k) + "," + std::to_string(s->k_counts[k]) + "," +
-             format_value(ratio(s->k_counts[k], s->reads)) + "\n";
-    }
-  }
-  return out;
-}
+constexpr std::string_view kAvailabilityMetrics[] = {"unavailable_intervals",
+                                                     "unavailable_seconds"};
 
 }  // namespace
 
-bool is_verdict_metric(std::string_view metric) {
-  return std::find(std::begin(kGroupMetrics), std::end(kGroupMetrics), metric) !=
-         std::end(kGroupMetrics);
+bool is_verdict_metric(const ScenarioSpec& spec, std::string_view metric) {
+  return std::find(std::begin(kAvailabilityMetrics), std::end(kAvailabilityMetrics), metric) !=
+             std::end(kAvailabilityMetrics) ||
+         (spec.registry && spec.registry->is_checker_metric(metric));
 }
 
 std::vector<std::pair<std::string, std::string>> add_verdicts(
     const ScenarioSpec& spec, const Engine& engine, std::span<const check::FaultInterval> faults,
     RunOutput& out) {
   std::vector<std::pair<std::string, std::string>> files;
-  const History& h = engine.metrics().history();
-  if (h.empty() && !h.truncated()) return files;
+  const Histories& h = engine.metrics().history();
+  if (h.empty()) return files;
   const std::string header = file_header(spec);
-  const check::NodeNamer name = [&engine](NodeId n) { return engine.node_name(n); };
   std::vector<uint32_t> node_group(engine.node_count());
   for (NodeId n = 0; n < node_group.size(); ++n)
     node_group[n] = engine.group_of(n);
+  std::vector<std::string> group_names;
+  for (const auto& g : engine.groups())
+    group_names.push_back(g.name);
   std::set<uint32_t> client_groups;
-  for (const auto& o : h.ops())
-    client_groups.insert(node_group[o.client]);
+  for (const auto& log : h.logs()) {
+    for (size_t i = 0; i < log->size(); ++i)
+      client_groups.insert(node_group[log->span(i).client]);
+  }
   const bool per_group = client_groups.size() > 1;
   auto run = [&](const char* metric, double v) { out.summary.push_back({"run", "", metric, v}); };
   std::string& text = out.verdict_text;
@@ -150,114 +57,42 @@ std::vector<std::pair<std::string, std::string>> add_verdicts(
   }
   text += "):\n";
 
-  // Linearizability.
-  if (spec.consistency.linearizability) {
-    check::LinearizabilityConfig cfg;
-    cfg.per_key.max_steps = spec.consistency.max_search_steps;
-    cfg.per_key.max_memory_bytes = spec.consistency.max_search_memory;
-    cfg.max_steps_total = spec.consistency.max_total_steps;
-    cfg.minimize = spec.consistency.minimize;
-    const check::LinearizabilityResult lin = check::check_linearizability(h, cfg);
-    // A truncated history is a prefix: a violation in it stands, but its being
-    // linearizable says nothing of the operations that were not recorded.
-    check::Verdict verdict = lin.verdict;
-    if (verdict == check::Verdict::kOk && h.truncated()) verdict = check::Verdict::kUnknown;
-    run("linearizable", verdict == check::Verdict::kOk          ? 1.0
-                        : verdict == check::Verdict::kViolation ? 0.0
-                                                                : kUnknown);
-    run("linearizability_keys", static_cast<double>(lin.keys));
-    run("linearizability_keys_violated", static_cast<double>(lin.violated));
-    run("linearizability_keys_unknown", static_cast<double>(lin.unknown));
-    run("linearizability_steps", static_cast<double>(lin.steps));
-    text += "  linearizability: " + std::string(check::verdict_name(verdict)) + " (" +
-            std::to_string(lin.keys) + " keys";
-    if (lin.violated) text += ", " + std::to_string(lin.violated) + " violated";
-    if (lin.unknown) text += ", " + std::to_string(lin.unknown) + " unknown";
-    if (verdict == check::Verdict::kUnknown && lin.verdict == check::Verdict::kOk) {
-      text += ", history truncated";
-    }
-    text += ", " + std::to_string(lin.steps) + " search steps)\n";
-    std::string report = header;
-    report += "# linearizability, key by key: " + std::string(check::verdict_name(verdict)) + "; " +
-              std::to_string(lin.keys) + " keys, " + std::to_string(lin.violated) +
-              " not linearizable, " + std::to_string(lin.unknown) + " unknown\n";
-    bool shown = false;
-    for (const auto& k : lin.flagged) {
-      report += "\nkey " + std::to_string(k.key) + ": " +
-                std::string(check::verdict_name(k.verdict)) + " (" + std::to_string(k.ops) +
-                " operations, " + std::to_string(k.steps) + " search steps)";
-      if (k.verdict == check::Verdict::kUnknown) report += ": " + k.why_unknown;
-      report += "\n";
-      if (k.counterexample.empty()) continue;
-      const std::string what = std::string(k.minimal ? "a minimal set" : "a set") + " of " +
-                               std::to_string(k.counterexample.size()) +
-                               " operations that no order explains";
-      report += "  " + what + ":\n";
-      std::string lines;
-      for (uint32_t i : k.counterexample)
-        lines += "    " + check::describe_op(h, i, name) + "\n";
-      report += lines;
-      if (!shown) {
-        shown = true;
-        text += "    key " + std::to_string(k.key) + ": " + what + ":\n";
-        size_t n = 0;
-        for (uint32_t i : k.counterexample) {
-          if (++n > 12) {
-            text += "      ... (see linearizability.txt)\n";
-            break;
-          }
-          text += "      " + check::describe_op(h, i, name) + "\n";
-        }
-      }
-    }
-    for (const auto& k : lin.flagged) {
-      if (k.verdict == check::Verdict::kUnknown) {
-        text += "    key " + std::to_string(k.key) + " unknown: " + k.why_unknown + "\n";
-        break;
-      }
-    }
-    files.emplace_back("linearizability.txt", report);
-  }
-
-  // Staleness, sessions, lost and duplicated writes.
-  check::StalenessConfig scfg;
-  scfg.measured_from = SimTime::zero() + spec.warmup;
-  scfg.tvis_step = spec.consistency.tvis_step;
-  scfg.tvis_max = spec.consistency.tvis_max;
-  const check::StalenessResult st = check::check_staleness(h, node_group, scfg);
-  staleness_rows(out.summary, "run", st.total, st.has_final_reads);
-  std::vector<std::pair<std::string, const check::StalenessStats*>> tables = {{"all", &st.total}};
-  if (per_group) {
-    for (const auto& [g, s] : st.groups) {
-      staleness_rows(out.summary, engine.groups()[g].name, s, st.has_final_reads);
-      tables.emplace_back(engine.groups()[g].name, &s);
+  // Each family's checkers, in the order the registry lists them.
+  HistoryCheckInput in;
+  in.truncated = h.truncated();
+  in.warmup_end = SimTime::zero() + spec.warmup;
+  in.end = out.stats.end_time;
+  in.node_group = node_group;
+  in.group_names = group_names;
+  in.node_name = [&engine](NodeId n) { return engine.node_name(n); };
+  in.file_header = header;
+  const auto& families = spec.registry->families();
+  for (size_t f = 0; f < families.size(); ++f) {
+    in.log = h.find(*families[f].family);
+    if (!in.log) continue;
+    in.settings = spec.consistency.family_settings[f].get();
+    for (const auto& checker : families[f].checkers) {
+      AnalysisOutput result = checker.run(in);
+      for (auto& r : result.rows)
+        out.summary.push_back({std::move(r.group), std::move(r.op), std::move(r.metric), r.value});
+      text += result.text;
+      for (auto& file : result.files)
+        files.push_back(std::move(file));
     }
   }
-  const auto& t = st.total;
-  text += "  stale reads: " + std::to_string(t.stale_reads) + " of " + std::to_string(t.reads) +
-          " (" + percent(t.stale_reads, t.reads) + "), k max " + std::to_string(t.k_max) +
-          "; invalid reads " + std::to_string(t.invalid_reads) + "\n";
-  text += "  sessions: read-your-writes violations " + std::to_string(t.ryw_violations) + " of " +
-          std::to_string(t.ryw_reads) + ", monotonic-read violations " +
-          std::to_string(t.mr_violations) + " of " + std::to_string(t.mr_reads) + "\n";
-  text += "  writes: " + std::to_string(t.acked_writes) + " acknowledged, lost " +
-          (t.unverified_writes == 0 && (st.has_final_reads || t.acked_writes == 0)
-               ? std::to_string(t.lost_writes)
-               : std::to_string(t.lost_writes) + " seen, " + std::to_string(t.unverified_writes) +
-                     " unverified (no final read-back after them)") +
-          ", duplicate appends " + std::to_string(t.duplicate_appends) + "\n";
-  files.emplace_back("t_visibility.csv", tvis_csv(header, tables));
-  files.emplace_back("k_staleness.csv", k_csv(header, tables));
 
   // Availability.
   std::vector<check::OpSpan> spans;
   spans.reserve(h.size());
   const SimTime end = out.stats.end_time;
-  for (const auto& o : h.ops()) {
-    // An operation still in flight when the run ended was cut short by the end, not
-    // failed by the service: it is left out.
-    if (o.complete == HistoryOp::kNever) continue;
-    spans.push_back({node_group[o.client], o.invoke, o.complete, o.served});
+  for (const auto& log : h.logs()) {
+    for (size_t i = 0; i < log->size(); ++i) {
+      const HistorySpan o = log->span(i);
+      // An operation still in flight when the run ended was cut short by the end, not
+      // failed by the service: it is left out.
+      if (o.complete == HistoryLog::kNever) continue;
+      spans.push_back({node_group[o.client], o.invoke, o.complete, o.served});
+    }
   }
   check::AvailabilityConfig acfg;
   acfg.run_end = end;
@@ -293,7 +128,7 @@ std::vector<std::pair<std::string, std::string>> add_verdicts(
   }
   text += "  availability: " + std::to_string(av.intervals.size()) +
           " unavailability intervals of at least " + format_duration(acfg.min_unavailable) + " (" +
-          fixed(total.to_seconds(), 3) + " s in all)";
+          format_fixed(total.to_seconds(), 3) + " s in all)";
   files.emplace_back("unavailability.csv", un);
 
   std::string rec = header;
@@ -318,18 +153,12 @@ std::vector<std::pair<std::string, std::string>> add_verdicts(
     run("time_to_first_success_ms_max", never ? kUnknown : first_max);
     run("time_to_recover_ms_max", never ? kUnknown : recover_max);
     text += "; " + std::to_string(av.recoveries.size()) + " faults, recovery within " +
-            (never ? std::string("- (not every fault recovered)") : fixed(recover_max, 1) + " ms");
+            (never ? std::string("- (not every fault recovered)")
+                   : format_fixed(recover_max, 1) + " ms");
   }
   text += "\n";
   files.emplace_back("recovery.csv", rec);
 
-  if (spec.consistency.history_csv) {
-    files.emplace_back("history.csv", check::render_history_csv(h, name, header));
-  }
-  if (spec.consistency.history_edn) {
-    // EDN comments start with ';', not '#'.
-    files.emplace_back("history.edn", check::render_history_edn(h, name, ";; " + header.substr(2)));
-  }
   return files;
 }
 

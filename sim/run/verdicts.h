@@ -1,7 +1,8 @@
-// Runs the checkers of sim/check over a finished run's operation history and turns their
+// Runs the checkers over a finished run's operation histories — each history family's own
+// (registered with the models, e.g. the kv family's linearizability, staleness and history
+// files) and the availability analysis every family shares (sim/check) — and turns their
 // results into summary rows (verdicts the scenario's checks can require), output files
-// (history.csv, history.edn, t_visibility.csv, k_staleness.csv, unavailability.csv,
-// recovery.csv, linearizability.txt) and a few lines for the terminal.
+// (unavailability.csv, recovery.csv and the families' own) and lines for the terminal.
 #pragma once
 
 #include <span>
@@ -26,6 +27,6 @@ std::vector<std::pair<std::string, std::string>> add_verdicts(
 
 /// True for the group-level figures add_verdicts() adds (the terminal shows them in the
 /// verdict lines instead of the group lines).
-bool is_verdict_metric(std::string_view metric);
+bool is_verdict_metric(const ScenarioSpec& spec, std::string_view metric);
 
 }  // namespace dsim

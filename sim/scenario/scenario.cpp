@@ -154,37 +154,17 @@ void read_checks(const ParamNode* list, ScenarioSpec& spec, Diagnostics& diag) {
   }
 }
 
-// `consistency:` and `availability:`: the history and its checkers (sim/check).
-void read_consistency(ParamReader& top, ScenarioSpec& spec) {
+// `consistency:` and `availability:`: the histories and their checkers.
+void read_consistency(ParamReader& top, const ModelRegistry& registry, ScenarioSpec& spec) {
   {
     ConsistencySpec& c = spec.consistency;
-    ParamReader r = top.map("consistency",
-                            "the operation history of key-value clients and its "
-                            "consistency checkers");
+    ParamReader r =
+        top.map("consistency", "the operation histories of the clients and their checkers");
     c.history_memory = r.size("history_memory", c.history_memory,
-                              "memory the history may use; operations invoked after it is full "
+                              "memory the histories may use; operations invoked after it is full "
                               "are not recorded (history_truncated = 1)");
-    c.history_csv = r.boolean("history_csv", c.history_csv, "write history.csv");
-    c.history_edn = r.boolean("history_edn", c.history_edn,
-                              "write history.edn, Jepsen's format (Knossos, Elle, Porcupine)");
-    c.linearizability =
-        r.boolean("linearizability", c.linearizability, "run the linearizability checker");
-    c.max_search_steps = static_cast<uint64_t>(
-        r.integer("max_search_steps", static_cast<int64_t>(c.max_search_steps),
-                  "search steps per key before its verdict is unknown", 1));
-    c.max_total_steps = static_cast<uint64_t>(
-        r.integer("max_total_steps", static_cast<int64_t>(c.max_total_steps),
-                  "search steps over every key; the keys left are unknown", 1));
-    c.max_search_memory = r.size("max_search_memory", c.max_search_memory,
-                                 "memory of one key's search before its verdict is unknown");
-    c.minimize = r.boolean("minimize", c.minimize,
-                           "shrink each counterexample to a minimal set of operations");
-    c.tvis_step = r.duration("t_visibility_step", c.tvis_step, "bucket width of t_visibility.csv",
-                             Duration::from_ns(1));
-    c.tvis_max = r.duration("t_visibility_max", c.tvis_max,
-                            "t_visibility.csv: the last bucket holds every t from here on");
-    if (c.tvis_max / c.tvis_step > 100'000) {
-      r.error("t_visibility_step", "makes more than 100000 buckets up to t_visibility_max");
+    for (const auto& family : registry.families()) {
+      c.family_settings.push_back(family.parse_settings ? family.parse_settings(r) : nullptr);
     }
     r.finish();
     top.adopt("consistency", r);
@@ -315,6 +295,7 @@ std::optional<ScenarioSpec> load_scenario_tree(ParamNode tree, const std::string
 
   ScenarioSpec spec;
   spec.file = file;
+  spec.registry = &registry;
   // Group names first: model parameters may refer to any group, declared before or after.
   std::vector<std::string> group_names, group_models;
   if (const ParamNode* groups = root->find("groups");
@@ -369,7 +350,7 @@ std::optional<ScenarioSpec> load_scenario_tree(ParamNode tree, const std::string
     lim.finish();
     top.adopt("limits", lim);
   }
-  read_consistency(top, spec);
+  read_consistency(top, registry, spec);
   top.finish();
 
   ParamNode resolved_groups;

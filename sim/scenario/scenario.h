@@ -44,18 +44,12 @@ struct LimitsSpec {
   uint64_t max_pending = 0;  ///< 0: none
 };
 
-/// `consistency:` recording the operation history and checking it (sim/check).
+/// `consistency:` recording the operation histories and checking them. Each history
+/// family reads its own keys of the map (HistoryFamilyEntry::parse_settings).
 struct ConsistencySpec {
-  uint64_t history_memory = uint64_t{256} << 20;     ///< bytes the history may hold
-  bool history_csv = true;                           ///< write history.csv
-  bool history_edn = false;                          ///< write history.edn (Jepsen)
-  bool linearizability = true;                       ///< run the linearizability checker
-  uint64_t max_search_steps = 20'000'000;            ///< per key
-  uint64_t max_total_steps = 500'000'000;            ///< over every key
-  uint64_t max_search_memory = uint64_t{512} << 20;  ///< per key's search
-  bool minimize = true;                              ///< shrink counterexamples
-  Duration tvis_step = ms(1);
-  Duration tvis_max = ms(100);
+  uint64_t history_memory = uint64_t{256} << 20;  ///< bytes the histories may hold
+  /// Each family's parsed settings, by its index in the registry's families().
+  std::vector<std::shared_ptr<const void>> family_settings;
 };
 
 /// `availability:` the availability analysis of the history.
@@ -68,6 +62,8 @@ struct AvailabilitySpec {
 
 struct ScenarioSpec {
   std::string file;  ///< where it was read from
+  /// The models and history families it was read with (outlives the spec).
+  const ModelRegistry* registry = nullptr;
   std::string name;
   std::string description;
   uint64_t seed = 1;

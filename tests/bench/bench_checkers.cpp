@@ -9,9 +9,9 @@
 #include <map>
 #include <vector>
 
-#include "sim/check/linearizability.h"
-#include "sim/check/staleness.h"
-#include "sim/core/history.h"
+#include "models/kv/check/linearizability.h"
+#include "models/kv/check/staleness.h"
+#include "models/kv/history.h"
 #include "sim/core/rng.h"
 
 namespace dsim {
@@ -21,10 +21,10 @@ namespace {
 // keys, produced by a sequential object: each operation takes effect at a random instant
 // between its invocation and completion (so the history is linearizable). 40% reads;
 // the rest puts and compare-and-sets, or appends when `lists`.
-History sequential_history(int clients, int ops, uint32_t keys, bool lists, uint64_t seed) {
+kv::KvHistory sequential_history(int clients, int ops, uint32_t keys, bool lists, uint64_t seed) {
   Rng rng(seed, stream_id("bench-history"));
   struct Planned {
-    HistoryOp op;
+    kv::KvHistoryOp op;
     int64_t point;
   };
   std::vector<Planned> plan;
@@ -33,17 +33,17 @@ History sequential_history(int clients, int ops, uint32_t keys, bool lists, uint
   for (int c = 0; c < clients; ++c) {
     int64_t t = rng.below(1000);
     for (int i = 0; i < ops; ++i) {
-      HistoryOp o;
+      kv::KvHistoryOp o;
       o.client = static_cast<NodeId>(c);
       o.key = rng.below(keys);
       o.invoke = SimTime::from_ns(t);
       const int64_t length = 200 + rng.below(2000);
       o.complete = SimTime::from_ns(t + length);
       const uint32_t what = rng.below(10);
-      o.kind = what < 4   ? KvOpKind::kGet
-               : lists    ? KvOpKind::kAppend
-               : what < 9 ? KvOpKind::kPut
-                          : KvOpKind::kCas;
+      o.kind = what < 4   ? kv::KvOpKind::kGet
+               : lists    ? kv::KvOpKind::kAppend
+               : what < 9 ? kv::KvOpKind::kPut
+                          : kv::KvOpKind::kCas;
       o.value = next_value++;
       o.outcome = HistoryOutcome::kOk;
       plan.push_back({o, t + static_cast<int64_t>(rng.below64(static_cast<uint64_t>(length)))});
@@ -58,19 +58,19 @@ History sequential_history(int clients, int ops, uint32_t keys, bool lists, uint
   std::map<uint64_t, std::vector<int64_t>> state;
   std::vector<std::vector<int64_t>> reads(plan.size());
   for (size_t i : order) {
-    HistoryOp& o = plan[i].op;
+    kv::KvHistoryOp& o = plan[i].op;
     auto& s = state[o.key];
     switch (o.kind) {
-      case KvOpKind::kGet:
+      case kv::KvOpKind::kGet:
         reads[i] = s;
         break;
-      case KvOpKind::kPut:
+      case kv::KvOpKind::kPut:
         s = {o.value};
         break;
-      case KvOpKind::kAppend:
+      case kv::KvOpKind::kAppend:
         s.push_back(o.value);
         break;
-      case KvOpKind::kCas:
+      case kv::KvOpKind::kCas:
         o.expected = s.size() == 1 ? s[0] : -1;
         if (s.size() == 1) {
           s = {o.value};
@@ -82,7 +82,7 @@ History sequential_history(int clients, int ops, uint32_t keys, bool lists, uint
   }
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return plan[a].op.invoke < plan[b].op.invoke; });
-  History h(uint64_t{1} << 34);
+  kv::KvHistory h;
   for (size_t i : order)
     h.add(plan[i].op, reads[i]);
   return h;
@@ -90,11 +90,11 @@ History sequential_history(int clients, int ops, uint32_t keys, bool lists, uint
 
 void BM_CheckerLinearizabilityManyKeys(benchmark::State& state) {
   const bool lists = state.range(0) != 0;
-  const History h = sequential_history(100, 1000, 1000, lists, 1);
+  const kv::KvHistory h = sequential_history(100, 1000, 1000, lists, 1);
   uint64_t steps = 0;
   for (auto _ : state) {
-    const check::LinearizabilityResult r = check::check_linearizability(h, {});
-    if (r.verdict != check::Verdict::kOk) state.SkipWithError("expected linearizable");
+    const kv::check::LinearizabilityResult r = kv::check::check_linearizability(h, {});
+    if (r.verdict != kv::check::Verdict::kOk) state.SkipWithError("expected linearizable");
     steps = r.steps;
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(h.size()));
@@ -108,10 +108,10 @@ BENCHMARK(BM_CheckerLinearizabilityManyKeys)->Arg(0)->Arg(1)->Unit(benchmark::kM
 
 void BM_CheckerStalenessManyKeys(benchmark::State& state) {
   const bool lists = state.range(0) != 0;
-  const History h = sequential_history(100, 1000, 1000, lists, 2);
+  const kv::KvHistory h = sequential_history(100, 1000, 1000, lists, 2);
   const std::vector<uint32_t> groups(100, 0);
   for (auto _ : state) {
-    const check::StalenessResult r = check::check_staleness(h, groups, {});
+    const kv::check::StalenessResult r = kv::check::check_staleness(h, groups, {});
     if (r.total.stale_reads != 0) state.SkipWithError("expected no stale read");
     benchmark::DoNotOptimize(r.total.reads);
   }
@@ -127,18 +127,18 @@ BENCHMARK(BM_CheckerStalenessManyKeys)->Arg(0)->Arg(1)->Unit(benchmark::kMillise
 // 2 = unknown.
 void BM_CheckerLinearizabilityHardKey(benchmark::State& state) {
   const auto n = static_cast<int>(state.range(0));
-  History h;
+  kv::KvHistory h;
   for (int i = 0; i < n; ++i) {
-    HistoryOp w;
-    w.kind = KvOpKind::kPut;
+    kv::KvHistoryOp w;
+    w.kind = kv::KvOpKind::kPut;
     w.value = 100 + i;
     w.invoke = SimTime::from_ns(i);
     w.complete = SimTime::from_ns(1'000'000);
     w.outcome = HistoryOutcome::kOk;
     h.add(w);
   }
-  HistoryOp r;
-  r.kind = KvOpKind::kGet;
+  kv::KvHistoryOp r;
+  r.kind = kv::KvOpKind::kGet;
   r.invoke = SimTime::from_ns(n);
   r.complete = SimTime::from_ns(1'000'000);
   r.outcome = HistoryOutcome::kOk;
@@ -147,15 +147,15 @@ void BM_CheckerLinearizabilityHardKey(benchmark::State& state) {
   std::vector<uint32_t> all(h.size());
   for (uint32_t i = 0; i < all.size(); ++i)
     all[i] = i;
-  check::SearchResult res;
+  kv::check::SearchResult res;
   for (auto _ : state)
-    res = check::check_ops(h, all, check::SearchBudget{});
+    res = kv::check::check_ops(h, all, kv::check::SearchBudget{});
   state.counters["steps"] = static_cast<double>(res.steps);
   state.counters["memo_entries"] = static_cast<double>(res.memo_entries);
   state.counters["verdict"] = static_cast<double>(static_cast<int>(res.verdict));
   state.counters["steps_per_s"] = benchmark::Counter(static_cast<double>(res.steps),
                                                      benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(std::string(check::verdict_name(res.verdict)));
+  state.SetLabel(std::string(kv::check::verdict_name(res.verdict)));
 }
 BENCHMARK(BM_CheckerLinearizabilityHardKey)
     ->DenseRange(8, 22, 2)

@@ -18,9 +18,10 @@ using dsim::testing::RecordingContext;
 
 namespace {
 
-KvRequest request(KvOpKind op, uint64_t key, int64_t value = 0, uint64_t idem = 0) {
+KvRequest request(kv::KvOpKind op, uint64_t key, int64_t value = 0, uint64_t idem = 0) {
   KvRequest r;
-  r.id = 1;
+  r.call.id = 1;
+  r.call.reply_to = 10;  // the tests' client node
   r.op = op;
   r.key = key;
   r.value = value;
@@ -83,36 +84,36 @@ KvClient::Config one_shot() {
 TEST_CASE("kv state machine: get, put, cas and append") {
   KvStateMachine sm;
   const SimTime t;
-  CHECK(sm.apply(request(KvOpKind::kGet, 1), t).value.empty());
-  CHECK(sm.apply(request(KvOpKind::kPut, 1, 10), t).status == KvStatus::kOk);
-  CHECK(elements(sm.apply(request(KvOpKind::kGet, 1), t).value) == std::vector<int64_t>{10});
+  CHECK(sm.apply(request(kv::KvOpKind::kGet, 1), t).value.empty());
+  CHECK(sm.apply(request(kv::KvOpKind::kPut, 1, 10), t).status == KvStatus::kOk);
+  CHECK(elements(sm.apply(request(kv::KvOpKind::kGet, 1), t).value) == std::vector<int64_t>{10});
 
-  KvRequest cas = request(KvOpKind::kCas, 1, 20);
+  KvRequest cas = request(kv::KvOpKind::kCas, 1, 20);
   cas.expected = 99;
   CHECK(sm.apply(cas, t).status == KvStatus::kCasMismatch);
   cas.expected = 10;
   CHECK(sm.apply(cas, t).status == KvStatus::kOk);
   CHECK(elements(sm.get(1)) == std::vector<int64_t>{20});
-  KvRequest cas_absent = request(KvOpKind::kCas, 2, 30);
+  KvRequest cas_absent = request(kv::KvOpKind::kCas, 2, 30);
   cas_absent.expected_absent = true;
   CHECK(sm.apply(cas_absent, t).status == KvStatus::kOk);
   CHECK(sm.apply(cas_absent, t).status == KvStatus::kCasMismatch);
-  KvRequest miss = request(KvOpKind::kCas, 3, 1);
+  KvRequest miss = request(kv::KvOpKind::kCas, 3, 1);
   miss.expected = 5;
   CHECK(sm.apply(miss, t).status == KvStatus::kCasMismatch);
   CHECK(sm.data().count(3) == 0);  // a failed cas leaves no empty key behind
 
   for (int64_t x : {1, 2, 3})
-    sm.apply(request(KvOpKind::kAppend, 4, x), t);
-  const KvResponse r = sm.apply(request(KvOpKind::kGet, 4), t);
+    sm.apply(request(kv::KvOpKind::kAppend, 4, x), t);
+  const KvResponse r = sm.apply(request(kv::KvOpKind::kGet, 4), t);
   CHECK(elements(r.value) == std::vector<int64_t>{1, 2, 3});
   CHECK(r.value.bytes() == 30);
   // A value handed out is not changed by later appends (copy on write).
-  sm.apply(request(KvOpKind::kAppend, 4, 9), t);
+  sm.apply(request(kv::KvOpKind::kAppend, 4, 9), t);
   CHECK(elements(r.value) == std::vector<int64_t>{1, 2, 3});
   CHECK(elements(sm.get(4)) == std::vector<int64_t>{1, 2, 3, 9});
   // A put resets a list.
-  sm.apply(request(KvOpKind::kPut, 4, 7), t);
+  sm.apply(request(kv::KvOpKind::kPut, 4, 7), t);
   CHECK(elements(sm.get(4)) == std::vector<int64_t>{7});
 }
 
@@ -122,26 +123,26 @@ TEST_CASE("kv state machine: a retried write is applied once, within the TTL and
   c.idempotency_capacity = 2;
   KvStateMachine sm(c);
   const SimTime t0;
-  sm.apply(request(KvOpKind::kAppend, 1, 5, 100), t0);
-  sm.apply(request(KvOpKind::kAppend, 1, 5, 100), t0 + seconds(1));  // the retry
+  sm.apply(request(kv::KvOpKind::kAppend, 1, 5, 100), t0);
+  sm.apply(request(kv::KvOpKind::kAppend, 1, 5, 100), t0 + seconds(1));  // the retry
   CHECK(elements(sm.get(1)) == std::vector<int64_t>{5});
   CHECK(sm.deduplicated() == 1);
   CHECK(sm.duplicate_applications() == 0);
   // A remembered compare-and-set answer is given again.
-  KvRequest cas = request(KvOpKind::kCas, 2, 1, 200);
+  KvRequest cas = request(kv::KvOpKind::kCas, 2, 1, 200);
   cas.expected = 42;
   CHECK(sm.apply(cas, t0).status == KvStatus::kCasMismatch);
-  sm.apply(request(KvOpKind::kPut, 2, 42), t0);
+  sm.apply(request(kv::KvOpKind::kPut, 2, 42), t0);
   CHECK(sm.apply(cas, t0).status == KvStatus::kCasMismatch);
   // Past the TTL the key is forgotten: the retry is applied again.
-  sm.apply(request(KvOpKind::kAppend, 1, 5, 100), t0 + seconds(11));
+  sm.apply(request(kv::KvOpKind::kAppend, 1, 5, 100), t0 + seconds(11));
   CHECK(elements(sm.get(1)) == std::vector<int64_t>{5, 5});
   // Past the capacity the oldest key is forgotten first.
-  sm.apply(request(KvOpKind::kAppend, 3, 1, 301), t0 + seconds(12));
-  sm.apply(request(KvOpKind::kAppend, 3, 2, 302), t0 + seconds(12));
-  sm.apply(request(KvOpKind::kAppend, 3, 3, 303), t0 + seconds(12));
-  sm.apply(request(KvOpKind::kAppend, 3, 1, 301), t0 + seconds(12));  // forgotten: applied
-  sm.apply(request(KvOpKind::kAppend, 3, 3, 303), t0 + seconds(12));  // remembered
+  sm.apply(request(kv::KvOpKind::kAppend, 3, 1, 301), t0 + seconds(12));
+  sm.apply(request(kv::KvOpKind::kAppend, 3, 2, 302), t0 + seconds(12));
+  sm.apply(request(kv::KvOpKind::kAppend, 3, 3, 303), t0 + seconds(12));
+  sm.apply(request(kv::KvOpKind::kAppend, 3, 1, 301), t0 + seconds(12));  // forgotten: applied
+  sm.apply(request(kv::KvOpKind::kAppend, 3, 3, 303), t0 + seconds(12));  // remembered
   CHECK(elements(sm.get(3)) == std::vector<int64_t>{1, 2, 3, 1});
 }
 
@@ -149,8 +150,8 @@ TEST_CASE("kv state machine: without dedup a retried write is applied again and 
   KvStateMachine::Config c;
   c.dedup = false;
   KvStateMachine sm(c);
-  sm.apply(request(KvOpKind::kAppend, 1, 5, 100), SimTime());
-  sm.apply(request(KvOpKind::kAppend, 1, 5, 100), SimTime());
+  sm.apply(request(kv::KvOpKind::kAppend, 1, 5, 100), SimTime());
+  sm.apply(request(kv::KvOpKind::kAppend, 1, 5, 100), SimTime());
   CHECK(elements(sm.get(1)) == std::vector<int64_t>{5, 5});
   CHECK(sm.duplicate_applications() == 1);
 }
@@ -166,14 +167,14 @@ TEST_CASE("kv_store: node 0 serves after the service time, the others redirect t
   }
   primary.on_start(c0);
   other.on_start(c1);
-  c1.deliver(other, 10, request(KvOpKind::kPut, 1, 5));
+  c1.deliver(other, 10, request(kv::KvOpKind::kPut, 1, 5));
   auto r1 = c1.sent_of<KvResponse>();
   REQUIRE(r1.size() == 1);
   CHECK(r1[0].second.status == KvStatus::kNotLeader);
   CHECK(r1[0].second.hint == 0);
   CHECK(c1.counter("redirected") == 1);
 
-  c0.deliver(primary, 10, request(KvOpKind::kPut, 1, 5));
+  c0.deliver(primary, 10, request(kv::KvOpKind::kPut, 1, 5));
   CHECK(c0.sent.empty());
   REQUIRE(c0.fire_next(primary));
   CHECK(c0.now() == SimTime() + ms(2));
@@ -190,7 +191,7 @@ TEST_CASE("kv_client: operations follow the mix and carry unique values and keys
   c.sessions = 3;
   ClientRig rig(c);
   rig.start();
-  std::map<KvOpKind, int> kinds;
+  std::map<kv::KvOpKind, int> kinds;
   std::set<int64_t> values;
   std::set<uint64_t> idempotency;
   for (int i = 0; i < 400; ++i) {
@@ -198,7 +199,7 @@ TEST_CASE("kv_client: operations follow the mix and carry unique values and keys
     REQUIRE(req);
     const KvRequest& r = req->second;
     ++kinds[r.op];
-    if (r.op != KvOpKind::kGet) {
+    if (r.op != kv::KvOpKind::kGet) {
       CHECK(values.insert(r.value).second);
       CHECK(r.value / 1'000'000'000 == 10);  // the client's node in the value
       CHECK(r.size_bytes() == kKvHeaderBytes + 100);
@@ -298,7 +299,7 @@ TEST_CASE("kv_client: exponential backoff retries under the same idempotency key
     CHECK(r.idempotency_key == reqs[0].idempotency_key);
     CHECK(r.value == reqs[0].value);
   }
-  CHECK(reqs[1].id != reqs[0].id);
+  CHECK(reqs[1].call.id != reqs[0].call.id);
   rig.answer(0, reqs[3], KvStatus::kOk);
   CHECK(rig.op(0).history == HistoryOutcome::kOk);
   CHECK(rig.op(0).attempts == 4);
@@ -440,7 +441,7 @@ TEST_CASE("kv_client: a cas expects the value its session last saw") {
   for (int i = 0; i < 60; ++i) {
     auto r = rig.next_request();
     REQUIRE(r);
-    if (r->second.op == KvOpKind::kGet) {
+    if (r->second.op == kv::KvOpKind::kGet) {
       known = 1000 + i;
       rig.answer(r->first, r->second, KvStatus::kOk, KvValue::single(*known, 8));
       continue;
@@ -465,7 +466,7 @@ TEST_CASE("kv_client: the history gets what a read returned") {
   v.append(2, 8);
   rig.answer(g->first, g->second, KvStatus::kOk, v);
   CHECK(rig.op(0).read == std::vector<int64_t>{1, 2});
-  CHECK(rig.op(0).invocation->kind == KvOpKind::kGet);
+  CHECK(rig.op(0).invocation->kind == kv::KvOpKind::kGet);
   CHECK(rig.op(0).invocation->key == g->second.key);
 }
 
@@ -492,7 +493,7 @@ TEST_CASE("kv_client: stop, then read back every key written") {
     rig.ctx.sent.clear();
     for (const auto& s : batch) {
       const KvRequest r = *s.msg.get<KvRequest>();
-      if (r.op == KvOpKind::kPut) {
+      if (r.op == kv::KvOpKind::kPut) {
         CHECK(s.at < SimTime() + seconds(1));
         written.insert(r.key);
       } else {

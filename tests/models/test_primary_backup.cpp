@@ -31,8 +31,9 @@ Distribution const_time(Duration d) {
 
 KvRequest put(uint64_t id, uint64_t key, int64_t value) {
   KvRequest r;
-  r.id = id;
-  r.op = KvOpKind::kPut;
+  r.call.id = id;
+  r.call.reply_to = kClient;
+  r.op = kv::KvOpKind::kPut;
   r.key = key;
   r.value = value;
   r.value_bytes = 10;
@@ -43,14 +44,15 @@ KvRequest put(uint64_t id, uint64_t key, int64_t value) {
 
 KvRequest append(uint64_t id, uint64_t key, int64_t value) {
   KvRequest r = put(id, key, value);
-  r.op = KvOpKind::kAppend;
+  r.op = kv::KvOpKind::kAppend;
   return r;
 }
 
 KvRequest get(uint64_t id, uint64_t key, uint64_t token = 0) {
   KvRequest r;
-  r.id = id;
-  r.op = KvOpKind::kGet;
+  r.call.id = id;
+  r.call.reply_to = kClient;
+  r.op = kv::KvOpKind::kGet;
   r.key = key;
   r.session = (uint64_t{kClient} << 32) | 0;
   r.session_token = token;

@@ -10,9 +10,9 @@
 #include <memory>
 #include <set>
 
+#include "models/kit/ring.h"
 #include "models/kv/client.h"
 #include "models/quorum/merkle.h"
-#include "models/quorum/ring.h"
 #include "models/quorum/store.h"
 #include "models/quorum/versions.h"
 #include "support/recording_context.h"
@@ -42,9 +42,10 @@ std::vector<int64_t> elements(const KvValue& v) {
   return std::vector<int64_t>(v.elements().begin(), v.elements().end());
 }
 
-KvRequest request(dsim::KvOpKind op, uint64_t key, int64_t value = 0, uint64_t id = 1) {
+KvRequest request(kv::KvOpKind op, uint64_t key, int64_t value = 0, uint64_t id = 1) {
   KvRequest r;
-  r.id = id;
+  r.call.id = id;
+  r.call.reply_to = kClient;
   r.op = op;
   r.key = key;
   r.value = value;
@@ -142,7 +143,7 @@ struct Cluster {
   std::map<uint64_t, KvResponse> responses() const {
     std::map<uint64_t, KvResponse> out;
     for (const auto& [from, m] : to_client) {
-      if (const auto* r = m.get<KvResponse>()) out.emplace(r->id, *r);
+      if (const auto* r = m.get<KvResponse>()) out.emplace(r->call, *r);
     }
     return out;
   }
@@ -399,7 +400,7 @@ TEST_CASE("quorum: a put is sent to the N replicas and answered after W acknowle
   // Node 0 coordinates (it is a replica); it writes locally and to the other two.
   cl.cut.insert({home[1], 0});  // acks from home[1] are lost
   cl.cut.insert({home[2], 0});  // and from home[2]
-  cl.send(0, request(KvOpKind::kPut, key, 77));
+  cl.send(0, request(kv::KvOpKind::kPut, key, 77));
   CHECK_FALSE(cl.answered(1));  // only its own ack so far: W = 2 needs one more
   CHECK(cl.values_at(home[1], key) == std::vector<int64_t>{77});
   CHECK(cl.values_at(home[2], key) == std::vector<int64_t>{77});
@@ -426,14 +427,14 @@ TEST_CASE("quorum: a get waits for R replies and returns siblings with a context
   const uint64_t key = 5;
   // Two writes through different coordinators while they cannot see each other: siblings.
   cl.isolate(0);
-  cl.send(0, request(KvOpKind::kPut, key, 1, 1));
+  cl.send(0, request(kv::KvOpKind::kPut, key, 1, 1));
   cl.heal();
   cl.cut.insert({1, 0});
   cl.cut.insert({0, 1});
-  cl.send(1, request(KvOpKind::kPut, key, 2, 2));
+  cl.send(1, request(kv::KvOpKind::kPut, key, 2, 2));
   cl.heal();
   CHECK(cl.values_at(2, key) == std::vector<int64_t>{2});  // only node 1's write reached it
-  cl.send(0, request(KvOpKind::kGet, key, 0, 3));
+  cl.send(0, request(kv::KvOpKind::kGet, key, 0, 3));
   const KvResponse r = cl.response(3);
   REQUIRE(r.status == KvStatus::kOk);
   REQUIRE(r.causal);
@@ -443,7 +444,7 @@ TEST_CASE("quorum: a get waits for R replies and returns siblings with a context
   // The newer sibling (by the writers' clocks: equal here, so the larger dot) is `value`.
   CHECK(elements(r.value) == elements(r.causal->siblings.back()));
   // A write with that context supersedes both siblings everywhere it lands.
-  kv::KvContextRequest w{request(KvOpKind::kPut, key, 3, 4), r.causal->context};
+  kv::KvContextRequest w{request(kv::KvOpKind::kPut, key, 3, 4), r.causal->context};
   cl.send(2, w);
   CHECK(cl.response(4).status == KvStatus::kOk);
   for (NodeId n = 0; n < 3; ++n)
@@ -456,7 +457,7 @@ TEST_CASE("quorum: a node outside the preference list forwards, or redirects the
   Cluster cl(5, c);
   cl.start();
   const uint64_t key = cl.key_led_by(1, 0);  // node 0 is not a replica
-  cl.send(0, request(KvOpKind::kPut, key, 9));
+  cl.send(0, request(kv::KvOpKind::kPut, key, 9));
   const auto fwd = cl.ctx[0]->sent_of<QuorumForward>();
   REQUIRE(fwd.size() == 1);
   CHECK(fwd[0].first == 1);
@@ -466,7 +467,7 @@ TEST_CASE("quorum: a node outside the preference list forwards, or redirects the
   CHECK(cl.ctx[1]->counter("coordinated_puts") == 1);
   // Unacknowledged forwards are taken elsewhere: the first replica is unreachable.
   cl.isolate(1);
-  cl.send(0, request(KvOpKind::kGet, key, 0, 2));
+  cl.send(0, request(kv::KvOpKind::kGet, key, 0, 2));
   CHECK_FALSE(cl.answered(2));
   cl.run_for(ms(150));
   CHECK(cl.counter("suspicions") >= 1);
@@ -482,7 +483,7 @@ TEST_CASE("quorum: a node outside the preference list forwards, or redirects the
     cc.coordinator_choice = QuorumStore::Choice::kFirst;
     Cluster cr(5, cc);
     cr.start();
-    cr.send(0, request(KvOpKind::kGet, key, 0, 7));
+    cr.send(0, request(kv::KvOpKind::kGet, key, 0, 7));
     const KvResponse r = cr.response(7);
     CHECK(r.status == KvStatus::kNotLeader);
     CHECK(r.hint == cr.home(key)[0]);
@@ -499,7 +500,7 @@ TEST_CASE("quorum: sloppy quorum writes to a stand-in, which hands the write bac
   const auto home = cl.home(key);
   const NodeId down = home[2];
   cl.isolate(down);
-  cl.send(0, request(KvOpKind::kPut, key, 5));
+  cl.send(0, request(kv::KvOpKind::kPut, key, 5));
   // W = 2 is met by node 0 and home[1] without the silent one.
   CHECK(cl.response(1).status == KvStatus::kOk);
   CHECK(cl.ctx[0]->sent_of<QuorumWrite>().size() == 2);
@@ -515,7 +516,7 @@ TEST_CASE("quorum: sloppy quorum writes to a stand-in, which hands the write bac
   CHECK(std::find(home.begin(), home.end(), stand_in) == home.end());
   CHECK(cl.values_at(stand_in, key) == std::vector<int64_t>{5});
   // While the replica is suspected, writes go to the stand-in straight away.
-  cl.send(0, request(KvOpKind::kPut, key, 6, 2));
+  cl.send(0, request(kv::KvOpKind::kPut, key, 6, 2));
   CHECK(cl.response(2).status == KvStatus::kOk);
   writes = cl.ctx[0]->sent_of<QuorumWrite>();
   REQUIRE(writes.size() == 5);
@@ -549,23 +550,23 @@ TEST_CASE("quorum: a strict quorum fails instead, first maybe applied, then unav
   const uint64_t key = cl.key_led_by(0);
   const NodeId down = cl.home(key)[2];
   cl.isolate(down);
-  cl.send(0, request(KvOpKind::kPut, key, 5));
+  cl.send(0, request(kv::KvOpKind::kPut, key, 5));
   CHECK_FALSE(cl.answered(1));
   cl.run_for(ms(100));
   // Two replicas stored it, the third never answered: maybe applied.
   CHECK(cl.response(1).status == KvStatus::kIndeterminate);
   CHECK(cl.ctx[0]->sent_of<QuorumWrite>().size() == 2);  // no stand-in
   // The silent replica is now suspected: refused at once, nothing written.
-  cl.send(0, request(KvOpKind::kPut, key, 6, 2));
+  cl.send(0, request(kv::KvOpKind::kPut, key, 6, 2));
   CHECK(cl.response(2).status == KvStatus::kUnavailable);
   CHECK(cl.ctx[0]->sent_of<QuorumWrite>().size() == 2);
   // Reads need R = 2 of the two left: still served.
-  cl.send(0, request(KvOpKind::kGet, key, 0, 3));
+  cl.send(0, request(kv::KvOpKind::kGet, key, 0, 3));
   CHECK(elements(cl.response(3).value) == std::vector<int64_t>{5});
   // After suspect_for the replica is tried again (and found back).
   cl.heal();
   cl.run_for(seconds(1));
-  cl.send(0, request(KvOpKind::kPut, key, 7, 4));
+  cl.send(0, request(kv::KvOpKind::kPut, key, 7, 4));
   CHECK(cl.response(4).status == KvStatus::kOk);
 }
 
@@ -576,13 +577,13 @@ TEST_CASE("quorum: last-write-wins by the coordinator's clock loses a later writ
   cl.start();
   cl.run_for(seconds(1));
   cl.ctx[1]->set_now(cl.now() - ms(100));  // node 1's clock is behind
-  cl.send(0, request(KvOpKind::kPut, 3, 1, 1));
-  cl.send(1, request(KvOpKind::kPut, 3, 2, 2));   // later in true time, older timestamp
-  CHECK(cl.response(2).status == KvStatus::kOk);  // acknowledged...
+  cl.send(0, request(kv::KvOpKind::kPut, 3, 1, 1));
+  cl.send(1, request(kv::KvOpKind::kPut, 3, 2, 2));  // later in true time, older timestamp
+  CHECK(cl.response(2).status == KvStatus::kOk);     // acknowledged...
   for (NodeId n = 0; n < 3; ++n)
     CHECK(cl.values_at(n, 3) == std::vector<int64_t>{1});  // ...and gone everywhere
   CHECK(cl.counter("lww_discarded") == 3);
-  cl.send(2, request(KvOpKind::kGet, 3, 0, 3));
+  cl.send(2, request(kv::KvOpKind::kGet, 3, 0, 3));
   const KvResponse r = cl.response(3);
   CHECK(elements(r.value) == std::vector<int64_t>{1});
   CHECK_FALSE(r.causal);  // no siblings, no contexts
@@ -595,12 +596,12 @@ TEST_CASE("quorum: read repair, in the background or before answering") {
   Cluster cl(3, c);
   cl.start();
   cl.isolate(2);
-  cl.send(0, request(KvOpKind::kPut, 4, 1, 1));
+  cl.send(0, request(kv::KvOpKind::kPut, 4, 1, 1));
   cl.heal();
   CHECK(cl.values_at(2, 4).empty());
   // R = 1: node 2 answers from its own (empty) copy at once; the late replies show it is
   // behind, and it is repaired.
-  cl.send(2, request(KvOpKind::kGet, 4, 0, 2));
+  cl.send(2, request(kv::KvOpKind::kGet, 4, 0, 2));
   CHECK(cl.response(2).value.empty());
   CHECK(cl.values_at(2, 4) == std::vector<int64_t>{1});
   CHECK(cl.counter("read_repairs") == 1);
@@ -614,22 +615,22 @@ TEST_CASE("quorum: read repair, in the background or before answering") {
     Cluster cs(3, s);
     cs.start();
     cs.cut = {{1, 2}, {2, 1}};
-    cs.send(1, request(KvOpKind::kPut, 4, 1, 1));  // W = 3: node 2 never gets it
+    cs.send(1, request(kv::KvOpKind::kPut, 4, 1, 1));  // W = 3: node 2 never gets it
     cs.run_for(ms(200));
     CHECK(cs.response(1).status == KvStatus::kIndeterminate);
     CHECK(cs.values_at(2, 4).empty());
     // Node 0 reads its own copy (R = 1) and writes it back to the two others before
     // answering: what it returns is then on W = 3 replicas.
-    cs.send(0, request(KvOpKind::kGet, 4, 0, 2));
+    cs.send(0, request(kv::KvOpKind::kGet, 4, 0, 2));
     CHECK(elements(cs.response(2).value) == std::vector<int64_t>{1});
     CHECK(cs.values_at(2, 4) == std::vector<int64_t>{1});
     CHECK(cs.delivered["quorum_repair_ack"] == 2);
     // A replica suspected leaves fewer than W: such reads are refused at once.
     cs.isolate(2);
-    cs.send(0, request(KvOpKind::kGet, 4, 0, 3));
+    cs.send(0, request(kv::KvOpKind::kGet, 4, 0, 3));
     cs.run_for(ms(300));
     CHECK(cs.response(3).status == KvStatus::kUnavailable);
-    cs.send(0, request(KvOpKind::kGet, 4, 0, 4));
+    cs.send(0, request(kv::KvOpKind::kGet, 4, 0, 4));
     CHECK(cs.response(4).status == KvStatus::kUnavailable);
   }
 }
@@ -637,23 +638,23 @@ TEST_CASE("quorum: read repair, in the background or before answering") {
 TEST_CASE("quorum: appends read first and are applied once, cas compares what a quorum holds") {
   Cluster cl(3, base_config());
   cl.start();
-  cl.send(0, request(KvOpKind::kAppend, 8, 1, 1));
-  cl.send(1, request(KvOpKind::kAppend, 8, 2, 2));
-  cl.send(2, request(KvOpKind::kAppend, 8, 2, 3));  // a retry of the same element
+  cl.send(0, request(kv::KvOpKind::kAppend, 8, 1, 1));
+  cl.send(1, request(kv::KvOpKind::kAppend, 8, 2, 2));
+  cl.send(2, request(kv::KvOpKind::kAppend, 8, 2, 3));  // a retry of the same element
   CHECK(cl.response(3).status == KvStatus::kOk);
   CHECK(cl.counter("duplicate_appends_skipped") == 1);
-  cl.send(0, request(KvOpKind::kGet, 8, 0, 4));
+  cl.send(0, request(kv::KvOpKind::kGet, 8, 0, 4));
   CHECK(elements(cl.response(4).value) == std::vector<int64_t>{1, 2});
 
-  KvRequest cas = request(KvOpKind::kCas, 9, 5, 5);
+  KvRequest cas = request(kv::KvOpKind::kCas, 9, 5, 5);
   cas.expected_absent = true;
   cl.send(0, cas);
   CHECK(cl.response(5).status == KvStatus::kOk);
-  cas.id = 6;
+  cas.call.id = 6;
   cas.value = 6;
   cl.send(1, cas);  // expects absence, finds 5
   CHECK(cl.response(6).status == KvStatus::kCasMismatch);
-  KvRequest cas2 = request(KvOpKind::kCas, 9, 7, 7);
+  KvRequest cas2 = request(kv::KvOpKind::kCas, 9, 7, 7);
   cas2.expected = 5;
   cl.send(2, cas2);
   CHECK(cl.response(7).status == KvStatus::kOk);
@@ -665,12 +666,12 @@ TEST_CASE("quorum: data survives a restart, unsynced writes do not survive a cra
   c.sync_period = ms(100);
   Cluster cl(3, c);
   cl.start();
-  cl.send(0, request(KvOpKind::kPut, 1, 11, 1));
+  cl.send(0, request(kv::KvOpKind::kPut, 1, 11, 1));
   cl.run_for(ms(150));  // a periodic sync covers it
   for (auto& x : cl.ctx)
     while (x->complete_sync(*cl.node[x->self()])) {
     }
-  cl.send(0, request(KvOpKind::kPut, 2, 22, 2));  // not synced yet
+  cl.send(0, request(kv::KvOpKind::kPut, 2, 22, 2));  // not synced yet
   cl.crash(1);
   cl.restart(1);
   CHECK(cl.values_at(1, 1) == std::vector<int64_t>{11});
@@ -690,7 +691,7 @@ TEST_CASE("quorum: a membership change moves a key to its new replica, then drop
   CHECK(cl.node[0]->ring().members() == std::vector<uint32_t>{0, 1});
   std::vector<uint64_t> keys;
   for (uint64_t k = 0; k < 60; ++k) {
-    cl.send(0, request(KvOpKind::kPut, k, static_cast<int64_t>(k + 1000), k + 1));
+    cl.send(0, request(kv::KvOpKind::kPut, k, static_cast<int64_t>(k + 1000), k + 1));
     keys.push_back(k);
   }
   // Which keys will change owner, by the ring after the join.
@@ -722,11 +723,11 @@ TEST_CASE("quorum: anti-entropy finds and repairs exactly the keys that differ")
   Cluster cl(2, c);
   cl.start();
   for (uint64_t k = 0; k < 200; ++k)
-    cl.send(0, request(KvOpKind::kPut, k, static_cast<int64_t>(k), k + 1));
+    cl.send(0, request(kv::KvOpKind::kPut, k, static_cast<int64_t>(k), k + 1));
   // Node 1 misses three writes.
   cl.isolate(1);
   for (uint64_t k = 0; k < 3; ++k)
-    cl.send(0, request(KvOpKind::kPut, k, static_cast<int64_t>(k + 500), k + 300));
+    cl.send(0, request(kv::KvOpKind::kPut, k, static_cast<int64_t>(k + 500), k + 300));
   cl.heal();
   const int hashes_before = cl.delivered["merkle_hashes"];
   cl.run_for(ms(250));
@@ -822,7 +823,7 @@ TEST_CASE("kv_client: with causal_context, a write sends back the key's last con
   for (int i = 0; i < 20; ++i) {
     auto [to, msg] = rig.next();
     if (const auto* cr = msg.get<kv::KvContextRequest>()) {
-      CHECK(cr->req.op == KvOpKind::kPut);
+      CHECK(cr->req.op == kv::KvOpKind::kPut);
       CHECK(cr->context == last);
       saw_context = true;
       last = {static_cast<uint64_t>(i), 1};
@@ -830,7 +831,7 @@ TEST_CASE("kv_client: with causal_context, a write sends back the key's last con
       continue;
     }
     const KvRequest req = *msg.get<KvRequest>();
-    CHECK((req.op == KvOpKind::kGet || last.empty()));
+    CHECK((req.op == kv::KvOpKind::kGet || last.empty()));
     last = {static_cast<uint64_t>(i), 2};
     rig.ctx.deliver(*rig.client, to, with_siblings(req, {{1}}, last));
   }

@@ -21,8 +21,9 @@ constexpr NodeId kClient = 100;
 
 kv::KvRequest put(uint64_t id, uint64_t key, int64_t value, uint64_t idem = 0) {
   kv::KvRequest r;
-  r.id = id;
-  r.op = KvOpKind::kPut;
+  r.call.id = id;
+  r.call.reply_to = kClient;
+  r.op = kv::KvOpKind::kPut;
   r.key = key;
   r.value = value;
   r.value_bytes = 8;
@@ -32,8 +33,9 @@ kv::KvRequest put(uint64_t id, uint64_t key, int64_t value, uint64_t idem = 0) {
 
 kv::KvRequest get(uint64_t id, uint64_t key) {
   kv::KvRequest r;
-  r.id = id;
-  r.op = KvOpKind::kGet;
+  r.call.id = id;
+  r.call.reply_to = kClient;
+  r.op = kv::KvOpKind::kGet;
   r.key = key;
   return r;
 }
@@ -498,14 +500,15 @@ TEST_CASE("raft: a retried write (same idempotency key) is applied once (thesis 
   c.start();
   c.campaign(0);
   kv::KvRequest append;
-  append.id = 1;
-  append.op = KvOpKind::kAppend;
+  append.call.id = 1;
+  append.call.reply_to = kClient;
+  append.op = kv::KvOpKind::kAppend;
   append.key = 9;
   append.value = 77;
   append.value_bytes = 8;
   append.idempotency_key = 555;
   c.client_sends(0, append);
-  append.id = 2;  // the retry: a new request, the same operation
+  append.call.id = 2;  // the retry: a new request, the same operation
   c.client_sends(0, append);
   c.settle();
   for (size_t i = 0; i < 3; ++i) {

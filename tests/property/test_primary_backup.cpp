@@ -15,8 +15,8 @@
 #include <string>
 
 #include "models/builtin.h"
+#include "models/kv/check/staleness.h"
 #include "models/primary_backup/replica.h"
-#include "sim/check/staleness.h"
 #include "sim/run/runner.h"
 
 using namespace dsim;
@@ -136,7 +136,8 @@ TEST_CASE("pb async failover loses exactly the writes the primary had not replic
     CHECK_FALSE(expected.empty());
 
     // What the clients saw: acknowledged appends missing from the final read-back.
-    const History& h = engine->metrics().history();
+    REQUIRE(kv::kv_history(engine->metrics().history()));
+    const kv::KvHistory& h = *kv::kv_history(engine->metrics().history());
     std::map<uint64_t, std::set<int64_t>> final_read;
     std::map<uint64_t, SimTime> final_at;
     for (const auto& op : h.ops()) {
@@ -148,7 +149,7 @@ TEST_CASE("pb async failover loses exactly the writes the primary had not replic
     }
     std::set<int64_t> missing;
     for (const auto& op : h.ops()) {
-      if (op.kind != KvOpKind::kAppend || !op.ok()) continue;
+      if (op.kind != kv::KvOpKind::kAppend || !op.ok()) continue;
       REQUIRE(final_read.count(op.key));  // every written key was read back
       if (!final_read[op.key].count(op.value)) missing.insert(op.value);
     }
@@ -158,8 +159,8 @@ TEST_CASE("pb async failover loses exactly the writes the primary had not replic
     std::vector<uint32_t> node_group(engine->node_count());
     for (NodeId n = 0; n < node_group.size(); ++n)
       node_group[n] = engine->group_of(n);
-    check::StalenessConfig cfg;
-    const auto st = check::check_staleness(h, node_group, cfg);
+    kv::check::StalenessConfig cfg;
+    const auto st = kv::check::check_staleness(h, node_group, cfg);
     CHECK(st.total.unverified_writes == 0);
     CHECK(st.total.lost_writes == expected.size());
     lost_total += st.total.lost_writes;

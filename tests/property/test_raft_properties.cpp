@@ -19,7 +19,7 @@
 #include <string>
 
 #include "models/builtin.h"
-#include "sim/check/linearizability.h"
+#include "models/kv/check/linearizability.h"
 #include "sim/run/runner.h"
 #include "support/raft_cluster.h"
 
@@ -143,17 +143,18 @@ TEST_CASE("raft: safety under random faults, then liveness after healing", "[raf
       error = e.what();
     }
     if (error.empty()) checker.check_converged();
-    check::LinearizabilityConfig lin;
+    kv::check::LinearizabilityConfig lin;
     lin.minimize = false;
-    const auto verdict = check::check_linearizability(engine->metrics().history(), lin);
+    const auto verdict =
+        kv::check::check_linearizability(*kv::kv_history(engine->metrics().history()), lin);
     const bool ok = error.empty() && checker.violations().empty() &&
-                    verdict.verdict != check::Verdict::kViolation;
+                    verdict.verdict != kv::check::Verdict::kViolation;
     if (!ok) {
       ++failed;
       std::string why = error;
       for (const auto& v : checker.violations())
         why += (why.empty() ? "" : "; ") + v;
-      if (verdict.verdict == check::Verdict::kViolation) why += "; history not linearizable";
+      if (verdict.verdict == kv::check::Verdict::kViolation) why += "; history not linearizable";
       if (failed <= 10) failures += setup.summary + ": " + why + "\n";
       if (const char* dir = std::getenv("DSIM_RAFT_DUMP")) {
         std::ofstream(std::string(dir) + "/raft-property-" + std::to_string(seed) + ".yaml")

@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "sim/core/history.h"
+#include "models/kv/history.h"
 
 namespace dsim::testing {
 
@@ -15,28 +15,28 @@ class HistoryBuilder {
 
   uint32_t put(uint64_t key, int64_t v, int64_t t0, int64_t t1, O o = O::kOk, NodeId c = 0,
                uint32_t session = 0) {
-    return add(KvOpKind::kPut, key, v, std::nullopt, {}, t0, t1, o, c, session);
+    return add(kv::KvOpKind::kPut, key, v, std::nullopt, {}, t0, t1, o, c, session);
   }
   uint32_t get(uint64_t key, std::vector<int64_t> read, int64_t t0, int64_t t1, O o = O::kOk,
                NodeId c = 0, uint32_t session = 0) {
-    return add(KvOpKind::kGet, key, 0, std::nullopt, std::move(read), t0, t1, o, c, session);
+    return add(kv::KvOpKind::kGet, key, 0, std::nullopt, std::move(read), t0, t1, o, c, session);
   }
   /// expected nullopt: expects the key absent.
   uint32_t cas(uint64_t key, std::optional<int64_t> expected, int64_t v, int64_t t0, int64_t t1,
                O o = O::kOk, NodeId c = 0, uint32_t session = 0) {
-    return add(KvOpKind::kCas, key, v, expected, {}, t0, t1, o, c, session);
+    return add(kv::KvOpKind::kCas, key, v, expected, {}, t0, t1, o, c, session);
   }
   uint32_t append(uint64_t key, int64_t x, int64_t t0, int64_t t1, O o = O::kOk, NodeId c = 0,
                   uint32_t session = 0) {
-    return add(KvOpKind::kAppend, key, x, std::nullopt, {}, t0, t1, o, c, session);
+    return add(kv::KvOpKind::kAppend, key, x, std::nullopt, {}, t0, t1, o, c, session);
   }
   /// Marks operation i as a final read (read-back).
   void final_read(uint32_t i) { final_.push_back(i); }
 
-  History build() const {
-    History h;
+  kv::KvHistory build() const {
+    kv::KvHistory h;
     for (size_t i = 0; i < ops_.size(); ++i) {
-      HistoryOp op = ops_[i].op;
+      kv::KvHistoryOp op = ops_[i].op;
       for (uint32_t f : final_)
         if (f == i) op.final_read = true;
       h.add(op, ops_[i].read);
@@ -46,19 +46,19 @@ class HistoryBuilder {
 
  private:
   struct Pending {
-    HistoryOp op;
+    kv::KvHistoryOp op;
     std::vector<int64_t> read;
   };
-  uint32_t add(KvOpKind kind, uint64_t key, int64_t v, std::optional<int64_t> expected,
+  uint32_t add(kv::KvOpKind kind, uint64_t key, int64_t v, std::optional<int64_t> expected,
                std::vector<int64_t> read, int64_t t0, int64_t t1, O o, NodeId c, uint32_t session) {
-    HistoryOp op;
+    kv::KvHistoryOp op;
     op.kind = kind;
     op.key = key;
     op.value = v;
     op.expected = expected.value_or(0);
-    op.expected_absent = kind == KvOpKind::kCas && !expected;
+    op.expected_absent = kind == kv::KvOpKind::kCas && !expected;
     op.invoke = SimTime::from_ns(t0);
-    op.complete = t1 < 0 ? HistoryOp::kNever : SimTime::from_ns(t1);
+    op.complete = t1 < 0 ? kv::KvHistoryOp::kNever : SimTime::from_ns(t1);
     op.outcome = t1 < 0 ? O::kUnknown : o;
     op.served = op.outcome == O::kOk;
     op.client = c;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "models/kv/history.h"
 #include "sim/core/durable_store.h"
 #include "sim/core/model.h"
 #include "sim/core/symbols.h"
@@ -26,10 +27,10 @@ class RecordingRecorder final : public Recorder {
     SimTime begin;
     std::optional<SimTime> end;
     std::optional<Outcome> outcome;
-    std::optional<OpInvocation> invocation;  ///< from op_invoke()
-    std::optional<HistoryOutcome> history;   ///< from op_result()
-    std::vector<int64_t> read;               ///< from op_result()
-    uint32_t attempts = 0;                   ///< from op_result()
+    std::optional<kv::KvInvocation> invocation;  ///< from op_invoke() (the kv family)
+    std::optional<HistoryOutcome> history;       ///< from op_result()
+    std::vector<int64_t> read;                   ///< from op_result()
+    uint32_t attempts = 0;                       ///< from op_result()
   };
   explicit RecordingRecorder(const SimTime* now) : now_(now) {}
 
@@ -46,15 +47,20 @@ class RecordingRecorder final : public Recorder {
     o.end = *now_;
     o.outcome = outcome;
   }
-  void op_invoke(OpToken token, const OpInvocation& what) override {
-    ops.at(token.id - 1).invocation = what;
+  void op_invoke(OpToken token, const HistoryFamily& family, const void* what) override {
+    if (&family == &kv::kKvFamily) {
+      ops.at(token.id - 1).invocation = *static_cast<const kv::KvInvocation*>(what);
+    }
   }
-  void op_result(OpToken token, HistoryOutcome outcome, std::span<const int64_t> read,
+  void op_result(OpToken token, HistoryOutcome outcome, const void* result,
                  uint32_t attempts) override {
     Op& o = ops.at(token.id - 1);
     if (o.end) return;
     o.history = outcome;
-    o.read.assign(read.begin(), read.end());
+    if (o.invocation && result) {
+      const auto read = static_cast<const kv::KvResult*>(result)->read;
+      o.read.assign(read.begin(), read.end());
+    }
     o.attempts = attempts;
   }
   void count(Symbol metric, int64_t delta) override { counters[metric.id] += delta; }

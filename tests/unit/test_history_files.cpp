@@ -3,11 +3,11 @@
 
 #include <sstream>
 
-#include "sim/check/history_files.h"
+#include "models/kv/check/history_files.h"
 #include "support/history_builder.h"
 
 using namespace dsim;
-using namespace dsim::check;
+using namespace dsim::kv::check;
 using dsim::testing::HistoryBuilder;
 using O = HistoryOutcome;
 

@@ -7,25 +7,25 @@
 #include <algorithm>
 #include <map>
 
-#include "sim/check/linearizability.h"
-#include "sim/check/staleness.h"
+#include "models/kv/check/linearizability.h"
+#include "models/kv/check/staleness.h"
 #include "sim/core/rng.h"
 #include "support/history_builder.h"
 
 using namespace dsim;
-using namespace dsim::check;
+using namespace dsim::kv::check;
 using dsim::testing::HistoryBuilder;
 using O = HistoryOutcome;
 
 namespace {
 
-Verdict verdict_of(const History& h, SearchBudget b = {}) {
+Verdict verdict_of(const kv::KvHistory& h, SearchBudget b = {}) {
   LinearizabilityConfig c;
   c.per_key = b;
   return check_linearizability(h, c).verdict;
 }
 
-std::vector<uint32_t> all_ops(const History& h) {
+std::vector<uint32_t> all_ops(const kv::KvHistory& h) {
   std::vector<uint32_t> v(h.size());
   for (uint32_t i = 0; i < h.size(); ++i)
     v[i] = i;
@@ -243,7 +243,7 @@ TEST_CASE("linearizability: keys are checked separately and the verdict combines
   b.get(1, {10}, 2, 3);
   b.put(2, 20, 0, 1);
   b.get(2, {}, 2, 3);  // key 2 broken
-  const History h = b.build();
+  const kv::KvHistory h = b.build();
   const LinearizabilityResult r = check_linearizability(h, {});
   CHECK(r.verdict == Verdict::kViolation);
   CHECK(r.keys == 2);
@@ -259,7 +259,7 @@ TEST_CASE("linearizability: a budget ends the search in an explicit unknown") {
   for (int64_t i = 0; i < 14; ++i)
     b.put(1, 100 + i, 0, 1000);
   b.get(1, {999}, 0, 1000);
-  const History h = b.build();
+  const kv::KvHistory h = b.build();
   SearchBudget tiny;
   tiny.max_steps = 50;
   const SearchResult steps = check_ops(h, all_ops(h), tiny);
@@ -300,7 +300,7 @@ TEST_CASE("linearizability: counterexamples are shrunk to the operations involve
     b.put(1, 1000 + i, t, t + 3);
     b.get(1, {1000 + i}, t + 4, t + 6);
   }
-  const History h = b.build();
+  const kv::KvHistory h = b.build();
   LinearizabilityConfig c;
   const LinearizabilityResult r = check_linearizability(h, c);
   REQUIRE(r.verdict == Verdict::kViolation);
@@ -326,14 +326,14 @@ TEST_CASE("linearizability: counterexamples are shrunk to the operations involve
 namespace {
 
 struct Generated {
-  History history;
+  kv::KvHistory history;
   std::vector<uint32_t> ok_reads;  // history indices
 };
 
 Generated generate(uint64_t seed, bool lists, int clients, int ops_per_client, int keys) {
   Rng rng(seed, stream_id("test-history"));
   struct Planned {
-    HistoryOp op;
+    kv::KvHistoryOp op;
     int64_t point;  // when it takes effect (INT64_MAX: never)
   };
   std::vector<Planned> plan;
@@ -341,7 +341,7 @@ Generated generate(uint64_t seed, bool lists, int clients, int ops_per_client, i
   for (int c = 0; c < clients; ++c) {
     int64_t t = static_cast<int64_t>(rng.below(20));
     for (int i = 0; i < ops_per_client; ++i) {
-      HistoryOp o;
+      kv::KvHistoryOp o;
       o.client = static_cast<NodeId>(c);
       o.key = rng.below(static_cast<uint32_t>(keys));
       o.invoke = SimTime::from_ns(t);
@@ -349,16 +349,16 @@ Generated generate(uint64_t seed, bool lists, int clients, int ops_per_client, i
       o.complete = SimTime::from_ns(t + length);
       const uint32_t what = rng.below(10);
       if (what < 4) {
-        o.kind = KvOpKind::kGet;
+        o.kind = kv::KvOpKind::kGet;
       } else if (lists) {
-        o.kind = KvOpKind::kAppend;
+        o.kind = kv::KvOpKind::kAppend;
       } else {
-        o.kind = what < 8 ? KvOpKind::kPut : KvOpKind::kCas;
+        o.kind = what < 8 ? kv::KvOpKind::kPut : kv::KvOpKind::kCas;
       }
       o.value = next_value++;
       o.outcome = HistoryOutcome::kOk;
       int64_t point = t + static_cast<int64_t>(rng.below64(static_cast<uint64_t>(length) + 1));
-      if (o.kind != KvOpKind::kGet && rng.bernoulli(0.1)) {
+      if (o.kind != kv::KvOpKind::kGet && rng.bernoulli(0.1)) {
         o.outcome = HistoryOutcome::kUnknown;  // timed out: applied or not
         if (rng.bernoulli(0.5)) point = INT64_MAX;
       }
@@ -379,16 +379,16 @@ Generated generate(uint64_t seed, bool lists, int clients, int ops_per_client, i
     if (p.point == INT64_MAX) continue;
     auto& s = state[p.op.key];
     switch (p.op.kind) {
-      case KvOpKind::kGet:
+      case kv::KvOpKind::kGet:
         reads[i] = s;
         break;
-      case KvOpKind::kPut:
+      case kv::KvOpKind::kPut:
         s = {p.op.value};
         break;
-      case KvOpKind::kAppend:
+      case kv::KvOpKind::kAppend:
         s.push_back(p.op.value);
         break;
-      case KvOpKind::kCas:
+      case kv::KvOpKind::kCas:
         // Expect the current value half the time, a stale guess otherwise.
         if (s.size() == 1 && rng.bernoulli(0.5)) {
           p.op.expected = s[0];
@@ -411,7 +411,7 @@ Generated generate(uint64_t seed, bool lists, int clients, int ops_per_client, i
   Generated g;
   for (size_t i : by_invoke) {
     const uint32_t idx = g.history.add(plan[i].op, reads[i]);
-    if (plan[i].op.kind == KvOpKind::kGet) g.ok_reads.push_back(idx);
+    if (plan[i].op.kind == kv::KvOpKind::kGet) g.ok_reads.push_back(idx);
   }
   return g;
 }
@@ -421,37 +421,38 @@ Generated generate(uint64_t seed, bool lists, int clients, int ops_per_client, i
 // it (w_old completed before w_new was invoked) and completed before the read; for lists,
 // the list without an element whose append completed before the read. Returns the read's
 // index, or nothing when the history has no such read.
-std::optional<uint32_t> inject_stale(History& h, const std::vector<uint32_t>& reads, Rng& rng) {
+std::optional<uint32_t> inject_stale(kv::KvHistory& h, const std::vector<uint32_t>& reads,
+                                     Rng& rng) {
   std::vector<uint32_t> shuffled = reads;
   for (size_t i = shuffled.size(); i > 1; --i)
     std::swap(shuffled[i - 1], shuffled[rng.below(static_cast<uint32_t>(i))]);
   const auto& ops = h.ops();
   for (uint32_t r : shuffled) {
-    const HistoryOp& read = ops[r];
+    const kv::KvHistoryOp& read = ops[r];
     std::vector<uint32_t> done;  // successful writes of the key completed before the read
     for (uint32_t i = 0; i < ops.size(); ++i) {
-      const HistoryOp& w = ops[i];
+      const kv::KvHistoryOp& w = ops[i];
       if (w.key == read.key && w.is_write() && w.ok() && w.complete < read.invoke)
         done.push_back(i);
     }
     for (uint32_t older : done) {
       for (uint32_t newer : done) {
-        const HistoryOp& wo = ops[older];
-        const HistoryOp& wn = ops[newer];
-        const bool list = wo.kind == KvOpKind::kAppend;
+        const kv::KvHistoryOp& wo = ops[older];
+        const kv::KvHistoryOp& wn = ops[newer];
+        const bool list = wo.kind == kv::KvOpKind::kAppend;
         if (list) {
           const auto value = h.read_value(read);
           std::vector<int64_t> without;
           for (int64_t v : value)
             if (v != wo.value) without.push_back(v);
           if (without.size() == value.size()) continue;
-          HistoryOp copy = read;
+          kv::KvHistoryOp copy = read;
           h.add(copy, without);  // appended, so indices of the others stay put
           // Swap the new op into the read's place by rebuilding: simpler to return both.
           return static_cast<uint32_t>(h.size() - 1);
         }
-        if (wo.complete < wn.invoke && wn.kind != KvOpKind::kAppend) {
-          HistoryOp copy = read;
+        if (wo.complete < wn.invoke && wn.kind != kv::KvOpKind::kAppend) {
+          kv::KvHistoryOp copy = read;
           const int64_t stale[] = {wo.value};
           h.add(copy, stale);
           return static_cast<uint32_t>(h.size() - 1);
@@ -463,8 +464,8 @@ std::optional<uint32_t> inject_stale(History& h, const std::vector<uint32_t>& re
 }
 
 // A copy of `h` without operation `skip`.
-History without(const History& h, uint32_t skip) {
-  History out;
+kv::KvHistory without(const kv::KvHistory& h, uint32_t skip) {
+  kv::KvHistory out;
   for (uint32_t i = 0; i < h.size(); ++i) {
     if (i != skip) out.add(h.ops()[i], h.read_value(h.ops()[i]));
   }
@@ -495,18 +496,18 @@ TEST_CASE("linearizability: injected stale reads are always caught") {
     for (uint64_t seed = 1; seed <= 150; ++seed) {
       Generated g = generate(seed, lists, 5, 40, 3);
       Rng rng(seed, stream_id("inject"));
-      History h = g.history;
+      kv::KvHistory h = g.history;
       const auto added = inject_stale(h, g.ok_reads, rng);
       if (!added) continue;
       ++injected;
       // The added read is a copy of an original one with a stale value; drop the
       // original so the history has one read at that place.
-      const HistoryOp& stale = h.ops()[*added];
+      const kv::KvHistoryOp& stale = h.ops()[*added];
       uint32_t original = 0;
       for (uint32_t i : g.ok_reads) {
         if (h.ops()[i].invoke == stale.invoke && h.ops()[i].client == stale.client) original = i;
       }
-      const History broken = without(h, original);
+      const kv::KvHistory broken = without(h, original);
       INFO("seed " << seed << (lists ? " lists" : " registers"));
       // Shrinking is exercised on the first seeds only (it dominates the time): its result
       // must be a violation on its own, a subset of the history.

@@ -19,7 +19,7 @@ struct Small {
 struct Large {
   static constexpr std::string_view kName = "large";
   uint64_t a = 0;
-  uint64_t pad[8] = {};
+  uint64_t pad[12] = {};
   std::vector<uint64_t> v;
   uint32_t size_bytes() const { return 100 + static_cast<uint32_t>(v.size() * 8); }
 };

@@ -3,11 +3,11 @@
 // duplicated writes, invalid reads, and which reads count.
 #include <catch2/catch.hpp>
 
-#include "sim/check/staleness.h"
+#include "models/kv/check/staleness.h"
 #include "support/history_builder.h"
 
 using namespace dsim;
-using namespace dsim::check;
+using namespace dsim::kv::check;
 using dsim::testing::HistoryBuilder;
 using O = HistoryOutcome;
 

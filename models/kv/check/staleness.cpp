@@ -1,4 +1,4 @@
-#include "sim/check/staleness.h"
+#include "models/kv/check/staleness.h"
 
 #include <algorithm>
 #include <limits>
@@ -8,7 +8,7 @@
 #include <unordered_set>
 #include <utility>
 
-namespace dsim::check {
+namespace dsim::kv::check {
 
 namespace {
 
@@ -61,14 +61,14 @@ struct Known {
 
 class KeyChecker {
  public:
-  KeyChecker(const History& h, std::span<const uint32_t> node_group, const StalenessConfig& cfg,
+  KeyChecker(const KvHistory& h, std::span<const uint32_t> node_group, const StalenessConfig& cfg,
              StalenessResult& out)
       : h_(h), node_group_(node_group), cfg_(cfg), out_(out) {}
 
   void run(const std::vector<uint32_t>& ops) {
     ops_ = &ops;
     for (uint32_t i : ops) {
-      const HistoryOp& o = op(i);
+      const KvHistoryOp& o = op(i);
       if (!o.is_write()) continue;
       writer_.emplace(o.value, i);
       if (o.ok()) {
@@ -80,7 +80,7 @@ class KeyChecker {
       return std::make_pair(op(a).complete, a) < std::make_pair(op(b).complete, b);
     });
     for (uint32_t i : ops) {
-      const HistoryOp& o = op(i);
+      const KvHistoryOp& o = op(i);
       if (o.kind != KvOpKind::kGet || !o.ok()) continue;
       Seen seen = see(o);
       if (!seen.valid && o.invoke >= cfg_.measured_from) {
@@ -94,25 +94,25 @@ class KeyChecker {
   }
 
  private:
-  const HistoryOp& op(uint32_t i) const { return h_.ops()[i]; }
+  const KvHistoryOp& op(uint32_t i) const { return h_.ops()[i]; }
   template <class F>
-  void both(const HistoryOp& o, F f) {
+  void both(const KvHistoryOp& o, F f) {
     f(out_.total);
     f(out_.groups[node_group_[o.client]]);
   }
   // The write of this key that wrote v, if it is one that may have happened.
-  const HistoryOp* writer_of(int64_t v) const {
+  const KvHistoryOp* writer_of(int64_t v) const {
     auto it = writer_.find(v);
     if (it == writer_.end()) return nullptr;
-    const HistoryOp& w = op(it->second);
+    const KvHistoryOp& w = op(it->second);
     return w.outcome == HistoryOutcome::kFail ? nullptr : &w;
   }
 
-  Seen see(const HistoryOp& r) const {
+  Seen see(const KvHistoryOp& r) const {
     Seen s;
     const auto value = h_.read_value(r);
     for (size_t j = 0; j < value.size(); ++j) {
-      const HistoryOp* w = writer_of(value[j]);
+      const KvHistoryOp* w = writer_of(value[j]);
       if (!w || (j > 0 && w->kind != KvOpKind::kAppend)) {
         s.valid = false;
         return s;
@@ -127,7 +127,7 @@ class KeyChecker {
     return s;
   }
 
-  void record_tvis(const HistoryOp& r, int64_t t, bool visible) {
+  void record_tvis(const KvHistoryOp& r, int64_t t, bool visible) {
     both(r, [&](StalenessStats& s) {
       const int64_t step = cfg_.tvis_step.ns();
       const auto buckets = static_cast<size_t>(cfg_.tvis_max.ns() / step) + 1;
@@ -177,7 +177,7 @@ class KeyChecker {
     for (uint32_t w : ok_writes_)
       sessions[{op(w).client, op(w).session}].writes.push_back(w);
     for (uint32_t i : *ops_) {
-      const HistoryOp& o = op(i);
+      const KvHistoryOp& o = op(i);
       if (o.kind == KvOpKind::kGet && o.ok() && !o.final_read && seen_.at(i).valid) {
         sessions[{o.client, o.session}].reads.push_back(i);
       }
@@ -191,7 +191,7 @@ class KeyChecker {
     Counts tree(ok_writes_.size());
     size_t p = 0;
     for (uint32_t i : *ops_) {
-      const HistoryOp& r = op(i);
+      const KvHistoryOp& r = op(i);
       if (r.kind != KvOpKind::kGet || !r.ok() || r.final_read) continue;
       const Seen& seen = seen_.at(i);
       if (!seen.valid) continue;
@@ -202,7 +202,7 @@ class KeyChecker {
       Session& ses = sessions[{r.client, r.session}];
       while (ses.writes_in < ses.writes.size() &&
              op(ses.writes[ses.writes_in]).complete < r.invoke) {
-        const HistoryOp& w = op(ses.writes[ses.writes_in++]);
+        const KvHistoryOp& w = op(ses.writes[ses.writes_in++]);
         ses.wrote.writes.emplace(w.invoke.ns(), w.value);
       }
       while (ses.reads_in < ses.reads.size() && op(ses.reads[ses.reads_in]).complete < r.invoke) {
@@ -216,7 +216,7 @@ class KeyChecker {
           std::upper_bound(invokes.begin(), invokes.end(), seen.base) - invokes.begin());
       uint64_t k = p - tree.prefix(le);
       for (int64_t v : seen.elements) {
-        const HistoryOp* w = writer_of(v);
+        const KvHistoryOp* w = writer_of(v);
         if (w->ok() && w->complete < r.invoke && w->invoke.ns() > seen.base) --k;
       }
       const bool ryw = ses.writes_in > 0;
@@ -233,7 +233,7 @@ class KeyChecker {
         if (mr_bad) s.mr_violations++;
       });
       if (p > 0) {
-        const HistoryOp& ref = op(ok_writes_[p - 1]);
+        const KvHistoryOp& ref = op(ok_writes_[p - 1]);
         record_tvis(r, (r.invoke - ref.complete).ns(),
                     seen.reflects(ref.value) || ref.invoke.ns() <= seen.base);
       }
@@ -243,7 +243,7 @@ class KeyChecker {
   void duplicates() {
     std::unordered_set<int64_t> duplicated;  // elements seen twice in one read; lookups only
     for (uint32_t i : *ops_) {
-      const HistoryOp& o = op(i);
+      const KvHistoryOp& o = op(i);
       if (o.kind != KvOpKind::kGet || !o.ok() || o.read_len < 2) continue;
       std::vector<int64_t> l(h_.read_value(o).begin(), h_.read_value(o).end());
       std::sort(l.begin(), l.end());
@@ -263,13 +263,13 @@ class KeyChecker {
       last_complete = std::max(last_complete, op(w).complete.ns());
     const Seen* final_read = nullptr;
     for (uint32_t i : *ops_) {
-      const HistoryOp& o = op(i);
+      const KvHistoryOp& o = op(i);
       if (o.kind != KvOpKind::kGet || !o.final_read) continue;
       out_.has_final_reads = true;
       if (o.ok() && o.invoke.ns() > last_complete && seen_.at(i).valid) final_read = &seen_.at(i);
     }
     for (uint32_t w : ok_writes_) {
-      const HistoryOp& o = op(w);
+      const KvHistoryOp& o = op(w);
       if (!final_read) {
         both(o, [](StalenessStats& s) { s.unverified_writes++; });
       } else if (!final_read->reflects(o.value) && o.invoke.ns() > final_read->base) {
@@ -278,7 +278,7 @@ class KeyChecker {
     }
   }
 
-  const History& h_;
+  const KvHistory& h_;
   std::span<const uint32_t> node_group_;
   const StalenessConfig& cfg_;
   StalenessResult& out_;
@@ -297,7 +297,7 @@ void StalenessStats::count_k(uint64_t k) {
   k_max = std::max(k_max, k);
 }
 
-StalenessResult check_staleness(const History& h, std::span<const uint32_t> node_group,
+StalenessResult check_staleness(const KvHistory& h, std::span<const uint32_t> node_group,
                                 const StalenessConfig& config) {
   std::map<uint64_t, std::vector<uint32_t>> by_key;
   for (uint32_t i = 0; i < h.size(); ++i)
@@ -313,4 +313,4 @@ StalenessResult check_staleness(const History& h, std::span<const uint32_t> node
   return out;
 }
 
-}  // namespace dsim::check
+}  // namespace dsim::kv::check

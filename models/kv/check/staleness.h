@@ -36,9 +36,9 @@
 #include <span>
 #include <vector>
 
-#include "sim/core/history.h"
+#include "models/kv/history.h"
 
-namespace dsim::check {
+namespace dsim::kv::check {
 
 struct StalenessConfig {
   SimTime measured_from;  ///< reads invoked earlier (warmup) are not counted
@@ -81,7 +81,7 @@ struct StalenessResult {
 };
 
 /// `node_group[n]` is the group index of node n (every client of the history).
-StalenessResult check_staleness(const History& h, std::span<const uint32_t> node_group,
+StalenessResult check_staleness(const KvHistory& h, std::span<const uint32_t> node_group,
                                 const StalenessConfig& config);
 
-}  // namespace dsim::check
+}  // namespace dsim::kv::check

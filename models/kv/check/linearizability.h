@@ -38,9 +38,9 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/core/history.h"
+#include "models/kv/history.h"
 
-namespace dsim::check {
+namespace dsim::kv::check {
 
 enum class Verdict : uint8_t { kOk, kViolation, kUnknown };
 /// "linearizable", "not linearizable", "unknown".
@@ -59,7 +59,8 @@ struct SearchResult {
 };
 
 /// Checks the operations `ops` (indices into `h`, all of one key, any order) alone.
-SearchResult check_ops(const History& h, std::span<const uint32_t> ops, const SearchBudget& budget);
+SearchResult check_ops(const KvHistory& h, std::span<const uint32_t> ops,
+                       const SearchBudget& budget);
 
 struct LinearizabilityConfig {
   SearchBudget per_key;                      ///< each key's search
@@ -91,7 +92,8 @@ struct LinearizabilityResult {
   std::vector<KeyResult> flagged;  ///< the violated and unknown keys, in key order
 };
 
-LinearizabilityResult check_linearizability(const History& h, const LinearizabilityConfig& config);
+LinearizabilityResult check_linearizability(const KvHistory& h,
+                                            const LinearizabilityConfig& config);
 
 /// Shrinks `ops` (one key, known not linearizable) to a smaller set that is still not
 /// linearizable: first the shortest prefix in invoke order, then chunks and single
@@ -100,8 +102,8 @@ LinearizabilityResult check_linearizability(const History& h, const Linearizabil
 /// accuses the system of something the full history explains. `minimal` is set when
 /// the result is 1-minimal under that removal.
 /// `max_steps` bounds the search steps spent; *steps_left (if given) gets what is left.
-std::vector<uint32_t> minimize_violation(const History& h, std::vector<uint32_t> ops,
+std::vector<uint32_t> minimize_violation(const KvHistory& h, std::vector<uint32_t> ops,
                                          const SearchBudget& per_check, uint64_t max_steps,
                                          bool* minimal, uint64_t* steps_left = nullptr);
 
-}  // namespace dsim::check
+}  // namespace dsim::kv::check

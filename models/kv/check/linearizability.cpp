@@ -1,4 +1,4 @@
-#include "sim/check/linearizability.h"
+#include "models/kv/check/linearizability.h"
 
 #include <algorithm>
 #include <cassert>
@@ -8,7 +8,7 @@
 
 #include "sim/core/rng.h"
 
-namespace dsim::check {
+namespace dsim::kv::check {
 
 namespace {
 
@@ -117,7 +117,7 @@ struct Entry {
 
 class Search {
  public:
-  Search(const History& h, std::span<const uint32_t> ops, const SearchBudget& budget)
+  Search(const KvHistory& h, std::span<const uint32_t> ops, const SearchBudget& budget)
       : budget_(budget) {
     build(h, ops);
   }
@@ -233,7 +233,7 @@ class Search {
     entries_[c.next].prev = call;
   }
 
-  void build(const History& h, std::span<const uint32_t> indices) {
+  void build(const KvHistory& h, std::span<const uint32_t> indices) {
     struct Raw {
       int64_t time;
       bool call;
@@ -244,7 +244,7 @@ class Search {
     // compare-and-set that may have happened.
     std::unordered_set<int64_t> observed;  // lookups only
     for (uint32_t idx : indices) {
-      const HistoryOp& o = h.ops()[idx];
+      const KvHistoryOp& o = h.ops()[idx];
       if (o.kind == KvOpKind::kGet && o.ok()) {
         for (int64_t v : h.read_value(o))
           observed.insert(v);
@@ -254,7 +254,7 @@ class Search {
       }
     }
     for (uint32_t idx : indices) {
-      const HistoryOp& o = h.ops()[idx];
+      const KvHistoryOp& o = h.ops()[idx];
       if (o.outcome == HistoryOutcome::kFail) continue;  // did not happen
       // A write of unknown outcome whose value nobody observed can be left out: if a
       // linearization applies it, removing it leaves one (no read or compare-and-set
@@ -342,15 +342,16 @@ class Search {
 
 // For each operation of `ops`, the positions (in `ops`) of the operations that read the
 // value it wrote: gets that returned it and compare-and-sets that expected it.
-std::vector<std::vector<uint32_t>> readers_of(const History& h, const std::vector<uint32_t>& ops) {
+std::vector<std::vector<uint32_t>> readers_of(const KvHistory& h,
+                                              const std::vector<uint32_t>& ops) {
   std::map<int64_t, uint32_t> writer;  // value -> position
   for (uint32_t i = 0; i < ops.size(); ++i) {
-    const HistoryOp& o = h.ops()[ops[i]];
+    const KvHistoryOp& o = h.ops()[ops[i]];
     if (o.is_write()) writer.emplace(o.value, i);
   }
   std::vector<std::vector<uint32_t>> readers(ops.size());
   for (uint32_t i = 0; i < ops.size(); ++i) {
-    const HistoryOp& o = h.ops()[ops[i]];
+    const KvHistoryOp& o = h.ops()[ops[i]];
     if (o.kind == KvOpKind::kGet) {
       for (int64_t v : h.read_value(o)) {
         auto it = writer.find(v);
@@ -366,7 +367,7 @@ std::vector<std::vector<uint32_t>> readers_of(const History& h, const std::vecto
 
 class Shrinker {
  public:
-  Shrinker(const History& h, std::vector<uint32_t> ops, const SearchBudget& per_check,
+  Shrinker(const KvHistory& h, std::vector<uint32_t> ops, const SearchBudget& per_check,
            uint64_t max_steps)
       : h_(h), ops_(std::move(ops)), per_check_(per_check), steps_left_(max_steps) {
     std::sort(ops_.begin(), ops_.end(), [&](uint32_t a, uint32_t b) {
@@ -461,7 +462,7 @@ class Shrinker {
     return r.verdict == Verdict::kViolation;
   }
 
-  const History& h_;
+  const KvHistory& h_;
   std::vector<uint32_t> ops_;
   std::vector<std::vector<uint32_t>> readers_;
   SearchBudget per_check_;
@@ -484,13 +485,13 @@ std::string_view verdict_name(Verdict v) {
   return "?";
 }
 
-SearchResult check_ops(const History& h, std::span<const uint32_t> ops,
+SearchResult check_ops(const KvHistory& h, std::span<const uint32_t> ops,
                        const SearchBudget& budget) {
   Search s(h, ops, budget);
   return s.run();
 }
 
-std::vector<uint32_t> minimize_violation(const History& h, std::vector<uint32_t> ops,
+std::vector<uint32_t> minimize_violation(const KvHistory& h, std::vector<uint32_t> ops,
                                          const SearchBudget& per_check, uint64_t max_steps,
                                          bool* minimal, uint64_t* steps_left) {
   Shrinker s(h, std::move(ops), per_check, max_steps);
@@ -499,7 +500,8 @@ std::vector<uint32_t> minimize_violation(const History& h, std::vector<uint32_t>
   return out;
 }
 
-LinearizabilityResult check_linearizability(const History& h, const LinearizabilityConfig& config) {
+LinearizabilityResult check_linearizability(const KvHistory& h,
+                                            const LinearizabilityConfig& config) {
   std::map<uint64_t, std::vector<uint32_t>> by_key;
   for (uint32_t i = 0; i < h.size(); ++i)
     by_key[h.ops()[i].key].push_back(i);
@@ -552,4 +554,4 @@ LinearizabilityResult check_linearizability(const History& h, const Linearizabil
   return out;
 }
 
-}  // namespace dsim::check
+}  // namespace dsim::kv::check

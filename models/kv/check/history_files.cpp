@@ -1,4 +1,4 @@
-#include "sim/check/history_files.h"
+#include "models/kv/check/history_files.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -8,7 +8,7 @@
 
 #include "sim/core/csv.h"
 
-namespace dsim::check {
+namespace dsim::kv::check {
 
 namespace {
 
@@ -37,7 +37,7 @@ std::string edn_string(const std::string& s) {
   return out + "\"";
 }
 
-std::set<uint64_t> list_keys(const History& h) {
+std::set<uint64_t> list_keys(const KvHistory& h) {
   std::set<uint64_t> keys;
   for (const auto& o : h.ops())
     if (o.kind == KvOpKind::kAppend) keys.insert(o.key);
@@ -46,7 +46,8 @@ std::set<uint64_t> list_keys(const History& h) {
 
 }  // namespace
 
-std::string render_history_csv(const History& h, const NodeNamer& name, const std::string& header) {
+std::string render_history_csv(const KvHistory& h, const NodeNamer& name,
+                               const std::string& header) {
   std::string out = header;
   out +=
       "# one row per client operation in invoke order; times are true simulated time in ns; "
@@ -56,7 +57,7 @@ std::string render_history_csv(const History& h, const NodeNamer& name, const st
       "index,client,session,op,key,value,expected,read,outcome,invoke_ns,complete_ns,attempts,"
       "idempotency_key,final\n";
   for (uint32_t i = 0; i < h.size(); ++i) {
-    const HistoryOp& o = h.ops()[i];
+    const KvHistoryOp& o = h.ops()[i];
     out += std::to_string(i) + "," + csv_cell(name(o.client)) + "," + std::to_string(o.session) +
            "," + std::string(kv_op_name(o.kind)) + "," + std::to_string(o.key) + ",";
     if (o.is_write()) out += std::to_string(o.value);
@@ -66,14 +67,15 @@ std::string render_history_csv(const History& h, const NodeNamer& name, const st
     if (o.kind == KvOpKind::kGet && o.ok()) out += list_text(h.read_value(o), " ");
     out += "," + std::string(history_outcome_name(o.outcome)) + "," +
            std::to_string(o.invoke.ns()) + ",";
-    if (o.complete != HistoryOp::kNever) out += std::to_string(o.complete.ns());
+    if (o.complete != KvHistoryOp::kNever) out += std::to_string(o.complete.ns());
     out += "," + std::to_string(o.attempts) + "," + std::to_string(o.idempotency_key) + "," +
            (o.final_read ? "1" : "0") + "\n";
   }
   return out;
 }
 
-std::string render_history_edn(const History& h, const NodeNamer& name, const std::string& header) {
+std::string render_history_edn(const KvHistory& h, const NodeNamer& name,
+                               const std::string& header) {
   const std::set<uint64_t> lists = list_keys(h);
   // Jepsen processes are sequential: give each operation a process that is idle when it is
   // invoked; one whose operation has an unknown outcome is never reused (Jepsen's rule for
@@ -89,7 +91,7 @@ std::string render_history_edn(const History& h, const NodeNamer& name, const st
     std::stable_sort(order.begin(), order.end(),
                      [&](uint32_t a, uint32_t b) { return h.ops()[a].invoke < h.ops()[b].invoke; });
     for (uint32_t i : order) {
-      const HistoryOp& o = h.ops()[i];
+      const KvHistoryOp& o = h.ops()[i];
       if (!idle.empty() && idle.top().first < o.invoke.ns()) {
         process[i] = idle.top().second;
         idle.pop();
@@ -107,14 +109,14 @@ std::string render_history_edn(const History& h, const NodeNamer& name, const st
   std::vector<Event> events;
   int64_t last = 0;
   for (uint32_t i = 0; i < h.size(); ++i) {
-    const HistoryOp& o = h.ops()[i];
+    const KvHistoryOp& o = h.ops()[i];
     events.push_back({o.invoke.ns(), false, i});
-    if (o.complete != HistoryOp::kNever) last = std::max(last, o.complete.ns());
+    if (o.complete != KvHistoryOp::kNever) last = std::max(last, o.complete.ns());
     last = std::max(last, o.invoke.ns());
   }
   for (uint32_t i = 0; i < h.size(); ++i) {
-    const HistoryOp& o = h.ops()[i];
-    events.push_back({o.complete == HistoryOp::kNever ? last : o.complete.ns(), true, i});
+    const KvHistoryOp& o = h.ops()[i];
+    events.push_back({o.complete == KvHistoryOp::kNever ? last : o.complete.ns(), true, i});
   }
   // Completions before invocations at the same time (a process's next operation may start
   // when its last one ends), then by operation.
@@ -130,7 +132,7 @@ std::string render_history_edn(const History& h, const NodeNamer& name, const st
       "keys ([key value]). :time is true simulated time in ns.\n";
   uint64_t index = 0;
   for (const Event& e : events) {
-    const HistoryOp& o = h.ops()[e.op];
+    const KvHistoryOp& o = h.ops()[e.op];
     const std::string k = std::to_string(o.key);
     const bool list = lists.count(o.key) > 0;
     std::string type = ":invoke";
@@ -186,8 +188,8 @@ std::string render_history_edn(const History& h, const NodeNamer& name, const st
   return out;
 }
 
-std::string describe_op(const History& h, uint32_t index, const NodeNamer& name) {
-  const HistoryOp& o = h.ops()[index];
+std::string describe_op(const KvHistory& h, uint32_t index, const NodeNamer& name) {
+  const KvHistoryOp& o = h.ops()[index];
   std::string s = "#" + std::to_string(index) + " " + name(o.client) + "/s" +
                   std::to_string(o.session) + " " + std::string(kv_op_name(o.kind)) + " key " +
                   std::to_string(o.key);
@@ -205,8 +207,8 @@ std::string describe_op(const History& h, uint32_t index, const NodeNamer& name)
       break;
   }
   s += " " + std::string(history_outcome_name(o.outcome)) + " [" + seconds_text(o.invoke) + ", " +
-       (o.complete == HistoryOp::kNever ? std::string("never") : seconds_text(o.complete)) + "]";
+       (o.complete == KvHistoryOp::kNever ? std::string("never") : seconds_text(o.complete)) + "]";
   return s;
 }
 
-}  // namespace dsim::check
+}  // namespace dsim::kv::check

@@ -6,24 +6,26 @@
 #include <functional>
 #include <string>
 
-#include "sim/core/history.h"
+#include "models/kv/history.h"
 
-namespace dsim::check {
+namespace dsim::kv::check {
 
 /// Names a client node in the files ("clients.3").
 using NodeNamer = std::function<std::string(NodeId)>;
 
 /// history.csv, after `header` (comment lines).
-std::string render_history_csv(const History& h, const NodeNamer& name, const std::string& header);
+std::string render_history_csv(const KvHistory& h, const NodeNamer& name,
+                               const std::string& header);
 
 /// history.edn: one Jepsen operation map per line, invocations and completions in time
 /// order. Keys with appends are written as Elle list-append transactions
 /// (`:f :txn, :value [[:append k v]]`, `[[:r k [..]]]`); other keys as Knossos
 /// cas-register operations on independent keys (`:f :read|:write|:cas, :value [k v]`).
-std::string render_history_edn(const History& h, const NodeNamer& name, const std::string& header);
+std::string render_history_edn(const KvHistory& h, const NodeNamer& name,
+                               const std::string& header);
 
 /// One operation in a line, for counterexamples: "#12 clients.0/s1 put k=7 v=3000000005 ok
 /// [1.000200000 s, 1.000450000 s]".
-std::string describe_op(const History& h, uint32_t index, const NodeNamer& name);
+std::string describe_op(const KvHistory& h, uint32_t index, const NodeNamer& name);
 
-}  // namespace dsim::check
+}  // namespace dsim::kv::check
