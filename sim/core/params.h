@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -132,19 +133,16 @@ class ParamReader {
   /// One of named values, mapped to an enum: `{{"open", Load::kOpen}, {"closed", ...}}`.
   /// `def` must be one of them.
   template <class E>
-  E choice(std::string_view key, E def,
-           std::initializer_list<std::pair<std::string_view, E>> options, std::string_view help) {
-    std::vector<std::string_view> names;
-    std::string_view def_name;
-    for (const auto& [name, value] : options) {
-      names.push_back(name);
-      if (value == def) def_name = name;
-    }
-    const std::string picked = choice(key, def_name, std::move(names), help);
-    for (const auto& [name, value] : options) {
-      if (name == picked) return value;
-    }
-    return def;
+  requires std::is_enum_v<E> E choice(std::string_view key, E def,
+                                      std::initializer_list<std::pair<std::string_view, E>> options,
+                                      std::string_view help) {
+    return choice_of(key, def, options, help);
+  }
+  template <class E>
+  requires std::is_enum_v<E> E choice(std::string_view key, E def,
+                                      const std::vector<std::pair<std::string_view, E>>& options,
+                                      std::string_view help) {
+    return choice_of(key, def, options, help);
   }
   /// A required reference to a node group of the scenario.
   std::string group(std::string_view key, std::string_view help);
@@ -166,6 +164,11 @@ class ParamReader {
   /// finish() on it, then adopt() it here so its docs and resolved values join this map's.
   ParamReader map(std::string_view key, std::string_view help);
   void adopt(std::string_view key, const ParamReader& child);
+  /// adopt() for an optional map: only when the scenario gives it (or for the docs), so
+  /// the resolved scenario shows an optional map that was not written as absent.
+  void adopt_if_given(std::string_view key, const ParamReader& child) {
+    if (has(key) || doc_mode()) adopt(key, child);
+  }
   /// The raw node (or null when absent), for shapes the helpers above do not cover.
   /// `default_text` documents the value when absent (empty: shown as required).
   const ParamNode* raw(std::string_view key, std::string_view type, std::string_view help,
@@ -185,6 +188,20 @@ class ParamReader {
   const std::string& path() const { return path_; }
 
  private:
+  template <class E, class Options>
+  E choice_of(std::string_view key, E def, const Options& options, std::string_view help) {
+    std::vector<std::string_view> names;
+    std::string_view def_name;
+    for (const auto& [name, value] : options) {
+      names.push_back(name);
+      if (value == def) def_name = name;
+    }
+    const std::string picked = choice(key, def_name, std::move(names), help);
+    for (const auto& [name, value] : options) {
+      if (name == picked) return value;
+    }
+    return def;
+  }
   const ParamNode* lookup(std::string_view key, std::string_view type, std::string_view help,
                           std::string default_text);
   const SourceLoc& loc_of(std::string_view key) const;

@@ -1,0 +1,175 @@
+#include "models/kit/rpc_client.h"
+
+#include <algorithm>
+
+namespace dsim::kit {
+
+void RpcClient::start(Context& ctx, std::span<const NodeId> targets, size_t home) {
+  self_ = ctx.self();
+  targets_.assign(targets.begin(), targets.end());
+  observed_.assign(targets_.size(), Observed{});
+  balancer_ = make_balancer(policy_->balancer);
+  balancer_->start(targets_.size(), home);
+  m_retries_ = ctx.intern("retries");
+  m_redirects_ = ctx.intern("redirects");
+  m_timeouts_ = ctx.intern("attempt_timeouts");
+  m_late_ = ctx.intern("late_responses");
+}
+
+size_t RpcClient::index_of(NodeId n) const {
+  const auto it = std::find(targets_.begin(), targets_.end(), n);
+  return it == targets_.end() ? kNoCandidate : static_cast<size_t>(it - targets_.begin());
+}
+
+void RpcClient::begin(Context& ctx, uint64_t handle, const Options& o) {
+  DSIM_ASSERT(!targets_.empty(), "a call begun with no targets");
+  DSIM_ASSERT(calls_.count(handle) == 0, "call handle ", handle, " is already live");
+  Call& c = calls_[handle];
+  c.pick = o.pick;
+  c.origin = o.origin;
+  c.max_tries = o.max_attempts > 0 ? o.max_attempts : policy_->retry.attempts();
+  const SimTime now = ctx.monotonic();
+  Duration budget = o.inherited_budget;
+  if (policy_->deadline) budget = std::min(budget, *policy_->deadline);
+  if (budget != kNoDeadline) c.deadline = now + budget;
+  budget_.request(now);
+  c.pick.now = now;
+  c.pick.retry = false;
+  c.target = targets_[balancer_->pick(observed_, c.pick, ctx.rng())];
+  ++c.tries;
+  send(ctx, handle, c);
+}
+
+void RpcClient::send(Context& ctx, uint64_t handle, Call& c) {
+  const SimTime now = ctx.monotonic();
+  Duration timeout = policy_->timeout;
+  CallHeader header;
+  if (c.deadline != SimTime::max()) {
+    header.budget = c.deadline - now;
+    if (header.budget <= Duration::zero()) {
+      end(ctx, handle, CallEnd::Why::kDeadline);
+      return;
+    }
+    timeout = std::min(timeout, header.budget);
+  }
+  const uint64_t seq = next_seq_++;
+  header.id = make_call_id(self_, seq);
+  header.origin = c.origin;
+  header.reply_to = self_;
+  c.attempt = header.id;
+  c.sent = now;
+  attempts_[header.id] = handle;
+  const uint32_t request = c.requests++;
+  if (const size_t i = index_of(c.target); i != kNoCandidate) ++observed_[i].outstanding;
+  c.timer = ctx.set_timer(timeout, timers_.tag(static_cast<uint8_t>(Sub::kAttempt), seq));
+  host_->send_request(ctx, handle, header, c.target, request);
+}
+
+std::optional<uint64_t> RpcClient::handle_of(uint64_t id) const {
+  const auto it = attempts_.find(id);
+  if (it == attempts_.end()) return std::nullopt;
+  return it->second;
+}
+
+void RpcClient::settle(Context& ctx, Call& c, bool answered) {
+  attempts_.erase(c.attempt);
+  c.attempt = 0;
+  const size_t i = index_of(c.target);
+  if (i == kNoCandidate) return;
+  Observed& o = observed_[i];
+  if (o.outstanding > 0) --o.outstanding;
+  if (answered)
+    observe_latency(o, ctx.monotonic() - c.sent, ctx.monotonic(), policy_->balancer.decay);
+}
+
+RpcClient::Outcome RpcClient::on_answer(Context& ctx, uint64_t id, NodeId from, Answer answer,
+                                        NodeId hint) {
+  const auto it = attempts_.find(id);
+  if (it == attempts_.end()) {
+    ctx.record().count(m_late_);  // answered after its attempt timed out
+    return {};
+  }
+  const uint64_t handle = it->second;
+  Call& c = calls_.at(handle);
+  ctx.cancel_timer(c.timer);
+  settle(ctx, c, true);
+  switch (answer) {
+    case Answer::kDone: {
+      if (const size_t i = index_of(from); i != kNoCandidate) balancer_->answered(i, c.pick);
+      const Outcome out{Outcome::Status::kDone, handle, c.requests, c.unknown};
+      calls_.erase(handle);
+      return out;
+    }
+    case Answer::kRedirect:
+      if (hint != kNoNode && c.redirects < policy_->max_redirects) {
+        ++c.redirects;
+        ctx.record().count(m_redirects_);
+        c.target = hint;
+        if (const size_t i = index_of(hint); i != kNoCandidate) balancer_->redirected(i, c.pick);
+        send(ctx, handle, c);
+        return {Outcome::Status::kPending, handle};
+      }
+      attempt_failed(ctx, handle, false);
+      return {Outcome::Status::kPending, handle};
+    case Answer::kRefused:
+    case Answer::kIndeterminate:
+      attempt_failed(ctx, handle, answer == Answer::kIndeterminate);
+      return {Outcome::Status::kPending, handle};
+  }
+  return {Outcome::Status::kPending, handle};
+}
+
+void RpcClient::attempt_failed(Context& ctx, uint64_t handle, bool maybe_applied) {
+  Call& c = calls_.at(handle);
+  c.unknown = c.unknown || maybe_applied;
+  if (c.tries >= c.max_tries) {
+    end(ctx, handle, CallEnd::Why::kAttempts);
+    return;
+  }
+  const SimTime now = ctx.monotonic();
+  if (!budget_.try_retry(now)) {
+    ctx.record().count(ctx.intern("retries_denied"));
+    end(ctx, handle, CallEnd::Why::kBudget);
+    return;
+  }
+  const Duration delay = policy_->retry.delay(c.tries, ctx.rng());
+  if (c.deadline != SimTime::max() && now + delay >= c.deadline) {
+    end(ctx, handle, CallEnd::Why::kDeadline);
+    return;
+  }
+  ctx.record().count(m_retries_);
+  c.timer = ctx.set_timer(delay, timers_.tag(static_cast<uint8_t>(Sub::kBackoff), handle));
+}
+
+void RpcClient::end(Context& ctx, uint64_t handle, CallEnd::Why why) {
+  auto it = calls_.find(handle);
+  const Call& c = it->second;
+  if (why == CallEnd::Why::kDeadline) ctx.record().count(ctx.intern("deadline_exceeded"));
+  const CallEnd e{why, c.unknown, c.requests};
+  calls_.erase(it);
+  host_->call_failed(ctx, handle, e);
+}
+
+void RpcClient::on_timer(Context& ctx, uint64_t value) {
+  const uint64_t v = TimerSpace::value_of(value);
+  if (static_cast<Sub>(TimerSpace::sub_of(value)) == Sub::kAttempt) {
+    const auto handle = handle_of(make_call_id(self_, v));
+    if (!handle) return;  // answered already
+    settle(ctx, calls_.at(*handle), false);
+    ctx.record().count(m_timeouts_);
+    attempt_failed(ctx, *handle, true);
+    return;
+  }
+  auto it = calls_.find(v);  // a backoff ended: the next attempt
+  if (it == calls_.end()) return;
+  Call& c = it->second;
+  c.redirects = 0;
+  ++c.tries;
+  c.pick.now = ctx.monotonic();
+  c.pick.retry = true;
+  c.pick.failed = index_of(c.target);
+  c.target = targets_[balancer_->pick(observed_, c.pick, ctx.rng())];
+  send(ctx, v, c);
+}
+
+}  // namespace dsim::kit

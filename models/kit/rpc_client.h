@@ -1,0 +1,166 @@
+// The caller's side of calls (call.h), one engine for every client and service: it picks
+// the node each attempt goes to (a balancer policy, balancer.h), correlates answers with
+// attempts, times attempts out, retries failed ones by the retry policy within a retry
+// budget (retry.h), follows redirects, keeps a call within its deadline and hands the
+// deadline's remaining budget on in every request it sends.
+//
+// A logical call is one or more attempts; each attempt is one request with a call id of
+// its own (so an answer to an attempt that timed out is recognised as late), and all of
+// them carry the same idempotency key when the model gives one. The model (the call's
+// host) builds the requests, reads the answers and says what each means (Answer); the
+// RpcClient does the rest:
+//
+//   begin(ctx, handle, opts)     picks a target, sends the first request (host.send_request)
+//   on_answer(ctx, id, from, a)  an answer arrived: kDone ends the call (the model finishes
+//                                it with the answer it holds); kRefused and kIndeterminate
+//                                fail the attempt (retried, or host.call_failed); kRedirect
+//                                sends at once to the node named (not a retry)
+//   on_timer(ctx, value)         attempt timeouts and backoffs (give it one timer kind)
+//
+// It counts, in the caller's group: retries, redirects, attempt_timeouts, late_responses,
+// and, when they happen, retries_denied (by the budget) and deadline_exceeded.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "models/kit/balancer.h"
+#include "models/kit/call.h"
+#include "models/kit/retry.h"
+#include "models/kit/timer.h"
+#include "sim/core/model.h"
+
+namespace dsim::kit {
+
+struct CallPolicy {
+  Duration timeout = seconds(1);  ///< per attempt
+  RetryPolicy retry;
+  RetryBudgetSpec budget;
+  uint32_t max_redirects = 3;  ///< redirects followed per attempt
+  /// The whole call's time, every attempt and backoff included; none: no deadline of its
+  /// own (an inherited one still applies).
+  std::optional<Duration> deadline;
+  BalancerSpec balancer;
+};
+
+/// What an answer means for its call, as the caller's model reads it.
+enum class Answer : uint8_t {
+  kDone,           ///< the call is over: a success, or a definite answer not worth retrying
+  kRefused,        ///< not applied, definitely (unavailable, overloaded): retry by the policy
+  kIndeterminate,  ///< may have been applied: retry by the policy; the outcome is unknown
+  kRedirect,       ///< not applied; the node named is the one to ask, at once
+};
+
+/// How a call ended that no kDone answer ended.
+struct CallEnd {
+  enum class Why : uint8_t {
+    kAttempts,  ///< every attempt it was allowed failed
+    kBudget,    ///< a retry was due but the retry budget denied it
+    kDeadline,  ///< its deadline passed
+  };
+  Why why = Why::kAttempts;
+  bool maybe_applied = false;  ///< an attempt timed out or was answered indeterminate
+  uint32_t requests = 0;       ///< requests sent for it, redirects included
+};
+
+/// The model that makes calls.
+class CallHost {
+ public:
+  virtual ~CallHost() = default;
+  /// Sends call `handle`'s request number `request` (0, 1, ...: redirects included) to
+  /// `to`, carrying `header`.
+  virtual void send_request(Context& ctx, uint64_t handle, const CallHeader& header, NodeId to,
+                            uint32_t request) = 0;
+  /// Call `handle` ended without a kDone answer.
+  virtual void call_failed(Context& ctx, uint64_t handle, const CallEnd& end) = 0;
+};
+
+class RpcClient {
+ public:
+  struct Options {
+    PickRequest pick;           ///< key and client for the balancer
+    uint32_t max_attempts = 0;  ///< 0: the retry policy's
+    uint64_t origin = 0;        ///< the end user's operation (CallHeader::origin)
+    /// The deadline inherited from the call this one serves (its remaining budget).
+    Duration inherited_budget = kNoDeadline;
+  };
+  /// What an answer meant for its call.
+  struct Outcome {
+    enum class Status : uint8_t {
+      kLate,     ///< no attempt of a live call has this id (it timed out, or was answered)
+      kDone,     ///< the call ended with this answer
+      kPending,  ///< the call goes on (retry or redirect), or it failed (host.call_failed)
+    };
+    Status status = Status::kLate;
+    uint64_t handle = 0;
+    uint32_t requests = 0;       ///< kDone: requests sent for the call
+    bool maybe_applied = false;  ///< kDone: an earlier attempt may have been applied
+  };
+
+  RpcClient(const CallPolicy& policy, TimerSpace timers, CallHost& host)
+      : policy_(&policy), timers_(timers), host_(&host), budget_(policy.budget) {}
+
+  /// The nodes calls go to, and the caller's home candidate (where `sticky` starts; the
+  /// caller draws it, one draw whatever the policy). Interns its metrics.
+  void start(Context& ctx, std::span<const NodeId> targets, size_t home);
+  bool has_targets() const { return !targets_.empty(); }
+
+  /// Begins call `handle` (the model's id for it, unique among its live calls, < 2^52):
+  /// picks a target and sends the first request.
+  void begin(Context& ctx, uint64_t handle, const Options& options);
+  /// The call an attempt id belongs to, if that attempt is still awaited.
+  std::optional<uint64_t> handle_of(uint64_t id) const;
+  /// An answer to attempt `id` came from `from`; `hint` names the node a redirect points
+  /// to (kNoNode: none known).
+  Outcome on_answer(Context& ctx, uint64_t id, NodeId from, Answer answer, NodeId hint = kNoNode);
+  /// A timer of its kind fired (the value of its tag).
+  void on_timer(Context& ctx, uint64_t value);
+
+  size_t live_calls() const { return calls_.size(); }
+  /// What it observed of each target, by index.
+  std::span<const Observed> observed() const { return observed_; }
+
+ private:
+  enum class Sub : uint8_t { kAttempt, kBackoff };
+  struct Call {
+    PickRequest pick;
+    uint64_t origin = 0;
+    uint32_t max_tries = 1;
+    uint32_t tries = 0;      // attempts counted against max_tries
+    uint32_t requests = 0;   // requests sent, redirects included
+    uint32_t redirects = 0;  // in the current attempt
+    NodeId target = kNoNode;
+    SimTime sent;  // the current request's, on the monotonic clock
+    SimTime deadline = SimTime::max();
+    uint64_t attempt = 0;  // the current request's call id (0: none in flight)
+    TimerId timer;
+    bool unknown = false;  // an attempt may have been applied
+  };
+
+  void send(Context& ctx, uint64_t handle, Call& c);
+  void attempt_failed(Context& ctx, uint64_t handle, bool maybe_applied);
+  void end(Context& ctx, uint64_t handle, CallEnd::Why why);
+  /// The request in flight for `c` is over (answered or given up).
+  void settle(Context& ctx, Call& c, bool answered);
+  size_t index_of(NodeId n) const;
+
+  const CallPolicy* policy_;
+  TimerSpace timers_;
+  CallHost* host_;
+  RetryBudget budget_;
+  std::unique_ptr<BalancerPolicy> balancer_;
+  std::vector<NodeId> targets_;
+  std::vector<Observed> observed_;
+  std::map<uint64_t, Call> calls_;                   // live calls by handle
+  std::unordered_map<uint64_t, uint64_t> attempts_;  // call id -> handle; lookups only
+  NodeId self_ = kNoNode;
+  uint64_t next_seq_ = 1;
+  Symbol m_retries_, m_redirects_, m_timeouts_, m_late_;
+};
+
+}  // namespace dsim::kit
