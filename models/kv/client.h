@@ -9,10 +9,13 @@
 // sessions (per user in closed loop; `sessions` per node in open loop) for the session
 // guarantees the checkers measure.
 //
-// Every attempt has a timeout; a failed attempt is retried by the retry policy (none,
-// fixed, or exponential backoff with jitter and a cap: the seeds' pattern, see
-// retry_delay()) under the same idempotency key, so a store can recognise a retried
-// write. A "not leader, try X" answer is followed at once (a redirect is not a retry).
+// Every operation is a call through the kit's call layer (models/kit/rpc_client.h): every
+// attempt has a timeout; a failed attempt is retried by the retry policy (none, fixed, or
+// exponential backoff with jitter and a cap: the seeds' pattern, models/kit/retry.h),
+// within an optional retry budget and deadline, under the same idempotency key, so a store
+// can recognise a retried write. A "not leader, try X" answer is followed at once (a
+// redirect is not a retry). The store node each attempt goes to is picked by any of the
+// kit's balancer policies (target_policy).
 // The logical operation is recorded once, in the metrics and in the history, with the
 // outcome the checkers need: ok; fail only when every attempt definitely failed; unknown
 // when any attempt may have been applied (timed out, or the store said indeterminate).
@@ -35,10 +38,11 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "models/kit/rpc_client.h"
+#include "models/kit/workload.h"
 #include "models/kv/contract.h"
 #include "models/kv/history.h"
 #include "sim/core/distribution.h"
@@ -47,23 +51,7 @@
 
 namespace dsim::kv {
 
-/// Which keys operations touch: `uniform(n)`, `zipf(n, s=0.99)`,
-/// `hotspot(n, keys=10%, traffic=90%)` (that share of the traffic on that share of the
-/// keys), or `sequential(n)` (0, 1, 2, ... n-1, 0, ... per client node).
-struct KeySpec {
-  enum class Kind { kUniform, kZipf, kHotspot, kSequential };
-  Kind kind = Kind::kUniform;
-  uint64_t n = 1000;
-  double s = 0.99;
-  double hot_keys = 0.1;
-  double hot_traffic = 0.9;
-
-  std::string describe() const;
-};
-/// Parses a KeySpec; nullopt and *error on bad input.
-std::optional<KeySpec> parse_key_spec(const std::string& text, std::string* error);
-
-class KvClient final : public Model {
+class KvClient final : public Model, private kit::CallHost {
  public:
   static constexpr std::string_view kName = "kv_client";
   static constexpr std::string_view kDescription =
@@ -71,83 +59,56 @@ class KvClient final : public Model {
       "sessions, timeouts, retries with backoff and idempotency keys, redirects, final "
       "read-back; records the operation history for the consistency checkers";
 
-  enum class Load { kOpen, kClosed };
-  enum class Arrival { kPoisson, kFixed };
-  enum class Retry { kNone, kFixed, kExponential };
-  enum class Jitter { kNone, kProportional, kAdditive };
-  enum class Target { kRandom, kRoundRobin, kFixed, kSticky, kKeyOwner };
   /// What the application reads when a get finds siblings.
-  enum class Merge { kLast, kFirst, kRandom, kUnion };
+  enum class Merge : uint8_t { kLast, kFirst, kRandom, kUnion };
 
   struct Config {
     std::string target;
-    Load load = Load::kOpen;
-    Arrival arrival = Arrival::kPoisson;
-    double rate = 100;   ///< operations per second per client node (open loop)
-    int64_t users = 10;  ///< per client node (closed loop)
-    Distribution think_time = Distribution::exponential(1e9).with_dim(Distribution::Dim::kTime);
+    /// Open loop (Poisson or fixed) or closed loop; the first operation at `start`.
+    kit::ArrivalSpec arrivals = default_arrivals();
     /// Weights of get, put, cas, append (in that order).
     std::vector<std::pair<std::string, double>> mix = {{"get", 0.5}, {"put", 0.5}};
-    KeySpec keys;
+    kit::KeySpec keys;
     uint64_t first_key = 0;
     Distribution value_size = Distribution::constant(100).with_dim(Distribution::Dim::kBytes);
     int64_t sessions = 1;  ///< per client node (open loop)
-    Duration timeout = seconds(1);
-    Retry retry = Retry::kNone;
-    int64_t max_attempts = 5;
-    Duration retry_base = seconds(1);
-    Duration retry_cap = seconds(60);
-    Jitter jitter = Jitter::kProportional;
-    double jitter_fraction = 0.25;
-    Duration jitter_max = seconds(1);
+    /// Timeout, retries, budget, deadline, redirects and the target policy.
+    kit::CallPolicy calls;
     bool idempotency_keys = true;
-    Target target_policy = Target::kRandom;
-    int64_t target_node = 0;
-    int64_t max_redirects = 3;
     Merge merge = Merge::kLast;
     bool causal_context = false;
-    Duration start = Duration::zero();
-    std::optional<Duration> stop;
     bool read_back = false;
     Duration read_back_delay = seconds(2);
     int64_t read_back_attempts = 10;
     int64_t read_back_concurrency = 4;
+
+    static kit::ArrivalSpec default_arrivals() {
+      kit::ArrivalSpec a;
+      a.first_at_start = true;
+      return a;
+    }
   };
   static Config parse(ParamReader& r);
 
-  explicit KvClient(const Config& config) : config_(config) {}
+  explicit KvClient(const Config& config)
+      : config_(config),
+        arrivals_(config.arrivals, kit::TimerSpace(Timer::kArrivals)),
+        keys_(config.keys, config.first_key),
+        sessions_(config.arrivals.load == kit::ArrivalSpec::Load::kClosed,
+                  static_cast<uint64_t>(config.sessions)),
+        rpc_(config.calls, kit::TimerSpace(Timer::kCalls), *this) {}
 
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;
   void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
 
-  /// The delay before retry number `retry` (1 = the first retry) under `c`'s policy,
-  /// drawing the jitter from `rng`.
-  static Duration retry_delay(const Config& c, uint32_t retry, Rng& rng);
-
  private:
-  enum TagKind : uint64_t {
-    kArrival = 0,
-    kTimeout = 1,
-    kThink = 2,
-    kBackoff = 3,
-    kStop = 4,
-    kReadBack = 5,
-  };
-  static constexpr int kTagShift = 60;
-  static TimerTag tag(TagKind k, uint64_t v) { return (static_cast<uint64_t>(k) << kTagShift) | v; }
+  enum class Timer : uint8_t { kArrivals, kCalls, kReadBack };
 
   struct Op {
     OpToken token;
-    KvRequest req;  // as sent; req.id is the current attempt's
+    KvRequest req;  // as sent; req.call is the current attempt's
     uint64_t user = 0;
-    uint32_t requests = 0;   // requests sent, redirects included
-    uint32_t tries = 0;      // attempts counted against max_attempts
-    uint32_t redirects = 0;  // in the current attempt
-    uint32_t max_tries = 1;
-    NodeId target = kNoNode;
-    TimerId timer;
-    bool unknown = false;  // an attempt may have been applied
     bool final_read = false;
   };
   // What a session last knew of a key (for the expected value of a compare-and-set).
@@ -156,47 +117,47 @@ class KvClient final : public Model {
     int64_t value = 0;
   };
 
-  void schedule_arrival(Context& ctx);
+  static void read_calls(ParamReader& r, Config& c);
+  static void read_read_back(ParamReader& r, Config& c);
+
   void start_op(Context& ctx, uint64_t user, bool final_read, uint64_t final_key = 0);
-  uint64_t pick_key(Context& ctx);
-  NodeId pick_target(Context& ctx, const Op& op, bool retry);
-  void send_attempt(Context& ctx, uint64_t op_id);
-  void attempt_failed(Context& ctx, uint64_t op_id, bool maybe_applied);
+  KvRequest make_request(Context& ctx, KvOpKind kind, uint64_t key, uint32_t session);
+  void on_response(Context& ctx, const Envelope& env, const KvResponse& resp);
   void finish(Context& ctx, uint64_t op_id, HistoryOutcome outcome, Outcome metric,
-              const KvValue* read = nullptr);
+              uint32_t requests, const KvValue* read = nullptr);
   void learn(const Op& op, const KvValue* read, bool cas_mismatch);
   void next_read_back(Context& ctx);
   /// What a get read: the response's value, or the merge of its siblings.
   KvValue merged_read(Context& ctx, const KvResponse& resp);
+  uint32_t session_of(const Op& op) const {
+    return static_cast<uint32_t>(op.req.session & 0xffffffffULL);
+  }
+
+  // kit::CallHost
+  void send_request(Context& ctx, uint64_t handle, const kit::CallHeader& header, NodeId to,
+                    uint32_t request) override;
+  void call_failed(Context& ctx, uint64_t handle, const kit::CallEnd& end) override;
 
   const Config& config_;
-  std::vector<NodeId> targets_;
-  std::vector<double> mix_cumulative_;  // over get, put, cas, append
+  kit::Arrivals arrivals_;
+  kit::KeyChooser keys_;
+  kit::Sessions sessions_;
+  kit::RpcClient rpc_;
+  kit::WeightedChoice mix_;
   std::vector<KvOpKind> mix_kinds_;
-  Distribution zipf_;
   std::map<uint64_t, Op> ops_;                            // live operations by op id
-  std::unordered_map<uint64_t, uint64_t> request_op_;     // request id -> op id; lookups only
   std::map<std::pair<uint32_t, uint64_t>, Known> known_;  // (session, key)
   std::map<uint32_t, uint64_t> session_tokens_;           // session -> largest token received
   std::set<uint64_t> written_keys_;
   // Causal contexts by (session, key), from stores that hand them out.
   std::map<std::pair<uint32_t, uint64_t>, std::vector<uint64_t>> contexts_;
-  std::map<uint64_t, NodeId> owners_;  // key_owner: the node that last served each key
   std::vector<uint64_t> read_back_keys_;
   size_t read_back_next_ = 0;
   uint64_t next_op_ = 1;
-  uint64_t next_request_ = 1;
   uint64_t next_write_ = 1;
   uint64_t next_idempotency_ = 1;
-  uint64_t next_session_ = 0;
-  uint64_t next_sequential_ = 0;
-  uint64_t next_target_ = 0;
-  NodeId sticky_ = kNoNode;
-  bool stopped_ = false;
-  TimerId arrival_timer_;
   Symbol op_symbols_[4];
-  Symbol m_read_back_, m_retries_, m_redirects_, m_timeouts_, m_late_, m_cas_failed_,
-      m_values_exhausted_, m_sibling_reads_, m_siblings_read_;
+  Symbol m_read_back_, m_cas_failed_, m_values_exhausted_, m_sibling_reads_, m_siblings_read_;
 };
 
 }  // namespace dsim::kv

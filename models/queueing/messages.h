@@ -1,31 +1,34 @@
-// Requests and responses between the queueing client and server models.
+// The plain request/response contract of the queueing models: a request is a call
+// (models/kit/call.h) naming an operation type; the answer says whether it was served or
+// refused. Sizes on the wire are the configured request and response sizes.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "models/kit/call.h"
 #include "sim/core/ids.h"
 
 namespace dsim::queueing {
 
 struct Request {
   static constexpr std::string_view kName = "request";
-  uint64_t id;
+  kit::CallHeader call;
   Symbol op;  ///< operation type, e.g. "read": selects the server's service time
   uint32_t bytes;
   uint32_t size_bytes() const { return bytes; }
-  std::string describe() const { return "request #" + std::to_string(id); }
+  std::string describe() const { return "request #" + std::to_string(call.id); }
 };
 
 struct Response {
   static constexpr std::string_view kName = "response";
-  uint64_t id;
+  uint64_t call;  ///< the id of the call it answers
   bool accepted;  ///< false: rejected because the server's queue was full
   uint32_t bytes;
   uint32_t size_bytes() const { return bytes; }
   std::string describe() const {
-    return "response #" + std::to_string(id) + (accepted ? " ok" : " rejected");
+    return "response #" + std::to_string(call) + (accepted ? " ok" : " rejected");
   }
 };
 

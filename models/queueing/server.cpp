@@ -1,8 +1,9 @@
 #include "models/queueing/server.h"
 
-#include <cassert>
 #include <cmath>
 
+#include "models/kit/timer.h"
+#include "sim/core/assert.h"
 #include "sim/core/units.h"
 
 namespace dsim::queueing {
@@ -86,13 +87,13 @@ void Server::start(Context& ctx, Job job, size_t worker) {
     service = Duration::from_ns(std::llround(static_cast<double>(service.ns()) * f));
   }
   workers_[worker] = job;
-  ctx.set_timer(service, worker);
+  ctx.set_timer(service, kit::timer_tag(Timer::kService, worker));
 }
 
 void Server::on_message(Context& ctx, const Envelope& env) {
   const auto* req = env.msg.get<Request>();
   if (!req) return;
-  Job job{env.from, req->id, req->op, ctx.now()};
+  Job job{req->call.reply_to, req->call.id, req->op, ctx.now()};
   if (!idle_.empty()) {
     const size_t w = idle_.back();
     idle_.pop_back();
@@ -103,15 +104,15 @@ void Server::on_message(Context& ctx, const Envelope& env) {
     queue_.push_back(job);
   } else {
     ctx.record().count(m_rejected_);
-    ctx.send(env.from, Response{req->id, false, static_cast<uint32_t>(config_.response_bytes)});
+    ctx.send(job.client, Response{job.call, false, static_cast<uint32_t>(config_.response_bytes)});
     return;
   }
   report_levels(ctx);
 }
 
 void Server::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
-  const auto w = static_cast<size_t>(tag);
-  assert(w < workers_.size() && workers_[w]);
+  const auto w = static_cast<size_t>(kit::timer_of<Timer>(tag).value);
+  DSIM_ASSERT(w < workers_.size() && workers_[w], "worker ", w, " finished no job");
   const Job done = *workers_[w];
   workers_[w].reset();
   ctx.record().count(m_served_);
@@ -132,17 +133,14 @@ void Server::respond(Context& ctx, const Job& job) {
   const bool persist =
       config_.persist == "all" || (config_.persist != "none" && job.op == persist_op_);
   if (!persist) {
-    ctx.send(job.client,
-             Response{job.request_id, true, static_cast<uint32_t>(config_.response_bytes)});
+    ctx.send(job.client, Response{job.call, true, static_cast<uint32_t>(config_.response_bytes)});
     return;
   }
   // Persist, wait for the sync, then reply (on_disk).
-  const std::string key =
-      "req/" + std::to_string(job.client) + "/" + std::to_string(job.request_id);
+  const std::string key = "req/" + std::to_string(job.client) + "/" + std::to_string(job.call);
   if (!ctx.disk().write(key, std::string(ctx.symbol_name(job.op)))) {
     ctx.record().count(m_disk_full_);
-    ctx.send(job.client,
-             Response{job.request_id, false, static_cast<uint32_t>(config_.response_bytes)});
+    ctx.send(job.client, Response{job.call, false, static_cast<uint32_t>(config_.response_bytes)});
     return;
   }
   awaiting_sync_.emplace(ctx.disk().sync().seq, job);
@@ -153,7 +151,7 @@ void Server::on_disk(Context& ctx, DiskOpId op, uint64_t /*tag*/) {
   if (it == awaiting_sync_.end()) return;
   ctx.record().count(m_persisted_);
   ctx.send(it->second.client,
-           Response{it->second.request_id, true, static_cast<uint32_t>(config_.response_bytes)});
+           Response{it->second.call, true, static_cast<uint32_t>(config_.response_bytes)});
   awaiting_sync_.erase(it);
 }
 
@@ -165,11 +163,12 @@ void Server::check_invariants() const {
   size_t busy = 0;
   for (const auto& w : workers_)
     busy += w ? 1 : 0;
-  assert(busy + idle_.size() == workers_.size());
-  assert(queue_.empty() || idle_.empty());  // nobody waits while a worker is idle
-  if (config_.queue_capacity)
-    assert(static_cast<int64_t>(queue_.size()) <= *config_.queue_capacity);
-  (void)busy;
+  DSIM_ASSERT(busy + idle_.size() == workers_.size(), "workers busy ", busy, " idle ", idle_.size(),
+              " of ", workers_.size());
+  DSIM_ASSERT(queue_.empty() || idle_.empty(), "a job waits while a worker is idle");
+  DSIM_ASSERT(
+      !config_.queue_capacity || static_cast<int64_t>(queue_.size()) <= *config_.queue_capacity,
+      "the queue holds more than its capacity");
 }
 
 }  // namespace dsim::queueing

@@ -14,6 +14,7 @@
 #include "sim/core/distribution.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/registry.h"
 
 namespace dsim::queueing {
 
@@ -39,6 +40,9 @@ class Server final : public Model {
 
   explicit Server(const Config& config) : config_(config) {}
 
+  /// `dsim analyze run`: each server group fed by Poisson clients beside M/M/c (theory.cpp).
+  static TheoryOutput theory(const TheoryInput& in);
+
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;
   void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
@@ -47,9 +51,10 @@ class Server final : public Model {
   void check_invariants() const override;
 
  private:
+  enum class Timer : uint8_t { kService };  // value: the worker
   struct Job {
-    NodeId client;
-    uint64_t request_id;
+    NodeId client;  // the node to answer (the call's reply_to)
+    uint64_t call;  // the call's id
     Symbol op;
     SimTime arrived;  // local clock
   };

@@ -9,8 +9,7 @@
 
 #include "analysis/oracles/availability.h"
 #include "analysis/oracles/queueing.h"
-#include "models/queueing/client.h"
-#include "models/queueing/server.h"
+#include "analysis/oracles/report.h"
 #include "sim/app/commands.h"
 #include "sim/app/study_commands.h"
 #include "sim/core/units.h"
@@ -20,16 +19,7 @@ namespace dsim {
 
 namespace {
 
-std::string num(double v, int digits = 4) {
-  if (!std::isfinite(v)) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-  return buf;
-}
-
-std::string ms(double seconds) {
-  return num(seconds * 1e3) + " ms";
-}
+using oracle::num;
 
 void line(const std::string& what, const std::string& value) {
   std::printf("  %-28s %s\n", what.c_str(), value.c_str());
@@ -51,59 +41,6 @@ std::optional<double> duration_seconds(std::string_view text, std::string* err) 
   auto d = parse_duration(text, err);
   if (!d) return std::nullopt;
   return d->to_seconds();
-}
-
-// The M/M/c or M/M/c/K figures, times in seconds, rates per second.
-void print_queue(double lambda, double mu, int c, std::optional<int64_t> queue_places) {
-  const double service_ms = 1e3 / mu;
-  if (!queue_places) {
-    const oracle::MMc q{lambda, mu, c};
-    std::printf("M/M/%d (Erlang C): arrivals %s/s, service mean %s ms (%s/s per worker)\n", c,
-                num(lambda).c_str(), num(service_ms).c_str(), num(mu).c_str());
-    line("offered load", num(q.offered_load()) + " Erlang");
-    line("utilization", num(q.occupancy()));
-    if (q.occupancy() >= 1) {
-      std::printf("  unstable: utilization >= 1, the queue grows without bound\n");
-      return;
-    }
-    line("P(wait)", num(q.p_wait()));
-    line("wait mean / p50 / p99",
-         ms(q.mean_wait()) + " / " + ms(q.wait_quantile(0.5)) + " / " + ms(q.wait_quantile(0.99)));
-    line("sojourn mean", ms(q.mean_sojourn()));
-    line("sojourn p50 / p90", ms(q.sojourn_quantile(0.5)) + " / " + ms(q.sojourn_quantile(0.9)));
-    line("sojourn p99 / p99.9",
-         ms(q.sojourn_quantile(0.99)) + " / " + ms(q.sojourn_quantile(0.999)));
-    return;
-  }
-  const int k = c + static_cast<int>(*queue_places);
-  const oracle::MMcK q{lambda, mu, c, k};
-  std::printf("M/M/%d/%d: arrivals %s/s, service mean %s ms, %d workers, %lld waiting places\n", c,
-              k, num(lambda).c_str(), num(service_ms).c_str(), c,
-              static_cast<long long>(*queue_places));
-  line("blocking (rejected)", num(q.blocking()));
-  line("utilization", num(q.utilization()));
-  line("sojourn mean (admitted)", ms(q.mean_sojourn()));
-}
-
-struct Comparison {
-  std::string figure;
-  std::optional<double> simulated;
-  double theory;
-};
-
-void print_comparisons(const std::vector<Comparison>& rows) {
-  std::printf("\n  %-34s %12s %12s %9s\n", "figure", "simulated", "theory", "diff");
-  for (const auto& r : rows) {
-    std::string diff = "-";
-    if (r.simulated && r.theory != 0 && std::isfinite(r.theory)) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * (*r.simulated - r.theory) / r.theory);
-      diff = buf;
-    }
-    std::printf("  %-34s %12s %12s %9s\n", r.figure.c_str(),
-                r.simulated ? num(*r.simulated, 5).c_str() : "-", num(r.theory, 5).c_str(),
-                diff.c_str());
-  }
 }
 
 // summary.csv as (group, op, metric) -> value.
@@ -147,119 +84,34 @@ int analyze_run(const std::string& dir, const ModelRegistry& registry) {
     std::cerr << dir << "/summary.csv: cannot read\n";
     return kExitBadInput;
   }
-  auto get = [&](const std::string& g, const std::string& o,
-                 const std::string& m) -> std::optional<double> {
+  TheoryInput in;
+  for (const auto& g : spec->groups)
+    in.groups.push_back({g.name, g.model, g.count, g.config.get()});
+  in.network_latency = spec->network.latency;
+  in.network_loss = spec->network.loss;
+  in.figure = [&sim](const std::string& g, const std::string& o,
+                     const std::string& m) -> std::optional<double> {
     auto it = sim.find({g, o, m});
     if (it == sim.end()) return std::nullopt;
     return it->second;
   };
   std::printf("%s: scenario %s, seed %llu\n", dir.c_str(), spec->name.c_str(),
               static_cast<unsigned long long>(spec->seed));
+  // Each model with a theory hook speaks for its own groups.
   int recognised = 0;
-  for (const auto& server : spec->groups) {
-    if (server.model != queueing::Server::kName) continue;
-    const auto& sc = *static_cast<const queueing::Server::Config*>(server.config.get());
-    // Service: exponential, the same mean for every operation.
-    double mean_ns = -1;
-    bool exponential = true;
-    for (const auto& [op, d] : sc.service) {
-      exponential = exponential && d.kind() == Distribution::Kind::kExponential &&
-                    (mean_ns < 0 || d.mean() == mean_ns);
-      mean_ns = d.mean();
-    }
-    // Arrivals: open-loop Poisson clients aimed at this group.
-    double lambda = 0;
-    std::vector<std::string> notes;
-    std::string client_group;
-    bool poisson = true;
-    for (const auto& g : spec->groups) {
-      if (g.model != queueing::Client::kName) continue;
-      const auto& cc = *static_cast<const queueing::Client::Config*>(g.config.get());
-      if (cc.target != server.name) continue;
-      client_group = client_group.empty() ? g.name : "all";
-      poisson = poisson && cc.load == queueing::Client::Load::kOpen &&
-                cc.arrival == queueing::Client::Arrival::kPoisson;
-      lambda += cc.rate * g.count;
-      if (cc.balance == queueing::Client::Balance::kRoundRobin && server.count > 1) {
-        notes.push_back("clients of " + g.name +
-                        " balance round-robin: each server sees smoother than Poisson "
-                        "arrivals, so theory is pessimistic");
-      }
-      if (cc.start > Duration::zero()) notes.push_back(g.name + " starts late: load varies");
-    }
-    std::printf("\ngroup %s (%u node%s of model server)\n", server.name.c_str(), server.count,
-                server.count == 1 ? "" : "s");
-    if (client_group.empty() || !poisson || !exponential) {
-      std::printf(
-          "  no closed form: needs open-loop Poisson clients (load: open, arrival: poisson) "
-          "and exponential service times with one mean%s\n",
-          client_group.empty() ? " (no client targets this group)" : "");
-      continue;
-    }
-    ++recognised;
-    const double per_node = lambda / server.count;  // random balancing thins a Poisson stream
-    const double mu = 1e9 / mean_ns;
-    const int c = static_cast<int>(sc.workers);
-    print_queue(per_node, mu, c, sc.queue_capacity);
-    // The clients see the sojourn plus the network both ways.
-    double net = 0;
-    const bool constant_net = spec->network.latency.kind() == Distribution::Kind::kConstant;
-    if (constant_net) {
-      net = 2 * spec->network.latency.mean() / 1e9;
-    } else {
-      notes.push_back(
-          "the network latency is random: client latencies include it, theory "
-          "below does not (compare queue_wait)");
-    }
-    if (spec->network.loss > 0) notes.push_back("messages are lost: some requests time out");
-    if (get(client_group, "all", "timeout").value_or(0) > 0) {
-      notes.push_back("some requests timed out: the latencies of the others are biased low");
-    }
-    std::vector<Comparison> rows;
-    const auto served = get(server.name, "", "served");
-    const auto waited = get(server.name, "", "waited");
-    if (!sc.queue_capacity) {
-      const oracle::MMc q{per_node, mu, c};
-      if (q.occupancy() >= 1) continue;
-      rows.push_back({server.name + " utilization_mean", get(server.name, "", "utilization_mean"),
-                      q.occupancy()});
-      if (served && waited && *served > 0) {
-        rows.push_back({server.name + " P(wait) = waited/served", *waited / *served, q.p_wait()});
-      }
-      rows.push_back({server.name + " queue_wait_ms_mean",
-                      get(server.name, "", "queue_wait_ms_mean"), q.mean_wait() * 1e3});
-      rows.push_back({server.name + " queue_wait_ms_p99", get(server.name, "", "queue_wait_ms_p99"),
-                      q.wait_quantile(0.99) * 1e3});
-      const std::string cg = client_group + " all ";
-      rows.push_back({cg + "latency_ms_mean", get(client_group, "all", "latency_ms_mean"),
-                      (q.mean_sojourn() + net) * 1e3});
-      for (const auto& [name, p] : std::vector<std::pair<std::string, double>>{
-               {"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p999", 0.999}}) {
-        if (constant_net) {
-          rows.push_back({cg + "latency_ms_" + name, get(client_group, "all", "latency_ms_" + name),
-                          (q.sojourn_quantile(p) + net) * 1e3});
-        }
-      }
-    } else {
-      const oracle::MMcK q{per_node, mu, c, c + static_cast<int>(*sc.queue_capacity)};
-      const auto rejected = get(server.name, "", "rejected");
-      if (served && rejected && *served + *rejected > 0) {
-        rows.push_back(
-            {server.name + " rejected / arrived", *rejected / (*served + *rejected), q.blocking()});
-      }
-      rows.push_back({server.name + " utilization_mean", get(server.name, "", "utilization_mean"),
-                      q.utilization()});
-      rows.push_back({client_group + " all latency_ms_mean",
-                      get(client_group, "all", "latency_ms_mean"), (q.mean_sojourn() + net) * 1e3});
-    }
-    print_comparisons(rows);
-    for (const auto& n : notes)
-      std::printf("  note: %s\n", n.c_str());
+  std::string known;
+  for (const ModelFactory* f : registry.all()) {
+    if (!f->theory) continue;
+    known += (known.empty() ? "" : ", ") + f->name;
+    const TheoryOutput t = f->theory(in);
+    std::fputs(t.text.c_str(), stdout);
+    recognised += t.recognised;
   }
   if (!recognised) {
     std::printf(
-        "\nno group of this run has a closed form here (dsim analyze knows the server "
-        "model fed by Poisson clients)\n");
+        "\nno group of this run has a closed form here (dsim analyze knows the models %s; see "
+        "their notes above)\n",
+        known.c_str());
   }
   std::printf(
       "\nA simulated figure is one run's estimate; for confidence intervals run "
@@ -281,7 +133,8 @@ int cmd_analyze(const AnalyzeArgs& a, const ModelRegistry& registry) {
                    "--workers >= 1\n";
       return kExitBadInput;
     }
-    print_queue(lambda, 1 / service, a.workers, a.queue_places);
+    std::fputs(oracle::queue_report(lambda, 1 / service, a.workers, a.queue_places).c_str(),
+               stdout);
     return kExitOk;
   }
   if (a.what == "availability") {

@@ -5,17 +5,43 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "sim/core/distribution.h"
 #include "sim/core/history.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
 #include "sim/core/timeline.h"
 
 namespace dsim {
+
+/// What a model's theory hook reads: the scenario's groups and network, and the figures a
+/// finished run reported (`dsim analyze run DIR`).
+struct TheoryInput {
+  struct Group {
+    std::string name;
+    std::string model;
+    uint32_t count = 0;
+    const void* config = nullptr;  ///< the group's parsed Config (its model's own type)
+  };
+  std::vector<Group> groups;  ///< every group of the scenario, in order
+  Distribution network_latency;
+  double network_loss = 0;
+  /// A summary figure (group, op, metric) of the run; nullopt when it has none.
+  std::function<std::optional<double>(const std::string& group, const std::string& op,
+                                      const std::string& metric)>
+      figure;
+};
+
+/// What it returns: text for the terminal, and how many groups it had a closed form for.
+struct TheoryOutput {
+  std::string text;
+  int recognised = 0;
+};
 
 /// What a model type provides to be registered with ModelRegistry::add<M>():
 ///   static constexpr std::string_view kName, kDescription;
@@ -24,6 +50,8 @@ namespace dsim {
 ///   explicit M(const Config& c);                      c outlives the model
 /// and, optionally, a post-run analysis of the groups running it (timeline.h):
 ///   static AnalysisOutput analyze(const AnalysisInput& in);
+/// and a comparison of a finished run's figures with closed-form theory:
+///   static TheoryOutput theory(const TheoryInput& in);
 template <class M>
 concept RegistrableModel = requires(ParamReader& r, const typename M::Config& c) {
   { M::kName } -> std::convertible_to<std::string_view>;
@@ -43,6 +71,9 @@ struct ModelFactory {
   /// node life events, faults) for the groups running this model. Called once per run
   /// with every such group; empty when the model has no analysis.
   std::function<AnalysisOutput(const AnalysisInput&)> analyze;
+  /// Optional: `dsim analyze run DIR` — the run's figures beside closed-form theory, for the
+  /// groups running this model (called once, with every group of the scenario).
+  std::function<TheoryOutput(const TheoryInput&)> theory;
 
   /// The parameters with type, default and help, taken from parse() in doc mode.
   std::vector<ParamDoc> params() const;
@@ -109,6 +140,11 @@ class ModelRegistry {
                     { M::analyze(in) } -> std::same_as<AnalysisOutput>;
                   }) {
       f.analyze = [](const AnalysisInput& in) { return M::analyze(in); };
+    }
+    if constexpr (requires(const TheoryInput& in) {
+                    { M::theory(in) } -> std::same_as<TheoryOutput>;
+                  }) {
+      f.theory = [](const TheoryInput& in) { return M::theory(in); };
     }
     add(std::move(f));
   }

@@ -16,7 +16,7 @@ namespace {
 FanoutClient::Config config(int64_t fanout, int64_t wait_for) {
   FanoutClient::Config c;
   c.target = "shards";
-  c.rate = 1;
+  c.arrivals.rate.base = 1;
   c.fanout = fanout;
   c.wait_for = wait_for;
   c.timeout = ms(100);
@@ -40,8 +40,10 @@ TEST_CASE("fanout_client: a request goes to fanout distinct servers, different o
     std::set<NodeId> to;
     for (const auto& [node, req] : reqs) {
       to.insert(node);
-      CHECK(req.id / FanoutClient::kMaxFanout == static_cast<uint64_t>(r + 1));
-      ctx.deliver(c, node, Response{req.id, true, 10});
+      CHECK(req.call.reply_to == 0);
+      CHECK(kit::call_caller(req.call.id) == 0);
+      CHECK(req.call.origin == ctx.recorder().ops.size());  // the end user's operation
+      ctx.deliver(c, node, Response{req.call.id, true, 10});
     }
     CHECK(to.size() == 3);
     picks.insert(to);
@@ -62,14 +64,14 @@ TEST_CASE("fanout_client: completes on the wait_for-th answer, later answers are
   REQUIRE(reqs.size() == 3);
   auto& ops = ctx.recorder().ops;
   ctx.advance(ms(5));
-  ctx.deliver(c, reqs[0].first, Response{reqs[0].second.id, true, 10});
+  ctx.deliver(c, reqs[0].first, Response{reqs[0].second.call.id, true, 10});
   CHECK_FALSE(ops[0].end);
   ctx.advance(ms(7));
-  ctx.deliver(c, reqs[2].first, Response{reqs[2].second.id, true, 10});
+  ctx.deliver(c, reqs[2].first, Response{reqs[2].second.call.id, true, 10});
   REQUIRE(ops[0].end);
   CHECK(*ops[0].end - ops[0].begin == ms(12));
   CHECK(ops[0].outcome == Outcome::kOk);
-  ctx.deliver(c, reqs[1].first, Response{reqs[1].second.id, true, 10});
+  ctx.deliver(c, reqs[1].first, Response{reqs[1].second.call.id, true, 10});
   CHECK(ctx.counter("late_responses") == 1);
 }
 
@@ -82,9 +84,9 @@ TEST_CASE("fanout_client: fails as rejected once too few servers can answer, els
   REQUIRE(ctx.fire_next(c));
   auto reqs = ctx.sent_of<Request>();
   auto& ops = ctx.recorder().ops;
-  ctx.deliver(c, reqs[0].first, Response{reqs[0].second.id, false, 10});
+  ctx.deliver(c, reqs[0].first, Response{reqs[0].second.call.id, false, 10});
   CHECK_FALSE(ops[0].end);  // two can still answer
-  ctx.deliver(c, reqs[1].first, Response{reqs[1].second.id, false, 10});
+  ctx.deliver(c, reqs[1].first, Response{reqs[1].second.call.id, false, 10});
   REQUIRE(ops[0].end);
   CHECK(ops[0].outcome == Outcome::kRejected);
 
@@ -93,7 +95,7 @@ TEST_CASE("fanout_client: fails as rejected once too few servers can answer, els
   REQUIRE(ctx.fire_next(c));
   reqs = ctx.sent_of<Request>();
   REQUIRE(reqs.size() == 3);
-  ctx.deliver(c, reqs[0].first, Response{reqs[0].second.id, true, 10});
+  ctx.deliver(c, reqs[0].first, Response{reqs[0].second.call.id, true, 10});
   const SimTime sent_at = ctx.now();
   while (ops.size() < 2 || !ops[1].end)
     REQUIRE(ctx.fire_next(c));

@@ -72,10 +72,10 @@ struct ClientRig {
 
 KvClient::Config one_shot() {
   KvClient::Config c;
-  c.arrival = KvClient::Arrival::kFixed;
-  c.rate = 1;  // one operation per second: the tests drive one at a time
-  c.timeout = ms(100);
-  c.jitter = KvClient::Jitter::kNone;
+  c.arrivals.process = kit::ArrivalSpec::Process::kFixed;
+  c.arrivals.rate.base = 1;  // one operation per second: the tests drive one at a time
+  c.calls.timeout = ms(100);
+  c.calls.retry.jitter = kit::RetryPolicy::Jitter::kNone;
   return c;
 }
 
@@ -275,10 +275,10 @@ TEST_CASE("kv_client: a timeout without retries is an unknown outcome") {
 TEST_CASE("kv_client: exponential backoff retries under the same idempotency key") {
   KvClient::Config c = one_shot();
   c.mix = {{"append", 1}};
-  c.retry = KvClient::Retry::kExponential;
-  c.retry_base = ms(10);
-  c.retry_cap = ms(25);
-  c.max_attempts = 4;
+  c.calls.retry.backoff = kit::RetryPolicy::Backoff::kExponential;
+  c.calls.retry.base = ms(10);
+  c.calls.retry.cap = ms(25);
+  c.calls.retry.max_attempts = 4;
   ClientRig rig(c);
   rig.start();
   auto first = rig.next_request();
@@ -310,8 +310,8 @@ TEST_CASE("kv_client: exponential backoff retries under the same idempotency key
 TEST_CASE("kv_client: without idempotency keys every attempt carries a new one") {
   KvClient::Config c = one_shot();
   c.mix = {{"put", 1}};
-  c.retry = KvClient::Retry::kFixed;
-  c.retry_base = ms(1);
+  c.calls.retry.backoff = kit::RetryPolicy::Backoff::kFixed;
+  c.calls.retry.base = ms(1);
   c.idempotency_keys = false;
   ClientRig rig(c);
   rig.start();
@@ -323,52 +323,10 @@ TEST_CASE("kv_client: without idempotency keys every attempt carries a new one")
   CHECK(a->second.idempotency_key != b->second.idempotency_key);
 }
 
-TEST_CASE("kv_client: retry delays follow the seeds' pattern and its two jitters") {
-  KvClient::Config c;
-  c.retry = KvClient::Retry::kExponential;
-  c.retry_base = seconds(1);
-  c.retry_cap = seconds(60);
-  c.jitter = KvClient::Jitter::kNone;
-  Rng rng(1, 2);
-  // [002]:9204-9260: 1 s, 2 s, 4 s, 8 s, 16 s... capped at 60 s.
-  CHECK(KvClient::retry_delay(c, 1, rng) == seconds(1));
-  CHECK(KvClient::retry_delay(c, 2, rng) == seconds(2));
-  CHECK(KvClient::retry_delay(c, 5, rng) == seconds(16));
-  CHECK(KvClient::retry_delay(c, 7, rng) == seconds(60));
-  CHECK(KvClient::retry_delay(c, 200, rng) == seconds(60));
-  c.jitter = KvClient::Jitter::kProportional;
-  c.jitter_fraction = 0.25;
-  double lo = 1e30, hi = 0;
-  for (int i = 0; i < 2000; ++i) {
-    const double d = KvClient::retry_delay(c, 3, rng).to_seconds();
-    lo = std::min(lo, d);
-    hi = std::max(hi, d);
-  }
-  CHECK(lo >= 3.0);  // 4 s * 0.75
-  CHECK(lo < 3.05);
-  CHECK(hi <= 5.0);  // 4 s * 1.25
-  CHECK(hi > 4.95);
-  c.jitter = KvClient::Jitter::kAdditive;
-  c.jitter_max = ms(500);
-  lo = 1e30;
-  hi = 0;
-  for (int i = 0; i < 2000; ++i) {
-    const double d = KvClient::retry_delay(c, 3, rng).to_seconds();
-    lo = std::min(lo, d);
-    hi = std::max(hi, d);
-  }
-  CHECK(lo >= 4.0);
-  CHECK(hi <= 4.5);
-  CHECK(hi - lo > 0.45);
-  c.retry = KvClient::Retry::kFixed;
-  c.jitter = KvClient::Jitter::kNone;
-  CHECK(KvClient::retry_delay(c, 9, rng) == seconds(1));
-}
-
 TEST_CASE("kv_client: a redirect is followed at once and is not a retry") {
   KvClient::Config c = one_shot();
   c.mix = {{"put", 1}};
-  c.target_policy = KvClient::Target::kSticky;
+  c.calls.balancer.kind = kit::BalancerKind::kSticky;
   ClientRig rig(c);
   rig.start();
   auto req = rig.next_request();
@@ -396,9 +354,9 @@ TEST_CASE("kv_client: a redirect is followed at once and is not a retry") {
 TEST_CASE("kv_client: definite failures are retried, then fail, a cas mismatch is final") {
   KvClient::Config c = one_shot();
   c.mix = {{"put", 1}};
-  c.retry = KvClient::Retry::kFixed;
-  c.retry_base = ms(5);
-  c.max_attempts = 2;
+  c.calls.retry.backoff = kit::RetryPolicy::Backoff::kFixed;
+  c.calls.retry.base = ms(5);
+  c.calls.retry.max_attempts = 2;
   ClientRig rig(c);
   rig.start();
   auto a = rig.next_request();
@@ -472,10 +430,10 @@ TEST_CASE("kv_client: the history gets what a read returned") {
 
 TEST_CASE("kv_client: stop, then read back every key written") {
   KvClient::Config c = one_shot();
-  c.rate = 10;
+  c.arrivals.rate.base = 10;
   c.mix = {{"put", 1}};
   c.keys.n = 5;
-  c.stop = seconds(1);
+  c.arrivals.stop = seconds(1);
   c.read_back = true;
   c.read_back_delay = ms(500);
   c.read_back_concurrency = 2;
@@ -516,9 +474,9 @@ TEST_CASE("kv_client: stop, then read back every key written") {
 
 TEST_CASE("kv_client: closed loop keeps one operation per user in flight") {
   KvClient::Config c = one_shot();
-  c.load = KvClient::Load::kClosed;
-  c.users = 3;
-  c.think_time = const_time(ms(10));
+  c.arrivals.load = kit::ArrivalSpec::Load::kClosed;
+  c.arrivals.users = 3;
+  c.arrivals.think_time = const_time(ms(10));
   ClientRig rig(c);
   rig.start();
   for (int i = 0; i < 3; ++i)
@@ -546,7 +504,7 @@ TEST_CASE("kv_client: closed loop keeps one operation per user in flight") {
 TEST_CASE("kv_client: key distributions") {
   SECTION("hotspot: 90% of the traffic on 10% of the keys") {
     KvClient::Config c = one_shot();
-    c.keys = *parse_key_spec("hotspot(1000, keys=10%, traffic=90%)", nullptr);
+    c.keys = *kit::parse_key_spec("hotspot(1000, keys=10%, traffic=90%)", nullptr);
     c.first_key = 5000;
     ClientRig rig(c);
     rig.start();
@@ -565,7 +523,7 @@ TEST_CASE("kv_client: key distributions") {
   }
   SECTION("sequential: every key in turn") {
     KvClient::Config c = one_shot();
-    c.keys = *parse_key_spec("sequential(3)", nullptr);
+    c.keys = *kit::parse_key_spec("sequential(3)", nullptr);
     ClientRig rig(c);
     rig.start();
     std::vector<uint64_t> keys;
@@ -579,7 +537,7 @@ TEST_CASE("kv_client: key distributions") {
   }
   SECTION("zipf: key 0 is the hottest, with its share") {
     KvClient::Config c = one_shot();
-    c.keys = *parse_key_spec("zipf(100, s=1)", nullptr);
+    c.keys = *kit::parse_key_spec("zipf(100, s=1)", nullptr);
     ClientRig rig(c);
     rig.start();
     const int n = 20000;
@@ -596,21 +554,4 @@ TEST_CASE("kv_client: key distributions") {
     const double p = 1 / h;  // P(rank 1) = 1 / H(100)
     CHECK(std::abs(zero - p * n) < 5 * std::sqrt(n * p * (1 - p)));
   }
-}
-
-TEST_CASE("kv_client: key distribution syntax") {
-  std::string err;
-  auto z = parse_key_spec("zipf(500, s=1.2)", &err);
-  REQUIRE(z);
-  CHECK(z->kind == KeySpec::Kind::kZipf);
-  CHECK(z->n == 500);
-  CHECK(z->s == 1.2);
-  CHECK(parse_key_spec(z->describe(), &err)->s == 1.2);
-  CHECK(parse_key_spec("hotspot(10, keys=20%, traffic=80%)", &err)->hot_traffic == Approx(0.8));
-  CHECK_FALSE(parse_key_spec("gaussian(10)", &err));
-  CHECK(err.find("expected uniform(n)") != std::string::npos);
-  CHECK_FALSE(parse_key_spec("uniform(0)", &err));
-  CHECK_FALSE(parse_key_spec("zipf(10, s=-1)", &err));
-  CHECK_FALSE(parse_key_spec("uniform(10, s=1)", &err));
-  CHECK_FALSE(parse_key_spec("hotspot(10, keys=200%)", &err));
 }

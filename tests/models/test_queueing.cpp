@@ -16,8 +16,12 @@ Distribution const_time(Duration d) {
   return Distribution::constant(static_cast<double>(d.ns())).with_dim(Distribution::Dim::kTime);
 }
 
-Request req(RecordingContext& ctx, uint64_t id, std::string_view op = "request") {
-  return Request{id, ctx.intern(op), 100};
+// Call `id` of client node `from`, which the answer goes back to.
+Request req(RecordingContext& ctx, NodeId from, uint64_t id, std::string_view op = "request") {
+  kit::CallHeader call;
+  call.id = id;
+  call.reply_to = from;
+  return Request{call, ctx.intern(op), 100};
 }
 
 }  // namespace
@@ -28,7 +32,7 @@ TEST_CASE("server: an idle worker serves at once and answers after the service t
   Server s(cfg);
   RecordingContext ctx(0);
   s.on_start(ctx);
-  ctx.deliver(s, 7, req(ctx, 1));
+  ctx.deliver(s, 7, req(ctx, 7, 1));
   REQUIRE(ctx.pending().size() == 1);
   CHECK(ctx.pending()[0]->at == SimTime::zero() + ms(3));
   CHECK(ctx.sent.empty());
@@ -36,7 +40,7 @@ TEST_CASE("server: an idle worker serves at once and answers after the service t
   auto responses = ctx.sent_of<Response>();
   REQUIRE(responses.size() == 1);
   CHECK(responses[0].first == 7);
-  CHECK(responses[0].second.id == 1);
+  CHECK(responses[0].second.call == 1);
   CHECK(responses[0].second.accepted);
   CHECK(ctx.counter("served") == 1);
 }
@@ -50,20 +54,20 @@ TEST_CASE("server: a full queue rejects at once, waiting requests are served FIF
   RecordingContext ctx(0);
   s.on_start(ctx);
   for (uint64_t id = 1; id <= 4; ++id)
-    ctx.deliver(s, static_cast<NodeId>(10 + id), req(ctx, id));
+    ctx.deliver(s, static_cast<NodeId>(10 + id), req(ctx, static_cast<NodeId>(10 + id), id));
   // One in service, two waiting, the fourth rejected immediately.
   auto responses = ctx.sent_of<Response>();
   REQUIRE(responses.size() == 1);
-  CHECK(responses[0].second.id == 4);
+  CHECK(responses[0].second.call == 4);
   CHECK_FALSE(responses[0].second.accepted);
   CHECK(ctx.counter("rejected") == 1);
   while (ctx.fire_next(s)) {
   }
   responses = ctx.sent_of<Response>();
   REQUIRE(responses.size() == 4);
-  CHECK(responses[1].second.id == 1);
-  CHECK(responses[2].second.id == 2);
-  CHECK(responses[3].second.id == 3);
+  CHECK(responses[1].second.call == 1);
+  CHECK(responses[2].second.call == 2);
+  CHECK(responses[3].second.call == 3);
   CHECK(ctx.now() == SimTime::zero() + ms(3));
   // Waits observed: 0 (served at once), 1ms and 2ms.
   auto& waits = ctx.recorder().observations[ctx.intern("queue_wait").id];
@@ -82,7 +86,7 @@ TEST_CASE("server: c workers serve c requests at once") {
   RecordingContext ctx(0);
   s.on_start(ctx);
   for (uint64_t id = 1; id <= 4; ++id)
-    ctx.deliver(s, 1, req(ctx, id));
+    ctx.deliver(s, 1, req(ctx, 1, id));
   CHECK(ctx.pending().size() == 3);
   CHECK(ctx.recorder().levels[ctx.intern("busy_workers").id] == 3);
   CHECK(ctx.recorder().levels[ctx.intern("queue_length").id] == 1);
@@ -96,8 +100,8 @@ TEST_CASE("server: service time per operation type, with a default for the other
   Server s(cfg);
   RecordingContext ctx(0);
   s.on_start(ctx);
-  ctx.deliver(s, 1, req(ctx, 1, "read"));
-  ctx.deliver(s, 1, req(ctx, 2, "write"));
+  ctx.deliver(s, 1, req(ctx, 1, 1, "read"));
+  ctx.deliver(s, 1, req(ctx, 1, 2, "write"));
   auto p = ctx.pending();
   REQUIRE(p.size() == 2);
   CHECK(p[0]->at == SimTime::zero() + ms(2));
@@ -107,9 +111,9 @@ TEST_CASE("server: service time per operation type, with a default for the other
 TEST_CASE("client: a fixed open-loop rate sends evenly spaced requests to its target group") {
   Client::Config cfg;
   cfg.target = "servers";
-  cfg.arrival = Client::Arrival::kFixed;
-  cfg.rate = 1000;  // one per ms
-  cfg.balance = Client::Balance::kRoundRobin;
+  cfg.arrivals.process = kit::ArrivalSpec::Process::kFixed;
+  cfg.arrivals.rate.base = 1000;  // one per ms
+  cfg.calls.balancer.kind = kit::BalancerKind::kRoundRobin;
   Client c(cfg);
   RecordingContext ctx(5);
   ctx.groups["servers"] = {1, 2, 3};
@@ -123,7 +127,8 @@ TEST_CASE("client: a fixed open-loop rate sends evenly spaced requests to its ta
   REQUIRE(requests.size() == 6);
   for (size_t i = 0; i < requests.size(); ++i) {
     CHECK(requests[i].first == static_cast<NodeId>(1 + i % 3));
-    CHECK(requests[i].second.id == i + 1);
+    CHECK(requests[i].second.call.id == kit::make_call_id(5, i + 1));
+    CHECK(requests[i].second.call.reply_to == 5);
   }
   CHECK(ctx.recorder().ops.size() == 6);
 }
@@ -131,16 +136,16 @@ TEST_CASE("client: a fixed open-loop rate sends evenly spaced requests to its ta
 TEST_CASE("client: answers end operations, silence ends them as timeouts, late answers count") {
   Client::Config cfg;
   cfg.target = "servers";
-  cfg.arrival = Client::Arrival::kFixed;
-  cfg.rate = 1;  // one per second
-  cfg.timeout = ms(100);
+  cfg.arrivals.process = kit::ArrivalSpec::Process::kFixed;
+  cfg.arrivals.rate.base = 1;  // one per second
+  cfg.calls.timeout = ms(100);
   Client c(cfg);
   RecordingContext ctx(5);
   ctx.groups["servers"] = {1};
   c.on_start(ctx);
   REQUIRE(ctx.fire_next(c));  // request 1 at t = 1 s
   ctx.advance(ms(30));
-  ctx.deliver(c, 1, Response{1, true, 10});
+  ctx.deliver(c, 1, Response{kit::make_call_id(5, 1), true, 10});
   auto& ops = ctx.recorder().ops;
   REQUIRE(ops.size() == 1);
   CHECK(ops[0].outcome == Outcome::kOk);
@@ -151,21 +156,21 @@ TEST_CASE("client: answers end operations, silence ends them as timeouts, late a
   CHECK(ctx.now() == SimTime::zero() + seconds(2) + ms(100));
   REQUIRE(ops.size() == 2);
   CHECK(ops[1].outcome == Outcome::kTimeout);
-  ctx.deliver(c, 1, Response{2, true, 10});  // too late
+  ctx.deliver(c, 1, Response{kit::make_call_id(5, 2), true, 10});  // too late
   CHECK(ctx.counter("late_responses") == 1);
   CHECK(ops[1].outcome == Outcome::kTimeout);
 
   REQUIRE(ctx.fire_next(c));  // request 3
-  ctx.deliver(c, 1, Response{3, false, 10});
+  ctx.deliver(c, 1, Response{kit::make_call_id(5, 3), false, 10});
   CHECK(ops[2].outcome == Outcome::kRejected);
 }
 
 TEST_CASE("client: closed loop keeps one request per user in flight and thinks between them") {
   Client::Config cfg;
   cfg.target = "servers";
-  cfg.load = Client::Load::kClosed;
-  cfg.users = 2;
-  cfg.think_time = const_time(ms(50));
+  cfg.arrivals.load = kit::ArrivalSpec::Load::kClosed;
+  cfg.arrivals.users = 2;
+  cfg.arrivals.think_time = const_time(ms(50));
   Client c(cfg);
   RecordingContext ctx(5);
   ctx.groups["servers"] = {1};
@@ -176,7 +181,7 @@ TEST_CASE("client: closed loop keeps one request per user in flight and thinks b
   // Nothing else until an answer: only the two timeouts are pending.
   CHECK(ctx.pending().size() == 2);
   ctx.advance(ms(10));
-  ctx.deliver(c, 1, Response{1, true, 10});
+  ctx.deliver(c, 1, Response{kit::make_call_id(5, 1), true, 10});
   // The answered user thinks 50 ms, then sends again.
   auto p = ctx.pending();
   REQUIRE(p.size() == 2);
@@ -188,9 +193,9 @@ TEST_CASE("client: closed loop keeps one request per user in flight and thinks b
 TEST_CASE("client: operation mix follows its weights") {
   Client::Config cfg;
   cfg.target = "servers";
-  cfg.arrival = Client::Arrival::kFixed;
-  cfg.rate = 1e6;
-  cfg.timeout = seconds(1000);
+  cfg.arrivals.process = kit::ArrivalSpec::Process::kFixed;
+  cfg.arrivals.rate.base = 1e6;
+  cfg.calls.timeout = seconds(1000);
   cfg.ops = {{"read", 0.8}, {"write", 0.2}};
   Client c(cfg);
   RecordingContext ctx(5, 99);

@@ -756,9 +756,9 @@ namespace {
 struct ClientRig {
   explicit ClientRig(kv::KvClient::Config c) : config(std::move(c)), ctx(10) {
     config.target = "store";
-    config.arrival = kv::KvClient::Arrival::kFixed;
-    config.rate = 1;
-    config.timeout = ms(100);
+    config.arrivals.process = kit::ArrivalSpec::Process::kFixed;
+    config.arrivals.rate.base = 1;
+    config.calls.timeout = ms(100);
     ctx.groups["store"] = {0, 1, 2};
     client = std::make_unique<kv::KvClient>(config);
     client->on_start(ctx);
@@ -853,7 +853,7 @@ TEST_CASE("kv_client: key_owner sends each key where it was last served or redir
   kv::KvClient::Config c;
   c.mix = {{"get", 1}};
   c.keys.n = 1;
-  c.target_policy = kv::KvClient::Target::kKeyOwner;
+  c.calls.balancer.kind = kit::BalancerKind::kKeyOwner;
   ClientRig rig(c);
   auto [to, msg] = rig.next();
   KvRequest req = *msg.get<KvRequest>();
