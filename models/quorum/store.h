@@ -4,7 +4,7 @@
 //
 // Every node of the group is a replica and a possible coordinator. A key's preference
 // list is the first N nodes clockwise from it on a consistent-hashing ring with virtual
-// nodes (ring.h). A client's request reaches any node; the coordinator — a node of the
+// nodes (models/kit/ring.h). A client's request reaches any node; the coordinator — a node of the
 // preference list, chosen server-side (the receiving node forwards) or client-side (the
 // receiving node redirects the client, which learns where to go) — sends the write to
 // the N replicas and answers after W acknowledgements, or asks them for the key and
@@ -22,8 +22,13 @@
 // replicas compare Merkle trees per key range and exchange only the keys of differing
 // leaves ([002]:751-876; merkle.h). Membership changes at scheduled times move the keys
 // whose preference lists change to their new replicas.
+//
+// QuorumStore is one class whose member functions are defined by concern: store.cpp
+// (start, dispatch, failure detection), config.cpp, coordinator.cpp, replica.cpp,
+// handoff.cpp, anti_entropy.cpp and membership.cpp.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -32,7 +37,9 @@
 #include <utility>
 #include <vector>
 
+#include "models/kit/failure_detector.h"
 #include "models/kit/ring.h"
+#include "models/kit/timer.h"
 #include "models/kv/contract.h"
 #include "models/quorum/merkle.h"
 #include "models/quorum/messages.h"
@@ -102,7 +109,7 @@ class QuorumStore final : public Model {
   };
   static Config parse(ParamReader& r);
 
-  explicit QuorumStore(const Config& config) : config_(config) {}
+  explicit QuorumStore(const Config& config) : config_(config), suspicions_(config.suspect_for) {}
 
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;
@@ -118,6 +125,16 @@ class QuorumStore final : public Model {
   const Ring& ring() const { return ring_; }
 
  private:
+  /// The model's timers (kit::timer_tag), each carrying one value.
+  enum class Timer : uint8_t {
+    kOp = 1,            ///< an operation's round ended (value: the op id)
+    kMaintenance = 2,   ///< handoff and transfer retries
+    kAntiEntropy = 3,   ///< time to start an anti-entropy round
+    kRoundTimeout = 4,  ///< the anti-entropy round went silent (value: the round id)
+    kSync = 5,          ///< the periodic disk sync
+    kMembership = 6,    ///< the next membership change is due (value: its index)
+    kForward = 7,       ///< a forwarded request was not taken over (value: the forward id)
+  };
   enum class Phase { kRead, kWrite, kRepair, kLinger };
   struct Target {
     NodeId node = kNoNode;
@@ -142,7 +159,13 @@ class QuorumStore final : public Model {
     bool answered = false;
     bool any_stored = false;  ///< write: some replica (maybe) stored it
     bool substituted = false;
-    TimerId timer;
+    kit::Timeout timer;  ///< the current round (or the background repair's wait)
+  };
+  /// A reply to an operation that was awaited: the op and the target that sent it.
+  struct Awaited {
+    Op* op = nullptr;
+    Target* target = nullptr;
+    explicit operator bool() const { return target != nullptr; }
   };
   struct Forward {
     NodeId client = kNoNode;
@@ -157,11 +180,13 @@ class QuorumStore final : public Model {
     std::vector<uint64_t> keys;
     SimTime sent;
   };
+  using Batches = std::map<uint64_t, Batch>;            // by batch id
+  using Hints = std::set<std::pair<NodeId, uint64_t>>;  // (owner, key)
   struct AeRound {
     uint64_t id = 0;
     NodeId peer = kNoNode;
     uint32_t level = 0;
-    TimerId timer;
+    kit::Timeout timeout;
     bool active = false;
   };
   struct PendingSend {
@@ -169,76 +194,141 @@ class QuorumStore final : public Model {
     Message msg;
   };
 
-  // Ring and membership.
-  uint32_t index_of(NodeId id) const;
-  NodeId node_of(uint32_t index) const { return group_[index]; }
-  Ring ring_for(size_t applied_events) const;
-  void apply_membership(Context& ctx, size_t applied_events);
-  std::vector<NodeId> home(uint64_t key) const;
-  std::vector<NodeId> home(const Ring& ring, uint64_t key) const;
-  bool is_home(uint64_t key) const;
-  /// The replicas an operation on `key` goes to now (with stand-ins when sloppy).
-  std::vector<Target> targets(Context& ctx, uint64_t key) const;
+  // Start, dispatch and failure detection (store.cpp).
+  void intern_metrics(Context& ctx);
+  /// A new incarnation, and the data and hints the disk kept.
+  void recover(Context& ctx);
+  void start_timers(Context& ctx);
   bool healthy(Context& ctx, NodeId n) const;
   void suspect(Context& ctx, NodeId n);
   void heard_from(NodeId n);
+  void update_levels(Context& ctx);
 
-  // Client requests and coordination.
+  // Ring and membership (membership.cpp).
+  uint32_t index_of(NodeId id) const;
+  NodeId node_of(uint32_t index) const { return group_[index]; }
+  Ring ring_for(size_t applied_events) const;
+  /// The ring as of the changes due by now, and a timer for the next one.
+  void join_ring(Context& ctx);
+  void apply_membership(Context& ctx, size_t applied_events);
+  void schedule_membership(Context& ctx, size_t next_event);
+  std::vector<NodeId> home(uint64_t key) const;
+  std::vector<NodeId> home(const Ring& ring, uint64_t key) const;
+  bool is_home(uint64_t key) const;
+  void send_transfers(Context& ctx, const Ring& old_ring);
+  void send_transfer(Context& ctx, NodeId to, std::vector<uint64_t> keys);
+  void resend_transfers(Context& ctx);
+  void on_transfer_ack(Context& ctx, const QuorumTransferAck& ack);
+  void release_if_unowned(Context& ctx, uint64_t key);
+
+  // Client requests and coordination (coordinator.cpp).
+  /// The replicas an operation on `key` goes to now (with stand-ins when sloppy).
+  std::vector<Target> targets(Context& ctx, uint64_t key) const;
+  /// How many healthy replicas an operation needs to be tried at all.
+  size_t replicas_needed(kv::KvOpKind op) const;
   void on_client(Context& ctx, NodeId client, const kv::KvRequest& req,
                  const std::vector<uint64_t>* context, bool forwarded, uint32_t tries = 0);
+  void forward(Context& ctx, NodeId client, const kv::KvRequest& req,
+               const std::vector<uint64_t>* context, NodeId to, uint32_t tries);
   void forward_timeout(Context& ctx, uint64_t id);
   void coordinate(Context& ctx, NodeId client, const kv::KvRequest& req,
                   const std::vector<uint64_t>* context);
-  void start_read(Context& ctx, uint64_t op_id);
-  void start_write(Context& ctx, uint64_t op_id);
-  void start_sync_repair(Context& ctx, uint64_t op_id);
-  void send_phase(Context& ctx, uint64_t op_id, Target& t);
-  void on_read_reply(Context& ctx, uint64_t op_id, NodeId from, Siblings versions);
-  void on_write_ack(Context& ctx, uint64_t op_id, NodeId from, bool stored);
-  void read_done(Context& ctx, uint64_t op_id);
-  void op_timeout(Context& ctx, uint64_t op_id);
-  void answer(Context& ctx, Op& op, kv::KvStatus status);
-  void answer_read(Context& ctx, Op& op);
-  void finish_background_repair(Context& ctx, uint64_t op_id);
-  void fail(Context& ctx, uint64_t op_id);
-  void end_op(Context& ctx, uint64_t op_id);
+  /// The version a put writes, superseding what its context (or the local copy) names.
+  Version put_version(Context& ctx, const Op& op);
   Version new_version(Context& ctx, uint64_t key, VClock past, kv::KvValue value,
                       const Siblings& seen);
-  /// Stores the coordinator's own copy of a write (with a hint when it stands in).
-  bool store_own(Context& ctx, uint64_t key, const Siblings& versions, NodeId hint);
   uint64_t actor_for(uint64_t key) const;
+  /// Enters a read or write phase with the targets known now; fails the op (false) when
+  /// fewer than `needed` are healthy.
+  bool begin_phase(Context& ctx, uint64_t op_id, Phase phase, int64_t needed);
+  /// The targets the first round of a phase asks: all, or a random quorum.
+  std::vector<size_t> first_round(Context& ctx, const Op& op, Fanout fanout);
+  void start_read(Context& ctx, uint64_t op_id);
+  void start_write(Context& ctx, uint64_t op_id);
+  /// What a write sends the replicas.
+  Siblings write_payload(const Op& op) const;
+  void start_sync_repair(Context& ctx, uint64_t op_id);
+  /// Sends the phase's request to the targets at `which`, starts the round's timer, and
+  /// lets the coordinator answer for itself when it is one of them.
+  void ask(Context& ctx, uint64_t op_id, const std::vector<size_t>& which);
+  void send_phase(Context& ctx, uint64_t op_id, Op& op, Target& t);
+  void reply_locally(Context& ctx, uint64_t op_id);
+  /// The target of `op_id` that a reply from `from` answers, when the op is in one of the
+  /// phases and the target was asked and has not answered yet.
+  Awaited awaited(uint64_t op_id, NodeId from, Phase a, Phase b);
+  void on_read_reply(Context& ctx, uint64_t op_id, NodeId from, Siblings versions);
+  /// A write or repair acknowledgement.
+  void on_write_ack(Context& ctx, uint64_t op_id, NodeId from, bool stored);
+  /// What the replies merge to.
+  Siblings merged_replies(const Op& op) const;
+  void read_done(Context& ctx, uint64_t op_id);
+  void finish_get(Context& ctx, uint64_t op_id);
+  void apply_append(Context& ctx, uint64_t op_id);
+  void apply_cas(Context& ctx, uint64_t op_id);
+  void op_timeout(Context& ctx, uint64_t op_id);
+  /// The targets a new round asks: replicas not asked yet, then stand-ins.
+  std::vector<size_t> next_round(Context& ctx, Op& op);
+  void give_up(Context& ctx, uint64_t op_id);
+  void fail(Context& ctx, uint64_t op_id);
+  void answer(Context& ctx, Op& op, kv::KvStatus status);
+  void answer_read(Context& ctx, Op& op);
+  /// A read repair message, counted.
+  QuorumRepair counted_repair(Context& ctx, uint64_t op_id, uint64_t key, const Siblings& versions);
+  void finish_background_repair(Context& ctx, uint64_t op_id);
+  void end_op(Context& ctx, uint64_t op_id);
 
-  // Replica side.
+  // Replica side (replica.cpp).
+  void on_replica_message(Context& ctx, NodeId from, const Message& msg);
+  void load_data(DurableStore& disk);
   /// Merges `incoming` into the key's versions; false when the disk refused the change.
   bool store(Context& ctx, uint64_t key, const Siblings& incoming, bool* changed = nullptr);
-  void persist(Context& ctx, uint64_t key);
+  /// Stores each entry; false when the disk refused any.
+  bool store_all(Context& ctx, const std::vector<KeyVersions>& entries);
+  /// Stores a write's versions, and a hint when this node stands in for `hint` (a replica
+  /// sent the write, or the coordinator's own copy).
+  bool store_own(Context& ctx, uint64_t key, const Siblings& versions, NodeId hint);
+  /// Writes the key's versions to disk; false when the disk refused them.
+  bool persist(Context& ctx, uint64_t key, const Siblings& versions);
   void drop_key(Context& ctx, uint64_t key);
-  void add_hint(Context& ctx, NodeId owner, uint64_t key);
   /// Sends `msg` to `to` now, or once the writes made so far are synced (sync_writes).
   void reply_durably(Context& ctx, NodeId to, Message msg);
+  /// Delivers `msg` to `to`, this node included.
+  void deliver(Context& ctx, NodeId to, Message msg);
 
-  // Background work.
-  void handoff_tick(Context& ctx);
+  // Hinted handoff (handoff.cpp).
+  void load_hints(DurableStore& disk);
+  void add_hint(Context& ctx, NodeId owner, uint64_t key);
+  /// The maintenance tick: gives up on silent handoff batches, resends unacknowledged
+  /// transfers, and hands hints back.
+  void maintenance_tick(Context& ctx);
+  void give_up_handoffs(Context& ctx);
+  void send_hints(Context& ctx);
+  /// Sends one batch of the hints of the owner `from` points at (from there on); returns
+  /// where the scan goes on.
+  Hints::iterator send_hint_batch(Context& ctx, Hints::iterator from);
   void on_handoff_ack(Context& ctx, NodeId from, const QuorumHandoffAck& ack);
-  void send_transfers(Context& ctx, const Ring& old_ring);
-  void on_transfer_ack(Context& ctx, const QuorumTransferAck& ack);
-  void release_if_unowned(Context& ctx, uint64_t key);
+  /// Takes the batches unanswered for twice replica_timeout out of `batches`.
+  std::vector<std::pair<uint64_t, Batch>> take_expired(Batches& batches, SimTime now) const;
+
+  // Anti-entropy (anti_entropy.cpp).
+  static MerkleLayout layout_for(const Config& config);
+  /// Both this node and `peer` are replicas of `key`.
+  bool shares(uint64_t key, NodeId peer) const;
   void anti_entropy_tick(Context& ctx);
   std::vector<MerkleTree> trees_with(NodeId peer) const;
   std::vector<KeyVersions> entries_in(
       NodeId peer, const std::vector<std::pair<uint32_t, uint64_t>>& leaves) const;
   void on_merkle_hashes(Context& ctx, NodeId from, const MerkleHashes& m);
   void on_merkle_diff(Context& ctx, NodeId from, const MerkleDiff& m);
+  void descend(Context& ctx, NodeId from, const MerkleDiff& m);
   void on_merkle_sync(Context& ctx, NodeId from, const MerkleSync& m);
   void on_merkle_sync_reply(Context& ctx, NodeId from, const MerkleSyncReply& m);
   uint32_t merge_entries(Context& ctx, const std::vector<KeyVersions>& entries);
   void end_round(Context& ctx, bool completed);
-  void update_levels(Context& ctx);
 
   const Config& config_;
   MerkleLayout layout_;
   NodeId self_ = kNoNode;
-  std::string group_name_;
   std::vector<NodeId> group_;
   Ring ring_;
   size_t applied_events_ = 0;
@@ -253,19 +343,22 @@ class QuorumStore final : public Model {
     uint64_t last_counter = 0;
   };
   std::map<uint64_t, KeyActor> key_actor_;
-  std::set<std::pair<NodeId, uint64_t>> hints_;  // (owner, key)
-  std::map<NodeId, SimTime> suspected_until_;    // on this node's clock
+  Hints hints_;
+  kit::SuspicionList suspicions_;  // on this node's clock
   std::map<uint64_t, Op> ops_;
   uint64_t next_op_ = 1;
   std::map<uint64_t, Forward> forwards_;  // awaiting the coordinator's ack
   uint64_t next_forward_ = 1;
-  std::map<uint64_t, Batch> handoffs_;   // in flight, by batch id
-  std::map<uint64_t, Batch> transfers_;  // in flight, by batch id
-  std::set<NodeId> handoff_busy_;        // owners with a batch in flight
+  Batches handoffs_;               // in flight
+  Batches transfers_;              // in flight
+  std::set<NodeId> handoff_busy_;  // owners with a batch in flight
   uint64_t next_batch_ = 1;
+  kit::Timeout maintenance_;
+  kit::Timeout anti_entropy_;
   AeRound round_;
   uint64_t next_round_ = 1;
   size_t next_peer_ = 0;
+  kit::Timeout sync_;
   std::map<uint64_t, std::vector<PendingSend>> after_sync_;  // by DiskOpId.seq
   bool unsynced_ = false;
 

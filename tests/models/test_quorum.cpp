@@ -64,6 +64,7 @@ struct Cluster {
     for (NodeId i = 0; i < n; ++i) {
       auto x = std::make_unique<RecordingContext>(i);
       x->groups["store"] = ids;
+      x->set_group("store", i);
       for (NodeId j = 0; j < n; ++j)
         x->names[j] = "store." + std::to_string(j);
       ctx.push_back(std::move(x));
