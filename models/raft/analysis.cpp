@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "models/kit/quorum.h"
 #include "models/raft/node.h"
 
 namespace dsim::raft {
@@ -44,204 +45,379 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::min(sorted.size(), std::max<size_t>(rank, 1)) - 1];
 }
 
-}  // namespace
-
-ClusterTimeline analyze_cluster(const AnalysisInput& in, const std::vector<NodeId>& nodes) {
-  ClusterTimeline out;
-  const size_t n = nodes.size();
-  const size_t majority = n / 2 + 1;
-  std::vector<int> pos(in.node_count, -1);  // node id -> index in the cluster
-  for (size_t i = 0; i < n; ++i)
-    pos[nodes[i]] = static_cast<int>(i);
-
-  std::map<uint32_t, MarkKind> kinds;  // by symbol id
-  auto kind_of = [&](Symbol s) {
-    auto it = kinds.find(s.id);
-    if (it != kinds.end()) return it->second;
-    const std::string_view name = in.symbol_name(s);
-    MarkKind k = name == "raft_leader"      ? MarkKind::kLeader
-                 : name == "raft_follow"    ? MarkKind::kFollow
-                 : name == "raft_candidate" ? MarkKind::kCandidate
-                 : name == "raft_step_down" ? MarkKind::kStepDown
-                                            : MarkKind::kOther;
-    kinds.emplace(s.id, k);
-    return k;
-  };
-
-  std::vector<Event> events;
-  for (size_t i = 0; i < in.faults.size(); ++i) {
-    const FaultEvent& f = in.faults[i];
-    if (f.kind == "partition" && (f.cut || f.phase == FaultPhase::kEnd))
-      events.push_back({f.at, 0, i});
+// Replays one cluster's merged timeline in order, keeping what is known at each moment:
+// which servers are up, which partitions cut, the latest leader, the leader each server
+// follows, the leader spans still open and the failover in progress (analysis.h).
+class Replay {
+ public:
+  Replay(const AnalysisInput& in, const std::vector<NodeId>& nodes)
+      : in_(in),
+        nodes_(nodes),
+        majority_(kit::majority(static_cast<uint32_t>(nodes.size()))),
+        pos_(in.node_count, -1),
+        status_(nodes.size(), NodeStatus::kUp),
+        followed_(nodes.size(), 0) {
+    for (size_t i = 0; i < nodes.size(); ++i)
+      pos_[nodes[i]] = static_cast<int>(i);
   }
-  for (size_t i = 0; i < in.life.size(); ++i) {
-    const NodeId id = in.life[i].node;
-    if (id < pos.size() && pos[id] >= 0) events.push_back({in.life[i].at, 1, i});
-  }
-  for (size_t i = 0; i < in.marks.size(); ++i) {
-    const NodeId id = in.marks[i].node;
-    if (id < pos.size() && pos[id] >= 0 && kind_of(in.marks[i].kind) != MarkKind::kOther)
-      events.push_back({in.marks[i].at, 2, i});
-  }
-  std::sort(events.begin(), events.end());
 
-  // State as the timeline is replayed.
-  std::vector<NodeStatus> status(n, NodeStatus::kUp);
-  std::vector<uint64_t> followed(n, 0);  // the term of the leader each node last heard from
-  std::map<uint64_t, std::shared_ptr<const Cut>> cuts;
+  ClusterTimeline run();
+
+ private:
+  // The leader of the highest term so far.
   struct Latest {
     NodeId node = kNoNode;
     uint64_t term = 0;
     bool stepped_down = false;
-  } latest;                     // the leader of the highest term so far
-  NodeId est_leader = kNoNode;  // the established (effective) leader, before a failover
-  uint64_t est_term = 0;
-  bool ever_established = false;
-  bool open = false;
-  Failover cur;
-  std::map<uint64_t, std::set<NodeId>> candidates;   // term -> nodes that campaigned
-  std::map<uint64_t, std::set<NodeId>> leaders_of;   // term -> nodes that led
-  std::map<uint64_t, SimTime> first_candidacy;       // term -> first campaign
-  std::map<NodeId, std::vector<size_t>> open_spans;  // node -> its leader spans not ended
-  auto end_spans = [&](NodeId node, SimTime at, const char* reason, uint64_t term_or_any) {
-    auto it = open_spans.find(node);
-    if (it == open_spans.end()) return;
-    auto& v = it->second;
-    for (size_t k = v.size(); k-- > 0;) {
-      LeaderSpan& s = out.leaders[v[k]];
-      if (term_or_any != 0 && s.term != term_or_any) continue;
-      s.end = at;
-      s.end_reason = reason;
-      v.erase(v.begin() + static_cast<std::ptrdiff_t>(k));
-    }
   };
 
-  auto two_way = [&](NodeId a, NodeId b) {
-    for (const auto& [id, c] : cuts) {
-      if (c->blocks(a, b) || c->blocks(b, a)) return false;
-    }
-    return true;
-  };
-  auto reaches_majority = [&](NodeId l) {
-    size_t r = 0;
-    for (NodeId x : nodes)
-      r += (x == l || two_way(l, x)) ? 1 : 0;
-    return r >= majority;
-  };
-  auto effective = [&]() {
-    if (latest.node == kNoNode || latest.stepped_down) return false;
-    const int li = pos[latest.node];
-    if (status[static_cast<size_t>(li)] != NodeStatus::kUp) return false;
-    if (!reaches_majority(latest.node)) return false;
-    for (size_t i = 0; i < n; ++i) {
-      const NodeId x = nodes[i];
-      if (x == latest.node || status[i] != NodeStatus::kUp || !two_way(latest.node, x)) continue;
-      if (followed[i] != latest.term) return false;
-    }
-    return true;
-  };
-  auto open_failover = [&](SimTime at, const std::string& cause) {
-    open = true;
-    cur = Failover{};
-    cur.start = at;
-    cur.end = SimTime::max();
-    cur.elected = SimTime::max();
-    cur.cause = cause;
-    cur.old_leader = est_leader;
-    cur.old_term = est_term;
-  };
+  bool member(NodeId id) const { return id < pos_.size() && pos_[id] >= 0; }
+  size_t index_of(NodeId id) const { return static_cast<size_t>(pos_[id]); }
+  MarkKind kind_of(Symbol s);
+  std::vector<Event> merged_events();
+  void on_fault(const FaultEvent& f, SimTime at);
+  void on_life(const NodeLifeEvent& l, SimTime at);
+  void on_mark(const TimelineMark& m, SimTime at);
+  void on_leader(const TimelineMark& m, uint64_t term, SimTime at);
+  void end_spans(NodeId node, SimTime at, const char* reason, uint64_t term_or_any);
+  bool two_way(NodeId a, NodeId b) const;
+  bool reaches_majority(NodeId l) const;
+  bool effective() const;
+  void open_failover(SimTime at, const std::string& cause);
+  void close_if_effective(SimTime at);
+  void count_votes();
 
-  for (const Event& ev : events) {
-    const SimTime at = ev.at;
+  const AnalysisInput& in_;
+  const std::vector<NodeId>& nodes_;
+  const uint32_t majority_;
+  std::vector<int> pos_;                // node id -> index in the cluster
+  std::map<uint32_t, MarkKind> kinds_;  // by symbol id
+  ClusterTimeline out_;
+
+  std::vector<NodeStatus> status_;
+  std::vector<uint64_t> followed_;  // the term of the leader each node last heard from
+  std::map<uint64_t, std::shared_ptr<const Cut>> cuts_;
+  Latest latest_;
+  NodeId est_leader_ = kNoNode;  // the established (effective) leader, before a failover
+  uint64_t est_term_ = 0;
+  bool ever_established_ = false;
+  bool open_ = false;
+  Failover cur_;
+  std::map<uint64_t, std::set<NodeId>> candidates_;   // term -> nodes that campaigned
+  std::map<uint64_t, std::set<NodeId>> leaders_of_;   // term -> nodes that led
+  std::map<uint64_t, SimTime> first_candidacy_;       // term -> first campaign
+  std::map<NodeId, std::vector<size_t>> open_spans_;  // node -> its leader spans not ended
+};
+
+MarkKind Replay::kind_of(Symbol s) {
+  auto it = kinds_.find(s.id);
+  if (it != kinds_.end()) return it->second;
+  const std::string_view name = in_.symbol_name(s);
+  MarkKind k = name == "raft_leader"      ? MarkKind::kLeader
+               : name == "raft_follow"    ? MarkKind::kFollow
+               : name == "raft_candidate" ? MarkKind::kCandidate
+               : name == "raft_step_down" ? MarkKind::kStepDown
+                                          : MarkKind::kOther;
+  kinds_.emplace(s.id, k);
+  return k;
+}
+
+std::vector<Event> Replay::merged_events() {
+  std::vector<Event> events;
+  for (size_t i = 0; i < in_.faults.size(); ++i) {
+    const FaultEvent& f = in_.faults[i];
+    if (f.kind == "partition" && (f.cut || f.phase == FaultPhase::kEnd))
+      events.push_back({f.at, 0, i});
+  }
+  for (size_t i = 0; i < in_.life.size(); ++i) {
+    if (member(in_.life[i].node)) events.push_back({in_.life[i].at, 1, i});
+  }
+  for (size_t i = 0; i < in_.marks.size(); ++i) {
+    if (member(in_.marks[i].node) && kind_of(in_.marks[i].kind) != MarkKind::kOther)
+      events.push_back({in_.marks[i].at, 2, i});
+  }
+  std::sort(events.begin(), events.end());
+  return events;
+}
+
+ClusterTimeline Replay::run() {
+  for (const Event& ev : merged_events()) {
     if (ev.order == 0) {
-      const FaultEvent& f = in.faults[ev.index];
-      if (f.phase == FaultPhase::kEnd) {
-        cuts.erase(f.id);
-      } else {
-        cuts[f.id] = f.cut;
-        if (!open && ever_established && !reaches_majority(est_leader))
-          open_failover(at, "isolation");
-      }
+      on_fault(in_.faults[ev.index], ev.at);
     } else if (ev.order == 1) {
-      const NodeLifeEvent& l = in.life[ev.index];
-      const auto i = static_cast<size_t>(pos[l.node]);
-      status[i] = l.status;
-      if (l.status == NodeStatus::kDown) {
-        followed[i] = 0;                                        // a restarted server knows nothing
-        if (l.node == latest.node) latest.stepped_down = true;  // it restarts as a follower
-      }
-      if (!open && ever_established && l.node == est_leader && l.status != NodeStatus::kUp)
-        open_failover(at, l.status == NodeStatus::kDown ? "crash" : "pause");
+      on_life(in_.life[ev.index], ev.at);
     } else {
-      const TimelineMark& m = in.marks[ev.index];
-      const auto i = static_cast<size_t>(pos[m.node]);
-      const auto term = static_cast<uint64_t>(m.a);
-      out.max_term = std::max(out.max_term, term);
-      switch (kind_of(m.kind)) {
-        case MarkKind::kLeader: {
-          leaders_of[term].insert(m.node);
-          open_spans[m.node].push_back(out.leaders.size());
-          out.leaders.push_back({term, m.node, at, SimTime::max(), "run_end"});
-          followed[i] = term;
-          if (term >= latest.term) latest = {m.node, term, false};
-          if (ever_established && term > est_term) {
-            if (!open) {
-              // Deposed without a fault on it: the failover began with the first
-              // campaign for a newer term.
-              SimTime start = at;
-              for (auto it = first_candidacy.upper_bound(est_term);
-                   it != first_candidacy.end() && it->first <= term; ++it)
-                start = std::min(start, it->second);
-              open_failover(start, "election");
-            }
-            if (cur.elected == SimTime::max()) cur.elected = at;
-          }
-          break;
-        }
-        case MarkKind::kFollow:
-          followed[i] = term;
-          break;
-        case MarkKind::kCandidate:
-          candidates[term].insert(m.node);
-          if (!first_candidacy.count(term)) first_candidacy[term] = at;
-          break;
-        case MarkKind::kStepDown:
-          end_spans(m.node, at, "step_down", term);
-          if (latest.node == m.node && latest.term == term) latest.stepped_down = true;
-          if (!open && ever_established && m.node == est_leader && term == est_term)
-            open_failover(at, "step_down");
-          break;
-        case MarkKind::kOther:
-          break;
-      }
+      on_mark(in_.marks[ev.index], ev.at);
     }
-    if (ev.order == 1 && in.life[ev.index].status == NodeStatus::kDown)
-      end_spans(in.life[ev.index].node, at, "crash", 0);
-    // Close (or first establish) when the latest leader is effective.
-    if ((open || !ever_established) && effective()) {
-      if (open) {
-        cur.end = at;
-        cur.new_leader = latest.node;
-        cur.new_term = latest.term;
-        out.failovers.push_back(cur);
-        open = false;
-      }
-      ever_established = true;
-      est_leader = latest.node;
-      est_term = latest.term;
+    close_if_effective(ev.at);
+  }
+  if (open_) out_.failovers.push_back(cur_);
+  for (auto& s : out_.leaders) {
+    if (s.end == SimTime::max()) s.end = in_.end;
+  }
+  count_votes();
+  return std::move(out_);
+}
+
+void Replay::on_fault(const FaultEvent& f, SimTime at) {
+  if (f.phase == FaultPhase::kEnd) {
+    cuts_.erase(f.id);
+    return;
+  }
+  cuts_[f.id] = f.cut;
+  if (!open_ && ever_established_ && !reaches_majority(est_leader_)) open_failover(at, "isolation");
+}
+
+void Replay::on_life(const NodeLifeEvent& l, SimTime at) {
+  const size_t i = index_of(l.node);
+  status_[i] = l.status;
+  if (l.status == NodeStatus::kDown) {
+    followed_[i] = 0;                                         // a restarted server knows nothing
+    if (l.node == latest_.node) latest_.stepped_down = true;  // it restarts as a follower
+  }
+  if (!open_ && ever_established_ && l.node == est_leader_ && l.status != NodeStatus::kUp)
+    open_failover(at, l.status == NodeStatus::kDown ? "crash" : "pause");
+  if (l.status == NodeStatus::kDown) end_spans(l.node, at, "crash", 0);
+}
+
+void Replay::on_mark(const TimelineMark& m, SimTime at) {
+  const size_t i = index_of(m.node);
+  const auto term = static_cast<uint64_t>(m.a);
+  out_.max_term = std::max(out_.max_term, term);
+  switch (kind_of(m.kind)) {
+    case MarkKind::kLeader:
+      on_leader(m, term, at);
+      break;
+    case MarkKind::kFollow:
+      followed_[i] = term;
+      break;
+    case MarkKind::kCandidate:
+      candidates_[term].insert(m.node);
+      if (!first_candidacy_.count(term)) first_candidacy_[term] = at;
+      break;
+    case MarkKind::kStepDown:
+      end_spans(m.node, at, "step_down", term);
+      if (latest_.node == m.node && latest_.term == term) latest_.stepped_down = true;
+      if (!open_ && ever_established_ && m.node == est_leader_ && term == est_term_)
+        open_failover(at, "step_down");
+      break;
+    case MarkKind::kOther:
+      break;
+  }
+}
+
+void Replay::on_leader(const TimelineMark& m, uint64_t term, SimTime at) {
+  leaders_of_[term].insert(m.node);
+  open_spans_[m.node].push_back(out_.leaders.size());
+  out_.leaders.push_back({term, m.node, at, SimTime::max(), "run_end"});
+  followed_[index_of(m.node)] = term;
+  if (term >= latest_.term) latest_ = {m.node, term, false};
+  if (!ever_established_ || term <= est_term_) return;
+  if (!open_) {
+    // Deposed without a fault on it: the failover began with the first campaign for a
+    // newer term.
+    SimTime start = at;
+    for (auto it = first_candidacy_.upper_bound(est_term_);
+         it != first_candidacy_.end() && it->first <= term; ++it)
+      start = std::min(start, it->second);
+    open_failover(start, "election");
+  }
+  if (cur_.elected == SimTime::max()) cur_.elected = at;
+}
+
+void Replay::end_spans(NodeId node, SimTime at, const char* reason, uint64_t term_or_any) {
+  auto it = open_spans_.find(node);
+  if (it == open_spans_.end()) return;
+  auto& v = it->second;
+  for (size_t k = v.size(); k-- > 0;) {
+    LeaderSpan& s = out_.leaders[v[k]];
+    if (term_or_any != 0 && s.term != term_or_any) continue;
+    s.end = at;
+    s.end_reason = reason;
+    v.erase(v.begin() + static_cast<std::ptrdiff_t>(k));
+  }
+}
+
+bool Replay::two_way(NodeId a, NodeId b) const {
+  for (const auto& [id, c] : cuts_) {
+    if (c->blocks(a, b) || c->blocks(b, a)) return false;
+  }
+  return true;
+}
+
+bool Replay::reaches_majority(NodeId l) const {
+  uint32_t r = 0;
+  for (NodeId x : nodes_)
+    r += (x == l || two_way(l, x)) ? 1 : 0;
+  return r >= majority_;
+}
+
+bool Replay::effective() const {
+  if (latest_.node == kNoNode || latest_.stepped_down) return false;
+  if (status_[index_of(latest_.node)] != NodeStatus::kUp) return false;
+  if (!reaches_majority(latest_.node)) return false;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const NodeId x = nodes_[i];
+    if (x == latest_.node || status_[i] != NodeStatus::kUp || !two_way(latest_.node, x)) continue;
+    if (followed_[i] != latest_.term) return false;
+  }
+  return true;
+}
+
+void Replay::open_failover(SimTime at, const std::string& cause) {
+  open_ = true;
+  cur_ = Failover{};
+  cur_.start = at;
+  cur_.end = SimTime::max();
+  cur_.elected = SimTime::max();
+  cur_.cause = cause;
+  cur_.old_leader = est_leader_;
+  cur_.old_term = est_term_;
+}
+
+void Replay::close_if_effective(SimTime at) {
+  // Close (or first establish) when the latest leader is effective.
+  if ((!open_ && ever_established_) || !effective()) return;
+  if (open_) {
+    cur_.end = at;
+    cur_.new_leader = latest_.node;
+    cur_.new_term = latest_.term;
+    out_.failovers.push_back(cur_);
+    open_ = false;
+  }
+  ever_established_ = true;
+  est_leader_ = latest_.node;
+  est_term_ = latest_.term;
+}
+
+void Replay::count_votes() {
+  for (const auto& [term, who] : leaders_of_)
+    out_.election_safety_violations += who.size() > 1 ? 1 : 0;
+  for (const auto& [term, who] : candidates_) {
+    if (who.size() >= 2 && !leaders_of_.count(term) && first_candidacy_[term] >= in_.warmup_end)
+      ++out_.split_votes;
+  }
+}
+
+// What one group's failovers add up to: those that began after the warm-up.
+struct GroupStats {
+  std::vector<double> leaderless;  // ms, sorted: the finished ones
+  std::vector<double> elect;       // ms, sorted: those that elected a new leader
+  std::map<std::string, uint64_t> by_cause;
+  uint64_t unfinished = 0;
+};
+
+GroupStats stats_of(const ClusterTimeline& t, SimTime warmup_end) {
+  GroupStats st;
+  for (const auto& f : t.failovers) {
+    if (f.start < warmup_end) continue;
+    if (!f.finished()) {
+      ++st.unfinished;
+      continue;
     }
+    ++st.by_cause[f.cause];
+    st.leaderless.push_back(to_ms(f.end - f.start));
+    if (f.elected != SimTime::max()) st.elect.push_back(to_ms(f.elected - f.start));
   }
-  if (open) out.failovers.push_back(cur);
-  for (auto& s : out.leaders) {
-    if (s.end == SimTime::max()) s.end = in.end;
+  std::sort(st.leaderless.begin(), st.leaderless.end());
+  std::sort(st.elect.begin(), st.elect.end());
+  return st;
+}
+
+std::string secs(SimTime t) {
+  return fmt(t.to_seconds(), 6);
+}
+
+std::string node_label(const AnalysisInput& in, NodeId id) {
+  return id == kNoNode ? std::string() : in.node_name(id);
+}
+
+// A row of failovers.csv.
+std::string failover_row(const AnalysisInput& in, const std::string& group, const Failover& f) {
+  const bool measured = f.start >= in.warmup_end;
+  const bool elected = f.elected != SimTime::max();
+  return group + "," + secs(f.start) + "," + (f.finished() ? secs(f.end) : "") + "," + f.cause +
+         "," + node_label(in, f.old_leader) + "," + std::to_string(f.old_term) + "," +
+         node_label(in, f.new_leader) + "," + (f.finished() ? std::to_string(f.new_term) : "") +
+         "," + (elected ? fmt(to_ms(f.elected - f.start), 3) : "") + "," +
+         (f.finished() ? fmt(to_ms(f.end - f.start), 3) : "") + "," + (measured ? "1" : "0") + "\n";
+}
+
+// A row of leaders.csv.
+std::string leader_row(const AnalysisInput& in, const std::string& group, const LeaderSpan& s) {
+  return group + "," + std::to_string(s.term) + "," + node_label(in, s.leader) + "," +
+         secs(s.elected) + "," + secs(s.end) + "," + s.end_reason + "\n";
+}
+
+// The rows of leaderless.csv: a histogram of leaderless times with its CDF, in 5 ms
+// buckets, non-empty ones only.
+std::string histogram_rows(const std::string& group, const std::vector<double>& sorted) {
+  constexpr double kBucketMs = 5;
+  std::string csv;
+  for (size_t i = 0; i < sorted.size();) {
+    const double lo = std::floor(sorted[i] / kBucketMs) * kBucketMs;
+    size_t j = i;
+    while (j < sorted.size() && sorted[j] < lo + kBucketMs)
+      ++j;
+    csv += group + "," + fmt(lo, 0) + "," + fmt(lo + kBucketMs, 0) + "," + std::to_string(j - i) +
+           "," + fmt(static_cast<double>(j) / static_cast<double>(sorted.size()), 6) + "\n";
+    i = j;
   }
-  for (const auto& [term, who] : leaders_of)
-    out.election_safety_violations += who.size() > 1 ? 1 : 0;
-  for (const auto& [term, who] : candidates) {
-    if (who.size() >= 2 && !leaders_of.count(term) && first_candidacy[term] >= in.warmup_end)
-      ++out.split_votes;
+  return csv;
+}
+
+void add_row(AnalysisOutput& out, const std::string& group, const std::string& metric, double v) {
+  out.rows.push_back({group, "", metric, v});
+}
+
+// prefix_count, then (when there are any) percentiles, max and mean of sorted values.
+void add_distribution_rows(AnalysisOutput& out, const std::string& group, const std::string& prefix,
+                           const std::vector<double>& v) {
+  add_row(out, group, prefix + "_count", static_cast<double>(v.size()));
+  if (v.empty()) return;
+  const char* names[] = {"p50", "p90", "p99", "p999"};
+  const double ps[] = {0.5, 0.9, 0.99, 0.999};
+  for (size_t k = 0; k < 4; ++k)
+    add_row(out, group, prefix + "_ms_" + names[k], percentile(v, ps[k]));
+  add_row(out, group, prefix + "_ms_max", v.back());
+  double sum = 0;
+  for (double x : v)
+    sum += x;
+  add_row(out, group, prefix + "_ms_mean", sum / static_cast<double>(v.size()));
+}
+
+void add_summary_rows(AnalysisOutput& out, const std::string& group, const ClusterTimeline& t,
+                      const GroupStats& st) {
+  add_row(out, group, "failovers", static_cast<double>(st.leaderless.size()));
+  for (const char* cause : {"crash", "pause", "isolation", "step_down", "election"}) {
+    const auto it = st.by_cause.find(cause);
+    add_row(out, group, std::string("failovers_") + cause,
+            static_cast<double>(it == st.by_cause.end() ? 0 : it->second));
   }
-  return out;
+  add_row(out, group, "failovers_unfinished", static_cast<double>(st.unfinished));
+  add_distribution_rows(out, group, "leaderless", st.leaderless);
+  add_distribution_rows(out, group, "time_to_elect", st.elect);
+  add_row(out, group, "split_votes", static_cast<double>(t.split_votes));
+  add_row(out, group, "max_term", static_cast<double>(t.max_term));
+  add_row(out, group, "election_safety_violations",
+          static_cast<double>(t.election_safety_violations));
+}
+
+// The terminal line of a group with failovers.
+std::string summary_text(const std::string& group, const ClusterTimeline& t, const GroupStats& st) {
+  const auto& v = st.leaderless;
+  return "  " + group + ": " + std::to_string(v.size()) + " failovers, leaderless ms p50 " +
+         fmt(percentile(v, 0.5), 1) + " p90 " + fmt(percentile(v, 0.9), 1) + " p99 " +
+         fmt(percentile(v, 0.99), 1) + " max " + fmt(v.back(), 1) +
+         (st.unfinished ? "; " + std::to_string(st.unfinished) + " unfinished" : "") +
+         "; split votes " + std::to_string(t.split_votes) + " (failovers.csv, " +
+         "leaderless.csv, leaders.csv)\n";
+}
+
+}  // namespace
+
+ClusterTimeline analyze_cluster(const AnalysisInput& in, const std::vector<NodeId>& nodes) {
+  return Replay(in, nodes).run();
 }
 
 AnalysisOutput RaftNode::analyze(const AnalysisInput& in) {
@@ -251,85 +427,16 @@ AnalysisOutput RaftNode::analyze(const AnalysisInput& in) {
       "leaderless_ms,measured\n";
   std::string hist_csv = "group,bucket_lo_ms,bucket_hi_ms,count,cdf\n";
   std::string leaders_csv = "group,term,leader,elected_s,end_s,end_reason\n";
-  auto name = [&](NodeId id) { return id == kNoNode ? std::string() : in.node_name(id); };
-  auto secs = [](SimTime t) { return fmt(t.to_seconds(), 6); };
-  constexpr double kBucketMs = 5;
-
   for (const auto& g : in.groups) {
     const ClusterTimeline t = analyze_cluster(in, g.nodes);
-    std::vector<double> leaderless, elect;
-    std::map<std::string, uint64_t> by_cause;
-    uint64_t unfinished = 0;
-    for (const auto& f : t.failovers) {
-      const bool measured = f.start >= in.warmup_end;
-      const bool elected = f.elected != SimTime::max();
-      failovers_csv += g.name + "," + secs(f.start) + "," + (f.finished() ? secs(f.end) : "") +
-                       "," + f.cause + "," + name(f.old_leader) + "," + std::to_string(f.old_term) +
-                       "," + name(f.new_leader) + "," +
-                       (f.finished() ? std::to_string(f.new_term) : "") + "," +
-                       (elected ? fmt(to_ms(f.elected - f.start), 3) : "") + "," +
-                       (f.finished() ? fmt(to_ms(f.end - f.start), 3) : "") + "," +
-                       (measured ? "1" : "0") + "\n";
-      if (!measured) continue;
-      if (!f.finished()) {
-        ++unfinished;
-        continue;
-      }
-      ++by_cause[f.cause];
-      leaderless.push_back(to_ms(f.end - f.start));
-      if (elected) elect.push_back(to_ms(f.elected - f.start));
-    }
-    for (const auto& s : t.leaders) {
-      leaders_csv += g.name + "," + std::to_string(s.term) + "," + name(s.leader) + "," +
-                     secs(s.elected) + "," + secs(s.end) + "," + s.end_reason + "\n";
-    }
-    std::sort(leaderless.begin(), leaderless.end());
-    std::sort(elect.begin(), elect.end());
-    // Histogram with its CDF: 5 ms buckets, non-empty ones only.
-    for (size_t i = 0; i < leaderless.size();) {
-      const double lo = std::floor(leaderless[i] / kBucketMs) * kBucketMs;
-      size_t j = i;
-      while (j < leaderless.size() && leaderless[j] < lo + kBucketMs)
-        ++j;
-      hist_csv += g.name + "," + fmt(lo, 0) + "," + fmt(lo + kBucketMs, 0) + "," +
-                  std::to_string(j - i) + "," +
-                  fmt(static_cast<double>(j) / static_cast<double>(leaderless.size()), 6) + "\n";
-      i = j;
-    }
-    auto row = [&](const std::string& metric, double v) {
-      out.rows.push_back({g.name, "", metric, v});
-    };
-    auto dist_rows = [&](const std::string& prefix, const std::vector<double>& v) {
-      row(prefix + "_count", static_cast<double>(v.size()));
-      if (v.empty()) return;
-      const char* names[] = {"p50", "p90", "p99", "p999"};
-      const double ps[] = {0.5, 0.9, 0.99, 0.999};
-      for (size_t k = 0; k < 4; ++k)
-        row(prefix + "_ms_" + names[k], percentile(v, ps[k]));
-      row(prefix + "_ms_max", v.back());
-      double sum = 0;
-      for (double x : v)
-        sum += x;
-      row(prefix + "_ms_mean", sum / static_cast<double>(v.size()));
-    };
-    row("failovers", static_cast<double>(leaderless.size()));
-    for (const char* cause : {"crash", "pause", "isolation", "step_down", "election"})
-      row(std::string("failovers_") + cause, static_cast<double>(by_cause[cause]));
-    row("failovers_unfinished", static_cast<double>(unfinished));
-    dist_rows("leaderless", leaderless);
-    dist_rows("time_to_elect", elect);
-    row("split_votes", static_cast<double>(t.split_votes));
-    row("max_term", static_cast<double>(t.max_term));
-    row("election_safety_violations", static_cast<double>(t.election_safety_violations));
-    if (!leaderless.empty()) {
-      out.text += "  " + g.name + ": " + std::to_string(leaderless.size()) +
-                  " failovers, leaderless ms p50 " + fmt(percentile(leaderless, 0.5), 1) + " p90 " +
-                  fmt(percentile(leaderless, 0.9), 1) + " p99 " +
-                  fmt(percentile(leaderless, 0.99), 1) + " max " + fmt(leaderless.back(), 1) +
-                  (unfinished ? "; " + std::to_string(unfinished) + " unfinished" : "") +
-                  "; split votes " + std::to_string(t.split_votes) + " (failovers.csv, " +
-                  "leaderless.csv, leaders.csv)\n";
-    }
+    for (const auto& f : t.failovers)
+      failovers_csv += failover_row(in, g.name, f);
+    for (const auto& s : t.leaders)
+      leaders_csv += leader_row(in, g.name, s);
+    const GroupStats st = stats_of(t, in.warmup_end);
+    hist_csv += histogram_rows(g.name, st.leaderless);
+    add_summary_rows(out, g.name, t, st);
+    if (!st.leaderless.empty()) out.text += summary_text(g.name, t, st);
     if (in.marks_truncated) {
       out.text += "  " + g.name + ": the mark store filled up; later failovers are missing\n";
     }

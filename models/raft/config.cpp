@@ -39,13 +39,11 @@ RaftConfig RaftConfig::parse(ParamReader& r) {
                 "thesis 6.2: a leader steps down after an election timeout without hearing from a "
                 "majority; followers ignore vote requests within the minimum election timeout of "
                 "hearing from a leader (thesis 4.2.3)");
-  const std::string mode = r.choice(
-      "read_mode", "read_index", {"log", "read_index", "lease"},
+  c.read_mode = r.choice(
+      "read_mode", c.read_mode,
+      {{"log", ReadMode::kLog}, {"read_index", ReadMode::kReadIndex}, {"lease", ReadMode::kLease}},
       "thesis 6.4: how the leader serves a get: through the log, by ReadIndex (a heartbeat "
       "round), or under a leader lease (no round; relies on bounded clock drift)");
-  c.read_mode = mode == "log"     ? ReadMode::kLog
-                : mode == "lease" ? ReadMode::kLease
-                                  : ReadMode::kReadIndex;
   c.clock_drift_bound = r.number("clock_drift_bound", c.clock_drift_bound,
                                  "thesis 6.4.1: a lease lasts election_timeout_min / this from "
                                  "the start of a heartbeat round a majority acknowledged",

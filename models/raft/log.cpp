@@ -1,9 +1,10 @@
 #include "models/raft/log.h"
+#include "sim/core/assert.h"
 #include "sim/core/bytes.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cstdio>
+#include <utility>
 
 namespace dsim::raft {
 
@@ -19,6 +20,17 @@ std::string segment_key(uint64_t first) {
   return buf;
 }
 
+// The bytes of a segment holding `entries`, and the size it is charged on disk for them.
+std::pair<std::string, uint64_t> encode_segment(std::span<const Entry> entries) {
+  std::string v;
+  uint64_t bytes = 0;
+  for (const auto& e : entries) {
+    encode_entry(e, v);
+    bytes += e.size_bytes();
+  }
+  return {std::move(v), bytes};
+}
+
 }  // namespace
 
 std::optional<uint64_t> RaftLog::term_at(uint64_t i) const {
@@ -28,13 +40,14 @@ std::optional<uint64_t> RaftLog::term_at(uint64_t i) const {
 }
 
 void RaftLog::truncate_after(uint64_t i) {
-  assert(i >= base_);
+  DSIM_ASSERT(i >= base_, "truncating the log below its base: ", i, " < ", base_);
   if (i >= last_index()) return;
   entries_.resize(i - base_);
 }
 
 void RaftLog::compact_to(uint64_t i) {
-  assert(i >= base_ && i <= last_index());
+  DSIM_ASSERT(i >= base_ && i <= last_index(), "compacting the log to ", i, " outside ", base_,
+              "..", last_index());
   if (i == base_) return;
   base_term_ = at(i).term;
   entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(i - base_));
@@ -64,7 +77,8 @@ uint64_t RaftLog::last_index_of_term(uint64_t t) const {
 }
 
 std::vector<Entry> RaftLog::slice(uint64_t from, uint64_t to) const {
-  assert(from > base_ && to <= last_index());
+  DSIM_ASSERT(from > base_ && to <= last_index(), "a slice ", from, "..", to, " outside the log ",
+              base_, "..", last_index());
   std::vector<Entry> out;
   if (from > to) return out;
   out.reserve(to - from + 1);
@@ -142,12 +156,7 @@ bool LogStore::save_hard_state(DurableStore& disk, uint64_t term, NodeId vote) {
 
 bool LogStore::append(DurableStore& disk, uint64_t first, std::span<const Entry> entries) {
   if (entries.empty()) return true;
-  std::string v;
-  uint64_t bytes = 0;
-  for (const auto& e : entries) {
-    encode_entry(e, v);
-    bytes += e.size_bytes();
-  }
+  auto [v, bytes] = encode_segment(entries);
   const std::string key = segment_key(first);
   if (!disk.write(key, std::move(v), bytes + key.size())) return false;
   segments_[first] = first + entries.size() - 1;
@@ -174,12 +183,7 @@ uint64_t LogStore::truncate_from(DurableStore& disk, uint64_t from, const RaftLo
     segments_.erase(it);
     return from - 1;
   }
-  std::string v;
-  uint64_t bytes = 0;
-  for (const auto& e : keep) {
-    encode_entry(e, v);
-    bytes += e.size_bytes();
-  }
+  auto [v, bytes] = encode_segment(keep);
   const uint64_t kept_first = std::max(first, log.base_index() + 1);
   if (kept_first != first) {
     // Entries below the base are compacted: the segment is rewritten from the base on.

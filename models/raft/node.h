@@ -22,6 +22,10 @@
 //   - reads through the log, by ReadIndex, or under a leader lease (thesis 6.4, 6.4.1);
 //   - log compaction with snapshots and InstallSnapshot in chunks (7, Figure 13).
 //
+// RaftNode is one class whose member functions live by concern: node.cpp (start, dispatch
+// by role, Figure 2's term rules, invariants), elections.cpp, replication.cpp,
+// snapshots.cpp, clients.cpp and persistence.cpp.
+//
 // Timeline marks (Recorder::mark) feed the failover analysis (analysis.h): `raft_leader`
 // (a = term) when a server becomes leader, `raft_follow` (a = term, b = leader) when it
 // first accepts a leader's AppendEntries (or snapshot) in a term, `raft_candidate` (a =
@@ -35,10 +39,13 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "models/kit/quorum.h"
+#include "models/kit/timer.h"
 #include "models/kv/contract.h"
 #include "models/kv/state_machine.h"
 #include "models/raft/config.h"
@@ -65,6 +72,14 @@ class RaftNode final : public Model {
   static Config parse(ParamReader& r) { return RaftConfig::parse(r); }
   /// The post-run failover analysis (analysis.cpp).
   static AnalysisOutput analyze(const AnalysisInput& in);
+
+  /// One named timer per concern (kit::timer_tag): each is a kit::Timeout member.
+  enum class Timer : uint8_t {
+    kElection,   ///< follower and candidates: no leader heard from in time
+    kHeartbeat,  ///< leader: the next heartbeat round
+    kQuorum,     ///< leader with check_quorum: did a majority answer lately?
+    kBatch,      ///< leader with batch_delay: replicate the gathered writes
+  };
 
   explicit RaftNode(const Config& config);
 
@@ -95,13 +110,6 @@ class RaftNode final : public Model {
   size_t cluster_size() const { return peers_.size(); }
 
  private:
-  enum TimerKind : TimerTag {
-    kElectionTimer = 1,  ///< follower and candidates: no leader heard from in time
-    kHeartbeatTimer,     ///< leader: the next heartbeat round
-    kQuorumTimer,        ///< leader with check_quorum: did a majority answer lately?
-    kBatchTimer,         ///< leader with batch_delay: replicate the gathered writes
-  };
-
   /// What the leader knows of one follower (etcd calls it Progress): where its log
   /// matches, what to send next, and how (probe: one AppendEntries at a time until a
   /// match is found; replicate: pipelined; snapshot: an InstallSnapshot in progress).
@@ -119,6 +127,28 @@ class RaftNode final : public Model {
     uint64_t snap_index = 0;        ///< snapshot: which snapshot
     uint64_t snap_offset = 0;       ///< snapshot: bytes acknowledged
     SimTime snap_sent;              ///< snapshot: when the last chunk was sent
+
+    /// Probes from `from`: one AppendEntries at a time until one succeeds.
+    void become_probe(uint64_t from) {
+      mode = Mode::kProbe;
+      next = from;
+      inflight.clear();
+      probe_sent = false;
+    }
+    /// Its log matches up to `match`: pipelines from there.
+    void become_replicate() {
+      mode = Mode::kReplicate;
+      probe_sent = false;
+      inflight.clear();
+      next = match + 1;
+    }
+    /// Needs entries compacted away: gets the snapshot, from its start.
+    void become_snapshot() {
+      mode = Mode::kSnapshot;
+      inflight.clear();
+      probe_sent = false;
+      snap_index = 0;
+    }
   };
 
   /// A client request the leader is working on.
@@ -130,65 +160,112 @@ class RaftNode final : public Model {
     uint64_t round = 0;       ///< ReadIndex: the heartbeat round that must be confirmed
   };
 
-  // Role steps (on_message dispatches by role after the term rules).
-  void step_follower(Context& ctx, const Envelope& env);
-  void step_campaigning(Context& ctx, const Envelope& env);
-  void step_leader(Context& ctx, const Envelope& env);
+  // --- node.cpp: start and dispatch ---
+  void intern_metrics(Context& ctx);
   /// Raft Figure 2, "rules for all servers": a message with a newer term makes this server
   /// a follower in that term (with pre-vote's exceptions, thesis 9.6, and leader
   /// stickiness, thesis 4.2.3). False when the message must be dropped.
   bool step_term(Context& ctx, const Envelope& env);
+  bool step_newer_term(Context& ctx, const Envelope& env, uint64_t term);
+  void answer_stale(Context& ctx, const Envelope& env);
+  // Role steps (on_message dispatches by role after the term rules).
+  void step_follower(Context& ctx, const Envelope& env);
+  void step_campaigning(Context& ctx, const Envelope& env);
+  void step_leader(Context& ctx, const Envelope& env);
+  void record_levels(Context& ctx);
+  void check_log_terms() const;
 
-  // Transitions.
+  // --- elections.cpp: transitions, votes, check-quorum ---
   void become_follower(Context& ctx, uint64_t term, NodeId leader);
   void become_pre_candidate(Context& ctx);
   void become_candidate(Context& ctx);
   void become_leader(Context& ctx);
   void step_down(Context& ctx);  ///< a leader stops leading: answers what it held
-
-  // RPC handlers shared by roles.
+  void start_tally();            ///< a new election: this server votes for itself
+  void on_election_timeout(Context& ctx);
+  void check_quorum(Context& ctx);
   void handle_request_vote(Context& ctx, NodeId from, const RequestVote& m);
+  void handle_vote_reply(Context& ctx, NodeId from, const VoteReply& m);
+  void reset_election_timer(Context& ctx);
+  bool heard_from_leader_recently(Context& ctx) const;
+  uint32_t majority() const { return kit::majority(static_cast<uint32_t>(peers_.size())); }
+  Duration eto_min() const { return eto_min_; }
+
+  // --- replication.cpp: AppendEntries, batching, pipelining, commit, apply ---
   /// A leader of this term spoke: follow it, and restart the election timer.
   void heard_from_leader(Context& ctx, NodeId from);
+  /// heard_from_leader(), and the start of the answer to `m`: this term, m's round.
+  template <class Reply, class Request>
+  Reply follow_leader(Context& ctx, NodeId from, const Request& m) {
+    heard_from_leader(ctx, from);
+    Reply reply;
+    reply.term = term_;
+    reply.round = m.round;
+    return reply;
+  }
   void handle_append_entries(Context& ctx, NodeId from, const AppendEntries& m);
-  void handle_install_snapshot(Context& ctx, NodeId from, const InstallSnapshot& m);
-  void handle_vote_reply(Context& ctx, NodeId from, const VoteReply& m);
-  void handle_append_reply(Context& ctx, NodeId from, const AppendReply& m);
-  void handle_snapshot_reply(Context& ctx, NodeId from, const SnapshotReply& m);
-  void handle_client(Context& ctx, NodeId from, const kv::KvRequest& req);
-  void refuse(Context& ctx, NodeId from, const kv::KvRequest& req, kv::KvStatus status);
-
-  // Leader machinery.
+  bool append_from_leader(Context& ctx, const AppendEntries& m, size_t skip);
+  bool truncate_conflict(Context& ctx, uint64_t index);
   Peer* peer(NodeId id);
+  /// A follower answered round `round`: counts it (check-quorum, read rounds). False when
+  /// this server no longer leads.
+  bool heard_from_peer(Context& ctx, Peer& p, uint64_t round);
+  void handle_append_reply(Context& ctx, NodeId from, const AppendReply& m);
   void send_append(Context& ctx, Peer& p, bool heartbeat);
-  void send_snapshot_chunk(Context& ctx, Peer& p);
+  bool heartbeat_at_match(Context& ctx, Peer& p);
+  void send_heartbeat(Context& ctx, const Peer& p, uint64_t prev, uint64_t leader_commit);
+  void send_entries(Context& ctx, Peer& p, bool heartbeat);
+  uint64_t batch_end(uint64_t from) const;
+  size_t inflight_limit() const;
   void replicate(Context& ctx);  ///< sends what each follower can take now
   void broadcast_round(Context& ctx);
   void propose(Context& ctx, Entry e);
   void flush_proposals(Context& ctx);  ///< writes gathered proposals to disk as one segment
+  /// The largest value a majority reached: `own` for this server, `field` of each follower.
+  uint64_t majority_reached(uint64_t own, uint64_t Peer::*field) const;
   void maybe_commit(Context& ctx);
+  void apply_committed(Context& ctx);
+
+  // --- snapshots.cpp: taking, sending and installing snapshots ---
+  void start_snapshot(Context& ctx, Peer& p);
+  void send_snapshot_chunk(Context& ctx, Peer& p);
+  void handle_snapshot_reply(Context& ctx, NodeId from, const SnapshotReply& m);
+  void handle_install_snapshot(Context& ctx, NodeId from, const InstallSnapshot& m);
+  void install_snapshot(Context& ctx, uint64_t index, uint64_t term, const std::string& data);
+  void restore_snapshot(Context& ctx, uint64_t index, uint64_t term, const std::string& data);
+  void maybe_snapshot(Context& ctx);
+
+  // --- clients.cpp: requests, redirects, reads (log, ReadIndex, lease) ---
+  void handle_client(Context& ctx, NodeId from, const kv::KvRequest& req);
+  void propose_request(Context& ctx, const Pending& p);
+  void read_under_lease(Context& ctx, Pending p);
+  void start_read_index(Context& ctx, Pending p);
+  void wait_for_round(Pending p);
+  void start_round_for_reads(Context& ctx);
+  void release_reads_waiting_commit(Context& ctx);
+  void refuse(Context& ctx, NodeId from, const kv::KvRequest& req, kv::KvStatus status);
+  NodeId redirect_hint() const { return leader_ == self_ ? kNoNode : leader_; }
   void on_round_acked(Context& ctx);
-  bool round_confirmed(uint64_t round) const;
+  void extend_lease(uint64_t confirmed);
   bool lease_valid(Context& ctx) const;
   void serve_reads(Context& ctx);
   void answer(Context& ctx, const Pending& p, const kv::KvResponse& resp);
+  void answer_held_requests(Context& ctx);  ///< a leader stepping down answers them all
+  Entry new_entry(Context& ctx, EntryKind kind) const;
 
-  // State machine.
-  void apply_committed(Context& ctx);
-  void maybe_snapshot(Context& ctx);
-  void restore_snapshot(Context& ctx, uint64_t index, uint64_t term, const std::string& data);
-
-  // Persistence: writes are followed by one sync; messages that must wait for it go out in
-  // on_disk (Figure 2: "updated on stable storage before responding to RPCs").
+  // --- persistence.cpp: restart, the durable state, syncs ---
+  // Writes are followed by one sync; messages that must wait for it go out in on_disk
+  // (Figure 2: "updated on stable storage before responding to RPCs").
+  void recover(Context& ctx);
+  /// Sets and writes term and vote; on a refusal (full disk) puts the old ones back.
+  bool save_term_vote(Context& ctx, uint64_t term, NodeId vote);
   bool persist_hard_state(Context& ctx);
+  /// Writes entries first.. as one segment (the log itself is the caller's to extend).
+  bool persist_entries(Context& ctx, uint64_t first, std::span<const Entry> entries);
+  /// The log was cut back to `last`: what is (being) synced is no further than that.
+  void log_cut_to(uint64_t last);
   void send_after_sync(Context& ctx, NodeId to, Message msg);
   void request_sync(Context& ctx);
-
-  void reset_election_timer(Context& ctx);
-  void record_levels(Context& ctx);
-  size_t majority() const { return peers_.size() / 2 + 1; }
-  Duration eto_min() const { return eto_min_; }
-  bool heard_from_leader_recently(Context& ctx) const;
 
   const Config& config_;
   Duration eto_min_;
@@ -213,9 +290,9 @@ class RaftNode final : public Model {
   SimTime last_heard_leader_;  ///< monotonic; for stickiness and pre-vote
   bool heard_leader_ = false;
   uint64_t followed_term_ = 0;  ///< the term of the last raft_follow mark
-  TimerId election_timer_;
-  SimTime election_started_;  ///< candidacy start (monotonic), for election_ms
-  std::vector<NodeId> votes_;
+  kit::Timeout election_;       ///< its delay is drawn anew at each start
+  SimTime election_started_;    ///< candidacy start (monotonic), for election_ms
+  kit::VoteTally votes_;        ///< candidates: the grants (refusals are not counted)
 
   // Leader state.
   std::vector<Peer> progress_;  ///< one per other member
@@ -224,7 +301,7 @@ class RaftNode final : public Model {
   uint64_t confirmed_round_ = 0;
   SimTime lease_until_;  ///< monotonic
   bool committed_in_term_ = false;
-  TimerId heartbeat_timer_, quorum_timer_, batch_timer_;
+  kit::Timeout heartbeat_, quorum_, batch_;
   std::map<uint64_t, Pending> writes_;        ///< by log index: answered when applied
   std::map<uint64_t, SimTime> proposed_at_;   ///< by log index: for commit_latency
   std::deque<Pending> reads_waiting_round_;   ///< ReadIndex: waiting for their round

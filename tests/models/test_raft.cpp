@@ -19,6 +19,11 @@ namespace {
 
 constexpr NodeId kClient = 100;
 
+// The server's named timers.
+constexpr auto kElection = RaftNode::Timer::kElection;
+constexpr auto kHeartbeat = RaftNode::Timer::kHeartbeat;
+constexpr auto kQuorum = RaftNode::Timer::kQuorum;
+
 kv::KvRequest put(uint64_t id, uint64_t key, int64_t value, uint64_t idem = 0) {
   kv::KvRequest r;
   r.call.id = id;
@@ -49,6 +54,7 @@ struct Cluster {
       ids.push_back(static_cast<NodeId>(i));
     for (size_t i = 0; i < n; ++i) {
       auto ctx = std::make_unique<RecordingContext>(static_cast<NodeId>(i), 7);
+      ctx->set_group("replicas", static_cast<uint32_t>(i));
       ctx->groups["replicas"] = ids;
       for (NodeId id : ids)
         ctx->names[id] = "replicas." + std::to_string(id);
@@ -102,11 +108,12 @@ struct Cluster {
   }
   // Server i's election timer fires; the cluster settles.
   void campaign(size_t i) {
-    fire_kind(i, 1);  // kElectionTimer
+    fire_kind(i, kElection);
     settle();
   }
-  // Fires server i's earliest pending timer with this tag (moving its clock there).
-  void fire_kind(size_t i, TimerTag tag) {
+  // Fires server i's earliest pending timer of this kind (moving its clock there).
+  void fire_kind(size_t i, RaftNode::Timer kind) {
+    const TimerTag tag = kit::timer_tag(kind);
     for (const auto* t : ctxs[i]->pending()) {
       if (t->tag != tag) continue;
       ctxs[i]->set_now(std::max(ctxs[i]->now(), t->at));
@@ -115,10 +122,11 @@ struct Cluster {
       nodes[i]->on_timer(*ctxs[i], id, tag);
       return;
     }
-    FAIL("no pending timer with tag " << tag << " on server " << i);
+    FAIL("no pending timer of kind " << static_cast<int>(kind) << " on server " << i);
   }
-  // Fires server i's pending timer with this tag now, without moving its clock.
-  void fire_now(size_t i, TimerTag tag) {
+  // Fires server i's pending timer of this kind now, without moving its clock.
+  void fire_now(size_t i, RaftNode::Timer kind) {
+    const TimerTag tag = kit::timer_tag(kind);
     for (const auto* t : ctxs[i]->pending()) {
       if (t->tag != tag) continue;
       const TimerId id = t->id;
@@ -126,7 +134,7 @@ struct Cluster {
       nodes[i]->on_timer(*ctxs[i], id, tag);
       return;
     }
-    FAIL("no pending timer with tag " << tag << " on server " << i);
+    FAIL("no pending timer of kind " << static_cast<int>(kind) << " on server " << i);
   }
   void client_sends(size_t i, const kv::KvRequest& r) { ctxs[i]->deliver(*nodes[i], kClient, r); }
   // What server i answered clients, in order.
@@ -188,7 +196,7 @@ TEST_CASE("raft: a follower campaigns after its randomized election timeout (5.2
     CHECK(pending[0]->at <= SimTime::zero() + ms(300));
     CHECK(c.node(i).role() == "follower");
   }
-  c.fire_kind(0, 1);
+  c.fire_kind(0, kElection);
   CHECK(c.node(0).role() == "candidate");
   CHECK(c.node(0).term() == 1);
   CHECK(c.node(0).voted_for() == 0);
@@ -208,7 +216,7 @@ TEST_CASE("raft: a follower campaigns after its randomized election timeout (5.2
   CHECK(c.node(0).commit_index() == 1);
   CHECK(c.node(1).log().last_index() == 1);
   // The follower learned the leader's commit index with the next AppendEntries.
-  c.fire_kind(0, 2);  // heartbeat
+  c.fire_kind(0, kHeartbeat);
   c.settle();
   CHECK(c.node(1).commit_index() == 1);
   CHECK(c.node(1).leader_hint() == 0);
@@ -343,7 +351,7 @@ TEST_CASE("raft: the leader backs off over a follower's conflicting term at once
   c.crash_restart(0);
   REQUIRE(c.node(0).log().last_index() == 8);
   REQUIRE(c.node(1).log().last_index() == 5);
-  c.fire_kind(0, 1);
+  c.fire_kind(0, kElection);
   c.sync(0);
   c.route_once();  // the vote request
   c.sync(1);
@@ -385,7 +393,7 @@ TEST_CASE("raft: the leader backs off over a follower's conflicting term at once
   // Let the real exchange finish: the follower converges on the leader's log.
   c.routed[0] = c.ctx(0).sent.size();
   for (int k = 0; k < 6; ++k) {
-    c.fire_kind(0, 2);
+    c.fire_kind(0, kHeartbeat);
     c.settle();
   }
   CHECK(c.node(1).log().last_index() == 9);
@@ -398,7 +406,7 @@ TEST_CASE("raft: only entries of the current term commit by counting replicas (5
   Cluster c(3, quiet_config());
   c.start();
   c.campaign(0);  // term 1; the no-op at 1 is committed everywhere
-  c.fire_kind(0, 2);
+  c.fire_kind(0, kHeartbeat);
   c.settle();
   // Server 0 appends an entry of term 1 and crashes before hearing back.
   c.down[1] = c.down[2] = true;
@@ -418,7 +426,7 @@ TEST_CASE("raft: only entries of the current term commit by counting replicas (5
   // Server 0 is gone; server 1 wins term 2 with server 2's vote.
   c.down[0] = true;
   c.down[1] = c.down[2] = false;
-  c.fire_kind(1, 1);
+  c.fire_kind(1, kElection);
   c.sync(1);
   c.route_once();
   c.sync(2);
@@ -440,7 +448,7 @@ TEST_CASE("raft: only entries of the current term commit by counting replicas (5
   // messages held back above are presumed lost and sent again).
   c.routed[1] = c.ctx(1).sent.size();
   for (int k = 0; k < 6; ++k) {
-    c.fire_kind(1, 2);
+    c.fire_kind(1, kHeartbeat);
     c.settle();
   }
   CHECK(l.commit_index() == 3);
@@ -451,7 +459,7 @@ TEST_CASE("raft: only entries of the current term commit by counting replicas (5
 TEST_CASE("raft: a leader counts itself only once its own entries are durable") {
   Cluster c(1, quiet_config());
   c.start();
-  c.fire_kind(0, 1);
+  c.fire_kind(0, kElection);
   REQUIRE(c.node(0).role() == "leader");
   CHECK(c.node(0).commit_index() == 0);  // the no-op is not synced yet
   c.sync(0);
@@ -473,7 +481,7 @@ TEST_CASE("raft: clients are redirected to the leader with a hint") {
   CHECK(replies[0].status == kv::KvStatus::kNotLeader);
   CHECK(replies[0].hint == kNoNode);  // no leader known yet
   c.campaign(2);
-  c.fire_kind(2, 2);
+  c.fire_kind(2, kHeartbeat);
   c.settle();
   c.client_sends(1, put(2, 1, 1));
   c.settle();
@@ -512,7 +520,7 @@ TEST_CASE("raft: a retried write (same idempotency key) is applied once (thesis 
   c.client_sends(0, append);
   c.settle();
   for (size_t i = 0; i < 3; ++i) {
-    c.fire_kind(0, 2);
+    c.fire_kind(0, kHeartbeat);
     c.settle();
   }
   const auto replies = c.client_replies(0);
@@ -540,7 +548,7 @@ TEST_CASE("raft: ReadIndex answers a read only after a majority confirms the lea
   CHECK(c.client_replies(0).size() == before);
   // Once a follower answers a round started after the read arrived, it is served.
   c.cuts.clear();
-  c.fire_kind(0, 2);
+  c.fire_kind(0, kHeartbeat);
   c.settle();
   const auto replies = c.client_replies(0);
   REQUIRE(replies.size() == before + 1);
@@ -563,7 +571,7 @@ TEST_CASE("raft: lease reads are served without a round while the lease holds (6
   REQUIRE(c.node(0).role() == "leader");
   c.client_sends(0, put(1, 4, 40));
   c.settle();
-  c.fire_kind(0, 2);  // a round: the lease starts
+  c.fire_kind(0, kHeartbeat);  // a round: the lease starts
   c.settle();
   const size_t before = c.client_replies(0).size();
   c.cuts = {{0, 1}, {0, 2}};
@@ -592,7 +600,7 @@ TEST_CASE("raft: pre-vote changes no term, and is refused near a live leader (9.
   cfg.pre_vote = true;
   Cluster c(3, cfg);
   c.start();
-  c.fire_kind(1, 1);  // server 1 times out: a pre-candidate, still in term 0
+  c.fire_kind(1, kElection);  // server 1 times out: a pre-candidate, still in term 0
   CHECK(c.node(1).raft_role() == Role::kPreCandidate);
   CHECK(c.node(1).term() == 0);
   const auto pv = c.sent_by<RequestVote>(1);
@@ -606,9 +614,9 @@ TEST_CASE("raft: pre-vote changes no term, and is refused near a live leader (9.
   CHECK(c.node(0).term() == 1);
   // A server cut off from the leader times out and asks for pre-votes: the others heard
   // from the leader recently and refuse; nobody's term moves.
-  c.fire_kind(1, 2);
+  c.fire_kind(1, kHeartbeat);
   c.settle();
-  c.fire_now(2, 1);
+  c.fire_now(2, kElection);
   c.settle();
   CHECK(c.node(2).raft_role() == Role::kPreCandidate);
   CHECK(c.node(1).role() == "leader");
@@ -625,12 +633,12 @@ TEST_CASE("raft: with check-quorum a leader without a majority steps down (6.2)"
     c.ctx(i).advance(ms(200));
   c.campaign(0);
   REQUIRE(c.node(0).role() == "leader");
-  c.fire_kind(0, 3);  // a check: both followers answered
+  c.fire_kind(0, kQuorum);  // a check: both followers answered
   CHECK(c.node(0).role() == "leader");
   c.cuts = {{0, 1}, {0, 2}};
-  c.fire_kind(0, 2);
+  c.fire_kind(0, kHeartbeat);
   c.settle();
-  c.fire_kind(0, 3);  // a check with no answer since the last
+  c.fire_kind(0, kQuorum);  // a check with no answer since the last
   CHECK(c.node(0).role() == "follower");
   CHECK(c.ctx(0).counter("check_quorum_step_downs") == 1);
   // It recorded the end of its leadership for the failover analysis.
@@ -661,7 +669,7 @@ TEST_CASE("raft: snapshots bound the log, a lagging follower gets InstallSnapsho
   // snapshot in chunks, installs it, and catches up.
   c.down[2] = false;
   for (int k = 0; k < 40; ++k) {
-    c.fire_kind(0, 2);
+    c.fire_kind(0, kHeartbeat);
     c.settle();
   }
   CHECK(c.ctx(2).counter("snapshots_installed") == 1);
@@ -683,7 +691,7 @@ TEST_CASE("raft: pipelining sends several batches before any answer, batching fi
   Cluster c(2, cfg);
   c.start();
   c.campaign(0);
-  c.fire_kind(0, 2);
+  c.fire_kind(0, kHeartbeat);
   c.settle();  // follower 1 is in the replicate state
   const size_t before = c.sent_by<AppendEntries>(0).size();
   c.cuts = {{0, 1}};  // hold the answers back
@@ -699,7 +707,7 @@ TEST_CASE("raft: pipelining sends several batches before any answer, batching fi
   Cluster d(2, cfg);
   d.start();
   d.campaign(0);
-  d.fire_kind(0, 2);
+  d.fire_kind(0, kHeartbeat);
   d.settle();
   const size_t b2 = d.sent_by<AppendEntries>(0).size();
   d.cuts = {{0, 1}};
@@ -713,7 +721,7 @@ TEST_CASE("raft: pipelining sends several batches before any answer, batching fi
   // Once answers flow, the rest goes in batches of max_batch_entries.
   d.cuts.clear();
   for (int k = 0; k < 8; ++k) {  // the lost batch is presumed lost after an election timeout
-    d.fire_kind(0, 2);
+    d.fire_kind(0, kHeartbeat);
     d.settle();
   }
   CHECK(d.node(1).log().last_index() == 11);
@@ -726,9 +734,9 @@ TEST_CASE("raft: the cluster checker catches a split brain") {
   // different entry at index 2: election safety and log matching must both be reported.
   Cluster c(3, quiet_config());
   c.start();
-  c.fire_kind(0, 1);
+  c.fire_kind(0, kElection);
   c.sync(0);
-  c.fire_kind(1, 1);
+  c.fire_kind(1, kElection);
   c.sync(1);
   // Server 2 grants both (as a buggy voter would): deliver by hand, reset its vote between.
   auto vote_for = [&](size_t candidate) {
