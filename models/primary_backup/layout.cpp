@@ -111,6 +111,21 @@ void truncate_history(EpochHistory& h, uint64_t last) {
     h.pop_back();
 }
 
+ShardConfig initial_config(const Layout& layout, uint32_t shard) {
+  ShardConfig c;
+  c.epoch = 1;
+  c.primary = layout.placement(shard, 0);
+  for (uint32_t j = 1; j <= layout.backups; ++j)
+    c.in_sync.push_back(layout.placement(shard, j));
+  std::sort(c.in_sync.begin(), c.in_sync.end());
+  return c;
+}
+
+uint32_t index_in(std::span<const NodeId> group, NodeId node) {
+  const auto it = std::lower_bound(group.begin(), group.end(), node);
+  return it != group.end() && *it == node ? static_cast<uint32_t>(it - group.begin()) : kNoIndex;
+}
+
 std::string ShardConfig::describe() const {
   std::string s = "epoch " + std::to_string(epoch) + " primary ";
   s += primary == kNoIndex ? "?" : std::to_string(primary);

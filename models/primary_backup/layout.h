@@ -20,9 +20,12 @@
 #include <compare>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "sim/core/ids.h"
 
 namespace dsim::pb {
 
@@ -110,6 +113,15 @@ struct ShardConfig {
   static bool parse(std::string_view text, ShardConfig& out);
   bool operator==(const ShardConfig&) const = default;
 };
+
+/// Shard s's configuration before any change (epoch 1): the first node of its placement
+/// is primary, the others are its in-sync backups. Replicas start from it, and monitors
+/// learn it with the layout.
+ShardConfig initial_config(const Layout& layout, uint32_t shard);
+
+/// The index of `node` in a group's nodes (sorted, as the engine lists them); kNoIndex
+/// when it is not one of them.
+uint32_t index_in(std::span<const NodeId> group, NodeId node);
 
 /// A shard's role on one node.
 enum class Role : uint8_t {

@@ -4,9 +4,15 @@
 // new master elected. Brief unavailability (<30s) during election") or a ZooKeeper-based
 // controller ([002]:2437-2441).
 //
-// Failure detection: each monitor pings every replica each `heartbeat_interval`
-// (failure_detector.h); a primary silent for `failure_timeout`, or reporting that it lost
-// its copy (restarted) or was deposed, is suspected.
+// Failure detection: heartbeats with a timeout ([001]:330-339, "Heartbeats with
+// timeouts"; kit::HeartbeatDetector). Each monitor pings every replica each
+// `heartbeat_interval`; a primary whose answers stop for `failure_timeout`, or that reports
+// it lost its copy (restarted) or was deposed, is suspected. The detector has the failure
+// modes the seed lists: false positives when messages are only slow or a partition hides a
+// live node, false negatives (slow detection: up to the timeout + one interval), and
+// flapping when answers come and go around the timeout. Times are the monitor's own clock
+// (ctx.now()), so a step of that clock moves every deadline at once, as it would in a real
+// monitor.
 //
 // Every configuration change is chosen by a majority of the monitors, so the two sides of
 // a partition cannot both fail a shard over: one instance of single-decree Paxos per
@@ -49,7 +55,9 @@
 #include <string_view>
 #include <vector>
 
-#include "models/primary_backup/failure_detector.h"
+#include "models/kit/failure_detector.h"
+#include "models/kit/quorum.h"
+#include "models/kit/timer.h"
 #include "models/primary_backup/layout.h"
 #include "models/primary_backup/messages.h"
 #include "sim/core/model.h"
@@ -74,7 +82,10 @@ class Monitor final : public Model {
   };
   static Config parse(ParamReader& r);
 
-  explicit Monitor(const Config& config) : config_(config), detector_(config.failure_timeout) {}
+  explicit Monitor(const Config& config)
+      : config_(config),
+        detector_(config.failure_timeout),
+        tick_(kit::timer_tag(Timer::kTick), config.heartbeat_interval) {}
 
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;
@@ -88,9 +99,9 @@ class Monitor final : public Model {
   uint64_t promised(uint32_t shard) const;
 
  private:
-  enum TagKind : uint64_t { kTick = 1, kRound = 2 };
-  static constexpr int kTagShift = 56;
-  static TimerTag tag(TagKind k, uint64_t v) { return (static_cast<uint64_t>(k) << kTagShift) | v; }
+  /// One timer kind per concern (kit/timer.h): the heartbeat (pings, suspicions) and the
+  /// phase of a round (its value is the round's id).
+  enum class Timer : uint8_t { kTick = 1, kRound = 2 };
 
   enum class Stage : uint8_t { kPrepare, kFence, kAccept };
   struct Round {
@@ -102,13 +113,13 @@ class Monitor final : public Model {
     ShardConfig value;
     Stage stage = Stage::kPrepare;
     std::set<uint32_t> promises, accepts;
-    uint32_t refusals = 0;
+    uint32_t refusals = 0;                 // of the prepare and accept phases together
     uint64_t best_accepted = 0;            // highest ballot among the promises' accepted values
     std::vector<uint32_t> candidates;      // fence: the in-sync backups asked
     std::map<uint32_t, LogPos> positions;  // fence: valid answers
     std::set<uint32_t> invalid;            // fence: answers without a valid copy
     uint32_t needed = 1;
-    TimerId timer;
+    kit::Timeout timer;  // round_timeout, restarted at each phase
   };
   struct Outage {        // a failover of one shard, from the first suspicion to the new primary
     SimTime last_heard;  // the old primary's last sign of life (our clock)
@@ -121,37 +132,60 @@ class Monitor final : public Model {
     uint64_t accepted_ballot = 0;
     uint64_t accepted_base = 0;
     ShardConfig accepted;
+
+    /// "promised accepted_ballot accepted_base|configuration": the text on disk.
+    std::string serialize() const;
+    /// False when the text is not of that shape.
+    static bool parse(std::string_view text, Acceptor& out);
   };
   struct PendingReply {
     NodeId to;
     Message msg;
   };
 
+  // Start, dispatch, failure detection (monitor.cpp).
+  void intern_metrics(Context& ctx);
   void tick(Context& ctx);
+  bool suspects(Context& ctx, uint32_t node, uint32_t s, uint64_t epoch) const;
+  void handle_pong(Context& ctx, uint32_t from, const Pong& p);
+  void handle_isr_change(Context& ctx, uint32_t from, const IsrChange& req);
+  void handle_serving(Context& ctx, const Serving& sv);
   void learn_layout(const Layout& l);
   void learn_chosen(uint32_t s, const ShardConfig& c);
-  bool suspects(Context& ctx, uint32_t node, uint32_t s, uint64_t epoch) const;
+  // The proposer (monitor_paxos.cpp).
+  uint64_t next_ballot();
   void start_round(Context& ctx, uint32_t s, Change change, uint32_t subject);
+  void handle_promise(Context& ctx, uint32_t from, const Promise& p);
   void after_promises(Context& ctx, uint32_t s, Round& r);
   void start_fence(Context& ctx, uint32_t s, Round& r);
+  void handle_fence_reply(Context& ctx, uint32_t from, const FenceReply& f);
   void maybe_choose(Context& ctx, uint32_t s, Round& r, bool timed_out);
   void send_accepts(Context& ctx, uint32_t s, Round& r);
+  void handle_accepted(Context& ctx, uint32_t from, const Accepted& a);
+  /// One more monitor refused the round's current phase: true when a majority can no
+  /// longer grant it.
+  bool refused(Round& r) const;
   void chosen(Context& ctx, uint32_t s, const Round& r);
   void abort_round(Context& ctx, uint32_t s, bool backoff);
-  uint64_t next_ballot();
+  void on_round_timeout(Context& ctx, TimerId id);
+  // The acceptor (monitor_paxos.cpp).
+  void load_acceptors(Context& ctx);
+  /// The acceptor's answer (Promise, Accepted) to a proposer's message, for its shard and
+  /// ballot (the ballot is heard of: max_seen_).
+  template <class Reply, class Request>
+  Reply reply_to(const Request& m);
   void persist_and_reply(Context& ctx, uint32_t s, NodeId to, Message reply);
-  void handle_pong(Context& ctx, uint32_t from, const Pong& p);
   void handle_prepare(Context& ctx, NodeId from, const Prepare& p);
   void handle_accept(Context& ctx, NodeId from, const Accept& a);
-  void handle_promise(Context& ctx, uint32_t from, const Promise& p);
-  void handle_accepted(Context& ctx, uint32_t from, const Accepted& a);
-  void handle_fence_reply(Context& ctx, uint32_t from, const FenceReply& f);
-  uint32_t replica_index(NodeId n) const;
-  uint32_t monitor_index(NodeId n) const;
-  uint32_t majority() const { return static_cast<uint32_t>(monitors_.size() / 2 + 1); }
+
+  uint32_t replica_index(NodeId n) const { return index_in(replicas_, n); }
+  uint32_t monitor_index(NodeId n) const { return index_in(monitors_, n); }
+  uint32_t voters() const { return static_cast<uint32_t>(monitors_.size()); }
+  uint32_t majority() const { return kit::majority(voters()); }
 
   const Config& config_;
-  HeartbeatDetector detector_;
+  kit::HeartbeatDetector detector_;
+  kit::Timeout tick_;  // heartbeat_interval, from a random phase
   std::vector<NodeId> replicas_;
   std::vector<NodeId> monitors_;
   uint32_t me_ = 0;  // index in the monitor group

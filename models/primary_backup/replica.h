@@ -54,6 +54,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/kit/timer.h"
 #include "models/kv/contract.h"
 #include "models/kv/state_machine.h"
 #include "models/primary_backup/layout.h"
@@ -97,7 +98,8 @@ class PrimaryBackup final : public Model {
   };
   static Config parse(ParamReader& r);
 
-  explicit PrimaryBackup(const Config& config) : config_(config) {}
+  explicit PrimaryBackup(const Config& config)
+      : config_(config), tick_(kit::timer_tag(Timer::kTick), config.replication_heartbeat) {}
 
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;
@@ -131,9 +133,9 @@ class PrimaryBackup final : public Model {
   const Layout& layout() const { return layout_; }
 
  private:
-  enum TagKind : uint64_t { kTick = 1, kShip = 2, kApply = 3, kWaitTimeout = 4 };
-  static constexpr int kTagShift = 56;
-  static TimerTag tag(TagKind k, uint64_t v) { return (static_cast<uint64_t>(k) << kTagShift) | v; }
+  /// One timer kind per concern (kit/timer.h): the replication heartbeat, a shard's batch
+  /// to ship, a backup's batch to apply, a request's wait for the commit index.
+  enum class Timer : uint8_t { kTick = 1, kShip = 2, kApply = 3, kWaitTimeout = 4 };
 
   struct Progress {      // the primary's view of one backup
     uint64_t acked = 0;  // its last entry, when it is a prefix of ours
@@ -183,8 +185,8 @@ class PrimaryBackup final : public Model {
     std::deque<std::pair<uint64_t, uint64_t>> idem_fifo;  // (index, idempotency key)
     // As primary:
     uint64_t commit = 0;
-    uint64_t shipped = 0;  // entries released to the backups (batching)
-    bool ship_timer = false;
+    uint64_t shipped = 0;   // entries released to the backups (batching)
+    kit::Timeout ship;      // batch_interval: releases the entries appended since
     bool degraded = false;  // on_ack_timeout: async fallback until the backups catch up
     bool served = false;    // acknowledged a write since its promotion
     std::map<uint32_t, Progress> progress;     // by backup index
@@ -198,48 +200,21 @@ class PrimaryBackup final : public Model {
     uint32_t read_rr = 0;
   };
 
-  // Requests.
+  // Start (replica.cpp).
+  void start_group(Context& ctx);
+  void intern_metrics(Context& ctx);
+  void start_shards(Context& ctx);
+  void on_tick(Context& ctx);
+  // Client requests and writes at the primary (replica_requests.cpp).
   void handle_request(Context& ctx, NodeId client, const kv::KvRequest& req);
   void handle_write(Context& ctx, uint32_t s, Shard& sh, NodeId client, const kv::KvRequest& req);
-  void handle_read(Context& ctx, uint32_t s, Shard& sh, NodeId client, const kv::KvRequest& req);
+  /// A write the state machine took without a new entry (an idempotent retry, a failed
+  /// compare-and-set): answered now, or once the log it may be in is committed.
+  void answer_without_entry(Context& ctx, uint32_t s, Shard& sh, NodeId client,
+                            const kv::KvRequest& req, kv::KvResponse resp, bool placed,
+                            bool deduplicated);
   void redirect(Context& ctx, NodeId client, const kv::KvRequest& req, uint32_t to_index);
-  void answer_read(Context& ctx, uint32_t s, Shard& sh, NodeId client, const kv::KvRequest& req);
-  uint64_t token_of_write(const Entry& e) const;
-  // Primary side.
-  void append(Context& ctx, uint32_t s, Shard& sh, const kv::KvRequest& req, NodeId client);
-  void ship(Context& ctx, uint32_t s, Shard& sh, uint32_t backup);
-  void ship_all(Context& ctx, uint32_t s, Shard& sh);
-  void send_snapshot(Context& ctx, uint32_t s, Shard& sh, uint32_t backup);
-  void handle_ack(Context& ctx, uint32_t from, const ReplicateAck& ack);
-  void advance_commit(Context& ctx, uint32_t s, Shard& sh);
-  std::vector<uint32_t> waiting_on(const Shard& sh, uint32_t s) const;
-  /// The highest entry the acknowledgements let the primary commit, leaving out backup
-  /// `without` (kNoIndex: none).
-  uint64_t ack_bound(const Shard& sh, uint32_t s, uint32_t without) const;
-  uint32_t live_in_sync(Context& ctx, const Shard& sh, uint32_t s) const;
-  void tick_primary(Context& ctx, uint32_t s, Shard& sh);
-  void promote(Context& ctx, uint32_t s, Shard& sh, bool failover);
-  void step_down(Context& ctx, uint32_t s, Shard& sh, Role to);
-  // Backup side.
-  void handle_replicate(Context& ctx, uint32_t from, const Replicate& m);
-  void handle_snapshot(Context& ctx, uint32_t from, const Snapshot& m);
-  bool refuse_old_epoch(Context& ctx, uint32_t from, uint32_t s, Shard& sh, uint64_t epoch);
-  void follow(Context& ctx, uint32_t s, Shard& sh, uint32_t primary, uint64_t epoch);
-  /// The primary this node believes in for shard s, and its epoch: the newer of the
-  /// configuration and the primary it follows.
-  std::pair<uint32_t, uint64_t> primary_of(uint32_t s) const;
-  bool accept_sender(Context& ctx, uint32_t from, uint32_t s, Shard& sh, uint64_t epoch);
-  void schedule_apply(Context& ctx, uint32_t s, Shard& sh, int64_t closed);
-  void apply_up_to(Context& ctx, uint32_t s, Shard& sh, uint64_t up_to, int64_t closed);
-  void send_ack(Context& ctx, uint32_t s, const Shard& sh, NodeId to, bool mismatch);
-  void push_entry(Shard& sh, Entry e);
-  const Entry* entry_at(const Shard& sh, uint64_t index) const;
-  // Monitors.
-  void handle_config(Context& ctx, uint32_t s, const ShardConfig& c);
-  void handle_fence(Context& ctx, NodeId from, const Fence& f);
-  void send_pong(Context& ctx, NodeId to, uint64_t seq);
-  void send_to_monitor(Context& ctx, Shard& sh, Message msg);
-  // Waiters.
+  // Waiters: requests waiting for the commit index (replica_requests.cpp).
   void add_waiter(Context& ctx, uint32_t s, Shard& sh, NodeId client, const kv::KvRequest& req,
                   uint64_t index, Wait kind, kv::KvResponse reply = {});
   void release_waiters(Context& ctx, uint32_t s, Shard& sh);
@@ -247,13 +222,89 @@ class PrimaryBackup final : public Model {
   void waiter_timeout(Context& ctx, uint64_t id);
   void acknowledge(Context& ctx, uint32_t s, Shard& sh, NodeId client, const kv::KvRequest& req,
                    uint64_t index);
+  // Reads and sessions (replica_reads.cpp).
+  void handle_read(Context& ctx, uint32_t s, Shard& sh, NodeId client, const kv::KvRequest& req);
+  void read_at_primary(Context& ctx, uint32_t s, Shard& sh, NodeId client, const kv::KvRequest& req,
+                       bool in_window);
+  /// read_from: backups: an in-sync backup whose copy covers the session's token, taken in
+  /// turn (kNoIndex: none).
+  uint32_t backup_for_read(uint32_t s, Shard& sh, int64_t token);
+  void answer_read(Context& ctx, Shard& sh, NodeId client, const kv::KvRequest& req);
   int64_t stamp_at(const Shard& sh, uint64_t index) const;
+  // The primary's log, replication and the commit bound (replica_replication.cpp).
+  int64_t next_stamp(Context& ctx);
+  void append(Context& ctx, uint32_t s, Shard& sh, const kv::KvRequest& req, NodeId client);
+  /// What the primary of shard s sends a backup (Replicate, Snapshot) starts with: the
+  /// shard, its epoch and its commit index.
+  template <class M>
+  M from_primary(uint32_t s, const Shard& sh) const {
+    M m;
+    m.shard = s;
+    m.epoch = configs_[s].epoch;
+    m.commit = sh.commit;
+    return m;
+  }
+  void ship(Context& ctx, uint32_t s, Shard& sh, uint32_t backup);
+  void ship_all(Context& ctx, uint32_t s, Shard& sh);
+  void ship_batch(Context& ctx, uint32_t s, TimerId id);
+  void handle_ack(Context& ctx, uint32_t from, const ReplicateAck& ack);
+  /// A backup whose position we did not know, or that missed entries, and whose log is a
+  /// prefix of ours: shipping resumes from its position. False when the backlog does not
+  /// reach back that far (it gets a snapshot instead).
+  bool resume_backup(Context& ctx, uint32_t s, Shard& sh, uint32_t from, Progress& p,
+                     const ReplicateAck& ack);
+  /// No snapshot on its way to this backup, or the last one is lag_timeout old.
+  bool snapshot_due(Context& ctx, const Progress& p) const;
+  void advance_commit(Context& ctx, uint32_t s, Shard& sh);
+  /// Every backup the primary waits for holds its whole log (ends the async fallback).
+  bool backups_caught_up(const Shard& sh, uint32_t s) const;
+  std::vector<uint32_t> waiting_on(const Shard& sh, uint32_t s) const;
+  /// The highest entry the acknowledgements let the primary commit, leaving out backup
+  /// `without` (kNoIndex: none).
+  uint64_t ack_bound(const Shard& sh, uint32_t s, uint32_t without) const;
+  uint32_t live_in_sync(Context& ctx, const Shard& sh, uint32_t s) const;
+  void tick_primary(Context& ctx, uint32_t s, Shard& sh);
+  void push_entry(Shard& sh, Entry e);
+  const Entry* entry_at(const Shard& sh, uint64_t index) const;
   bool in_log(const Shard& sh, const LogPos& pos) const;
   uint64_t backlog_front(const Shard& sh) const;
+  // Following a primary (replica_backup.cpp).
+  void handle_replicate(Context& ctx, uint32_t from, const Replicate& m);
+  bool refuse_old_epoch(Context& ctx, uint32_t from, uint32_t s, Shard& sh, uint64_t epoch);
+  void follow(Context& ctx, Shard& sh, uint32_t primary, uint64_t epoch);
+  /// The primary this node believes in for shard s, and its epoch: the newer of the
+  /// configuration and the primary it follows.
+  std::pair<uint32_t, uint64_t> primary_of(uint32_t s) const;
+  bool accept_sender(Context& ctx, uint32_t from, uint32_t s, Shard& sh, uint64_t epoch);
+  void schedule_apply(Context& ctx, uint32_t s, Shard& sh, int64_t closed);
+  void apply_due(Context& ctx, uint64_t timer_value);
+  void apply_up_to(Context& ctx, Shard& sh, uint64_t up_to, int64_t closed);
+  /// What this node holds of shard s (its last entry, its applied closed stamp), as an
+  /// acknowledgement to the primary.
+  static ReplicateAck ack_of(uint32_t s, const Shard& sh);
+  void send_ack(Context& ctx, uint32_t s, const Shard& sh, NodeId to, bool mismatch);
+  // Configuration, epochs, fencing and failover (replica_config.cpp).
+  void handle_config(Context& ctx, uint32_t s, const ShardConfig& c);
+  void handle_fence(Context& ctx, NodeId from, const Fence& f);
+  /// A backup refused our log: it knows a newer epoch.
+  void handle_refusal(Context& ctx, uint32_t s, Shard& sh, const ReplicateAck& ack);
+  void send_pong(Context& ctx, NodeId to, uint64_t seq);
+  void request_isr_change(Context& ctx, uint32_t s, Shard& sh);
+  void send_to_monitor(Context& ctx, Shard& sh, Message msg);
+  void promote(Context& ctx, uint32_t s, Shard& sh, bool failover);
+  void step_down(Context& ctx, Shard& sh, Role to);
+  /// A primary, or a deposed one, that learns of another primary becomes a backup.
+  void become_backup(Context& ctx, Shard& sh);
+  /// Forgets what only a primary tracks (its backups' progress, uncommitted entries).
+  static void clear_primary_state(Shard& sh);
+  // Restart and resynchronisation (replica_resync.cpp).
+  static bool mark_started(Context& ctx);
+  void send_snapshot(Context& ctx, uint32_t s, Shard& sh, uint32_t backup);
+  void handle_snapshot(Context& ctx, uint32_t from, const Snapshot& m);
+  void count_discarded(Context& ctx, Shard& sh, const Snapshot& m);
 
-  int64_t next_stamp(Context& ctx);
   NodeId node(uint32_t index) const { return replicas_[index]; }
-  uint32_t index_of(NodeId n) const;
+  uint32_t index_of(NodeId n) const { return index_in(replicas_, n); }
   Shard* held(uint32_t s);
   void count(Context& ctx, Symbol m, int64_t d = 1) { ctx.record().count(m, d); }
 
@@ -262,6 +313,7 @@ class PrimaryBackup final : public Model {
   std::vector<NodeId> replicas_;
   std::vector<NodeId> monitors_;
   uint32_t me_ = 0;
+  kit::Timeout tick_;                   // replication_heartbeat: resends, in-sync requests
   std::vector<ShardConfig> configs_;    // every shard's newest known configuration
   std::map<uint32_t, Shard> shards_;    // the shards this node holds
   std::map<uint64_t, Waiter> waiters_;  // by waiter id

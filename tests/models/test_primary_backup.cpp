@@ -69,6 +69,7 @@ struct Cluster {
       ctx[i]->groups["rep"] = {0, 1, 2};
       ctx[i]->groups["mon"] = {kMonitor};
       ctx[i]->names[i] = "rep." + std::to_string(i);
+      ctx[i]->set_group("rep", i);
       delivered.push_back(0);
     }
   }
@@ -507,6 +508,7 @@ struct MonitorRig {
     ctx.groups["rep"] = {0, 1, 2};
     ctx.groups["mon"] = {kMonitor};
     ctx.names[kMonitor] = "mon.0";
+    ctx.set_group("mon", 0);
     monitor = std::make_unique<Monitor>(config);
     monitor->on_start(ctx);
   }
