@@ -9,11 +9,10 @@ KvStore::Config KvStore::parse(ParamReader& r) {
   c.service = r.distribution("service", c.service,
                              "time to apply a request before answering (each request on its "
                              "own: no queueing)");
-  const std::string serve = r.choice(
-      "serve", "first", {"first", "every"},
+  c.serve = r.choice(
+      "serve", c.serve, {{"first", Serve::kFirst}, {"every", Serve::kEvery}},
       "first: node 0 of the group is the store, the others redirect to it; every: each node "
       "is an independent store (not one consistent service)");
-  c.serve = serve == "every" ? Serve::kEvery : Serve::kFirst;
   read_state_machine_params(r, c.state);
   return c;
 }
@@ -25,8 +24,7 @@ void KvStore::on_start(Context& ctx) {
   m_redirected_ = ctx.intern("redirected");
   serving_ = ctx.self();
   if (config_.serve == Serve::kFirst) {
-    const std::string name = ctx.node_name(ctx.self());
-    const auto group = ctx.group_nodes(name.substr(0, name.rfind('.')));
+    const auto group = ctx.group_nodes(ctx.group_name());
     if (!group.empty()) serving_ = group[0];
   }
 }
@@ -55,11 +53,11 @@ void KvStore::on_message(Context& ctx, const Envelope& env) {
   }
   const uint64_t job = next_job_++;
   in_service_.emplace(job, Job{req->call.reply_to, *req});
-  ctx.set_timer(service, job);
+  ctx.set_timer(service, kit::timer_tag(Timer::kService, job));
 }
 
 void KvStore::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
-  auto it = in_service_.find(tag);
+  auto it = in_service_.find(kit::timer_of<Timer>(tag).value);
   if (it == in_service_.end()) return;
   const Job job = it->second;
   in_service_.erase(it);

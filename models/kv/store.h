@@ -13,6 +13,7 @@
 #include <map>
 #include <string_view>
 
+#include "models/kit/timer.h"
 #include "models/kv/contract.h"
 #include "models/kv/state_machine.h"
 #include "sim/core/distribution.h"
@@ -46,6 +47,7 @@ class KvStore final : public Model {
   const KvStateMachine& state() const { return sm_; }
 
  private:
+  enum class Timer : uint8_t { kService };  // value: the job
   struct Job {
     NodeId client;
     KvRequest req;
@@ -55,7 +57,7 @@ class KvStore final : public Model {
   const Config& config_;
   KvStateMachine sm_;
   NodeId serving_ = kNoNode;            // the node that serves (itself, or node 0 of the group)
-  std::map<uint64_t, Job> in_service_;  // by timer tag
+  std::map<uint64_t, Job> in_service_;  // by job number
   uint64_t next_job_ = 0;
   Symbol m_served_, m_dups_, m_dedup_, m_redirected_;
 };

@@ -1,17 +1,18 @@
 #include "models/phold/phold.h"
 
-#include <cassert>
 #include <limits>
+
+#include "models/kit/timer.h"
+#include "sim/core/assert.h"
 
 namespace dsim::phold {
 
 Phold::Config Phold::parse(ParamReader& r) {
   Config c;
-  const std::string workload =
-      r.choice("workload", "timers", {"timers", "net"},
+  c.workload =
+      r.choice("workload", c.workload, {{"timers", Workload::kTimers}, {"net", Workload::kNet}},
                "timers: each token is a timer re-armed when it fires; net: each token is a "
                "message forwarded at once to a random other node of the group");
-  c.workload = workload == "net" ? Workload::kNet : Workload::kTimers;
   c.tokens = r.integer("tokens", c.tokens,
                        "tokens in the whole group, started round robin (token t on node t mod n)",
                        0, std::numeric_limits<uint32_t>::max());
@@ -45,12 +46,13 @@ void Phold::on_start(Context& ctx) {
   peers_ = peers.data();
   peer_count_ = static_cast<uint32_t>(peers.size());
   self_index_ = ctx.index_in_group();
-  assert(self_index_ < peer_count_ && peers_[self_index_] == ctx.self());
+  DSIM_ASSERT(self_index_ < peer_count_ && peers_[self_index_] == ctx.self(), "node ", ctx.self(),
+              " is not at its place in its group");
   const auto tokens = static_cast<uint64_t>(config_.tokens);
   for (uint64_t t = self_index_; t < tokens; t += peer_count_) {
     const auto token = static_cast<uint32_t>(t);
     if (config_.workload == Workload::kTimers) {
-      ctx.set_timer(config_.delay.sample_duration(ctx.rng()), token);
+      ctx.set_timer(config_.delay.sample_duration(ctx.rng()), kit::timer_tag(Timer::kToken, token));
     } else {
       forward(ctx, token);
     }
@@ -70,7 +72,7 @@ void Phold::on_message(Context& ctx, const Envelope& env) {
 }
 
 void Phold::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
-  ctx.set_timer(config_.delay.sample_duration(ctx.rng()), tag);
+  ctx.set_timer(config_.delay.sample_duration(ctx.rng()), tag);  // the same token, again
 }
 
 }  // namespace dsim::phold

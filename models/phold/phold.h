@@ -35,7 +35,7 @@ class Phold final : public Model {
       "PHOLD benchmark workload: tokens that are timers re-armed on firing (timers) or "
       "messages forwarded at once to a random other node of the group (net)";
 
-  enum class Workload { kTimers, kNet };
+  enum class Workload : uint8_t { kTimers, kNet };
 
   struct Config {
     Workload workload = Workload::kTimers;
@@ -52,6 +52,7 @@ class Phold final : public Model {
   void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
 
  private:
+  enum class Timer : uint8_t { kToken };  // value: the token
   void forward(Context& ctx, uint32_t token);
 
   const Config& config_;

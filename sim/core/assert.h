@@ -29,7 +29,7 @@ namespace detail {
 template <class... Parts>
 std::string assertion_message(const Parts&... parts) {
   std::ostringstream os;
-  (os << ... << parts);
+  ((os << parts), ...);
   return os.str();
 }
 

@@ -1,7 +1,6 @@
 #include "sim/core/clock.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <numbers>
 

@@ -1,7 +1,7 @@
 #include "sim/core/engine.h"
+#include "sim/core/assert.h"
 
 #include <algorithm>
-#include <cassert>
 #include <utility>
 
 namespace dsim {
@@ -70,7 +70,7 @@ Engine::Engine(EngineConfig config)
 Engine::~Engine() = default;
 
 uint32_t Engine::add_group(std::string name, uint32_t count, ModelMaker make) {
-  assert(!ran_);
+  DSIM_ASSERT(!ran_);
   const auto g = static_cast<uint32_t>(groups_.size());
   GroupInfo info{std::move(name), {}};
   info.nodes.reserve(count);
@@ -90,17 +90,17 @@ uint32_t Engine::add_group(std::string name, uint32_t count, ModelMaker make) {
 }
 
 void Engine::set_clock(uint32_t group, ClockSpec spec) {
-  assert(!ran_ && group < groups_.size());
+  DSIM_ASSERT(!ran_ && group < groups_.size());
   group_clocks_[group] = spec.is_ideal() ? nullptr : std::make_unique<ClockSpec>(std::move(spec));
 }
 
 void Engine::set_disk(uint32_t group, DiskSpec spec) {
-  assert(!ran_ && group < groups_.size());
+  DSIM_ASSERT(!ran_ && group < groups_.size());
   group_disks_[group] = std::make_unique<DiskSpec>(std::move(spec));
 }
 
 void Engine::set_locations(std::vector<Location> locations, std::vector<std::string> names) {
-  assert(!ran_ && locations.size() == nodes_.size());
+  DSIM_ASSERT(!ran_ && locations.size() == nodes_.size());
   network_.set_locations(std::move(locations), std::move(names));
 }
 
@@ -153,7 +153,7 @@ void Engine::free_message(uint32_t slot) {
 }
 
 void Engine::send(NodeId from, NodeId to, Message&& msg) {
-  assert(to < nodes_.size() && "send to a node that does not exist");
+  DSIM_ASSERT(to < nodes_.size(), "send to a node that does not exist");
   const uint32_t bytes = msg.size_bytes();
   const uint32_t pair = network_.pair(from, to);
   network_.count_sent(pair, from, bytes);
@@ -529,7 +529,7 @@ void Engine::dispatch(uint64_t r) {
 }
 
 RunStats Engine::run() {
-  assert(!ran_ && "an engine runs once");
+  DSIM_ASSERT(!ran_, "an engine runs once");
   ran_ = true;
   RunStats stats;
   now_ = SimTime::zero();
@@ -567,7 +567,7 @@ RunStats Engine::run() {
       break;
     }
     queue_.pop();
-    assert(e.at >= now_.ns() && "an event in the past");
+    DSIM_ASSERT(e.at >= now_.ns(), "an event in the past");
     now_ = SimTime::from_ns(e.at);
     metrics_.set_now(now_);
     ++stats.events;

@@ -33,11 +33,11 @@
 
 #include <array>
 #include <bit>
-#include <cassert>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "sim/core/assert.h"
 #include "sim/core/time.h"
 
 namespace dsim {
@@ -61,7 +61,7 @@ class BasicEventQueue {
   /// Schedules `ref` at `at`, which must not be earlier than the last popped event.
   void push(SimTime at, uint64_t ref) {
     const uint64_t k = key(at.ns());
-    assert(k >= last_ && "an event scheduled before the last one popped");
+    DSIM_ASSERT(k >= last_, "an event scheduled before the last one popped");
     place({at.ns(), ref}, k);
     ++size_;
     ++scheduled_;
@@ -72,13 +72,13 @@ class BasicEventQueue {
   /// The earliest event (the first scheduled among equals). Does not advance `last_`, so
   /// after top() anything not before the last popped event may still be pushed.
   const QueuedEvent& top() const {
-    assert(size_ != 0);
+    DSIM_ASSERT(size_ != 0);
     if (now_.head) return now_.head->events[now_pos_];
     find_min();
     return min_block_->events[min_pos_];
   }
   void pop() {
-    assert(size_ != 0);
+    DSIM_ASSERT(size_ != 0);
     if (!now_.head) refill();
     --size_;
     Block* b = now_.head;
@@ -149,7 +149,7 @@ class BasicEventQueue {
   // empty): the first of the smallest time, since the bucket is in scheduling order.
   void find_min() const {
     if (min_valid_) return;
-    assert(level_mask_ != 0);
+    DSIM_ASSERT(level_mask_ != 0);
     const int level = std::countr_zero(level_mask_);
     min_bucket_ = level * kRadix + std::countr_zero(digit_mask_[level]);
     min_block_ = buckets_[min_bucket_].head;

@@ -1,7 +1,6 @@
 #include "sim/core/faults.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <functional>
 #include <map>

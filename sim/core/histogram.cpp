@@ -1,14 +1,14 @@
 #include "sim/core/histogram.h"
+#include "sim/core/assert.h"
 
 #include <algorithm>
 #include <bit>
-#include <cassert>
 #include <cmath>
 
 namespace dsim {
 
 Histogram::Histogram(int precision_bits) : bits_(precision_bits) {
-  assert(precision_bits >= 2 && precision_bits <= 16);
+  DSIM_ASSERT(precision_bits >= 2 && precision_bits <= 16);
 }
 
 size_t Histogram::index_of(int64_t v) const {
@@ -55,7 +55,7 @@ void Histogram::record(int64_t value, uint64_t times) {
 }
 
 void Histogram::merge(const Histogram& other) {
-  assert(other.bits_ == bits_);
+  DSIM_ASSERT(other.bits_ == bits_);
   if (other.count_ == 0) return;
   if (other.counts_.size() > counts_.size()) counts_.resize(other.counts_.size(), 0);
   for (size_t i = 0; i < other.counts_.size(); ++i)

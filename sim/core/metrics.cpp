@@ -1,14 +1,14 @@
 #include "sim/core/metrics.h"
+#include "sim/core/assert.h"
 
 #include <algorithm>
-#include <cassert>
 
 namespace dsim {
 
 MetricsRecorder::MetricsRecorder(SymbolTable* symbols, Duration warmup, Duration window,
                                  SimTime end)
     : symbols_(symbols), warmup_(warmup), window_(window), end_(end) {
-  assert(window_.ns() > 0);
+  DSIM_ASSERT(window_.ns() > 0);
 }
 
 void MetricsRecorder::add_node(uint32_t group) {

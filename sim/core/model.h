@@ -119,7 +119,7 @@ class Model {
   virtual void on_disk(Context& /*ctx*/, DiskOpId /*op*/, uint64_t /*tag*/) {}
   /// Called once at the end of the run on every live node (to report final levels).
   virtual void on_stop(Context& /*ctx*/) {}
-  /// Checked after every handler in checked builds; throw or assert on a broken invariant.
+  /// Called after every handler with --check-invariants: DSIM_ASSERT each invariant.
   virtual void check_invariants() const {}
   /// A role other components can target ("leader", "follower"); empty when none.
   virtual std::string_view role() const { return {}; }

@@ -1,7 +1,7 @@
 #include "sim/core/network.h"
+#include "sim/core/assert.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 
 namespace dsim {
@@ -114,7 +114,7 @@ Network::Path Network::path(NodeId from, NodeId to, uint32_t /*pair*/) {
   const Location& b = locations_[to];
   if (a.host == b.host) return Path{nullptr, 1, kSameHost};  // the same_host pseudo-link
   const std::vector<uint32_t>* r = routes_->route(a.vertex, b.vertex);
-  assert(r && "the scenario layer checks that every host reaches every other");
+  DSIM_ASSERT(r, "the scenario layer checks that every host reaches every other");
   return Path{r, static_cast<uint32_t>(r->size())};
 }
 

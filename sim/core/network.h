@@ -27,7 +27,6 @@
 #pragma once
 
 #include <array>
-#include <cassert>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -39,6 +38,7 @@
 #include <vector>
 
 #include "sim/core/access_links.h"
+#include "sim/core/assert.h"
 #include "sim/core/distribution.h"
 #include "sim/core/ids.h"
 #include "sim/core/message.h"
@@ -220,7 +220,7 @@ class Network {
   bool plain(const Path& p) const { return !p.links && plain_[p.link_class]; }
   SimTime cross_plain(const Path& p, SimTime at, Rng& sender_rng) const {
     // cross_link() rounds `at` through a double, which is exact below 2^52 ns (52 days).
-    assert(at.ns() >= 0 && at.ns() < (int64_t{1} << 52));
+    DSIM_ASSERT(at.ns() >= 0 && at.ns() < (int64_t{1} << 52));
     return saturating_add(at, classes_[p.link_class].latency.sample_duration(sender_rng));
   }
   Crossing cross(const Path& p, uint32_t stage, uint32_t pair, uint32_t bytes, SimTime at,

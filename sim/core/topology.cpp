@@ -1,11 +1,11 @@
 #include "sim/core/topology.h"
+#include "sim/core/assert.h"
 
 // Boost.Graph's edge iterators trip GCC 12's -Wmaybe-uninitialized (a false positive in
 // boost::optional inside adj_list_edge_iterator); silence it for this file only.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/dijkstra_shortest_paths.hpp>
-#include <cassert>
 #include <deque>
 #include <limits>
 
@@ -123,7 +123,7 @@ std::string PlacementTree::describe(const Location& loc) const {
 }
 
 std::vector<Location> PlacementTree::place(const std::vector<uint32_t>& subtrees, uint32_t count) {
-  assert(!subtrees.empty());
+  DSIM_ASSERT(!subtrees.empty());
   for (auto& n : tree_)
     n.counter = 0;
   std::vector<Location> out;

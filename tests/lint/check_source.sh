@@ -8,7 +8,7 @@ status=0
 report() { echo "lint: $1"; echo "$2" | sed 's/^/  /'; status=1; }
 
 banned='std::chrono::(system_clock|steady_clock|high_resolution_clock)|std::random_device|[^_a-zA-Z.]s?rand\(|std::(uniform_int|uniform_real|normal|exponential|lognormal|bernoulli|poisson|discrete|gamma|weibull)_distribution|std::mt19937|std::default_random_engine|\btime\(NULL\)|\btime\(nullptr\)|gettimeofday|clock_gettime|thread_local'
-hits=$(grep -rnE "$banned" sim models --include='*.h' --include='*.cpp' | grep -v 'dsim-lint: allow')
+hits=$(grep -rnE "$banned" sim models docs/examples --include='*.h' --include='*.cpp' | grep -v 'dsim-lint: allow')
 [ -n "$hits" ] && report "banned calls in sim/ or models/ (DESIGN.md 3; mark a CLI-only line '// dsim-lint: allow(wall-clock)')" "$hits"
 
 # Mutable statics: 'static' variables that are neither const nor constexpr.
@@ -16,9 +16,16 @@ statics=$(grep -rnE '^\s*(inline\s+)?static\s+[A-Za-z_:<>, ]+\s+[a-z_][a-zA-Z0-9
   --include='*.h' --include='*.cpp' | grep -vE 'static\s+(const|constexpr)|constexpr|static_assert|\(' | grep -v 'dsim-lint: allow')
 [ -n "$statics" ] && report "mutable static state (DESIGN.md 3: no ambient state)" "$statics"
 
-# Models see the model API only.
-layer=$(grep -rnE '#include\s+[<"](yaml-cpp/|CLI/|sim/core/engine\.h|sim/scenario/|sim/run/|sim/sweep/|sim/app/)' models)
+# One assertion macro for invariants: DSIM_ASSERT (sim/core/assert.h), on in every build.
+asserts=$(grep -rnE '(^|[^_A-Za-z])assert\(|<cassert>|throw std::(logic_error|runtime_error)' sim models docs/examples \
+  --include='*.h' --include='*.cpp' | grep -v 'dsim-lint: allow')
+[ -n "$asserts" ] && report "assert or an exception for an invariant: use DSIM_ASSERT (sim/core/assert.h)" "$asserts"
+
+# Models (and the example model) see the model API and the kit only; the kit sees no model.
+layer=$(grep -rnE '#include\s+[<"](yaml-cpp/|CLI/|sim/core/engine\.h|sim/scenario/|sim/run/|sim/sweep/|sim/app/)' models docs/examples)
 [ -n "$layer" ] && report "a model includes something beyond sim/core's model API" "$layer"
+kit_up=$(grep -rnE '#include\s+[<"]models/' models/kit | grep -v '"models/kit/')
+[ -n "$kit_up" ] && report "the model kit includes a model" "$kit_up"
 core_up=$(grep -rnE '#include\s+[<"](yaml-cpp/|CLI/|sim/scenario/|sim/run/|sim/sweep/|sim/app/|models/)' sim/core)
 [ -n "$core_up" ] && report "sim/core includes a higher layer" "$core_up"
 scen_up=$(grep -rnE '#include\s+[<"](sim/run/|sim/sweep/|sim/app/|models/)' sim/scenario)

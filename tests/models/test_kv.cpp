@@ -165,6 +165,8 @@ TEST_CASE("kv_store: node 0 serves after the service time, the others redirect t
     c->groups["store"] = {0, 1};
     c->names = {{0, "store.0"}, {1, "store.1"}};
   }
+  c0.set_group("store", 0);
+  c1.set_group("store", 1);
   primary.on_start(c0);
   other.on_start(c1);
   c1.deliver(other, 10, request(kv::KvOpKind::kPut, 1, 5));

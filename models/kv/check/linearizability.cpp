@@ -1,11 +1,11 @@
 #include "models/kv/check/linearizability.h"
 
 #include <algorithm>
-#include <cassert>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "sim/core/assert.h"
 #include "sim/core/rng.h"
 
 namespace dsim::kv::check {
@@ -139,7 +139,7 @@ class Search {
         r.why_unknown = "step budget (" + std::to_string(budget_.max_steps) + " steps) exhausted";
         break;
       }
-      assert(e != end_ && "a pending return must stop the scan before the end");
+      DSIM_ASSERT(e != end_, "a pending return must stop the scan before the end");
       const Entry& en = entries_[e];
       if (en.call) {
         const SearchOp& op = ops_[en.op];

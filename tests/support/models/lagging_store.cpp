@@ -12,8 +12,7 @@ KvLaggingStore::Config KvLaggingStore::parse(ParamReader& r) {
 }
 
 void KvLaggingStore::on_start(Context& ctx) {
-  const std::string name = ctx.node_name(ctx.self());
-  const auto group = ctx.group_nodes(name.substr(0, name.rfind('.')));
+  const auto group = ctx.group_nodes(ctx.group_name());
   group_.assign(group.begin(), group.end());
   primary_ = group_.empty() || group_[0] == ctx.self();
   m_dups_ = ctx.intern("duplicate_applications");
@@ -23,7 +22,7 @@ void KvLaggingStore::on_message(Context& ctx, const Envelope& env) {
   if (const auto* up = env.msg.get<KvReplicate>()) {
     const uint64_t wait = next_wait_++;
     waiting_.emplace(wait, *up);
-    ctx.set_timer(config_.lag.sample_duration(ctx.rng()), wait);
+    ctx.set_timer(config_.lag.sample_duration(ctx.rng()), kit::timer_tag(Timer::kApply, wait));
     return;
   }
   const auto* req = env.msg.get<KvRequest>();
@@ -56,7 +55,7 @@ void KvLaggingStore::on_message(Context& ctx, const Envelope& env) {
 }
 
 void KvLaggingStore::on_timer(Context& /*ctx*/, TimerId /*id*/, TimerTag tag) {
-  auto it = waiting_.find(tag);
+  auto it = waiting_.find(kit::timer_of<Timer>(tag).value);
   if (it == waiting_.end()) return;
   const KvReplicate& up = it->second;
   Copy& c = copies_[up.key];

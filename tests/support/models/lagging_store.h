@@ -1,19 +1,20 @@
 // `kv_lagging`: a deliberately lagging replicated store, for the checkers' tests. It is
-// test-only: the tests register it (it is not in models/builtin.cpp, so scenarios cannot
-// name it).
+// test-only: built into the tests alone (tests/support/models), registered by the tests
+// that use it, so no scenario of dsim can name it.
 //
 // Node 0 of its group is the primary; a write sent to another node is answered "not
 // leader, try node 0". The primary applies a write (KvStateMachine: idempotency keys
 // honoured), answers, and sends the key's new value to every other node, which applies
 // it `lag` after it arrives (newer versions only). Every node serves reads from its own
 // copy, so a read at a replica misses the writes still in flight or waiting out their lag:
-// stale reads with a known shape (see tests/models/test_kv_checkers_end_to_end.cpp).
+// stale reads with a known shape (see tests/validation/test_kv_consistency.cpp).
 #pragma once
 
 #include <map>
 #include <string_view>
 #include <utility>
 
+#include "models/kit/timer.h"
 #include "models/kv/contract.h"
 #include "models/kv/state_machine.h"
 #include "sim/core/distribution.h"
@@ -52,6 +53,7 @@ class KvLaggingStore final : public Model {
   void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
 
  private:
+  enum class Timer : uint8_t { kApply };  // value: the update waiting out its lag
   struct Copy {
     uint64_t version = 0;
     KvValue value;
@@ -61,7 +63,7 @@ class KvLaggingStore final : public Model {
   KvStateMachine sm_;                        // the primary's
   std::map<uint64_t, uint64_t> versions_;    // the primary's version per key
   std::map<uint64_t, Copy> copies_;          // a replica's
-  std::map<uint64_t, KvReplicate> waiting_;  // updates waiting out their lag, by timer tag
+  std::map<uint64_t, KvReplicate> waiting_;  // updates waiting out their lag, by number
   uint64_t next_wait_ = 0;
   std::vector<NodeId> group_;
   bool primary_ = false;
