@@ -409,7 +409,7 @@ std::vector<uint32_t> maglev_table(std::span<const double> weights, uint32_t siz
   return table;
 }
 
-void read_balancer_params(ParamReader& r, BalancerSpec& spec) {
+void read_balancer_params(ParamReader& r, BalancerSpec& spec, bool target_node) {
   using K = BalancerKind;
   const bool sampled = spec.kind == K::kPowerOfD || spec.kind == K::kLeastLatency;
   const bool hashed = spec.kind == K::kHashKey || spec.kind == K::kHashClient ||
@@ -423,6 +423,10 @@ void read_balancer_params(ParamReader& r, BalancerSpec& spec) {
     }
     return true;
   };
+  if (target_node && given("target_node", spec.kind == K::kFixed, "fixed")) {
+    spec.fixed = static_cast<size_t>(
+        r.integer("target_node", 0, "fixed: the index of the node in the target group", 0));
+  }
   if (given("choices", sampled, "power_of_d and least_latency")) {
     spec.d = static_cast<uint32_t>(r.integer(
         "choices", spec.d, "power_of_d, least_latency: candidates sampled per pick", 1, 1'000'000));

@@ -105,10 +105,11 @@ struct BalancerSpec {
 /// The names of every policy, for choice(): {{"random", kRandom}, ...}.
 std::vector<std::pair<std::string_view, BalancerKind>> balancer_choices();
 
-/// Reads the parameters of the policy `spec.kind` (d, with_replacement, load_bound,
-/// vnodes, table_size, decay, seed) from `r`: only those given are written to the resolved
-/// scenario, so adding a policy's knobs changes nothing for scenarios that do not use them.
-void read_balancer_params(ParamReader& r, BalancerSpec& spec);
+/// Reads the parameters of the policy `spec.kind` (choices, with_replacement,
+/// latency_decay, load_bound, vnodes, table_size, hash_seed and, with `target_node`, the
+/// fixed policy's node) from `r`: only those given are read (and written to the resolved
+/// scenario), and one the policy does not use is an error.
+void read_balancer_params(ParamReader& r, BalancerSpec& spec, bool target_node = false);
 
 class BalancerPolicy {
  public:

@@ -17,7 +17,7 @@ Client::Config Client::parse(ParamReader& r) {
       r.choice("balance", kit::BalancerKind::kRandom, kit::balancer_choices(),
                "how a request picks its server in the target group: a balancer policy of the "
                "kit (random, round_robin, least_outstanding, power_of_d, least_latency, ...)");
-  kit::read_balancer_params(r, c.calls.balancer);
+  kit::read_balancer_params(r, c.calls.balancer, /*target_node=*/true);
   c.request_bytes = r.size("request_size", c.request_bytes, "size of a request on the wire");
   return c;
 }

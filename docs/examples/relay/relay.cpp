@@ -11,7 +11,7 @@ Relay::Config Relay::parse(ParamReader& r) {
   c.delay = r.distribution("delay", c.delay, "time the relay spends on each request");
   c.calls.balancer.kind = r.choice("policy", kit::BalancerKind::kRoundRobin,
                                    kit::balancer_choices(), "how the next node is picked");
-  kit::read_balancer_params(r, c.calls.balancer);
+  kit::read_balancer_params(r, c.calls.balancer, /*target_node=*/true);
   c.calls.timeout =
       r.duration("timeout", c.calls.timeout, "proxy: a call not answered in time fails");
   c.response_bytes = r.size("response_size", c.response_bytes, "proxy: size of an answer");
