@@ -1,8 +1,9 @@
 #include "sim/core/engine.h"
-#include "sim/core/assert.h"
 
 #include <algorithm>
 #include <utility>
+
+#include "sim/core/assert.h"
 
 namespace dsim {
 
@@ -148,7 +149,7 @@ uint32_t Engine::alloc_message() {
 }
 
 void Engine::free_message(uint32_t slot) {
-  messages_[slot].msg = Message();
+  messages_[slot].msg.clear();
   free_messages_.push_back(slot);
 }
 

@@ -1,9 +1,10 @@
 #include "sim/core/histogram.h"
-#include "sim/core/assert.h"
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
+
+#include "sim/core/assert.h"
 
 namespace dsim {
 

@@ -32,6 +32,9 @@ struct MessageType {
   /// Moving the message is a copy of its storage's bytes (a trivially copyable payload in
   /// place, or the pointer to one on the heap): no call through `relocate`.
   bool relocates_by_copy;
+  /// ... and the first this many bytes hold it (32, 64 or kInlineBytes), so small payloads
+  /// move with fewer register moves than the largest one.
+  uint8_t copy_bytes;
   /// Destroying it does nothing (a trivially destructible payload in place).
   bool trivially_destroyed;
   void (*destroy)(void* storage);
@@ -71,6 +74,8 @@ class Message {
   ~Message() { reset(); }
 
   bool empty() const { return type_ == nullptr; }
+  /// Destroys the payload: the message is empty.
+  void clear() { reset(); }
   const MessageType* type() const { return type_; }
   std::string_view name() const { return type_ ? type_->name : std::string_view("none"); }
   uint32_t size_bytes() const { return type_ ? type_->size_bytes(storage()) : 0; }
@@ -132,10 +137,17 @@ class Message {
   }
 
   template <class T>
+  static constexpr uint8_t copy_bytes_of() {
+    const size_t held = kFitsInline<T> ? sizeof(T) : sizeof(T*);
+    return held <= 32 ? 32 : held <= 64 ? 64 : static_cast<uint8_t>(kInlineBytes);
+  }
+
+  template <class T>
   static constexpr MessageType kTypeOf = {
       T::kName,
       kFitsInline<T>,
       !kFitsInline<T> || std::is_trivially_copyable_v<T>,
+      copy_bytes_of<T>(),
       kFitsInline<T>&& std::is_trivially_destructible_v<T>,
       [](void* s) {
         if constexpr (kFitsInline<T>) {
@@ -186,7 +198,14 @@ class Message {
   void take(Message& o) {
     if (o.type_) {
       if (o.type_->relocates_by_copy) {
-        std::memcpy(buf_, o.buf_, kInlineBytes);  // a fixed size: a few register moves
+        // Fixed sizes: a few register moves each.
+        if (o.type_->copy_bytes <= 32) {
+          std::memcpy(buf_, o.buf_, 32);
+        } else if (o.type_->copy_bytes <= 64) {
+          std::memcpy(buf_, o.buf_, 64);
+        } else {
+          std::memcpy(buf_, o.buf_, kInlineBytes);
+        }
       } else {
         o.type_->relocate(storage(), o.storage());
       }

@@ -1,7 +1,8 @@
 #include "sim/core/metrics.h"
-#include "sim/core/assert.h"
 
 #include <algorithm>
+
+#include "sim/core/assert.h"
 
 namespace dsim {
 

@@ -1,8 +1,9 @@
 #include "sim/core/network.h"
-#include "sim/core/assert.h"
 
 #include <algorithm>
 #include <cmath>
+
+#include "sim/core/assert.h"
 
 namespace dsim {
 

@@ -1,5 +1,4 @@
 #include "sim/core/topology.h"
-#include "sim/core/assert.h"
 
 // Boost.Graph's edge iterators trip GCC 12's -Wmaybe-uninitialized (a false positive in
 // boost::optional inside adj_list_edge_iterator); silence it for this file only.
@@ -8,6 +7,8 @@
 #include <boost/graph/dijkstra_shortest_paths.hpp>
 #include <deque>
 #include <limits>
+
+#include "sim/core/assert.h"
 
 namespace dsim {
 
