@@ -1,6 +1,7 @@
 // Calls between nodes. A request carries its own way back, as FoundationDB's requests carry
 // their ReplyPromise: a call header names the call, the node to answer, the time left
-// until the end user's deadline, and the end user's operation the call serves. Any node
+// until the end user's deadline, the end user's operation the call serves, and the
+// idempotency key all of the call's attempts share. Any node
 // may answer a call it received — at once, later, or after calling others — and a node may
 // hand a call on unchanged (forward), so that the next node answers the original caller
 // directly. Contracts (kv, plain request/response, ...) are payloads next to the header,
@@ -45,6 +46,9 @@ struct CallHeader {
   /// time, because the nodes' clocks differ (gRPC's grpc-timeout likewise). The receiver's
   /// deadline is its own now() + budget. kNoDeadline: none.
   Duration budget = kNoDeadline;
+  /// The same for every attempt of one logical call (so a service can apply a retried
+  /// write once), unless the caller asks for a new one per attempt; 0: none.
+  uint64_t idempotency_key = 0;
   NodeId reply_to = kNoNode;  ///< the node the answer goes to
 
   bool has_deadline() const { return budget != kNoDeadline; }
@@ -56,6 +60,11 @@ inline CallHeader forwarded(const CallHeader& call, Duration held) {
   CallHeader out = call;
   if (out.has_deadline()) out.budget = out.budget - held;
   return out;
+}
+
+/// An idempotency key unique in the run: the node and a number it never repeats (from 1).
+constexpr uint64_t make_idempotency_key(NodeId node, uint64_t seq) {
+  return (static_cast<uint64_t>(node) << 40) | seq;
 }
 
 /// The header of a new call this node makes (to serve `parent`, a call it received

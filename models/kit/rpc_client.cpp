@@ -27,6 +27,7 @@ void RpcClient::begin(Context& ctx, uint64_t handle, const Options& o) {
   Call& c = calls_[handle];
   c.pick = o.pick;
   c.origin = o.origin;
+  c.idempotency_key = o.idempotency_key;
   c.max_tries = o.max_attempts > 0 ? o.max_attempts : policy_->retry.attempts();
   const SimTime now = ctx.monotonic();
   Duration budget = o.inherited_budget;
@@ -56,6 +57,10 @@ void RpcClient::send(Context& ctx, uint64_t handle, Call& c) {
   header.id = make_call_id(self_, seq);
   header.origin = c.origin;
   header.reply_to = self_;
+  if (!policy_->idempotency_keys && c.requests > 0 && c.idempotency_key != 0) {
+    c.idempotency_key = new_idempotency_key();
+  }
+  header.idempotency_key = c.idempotency_key;
   c.attempt = header.id;
   c.sent = now;
   attempts_[header.id] = handle;

@@ -6,8 +6,8 @@
 //
 // A logical call is one or more attempts; each attempt is one request with a call id of
 // its own (so an answer to an attempt that timed out is recognised as late), and all of
-// them carry the same idempotency key when the model gives one. The model (the call's
-// host) builds the requests, reads the answers and says what each means (Answer); the
+// them carry the same idempotency key when the call has one (new_idempotency_key()). The model (the
+// call's host) builds the requests, reads the answers and says what each means (Answer); the
 // RpcClient does the rest:
 //
 //   begin(ctx, handle, opts)     picks a target, sends the first request (host.send_request)
@@ -42,6 +42,9 @@ struct CallPolicy {
   RetryPolicy retry;
   RetryBudgetSpec budget;
   uint32_t max_redirects = 3;  ///< redirects followed per attempt
+  /// Every request of a call carries the call's idempotency key (false: a new key per
+  /// request after the first, so the service cannot recognise retries).
+  bool idempotency_keys = true;
   /// The whole call's time, every attempt and backoff included; none: no deadline of its
   /// own (an inherited one still applies).
   std::optional<Duration> deadline;
@@ -83,9 +86,10 @@ class CallHost {
 class RpcClient {
  public:
   struct Options {
-    PickRequest pick;           ///< key and client for the balancer
-    uint32_t max_attempts = 0;  ///< 0: the retry policy's
-    uint64_t origin = 0;        ///< the end user's operation (CallHeader::origin)
+    PickRequest pick;              ///< key and client for the balancer
+    uint32_t max_attempts = 0;     ///< 0: the retry policy's
+    uint64_t origin = 0;           ///< the end user's operation (CallHeader::origin)
+    uint64_t idempotency_key = 0;  ///< from new_idempotency_key(); 0: the call has none
     /// The deadline inherited from the call this one serves (its remaining budget).
     Duration inherited_budget = kNoDeadline;
   };
@@ -113,6 +117,8 @@ class RpcClient {
   /// Begins call `handle` (the model's id for it, unique among its live calls, < 2^52):
   /// picks a target and sends the first request.
   void begin(Context& ctx, uint64_t handle, const Options& options);
+  /// A key for a call's requests, unique in the run (make_idempotency_key).
+  uint64_t new_idempotency_key() { return make_idempotency_key(self_, next_key_++); }
   /// The call an attempt id belongs to, if that attempt is still awaited.
   std::optional<uint64_t> handle_of(uint64_t id) const;
   /// An answer to attempt `id` came from `from`; `hint` names the node a redirect points
@@ -130,6 +136,7 @@ class RpcClient {
   struct Call {
     PickRequest pick;
     uint64_t origin = 0;
+    uint64_t idempotency_key = 0;
     uint32_t max_tries = 1;
     uint32_t tries = 0;      // attempts counted against max_tries
     uint32_t requests = 0;   // requests sent, redirects included
@@ -160,6 +167,7 @@ class RpcClient {
   std::unordered_map<uint64_t, uint64_t> attempts_;  // call id -> handle; lookups only
   NodeId self_ = kNoNode;
   uint64_t next_seq_ = 1;
+  uint64_t next_key_ = 1;
   Symbol m_retries_, m_redirects_, m_timeouts_, m_late_;
 };
 

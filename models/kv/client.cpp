@@ -69,9 +69,9 @@ void KvClient::read_calls(ParamReader& r, Config& c) {
       r.duration("timeout", calls.timeout, "an attempt not answered within this times out");
   if (calls.timeout <= Duration::zero()) r.error("timeout", "must be > 0");
   kit::read_retry_policy(r, calls.retry);
-  c.idempotency_keys = r.boolean("idempotency_keys", c.idempotency_keys,
-                                 "retries carry the operation's idempotency key (false: a new "
-                                 "key per attempt, so stores cannot recognise retries)");
+  calls.idempotency_keys = r.boolean("idempotency_keys", calls.idempotency_keys,
+                                     "retries carry the operation's idempotency key (false: a new "
+                                     "key per attempt, so stores cannot recognise retries)");
   calls.balancer.kind = r.choice(
       "target_policy", calls.balancer.kind, kit::balancer_choices(),
       "which store node an attempt goes to, by a balancer policy of the kit: random, "
@@ -168,7 +168,7 @@ KvRequest KvClient::make_request(Context& ctx, KvOpKind kind, uint64_t key, uint
   req.op = kind;
   req.key = key;
   req.session = (static_cast<uint64_t>(ctx.self()) << 32) | session;
-  req.idempotency_key = (static_cast<uint64_t>(ctx.self()) << 40) | next_idempotency_++;
+  req.call.idempotency_key = rpc_.new_idempotency_key();
   if (kind != KvOpKind::kGet && next_write_ >= kValueStride) {
     // Values are client node * 10^9 + write number: past 10^9 writes from one node they
     // would collide, so the rest of the run only reads.
@@ -209,23 +209,21 @@ void KvClient::start_op(Context& ctx, uint64_t user, bool final_read, uint64_t f
   what.expected_absent = op.req.expected_absent;
   what.final_read = final_read;
   what.session = session;
-  what.idempotency_key = op.req.idempotency_key;
+  what.idempotency_key = op.req.call.idempotency_key;
   record_invoke(ctx.record(), op.token, what);
   kit::RpcClient::Options call;
   call.pick.key = op.req.key;
   call.pick.client = ctx.self();
   call.max_attempts = final_read ? static_cast<uint32_t>(config_.read_back_attempts) : 0;
   call.origin = op.token.id;
+  call.idempotency_key = op.req.call.idempotency_key;
   rpc_.begin(ctx, id, call);
 }
 
 void KvClient::send_request(Context& ctx, uint64_t handle, const kit::CallHeader& header, NodeId to,
-                            uint32_t request) {
+                            uint32_t /*request*/) {
   Op& op = ops_.at(handle);
   op.req.call = header;
-  if (!config_.idempotency_keys && request > 0) {
-    op.req.idempotency_key = (static_cast<uint64_t>(ctx.self()) << 40) | next_idempotency_++;
-  }
   // The session's newest token (a retry carries what the session learned meanwhile).
   const auto tok = session_tokens_.find(session_of(op));
   op.req.session_token = tok == session_tokens_.end() ? 0 : tok->second;

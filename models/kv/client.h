@@ -74,7 +74,6 @@ class KvClient final : public Model, private kit::CallHost {
     int64_t sessions = 1;  ///< per client node (open loop)
     /// Timeout, retries, budget, deadline, redirects and the target policy.
     kit::CallPolicy calls;
-    bool idempotency_keys = true;
     Merge merge = Merge::kLast;
     bool causal_context = false;
     bool read_back = false;
@@ -155,7 +154,6 @@ class KvClient final : public Model, private kit::CallHost {
   size_t read_back_next_ = 0;
   uint64_t next_op_ = 1;
   uint64_t next_write_ = 1;
-  uint64_t next_idempotency_ = 1;
   Symbol op_symbols_[4];
   Symbol m_read_back_, m_cas_failed_, m_values_exhausted_, m_sibling_reads_, m_siblings_read_;
 };

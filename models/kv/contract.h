@@ -20,8 +20,9 @@
 //                  waiting for replicas that may have applied it)
 // A store that does not answer leaves the client to time out: an unknown outcome.
 //
-// Retried writes carry the same idempotency key, so a store can apply a write once
-// however often it arrives (KvStateMachine does this).
+// Retried writes carry the same idempotency key (in the call header: the call layer keeps
+// it across a call's attempts), so a store can apply a write once however often it
+// arrives (KvStateMachine does this).
 //
 // Causal contexts (optional; stores that version values with vector clocks, e.g. quorum):
 // a response may carry `causal` — every sibling the store found (concurrent values none of
@@ -162,12 +163,11 @@ struct KvRequest {
   static constexpr std::string_view kName = "kv_request";
   kit::CallHeader call;  ///< the call's id (echoed in the response), who to answer, deadline
   uint64_t key = 0;
-  int64_t value = 0;             ///< put: the value; cas: the new value; append: the element
-  int64_t expected = 0;          ///< cas
-  uint64_t idempotency_key = 0;  ///< the same for every retry of one logical operation
-  uint64_t session = 0;          ///< (client node << 32) | session: for session guarantees
-  uint64_t session_token = 0;    ///< the largest token the session received; 0: none
-  uint32_t value_bytes = 0;      ///< size of `value` on the wire (writes)
+  int64_t value = 0;           ///< put: the value; cas: the new value; append: the element
+  int64_t expected = 0;        ///< cas
+  uint64_t session = 0;        ///< (client node << 32) | session: for session guarantees
+  uint64_t session_token = 0;  ///< the largest token the session received; 0: none
+  uint32_t value_bytes = 0;    ///< size of `value` on the wire (writes)
   KvOpKind op = KvOpKind::kGet;
   bool expected_absent = false;  ///< cas: expects no value
 

@@ -50,9 +50,9 @@ KvResponse KvStateMachine::apply(const KvRequest& req, SimTime now) {
     return resp;
   }
   forget_expired(now);
-  const bool keyed = req.idempotency_key != 0;
+  const bool keyed = req.call.idempotency_key != 0;
   if (keyed) {
-    if (auto it = applied_.find(req.idempotency_key); it != applied_.end()) {
+    if (auto it = applied_.find(req.call.idempotency_key); it != applied_.end()) {
       if (config_.dedup) {
         ++deduplicated_;
         resp.status = it->second.status;
@@ -81,7 +81,7 @@ KvResponse KvStateMachine::apply(const KvRequest& req, SimTime now) {
   }
   if (v.empty()) data_.erase(req.key);  // a failed cas on an absent key
   if (resp.status == KvStatus::kOk) ++applied_writes_;
-  if (keyed) remember(req.idempotency_key, resp.status, now);
+  if (keyed) remember(req.call.idempotency_key, resp.status, now);
   return resp;
 }
 

@@ -32,9 +32,9 @@ int64_t PrimaryBackup::next_stamp(Context& ctx) {
 void PrimaryBackup::push_entry(Shard& sh, Entry e) {
   sh.received = LogPos{e.epoch, e.index};
   note_entry(sh.history, e.epoch, e.index);
-  if (e.write.idempotency_key != 0) {
-    sh.idem_index[e.write.idempotency_key] = e.index;
-    sh.idem_fifo.emplace_back(e.index, e.write.idempotency_key);
+  if (e.write.call.idempotency_key != 0) {
+    sh.idem_index[e.write.call.idempotency_key] = e.index;
+    sh.idem_fifo.emplace_back(e.index, e.write.call.idempotency_key);
   }
   sh.backlog.push_back(std::move(e));
   const auto cap = static_cast<size_t>(config_.backlog);

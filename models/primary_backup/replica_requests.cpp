@@ -54,9 +54,10 @@ void PrimaryBackup::handle_write(Context& ctx, uint32_t s, Shard& sh, NodeId cli
     return;
   }
   // A retry of a write still waiting for its backups waits for the same entry.
-  const bool placed = req.idempotency_key != 0 && sh.idem_index.count(req.idempotency_key);
-  if (req.idempotency_key != 0 && config_.state.dedup) {
-    auto it = sh.idem_index.find(req.idempotency_key);
+  const bool placed =
+      req.call.idempotency_key != 0 && sh.idem_index.count(req.call.idempotency_key);
+  if (req.call.idempotency_key != 0 && config_.state.dedup) {
+    auto it = sh.idem_index.find(req.call.idempotency_key);
     if (it != sh.idem_index.end() && it->second > sh.commit && it->second <= sh.received.index) {
       add_waiter(ctx, s, sh, client, req, it->second, Wait::kAck);
       return;

@@ -20,7 +20,7 @@ bool Entry::same_as(const Entry& o) const {
   if (kind == EntryKind::kNoop) return true;
   return cmd.op == o.cmd.op && cmd.key == o.cmd.key && cmd.value == o.cmd.value &&
          cmd.expected == o.cmd.expected && cmd.expected_absent == o.cmd.expected_absent &&
-         cmd.idempotency_key == o.cmd.idempotency_key && cmd.session == o.cmd.session &&
+         cmd.call.idempotency_key == o.cmd.call.idempotency_key && cmd.session == o.cmd.session &&
          cmd.call.id == o.cmd.call.id;
 }
 
@@ -28,7 +28,7 @@ uint64_t Entry::digest() const {
   uint64_t h = mix64(term ^ (static_cast<uint64_t>(kind) << 56));
   if (kind == EntryKind::kNoop) return h;
   for (uint64_t v : {static_cast<uint64_t>(cmd.op), cmd.key, static_cast<uint64_t>(cmd.value),
-                     static_cast<uint64_t>(cmd.expected), cmd.idempotency_key, cmd.session,
+                     static_cast<uint64_t>(cmd.expected), cmd.call.idempotency_key, cmd.session,
                      cmd.call.id, static_cast<uint64_t>(cmd.expected_absent)}) {
     h = mix64(h ^ v);
   }
@@ -92,7 +92,7 @@ void encode_entry(const Entry& e, std::string& out) {
   put_u64(out, e.cmd.key);
   put_u64(out, static_cast<uint64_t>(e.cmd.value));
   put_u64(out, static_cast<uint64_t>(e.cmd.expected));
-  put_u64(out, e.cmd.idempotency_key);
+  put_u64(out, e.cmd.call.idempotency_key);
   put_u64(out, e.cmd.session);
   put_u64(out, e.cmd.value_bytes);
   put_u64(out, e.cmd.call.id);
@@ -115,7 +115,7 @@ bool decode_entry(std::string_view in, size_t& pos, Entry& e) {
   e.cmd.expected_absent = in[pos++] != 0;
   uint64_t value = 0, expected = 0, bytes = 0;
   if (!get_u64(in, pos, e.cmd.key) || !get_u64(in, pos, value) || !get_u64(in, pos, expected) ||
-      !get_u64(in, pos, e.cmd.idempotency_key) || !get_u64(in, pos, e.cmd.session) ||
+      !get_u64(in, pos, e.cmd.call.idempotency_key) || !get_u64(in, pos, e.cmd.session) ||
       !get_u64(in, pos, bytes) || !get_u64(in, pos, e.cmd.call.id)) {
     return false;
   }

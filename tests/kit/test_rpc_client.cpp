@@ -123,6 +123,36 @@ TEST_CASE("rpc client: timeouts retry with backoff, each attempt a new id, then 
   CHECK(ctx.counter("retries") == 3);
 }
 
+TEST_CASE("rpc client: every request of a call carries its idempotency key, or a new one each") {
+  for (bool keep : {true, false}) {
+    CallPolicy p = policy();
+    p.idempotency_keys = keep;
+    Caller c(p);
+    RecordingContext ctx(7);
+    c.on_start(ctx);
+    RpcClient::Options o;
+    o.idempotency_key = c.rpc.new_idempotency_key();
+    CHECK(o.idempotency_key == make_idempotency_key(7, 1));
+    c.rpc.begin(ctx, 1, o);
+    c.rpc.on_answer(ctx, c.requests[0].header.id, 1, Answer::kRedirect, 2);  // request 2
+    while (ctx.fire_next(c)) {
+    }
+    REQUIRE(c.requests.size() == 5);
+    INFO("keys kept: " << keep);
+    std::set<uint64_t> keys;
+    for (const auto& r : c.requests)
+      keys.insert(r.header.idempotency_key);
+    CHECK(keys.size() == (keep ? 1u : 5u));
+    CHECK(c.requests[0].header.idempotency_key == o.idempotency_key);
+  }
+  // A call given no key carries none.
+  Caller c(policy());
+  RecordingContext ctx(7);
+  c.on_start(ctx);
+  c.rpc.begin(ctx, 1, {});
+  CHECK(c.requests[0].header.idempotency_key == 0);
+}
+
 TEST_CASE("rpc client: refusals retry as not applied, a redirect is followed at once") {
   const CallPolicy p = policy();
   Caller c(p);

@@ -25,7 +25,7 @@ KvRequest request(kv::KvOpKind op, uint64_t key, int64_t value = 0, uint64_t ide
   r.op = op;
   r.key = key;
   r.value = value;
-  r.idempotency_key = idem;
+  r.call.idempotency_key = idem;
   r.value_bytes = 10;
   return r;
 }
@@ -206,7 +206,7 @@ TEST_CASE("kv_client: operations follow the mix and carry unique values and keys
       CHECK(r.value / 1'000'000'000 == 10);  // the client's node in the value
       CHECK(r.size_bytes() == kKvHeaderBytes + 100);
     }
-    CHECK(idempotency.insert(r.idempotency_key).second);
+    CHECK(idempotency.insert(r.call.idempotency_key).second);
     CHECK(r.session >> 32 == 10);
     CHECK((r.session & 0xffffffff) == static_cast<uint64_t>(i % 3));  // sessions in turn
     CHECK(r.key < 1000);
@@ -298,7 +298,7 @@ TEST_CASE("kv_client: exponential backoff retries under the same idempotency key
   CHECK(sent[2] - sent[1] == ms(120));
   CHECK(sent[3] - sent[2] == ms(125));
   for (const auto& r : reqs) {
-    CHECK(r.idempotency_key == reqs[0].idempotency_key);
+    CHECK(r.call.idempotency_key == reqs[0].call.idempotency_key);
     CHECK(r.value == reqs[0].value);
   }
   CHECK(reqs[1].call.id != reqs[0].call.id);
@@ -314,7 +314,7 @@ TEST_CASE("kv_client: without idempotency keys every attempt carries a new one")
   c.mix = {{"put", 1}};
   c.calls.retry.backoff = kit::RetryPolicy::Backoff::kFixed;
   c.calls.retry.base = ms(1);
-  c.idempotency_keys = false;
+  c.calls.idempotency_keys = false;
   ClientRig rig(c);
   rig.start();
   auto a = rig.next_request();
@@ -322,7 +322,7 @@ TEST_CASE("kv_client: without idempotency keys every attempt carries a new one")
   REQUIRE(a);
   REQUIRE(b);
   CHECK(a->second.value == b->second.value);
-  CHECK(a->second.idempotency_key != b->second.idempotency_key);
+  CHECK(a->second.call.idempotency_key != b->second.call.idempotency_key);
 }
 
 TEST_CASE("kv_client: a redirect is followed at once and is not a retry") {
@@ -341,7 +341,7 @@ TEST_CASE("kv_client: a redirect is followed at once and is not a retry") {
   CHECK(rig.ctx.sent.back().to == leader);
   CHECK(rig.ctx.sent.back().at == t);
   const KvRequest again = *rig.ctx.sent.back().msg.get<KvRequest>();
-  CHECK(again.idempotency_key == req->second.idempotency_key);
+  CHECK(again.call.idempotency_key == req->second.call.idempotency_key);
   rig.answer(leader, again, KvStatus::kOk);
   CHECK(rig.op(0).history == HistoryOutcome::kOk);
   CHECK(rig.op(0).attempts == 2);

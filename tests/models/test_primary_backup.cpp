@@ -37,7 +37,7 @@ KvRequest put(uint64_t id, uint64_t key, int64_t value) {
   r.key = key;
   r.value = value;
   r.value_bytes = 10;
-  r.idempotency_key = 1000 + id;
+  r.call.idempotency_key = 1000 + id;
   r.session = (uint64_t{kClient} << 32) | 0;
   return r;
 }

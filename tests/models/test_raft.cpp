@@ -32,7 +32,7 @@ kv::KvRequest put(uint64_t id, uint64_t key, int64_t value, uint64_t idem = 0) {
   r.key = key;
   r.value = value;
   r.value_bytes = 8;
-  r.idempotency_key = idem ? idem : id + 1000;
+  r.call.idempotency_key = idem ? idem : id + 1000;
   return r;
 }
 
@@ -514,7 +514,7 @@ TEST_CASE("raft: a retried write (same idempotency key) is applied once (thesis 
   append.key = 9;
   append.value = 77;
   append.value_bytes = 8;
-  append.idempotency_key = 555;
+  append.call.idempotency_key = 555;
   c.client_sends(0, append);
   append.call.id = 2;  // the retry: a new request, the same operation
   c.client_sends(0, append);
