@@ -24,6 +24,7 @@ constexpr unsigned kMaxJobs = 1024;
 
 using sweep::RunRecord;
 using sweep::SweepMeta;
+using WallClock = std::chrono::steady_clock;  // dsim-lint: allow(wall-clock)
 
 std::optional<std::pair<uint32_t, uint32_t>> parse_shard(const std::string& s) {
   const size_t slash = s.find('/');
@@ -45,6 +46,13 @@ std::string run_count(size_t n) {
   return count(n, "run");
 }
 
+// "sweep <name> (seed <seed>): <p> points x <r> replications = <n> runs"
+std::string headline(const std::string& name, uint64_t seed, size_t points, size_t replications,
+                     size_t runs) {
+  return "sweep " + name + " (seed " + std::to_string(seed) + "): " + count(points, "point") +
+         " x " + count(replications, "replication") + " = " + run_count(runs);
+}
+
 // The terminal lines after a sweep or a merge.
 void print_report(const SweepMeta& meta, const std::vector<RunRecord>& records,
                   const std::string& dir, const std::string& timing) {
@@ -58,9 +66,7 @@ void print_report(const SweepMeta& meta, const std::vector<RunRecord>& records,
     aborted += a;
     failed_checks += f;
   }
-  std::cout << "sweep " << meta.name << " (seed " << meta.root_seed
-            << "): " << count(meta.points, "point") << " x "
-            << count(meta.replications, "replication") << " = " << run_count(records.size())
+  std::cout << headline(meta.name, meta.root_seed, meta.points, meta.replications, records.size())
             << timing << "\n\n";
   std::cout << sweep::render_sweep_table(meta, records);
   std::cout << "\n(mean ± half-width of the 95% confidence interval over the replications)\n";
@@ -69,189 +75,188 @@ void print_report(const SweepMeta& meta, const std::vector<RunRecord>& records,
   std::cout << "results in " << dir << "/\n";
 }
 
-}  // namespace
+// ---------------------------------------------------------------------------------------
+// dsim sweep
 
-int cmd_sweep(const SweepCliArgs& args, const ModelRegistry& registry) {
-  sweep::Cluster cluster;
-  if (sweep::Cluster::launched_by_mpi() && !sweep::Cluster::built_with_mpi()) {
-    std::cerr << "dsim: started by an MPI launcher, but this dsim was built without MPI "
-                 "(configure with -DDSIM_MPI=ON); every process would run the whole sweep\n";
-    return kExitBadInput;
-  }
-  const bool talk = cluster.root();
-  auto started = std::chrono::steady_clock::now();  // dsim-lint: allow(wall-clock)
-
+// The shard (from --shard) and the MPI rank this process runs; nullopt when --shard is
+// not i/n (said by the root).
+std::optional<sweep::Partition> read_partition(const std::string& shard,
+                                               const sweep::Cluster& cluster) {
   sweep::Partition part;
-  if (!args.shard.empty()) {
-    auto s = parse_shard(args.shard);
+  if (!shard.empty()) {
+    auto s = parse_shard(shard);
     if (!s) {
-      if (talk) {
-        std::cerr << "--shard " << args.shard
+      if (cluster.root()) {
+        std::cerr << "--shard " << shard
                   << ": expected i/n with 0 <= i < n (shards are numbered from 0, like "
                      "SLURM_ARRAY_TASK_ID with --array=0-<n-1>)\n";
       }
-      return kExitBadInput;
+      return std::nullopt;
     }
     part.shard = s->first;
     part.shards = s->second;
   }
   part.rank = cluster.rank();
   part.ranks = cluster.size();
+  return part;
+}
 
-  if (args.jobs > kMaxJobs) {
-    if (talk) std::cerr << "--jobs " << args.jobs << ": at most " << kMaxJobs << " threads\n";
-    return kExitBadInput;
-  }
-  Diagnostics diag;
-  auto plan = sweep::load_sweep(args.file, args.sweep, registry, diag);
-  if (!plan) {
-    if (talk) std::cerr << diag.render();
-    return kExitBadInput;
-  }
-  const SweepMeta meta = sweep::plan_meta(*plan, part);
-  const auto shard_runs = sweep::assigned_runs(plan->runs(), {part.shard, part.shards, 0, 1});
+// `dsim sweep --dry-run`: the points and the first seeds.
+void print_dry_run(const sweep::SweepPlan& plan, const sweep::Partition& part, size_t shard_runs) {
+  std::cout << headline(plan.name, plan.root_seed, plan.points(), plan.replications, plan.runs());
+  if (part.shards > 1) std::cout << ", " << run_count(shard_runs) << " in this shard";
+  std::cout << "\n";
+  for (size_t p = 0; p < plan.points(); ++p)
+    std::cout << "  point " << p << ": " << plan.point_label(p) << "\n";
+  std::cout << "  seeds:";
+  for (uint32_t r = 0; r < plan.replications && r < 10; ++r)
+    std::cout << " " << sweep::replication_seed(plan.root_seed, r);
+  if (plan.replications > 10) std::cout << " ...";
+  std::cout << "\n";
+}
 
-  if (args.dry_run) {
-    if (talk) {
-      std::cout << "sweep " << plan->name << " (seed " << plan->root_seed
-                << "): " << count(plan->points(), "point") << " x "
-                << count(plan->replications, "replication") << " = " << run_count(plan->runs());
-      if (part.shards > 1) std::cout << ", " << run_count(shard_runs.size()) << " in this shard";
-      std::cout << "\n";
-      for (size_t p = 0; p < plan->points(); ++p)
-        std::cout << "  point " << p << ": " << plan->point_label(p) << "\n";
-      std::cout << "  seeds:";
-      for (uint32_t r = 0; r < plan->replications && r < 10; ++r)
-        std::cout << " " << sweep::replication_seed(plan->root_seed, r);
-      if (plan->replications > 10) std::cout << " ...";
-      std::cout << "\n";
-    }
-    return kExitOk;
+// sweeps/<scenario>-<seed>, and -shard<i>of<n> for a shard.
+std::string default_dir(const sweep::SweepPlan& plan, const sweep::Partition& part) {
+  std::string dir = "sweeps/" + plan.name + "-" + std::to_string(plan.root_seed);
+  if (part.shards > 1) {
+    dir += "-shard" + std::to_string(part.shard) + "of" + std::to_string(part.shards);
   }
+  return dir;
+}
 
-  std::string dir = args.out;
-  if (dir.empty()) {
-    dir = "sweeps/" + plan->name + "-" + std::to_string(plan->root_seed);
-    if (part.shards > 1) {
-      dir += "-shard" + std::to_string(part.shard) + "of" + std::to_string(part.shards);
-    }
-  }
-  sweep::SweepDir out(dir);
+// The root starts the results directory; every rank learns whether it could.
+int start_dir(sweep::SweepDir& out, const sweep::Cluster& cluster) {
   std::string error;
   int ready = kExitOk;
   if (cluster.root() && !out.start(&error)) {
     std::cerr << "dsim: " << error << "\n";
     ready = kExitBadInput;
   }
-  ready = cluster.broadcast(ready);
-  if (ready != kExitOk) return ready;
+  return cluster.broadcast(ready);
+}
 
-  unsigned jobs = args.jobs;
-  if (jobs == 0)
-    jobs = cluster.distributed() ? 1 : std::max(1u, std::thread::hardware_concurrency());
-  sweep::ExecuteOptions opts;
-  opts.jobs = jobs;
-  opts.part = part;
-  if (args.keep_runs) opts.runs_dir = out.partial() + "/runs";
+// --jobs, or by default one thread per core (one per rank under MPI).
+unsigned thread_count(unsigned jobs, const sweep::Cluster& cluster) {
+  if (jobs != 0) return jobs;
+  return cluster.distributed() ? 1 : std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Runs this process's share of the sweep and returns it as runs.csv text, or "!" and the
+// error.
+std::string run_share(const sweep::SweepPlan& plan, const SweepMeta& meta,
+                      const ModelRegistry& registry, sweep::ExecuteOptions opts,
+                      bool show_progress) {
   std::unique_ptr<SweepProgress> bar;
-  if (talk && !args.quiet && ProgressBar::wanted()) {
+  if (show_progress && ProgressBar::wanted()) {
     bar = std::make_unique<SweepProgress>();
     opts.progress = [&bar](size_t done, size_t total) { bar->update(done, total); };
   }
-  auto records = sweep::execute(*plan, registry, opts, &error);
+  std::string error;
+  auto records = sweep::execute(plan, registry, opts, &error);
   bar.reset();
-
-  // Every rank sends its runs to the root as runs.csv text; the root reads them all
-  // back, so one process and many produce the same bytes.
-  const std::string payload = records ? sweep::render_runs_csv(meta, *records) : "!" + error;
-  const auto gathered = cluster.gather(payload);
-  int status = kExitOk;
-  if (cluster.root()) {
-    std::vector<RunRecord> all;
-    for (size_t r = 0; r < gathered.size() && status == kExitOk; ++r) {
-      if (gathered[r].starts_with("!")) {
-        std::cerr << "dsim: " << (cluster.distributed() ? "rank " + std::to_string(r) + ": " : "")
-                  << gathered[r].substr(1) << "\n";
-        status = kExitBadInput;
-        break;
-      }
-      auto parsed = sweep::parse_runs_csv(gathered[r], "rank " + std::to_string(r), &error);
-      if (!parsed) {
-        std::cerr << "dsim: " << error << "\n";
-        status = kExitBadInput;
-        break;
-      }
-      for (auto& rec : parsed->records)
-        all.push_back(std::move(rec));
-    }
-    if (status == kExitOk) {
-      sweep::sort_records(all);
-      if (all.size() != shard_runs.size()) {
-        std::cerr << "dsim: gathered " << all.size() << " of " << shard_runs.size() << " runs\n";
-        status = kExitBadInput;
-      }
-    }
-    if (status == kExitOk) {
-      bool ok = out.write("runs.csv", sweep::render_runs_csv(meta, all), &error) &&
-                out.write("sweep.yaml", plan->render_yaml(), &error);
-      if (ok && part.shards == 1)
-        ok = out.write("sweep.csv", sweep::render_sweep_csv(meta, all), &error);
-      if (ok) ok = out.commit(&error);
-      if (!ok) {
-        std::cerr << "dsim: " << error << "\n";
-        status = kExitBadInput;
-      }
-    }
-    if (status != kExitOk) {
-      out.abandon();
-    } else {
-      status = sweep::sweep_status(all);
-      if (!args.quiet) {
-        const double secs = std::chrono::duration<double>(
-                                std::chrono::steady_clock::now() -  // dsim-lint: allow(wall-clock)
-                                started)
-                                .count();
-        char timing[160];
-        std::snprintf(timing, sizeof timing, " in %.1f s on %u %s x %u %s", secs, cluster.size(),
-                      cluster.size() == 1 ? "process" : "ranks", jobs,
-                      jobs == 1 ? "thread" : "threads");
-        if (part.shards > 1) {
-          std::cout << "shard " << part.shard << "/" << part.shards << " of sweep " << meta.name
-                    << ": " << run_count(all.size()) << timing << "\nresults in " << dir
-                    << "/ (combine the shards with dsim merge)\n";
-        } else {
-          print_report(meta, all, dir, timing);
-        }
-      }
-    }
-  }
-  return cluster.broadcast(status);
+  return records ? sweep::render_runs_csv(meta, *records) : "!" + error;
 }
 
-int cmd_merge(const std::string& out_dir, const std::vector<std::string>& dirs, bool quiet) {
+// At the root: every rank's runs, read back from their runs.csv text, in run order. Says
+// what went wrong and returns nullopt when a rank failed or runs are missing.
+std::optional<std::vector<RunRecord>> gathered_records(const std::vector<std::string>& gathered,
+                                                       bool distributed, size_t expected) {
+  std::vector<RunRecord> all;
+  std::string error;
+  for (size_t r = 0; r < gathered.size(); ++r) {
+    if (gathered[r].starts_with("!")) {
+      std::cerr << "dsim: " << (distributed ? "rank " + std::to_string(r) + ": " : "")
+                << gathered[r].substr(1) << "\n";
+      return std::nullopt;
+    }
+    auto parsed = sweep::parse_runs_csv(gathered[r], "rank " + std::to_string(r), &error);
+    if (!parsed) {
+      std::cerr << "dsim: " << error << "\n";
+      return std::nullopt;
+    }
+    for (auto& rec : parsed->records)
+      all.push_back(std::move(rec));
+  }
+  sweep::sort_records(all);
+  if (all.size() != expected) {
+    std::cerr << "dsim: gathered " << all.size() << " of " << expected << " runs\n";
+    return std::nullopt;
+  }
+  return all;
+}
+
+// runs.csv, sweep.yaml and (for a whole sweep) sweep.csv, committed together.
+bool write_results(sweep::SweepDir& out, const sweep::SweepPlan& plan, const SweepMeta& meta,
+                   const std::vector<RunRecord>& all) {
+  std::string error;
+  bool ok = out.write("runs.csv", sweep::render_runs_csv(meta, all), &error) &&
+            out.write("sweep.yaml", plan.render_yaml(), &error);
+  if (ok && meta.shards == 1)
+    ok = out.write("sweep.csv", sweep::render_sweep_csv(meta, all), &error);
+  if (ok) ok = out.commit(&error);
+  if (!ok) std::cerr << "dsim: " << error << "\n";
+  return ok;
+}
+
+// " in 1.2 s on 1 process x 2 threads"
+std::string timing_text(WallClock::time_point started, const sweep::Cluster& cluster,
+                        unsigned jobs) {
+  const double secs = std::chrono::duration<double>(WallClock::now() - started).count();
+  char timing[160];
+  std::snprintf(timing, sizeof timing, " in %.1f s on %u %s x %u %s", secs, cluster.size(),
+                cluster.size() == 1 ? "process" : "ranks", jobs, jobs == 1 ? "thread" : "threads");
+  return timing;
+}
+
+// The terminal lines after a sweep: the table, or one line for a shard.
+void print_done(const SweepMeta& meta, const std::vector<RunRecord>& all, const std::string& dir,
+                const std::string& timing) {
+  if (meta.shards == 1) {
+    print_report(meta, all, dir, timing);
+    return;
+  }
+  std::cout << "shard " << meta.shard << "/" << meta.shards << " of sweep " << meta.name << ": "
+            << run_count(all.size()) << timing << "\nresults in " << dir
+            << "/ (combine the shards with dsim merge)\n";
+}
+
+// ---------------------------------------------------------------------------------------
+// dsim merge
+
+struct Shards {
   std::vector<sweep::RunsFile> files;
-  std::string sweep_yaml, error;
+  std::string sweep_yaml;  // the first shard's
+};
+
+// Each shard's runs.csv and sweep.yaml; nullopt (said) when one cannot be read.
+std::optional<Shards> read_shards(const std::vector<std::string>& dirs) {
+  Shards shards;
+  std::string error;
   for (const auto& d : dirs) {
     std::string text;
     const std::string path = d + "/runs.csv";
     if (!sweep::read_file(path, &text)) {
       std::cerr << path << ": cannot read (is " << d << " the output of dsim sweep --shard?)\n";
-      return kExitBadInput;
+      return std::nullopt;
     }
     auto f = sweep::parse_runs_csv(text, path, &error);
     if (!f) {
       std::cerr << error << "\n";
-      return kExitBadInput;
+      return std::nullopt;
     }
     std::string yaml;
     if (!sweep::read_file(d + "/sweep.yaml", &yaml)) {
       std::cerr << d << "/sweep.yaml: cannot read\n";
-      return kExitBadInput;
+      return std::nullopt;
     }
-    if (files.empty()) sweep_yaml = yaml;
-    files.push_back(std::move(*f));
+    if (shards.files.empty()) shards.sweep_yaml = yaml;
+    shards.files.push_back(std::move(*f));
   }
-  // The shards must be the parts of one sweep, each once.
+  return shards;
+}
+
+// The shards must be the parts of one sweep, each once.
+bool one_sweep(const std::vector<sweep::RunsFile>& files, const std::vector<std::string>& dirs) {
   const SweepMeta& first = files.front().meta;
   std::vector<int> shard_seen(first.shards, 0);
   for (size_t i = 0; i < files.size(); ++i) {
@@ -261,35 +266,51 @@ int cmd_merge(const std::string& out_dir, const std::vector<std::string>& dirs, 
         m.columns != first.columns || m.shards != first.shards) {
       std::cerr << dirs[i] << ": not a shard of the same sweep as " << dirs[0]
                 << " (scenario, options, seed or number of shards differ)\n";
-      return kExitBadInput;
+      return false;
     }
     if (shard_seen[m.shard]++) {
       std::cerr << dirs[i] << ": shard " << m.shard << "/" << m.shards << " given twice\n";
-      return kExitBadInput;
+      return false;
     }
   }
   for (uint32_t s = 0; s < first.shards; ++s) {
     if (!shard_seen[s]) {
       std::cerr << "dsim merge: shard " << s << "/" << first.shards << " is missing\n";
-      return kExitBadInput;
+      return false;
     }
   }
-  SweepMeta meta = first;
+  return true;
+}
+
+// The meta data of the whole sweep: the first shard's, with every shard's point values.
+SweepMeta merged_meta(const std::vector<sweep::RunsFile>& files) {
+  SweepMeta meta = files.front().meta;
   meta.shard = 0;
   meta.shards = 1;
-  std::vector<RunRecord> all;
-  for (auto& f : files) {
+  for (const auto& f : files) {
     for (size_t p = 0; p < meta.points; ++p) {
       if (meta.point_values[p].empty()) meta.point_values[p] = f.meta.point_values[p];
     }
+  }
+  return meta;
+}
+
+// Every shard's runs, in run order.
+std::vector<RunRecord> merged_records(std::vector<sweep::RunsFile>& files) {
+  std::vector<RunRecord> all;
+  for (auto& f : files) {
     for (auto& rec : f.records)
       all.push_back(std::move(rec));
   }
   sweep::sort_records(all);
-  if (!sweep::complete(meta, all, &error)) {
-    std::cerr << "dsim merge: " << error << "\n";
-    return kExitBadInput;
-  }
+  return all;
+}
+
+// The merged sweep's files, and the shards' run directories if they kept them.
+bool write_merged(const std::string& out_dir, const std::vector<std::string>& dirs,
+                  const SweepMeta& meta, const std::vector<RunRecord>& all,
+                  const std::string& sweep_yaml) {
+  std::string error;
   sweep::SweepDir out(out_dir);
   bool ok = out.start(&error) && out.write("runs.csv", sweep::render_runs_csv(meta, all), &error) &&
             out.write("sweep.csv", sweep::render_sweep_csv(meta, all), &error) &&
@@ -302,8 +323,74 @@ int cmd_merge(const std::string& out_dir, const std::vector<std::string>& dirs, 
   if (!ok) {
     std::cerr << "dsim merge: " << error << "\n";
     out.abandon();
+  }
+  return ok;
+}
+
+}  // namespace
+
+int cmd_sweep(const SweepCliArgs& args, const ModelRegistry& registry) {
+  sweep::Cluster cluster;
+  if (sweep::Cluster::launched_by_mpi() && !sweep::Cluster::built_with_mpi()) {
+    std::cerr << "dsim: started by an MPI launcher, but this dsim was built without MPI "
+                 "(configure with -DDSIM_MPI=ON); every process would run the whole sweep\n";
     return kExitBadInput;
   }
+  const bool talk = cluster.root();
+  const auto started = WallClock::now();
+
+  const auto part = read_partition(args.shard, cluster);
+  if (!part) return kExitBadInput;
+  if (args.jobs > kMaxJobs) {
+    if (talk) std::cerr << "--jobs " << args.jobs << ": at most " << kMaxJobs << " threads\n";
+    return kExitBadInput;
+  }
+  Diagnostics diag;
+  auto plan = sweep::load_sweep(args.file, args.sweep, registry, diag);
+  if (!plan) {
+    if (talk) std::cerr << diag.render();
+    return kExitBadInput;
+  }
+  const SweepMeta meta = sweep::plan_meta(*plan, *part);
+  const size_t shard_runs =
+      sweep::assigned_runs(plan->runs(), {part->shard, part->shards, 0, 1}).size();
+  if (args.dry_run) {
+    if (talk) print_dry_run(*plan, *part, shard_runs);
+    return kExitOk;
+  }
+
+  const std::string dir = args.out.empty() ? default_dir(*plan, *part) : args.out;
+  sweep::SweepDir out(dir);
+  if (const int ready = start_dir(out, cluster); ready != kExitOk) return ready;
+  sweep::ExecuteOptions opts;
+  opts.jobs = thread_count(args.jobs, cluster);
+  opts.part = *part;
+  if (args.keep_runs) opts.runs_dir = out.partial() + "/runs";
+  // Every rank sends its runs to the root as runs.csv text; the root reads them all
+  // back, so one process and many produce the same bytes.
+  const auto gathered = cluster.gather(run_share(*plan, meta, registry, opts, talk && !args.quiet));
+  if (!cluster.root()) return cluster.broadcast(kExitOk);
+
+  const auto all = gathered_records(gathered, cluster.distributed(), shard_runs);
+  if (!all || !write_results(out, *plan, meta, *all)) {
+    out.abandon();
+    return cluster.broadcast(kExitBadInput);
+  }
+  if (!args.quiet) print_done(meta, *all, dir, timing_text(started, cluster, opts.jobs));
+  return cluster.broadcast(sweep::sweep_status(*all));
+}
+
+int cmd_merge(const std::string& out_dir, const std::vector<std::string>& dirs, bool quiet) {
+  auto shards = read_shards(dirs);
+  if (!shards || !one_sweep(shards->files, dirs)) return kExitBadInput;
+  const SweepMeta meta = merged_meta(shards->files);
+  const std::vector<RunRecord> all = merged_records(shards->files);
+  std::string error;
+  if (!sweep::complete(meta, all, &error)) {
+    std::cerr << "dsim merge: " << error << "\n";
+    return kExitBadInput;
+  }
+  if (!write_merged(out_dir, dirs, meta, all, shards->sweep_yaml)) return kExitBadInput;
   if (!quiet)
     print_report(meta, all, out_dir, " (merged from " + std::to_string(dirs.size()) + " shards)");
   return sweep::sweep_status(all);

@@ -10,6 +10,91 @@
 #include "sim/core/assert.h"
 #include "sim/core/registry.h"
 
+namespace {
+
+// The subcommands of single scenarios and models: run, validate, list and bench.
+class CoreCommands {
+ public:
+  explicit CoreCommands(CLI::App& app) {
+    add_run(app);
+    add_validate(app);
+    add_list(app);
+    add_bench(app);
+  }
+
+  /// The exit code of the chosen command; nullopt when none of these was chosen.
+  std::optional<int> run(const dsim::ModelRegistry& registry) {
+    if (*run_) return dsim::cmd_run(run_args_, registry);
+    if (*validate_) return dsim::cmd_validate(validate_files_, validate_overrides_, registry);
+    if (*list_) return dsim::cmd_list_models(registry, list_only_);
+    if (*phold_) return dsim::cmd_bench(bench_args_, registry);
+    return std::nullopt;
+  }
+
+ private:
+  void add_run(CLI::App& app) {
+    run_ = app.add_subcommand("run", "run a scenario and write its results");
+    run_->add_option("file", run_args_.file, "scenario file (YAML)")->required();
+    run_->add_option("--seed", run_args_.seed, "root seed (replaces the scenario's)");
+    run_->add_option("--out", run_args_.out, "results directory (default runs/<scenario>-<seed>)");
+    run_->add_option("--set", run_args_.overrides, "override a scenario key: key.path=value")
+        ->take_all()
+        ->allow_extra_args(false);
+    run_->add_flag("--quiet,-q", run_args_.quiet, "print nothing but errors");
+    run_->add_flag("--json", run_args_.json, "print the summary as JSON");
+    run_->add_flag("--check-determinism", run_args_.check_determinism,
+                   "run twice in one process and fail if any output byte differs");
+    run_->add_flag("--check-invariants", run_args_.check_invariants,
+                   "check every model's invariants after each handler");
+  }
+
+  void add_validate(CLI::App& app) {
+    validate_ = app.add_subcommand("validate", "check scenario files without running them");
+    validate_->add_option("files", validate_files_, "scenario files")->required();
+    validate_->add_option("--set", validate_overrides_, "override a scenario key: key.path=value")
+        ->allow_extra_args(false);
+  }
+
+  void add_list(CLI::App& app) {
+    list_ = app.add_subcommand("list", "list what scenarios can use");
+    list_->add_option("what", list_what_, "models")->required()->check(CLI::IsMember({"models"}));
+    list_->add_option("name", list_only_, "show only this one");
+  }
+
+  void add_bench(CLI::App& app) {
+    CLI::App* bench = app.add_subcommand(
+        "bench", "engine benchmarks: print events and simulated seconds (wall time on stderr)");
+    bench->require_subcommand(1);
+    phold_ = bench->add_subcommand(
+        "phold",
+        "PHOLD workloads through the full engine (model phold, ../shared/bench/README.md)");
+    phold_->add_option("--workload", bench_args_.workload, "timers or net")
+        ->check(CLI::IsMember({"timers", "net"}))
+        ->capture_default_str();
+    phold_->add_option("--nodes", bench_args_.nodes, "nodes (hosts)")
+        ->check(CLI::Range(1u, 50'000'000u))
+        ->capture_default_str();
+    phold_->add_option("--tokens", bench_args_.tokens, "tokens in all, started round robin")
+        ->check(CLI::Range(uint64_t{0}, uint64_t{4'294'967'295}))
+        ->capture_default_str();
+    phold_->add_option("--end-s", bench_args_.end_s, "simulated seconds")->capture_default_str();
+    phold_->add_option("--seed", bench_args_.seed, "root seed")->capture_default_str();
+    phold_->add_flag("--print-scenario", bench_args_.print_scenario,
+                     "print the scenario it runs (for dsim run) and stop");
+  }
+
+  dsim::RunArgs run_args_;
+  std::vector<std::string> validate_files_, validate_overrides_;
+  std::string list_what_, list_only_;
+  dsim::BenchArgs bench_args_;
+  CLI::App* run_ = nullptr;
+  CLI::App* validate_ = nullptr;
+  CLI::App* list_ = nullptr;
+  CLI::App* phold_ = nullptr;
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   dsim::ModelRegistry registry;
   dsim::register_builtin_models(registry);
@@ -20,53 +105,7 @@ int main(int argc, char** argv) {
   app.footer(
       "Exit codes: 0 ok, 1 a check failed, 2 bad input, 3 aborted by a limit, "
       "4 determinism check failed.");
-
-  dsim::RunArgs run_args;
-  auto* run = app.add_subcommand("run", "run a scenario and write its results");
-  run->add_option("file", run_args.file, "scenario file (YAML)")->required();
-  run->add_option("--seed", run_args.seed, "root seed (replaces the scenario's)");
-  run->add_option("--out", run_args.out, "results directory (default runs/<scenario>-<seed>)");
-  run->add_option("--set", run_args.overrides, "override a scenario key: key.path=value")
-      ->take_all()
-      ->allow_extra_args(false);
-  run->add_flag("--quiet,-q", run_args.quiet, "print nothing but errors");
-  run->add_flag("--json", run_args.json, "print the summary as JSON");
-  run->add_flag("--check-determinism", run_args.check_determinism,
-                "run twice in one process and fail if any output byte differs");
-  run->add_flag("--check-invariants", run_args.check_invariants,
-                "check every model's invariants after each handler");
-
-  std::vector<std::string> validate_files, validate_overrides;
-  auto* validate = app.add_subcommand("validate", "check scenario files without running them");
-  validate->add_option("files", validate_files, "scenario files")->required();
-  validate->add_option("--set", validate_overrides, "override a scenario key: key.path=value")
-      ->allow_extra_args(false);
-
-  std::string list_what, list_only;
-  auto* list = app.add_subcommand("list", "list what scenarios can use");
-  list->add_option("what", list_what, "models")->required()->check(CLI::IsMember({"models"}));
-  list->add_option("name", list_only, "show only this one");
-
-  dsim::BenchArgs bench_args;
-  auto* bench = app.add_subcommand(
-      "bench", "engine benchmarks: print events and simulated seconds (wall time on stderr)");
-  bench->require_subcommand(1);
-  auto* phold = bench->add_subcommand(
-      "phold", "PHOLD workloads through the full engine (model phold, ../shared/bench/README.md)");
-  phold->add_option("--workload", bench_args.workload, "timers or net")
-      ->check(CLI::IsMember({"timers", "net"}))
-      ->capture_default_str();
-  phold->add_option("--nodes", bench_args.nodes, "nodes (hosts)")
-      ->check(CLI::Range(1u, 50'000'000u))
-      ->capture_default_str();
-  phold->add_option("--tokens", bench_args.tokens, "tokens in all, started round robin")
-      ->check(CLI::Range(uint64_t{0}, uint64_t{4'294'967'295}))
-      ->capture_default_str();
-  phold->add_option("--end-s", bench_args.end_s, "simulated seconds")->capture_default_str();
-  phold->add_option("--seed", bench_args.seed, "root seed")->capture_default_str();
-  phold->add_flag("--print-scenario", bench_args.print_scenario,
-                  "print the scenario it runs (for dsim run) and stop");
-
+  CoreCommands core(app);          // run, validate, list, bench
   dsim::StudyCommands study(app);  // sweep, merge, analyze
 
   try {
@@ -76,10 +115,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : dsim::kExitBadInput;
   }
   try {
-    if (*run) return dsim::cmd_run(run_args, registry);
-    if (*validate) return dsim::cmd_validate(validate_files, validate_overrides, registry);
-    if (*list) return dsim::cmd_list_models(registry, list_only);
-    if (*phold) return dsim::cmd_bench(bench_args, registry);
+    if (auto code = core.run(registry)) return *code;
     if (auto code = study.run(registry)) return *code;
   } catch (const dsim::InvariantBroken& e) {
     std::cerr << "dsim: internal error, a bug in dsim (please report it with the scenario and "

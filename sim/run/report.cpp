@@ -341,52 +341,71 @@ std::string render_resolved_yaml(const ScenarioSpec& spec) {
          emit_yaml(spec.resolved);
 }
 
-std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& out) {
-  std::map<std::tuple<std::string, std::string, std::string>, double> v;
-  std::vector<std::pair<std::string, std::string>> op_rows;  // (group, op) in summary order
-  std::vector<std::string> group_metric_rows;
-  for (const auto& r : out.summary) {
-    v[{r.group, r.op, r.metric}] = r.value;
+namespace {
+
+// The summary's values by (group, op, metric).
+class SummaryIndex {
+ public:
+  explicit SummaryIndex(const std::vector<SummaryRow>& rows) {
+    for (const auto& r : rows)
+      values_[{r.group, r.op, r.metric}] = r.value;
+  }
+  /// NaN when the summary has no such row.
+  double get(const std::string& g, const std::string& o, const std::string& m) const {
+    auto it = values_.find({g, o, m});
+    return it == values_.end() ? NAN : it->second;
+  }
+
+ private:
+  std::map<std::tuple<std::string, std::string, std::string>, double> values_;
+};
+
+using OpRows = std::vector<std::pair<std::string, std::string>>;  // (group, op)
+
+// Whether the table shows a row: not aggregate rows that only repeat a single row above
+// them.
+bool shown_in_table(const std::string& g, const std::string& o, const OpRows& op_rows,
+                    size_t client_groups) {
+  if (o == "all" && g != "all") {
+    size_t ops = 0;
+    for (const auto& [g2, o2] : op_rows)
+      ops += (g2 == g && o2 != "all") ? 1 : 0;
+    if (ops == 1) return false;
+  }
+  return !(g == "all" && client_groups == 1);
+}
+
+// The client operations' table: a row per group and op, in summary order.
+std::string op_table(const std::vector<SummaryRow>& summary, const SummaryIndex& v) {
+  OpRows op_rows;
+  for (const auto& r : summary) {
     if (r.metric == "requests" && r.group != "run") op_rows.emplace_back(r.group, r.op);
   }
-  auto get = [&](const std::string& g, const std::string& o, const std::string& m) {
-    auto it = v.find({g, o, m});
-    return it == v.end() ? NAN : it->second;
-  };
-  std::string s;
-  s += spec.name + " (seed " + std::to_string(spec.seed) +
-       "): " + format_seconds(out.stats.end_time) + " s simulated, " +
-       std::to_string(out.stats.events) + " events, " +
-       std::string(stop_reason_name(out.stats.reason)) + "\n";
-  if (!op_rows.empty()) {
-    s += "\n" + pad("group", 12, false) + pad("op", 10, false) + pad("requests", 10) +
-         pad("avail", 9) + pad("thru/s", 10) + pad("p50 ms", 9) + pad("p90 ms", 9) +
-         pad("p99 ms", 9) + pad("p99.9 ms", 10) + pad("max ms", 9) + "\n";
-    size_t client_groups = 0;
-    for (const auto& [g, o] : op_rows)
-      client_groups += (o == "all" && g != "all") ? 1 : 0;
-    for (const auto& [g, o] : op_rows) {
-      // Skip aggregate rows that only repeat a single row above them.
-      if (o == "all" && g != "all") {
-        size_t ops = 0;
-        for (const auto& [g2, o2] : op_rows)
-          ops += (g2 == g && o2 != "all") ? 1 : 0;
-        if (ops == 1) continue;
-      }
-      if (g == "all" && client_groups == 1) continue;
-      s += pad(g, 12, false) + pad(o, 10, false) + pad(format_value(get(g, o, "requests")), 10) +
-           pad(fixed(get(g, o, "availability"), 4), 9) +
-           pad(fixed(get(g, o, "throughput_per_s"), 1), 10) +
-           pad(fixed(get(g, o, "latency_ms_p50"), 3), 9) +
-           pad(fixed(get(g, o, "latency_ms_p90"), 3), 9) +
-           pad(fixed(get(g, o, "latency_ms_p99"), 3), 9) +
-           pad(fixed(get(g, o, "latency_ms_p999"), 3), 10) +
-           pad(fixed(get(g, o, "latency_ms_max"), 3), 9) + "\n";
-    }
+  if (op_rows.empty()) return "";
+  std::string s = "\n" + pad("group", 12, false) + pad("op", 10, false) + pad("requests", 10) +
+                  pad("avail", 9) + pad("thru/s", 10) + pad("p50 ms", 9) + pad("p90 ms", 9) +
+                  pad("p99 ms", 9) + pad("p99.9 ms", 10) + pad("max ms", 9) + "\n";
+  size_t client_groups = 0;
+  for (const auto& [g, o] : op_rows)
+    client_groups += (o == "all" && g != "all") ? 1 : 0;
+  for (const auto& [g, o] : op_rows) {
+    if (!shown_in_table(g, o, op_rows, client_groups)) continue;
+    s += pad(g, 12, false) + pad(o, 10, false) + pad(format_value(v.get(g, o, "requests")), 10) +
+         pad(fixed(v.get(g, o, "availability"), 4), 9) +
+         pad(fixed(v.get(g, o, "throughput_per_s"), 1), 10) +
+         pad(fixed(v.get(g, o, "latency_ms_p50"), 3), 9) +
+         pad(fixed(v.get(g, o, "latency_ms_p90"), 3), 9) +
+         pad(fixed(v.get(g, o, "latency_ms_p99"), 3), 9) +
+         pad(fixed(v.get(g, o, "latency_ms_p999"), 3), 10) +
+         pad(fixed(v.get(g, o, "latency_ms_max"), 3), 9) + "\n";
   }
-  // Group-level figures (model counters, levels, observations), one line per group.
+  return s;
+}
+
+// Group-level figures (model counters, levels, observations), one line per group.
+std::string group_lines(const ScenarioSpec& spec, const std::vector<SummaryRow>& summary) {
   std::vector<std::pair<std::string, std::string>> lines;  // group -> text, first-seen order
-  for (const auto& r : out.summary) {
+  for (const auto& r : summary) {
     if (!r.op.empty() || r.group == "run" || is_verdict_metric(spec, r.metric)) continue;
     const bool timing = r.metric.find("_ms_") != std::string::npos;
     if (r.metric.ends_with("_count") ||
@@ -401,54 +420,77 @@ std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& o
         " " + r.metric + "=" +
         (val == std::floor(val) && std::abs(val) < 1e15 ? format_value(val) : fixed(val, 4));
   }
-  if (!lines.empty()) s += "\n";
+  std::string s = lines.empty() ? "" : "\n";
   for (const auto& [g, text] : lines)
     s += text + "\n";
-  s += "\n  network: sent=" + format_value(get("run", "", "messages_sent")) +
-       " delivered=" + format_value(get("run", "", "messages_delivered")) +
-       " dropped=" + format_value(get("run", "", "messages_dropped"));
+  return s;
+}
+
+std::string network_line(const SummaryIndex& v) {
+  std::string s = "\n  network: sent=" + format_value(v.get("run", "", "messages_sent")) +
+                  " delivered=" + format_value(v.get("run", "", "messages_delivered")) +
+                  " dropped=" + format_value(v.get("run", "", "messages_dropped"));
   for (const char* cause : {"loss", "partition", "queue_overflow", "node_down"}) {
-    const double n = get("run", "", std::string("dropped_") + cause);
+    const double n = v.get("run", "", std::string("dropped_") + cause);
     if (n > 0) s += std::string(" ") + cause + "=" + format_value(n);
   }
-  if (const double d = get("run", "", "messages_duplicated"); d > 0)
+  if (const double d = v.get("run", "", "messages_duplicated"); d > 0)
     s += " duplicated=" + format_value(d);
-  s += "\n";
-  {
-    std::vector<const FaultEvent*> started;
-    for (const auto& e : out.faults) {
-      if (e.phase != FaultPhase::kEnd) started.push_back(&e);
-    }
-    if (!started.empty()) {
-      s += "\nfaults (" + std::to_string(started.size()) + "; all in faults.csv):\n";
-      constexpr size_t kShown = 12;
-      for (size_t i = 0; i < started.size() && i < kShown; ++i) {
-        const FaultEvent& e = *started[i];
-        std::string until = e.phase == FaultPhase::kInstant ? "" : " until end";
-        for (const auto& x : out.faults) {
-          if (x.id == e.id && x.phase == FaultPhase::kEnd)
-            until = " until " + format_seconds(x.at) + " s";
-        }
-        s += "  " + pad("#" + std::to_string(e.id), 5, false) + " " +
-             pad(format_seconds(e.at) + " s", 10) + "  " + pad(e.kind, 10, false) + until + "  " +
-             e.targets + (e.detail.empty() ? "" : "  (" + e.detail + ")") + "\n";
-      }
-      if (started.size() > kShown)
-        s += "  ... " + std::to_string(started.size() - kShown) + " more\n";
-    }
+  return s + "\n";
+}
+
+// The first faults, each with its span, targets and detail.
+std::string fault_list(const std::vector<FaultEvent>& faults) {
+  std::vector<const FaultEvent*> started;
+  for (const auto& e : faults) {
+    if (e.phase != FaultPhase::kEnd) started.push_back(&e);
   }
+  if (started.empty()) return "";
+  std::string s = "\nfaults (" + std::to_string(started.size()) + "; all in faults.csv):\n";
+  constexpr size_t kShown = 12;
+  for (size_t i = 0; i < started.size() && i < kShown; ++i) {
+    const FaultEvent& e = *started[i];
+    std::string until = e.phase == FaultPhase::kInstant ? "" : " until end";
+    for (const auto& x : faults) {
+      if (x.id == e.id && x.phase == FaultPhase::kEnd)
+        until = " until " + format_seconds(x.at) + " s";
+    }
+    s += "  " + pad("#" + std::to_string(e.id), 5, false) + " " +
+         pad(format_seconds(e.at) + " s", 10) + "  " + pad(e.kind, 10, false) + until + "  " +
+         e.targets + (e.detail.empty() ? "" : "  (" + e.detail + ")") + "\n";
+  }
+  if (started.size() > kShown) s += "  ... " + std::to_string(started.size() - kShown) + " more\n";
+  return s;
+}
+
+std::string check_lines(const std::vector<CheckResult>& checks) {
+  if (checks.empty()) return "";
+  std::string s = "\nchecks:\n";
+  for (const auto& c : checks) {
+    s += std::string(c.passed ? "  PASS  " : "  FAIL  ") + c.check->text + "  (" +
+         (!c.value                  ? std::string("metric not produced")
+          : std::isfinite(*c.value) ? format_value(*c.value)
+                                    : std::string("unknown")) +
+         ")\n";
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& out) {
+  const SummaryIndex v(out.summary);
+  std::string s = spec.name + " (seed " + std::to_string(spec.seed) +
+                  "): " + format_seconds(out.stats.end_time) + " s simulated, " +
+                  std::to_string(out.stats.events) + " events, " +
+                  std::string(stop_reason_name(out.stats.reason)) + "\n";
+  s += op_table(out.summary, v);
+  s += group_lines(spec, out.summary);
+  s += network_line(v);
+  s += fault_list(out.faults);
   if (!out.analysis_text.empty()) s += "\n" + out.analysis_text;
   if (!out.verdict_text.empty()) s += "\n" + out.verdict_text;
-  if (!out.checks.empty()) {
-    s += "\nchecks:\n";
-    for (const auto& c : out.checks) {
-      s += std::string(c.passed ? "  PASS  " : "  FAIL  ") + c.check->text + "  (" +
-           (!c.value                  ? std::string("metric not produced")
-            : std::isfinite(*c.value) ? format_value(*c.value)
-                                      : std::string("unknown")) +
-           ")\n";
-    }
-  }
+  s += check_lines(out.checks);
   return s;
 }
 

@@ -72,27 +72,28 @@ bool duplication_configured(const ScenarioSpec& spec) {
   return dup;
 }
 
-std::vector<SummaryRow> build_summary(const ScenarioSpec& spec, const Engine& engine,
-                                      const RunStats& stats) {
+// Client operations, per group and op, per group over all ops, and over every group.
+void add_client_rows(std::vector<SummaryRow>& rows, const Engine& engine) {
   const MetricsRecorder& m = engine.metrics();
-  const SymbolTable& sym = engine.symbols();
   const double measured = m.measured_seconds();
-  std::vector<SummaryRow> rows;
-
-  // Client operations, per group and op, per group over all ops, and over every group.
   OpStats everything;
   std::map<uint32_t, OpStats> per_group;
   for (const auto& [key, s] : m.ops()) {
     const std::string& group = engine.groups()[key.first].name;
-    add_op_rows(rows, group, std::string(sym.name(key.second)), s, measured);
+    add_op_rows(rows, group, std::string(engine.symbols().name(key.second)), s, measured);
     merge_into(per_group[key.first], s);
     merge_into(everything, s);
   }
   for (const auto& [g, s] : per_group)
     add_op_rows(rows, engine.groups()[g].name, "all", s, measured);
   if (!m.ops().empty()) add_op_rows(rows, "all", "all", everything, measured);
+}
 
-  // Group-level figures the models reported.
+// Group-level figures the models reported.
+void add_group_rows(std::vector<SummaryRow>& rows, const Engine& engine) {
+  const MetricsRecorder& m = engine.metrics();
+  const SymbolTable& sym = engine.symbols();
+  const double measured = m.measured_seconds();
   for (const auto& [key, v] : m.counters()) {
     rows.push_back({engine.groups()[key.first].name, "", std::string(sym.name(key.second)),
                     static_cast<double>(v)});
@@ -110,13 +111,30 @@ std::vector<SummaryRow> build_summary(const ScenarioSpec& spec, const Engine& en
     if (node_seconds > 0) rows.push_back({g.name, "", name + "_mean", l.integral / node_seconds});
     rows.push_back({g.name, "", name + "_peak", l.peak});
   }
+}
 
-  // The run as a whole.
+// The faults that started, in all and by kind.
+void add_fault_rows(std::vector<SummaryRow>& rows, const Engine& engine) {
+  std::map<std::string, uint64_t> by_kind;
+  uint64_t started = 0;
+  for (const auto& f : engine.fault_log()) {
+    if (f.phase == FaultPhase::kEnd) continue;
+    ++started;
+    ++by_kind[f.kind];
+  }
+  rows.push_back({"run", "", "faults", static_cast<double>(started)});
+  for (const auto& [kind, n] : by_kind)
+    rows.push_back({"run", "", "faults_" + kind, static_cast<double>(n)});
+}
+
+// The run as a whole.
+void add_run_rows(std::vector<SummaryRow>& rows, const ScenarioSpec& spec, const Engine& engine,
+                  const RunStats& stats) {
   const NetworkCounters& net = engine.network_counters();
   auto run = [&](const char* metric, double v) { rows.push_back({"run", "", metric, v}); };
   run("events", static_cast<double>(stats.events));
   run("sim_seconds", stats.end_time.to_seconds());
-  run("measured_seconds", measured);
+  run("measured_seconds", engine.metrics().measured_seconds());
   run("aborted", aborted(stats.reason) ? 1 : 0);
   run("nodes", static_cast<double>(engine.node_count()));
   run("peak_pending_events", static_cast<double>(stats.peak_pending));
@@ -130,18 +148,15 @@ std::vector<SummaryRow> build_summary(const ScenarioSpec& spec, const Engine& en
   run("bytes_sent", static_cast<double>(net.bytes_sent));
   // Rows that only scenarios using these features have (so older outputs keep theirs).
   if (duplication_configured(spec)) run("messages_duplicated", static_cast<double>(net.duplicated));
-  if (!spec.faults.empty() || !spec.nemesis.empty()) {
-    std::map<std::string, uint64_t> by_kind;
-    uint64_t started = 0;
-    for (const auto& f : engine.fault_log()) {
-      if (f.phase == FaultPhase::kEnd) continue;
-      ++started;
-      ++by_kind[f.kind];
-    }
-    run("faults", static_cast<double>(started));
-    for (const auto& [kind, n] : by_kind)
-      run(("faults_" + kind).c_str(), static_cast<double>(n));
-  }
+  if (!spec.faults.empty() || !spec.nemesis.empty()) add_fault_rows(rows, engine);
+}
+
+std::vector<SummaryRow> build_summary(const ScenarioSpec& spec, const Engine& engine,
+                                      const RunStats& stats) {
+  std::vector<SummaryRow> rows;
+  add_client_rows(rows, engine);
+  add_group_rows(rows, engine);
+  add_run_rows(rows, spec, engine, stats);
   return rows;
 }
 

@@ -309,6 +309,158 @@ std::string flow_text(const ParamNode& node) {
   return "";
 }
 
+namespace {
+
+// The sweep block, taken out of the scenario tree, and where it stood.
+struct SweepBlock {
+  ParamNode node;
+  SourceLoc loc;
+};
+
+SweepBlock take_sweep_block(ParamNode& tree, const std::string& path) {
+  SweepBlock block{ParamNode{}, SourceLoc{path, 1, 1}};
+  for (auto it = tree.entries.begin(); it != tree.entries.end(); ++it) {
+    if (it->key == "sweep") {
+      block.node = std::move(it->value);
+      block.loc = it->key_loc;
+      tree.entries.erase(it);
+      break;
+    }
+  }
+  return block;
+}
+
+// The block's replications and grid, into the plan.
+void read_sweep_block(const SweepBlock& block, SweepPlan& plan, Diagnostics& diag) {
+  const ParamNode& node = block.node;
+  ParamEnv env;
+  env.diagnostics = &diag;
+  if (node.kind != ParamNode::Kind::kNull && node.kind != ParamNode::Kind::kMap) {
+    diag.error(node.loc,
+               "sweep: expected a map with keys replications and grid, got " + node.kind_name());
+    return;
+  }
+  ParamReader r(node.kind == ParamNode::Kind::kMap ? &node : nullptr, &env, "sweep", block.loc);
+  plan.replications = static_cast<uint32_t>(
+      r.integer("replications", 1, "runs per point, each with its own seed", 1, kMaxReplications));
+  const ParamNode* grid = r.raw("grid", "list", "the axes of the sweep");
+  r.finish();
+  read_grid(grid, env, plan.axes);
+}
+
+// --replications replaces the block's.
+void apply_replications(std::optional<uint32_t> replications, SweepPlan& plan, Diagnostics& diag) {
+  if (!replications) return;
+  if (*replications < 1 || *replications > kMaxReplications) {
+    diag.error(SourceLoc{"--replications", 0, 0},
+               "expected an integer in [1, " + std::to_string(kMaxReplications) + "]");
+  }
+  plan.replications = *replications;
+}
+
+// Command-line axes: --grid replaces the file's axis on the same key, or adds one;
+// every --zip together forms one more axis.
+void add_cli_grid(const std::vector<std::string>& grid, std::vector<Axis>& axes,
+                  Diagnostics& diag) {
+  for (const auto& g : grid) {
+    auto k = parse_cli_axis("--grid", g, diag);
+    if (!k) continue;
+    bool replaced = false;
+    for (auto& a : axes) {
+      for (auto& existing : a.keys) {
+        if (existing.key != k->key) continue;
+        if (a.keys.size() > 1) {
+          diag.error(k->loc, "'" + k->key +
+                                 "' is part of a zipped axis of the scenario's sweep; "
+                                 "change it there");
+        } else {
+          existing = *k;
+        }
+        replaced = true;
+      }
+    }
+    if (!replaced) axes.push_back(Axis{{std::move(*k)}});
+  }
+}
+
+void add_cli_zip(const std::vector<std::string>& zip, std::vector<Axis>& axes, Diagnostics& diag) {
+  Axis zipped;
+  for (const auto& z : zip) {
+    auto k = parse_cli_axis("--zip", z, diag);
+    if (!k) continue;
+    if (!zipped.keys.empty() && k->values.size() != zipped.size()) {
+      diag.error(k->loc, std::to_string(k->values.size()) +
+                             " values, but the other --zip lists "
+                             "have " +
+                             std::to_string(zipped.size()) + " (zipped lists advance together)");
+      continue;
+    }
+    zipped.keys.push_back(std::move(*k));
+  }
+  if (!zipped.keys.empty()) axes.push_back(std::move(zipped));
+}
+
+// Keys: each swept once, never the seed (replications own it).
+void check_swept_keys(const std::vector<Axis>& axes, Diagnostics& diag) {
+  std::vector<std::string> seen;
+  for (const auto& a : axes) {
+    for (const auto& k : a.keys) {
+      if (k.key == "seed") {
+        diag.error(k.loc,
+                   "the seed cannot be swept: each replication gets its own seed "
+                   "(use replications, and --seed for the root seed)");
+      } else if (k.key == "sweep" || k.key.starts_with("sweep.")) {
+        diag.error(k.loc, "'" + k.key + "': a sweep cannot sweep its own settings");
+      } else if (std::find(seen.begin(), seen.end(), k.key) != seen.end()) {
+        diag.error(k.loc, "'" + k.key + "' is swept twice");
+      }
+      seen.push_back(k.key);
+    }
+  }
+}
+
+void check_run_count(const SweepPlan& plan, const SourceLoc& block_loc, Diagnostics& diag) {
+  size_t runs = plan.replications;
+  for (const auto& a : plan.axes) {
+    if (runs > kMaxRuns) break;
+    runs *= a.size();
+  }
+  if (runs > kMaxRuns) {
+    diag.error(block_loc, "the sweep has more than " + std::to_string(kMaxRuns) + " runs");
+  }
+}
+
+// The root seed: --seed (written into the tree), else the scenario's, else 1.
+uint64_t read_root_seed(ParamNode& tree, std::optional<uint64_t> seed) {
+  if (seed) {
+    tree.set("seed", ParamNode::make_scalar(std::to_string(*seed), {"--seed", 0, 0}));
+  }
+  if (const ParamNode* s = tree.find("seed"); s && s->kind == ParamNode::Kind::kScalar) {
+    std::string err;
+    if (auto v = parse_integer(s->scalar, &err); v && *v >= 0) return static_cast<uint64_t>(*v);
+  }
+  return 1;
+}
+
+// Every point must make a valid scenario; the first names the sweep.
+bool check_points(SweepPlan& plan, const ModelRegistry& registry, Diagnostics& diag) {
+  std::vector<std::pair<size_t, Diagnostics>> failures;
+  for (size_t p = 0; p < plan.points(); ++p) {
+    Diagnostics d;
+    auto spec = run_scenario_spec(plan, p, 0, registry, d);
+    if (!spec) {
+      failures.emplace_back(p, std::move(d));
+    } else if (p == 0) {
+      plan.name = spec->name;
+    }
+  }
+  if (failures.empty()) return true;
+  report_point_errors(failures, plan, diag);
+  return false;
+}
+
+}  // namespace
+
 std::optional<SweepPlan> load_sweep(const std::string& path, const SweepArgs& args,
                                     const ModelRegistry& registry, Diagnostics& diag) {
   auto tree = load_yaml_file(path, diag);
@@ -323,128 +475,17 @@ std::optional<SweepPlan> load_sweep(const std::string& path, const SweepArgs& ar
   for (const auto& o : args.overrides)
     apply_override(*tree, o, diag);
 
-  // The sweep block, taken out of the scenario.
-  ParamNode block;
-  SourceLoc block_loc{path, 1, 1};
-  for (auto it = tree->entries.begin(); it != tree->entries.end(); ++it) {
-    if (it->key == "sweep") {
-      block = std::move(it->value);
-      block_loc = it->key_loc;
-      tree->entries.erase(it);
-      break;
-    }
-  }
-  ParamEnv env;
-  env.diagnostics = &diag;
-  if (block.kind != ParamNode::Kind::kNull && block.kind != ParamNode::Kind::kMap) {
-    diag.error(block.loc,
-               "sweep: expected a map with keys replications and grid, got " + block.kind_name());
-  } else {
-    ParamReader r(block.kind == ParamNode::Kind::kMap ? &block : nullptr, &env, "sweep", block_loc);
-    plan.replications = static_cast<uint32_t>(r.integer(
-        "replications", 1, "runs per point, each with its own seed", 1, kMaxReplications));
-    const ParamNode* grid = r.raw("grid", "list", "the axes of the sweep");
-    r.finish();
-    read_grid(grid, env, plan.axes);
-  }
-  if (args.replications) {
-    if (*args.replications < 1 || *args.replications > kMaxReplications) {
-      diag.error(SourceLoc{"--replications", 0, 0},
-                 "expected an integer in [1, " + std::to_string(kMaxReplications) + "]");
-    }
-    plan.replications = *args.replications;
-  }
-
-  // Command-line axes: --grid replaces the file's axis on the same key, or adds one;
-  // every --zip together forms one more axis.
-  for (const auto& g : args.grid) {
-    auto k = parse_cli_axis("--grid", g, diag);
-    if (!k) continue;
-    bool replaced = false;
-    for (auto& a : plan.axes) {
-      for (auto& existing : a.keys) {
-        if (existing.key != k->key) continue;
-        if (a.keys.size() > 1) {
-          diag.error(k->loc, "'" + k->key +
-                                 "' is part of a zipped axis of the scenario's sweep; "
-                                 "change it there");
-        } else {
-          existing = *k;
-        }
-        replaced = true;
-      }
-    }
-    if (!replaced) plan.axes.push_back(Axis{{std::move(*k)}});
-  }
-  Axis zipped;
-  for (const auto& z : args.zip) {
-    auto k = parse_cli_axis("--zip", z, diag);
-    if (!k) continue;
-    if (!zipped.keys.empty() && k->values.size() != zipped.size()) {
-      diag.error(k->loc, std::to_string(k->values.size()) +
-                             " values, but the other --zip lists "
-                             "have " +
-                             std::to_string(zipped.size()) + " (zipped lists advance together)");
-      continue;
-    }
-    zipped.keys.push_back(std::move(*k));
-  }
-  if (!zipped.keys.empty()) plan.axes.push_back(std::move(zipped));
-
-  // Keys: each swept once, never the seed (replications own it).
-  std::vector<std::string> seen;
-  for (const auto& a : plan.axes) {
-    for (const auto& k : a.keys) {
-      if (k.key == "seed") {
-        diag.error(k.loc,
-                   "the seed cannot be swept: each replication gets its own seed "
-                   "(use replications, and --seed for the root seed)");
-      } else if (k.key == "sweep" || k.key.starts_with("sweep.")) {
-        diag.error(k.loc, "'" + k.key + "': a sweep cannot sweep its own settings");
-      } else if (std::find(seen.begin(), seen.end(), k.key) != seen.end()) {
-        diag.error(k.loc, "'" + k.key + "' is swept twice");
-      }
-      seen.push_back(k.key);
-    }
-  }
-  size_t runs = plan.replications;
-  for (const auto& a : plan.axes) {
-    if (runs > kMaxRuns) break;
-    runs *= a.size();
-  }
-  if (runs > kMaxRuns) {
-    diag.error(block_loc, "the sweep has more than " + std::to_string(kMaxRuns) + " runs");
-  }
-
-  // The root seed, the name.
-  if (args.seed) {
-    tree->set("seed", ParamNode::make_scalar(std::to_string(*args.seed), {"--seed", 0, 0}));
-  }
-  plan.root_seed = 1;
-  if (const ParamNode* s = tree->find("seed"); s && s->kind == ParamNode::Kind::kScalar) {
-    std::string err;
-    if (auto v = parse_integer(s->scalar, &err); v && *v >= 0) {
-      plan.root_seed = static_cast<uint64_t>(*v);
-    }
-  }
+  const SweepBlock block = take_sweep_block(*tree, path);
+  read_sweep_block(block, plan, diag);
+  apply_replications(args.replications, plan, diag);
+  add_cli_grid(args.grid, plan.axes, diag);
+  add_cli_zip(args.zip, plan.axes, diag);
+  check_swept_keys(plan.axes, diag);
+  check_run_count(plan, block.loc, diag);
+  plan.root_seed = read_root_seed(*tree, args.seed);
   plan.base = std::move(*tree);
   if (!diag.ok()) return std::nullopt;
-
-  // Every point must make a valid scenario.
-  std::vector<std::pair<size_t, Diagnostics>> failures;
-  for (size_t p = 0; p < plan.points(); ++p) {
-    Diagnostics d;
-    auto spec = run_scenario_spec(plan, p, 0, registry, d);
-    if (!spec) {
-      failures.emplace_back(p, std::move(d));
-    } else if (p == 0) {
-      plan.name = spec->name;
-    }
-  }
-  if (!failures.empty()) {
-    report_point_errors(failures, plan, diag);
-    return std::nullopt;
-  }
+  if (!check_points(plan, registry, diag)) return std::nullopt;
   return plan;
 }
 

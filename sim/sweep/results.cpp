@@ -126,77 +126,77 @@ std::string render_runs_csv(const SweepMeta& meta, const std::vector<RunRecord>&
   return out;
 }
 
-std::optional<RunsFile> parse_runs_csv(const std::string& text, const std::string& file,
-                                       std::string* error) {
-  RunsFile f;
-  std::istringstream in(text);
-  std::string line;
-  size_t line_no = 0;
-  auto fail = [&](const std::string& msg) {
-    *error = file + ":" + std::to_string(line_no) + ": " + msg;
-    return std::nullopt;
-  };
-  // The first line: "# dsim <version> key=value ... sweep=<name>".
-  ++line_no;
-  if (!std::getline(in, line) || !line.starts_with("# dsim ")) {
-    return fail("not a runs.csv written by dsim sweep (no '# dsim' header)");
-  }
-  {
-    const size_t name_at = line.find(" sweep=");
-    if (name_at == std::string::npos) return fail("header without sweep=<name>");
-    f.meta.name = line.substr(name_at + 7);
-    std::istringstream fields(line.substr(0, name_at));
-    std::string word;
-    fields >> word >> word >> word;  // "#", "dsim", version
-    if (word != kVersion) {
-      return fail("written by dsim " + word + ", this is dsim " + std::string(kVersion));
-    }
-    bool have_points = false, have_reps = false;
-    while (fields >> word) {
-      const size_t eq = word.find('=');
-      if (eq == std::string::npos) continue;
-      const std::string key = word.substr(0, eq), value = word.substr(eq + 1);
-      if (key == "seed") {
-        if (auto v = parse_uint<uint64_t>(value)) f.meta.root_seed = *v;
-      } else if (key == "points") {
-        if (auto v = parse_uint<size_t>(value)) f.meta.points = *v, have_points = true;
-      } else if (key == "replications") {
-        if (auto v = parse_uint<uint32_t>(value)) f.meta.replications = *v, have_reps = true;
-      } else if (key == "sweep_hash") {
-        f.meta.hash = value;
-      } else if (key == "shard") {
-        const size_t slash = value.find('/');
-        auto i = parse_uint<uint32_t>(value.substr(0, slash));
-        auto n = slash == std::string::npos ? std::nullopt
-                                            : parse_uint<uint32_t>(value.substr(slash + 1));
-        if (!i || !n || *n == 0 || *i >= *n) return fail("bad shard=" + value);
-        f.meta.shard = *i;
-        f.meta.shards = *n;
-      }
-    }
-    if (!have_points || !have_reps || f.meta.points == 0 || f.meta.replications == 0 ||
-        f.meta.points > kMaxRunsInFile || f.meta.replications > kMaxRunsInFile ||
-        f.meta.points * f.meta.replications > kMaxRunsInFile) {
-      return fail("header without valid points= and replications=");
+namespace {
+
+// The shard=i/n of a header line.
+std::optional<std::pair<uint32_t, uint32_t>> parse_shard_field(const std::string& value) {
+  const size_t slash = value.find('/');
+  auto i = parse_uint<uint32_t>(value.substr(0, slash));
+  auto n =
+      slash == std::string::npos ? std::nullopt : parse_uint<uint32_t>(value.substr(slash + 1));
+  if (!i || !n || *n == 0 || *i >= *n) return std::nullopt;
+  return std::make_pair(*i, *n);
+}
+
+// The first line, "# dsim <version> key=value ... sweep=<name>", into meta. Returns what is
+// wrong with it, or an empty string.
+std::string read_header_line(const std::string& line, SweepMeta& meta) {
+  const size_t name_at = line.find(" sweep=");
+  if (name_at == std::string::npos) return "header without sweep=<name>";
+  meta.name = line.substr(name_at + 7);
+  std::istringstream fields(line.substr(0, name_at));
+  std::string word;
+  fields >> word >> word >> word;  // "#", "dsim", version
+  if (word != kVersion)
+    return "written by dsim " + word + ", this is dsim " + std::string(kVersion);
+  bool have_points = false, have_reps = false;
+  while (fields >> word) {
+    const size_t eq = word.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string key = word.substr(0, eq), value = word.substr(eq + 1);
+    if (key == "seed") {
+      if (auto v = parse_uint<uint64_t>(value)) meta.root_seed = *v;
+    } else if (key == "points") {
+      if (auto v = parse_uint<size_t>(value)) meta.points = *v, have_points = true;
+    } else if (key == "replications") {
+      if (auto v = parse_uint<uint32_t>(value)) meta.replications = *v, have_reps = true;
+    } else if (key == "sweep_hash") {
+      meta.hash = value;
+    } else if (key == "shard") {
+      auto shard = parse_shard_field(value);
+      if (!shard) return "bad shard=" + value;
+      meta.shard = shard->first;
+      meta.shards = shard->second;
     }
   }
+  if (!have_points || !have_reps || meta.points == 0 || meta.replications == 0 ||
+      meta.points > kMaxRunsInFile || meta.replications > kMaxRunsInFile ||
+      meta.points * meta.replications > kMaxRunsInFile) {
+    return "header without valid points= and replications=";
+  }
+  return "";
+}
+
+// The lines after the first: the column header, then one figure of one run a line. Each
+// read returns what is wrong with its line, or an empty string.
+struct RunsCsvBody {
+  RunsFile& f;
   std::vector<std::string> header;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.empty() || line[0] == '#') continue;
-    auto cells = csv_cells(line);
-    if (header.empty()) {
-      if (!cells || cells->size() < 7 || (*cells)[0] != "point" || (*cells)[1] != "replication" ||
-          (*cells)[2] != "seed" || cells->back() != "value") {
-        return fail("expected the columns point,replication,seed,...,group,op,metric,value");
-      }
-      header = *cells;
-      f.meta.columns.assign(header.begin() + 3, header.end() - 4);
-      f.meta.point_values.assign(f.meta.points, {});
-      continue;
+
+  std::string read_header(const std::optional<std::vector<std::string>>& cells) {
+    if (!cells || cells->size() < 7 || (*cells)[0] != "point" || (*cells)[1] != "replication" ||
+        (*cells)[2] != "seed" || cells->back() != "value") {
+      return "expected the columns point,replication,seed,...,group,op,metric,value";
     }
+    header = *cells;
+    f.meta.columns.assign(header.begin() + 3, header.end() - 4);
+    f.meta.point_values.assign(f.meta.points, {});
+    return "";
+  }
+
+  std::string read_row(const std::optional<std::vector<std::string>>& cells) {
     if (!cells || cells->size() != header.size()) {
-      return fail("expected " + std::to_string(header.size()) + " cells");
+      return "expected " + std::to_string(header.size()) + " cells";
     }
     const auto& c = *cells;
     auto point = parse_uint<uint32_t>(c[0]);
@@ -205,14 +205,14 @@ std::optional<RunsFile> parse_runs_csv(const std::string& text, const std::strin
     auto value = parse_value(c.back());
     if (!point || !rep || !seed || !value || *point >= f.meta.points ||
         *rep >= f.meta.replications) {
-      return fail("bad point, replication, seed or value");
+      return "bad point, replication, seed or value";
     }
     std::vector<std::string> pv(c.begin() + 3, c.end() - 4);
     auto& known = f.meta.point_values[*point];
     if (known.empty()) {
       known = pv;
     } else if (known != pv) {
-      return fail("point " + c[0] + " has different swept values on different rows");
+      return "point " + c[0] + " has different swept values on different rows";
     }
     if (f.records.empty() || f.records.back().point != *point ||
         f.records.back().replication != *rep) {
@@ -220,8 +220,35 @@ std::optional<RunsFile> parse_runs_csv(const std::string& text, const std::strin
     }
     const size_t n = c.size();
     f.records.back().rows.push_back({c[n - 4], c[n - 3], c[n - 2], *value});
+    return "";
   }
-  if (header.empty()) return fail("no column header");
+};
+
+}  // namespace
+
+std::optional<RunsFile> parse_runs_csv(const std::string& text, const std::string& file,
+                                       std::string* error) {
+  RunsFile f;
+  std::istringstream in(text);
+  std::string line;
+  size_t line_no = 1;
+  auto fail = [&](const std::string& msg) {
+    *error = file + ":" + std::to_string(line_no) + ": " + msg;
+    return std::nullopt;
+  };
+  if (!std::getline(in, line) || !line.starts_with("# dsim ")) {
+    return fail("not a runs.csv written by dsim sweep (no '# dsim' header)");
+  }
+  if (const std::string wrong = read_header_line(line, f.meta); !wrong.empty()) return fail(wrong);
+  RunsCsvBody body{f, {}};
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    const auto cells = csv_cells(line);
+    const std::string wrong = body.header.empty() ? body.read_header(cells) : body.read_row(cells);
+    if (!wrong.empty()) return fail(wrong);
+  }
+  if (body.header.empty()) return fail("no column header");
   return f;
 }
 
@@ -314,49 +341,47 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
-}  // namespace
+// The figures of the sweep table (group all, op all).
+struct Headline {
+  const char* metric;
+  const char* title;
+  int decimals;
+};
+constexpr Headline kHeadlines[] = {{"availability", "availability", 4},
+                                   {"throughput_per_s", "thru/s", 1},
+                                   {"latency_ms_p50", "p50 ms", 3},
+                                   {"latency_ms_p99", "p99 ms", 3}};
 
-std::string render_sweep_table(const SweepMeta& meta, const std::vector<RunRecord>& records) {
-  struct Headline {
-    const char* metric;
-    const char* title;
-    int decimals;
-  };
-  const Headline heads[] = {{"availability", "availability", 4},
-                            {"throughput_per_s", "thru/s", 1},
-                            {"latency_ms_p50", "p50 ms", 3},
-                            {"latency_ms_p99", "p99 ms", 3}};
-  std::vector<std::vector<std::string>> table;
-  std::vector<std::string> head{"point"};
-  for (const auto& c : meta.columns)
-    head.push_back(c);
-  for (const auto& h : heads)
-    head.push_back(h.title);
-  table.push_back(head);
-  size_t i = 0;
-  while (i < records.size()) {
-    const uint32_t point = records[i].point;
-    std::vector<std::vector<double>> v(std::size(heads));
-    for (; i < records.size() && records[i].point == point; ++i) {
-      for (const auto& r : records[i].rows) {
-        if (r.group != "all" || r.op != "all") continue;
-        for (size_t h = 0; h < std::size(heads); ++h) {
-          if (r.metric == heads[h].metric) v[h].push_back(r.value);
-        }
+// The row of the point whose records start at records[i]: its values, then each headline
+// figure's mean ± half-width over the replications. Moves i past the point's records.
+std::vector<std::string> point_row(const SweepMeta& meta, const std::vector<RunRecord>& records,
+                                   size_t& i) {
+  const uint32_t point = records[i].point;
+  std::vector<std::vector<double>> v(std::size(kHeadlines));
+  for (; i < records.size() && records[i].point == point; ++i) {
+    for (const auto& r : records[i].rows) {
+      if (r.group != "all" || r.op != "all") continue;
+      for (size_t h = 0; h < std::size(kHeadlines); ++h) {
+        if (r.metric == kHeadlines[h].metric) v[h].push_back(r.value);
       }
     }
-    std::vector<std::string> row{std::to_string(point)};
-    for (const auto& pv : meta.point_values[point])
-      row.push_back(pv);
-    for (size_t h = 0; h < std::size(heads); ++h) {
-      const Aggregate a = aggregate(v[h]);
-      std::string cell = fixed(a.mean, heads[h].decimals);
-      if (a.n >= 2) cell += " ± " + fixed((a.ci95_hi - a.ci95_lo) / 2, heads[h].decimals);
-      row.push_back(cell);
-    }
-    table.push_back(row);
   }
-  std::vector<size_t> width(head.size(), 0);
+  std::vector<std::string> row{std::to_string(point)};
+  for (const auto& pv : meta.point_values[point])
+    row.push_back(pv);
+  for (size_t h = 0; h < std::size(kHeadlines); ++h) {
+    const Aggregate a = aggregate(v[h]);
+    std::string cell = fixed(a.mean, kHeadlines[h].decimals);
+    if (a.n >= 2) cell += " ± " + fixed((a.ci95_hi - a.ci95_lo) / 2, kHeadlines[h].decimals);
+    row.push_back(cell);
+  }
+  return row;
+}
+
+// The table as text: each column as wide as its widest cell and two blanks, no trailing
+// blanks.
+std::string aligned(const std::vector<std::vector<std::string>>& table) {
+  std::vector<size_t> width(table.front().size(), 0);
   for (const auto& row : table) {
     for (size_t c = 0; c < row.size(); ++c) {
       // "±" is two bytes but one column.
@@ -376,6 +401,20 @@ std::string render_sweep_table(const SweepMeta& meta, const std::vector<RunRecor
     out += line + "\n";
   }
   return out;
+}
+
+}  // namespace
+
+std::string render_sweep_table(const SweepMeta& meta, const std::vector<RunRecord>& records) {
+  std::vector<std::string> head{"point"};
+  for (const auto& c : meta.columns)
+    head.push_back(c);
+  for (const auto& h : kHeadlines)
+    head.push_back(h.title);
+  std::vector<std::vector<std::string>> table{head};
+  for (size_t i = 0; i < records.size();)
+    table.push_back(point_row(meta, records, i));
+  return aligned(table);
 }
 
 }  // namespace dsim::sweep

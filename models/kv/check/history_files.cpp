@@ -44,6 +44,112 @@ std::set<uint64_t> list_keys(const KvHistory& h) {
   return keys;
 }
 
+// Jepsen processes are sequential: give each operation a process that is idle when it is
+// invoked; one whose operation has an unknown outcome is never reused (Jepsen's rule for
+// :info operations).
+std::vector<uint64_t> jepsen_processes(const KvHistory& h) {
+  std::vector<uint64_t> process(h.size());
+  using Free = std::pair<int64_t, uint64_t>;  // (free from, process)
+  std::priority_queue<Free, std::vector<Free>, std::greater<>> idle;
+  uint64_t next = 0;
+  std::vector<uint32_t> order(h.size());
+  for (uint32_t i = 0; i < h.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return h.ops()[a].invoke < h.ops()[b].invoke; });
+  for (uint32_t i : order) {
+    const KvHistoryOp& o = h.ops()[i];
+    if (!idle.empty() && idle.top().first < o.invoke.ns()) {
+      process[i] = idle.top().second;
+      idle.pop();
+    } else {
+      process[i] = next++;
+    }
+    if (o.outcome != HistoryOutcome::kUnknown) idle.push({o.complete.ns(), process[i]});
+  }
+  return process;
+}
+
+struct EdnEvent {
+  int64_t time;
+  bool completion;
+  uint32_t op;
+};
+
+// Every operation's invocation and completion; an operation that never completed
+// completes at the history's last time.
+std::vector<EdnEvent> edn_events(const KvHistory& h) {
+  std::vector<EdnEvent> events;
+  int64_t last = 0;
+  for (uint32_t i = 0; i < h.size(); ++i) {
+    const KvHistoryOp& o = h.ops()[i];
+    events.push_back({o.invoke.ns(), false, i});
+    if (o.complete != KvHistoryOp::kNever) last = std::max(last, o.complete.ns());
+    last = std::max(last, o.invoke.ns());
+  }
+  for (uint32_t i = 0; i < h.size(); ++i) {
+    const KvHistoryOp& o = h.ops()[i];
+    events.push_back({o.complete == KvHistoryOp::kNever ? last : o.complete.ns(), true, i});
+  }
+  // Completions before invocations at the same time (a process's next operation may start
+  // when its last one ends), then by operation.
+  std::stable_sort(events.begin(), events.end(), [](const EdnEvent& a, const EdnEvent& b) {
+    if (a.time != b.time) return a.time < b.time;
+    if (a.completion != b.completion) return a.completion;
+    return a.op < b.op;
+  });
+  return events;
+}
+
+std::string edn_type(const KvHistoryOp& o, bool completion) {
+  if (!completion) return ":invoke";
+  return o.outcome == HistoryOutcome::kOk     ? ":ok"
+         : o.outcome == HistoryOutcome::kFail ? ":fail"
+                                              : ":info";
+}
+
+struct EdnOp {
+  std::string f, value;
+};
+
+// An operation on a key with appends, as an Elle list-append transaction.
+EdnOp edn_list_op(const KvHistory& h, const KvHistoryOp& o, bool read_ok) {
+  const std::string k = std::to_string(o.key);
+  switch (o.kind) {
+    case KvOpKind::kGet:
+      return {":txn",
+              "[[:r " + k + " " +
+                  (read_ok ? "[" + list_text(h.read_value(o), " ") + "]" : std::string("nil")) +
+                  "]]"};
+    case KvOpKind::kAppend:
+      return {":txn", "[[:append " + k + " " + std::to_string(o.value) + "]]"};
+    case KvOpKind::kPut:
+    case KvOpKind::kCas:  // not expressible in list-append: a plain write
+      return {":txn", "[[:w " + k + " " + std::to_string(o.value) + "]]"};
+  }
+  return {":txn", ""};
+}
+
+// An operation on any other key, as a Knossos cas-register operation.
+EdnOp edn_register_op(const KvHistory& h, const KvHistoryOp& o, bool read_ok) {
+  const std::string k = std::to_string(o.key);
+  switch (o.kind) {
+    case KvOpKind::kGet: {
+      const auto v = h.read_value(o);
+      return {":read",
+              "[" + k + " " + (read_ok && !v.empty() ? std::to_string(v[0]) : "nil") + "]"};
+    }
+    case KvOpKind::kPut:
+      return {":write", "[" + k + " " + std::to_string(o.value) + "]"};
+    case KvOpKind::kCas:
+      return {":cas", "[" + k + " [" + (o.expected_absent ? "nil" : std::to_string(o.expected)) +
+                          " " + std::to_string(o.value) + "]]"};
+    case KvOpKind::kAppend:
+      break;  // never: a key with an append is a list key
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string render_history_csv(const KvHistory& h, const NodeNamer& name,
@@ -77,113 +183,22 @@ std::string render_history_csv(const KvHistory& h, const NodeNamer& name,
 std::string render_history_edn(const KvHistory& h, const NodeNamer& name,
                                const std::string& header) {
   const std::set<uint64_t> lists = list_keys(h);
-  // Jepsen processes are sequential: give each operation a process that is idle when it is
-  // invoked; one whose operation has an unknown outcome is never reused (Jepsen's rule for
-  // :info operations).
-  std::vector<uint64_t> process(h.size());
-  {
-    using Free = std::pair<int64_t, uint64_t>;  // (free from, process)
-    std::priority_queue<Free, std::vector<Free>, std::greater<>> idle;
-    uint64_t next = 0;
-    std::vector<uint32_t> order(h.size());
-    for (uint32_t i = 0; i < h.size(); ++i)
-      order[i] = i;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](uint32_t a, uint32_t b) { return h.ops()[a].invoke < h.ops()[b].invoke; });
-    for (uint32_t i : order) {
-      const KvHistoryOp& o = h.ops()[i];
-      if (!idle.empty() && idle.top().first < o.invoke.ns()) {
-        process[i] = idle.top().second;
-        idle.pop();
-      } else {
-        process[i] = next++;
-      }
-      if (o.outcome != HistoryOutcome::kUnknown) idle.push({o.complete.ns(), process[i]});
-    }
-  }
-  struct Event {
-    int64_t time;
-    bool completion;
-    uint32_t op;
-  };
-  std::vector<Event> events;
-  int64_t last = 0;
-  for (uint32_t i = 0; i < h.size(); ++i) {
-    const KvHistoryOp& o = h.ops()[i];
-    events.push_back({o.invoke.ns(), false, i});
-    if (o.complete != KvHistoryOp::kNever) last = std::max(last, o.complete.ns());
-    last = std::max(last, o.invoke.ns());
-  }
-  for (uint32_t i = 0; i < h.size(); ++i) {
-    const KvHistoryOp& o = h.ops()[i];
-    events.push_back({o.complete == KvHistoryOp::kNever ? last : o.complete.ns(), true, i});
-  }
-  // Completions before invocations at the same time (a process's next operation may start
-  // when its last one ends), then by operation.
-  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
-    if (a.time != b.time) return a.time < b.time;
-    if (a.completion != b.completion) return a.completion;
-    return a.op < b.op;
-  });
+  const std::vector<uint64_t> process = jepsen_processes(h);
   std::string out = header;
   out +=
       ";; Jepsen history: one operation map per line. Keys with appends are Elle "
       "list-append transactions; the others Knossos cas-register operations on independent "
       "keys ([key value]). :time is true simulated time in ns.\n";
   uint64_t index = 0;
-  for (const Event& e : events) {
+  for (const EdnEvent& e : edn_events(h)) {
     const KvHistoryOp& o = h.ops()[e.op];
-    const std::string k = std::to_string(o.key);
-    const bool list = lists.count(o.key) > 0;
-    std::string type = ":invoke";
-    if (e.completion) {
-      type = o.outcome == HistoryOutcome::kOk     ? ":ok"
-             : o.outcome == HistoryOutcome::kFail ? ":fail"
-                                                  : ":info";
-    }
     const bool read_ok = e.completion && o.ok();
-    std::string f, value;
-    if (list) {
-      f = ":txn";
-      switch (o.kind) {
-        case KvOpKind::kGet:
-          value = "[[:r " + k + " " +
-                  (read_ok ? "[" + list_text(h.read_value(o), " ") + "]" : std::string("nil")) +
-                  "]]";
-          break;
-        case KvOpKind::kAppend:
-          value = "[[:append " + k + " " + std::to_string(o.value) + "]]";
-          break;
-        case KvOpKind::kPut:
-        case KvOpKind::kCas:  // not expressible in list-append: a plain write
-          value = "[[:w " + k + " " + std::to_string(o.value) + "]]";
-          break;
-      }
-    } else {
-      switch (o.kind) {
-        case KvOpKind::kGet: {
-          f = ":read";
-          const auto v = h.read_value(o);
-          value = "[" + k + " " + (read_ok && !v.empty() ? std::to_string(v[0]) : "nil") + "]";
-          break;
-        }
-        case KvOpKind::kPut:
-          f = ":write";
-          value = "[" + k + " " + std::to_string(o.value) + "]";
-          break;
-        case KvOpKind::kCas:
-          f = ":cas";
-          value = "[" + k + " [" + (o.expected_absent ? "nil" : std::to_string(o.expected)) + " " +
-                  std::to_string(o.value) + "]]";
-          break;
-        case KvOpKind::kAppend:
-          break;  // never: a key with an append is a list key
-      }
-    }
-    out += "{:type " + type + ", :f " + f + ", :value " + value + ", :process " +
-           std::to_string(process[e.op]) + ", :time " + std::to_string(e.time) + ", :index " +
-           std::to_string(index++) + ", :client " + edn_string(name(o.client)) + ", :session " +
-           std::to_string(o.session) + "}\n";
+    const EdnOp op =
+        lists.count(o.key) > 0 ? edn_list_op(h, o, read_ok) : edn_register_op(h, o, read_ok);
+    out += "{:type " + edn_type(o, e.completion) + ", :f " + op.f + ", :value " + op.value +
+           ", :process " + std::to_string(process[e.op]) + ", :time " + std::to_string(e.time) +
+           ", :index " + std::to_string(index++) + ", :client " + edn_string(name(o.client)) +
+           ", :session " + std::to_string(o.session) + "}\n";
   }
   return out;
 }

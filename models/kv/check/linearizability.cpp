@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -124,65 +125,34 @@ class Search {
 
   SearchResult run() {
     SearchResult r;
-    uint32_t state = 0;
-    uint64_t h1 = 0, h2 = 0;
-    struct Frame {
-      uint32_t entry;
-      uint32_t state;
-    };
-    std::vector<Frame> stack;
-    uint32_t e = entries_[0].next;
-    uint64_t remaining = must_;
-    while (remaining > 0) {
+    Walk w;
+    w.e = entries_[0].next;
+    w.remaining = must_;
+    while (w.remaining > 0) {
       if (++r.steps > budget_.max_steps) {
         r.verdict = Verdict::kUnknown;
         r.why_unknown = "step budget (" + std::to_string(budget_.max_steps) + " steps) exhausted";
         break;
       }
-      DSIM_ASSERT(e != end_, "a pending return must stop the scan before the end");
-      const Entry& en = entries_[e];
-      if (en.call) {
-        const SearchOp& op = ops_[en.op];
-        uint32_t next_state = state;
-        if (apply(op, state, &next_state)) {
-          const uint64_t n1 = h1 ^ op.z1, n2 = h2 ^ op.z2;
-          bool oom = false;
-          const bool fresh = memo_.insert(n1 ^ mix64(next_state), n2 ^ mix64(~uint64_t{next_state}),
-                                          memory_left(), &oom);
-          if (oom) {
-            r.verdict = Verdict::kUnknown;
-            r.why_unknown = "memory budget (" + std::to_string(budget_.max_memory_bytes >> 20) +
-                            " MiB) exhausted";
-            break;
-          }
-          if (fresh) {
-            stack.push_back({e, state});
-            state = next_state;
-            h1 = n1;
-            h2 = n2;
-            lift(e);
-            if (op.must) --remaining;
-            e = entries_[0].next;
-            continue;
-          }
+      DSIM_ASSERT(w.e != end_, "a pending return must stop the scan before the end");
+      if (entries_[w.e].call) {
+        bool oom = false;
+        if (linearize(w, &oom)) continue;
+        if (oom) {
+          r.verdict = Verdict::kUnknown;
+          r.why_unknown = "memory budget (" + std::to_string(budget_.max_memory_bytes >> 20) +
+                          " MiB) exhausted";
+          break;
         }
-        e = en.next;
+        w.e = entries_[w.e].next;
         continue;
       }
       // A return whose call is still pending: undo the last linearization.
-      if (stack.empty()) {
+      if (w.stack.empty()) {
         r.verdict = Verdict::kViolation;
         break;
       }
-      const Frame f = stack.back();
-      stack.pop_back();
-      const SearchOp& op = ops_[entries_[f.entry].op];
-      state = f.state;
-      h1 ^= op.z1;
-      h2 ^= op.z2;
-      unlift(f.entry);
-      if (op.must) ++remaining;
-      e = entries_[f.entry].next;
+      backtrack(w);
     }
     r.memo_entries = memo_.size();
     return r;
@@ -192,6 +162,56 @@ class Search {
   uint64_t memory_left() const {
     const uint64_t used = states_.bytes() + entries_.size() * sizeof(Entry);
     return budget_.max_memory_bytes > used ? budget_.max_memory_bytes - used : 0;
+  }
+
+  // A linearized call, and the state before it.
+  struct Frame {
+    uint32_t entry;
+    uint32_t state;
+  };
+  // Where the search stands: the entry it looks at, the state and history hash of what it
+  // has linearized, and how to undo each step.
+  struct Walk {
+    uint32_t e = 0;
+    uint32_t state = 0;
+    uint64_t h1 = 0, h2 = 0;
+    uint64_t remaining = 0;  // operations that must still be linearized
+    std::vector<Frame> stack;
+  };
+
+  // Linearizes the call at w.e when it applies to the state and leads somewhere not
+  // explored yet; then the scan starts over from the first entry. Sets *oom when the memo
+  // has no room left.
+  bool linearize(Walk& w, bool* oom) {
+    const SearchOp& op = ops_[entries_[w.e].op];
+    uint32_t next_state = w.state;
+    if (!apply(op, w.state, &next_state)) return false;
+    const uint64_t n1 = w.h1 ^ op.z1, n2 = w.h2 ^ op.z2;
+    if (!memo_.insert(n1 ^ mix64(next_state), n2 ^ mix64(~uint64_t{next_state}), memory_left(),
+                      oom)) {
+      return false;
+    }
+    w.stack.push_back({w.e, w.state});
+    w.state = next_state;
+    w.h1 = n1;
+    w.h2 = n2;
+    lift(w.e);
+    if (op.must) --w.remaining;
+    w.e = entries_[0].next;
+    return true;
+  }
+
+  // Undoes the last linearization and goes on after its call.
+  void backtrack(Walk& w) {
+    const Frame f = w.stack.back();
+    w.stack.pop_back();
+    const SearchOp& op = ops_[entries_[f.entry].op];
+    w.state = f.state;
+    w.h1 ^= op.z1;
+    w.h2 ^= op.z2;
+    unlift(f.entry);
+    if (op.must) ++w.remaining;
+    w.e = entries_[f.entry].next;
   }
 
   bool apply(const SearchOp& op, uint32_t state, uint32_t* next) {
@@ -233,26 +253,15 @@ class Search {
     entries_[c.next].prev = call;
   }
 
+  struct Raw {
+    int64_t time;
+    bool call;
+    uint32_t op;
+  };
+
   void build(const KvHistory& h, std::span<const uint32_t> indices) {
-    struct Raw {
-      int64_t time;
-      bool call;
-      uint32_t op;
-    };
+    const std::unordered_set<int64_t> observed = observed_values(h, indices);
     std::vector<Raw> raw;
-    // Values some operation observed: returned by a successful read, or expected by a
-    // compare-and-set that may have happened.
-    std::unordered_set<int64_t> observed;  // lookups only
-    for (uint32_t idx : indices) {
-      const KvHistoryOp& o = h.ops()[idx];
-      if (o.kind == KvOpKind::kGet && o.ok()) {
-        for (int64_t v : h.read_value(o))
-          observed.insert(v);
-      } else if (o.kind == KvOpKind::kCas && o.outcome != HistoryOutcome::kFail &&
-                 !o.expected_absent) {
-        observed.insert(o.expected);
-      }
-    }
     for (uint32_t idx : indices) {
       const KvHistoryOp& o = h.ops()[idx];
       if (o.outcome == HistoryOutcome::kFail) continue;  // did not happen
@@ -263,35 +272,15 @@ class Search {
       if (o.outcome == HistoryOutcome::kUnknown && o.is_write() && !observed.count(o.value)) {
         continue;
       }
-      SearchOp s{};
-      s.must = o.outcome == HistoryOutcome::kOk;
-      switch (o.kind) {
-        case KvOpKind::kGet:
-          if (!s.must) continue;  // an unanswered read constrains nothing
-          s.kind = SearchOp::Kind::kRead;
-          s.expect = states_.intern(h.read_value(o));
-          break;
-        case KvOpKind::kPut:
-          s.kind = SearchOp::Kind::kPut;
-          s.target = states_.child(0, o.value);
-          break;
-        case KvOpKind::kCas:
-          s.kind = SearchOp::Kind::kCas;
-          s.expect = o.expected_absent ? 0 : states_.child(0, o.expected);
-          s.target = states_.child(0, o.value);
-          break;
-        case KvOpKind::kAppend:
-          s.kind = SearchOp::Kind::kAppend;
-          s.element = o.value;
-          break;
-      }
+      auto s = search_op(h, o);
+      if (!s) continue;
       const auto n = static_cast<uint32_t>(ops_.size());
       // Deterministic Zobrist keys: two independent 64-bit streams per operation.
-      s.z1 = mix64(0x243f6a8885a308d3ULL + 2 * uint64_t{n});
-      s.z2 = mix64(0x13198a2e03707344ULL + 2 * uint64_t{n} + 1);
-      ops_.push_back(s);
+      s->z1 = mix64(0x243f6a8885a308d3ULL + 2 * uint64_t{n});
+      s->z2 = mix64(0x13198a2e03707344ULL + 2 * uint64_t{n} + 1);
+      ops_.push_back(*s);
       raw.push_back({o.invoke.ns(), true, n});
-      if (s.must) {
+      if (s->must) {
         raw.push_back({o.complete.ns(), false, n});
         ++must_;
       }
@@ -303,6 +292,58 @@ class Search {
       if (a.call != b.call) return a.call;
       return a.op < b.op;
     });
+    link_entries(raw);
+  }
+
+  // Values some operation observed: returned by a successful read, or expected by a
+  // compare-and-set that may have happened.
+  static std::unordered_set<int64_t> observed_values(const KvHistory& h,
+                                                     std::span<const uint32_t> indices) {
+    std::unordered_set<int64_t> observed;  // lookups only
+    for (uint32_t idx : indices) {
+      const KvHistoryOp& o = h.ops()[idx];
+      if (o.kind == KvOpKind::kGet && o.ok()) {
+        for (int64_t v : h.read_value(o))
+          observed.insert(v);
+      } else if (o.kind == KvOpKind::kCas && o.outcome != HistoryOutcome::kFail &&
+                 !o.expected_absent) {
+        observed.insert(o.expected);
+      }
+    }
+    return observed;
+  }
+
+  // An operation that happened or may have, as the search sees it (without its Zobrist
+  // keys); nullopt when it constrains nothing.
+  std::optional<SearchOp> search_op(const KvHistory& h, const KvHistoryOp& o) {
+    SearchOp s{};
+    s.must = o.outcome == HistoryOutcome::kOk;
+    switch (o.kind) {
+      case KvOpKind::kGet:
+        if (!s.must) return std::nullopt;  // an unanswered read constrains nothing
+        s.kind = SearchOp::Kind::kRead;
+        s.expect = states_.intern(h.read_value(o));
+        break;
+      case KvOpKind::kPut:
+        s.kind = SearchOp::Kind::kPut;
+        s.target = states_.child(0, o.value);
+        break;
+      case KvOpKind::kCas:
+        s.kind = SearchOp::Kind::kCas;
+        s.expect = o.expected_absent ? 0 : states_.child(0, o.expected);
+        s.target = states_.child(0, o.value);
+        break;
+      case KvOpKind::kAppend:
+        s.kind = SearchOp::Kind::kAppend;
+        s.element = o.value;
+        break;
+    }
+    return s;
+  }
+
+  // The entries as a doubly linked list in `raw`'s order, each call matched with its
+  // return.
+  void link_entries(const std::vector<Raw>& raw) {
     // entries_[0] is the list's head sentinel; entries_.size() stands for its end.
     entries_.resize(raw.size() + 1);
     const auto end = static_cast<uint32_t>(entries_.size());

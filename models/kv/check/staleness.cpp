@@ -148,31 +148,43 @@ class KeyChecker {
     });
   }
 
-  void reads() {
-    // k counts successful writes completed before the read and invoked after its base's
-    // completion: a sweep over reads in invoke order adds writes as they complete to a
-    // Fenwick tree over their invoke times.
-    std::vector<int64_t> invokes;
-    for (uint32_t w : ok_writes_)
-      invokes.push_back(op(w).invoke.ns());
-    std::vector<size_t> rank(ok_writes_.size());
-    {
-      std::vector<size_t> order(ok_writes_.size());
-      for (size_t j = 0; j < order.size(); ++j)
-        order[j] = j;
-      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        return std::make_pair(invokes[a], a) < std::make_pair(invokes[b], b);
-      });
-      for (size_t j = 0; j < order.size(); ++j)
-        rank[order[j]] = j;
-      std::sort(invokes.begin(), invokes.end());
+  // The successful writes' invoke times, sorted, and each write's rank among them (by
+  // ok_writes_ position).
+  struct InvokeRanks {
+    std::vector<int64_t> sorted;
+    std::vector<size_t> rank;
+    /// How many writes were invoked at or before t.
+    size_t at_or_before(int64_t t) const {
+      return static_cast<size_t>(std::upper_bound(sorted.begin(), sorted.end(), t) -
+                                 sorted.begin());
     }
-    // Per session: its successful writes and its valid reads, by completion, swept in.
-    struct Session {
-      std::vector<uint32_t> writes, reads;  // by completion
-      size_t writes_in = 0, reads_in = 0;
-      Known wrote, read;
-    };
+  };
+
+  InvokeRanks invoke_ranks() const {
+    InvokeRanks ir;
+    for (uint32_t w : ok_writes_)
+      ir.sorted.push_back(op(w).invoke.ns());
+    ir.rank.resize(ok_writes_.size());
+    std::vector<size_t> order(ok_writes_.size());
+    for (size_t j = 0; j < order.size(); ++j)
+      order[j] = j;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return std::make_pair(ir.sorted[a], a) < std::make_pair(ir.sorted[b], b);
+    });
+    for (size_t j = 0; j < order.size(); ++j)
+      ir.rank[order[j]] = j;
+    std::sort(ir.sorted.begin(), ir.sorted.end());
+    return ir;
+  }
+
+  // Per session: its successful writes and its valid reads, by completion, swept in.
+  struct Session {
+    std::vector<uint32_t> writes, reads;  // by completion
+    size_t writes_in = 0, reads_in = 0;
+    Known wrote, read;
+  };
+
+  std::map<SessionId, Session> by_session() const {
     std::map<SessionId, Session> sessions;
     for (uint32_t w : ok_writes_)
       sessions[{op(w).client, op(w).session}].writes.push_back(w);
@@ -187,7 +199,51 @@ class KeyChecker {
         return std::make_pair(op(a).complete, a) < std::make_pair(op(b).complete, b);
       });
     }
+    return sessions;
+  }
 
+  // Sweeps in the session's writes and reads completed before `at`.
+  void catch_up(Session& ses, SimTime at) const {
+    while (ses.writes_in < ses.writes.size() && op(ses.writes[ses.writes_in]).complete < at) {
+      const KvHistoryOp& w = op(ses.writes[ses.writes_in++]);
+      ses.wrote.writes.emplace(w.invoke.ns(), w.value);
+    }
+    while (ses.reads_in < ses.reads.size() && op(ses.reads[ses.reads_in]).complete < at) {
+      for (int64_t v : seen_.at(ses.reads[ses.reads_in]).elements)
+        ses.read.writes.emplace(writer_of(v)->invoke.ns(), v);
+      ++ses.reads_in;
+    }
+  }
+
+  // The read's figures: k (of the `newer` writes completed before it and invoked after its
+  // base's completion, those it does not reflect), read-your-writes and monotonic reads.
+  void count_read(const KvHistoryOp& r, const Seen& seen, uint64_t newer, const Session& ses) {
+    uint64_t k = newer;
+    for (int64_t v : seen.elements) {
+      const KvHistoryOp* w = writer_of(v);
+      if (w->ok() && w->complete < r.invoke && w->invoke.ns() > seen.base) --k;
+    }
+    const bool ryw = ses.writes_in > 0;
+    const bool ryw_bad = ryw && ses.wrote.newer_unreflected(seen);
+    const bool mr = ses.reads_in > 0;
+    const bool mr_bad = mr && ses.read.newer_unreflected(seen);
+    both(r, [&](StalenessStats& s) {
+      s.reads++;
+      s.count_k(k);
+      if (k > 0) s.stale_reads++;
+      if (ryw) s.ryw_reads++;
+      if (ryw_bad) s.ryw_violations++;
+      if (mr) s.mr_reads++;
+      if (mr_bad) s.mr_violations++;
+    });
+  }
+
+  void reads() {
+    // k counts successful writes completed before the read and invoked after its base's
+    // completion: a sweep over reads in invoke order adds writes as they complete to a
+    // Fenwick tree over their invoke times.
+    const InvokeRanks invokes = invoke_ranks();
+    std::map<SessionId, Session> sessions = by_session();
     Counts tree(ok_writes_.size());
     size_t p = 0;
     for (uint32_t i : *ops_) {
@@ -196,42 +252,13 @@ class KeyChecker {
       const Seen& seen = seen_.at(i);
       if (!seen.valid) continue;
       while (p < ok_writes_.size() && op(ok_writes_[p]).complete < r.invoke) {
-        tree.add(rank[p]);
+        tree.add(invokes.rank[p]);
         ++p;
       }
       Session& ses = sessions[{r.client, r.session}];
-      while (ses.writes_in < ses.writes.size() &&
-             op(ses.writes[ses.writes_in]).complete < r.invoke) {
-        const KvHistoryOp& w = op(ses.writes[ses.writes_in++]);
-        ses.wrote.writes.emplace(w.invoke.ns(), w.value);
-      }
-      while (ses.reads_in < ses.reads.size() && op(ses.reads[ses.reads_in]).complete < r.invoke) {
-        for (int64_t v : seen_.at(ses.reads[ses.reads_in]).elements)
-          ses.read.writes.emplace(writer_of(v)->invoke.ns(), v);
-        ++ses.reads_in;
-      }
+      catch_up(ses, r.invoke);
       if (r.invoke < cfg_.measured_from) continue;
-
-      const auto le = static_cast<size_t>(
-          std::upper_bound(invokes.begin(), invokes.end(), seen.base) - invokes.begin());
-      uint64_t k = p - tree.prefix(le);
-      for (int64_t v : seen.elements) {
-        const KvHistoryOp* w = writer_of(v);
-        if (w->ok() && w->complete < r.invoke && w->invoke.ns() > seen.base) --k;
-      }
-      const bool ryw = ses.writes_in > 0;
-      const bool ryw_bad = ryw && ses.wrote.newer_unreflected(seen);
-      const bool mr = ses.reads_in > 0;
-      const bool mr_bad = mr && ses.read.newer_unreflected(seen);
-      both(r, [&](StalenessStats& s) {
-        s.reads++;
-        s.count_k(k);
-        if (k > 0) s.stale_reads++;
-        if (ryw) s.ryw_reads++;
-        if (ryw_bad) s.ryw_violations++;
-        if (mr) s.mr_reads++;
-        if (mr_bad) s.mr_violations++;
-      });
+      count_read(r, seen, p - tree.prefix(invokes.at_or_before(seen.base)), ses);
       if (p > 0) {
         const KvHistoryOp& ref = op(ok_writes_[p - 1]);
         record_tvis(r, (r.invoke - ref.complete).ns(),
