@@ -230,157 +230,350 @@ class Interpreter {
     return true;
   }
 
+  using Args = std::map<std::string, const Expr*>;
+  using Maker = std::optional<Distribution> (Interpreter::*)(const Expr&, Dim);
+  struct Family {
+    const char* name;
+    Maker make;
+  };
+
+  // A call of a distribution family: name(arguments).
   std::optional<Distribution> call(const Expr& e, Dim dim) {
-    const std::string& f = e.atom;
-    std::map<std::string, const Expr*> a;
-    auto need = [&](const char* key) -> const std::string* {
-      auto it = a.find(key);
-      if (it == a.end()) {
-        fail(f + ": missing argument '" + key + "'");
-        return nullptr;
-      }
-      return &it->second->atom;
+    static constexpr Family kFamilies[] = {
+        {"constant", &Interpreter::constant},       {"uniform", &Interpreter::uniform},
+        {"exponential", &Interpreter::exponential}, {"normal", &Interpreter::normal},
+        {"lognormal", &Interpreter::lognormal},     {"pareto", &Interpreter::pareto},
+        {"weibull", &Interpreter::weibull},         {"zipf", &Interpreter::zipf},
+        {"mixture", &Interpreter::mixture},         {"empirical", &Interpreter::empirical},
     };
-    if (f == "constant") {
-      if (!bind(e, {"value"}, &a)) return std::nullopt;
-      const auto* v = need("value");
-      if (!v) return std::nullopt;
-      auto x = location(*v, dim);
-      if (!x) return std::nullopt;
-      return Distribution::constant(*x).with_dim(dim);
+    for (const auto& family : kFamilies) {
+      if (e.atom == family.name) return (this->*family.make)(e, dim);
     }
-    if (f == "uniform") {
-      if (!bind(e, {"min", "max"}, &a)) return std::nullopt;
-      const auto *lo = need("min"), *hi = need("max");
-      if (!lo || !hi) return std::nullopt;
-      auto l = location(*lo, dim), h = location(*hi, dim);
-      if (!l || !h) return std::nullopt;
-      return Distribution::uniform(*l, *h).with_dim(dim);
+    std::string valid;
+    for (const auto& family : kFamilies)
+      valid += (valid.empty() ? "" : ", ") + std::string(family.name);
+    return fail("unknown distribution '" + e.atom + "' (valid: " + valid + ")");
+  }
+
+  // The text of argument `key` of the call `e`, or an error when it is missing.
+  const std::string* need(const Expr& e, const Args& a, const char* key) {
+    auto it = a.find(key);
+    if (it == a.end()) {
+      fail(e.atom + ": missing argument '" + key + "'");
+      return nullptr;
     }
-    if (f == "exponential") {
-      if (!bind(e, {"mean", "rate"}, &a)) return std::nullopt;
-      if (a.count("rate") && a.count("mean"))
-        return fail("exponential: give mean or rate, not both");
-      if (a.count("rate")) {
-        if (dim != Dim::kTime) return fail("exponential: rate= only applies to times; give mean=");
-        std::string err;
-        auto r = parse_rate(a["rate"]->atom, &err);
-        if (!r) return fail("exponential: " + err);
-        if (*r <= 0) return fail("exponential: rate must be > 0");
-        return Distribution::exponential(1e9 / *r).with_dim(dim);
-      }
-      const auto* m = need("mean");
-      if (!m) return std::nullopt;
-      auto x = location(*m, dim);
-      if (!x) return std::nullopt;
-      return Distribution::exponential(*x).with_dim(dim);
+    return &it->second->atom;
+  }
+
+  // The required argument `key`, in the distribution's own unit.
+  std::optional<double> need_location(const Expr& e, const Args& a, const char* key, Dim dim) {
+    const auto* v = need(e, a, key);
+    if (!v) return std::nullopt;
+    return location(*v, dim);
+  }
+
+  // The texts of the two arguments of a call that requires both.
+  std::optional<std::pair<std::string, std::string>> need_two(const Expr& e, const char* first,
+                                                              const char* second) {
+    Args a;
+    if (!bind(e, {first, second}, &a)) return std::nullopt;
+    const auto *x = need(e, a, first), *y = need(e, a, second);
+    if (!x || !y) return std::nullopt;
+    return std::pair{*x, *y};
+  }
+
+  // The two required arguments of a call, both in the distribution's own unit.
+  std::optional<std::pair<double, double>> two_locations(const Expr& e, const char* first,
+                                                         const char* second, Dim dim) {
+    const auto args = need_two(e, first, second);
+    if (!args) return std::nullopt;
+    auto x = location(args->first, dim), y = location(args->second, dim);
+    if (!x || !y) return std::nullopt;
+    return std::pair{*x, *y};
+  }
+
+  std::optional<Distribution> constant(const Expr& e, Dim dim) {
+    Args a;
+    if (!bind(e, {"value"}, &a)) return std::nullopt;
+    auto x = need_location(e, a, "value", dim);
+    if (!x) return std::nullopt;
+    return Distribution::constant(*x).with_dim(dim);
+  }
+
+  std::optional<Distribution> uniform(const Expr& e, Dim dim) {
+    const auto bounds = two_locations(e, "min", "max", dim);
+    if (!bounds) return std::nullopt;
+    return Distribution::uniform(bounds->first, bounds->second).with_dim(dim);
+  }
+
+  std::optional<Distribution> exponential(const Expr& e, Dim dim) {
+    Args a;
+    if (!bind(e, {"mean", "rate"}, &a)) return std::nullopt;
+    if (a.count("rate") && a.count("mean")) return fail("exponential: give mean or rate, not both");
+    if (a.count("rate")) {
+      if (dim != Dim::kTime) return fail("exponential: rate= only applies to times; give mean=");
+      std::string err;
+      auto r = parse_rate(a["rate"]->atom, &err);
+      if (!r) return fail("exponential: " + err);
+      if (*r <= 0) return fail("exponential: rate must be > 0");
+      return Distribution::exponential(1e9 / *r).with_dim(dim);
     }
-    if (f == "normal") {
-      if (!bind(e, {"mean", "stddev"}, &a)) return std::nullopt;
-      const auto *m = need("mean"), *s = need("stddev");
+    auto x = need_location(e, a, "mean", dim);
+    if (!x) return std::nullopt;
+    return Distribution::exponential(*x).with_dim(dim);
+  }
+
+  std::optional<Distribution> normal(const Expr& e, Dim dim) {
+    const auto moments = two_locations(e, "mean", "stddev", dim);
+    if (!moments) return std::nullopt;
+    const auto [mean, stddev] = *moments;
+    if (dim != Dim::kNumber && mean <= 0) {
+      return fail("normal: the mean of a time or size must be > 0 (it is truncated at 0)");
+    }
+    return Distribution::normal(mean, stddev).with_dim(dim);
+  }
+
+  std::optional<Distribution> lognormal(const Expr& e, Dim dim) {
+    Args a;
+    if (!bind(e, {"median", "p99", "sigma", "mu"}, &a)) return std::nullopt;
+    if (a.count("median") && a.count("p99")) {
+      if (a.count("sigma") || a.count("mu")) return fail("lognormal: give median and p99 only");
+      auto m = location(a["median"]->atom, dim), p = location(a["p99"]->atom, dim);
+      if (!m || !p) return std::nullopt;
+      return Distribution::lognormal_median_p99(*m, *p).with_dim(dim);
+    }
+    if (a.count("median") && a.count("sigma")) {
+      if (a.count("mu")) return fail("lognormal: give median or mu, not both");
+      auto m = location(a["median"]->atom, dim);
+      auto s = plain(a["sigma"]->atom, "lognormal sigma");
       if (!m || !s) return std::nullopt;
-      auto mx = location(*m, dim), sx = location(*s, dim);
-      if (!mx || !sx) return std::nullopt;
-      if (dim != Dim::kNumber && *mx <= 0) {
-        return fail("normal: the mean of a time or size must be > 0 (it is truncated at 0)");
+      if (*m <= 0) return fail("lognormal: median must be > 0");
+      return Distribution::lognormal(std::log(*m), *s).with_dim(dim);
+    }
+    if (a.count("mu") && a.count("sigma")) {
+      auto mu = plain(a["mu"]->atom, "lognormal mu");
+      auto s = plain(a["sigma"]->atom, "lognormal sigma");
+      if (!mu || !s) return std::nullopt;
+      // For times, mu is the mean of ln(value in seconds); convert to nanoseconds.
+      const double shift = dim == Dim::kTime ? std::log(1e9) : 0.0;
+      return Distribution::lognormal(*mu + shift, *s).with_dim(dim);
+    }
+    return fail("lognormal: give (median, p99), (median, sigma) or (mu, sigma)");
+  }
+
+  std::optional<Distribution> pareto(const Expr& e, Dim dim) {
+    return scale_and_shape(e, dim, "xm", "alpha", &Distribution::pareto);
+  }
+
+  std::optional<Distribution> weibull(const Expr& e, Dim dim) {
+    return scale_and_shape(e, dim, "scale", "shape", &Distribution::weibull);
+  }
+
+  // A family with a scale in the unit of its draws and a shape that is a plain number.
+  std::optional<Distribution> scale_and_shape(const Expr& e, Dim dim, const char* scale,
+                                              const char* shape,
+                                              Distribution (*make)(double, double)) {
+    const auto args = need_two(e, scale, shape);
+    if (!args) return std::nullopt;
+    auto x = location(args->first, dim);
+    auto k = plain(args->second, e.atom + " " + shape);
+    if (!x || !k) return std::nullopt;
+    return make(*x, *k).with_dim(dim);
+  }
+
+  std::optional<Distribution> zipf(const Expr& e, Dim dim) {
+    if (dim != Dim::kNumber) return fail("zipf: draws ranks 1..n, which are not a time or size");
+    const auto args = need_two(e, "n", "s");
+    if (!args) return std::nullopt;
+    std::string err;
+    auto nv = parse_integer(args->first, &err);
+    if (!nv || *nv < 1) return fail("zipf: n must be an integer >= 1");
+    auto sv = plain(args->second, "zipf s");
+    if (!sv) return std::nullopt;
+    return Distribution::zipf(static_cast<uint64_t>(*nv), *sv);
+  }
+
+  std::optional<Distribution> mixture(const Expr& e, Dim dim) {
+    std::vector<Distribution::Component> parts;
+    for (const auto& arg : e.args) {
+      if (arg.weight.empty()) {
+        return fail(
+            "mixture: write each component as weight*distribution, e.g. "
+            "0.9*exponential(mean=1ms)");
       }
-      return Distribution::normal(*mx, *sx).with_dim(dim);
+      auto w = plain(arg.weight, "mixture weight");
+      if (!w) return std::nullopt;
+      auto d = eval(*arg.value, dim);
+      if (!d) return std::nullopt;
+      parts.push_back({*w, *d});
     }
-    if (f == "lognormal") {
-      if (!bind(e, {"median", "p99", "sigma", "mu"}, &a)) return std::nullopt;
-      if (a.count("median") && a.count("p99")) {
-        if (a.count("sigma") || a.count("mu")) return fail("lognormal: give median and p99 only");
-        auto m = location(a["median"]->atom, dim), p = location(a["p99"]->atom, dim);
-        if (!m || !p) return std::nullopt;
-        return Distribution::lognormal_median_p99(*m, *p).with_dim(dim);
-      }
-      if (a.count("median") && a.count("sigma")) {
-        if (a.count("mu")) return fail("lognormal: give median or mu, not both");
-        auto m = location(a["median"]->atom, dim);
-        auto s = plain(a["sigma"]->atom, "lognormal sigma");
-        if (!m || !s) return std::nullopt;
-        if (*m <= 0) return fail("lognormal: median must be > 0");
-        return Distribution::lognormal(std::log(*m), *s).with_dim(dim);
-      }
-      if (a.count("mu") && a.count("sigma")) {
-        auto mu = plain(a["mu"]->atom, "lognormal mu");
-        auto s = plain(a["sigma"]->atom, "lognormal sigma");
-        if (!mu || !s) return std::nullopt;
-        // For times, mu is the mean of ln(value in seconds); convert to nanoseconds.
-        const double shift = dim == Dim::kTime ? std::log(1e9) : 0.0;
-        return Distribution::lognormal(*mu + shift, *s).with_dim(dim);
-      }
-      return fail("lognormal: give (median, p99), (median, sigma) or (mu, sigma)");
-    }
-    if (f == "pareto") {
-      if (!bind(e, {"xm", "alpha"}, &a)) return std::nullopt;
-      const auto *xm = need("xm"), *al = need("alpha");
-      if (!xm || !al) return std::nullopt;
-      auto x = location(*xm, dim);
-      auto al_v = plain(*al, "pareto alpha");
-      if (!x || !al_v) return std::nullopt;
-      return Distribution::pareto(*x, *al_v).with_dim(dim);
-    }
-    if (f == "weibull") {
-      if (!bind(e, {"scale", "shape"}, &a)) return std::nullopt;
-      const auto *sc = need("scale"), *sh = need("shape");
-      if (!sc || !sh) return std::nullopt;
-      auto x = location(*sc, dim);
-      auto k = plain(*sh, "weibull shape");
-      if (!x || !k) return std::nullopt;
-      return Distribution::weibull(*x, *k).with_dim(dim);
-    }
-    if (f == "zipf") {
-      if (dim != Dim::kNumber) return fail("zipf: draws ranks 1..n, which are not a time or size");
-      if (!bind(e, {"n", "s"}, &a)) return std::nullopt;
-      const auto *n = need("n"), *s = need("s");
-      if (!n || !s) return std::nullopt;
-      std::string err;
-      auto nv = parse_integer(*n, &err);
-      if (!nv || *nv < 1) return fail("zipf: n must be an integer >= 1");
-      auto sv = plain(*s, "zipf s");
-      if (!sv) return std::nullopt;
-      return Distribution::zipf(static_cast<uint64_t>(*nv), *sv);
-    }
-    if (f == "mixture") {
-      std::vector<Distribution::Component> parts;
-      for (const auto& arg : e.args) {
-        if (arg.weight.empty()) {
-          return fail(
-              "mixture: write each component as weight*distribution, e.g. "
-              "0.9*exponential(mean=1ms)");
-        }
-        auto w = plain(arg.weight, "mixture weight");
-        if (!w) return std::nullopt;
-        auto d = eval(*arg.value, dim);
-        if (!d) return std::nullopt;
-        parts.push_back({*w, *d});
-      }
-      return Distribution::mixture(std::move(parts)).with_dim(dim);
-    }
-    if (f == "empirical") {
-      if (!bind(e, {"file"}, &a)) return std::nullopt;
-      const auto* file = need("file");
-      if (!file) return std::nullopt;
-      std::string path = *file;
-      if (!path.empty() && path[0] != '/' && !base_dir_.empty()) path = base_dir_ + "/" + path;
-      std::ifstream in(path, std::ios::binary);
-      if (!in) return fail("empirical: cannot read '" + path + "'");
-      std::stringstream ss;
-      ss << in.rdbuf();
-      std::string err;
-      auto d = parse_empirical_csv(ss.str(), dim, path, &err);
-      if (!d) return fail(err);
-      return d;
-    }
-    return fail("unknown distribution '" + f +
-                "' (valid: constant, uniform, exponential, normal, lognormal, pareto, weibull, "
-                "zipf, mixture, empirical)");
+    return Distribution::mixture(std::move(parts)).with_dim(dim);
+  }
+
+  std::optional<Distribution> empirical(const Expr& e, Dim dim) {
+    Args a;
+    if (!bind(e, {"file"}, &a)) return std::nullopt;
+    const auto* file = need(e, a, "file");
+    if (!file) return std::nullopt;
+    std::string path = *file;
+    if (!path.empty() && path[0] != '/' && !base_dir_.empty()) path = base_dir_ + "/" + path;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail("empirical: cannot read '" + path + "'");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string err;
+    auto d = parse_empirical_csv(ss.str(), dim, path, &err);
+    if (!d) return fail(err);
+    return d;
   }
 
   const std::string& base_dir_;
   std::string* error_;
   bool allow_negative_ = false;
+};
+
+// A cell of a CSV line, without the blanks around it.
+std::string trim_blanks(std::string_view cell) {
+  const size_t first = cell.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return "";
+  const size_t last = cell.find_last_not_of(" \t");
+  return std::string(cell.substr(first, last - first + 1));
+}
+
+std::vector<std::string> csv_cells(std::string_view line) {
+  std::vector<std::string> cells;
+  size_t c = 0;
+  while (true) {
+    const size_t comma = line.find(',', c);
+    cells.push_back(
+        trim_blanks(line.substr(c, comma == std::string_view::npos ? line.size() - c : comma - c)));
+    if (comma == std::string_view::npos) break;
+    c = comma + 1;
+  }
+  return cells;
+}
+
+struct CsvRow {
+  size_t line;  // 1-based, for messages
+  std::vector<std::string> cells;
+};
+
+// The rows of a CSV text, but for blank lines and # comments.
+std::vector<CsvRow> csv_rows(std::string_view csv) {
+  std::vector<CsvRow> rows;
+  size_t line_no = 0;
+  size_t pos = 0;
+  while (pos <= csv.size()) {
+    size_t end = csv.find('\n', pos);
+    if (end == std::string_view::npos) end = csv.size();
+    std::string_view line = csv.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const size_t first = line.find_first_not_of(" \t");
+    if (first != std::string_view::npos && line[first] != '#') {
+      rows.push_back({line_no, csv_cells(line)});
+    }
+    if (end == csv.size()) break;
+  }
+  return rows;
+}
+
+// Nanoseconds per unit of a time column, from the suffix of its name (latency_ms: 1e6).
+std::optional<double> time_unit_ns(const std::string& column) {
+  static constexpr struct {
+    const char* suffix;
+    double ns;
+  } kSuffixes[] = {{"_ns", 1}, {"_us", 1e3}, {"_ms", 1e6}, {"_s", 1e9}};
+  for (const auto& s : kSuffixes) {
+    const std::string suf = s.suffix;
+    if (column.size() > suf.size() &&
+        column.compare(column.size() - suf.size(), suf.size(), suf) == 0) {
+      return s.ns;
+    }
+  }
+  return std::nullopt;
+}
+
+// An empirical distribution from a CSV text: one column of samples, or two of values and
+// their cumulative probabilities. Every error names the file and the line.
+class EmpiricalCsv {
+ public:
+  EmpiricalCsv(Dim dim, const std::string& what, std::string* error)
+      : dim_(dim), what_(what), error_(error) {}
+
+  std::optional<Distribution> parse(std::string_view csv) {
+    rows_ = csv_rows(csv);
+    if (rows_.size() < 2) return fail(1, "needs a header line and at least one data row");
+    const auto& header = rows_[0].cells;
+    if (header.size() != 1 && header.size() != 2) {
+      return fail(rows_[0].line,
+                  "expected 1 column (samples) or 2 (value, cumulative probability)");
+    }
+    if (dim_ == Dim::kTime) {
+      const auto scale = time_unit_ns(header[0]);
+      if (!scale) {
+        return fail(rows_[0].line,
+                    "the first column of a time distribution must name its unit, "
+                    "e.g. latency_ms (suffixes _ns, _us, _ms, _s), got '" +
+                        header[0] + "'");
+      }
+      scale_ = *scale;
+    }
+    for (size_t r = 1; r < rows_.size(); ++r) {
+      if (!read_row(rows_[r], header.size())) return std::nullopt;
+    }
+    return build(header.size());
+  }
+
+ private:
+  std::optional<Distribution> fail(size_t line, const std::string& msg) {
+    if (error_) *error_ = what_ + ":" + std::to_string(line) + ": " + msg;
+    return std::nullopt;
+  }
+
+  // A data row: a value (and its cumulative probability), checked against the rows before.
+  bool read_row(const CsvRow& row, size_t columns) {
+    if (row.cells.size() != columns) {
+      return fail(row.line, "expected " + std::to_string(columns) + " columns"), false;
+    }
+    std::string err;
+    auto v = parse_number(row.cells[0], &err);
+    if (!v) return fail(row.line, err), false;
+    if (columns == 2) {
+      auto p = parse_number(row.cells[1], &err);
+      if (!p) return fail(row.line, err), false;
+      // The CDF rules, checked here so that the error names the offending line.
+      if (*p < 0 || *p > 1)
+        return fail(row.line, "cumulative probabilities must lie in [0, 1]"), false;
+      if (!values_.empty() && *v * scale_ < values_.back())
+        return fail(row.line, "values must be ascending"), false;
+      if (!cums_.empty() && *p < cums_.back())
+        return fail(row.line, "cumulative probabilities must be non-decreasing"), false;
+      cums_.push_back(*p);
+    }
+    values_.push_back(*v * scale_);
+    return true;
+  }
+
+  std::optional<Distribution> build(size_t columns) {
+    try {
+      if (columns == 1) return Distribution::empirical_samples(std::move(values_)).with_dim(dim_);
+      std::vector<Distribution::Point> pts;
+      for (size_t i = 0; i < values_.size(); ++i)
+        pts.push_back({values_[i], cums_[i]});
+      return Distribution::empirical_cdf(std::move(pts)).with_dim(dim_);
+    } catch (const std::invalid_argument& ex) {
+      return fail(rows_.back().line, ex.what());
+    }
+  }
+
+  Dim dim_;
+  const std::string& what_;
+  std::string* error_;
+  std::vector<CsvRow> rows_;
+  double scale_ = 1.0;
+  std::vector<double> values_, cums_;
 };
 
 }  // namespace
@@ -403,103 +596,7 @@ std::optional<Distribution> parse_distribution(std::string_view text, Distributi
 
 std::optional<Distribution> parse_empirical_csv(std::string_view csv, Distribution::Dim dim,
                                                 const std::string& what, std::string* error) {
-  auto fail = [&](size_t line, const std::string& msg) -> std::optional<Distribution> {
-    if (error) *error = what + ":" + std::to_string(line) + ": " + msg;
-    return std::nullopt;
-  };
-  std::vector<std::vector<std::string>> rows;
-  std::vector<size_t> row_lines;
-  size_t line_no = 0;
-  size_t pos = 0;
-  while (pos <= csv.size()) {
-    size_t end = csv.find('\n', pos);
-    if (end == std::string_view::npos) end = csv.size();
-    std::string_view line = csv.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    size_t first = line.find_first_not_of(" \t");
-    if (first == std::string_view::npos || line[first] == '#') {
-      if (end == csv.size()) break;
-      continue;
-    }
-    std::vector<std::string> cells;
-    size_t c = 0;
-    while (true) {
-      size_t comma = line.find(',', c);
-      std::string cell(
-          line.substr(c, comma == std::string_view::npos ? line.size() - c : comma - c));
-      while (!cell.empty() && (cell.front() == ' ' || cell.front() == '\t'))
-        cell.erase(0, 1);
-      while (!cell.empty() && (cell.back() == ' ' || cell.back() == '\t'))
-        cell.pop_back();
-      cells.push_back(cell);
-      if (comma == std::string_view::npos) break;
-      c = comma + 1;
-    }
-    rows.push_back(std::move(cells));
-    row_lines.push_back(line_no);
-    if (end == csv.size()) break;
-  }
-  if (rows.size() < 2) return fail(1, "needs a header line and at least one data row");
-  const auto& header = rows[0];
-  if (header.size() != 1 && header.size() != 2) {
-    return fail(row_lines[0], "expected 1 column (samples) or 2 (value, cumulative probability)");
-  }
-  double scale = 1.0;
-  if (dim == Dim::kTime) {
-    const std::string& h = header[0];
-    static constexpr struct {
-      const char* suffix;
-      double ns;
-    } kSuffixes[] = {{"_ns", 1}, {"_us", 1e3}, {"_ms", 1e6}, {"_s", 1e9}};
-    bool found = false;
-    for (const auto& s : kSuffixes) {
-      const std::string suf = s.suffix;
-      if (h.size() > suf.size() && h.compare(h.size() - suf.size(), suf.size(), suf) == 0) {
-        scale = s.ns;
-        found = true;
-        break;
-      }
-    }
-    if (!found) {
-      return fail(row_lines[0],
-                  "the first column of a time distribution must name its unit, "
-                  "e.g. latency_ms (suffixes _ns, _us, _ms, _s), got '" +
-                      h + "'");
-    }
-  }
-  std::vector<double> values, cums;
-  for (size_t r = 1; r < rows.size(); ++r) {
-    if (rows[r].size() != header.size()) {
-      return fail(row_lines[r], "expected " + std::to_string(header.size()) + " columns");
-    }
-    std::string err;
-    auto v = parse_number(rows[r][0], &err);
-    if (!v) return fail(row_lines[r], err);
-    if (header.size() == 2) {
-      auto p = parse_number(rows[r][1], &err);
-      if (!p) return fail(row_lines[r], err);
-      // The CDF rules, checked here so that the error names the offending line.
-      if (*p < 0 || *p > 1)
-        return fail(row_lines[r], "cumulative probabilities must lie in [0, 1]");
-      if (!values.empty() && *v * scale < values.back())
-        return fail(row_lines[r], "values must be ascending");
-      if (!cums.empty() && *p < cums.back())
-        return fail(row_lines[r], "cumulative probabilities must be non-decreasing");
-      cums.push_back(*p);
-    }
-    values.push_back(*v * scale);
-  }
-  try {
-    if (header.size() == 1) return Distribution::empirical_samples(std::move(values)).with_dim(dim);
-    std::vector<Distribution::Point> pts;
-    for (size_t i = 0; i < values.size(); ++i)
-      pts.push_back({values[i], cums[i]});
-    return Distribution::empirical_cdf(std::move(pts)).with_dim(dim);
-  } catch (const std::invalid_argument& ex) {
-    return fail(row_lines.back(), ex.what());
-  }
+  return EmpiricalCsv(dim, what, error).parse(csv);
 }
 
 }  // namespace dsim

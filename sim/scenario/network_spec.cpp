@@ -193,17 +193,19 @@ void read_regions(ParamReader& net, const Profile& prof, NetworkConfig& c) {
                "network.regions: more than " + std::to_string(kMaxRacks) + " racks in all");
 }
 
-void read_region_links(ParamReader& net, const Profile& prof, NetworkConfig& c) {
-  Diagnostics& diag = diag_of(net);
-  const LinkSpec base = c.default_link();
-  auto index_of = [&](const std::string& name) -> std::optional<uint32_t> {
-    for (uint32_t i = 0; i < c.regions.size(); ++i) {
-      if (c.regions[i].name == name) return i;
-    }
-    return std::nullopt;
-  };
-  std::map<std::pair<uint32_t, uint32_t>, LinkSpec> links;
-  // The profile's pairs, when its regions are the ones in use.
+std::optional<uint32_t> region_index(const NetworkConfig& c, const std::string& name) {
+  for (uint32_t i = 0; i < c.regions.size(); ++i) {
+    if (c.regions[i].name == name) return i;
+  }
+  return std::nullopt;
+}
+
+// Links between pairs of regions, by (lower index, higher index).
+using RegionLinks = std::map<std::pair<uint32_t, uint32_t>, LinkSpec>;
+
+// The profile's pairs, when its regions are the ones in use.
+RegionLinks profile_links(const Profile& prof, const NetworkConfig& c, const LinkSpec& base) {
+  RegionLinks links;
   for (const auto& [a, b, lat] : prof.pairs) {
     if (a < c.regions.size() && b < c.regions.size() && c.regions[a].name == prof.regions[a].name &&
         c.regions[b].name == prof.regions[b].name) {
@@ -212,48 +214,58 @@ void read_region_links(ParamReader& net, const Profile& prof, NetworkConfig& c) 
       links[{a, b}] = l;
     }
   }
-  const auto between = read_link(net, "between_regions", base,
-                                 "link between two regions not listed in region_links");
-  const ParamNode* list = net.raw(
-      "region_links", "list", "links between pairs of regions: {between: [a, b], latency, ...}");
-  if (list && list->kind != ParamNode::Kind::kList) {
-    diag.error(list->loc,
-               "network.region_links: expected a list of {between: [a, b], latency: ...}");
-    list = nullptr;
+  return links;
+}
+
+// The regions a pair names, each of which must exist; none on an error.
+std::optional<std::pair<uint32_t, uint32_t>> region_pair(const ParamNode* pair,
+                                                         const std::string& where,
+                                                         const NetworkConfig& c,
+                                                         Diagnostics& diag) {
+  auto names = read_pair(pair, where + ".between", diag);
+  if (!names) return std::nullopt;
+  auto a = region_index(c, names->first), b = region_index(c, names->second);
+  for (const auto& [name, idx] : {std::pair{names->first, a}, std::pair{names->second, b}}) {
+    if (!idx) {
+      std::string valid;
+      for (const auto& reg : c.regions)
+        valid += (valid.empty() ? "" : ", ") + reg.name;
+      diag.error(pair->loc,
+                 where + ".between: no region named '" + name + "' (regions: " + valid + ")");
+    }
   }
-  for (size_t i = 0; list && i < list->items.size(); ++i) {
-    const ParamNode& item = list->items[i];
-    const std::string where = "network.region_links[" + std::to_string(i) + "]";
-    ParamReader r(&item, &net.env(), where, item.loc);
-    const ParamNode* pair = r.raw("between", "list", "the two regions");
-    const LinkSpec l = read_link_keys(r, between.value_or(base));
-    r.finish();
-    if (!pair) {
-      r.error("between",
-              "missing required key 'between' (the two regions, e.g. [us-east, eu-west])");
-      continue;
-    }
-    auto names = read_pair(pair, where + ".between", diag);
-    if (!names) continue;
-    auto a = index_of(names->first), b = index_of(names->second);
-    for (const auto& [name, idx] : {std::pair{names->first, a}, std::pair{names->second, b}}) {
-      if (!idx) {
-        std::string valid;
-        for (const auto& reg : c.regions)
-          valid += (valid.empty() ? "" : ", ") + reg.name;
-        diag.error(pair->loc,
-                   where + ".between: no region named '" + name + "' (regions: " + valid + ")");
-      }
-    }
-    if (!a || !b) continue;
-    if (*a == *b) {
-      diag.error(pair->loc, where +
-                                ".between: a region with itself; nodes in one region use "
-                                "network.latency (and same_zone, same_rack, same_host)");
-      continue;
-    }
-    links[{std::min(*a, *b), std::max(*a, *b)}] = l;
+  if (!a || !b) return std::nullopt;
+  return std::pair{*a, *b};
+}
+
+// One item of network.region_links: {between: [a, b], latency, ...}.
+void read_region_link(ParamReader& net, const ParamNode& item, size_t i, const LinkSpec& def,
+                      const NetworkConfig& c, RegionLinks& links) {
+  Diagnostics& diag = diag_of(net);
+  const std::string where = "network.region_links[" + std::to_string(i) + "]";
+  ParamReader r(&item, &net.env(), where, item.loc);
+  const ParamNode* pair = r.raw("between", "list", "the two regions");
+  const LinkSpec l = read_link_keys(r, def);
+  r.finish();
+  if (!pair) {
+    r.error("between", "missing required key 'between' (the two regions, e.g. [us-east, eu-west])");
+    return;
   }
+  const auto ab = region_pair(pair, where, c, diag);
+  if (!ab) return;
+  const auto [a, b] = *ab;
+  if (a == b) {
+    diag.error(pair->loc, where +
+                              ".between: a region with itself; nodes in one region use "
+                              "network.latency (and same_zone, same_rack, same_host)");
+    return;
+  }
+  links[{std::min(a, b), std::max(a, b)}] = l;
+}
+
+// A link for every pair of regions: listed, or between_regions; a missing one is an error.
+void set_region_links(ParamReader& net, const RegionLinks& links,
+                      const std::optional<LinkSpec>& between, NetworkConfig& c) {
   for (uint32_t a = 0; a < c.regions.size(); ++a) {
     for (uint32_t b = a + 1; b < c.regions.size(); ++b) {
       auto it = links.find({a, b});
@@ -271,92 +283,111 @@ void read_region_links(ParamReader& net, const Profile& prof, NetworkConfig& c) 
   }
 }
 
-void read_graph(ParamReader& net, const ParamNode* g, NetworkConfig& c) {
+void read_region_links(ParamReader& net, const Profile& prof, NetworkConfig& c) {
+  const LinkSpec base = c.default_link();
+  RegionLinks links = profile_links(prof, c, base);
+  const auto between = read_link(net, "between_regions", base,
+                                 "link between two regions not listed in region_links");
+  const ParamNode* list = net.raw(
+      "region_links", "list", "links between pairs of regions: {between: [a, b], latency, ...}");
+  if (list && list->kind != ParamNode::Kind::kList) {
+    diag_of(net).error(list->loc,
+                       "network.region_links: expected a list of {between: [a, b], latency: ...}");
+    list = nullptr;
+  }
+  for (size_t i = 0; list && i < list->items.size(); ++i)
+    read_region_link(net, list->items[i], i, between.value_or(base), c, links);
+  set_region_links(net, links, between, c);
+}
+
+// A host or a switch of the graph, whose name must be valid and new.
+void add_vertex(const GraphVertex& v, const SourceLoc& loc, Diagnostics& diag, NetworkConfig& c) {
+  if (!valid_name(v.name)) {
+    diag.error(loc, "network.graph: name '" + v.name +
+                        "' must start with a letter and hold only letters, digits, '_' and '-'");
+  }
+  for (const auto& o : c.vertices) {
+    if (o.name == v.name) diag.error(loc, "network.graph: '" + v.name + "' is defined twice");
+  }
+  c.vertices.push_back(v);
+}
+
+// network.graph.hosts: names, or {name, region, zone, rack}.
+void read_hosts(ParamReader& net, const ParamNode* hosts, const ParamNode* g, NetworkConfig& c) {
   Diagnostics& diag = diag_of(net);
-  ParamReader gr(g, &net.env(), "network.graph", g->loc);
-  const ParamNode* hosts = gr.raw("hosts", "list", "hosts: names, or {name, region, zone, rack}");
-  const ParamNode* switches = gr.raw("switches", "list", "switches and routers: names");
-  const ParamNode* links =
-      gr.raw("links", "list", "links: {between: [a, b], ...} (both ways) or {from, to, ...}");
-  gr.finish();
-  auto add_vertex = [&](const GraphVertex& v, const SourceLoc& loc) {
-    if (!valid_name(v.name)) {
-      diag.error(loc, "network.graph: name '" + v.name +
-                          "' must start with a letter and hold only letters, digits, '_' and '-'");
-    }
-    for (const auto& o : c.vertices) {
-      if (o.name == v.name) diag.error(loc, "network.graph: '" + v.name + "' is defined twice");
-    }
-    c.vertices.push_back(v);
-  };
   if (!hosts || hosts->kind != ParamNode::Kind::kList || hosts->items.empty()) {
     diag.error(hosts ? hosts->loc : g->loc,
                "network.graph.hosts: expected a non-empty list of hosts");
-  } else {
-    for (size_t i = 0; i < hosts->items.size(); ++i) {
-      const ParamNode& h = hosts->items[i];
-      GraphVertex v;
-      if (h.kind == ParamNode::Kind::kScalar) {
-        v.name = h.scalar;
-      } else {
-        ParamReader hr(&h, &net.env(), "network.graph.hosts[" + std::to_string(i) + "]", h.loc);
-        v.name = hr.text("name", "", "the host's name");
-        v.region = hr.text("region", "", "label for placement");
-        v.zone = hr.text("zone", "", "label for placement");
-        v.rack = hr.text("rack", "", "label for placement");
-        hr.finish();
-      }
-      add_vertex(v, h.loc);
-    }
-  }
-  if (switches && switches->kind == ParamNode::Kind::kList) {
-    for (const auto& s : switches->items) {
-      if (const std::string* name = scalar(s, "network.graph.switches", diag))
-        add_vertex(GraphVertex{*name, false, "", "", ""}, s.loc);
-    }
-  } else if (switches) {
-    diag.error(switches->loc, "network.graph.switches: expected a list of names");
-  }
-  auto vertex = [&](const std::string& name, const SourceLoc& loc) -> std::optional<uint32_t> {
-    for (uint32_t i = 0; i < c.vertices.size(); ++i) {
-      if (c.vertices[i].name == name) return i;
-    }
-    diag.error(loc, "network.graph.links: no host or switch named '" + name + "'");
-    return std::nullopt;
-  };
-  if (!links || links->kind != ParamNode::Kind::kList || links->items.empty()) {
-    diag.error(links ? links->loc : g->loc,
-               "network.graph.links: expected a non-empty list of links");
     return;
   }
-  const LinkSpec base = c.default_link();
-  for (size_t i = 0; i < links->items.size(); ++i) {
-    const ParamNode& item = links->items[i];
-    const std::string where = "network.graph.links[" + std::to_string(i) + "]";
-    ParamReader r(&item, &net.env(), where, item.loc);
-    const ParamNode* between = r.raw("between", "list", "two vertices, linked both ways");
-    const std::string from = r.text("from", "", "one-way link: from this vertex");
-    const std::string to = r.text("to", "", "one-way link: to this vertex");
-    const LinkSpec l = read_link_keys(r, base);
-    r.finish();
-    if (between) {
-      if (!from.empty() || !to.empty()) r.error("between", "give either between or from/to");
-      auto names = read_pair(between, where + ".between", diag);
-      if (!names) continue;
-      auto a = vertex(names->first, between->loc), b = vertex(names->second, between->loc);
-      if (a && b) {
-        c.graph_links.push_back({*a, *b, l});
-        c.graph_links.push_back({*b, *a, l});
-      }
-    } else if (!from.empty() && !to.empty()) {
-      auto a = vertex(from, item.loc), b = vertex(to, item.loc);
-      if (a && b) c.graph_links.push_back({*a, *b, l});
+  for (size_t i = 0; i < hosts->items.size(); ++i) {
+    const ParamNode& h = hosts->items[i];
+    GraphVertex v;
+    if (h.kind == ParamNode::Kind::kScalar) {
+      v.name = h.scalar;
     } else {
-      diag.error(item.loc, where + ": a link needs between: [a, b] or from: and to:");
+      ParamReader hr(&h, &net.env(), "network.graph.hosts[" + std::to_string(i) + "]", h.loc);
+      v.name = hr.text("name", "", "the host's name");
+      v.region = hr.text("region", "", "label for placement");
+      v.zone = hr.text("zone", "", "label for placement");
+      v.rack = hr.text("rack", "", "label for placement");
+      hr.finish();
     }
+    add_vertex(v, h.loc, diag, c);
   }
-  if (!diag.ok()) return;
-  // Every host must reach every other.
+}
+
+void read_switches(const ParamNode* switches, Diagnostics& diag, NetworkConfig& c) {
+  if (!switches) return;
+  if (switches->kind != ParamNode::Kind::kList) {
+    diag.error(switches->loc, "network.graph.switches: expected a list of names");
+    return;
+  }
+  for (const auto& s : switches->items) {
+    if (const std::string* name = scalar(s, "network.graph.switches", diag))
+      add_vertex(GraphVertex{*name, false, "", "", ""}, s.loc, diag, c);
+  }
+}
+
+std::optional<uint32_t> vertex_index(const NetworkConfig& c, const std::string& name,
+                                     const SourceLoc& loc, Diagnostics& diag) {
+  for (uint32_t i = 0; i < c.vertices.size(); ++i) {
+    if (c.vertices[i].name == name) return i;
+  }
+  diag.error(loc, "network.graph.links: no host or switch named '" + name + "'");
+  return std::nullopt;
+}
+
+// One item of network.graph.links: {between: [a, b], ...} (both ways) or {from, to, ...}.
+void read_graph_link(ParamReader& net, const ParamNode& item, size_t i, const LinkSpec& base,
+                     NetworkConfig& c) {
+  Diagnostics& diag = diag_of(net);
+  const std::string where = "network.graph.links[" + std::to_string(i) + "]";
+  ParamReader r(&item, &net.env(), where, item.loc);
+  const ParamNode* between = r.raw("between", "list", "two vertices, linked both ways");
+  const std::string from = r.text("from", "", "one-way link: from this vertex");
+  const std::string to = r.text("to", "", "one-way link: to this vertex");
+  const LinkSpec l = read_link_keys(r, base);
+  r.finish();
+  if (between) {
+    if (!from.empty() || !to.empty()) r.error("between", "give either between or from/to");
+    auto names = read_pair(between, where + ".between", diag);
+    if (!names) return;
+    auto a = vertex_index(c, names->first, between->loc, diag);
+    auto b = vertex_index(c, names->second, between->loc, diag);
+    if (!a || !b) return;
+    c.graph_links.push_back({*a, *b, l});
+    c.graph_links.push_back({*b, *a, l});
+  } else if (!from.empty() && !to.empty()) {
+    auto a = vertex_index(c, from, item.loc, diag), b = vertex_index(c, to, item.loc, diag);
+    if (a && b) c.graph_links.push_back({*a, *b, l});
+  } else {
+    diag.error(item.loc, where + ": a link needs between: [a, b] or from: and to:");
+  }
+}
+
+// Every host must reach every other.
+void check_routes(const ParamNode* links, const NetworkConfig& c, Diagnostics& diag) {
   std::vector<RouteTable::Edge> edges;
   for (const auto& l : c.graph_links)
     edges.push_back({l.from, l.to, 1});
@@ -372,18 +403,30 @@ void read_graph(ParamReader& net, const ParamNode* g, NetworkConfig& c) {
   }
 }
 
-}  // namespace
+void read_graph(ParamReader& net, const ParamNode* g, NetworkConfig& c) {
+  Diagnostics& diag = diag_of(net);
+  ParamReader gr(g, &net.env(), "network.graph", g->loc);
+  const ParamNode* hosts = gr.raw("hosts", "list", "hosts: names, or {name, region, zone, rack}");
+  const ParamNode* switches = gr.raw("switches", "list", "switches and routers: names");
+  const ParamNode* links =
+      gr.raw("links", "list", "links: {between: [a, b], ...} (both ways) or {from, to, ...}");
+  gr.finish();
+  read_hosts(net, hosts, g, c);
+  read_switches(switches, diag, c);
+  if (!links || links->kind != ParamNode::Kind::kList || links->items.empty()) {
+    diag.error(links ? links->loc : g->loc,
+               "network.graph.links: expected a non-empty list of links");
+    return;
+  }
+  const LinkSpec base = c.default_link();
+  for (size_t i = 0; i < links->items.size(); ++i)
+    read_graph_link(net, links->items[i], i, base, c);
+  if (!diag.ok()) return;
+  check_routes(links, c, diag);
+}
 
-void read_network(ParamReader& top, ScenarioSpec& spec) {
-  ParamReader net = top.map("network", "the network between nodes");
-  NetworkConfig& c = spec.network;
-  spec.network_profile =
-      net.choice("profile", "none", {"none", "seeds", "seeds_rtt"},
-                 "built-in regions and latencies from the seeds: us-east, us-west, eu-west; "
-                 "0.5 ms in a region, 50 ms across the US, 150 ms across the Atlantic "
-                 "(seeds: one-way; seeds_rtt: those are round trips)");
-  if (spec.network_profile == "none") spec.network_profile.clear();
-  const Profile prof = profile(spec.network_profile);
+// The link between any two nodes (in the regions topology: two nodes of one region).
+void read_node_links(ParamReader& net, const Profile& prof, NetworkConfig& c) {
   c.latency = net.distribution("latency", prof.same_region,
                                "one-way delay between two nodes (in the regions topology: "
                                "between two nodes of one region)");
@@ -401,27 +444,45 @@ void read_network(ParamReader& top, ScenarioSpec& spec) {
       "access_latency", c.access_latency,
       "each node's access-link latency, drawn once per node; a message from a to b also "
       "takes access(a) + access(b)");
-  // Per message kind.
-  if (const ParamNode* md = net.raw("message_delay", "map of message kind: distribution",
-                                    "extra delay per message kind (Message name)")) {
-    if (md->kind != ParamNode::Kind::kMap) {
-      diag_of(net).error(md->loc,
-                         "network.message_delay: expected a map of message kind: "
-                         "distribution, e.g. {request: 1ms}");
-    } else {
-      for (const auto& e : md->entries) {
-        std::string err;
-        const std::string* text = scalar(e.value, "network.message_delay." + e.key, diag_of(net));
-        if (!text) continue;
-        auto d = parse_distribution(*text, Distribution::Dim::kTime, net.env().base_dir, &err);
-        if (!d) {
-          diag_of(net).error(e.value.loc, "network.message_delay." + e.key + ": " + err);
-          continue;
-        }
-        c.message_delay.emplace_back(e.key, *d);
-      }
-    }
+}
+
+// network.message_delay: extra delay per message kind.
+void read_message_delays(ParamReader& net, NetworkConfig& c) {
+  const ParamNode* md = net.raw("message_delay", "map of message kind: distribution",
+                                "extra delay per message kind (Message name)");
+  if (!md) return;
+  if (md->kind != ParamNode::Kind::kMap) {
+    diag_of(net).error(md->loc,
+                       "network.message_delay: expected a map of message kind: "
+                       "distribution, e.g. {request: 1ms}");
+    return;
   }
+  for (const auto& e : md->entries) {
+    std::string err;
+    const std::string* text = scalar(e.value, "network.message_delay." + e.key, diag_of(net));
+    if (!text) continue;
+    auto d = parse_distribution(*text, Distribution::Dim::kTime, net.env().base_dir, &err);
+    if (!d) {
+      diag_of(net).error(e.value.loc, "network.message_delay." + e.key + ": " + err);
+      continue;
+    }
+    c.message_delay.emplace_back(e.key, *d);
+  }
+}
+
+// Reads keys of a topology the network does not have (and so accepts them), to report them
+// as misplaced.
+void reject_keys(ParamReader& net, std::initializer_list<const char*> keys, const char* needs) {
+  for (const char* k : keys) {
+    if (!net.has(k)) continue;
+    net.raw(k, "list", "");
+    net.error(k, std::string(k) + " needs " + needs);
+  }
+}
+
+// The uniform topology, regions (given, or a profile's) or an explicit graph, and the
+// links within a region.
+void read_topology(ParamReader& net, const Profile& prof, NetworkConfig& c) {
   const bool has_regions = net.has("regions") || !prof.regions.empty();
   const bool has_graph = net.has("graph");
   if (has_regions && has_graph) {
@@ -437,13 +498,8 @@ void read_network(ParamReader& top, ScenarioSpec& spec) {
     read_regions(net, prof, c);
     read_region_links(net, prof, c);
   } else {
-    // Read (and so accept) the keys anyway, to report them as misplaced.
-    for (const char* k : {"regions", "region_links", "between_regions"}) {
-      if (net.has(k)) {
-        net.raw(k, "list", "");
-        net.error(k, std::string(k) + " needs the regions topology (network.regions)");
-      }
-    }
+    reject_keys(net, {"regions", "region_links", "between_regions"},
+                "the regions topology (network.regions)");
   }
   if (const ParamNode* g =
           net.raw("graph", "map", "an explicit graph of hosts, switches and links");
@@ -456,6 +512,84 @@ void read_network(ParamReader& top, ScenarioSpec& spec) {
       if (net.has(k)) net.error(k, std::string(k) + " needs network.regions or network.graph");
     }
   }
+}
+
+// A group's placement: the locations its nodes are spread over, each of which must exist.
+void read_placement(ParamReader& g, const ScenarioSpec& spec, GroupSpec& group) {
+  Diagnostics& diag = diag_of(g);
+  const ParamNode* p = g.raw("placement", "location or list of locations",
+                             "where the nodes run: regions, zones (region.zone), racks or "
+                             "graph hosts; nodes are spread over them round-robin");
+  if (!p) return;
+  std::vector<const ParamNode*> items;
+  if (p->kind == ParamNode::Kind::kScalar) {
+    items.push_back(p);
+  } else if (p->kind == ParamNode::Kind::kList && !p->items.empty()) {
+    for (const auto& i : p->items)
+      items.push_back(&i);
+  } else {
+    diag.error(p->loc, g.path() + ".placement: expected a location or a list of locations");
+  }
+  if (spec.network.topology == TopologyKind::kUniform) {
+    diag.error(p->loc,
+               g.path() + ".placement: needs network.regions (or a profile) or network.graph");
+    items.clear();
+  }
+  const PlacementTree tree = spec.network.topology == TopologyKind::kGraph
+                                 ? PlacementTree::from_graph(spec.network.vertices)
+                                 : PlacementTree::from_regions(spec.network.regions);
+  for (const ParamNode* i : items) {
+    const std::string* text = scalar(*i, g.path() + ".placement", diag);
+    if (!text) continue;
+    if (!tree.find(*text)) {
+      std::string valid;
+      for (const auto& r : tree.region_names())
+        valid += (valid.empty() ? "" : ", ") + r;
+      diag.error(i->loc, g.path() + ".placement: no location '" + *text + "' (regions: " + valid +
+                             "; zones are region.a, region.b, ...; racks region.a.0, ...)");
+      continue;
+    }
+    group.placement.push_back(*text);
+  }
+}
+
+// The keys of a group's `disk:` map.
+void read_disk(ParamReader& d, DiskSpec& disk) {
+  disk.write = d.distribution("write", disk.write, "device time of one write");
+  disk.fsync = d.distribution("fsync", disk.fsync, "device time of one sync");
+  disk.bandwidth_bytes_per_s =
+      read_bandwidth(d, "bandwidth", 0, "write throughput (size / bandwidth is added to a write)") /
+      8.0;
+  const std::string cap =
+      d.text("capacity", "unbounded", "bytes the store holds; full: writes fail");
+  if (cap != "unbounded") {
+    std::string err;
+    auto s = parse_size(cap, &err);
+    if (!s || *s == 0) {
+      d.error("capacity", s ? "must be > 0 (or 'unbounded')" : err + " (or 'unbounded')");
+    } else {
+      disk.capacity_bytes = *s;
+    }
+  }
+  disk.lose_unsynced = d.boolean("lose_unsynced", disk.lose_unsynced,
+                                 "a crash loses writes no completed sync covered (false: only "
+                                 "writes still in flight)");
+}
+
+}  // namespace
+
+void read_network(ParamReader& top, ScenarioSpec& spec) {
+  ParamReader net = top.map("network", "the network between nodes");
+  spec.network_profile =
+      net.choice("profile", "none", {"none", "seeds", "seeds_rtt"},
+                 "built-in regions and latencies from the seeds: us-east, us-west, eu-west; "
+                 "0.5 ms in a region, 50 ms across the US, 150 ms across the Atlantic "
+                 "(seeds: one-way; seeds_rtt: those are round trips)");
+  if (spec.network_profile == "none") spec.network_profile.clear();
+  const Profile prof = profile(spec.network_profile);
+  read_node_links(net, prof, spec.network);
+  read_message_delays(net, spec.network);
+  read_topology(net, prof, spec.network);
   net.finish();
   top.adopt("network", net);
 }
@@ -514,65 +648,10 @@ ClockSpec read_clock(ParamReader& parent, const ClockSpec& def, const std::strin
 
 void read_group_extras(ParamReader& g, const ScenarioSpec& spec, const ClockSpec& clock_default,
                        GroupSpec& group) {
-  Diagnostics& diag = diag_of(g);
-  if (const ParamNode* p = g.raw("placement", "location or list of locations",
-                                 "where the nodes run: regions, zones (region.zone), racks or "
-                                 "graph hosts; nodes are spread over them round-robin")) {
-    std::vector<const ParamNode*> items;
-    if (p->kind == ParamNode::Kind::kScalar) {
-      items.push_back(p);
-    } else if (p->kind == ParamNode::Kind::kList && !p->items.empty()) {
-      for (const auto& i : p->items)
-        items.push_back(&i);
-    } else {
-      diag.error(p->loc, g.path() + ".placement: expected a location or a list of locations");
-    }
-    if (spec.network.topology == TopologyKind::kUniform) {
-      diag.error(p->loc,
-                 g.path() + ".placement: needs network.regions (or a profile) or network.graph");
-      items.clear();
-    }
-    const PlacementTree tree = spec.network.topology == TopologyKind::kGraph
-                                   ? PlacementTree::from_graph(spec.network.vertices)
-                                   : PlacementTree::from_regions(spec.network.regions);
-    for (const ParamNode* i : items) {
-      const std::string* text = scalar(*i, g.path() + ".placement", diag);
-      if (!text) continue;
-      if (!tree.find(*text)) {
-        std::string valid;
-        for (const auto& r : tree.region_names())
-          valid += (valid.empty() ? "" : ", ") + r;
-        diag.error(i->loc, g.path() + ".placement: no location '" + *text + "' (regions: " + valid +
-                               "; zones are region.a, region.b, ...; racks region.a.0, ...)");
-        continue;
-      }
-      group.placement.push_back(*text);
-    }
-  }
+  read_placement(g, spec, group);
   group.clock = read_clock(g, clock_default, "this group's clocks (default: the top-level clock)");
   ParamReader d = g.map("disk", "the durable store of each node");
-  DiskSpec& disk = group.disk;
-  disk.write = d.distribution("write", disk.write, "device time of one write");
-  disk.fsync = d.distribution("fsync", disk.fsync, "device time of one sync");
-  disk.bandwidth_bytes_per_s =
-      read_bandwidth(d, "bandwidth", 0, "write throughput (size / bandwidth is added to a write)") /
-      8.0;
-  {
-    const std::string cap =
-        d.text("capacity", "unbounded", "bytes the store holds; full: writes fail");
-    if (cap != "unbounded") {
-      std::string err;
-      auto s = parse_size(cap, &err);
-      if (!s || *s == 0) {
-        d.error("capacity", s ? "must be > 0 (or 'unbounded')" : err + " (or 'unbounded')");
-      } else {
-        disk.capacity_bytes = *s;
-      }
-    }
-  }
-  disk.lose_unsynced = d.boolean("lose_unsynced", disk.lose_unsynced,
-                                 "a crash loses writes no completed sync covered (false: only "
-                                 "writes still in flight)");
+  read_disk(d, group.disk);
   d.finish();
   g.adopt("disk", d);
 }

@@ -49,73 +49,106 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
-void read_groups(const ParamNode* list, const std::vector<std::string>& group_names,
-                 const ModelRegistry& registry, ParamEnv& env, ScenarioSpec& spec,
-                 const ClockSpec& clock_default, ParamNode& resolved) {
-  Diagnostics& diag = *env.diagnostics;
-  resolved = ParamNode::make_list();
-  if (!list) {
-    diag.error(SourceLoc{spec.file, 0, 0},
-               "missing required key 'groups' (the node groups: "
-               "each with a name, a model and a count)");
-    return;
+// A group's name must be valid and new; `seen` lists the names of the groups before it.
+void check_group_name(ParamReader& g, const std::string& name, std::vector<std::string>& seen) {
+  if (name.empty()) {
+    g.error("name", "missing required key 'name'");
+  } else if (!valid_group_name(name)) {
+    g.error("name", "group name '" + name +
+                        "' must start with a letter and hold only letters, digits, '_' and '-' "
+                        "('all' and 'run' are reserved)");
+  } else if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+    g.error("name", "a group named '" + name + "' is already defined");
   }
-  if (list->kind != ParamNode::Kind::kList || list->items.empty()) {
-    diag.error(list->loc, "groups: expected a non-empty list of groups, got " + list->kind_name());
-    return;
-  }
-  std::vector<std::string> seen;
-  uint64_t total_nodes = 0;
-  for (size_t i = 0; i < list->items.size(); ++i) {
-    const ParamNode& item = list->items[i];
-    const std::string where = "groups[" + std::to_string(i) + "]";
-    ParamReader g(&item, &env, where, item.loc);
-    GroupSpec spec_g;
-    spec_g.loc = item.loc;
-    spec_g.name = g.text("name", "", "the group's name; its nodes are <name>.0, <name>.1, ...");
-    const bool named = !spec_g.name.empty();
-    if (!named) {
-      g.error("name", "missing required key 'name'");
-    } else if (!valid_group_name(spec_g.name)) {
-      g.error("name", "group name '" + spec_g.name +
-                          "' must start with a letter and hold only letters, digits, '_' and '-' "
-                          "('all' and 'run' are reserved)");
-    } else if (std::find(seen.begin(), seen.end(), spec_g.name) != seen.end()) {
-      g.error("name", "a group named '" + spec_g.name + "' is already defined");
-    }
-    seen.push_back(spec_g.name);
-    spec_g.model = g.text("model", "", "the model every node of the group runs (dsim list models)");
-    spec_g.count = static_cast<uint32_t>(g.integer("count", 1, "number of nodes", 1, kMaxNodes));
-    total_nodes += spec_g.count;
-    const ParamNode* params = g.raw("params", "map", "the model's parameters");
-    read_group_extras(g, spec, clock_default, spec_g);
-    g.finish();
-    ParamNode resolved_group = g.resolved();
-    if (spec_g.model.empty()) {
-      g.error("model", "missing required key 'model' (models: " + registry.names() + ")");
-    } else if (!(spec_g.factory = registry.find(spec_g.model))) {
-      g.error("model", "unknown model '" + spec_g.model + "' (models: " + registry.names() + ")");
-    } else {
-      ParamEnv model_env = env;
-      model_env.group_names = group_names;
-      model_env.group_count = spec_g.count;
-      const std::string path = "groups." + (named ? spec_g.name : std::to_string(i)) + ".params";
-      SourceLoc params_loc = item.loc;
-      for (const auto& e : item.entries) {
-        if (e.key == "params") params_loc = e.key_loc;
-      }
-      ParamReader r(params, &model_env, path, params_loc);
-      spec_g.config = spec_g.factory->parse(r);
-      resolved_group.set("params", r.resolved());
-    }
-    resolved.items.push_back(std::move(resolved_group));
-    spec.groups.push_back(std::move(spec_g));
-  }
-  if (total_nodes > kMaxNodes) {
-    diag.error(list->loc, "groups: " + std::to_string(total_nodes) + " nodes in all; at most " +
-                              std::to_string(kMaxNodes));
-  }
+  seen.push_back(name);
 }
+
+// Reads `groups:`, one group after the other.
+class GroupsReader {
+ public:
+  GroupsReader(const std::vector<std::string>& group_names, const ModelRegistry& registry,
+               ParamEnv& env, ScenarioSpec& spec, const ClockSpec& clock_default)
+      : group_names_(group_names),
+        registry_(registry),
+        env_(env),
+        spec_(spec),
+        clock_default_(clock_default) {}
+
+  void read(const ParamNode* list, ParamNode& resolved) {
+    Diagnostics& diag = *env_.diagnostics;
+    resolved = ParamNode::make_list();
+    if (!list) {
+      diag.error(SourceLoc{spec_.file, 0, 0},
+                 "missing required key 'groups' (the node groups: "
+                 "each with a name, a model and a count)");
+      return;
+    }
+    if (list->kind != ParamNode::Kind::kList || list->items.empty()) {
+      diag.error(list->loc,
+                 "groups: expected a non-empty list of groups, got " + list->kind_name());
+      return;
+    }
+    for (size_t i = 0; i < list->items.size(); ++i)
+      resolved.items.push_back(read_group(list->items[i], i));
+    if (total_nodes_ > kMaxNodes) {
+      diag.error(list->loc, "groups: " + std::to_string(total_nodes_) + " nodes in all; at most " +
+                                std::to_string(kMaxNodes));
+    }
+  }
+
+ private:
+  // Adds the group to the scenario; returns its resolved keys.
+  ParamNode read_group(const ParamNode& item, size_t i) {
+    ParamReader g(&item, &env_, "groups[" + std::to_string(i) + "]", item.loc);
+    GroupSpec group;
+    group.loc = item.loc;
+    group.name = g.text("name", "", "the group's name; its nodes are <name>.0, <name>.1, ...");
+    check_group_name(g, group.name, seen_);
+    group.model = g.text("model", "", "the model every node of the group runs (dsim list models)");
+    group.count = static_cast<uint32_t>(g.integer("count", 1, "number of nodes", 1, kMaxNodes));
+    total_nodes_ += group.count;
+    const ParamNode* params = g.raw("params", "map", "the model's parameters");
+    read_group_extras(g, spec_, clock_default_, group);
+    g.finish();
+    ParamNode resolved = g.resolved();
+    read_model(g, item, i, params, group, resolved);
+    spec_.groups.push_back(std::move(group));
+    return resolved;
+  }
+
+  // The group's model, and its params as that model parses them (added to `resolved`).
+  void read_model(ParamReader& g, const ParamNode& item, size_t i, const ParamNode* params,
+                  GroupSpec& group, ParamNode& resolved) {
+    if (group.model.empty()) {
+      g.error("model", "missing required key 'model' (models: " + registry_.names() + ")");
+      return;
+    }
+    if (!(group.factory = registry_.find(group.model))) {
+      g.error("model", "unknown model '" + group.model + "' (models: " + registry_.names() + ")");
+      return;
+    }
+    ParamEnv model_env = env_;
+    model_env.group_names = group_names_;
+    model_env.group_count = group.count;
+    const std::string path =
+        "groups." + (group.name.empty() ? std::to_string(i) : group.name) + ".params";
+    SourceLoc params_loc = item.loc;
+    for (const auto& e : item.entries) {
+      if (e.key == "params") params_loc = e.key_loc;
+    }
+    ParamReader r(params, &model_env, path, params_loc);
+    group.config = group.factory->parse(r);
+    resolved.set("params", r.resolved());
+  }
+
+  const std::vector<std::string>& group_names_;
+  const ModelRegistry& registry_;
+  ParamEnv& env_;
+  ScenarioSpec& spec_;
+  const ClockSpec& clock_default_;
+  std::vector<std::string> seen_;  // the names of the groups read so far
+  uint64_t total_nodes_ = 0;
+};
 
 void read_checks(const ParamNode* list, ScenarioSpec& spec, Diagnostics& diag) {
   if (!list) return;
@@ -187,6 +220,120 @@ void read_consistency(ParamReader& top, const ModelRegistry& registry, ScenarioS
   }
 }
 
+// The element of a list that a key path segment names: by index, or by the `name:` of a
+// map (the last such element); null when there is none.
+ParamNode* list_element(ParamNode& list, const std::string& part) {
+  std::string err;
+  if (auto idx = parse_integer(part, &err)) {
+    if (*idx < 0 || static_cast<size_t>(*idx) >= list.items.size()) return nullptr;
+    return &list.items[static_cast<size_t>(*idx)];
+  }
+  ParamNode* found = nullptr;
+  for (auto& item : list.items) {
+    const ParamNode* n = item.kind == ParamNode::Kind::kMap ? item.find("name") : nullptr;
+    if (n && n->kind == ParamNode::Kind::kScalar && n->scalar == part) found = &item;
+  }
+  return found;
+}
+
+// Sets (or adds, at the end) key `key` of a map.
+void set_key(ParamNode& map, const std::string& key, ParamNode value) {
+  if (ParamNode* existing = map.find(key)) {
+    *existing = std::move(value);
+    return;
+  }
+  const SourceLoc key_loc = value.loc;
+  map.entries.push_back({key, key_loc, std::move(value)});
+}
+
+// What the command line changes: --set overrides and --seed. `sweep:` describes a
+// parameter study over this scenario, read by `dsim sweep` (sim/sweep/); a single run
+// ignores it, and its resolved scenario leaves it out.
+void apply_options(ParamNode& root, const LoadOptions& options, Diagnostics& diag) {
+  for (const auto& o : options.overrides)
+    apply_override(root, o, diag);
+  std::erase_if(root.entries, [](const ParamNode::Entry& e) { return e.key == "sweep"; });
+  if (options.seed)
+    root.set("seed", ParamNode::make_scalar(std::to_string(*options.seed), {"--seed", 0, 0}));
+}
+
+// The names and models of the groups (model "" when not given), as written.
+struct DeclaredGroups {
+  std::vector<std::string> names, models;
+};
+
+DeclaredGroups declared_groups(const ParamNode& root) {
+  DeclaredGroups d;
+  const ParamNode* groups = root.find("groups");
+  if (!groups || groups->kind != ParamNode::Kind::kList) return d;
+  for (const auto& g : groups->items) {
+    const ParamNode* n = g.kind == ParamNode::Kind::kMap ? g.find("name") : nullptr;
+    if (!n || n->kind != ParamNode::Kind::kScalar) continue;
+    const ParamNode* m = g.find("model");
+    d.names.push_back(n->scalar);
+    d.models.push_back(m && m->kind == ParamNode::Kind::kScalar ? m->scalar : "");
+  }
+  return d;
+}
+
+// The scenario's own keys: name, description, seed, duration, warmup.
+void read_run(ParamReader& top, ScenarioSpec& spec) {
+  spec.name =
+      top.text("name", stem_of(spec.file), "the scenario's name (default: the file's name)");
+  spec.description = top.text("description", "", "what the scenario shows");
+  spec.seed = static_cast<uint64_t>(top.integer("seed", 1, "root of every random stream", 0));
+  spec.duration =
+      top.duration("duration", spec.duration, "simulated time the run lasts", Duration::from_ns(1));
+  spec.warmup =
+      top.duration("warmup", spec.warmup, "initial period left out of the summary figures");
+}
+
+void read_output(ParamReader& top, ScenarioSpec& spec) {
+  ParamReader out = top.map("output", "what the run writes");
+  spec.output.window = out.duration("window", spec.output.window,
+                                    "width of the windows of timeseries.csv", Duration::from_ns(1));
+  spec.output.links = out.boolean(
+      "links", spec.output.links,
+      "write links.csv; false: no per-pair counters, so pairs of nodes that talk cost no "
+      "memory (unless a pair link queues)");
+  out.finish();
+  top.adopt("output", out);
+}
+
+void read_limits(ParamReader& top, ScenarioSpec& spec) {
+  ParamReader lim = top.map("limits", "limits that abort a runaway run (exit code 3)");
+  spec.limits.max_events = static_cast<uint64_t>(
+      lim.integer("max_events", 0, "stop after this many events (0: no limit)", 0));
+  spec.limits.max_pending = static_cast<uint64_t>(lim.integer(
+      "max_pending", 0, "stop when more events than this are pending (0: no limit)", 0));
+  lim.finish();
+  top.adopt("limits", lim);
+}
+
+// The warmup and the output windows against the duration.
+void check_windows(ParamReader& top, const ScenarioSpec& spec) {
+  if (spec.warmup >= spec.duration) {
+    top.error("warmup", "warmup (" + format_duration(spec.warmup) +
+                            ") must be shorter than the duration (" +
+                            format_duration(spec.duration) + ")");
+  }
+  if (spec.duration / spec.output.window > kMaxWindows) {
+    top.error("output", "output.window " + format_duration(spec.output.window) +
+                            " makes more than " + std::to_string(kMaxWindows) +
+                            " windows over the duration; widen it");
+  }
+}
+
+// The resolved scenario: every key read, the groups with their models' params, the checks.
+void set_resolved(const ParamReader& top, ParamNode resolved_groups, ScenarioSpec& spec) {
+  spec.resolved = top.resolved();
+  spec.resolved.set("groups", std::move(resolved_groups));
+  ParamNode check_list = ParamNode::make_list();
+  for (const auto& c : spec.checks)
+    check_list.items.push_back(ParamNode::make_scalar(c.text));
+  if (!spec.checks.empty()) spec.resolved.set("checks", std::move(check_list));
+}
+
 }  // namespace
 
 bool apply_override(ParamNode& root, const std::string& assignment, Diagnostics& diag) {
@@ -217,18 +364,7 @@ bool set_at_path(ParamNode& root, const std::string& path, ParamNode value_node,
       return false;
     }
     if (node->kind == ParamNode::Kind::kList) {
-      ParamNode* next = nullptr;
-      std::string err;
-      if (auto idx = parse_integer(part, &err)) {
-        if (*idx >= 0 && static_cast<size_t>(*idx) < node->items.size()) {
-          next = &node->items[static_cast<size_t>(*idx)];
-        }
-      } else {
-        for (auto& item : node->items) {
-          const ParamNode* n = item.kind == ParamNode::Kind::kMap ? item.find("name") : nullptr;
-          if (n && n->kind == ParamNode::Kind::kScalar && n->scalar == part) next = &item;
-        }
-      }
+      ParamNode* next = list_element(*node, part);
       if (!next) {
         diag.error(where,
                    "'" + path + "': no list element '" + part + "' (use an index or a name)");
@@ -248,12 +384,7 @@ bool set_at_path(ParamNode& root, const std::string& path, ParamNode value_node,
       return false;
     }
     if (last) {
-      const SourceLoc key_loc = value->loc;
-      if (ParamNode* existing = node->find(part)) {
-        *existing = std::move(*value);
-      } else {
-        node->entries.push_back({part, key_loc, std::move(*value)});
-      }
+      set_key(*node, part, std::move(*value));
       return true;
     }
     ParamNode* next = node->find(part);
@@ -285,43 +416,20 @@ std::optional<ScenarioSpec> load_scenario_tree(ParamNode tree, const std::string
                    root->kind_name());
     return std::nullopt;
   }
-  for (const auto& o : options.overrides)
-    apply_override(*root, o, diag);
-  // `sweep:` describes a parameter study over this scenario, read by `dsim sweep`
-  // (sim/sweep/); a single run ignores it, and its resolved scenario leaves it out.
-  std::erase_if(root->entries, [](const ParamNode::Entry& e) { return e.key == "sweep"; });
-  if (options.seed)
-    root->set("seed", ParamNode::make_scalar(std::to_string(*options.seed), {"--seed", 0, 0}));
+  apply_options(*root, options, diag);
 
   ScenarioSpec spec;
   spec.file = file;
   spec.registry = &registry;
   // Group names first: model parameters may refer to any group, declared before or after.
-  std::vector<std::string> group_names, group_models;
-  if (const ParamNode* groups = root->find("groups");
-      groups && groups->kind == ParamNode::Kind::kList) {
-    for (const auto& g : groups->items) {
-      const ParamNode* n = g.kind == ParamNode::Kind::kMap ? g.find("name") : nullptr;
-      if (n && n->kind == ParamNode::Kind::kScalar) {
-        const ParamNode* m = g.find("model");
-        group_names.push_back(n->scalar);
-        group_models.push_back(m && m->kind == ParamNode::Kind::kScalar ? m->scalar : "");
-      }
-    }
-  }
+  const DeclaredGroups declared = declared_groups(*root);
   ParamEnv env;
   env.diagnostics = &diag;
-  env.group_names = group_names;
-  env.group_models = group_models;
+  env.group_names = declared.names;
+  env.group_models = declared.models;
   env.base_dir = dirname_of(file);
   ParamReader top(&*root, &env, "", SourceLoc{file, 1, 1});
-  spec.name = top.text("name", stem_of(file), "the scenario's name (default: the file's name)");
-  spec.description = top.text("description", "", "what the scenario shows");
-  spec.seed = static_cast<uint64_t>(top.integer("seed", 1, "root of every random stream", 0));
-  spec.duration =
-      top.duration("duration", spec.duration, "simulated time the run lasts", Duration::from_ns(1));
-  spec.warmup =
-      top.duration("warmup", spec.warmup, "initial period left out of the summary figures");
+  read_run(top, spec);
   read_network(top, spec);
   const ClockSpec clock_default =
       read_clock(top, ClockSpec{}, "the clock of every node (a group's clock overrides it)");
@@ -329,53 +437,18 @@ std::optional<ScenarioSpec> load_scenario_tree(ParamNode tree, const std::string
   const ParamNode* checks = top.raw("checks", "list", "assertions on the results");
   const ParamNode* faults = top.raw("faults", "list", "the fault timeline: [{at: 10s, crash: x}]");
   const ParamNode* nemesis = top.raw("nemesis", "list", "random fault generators");
-  {
-    ParamReader out = top.map("output", "what the run writes");
-    spec.output.window =
-        out.duration("window", spec.output.window, "width of the windows of timeseries.csv",
-                     Duration::from_ns(1));
-    spec.output.links = out.boolean(
-        "links", spec.output.links,
-        "write links.csv; false: no per-pair counters, so pairs of nodes that talk cost no "
-        "memory (unless a pair link queues)");
-    out.finish();
-    top.adopt("output", out);
-  }
-  {
-    ParamReader lim = top.map("limits", "limits that abort a runaway run (exit code 3)");
-    spec.limits.max_events = static_cast<uint64_t>(
-        lim.integer("max_events", 0, "stop after this many events (0: no limit)", 0));
-    spec.limits.max_pending = static_cast<uint64_t>(lim.integer(
-        "max_pending", 0, "stop when more events than this are pending (0: no limit)", 0));
-    lim.finish();
-    top.adopt("limits", lim);
-  }
+  read_output(top, spec);
+  read_limits(top, spec);
   read_consistency(top, registry, spec);
   top.finish();
 
   ParamNode resolved_groups;
-  read_groups(groups, group_names, registry, env, spec, clock_default, resolved_groups);
+  GroupsReader(declared.names, registry, env, spec, clock_default).read(groups, resolved_groups);
   read_checks(checks, spec, diag);
   if (diag.ok()) read_faults(faults, nemesis, env, spec);
-
-  if (spec.warmup >= spec.duration) {
-    top.error("warmup", "warmup (" + format_duration(spec.warmup) +
-                            ") must be shorter than the duration (" +
-                            format_duration(spec.duration) + ")");
-  }
-  if (spec.duration / spec.output.window > kMaxWindows) {
-    top.error("output", "output.window " + format_duration(spec.output.window) +
-                            " makes more than " + std::to_string(kMaxWindows) +
-                            " windows over the duration; widen it");
-  }
+  check_windows(top, spec);
   if (!diag.ok()) return std::nullopt;
-
-  spec.resolved = top.resolved();
-  spec.resolved.set("groups", std::move(resolved_groups));
-  ParamNode check_list = ParamNode::make_list();
-  for (const auto& c : spec.checks)
-    check_list.items.push_back(ParamNode::make_scalar(c.text));
-  if (!spec.checks.empty()) spec.resolved.set("checks", std::move(check_list));
+  set_resolved(top, std::move(resolved_groups), spec);
   return spec;
 }
 
