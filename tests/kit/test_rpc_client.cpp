@@ -146,7 +146,8 @@ TEST_CASE("rpc client: every request of a call carries its idempotency key, or a
     CHECK(c.requests[0].header.idempotency_key == o.idempotency_key);
   }
   // A call given no key carries none.
-  Caller c(policy());
+  const CallPolicy plain = policy();
+  Caller c(plain);
   RecordingContext ctx(7);
   c.on_start(ctx);
   c.rpc.begin(ctx, 1, {});
@@ -235,7 +236,8 @@ TEST_CASE("rpc client: a deadline bounds attempts and travels as the remaining b
   CHECK(ctx.counter("deadline_exceeded") == 1);
 
   // An inherited deadline (a call made to serve another) is kept when shorter.
-  Caller d(policy());
+  const CallPolicy plain = policy();  // the policy outlives the client that reads it
+  Caller d(plain);
   RecordingContext dctx(8);
   d.on_start(dctx);
   RpcClient::Options o;
