@@ -73,6 +73,8 @@ class PrimaryBackup final : public Model {
       "semi-sync or sync; reads from the primary, any replica or backups; read-your-writes "
       "by session (time window or token); failover by a pb_monitor group with optional "
       "epoch fencing";
+  /// What role() reports, for fault targets.
+  static constexpr std::string_view kRoles[] = {"primary", "backup", "recovering"};
 
   enum class OnAckTimeout : uint8_t { kIndeterminate, kAsync };
 

@@ -67,6 +67,8 @@ class RaftNode final : public Model {
       "Raft consensus (Raft paper + Ongaro's thesis): elections, replication, persistence, "
       "snapshots, pre-vote, check-quorum, ReadIndex and lease reads; a replicated store "
       "speaking the kv contract; failover analysis (leaderless_ms)";
+  /// What role() reports, for fault targets (a pre-candidate reports candidate).
+  static constexpr std::string_view kRoles[] = {"leader", "follower", "candidate"};
 
   using Config = RaftConfig;
   static Config parse(ParamReader& r) { return RaftConfig::parse(r); }

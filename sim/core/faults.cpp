@@ -89,14 +89,16 @@ class Injector : public std::enable_shared_from_this<Injector> {
   void start(const FaultSpec& f, std::optional<Duration> lasts, Rng& rng) {
     using K = FaultKind;
     const uint64_t id = ++next_id_;
+    resolved_ = 0;
     Effect e = apply(f, id, lasts, rng);
+    const bool no_target = f.kind != K::kHeal && resolved_ == 0;
     const std::string kind(fault_kind_name(f.kind));
     // Restart, resume, heal and a clock change without `for` happen at an instant; the
     // others last until `for` runs out, a heal, or the end of the run.
     const bool lasting = e.undo && !(f.kind == K::kClock && !lasts);
     engine_.record_fault({engine_.now(), lasting ? FaultPhase::kStart : FaultPhase::kInstant, id,
-                          kind, e.targets, e.detail, std::move(e.affected),
-                          std::move(e.installed)});
+                          kind, e.targets, e.detail, std::move(e.affected), std::move(e.installed),
+                          no_target});
     if (f.kind == K::kRestart) end_released(K::kCrash, NodeStatus::kDown);
     if (f.kind == K::kResume) end_released(K::kPause, NodeStatus::kPaused);
     if (!lasting) return;
@@ -112,7 +114,8 @@ class Injector : public std::enable_shared_from_this<Injector> {
     Active a = std::move(it->second);
     active_.erase(it);
     if (a.undo) a.undo();
-    engine_.record_fault({engine_.now(), FaultPhase::kEnd, id, a.kind_name, a.targets, "", {}, {}});
+    engine_.record_fault(
+        {engine_.now(), FaultPhase::kEnd, id, a.kind_name, a.targets, "", {}, {}, false});
   }
 
  private:
@@ -385,6 +388,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
       add_term(term, rng, out);
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
+    resolved_ += out.size();
     return out;
   }
 
@@ -466,6 +470,9 @@ class Injector : public std::enable_shared_from_this<Injector> {
 
   Engine& engine_;
   uint64_t next_id_ = 0;
+  // Nodes the targets of the fault being started resolved to, over every resolve(): 0 means
+  // it hit nobody. Counting is a side effect of the const target resolution.
+  mutable size_t resolved_ = 0;
   std::map<uint64_t, Active> active_;
 };
 

@@ -52,6 +52,9 @@ struct TheoryOutput {
 ///   static AnalysisOutput analyze(const AnalysisInput& in);
 /// and a comparison of a finished run's figures with closed-form theory:
 ///   static TheoryOutput theory(const TheoryInput& in);
+/// and, when its nodes report roles (Model::role()) that fault targets can name
+/// (`replicas.leader`), every one of them:
+///   static constexpr std::string_view kRoles[] = {"leader", "follower", "candidate"};
 template <class M>
 concept RegistrableModel = requires(ParamReader& r, const typename M::Config& c) {
   { M::kName } -> std::convertible_to<std::string_view>;
@@ -74,6 +77,9 @@ struct ModelFactory {
   /// Optional: `dsim analyze run DIR` — the run's figures beside closed-form theory, for the
   /// groups running this model (called once, with every group of the scenario).
   std::function<TheoryOutput(const TheoryInput&)> theory;
+
+  /// The roles its nodes can report (Model::role()), which fault targets may name.
+  std::vector<std::string> roles;
 
   /// The parameters with type, default and help, taken from parse() in doc mode.
   std::vector<ParamDoc> params() const;
@@ -145,6 +151,10 @@ class ModelRegistry {
                     { M::theory(in) } -> std::same_as<TheoryOutput>;
                   }) {
       f.theory = [](const TheoryInput& in) { return M::theory(in); };
+    }
+    if constexpr (requires { std::size(M::kRoles); }) {
+      for (std::string_view r : M::kRoles)
+        f.roles.emplace_back(r);
     }
     add(std::move(f));
   }

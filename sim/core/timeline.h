@@ -42,6 +42,9 @@ struct FaultEvent {
   std::string detail;         ///< kind-specific: the shape, a factor, a step ...
   std::vector<NodeId> nodes;  ///< start and instant: every node it hit, in id order
   std::shared_ptr<const Cut> cut;  ///< a partition's start: the cut it installed
+  /// Start and instant: its target resolved to no node then (a role nobody held, say), so
+  /// it did nothing.
+  bool no_target = false;
 };
 
 /// A fact a model recorded (Recorder::mark): `kind` with two numbers whose meaning the

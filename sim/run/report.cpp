@@ -324,14 +324,16 @@ std::string render_graph_links_csv(const ScenarioSpec& spec, const Engine& engin
 
 std::string render_faults_csv(const ScenarioSpec& spec, const Engine& engine) {
   std::string out = file_header(spec);
-  out += "# every fault's start and end (or instant), in time order; targets as resolved then\n";
+  out +=
+      "# every fault's start and end (or instant), in time order; targets as resolved then "
+      "('no target': it hit nobody, e.g. a role no node held)\n";
   out += "time_s,event,fault,kind,targets,detail\n";
   for (const auto& e : engine.fault_log()) {
     const char* ev = e.phase == FaultPhase::kStart ? "start"
                      : e.phase == FaultPhase::kEnd ? "end"
                                                    : "instant";
     out += format_seconds(e.at) + "," + ev + "," + std::to_string(e.id) + "," + csv_cell(e.kind) +
-           "," + csv_cell(e.targets) + "," + csv_cell(e.detail) + "\n";
+           "," + csv_cell(e.no_target ? "no target" : e.targets) + "," + csv_cell(e.detail) + "\n";
   }
   return out;
 }

@@ -116,13 +116,15 @@ void add_group_rows(std::vector<SummaryRow>& rows, const Engine& engine) {
 // The faults that started, in all and by kind.
 void add_fault_rows(std::vector<SummaryRow>& rows, const Engine& engine) {
   std::map<std::string, uint64_t> by_kind;
-  uint64_t started = 0;
+  uint64_t started = 0, no_target = 0;
   for (const auto& f : engine.fault_log()) {
     if (f.phase == FaultPhase::kEnd) continue;
     ++started;
     ++by_kind[f.kind];
+    no_target += f.no_target ? 1 : 0;
   }
   rows.push_back({"run", "", "faults", static_cast<double>(started)});
+  rows.push_back({"run", "", "faults_no_target", static_cast<double>(no_target)});
   for (const auto& [kind, n] : by_kind)
     rows.push_back({"run", "", "faults_" + kind, static_cast<double>(n)});
 }

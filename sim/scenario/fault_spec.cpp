@@ -220,9 +220,28 @@ class TargetParser {
                            "group.majority, group.all or group.<role>)");
       return std::nullopt;
     }
+    if (!known_role(*g, text, tail, loc, where)) return std::nullopt;
     t.kind = K::kRole;
     t.role = tail;
     return t;
+  }
+
+  // A role the group's model reports (ModelRegistry: its kRoles).
+  bool known_role(uint32_t g, const std::string& text, const std::string& role,
+                  const SourceLoc& loc, const std::string& where) {
+    const GroupSpec& group = spec_.groups[g];
+    if (!group.factory) return true;  // the model is unknown: reported with the group
+    const auto& roles = group.factory->roles;
+    if (std::find(roles.begin(), roles.end(), role) != roles.end()) return true;
+    std::string valid;
+    for (const auto& r : roles)
+      valid += (valid.empty() ? "" : ", ") + r;
+    diag_.error(loc, where + ": '" + text + "': the nodes of " + group.name + " (model " +
+                         group.model + ") " +
+                         (roles.empty() ? "report no roles (target them by index, random, "
+                                          "minority, majority or all)"
+                                        : "report no role '" + role + "' (roles: " + valid + ")"));
+    return false;
   }
 
   // group.<index>: one node, which must exist.
