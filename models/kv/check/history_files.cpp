@@ -91,11 +91,12 @@ std::vector<EdnEvent> edn_events(const KvHistory& h) {
     const KvHistoryOp& o = h.ops()[i];
     events.push_back({o.complete == KvHistoryOp::kNever ? last : o.complete.ns(), true, i});
   }
-  // Completions before invocations at the same time (a process's next operation may start
-  // when its last one ends), then by operation.
+  // Invocations before completions at the same time: operations that touch at an instant
+  // are concurrent (dsim's rule, and the checkers'), and an operation still in flight at
+  // the end gets its :info after its own :invoke. Then by operation.
   std::stable_sort(events.begin(), events.end(), [](const EdnEvent& a, const EdnEvent& b) {
     if (a.time != b.time) return a.time < b.time;
-    if (a.completion != b.completion) return a.completion;
+    if (a.completion != b.completion) return !a.completion;
     return a.op < b.op;
   });
   return events;
