@@ -151,6 +151,14 @@ EdnOp edn_register_op(const KvHistory& h, const KvHistoryOp& o, bool read_ok) {
   return {};
 }
 
+// The elements, or with more than `max` the first and last max/2 and how many in all.
+std::string elided_list(std::span<const int64_t> v, size_t max) {
+  if (max == 0 || v.size() <= max) return list_text(v, " ");
+  const size_t half = std::max<size_t>(1, max / 2);
+  return list_text(v.first(half), " ") + " ... (" + std::to_string(v.size()) + " elements) ... " +
+         list_text(v.last(half), " ");
+}
+
 }  // namespace
 
 std::string render_history_csv(const KvHistory& h, const NodeNamer& name,
@@ -204,14 +212,15 @@ std::string render_history_edn(const KvHistory& h, const NodeNamer& name,
   return out;
 }
 
-std::string describe_op(const KvHistory& h, uint32_t index, const NodeNamer& name) {
+std::string describe_op(const KvHistory& h, uint32_t index, const NodeNamer& name,
+                        size_t max_elements) {
   const KvHistoryOp& o = h.ops()[index];
   std::string s = "#" + std::to_string(index) + " " + name(o.client) + "/s" +
                   std::to_string(o.session) + " " + std::string(kv_op_name(o.kind)) + " key " +
                   std::to_string(o.key);
   switch (o.kind) {
     case KvOpKind::kGet:
-      if (o.ok()) s += " -> [" + list_text(h.read_value(o), " ") + "]";
+      if (o.ok()) s += " -> [" + elided_list(h.read_value(o), max_elements) + "]";
       break;
     case KvOpKind::kPut:
     case KvOpKind::kAppend:
