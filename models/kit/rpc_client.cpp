@@ -16,6 +16,12 @@ void RpcClient::start(Context& ctx, std::span<const NodeId> targets, size_t home
   m_late_ = ctx.intern("late_responses");
 }
 
+void RpcClient::declare(MetricDecls& d) {
+  for (const char* c : {"retries", "redirects", "attempt_timeouts", "late_responses",
+                        "retries_denied", "deadline_exceeded"})
+    d.counter(c);
+}
+
 size_t RpcClient::index_of(NodeId n) const {
   const auto it = std::find(targets_.begin(), targets_.end(), n);
   return it == targets_.end() ? kNoCandidate : static_cast<size_t>(it - targets_.begin());

@@ -112,6 +112,9 @@ class RpcClient {
   /// The nodes calls go to, and the caller's home candidate (where `sticky` starts; the
   /// caller draws it, one draw whatever the policy). Interns its metrics.
   void start(Context& ctx, std::span<const NodeId> targets, size_t home);
+  /// The counters it reports in its model's group (retries, redirects, attempt timeouts,
+  /// late responses, retries denied by the budget, deadlines exceeded).
+  static void declare(MetricDecls& d);
   bool has_targets() const { return !targets_.empty(); }
 
   /// Begins call `handle` (the model's id for it, unique among its live calls, < 2^52):

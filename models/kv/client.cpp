@@ -63,6 +63,17 @@ KvClient::Config KvClient::parse(ParamReader& r) {
   return c;
 }
 
+void KvClient::declare(const Config& c, MetricDecls& d) {
+  for (const auto& [op, weight] : c.mix)
+    d.operation(op);
+  if (c.read_back) d.operation("read_back");
+  d.history(kKvFamily.name);
+  for (const char* name :
+       {"cas_mismatches", "write_values_exhausted", "sibling_reads", "siblings_read"})
+    d.counter(name);
+  kit::RpcClient::declare(d);
+}
+
 void KvClient::read_calls(ParamReader& r, Config& c) {
   kit::CallPolicy& calls = c.calls;
   calls.timeout =

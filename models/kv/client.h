@@ -88,6 +88,7 @@ class KvClient final : public Model, private kit::CallHost {
     }
   };
   static Config parse(ParamReader& r);
+  static void declare(const Config& c, MetricDecls& d);
 
   explicit KvClient(const Config& config)
       : config_(config),

@@ -17,6 +17,11 @@ KvStore::Config KvStore::parse(ParamReader& r) {
   return c;
 }
 
+void KvStore::declare(const Config&, MetricDecls& d) {
+  for (const char* c : {"served", "duplicate_applications", "deduplicated_writes", "redirected"})
+    d.counter(c);
+}
+
 void KvStore::on_start(Context& ctx) {
   m_served_ = ctx.intern("served");
   m_dups_ = ctx.intern("duplicate_applications");

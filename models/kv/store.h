@@ -37,6 +37,7 @@ class KvStore final : public Model {
     KvStateMachine::Config state;
   };
   static Config parse(ParamReader& r);
+  static void declare(const Config& c, MetricDecls& d);
 
   explicit KvStore(const Config& config) : config_(config), sm_(config.state) {}
 

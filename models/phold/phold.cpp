@@ -41,6 +41,8 @@ Phold::Config Phold::parse(ParamReader& r) {
   return c;
 }
 
+void Phold::declare(const Config&, MetricDecls&) {}  // the engine's own figures only
+
 void Phold::on_start(Context& ctx) {
   const auto peers = ctx.group_nodes(ctx.group_name());
   peers_ = peers.data();

@@ -44,6 +44,7 @@ class Phold final : public Model {
     uint64_t token_bytes = 0;
   };
   static Config parse(ParamReader& r);
+  static void declare(const Config& c, MetricDecls& d);
 
   explicit Phold(const Config& config) : config_(config) {}
 

@@ -64,6 +64,16 @@ void Monitor::on_start(Context& ctx) {
   tick_.start(ctx, phase);
 }
 
+void Monitor::declare(const Config&, MetricDecls& d) {
+  for (const char* c :
+       {"failovers", "failover_rounds_failed", "failovers_blocked", "in_sync_removals",
+        "in_sync_additions", "promises", "configs_resent", "suspicions"})
+    d.counter(c);
+  for (const char* t :
+       {"failover_detection", "failover_promotion", "failover_time", "failover_serving"})
+    d.timing(t);
+}
+
 void Monitor::intern_metrics(Context& ctx) {
   m_failovers_ = ctx.intern("failovers");
   m_rounds_failed_ = ctx.intern("failover_rounds_failed");

@@ -81,6 +81,7 @@ class Monitor final : public Model {
     bool unclean_failover = false;
   };
   static Config parse(ParamReader& r);
+  static void declare(const Config& c, MetricDecls& d);
 
   explicit Monitor(const Config& config)
       : config_(config),

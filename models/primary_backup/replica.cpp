@@ -170,6 +170,34 @@ void PrimaryBackup::start_group(Context& ctx) {
   layout_.min_in_sync = static_cast<uint32_t>(config_.min_in_sync);
 }
 
+void PrimaryBackup::declare(const Config&, MetricDecls& d) {
+  for (const char* c : {"writes",
+                        "writes_acknowledged",
+                        "writes_discarded",
+                        "acked_writes_discarded",
+                        "reads_primary",
+                        "reads_backup",
+                        "ryw_redirects",
+                        "redirects",
+                        "writes_refused",
+                        "ack_timeouts",
+                        "fence_refusals",
+                        "stale_primary_ignored",
+                        "promotions",
+                        "demotions",
+                        "snapshots",
+                        "snapshot_bytes",
+                        "catch_ups",
+                        "replication_messages",
+                        "duplicate_applications",
+                        "deduplicated_writes",
+                        "read_waits"})
+    d.counter(c);
+  for (const char* t : {"replication_lag", "replication_ack", "commit_wait"})
+    d.timing(t);
+  d.level("lag_entries");
+}
+
 void PrimaryBackup::intern_metrics(Context& ctx) {
   m_writes_ = ctx.intern("writes");
   m_acked_ = ctx.intern("writes_acknowledged");

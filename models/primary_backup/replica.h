@@ -99,6 +99,7 @@ class PrimaryBackup final : public Model {
     kv::KvStateMachine::Config state;
   };
   static Config parse(ParamReader& r);
+  static void declare(const Config& c, MetricDecls& d);
 
   explicit PrimaryBackup(const Config& config)
       : config_(config), tick_(kit::timer_tag(Timer::kTick), config.replication_heartbeat) {}

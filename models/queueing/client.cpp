@@ -22,6 +22,12 @@ Client::Config Client::parse(ParamReader& r) {
   return c;
 }
 
+void Client::declare(const Config& c, MetricDecls& d) {
+  for (const auto& [op, weight] : c.ops)
+    d.operation(op);
+  kit::RpcClient::declare(d);
+}
+
 void Client::on_start(Context& ctx) {
   const auto targets = ctx.group_nodes(config_.target);
   ops_ = kit::WeightedChoice(config_.ops);

@@ -36,6 +36,7 @@ class Client final : public Model, private kit::CallHost {
     uint64_t request_bytes = 512;
   };
   static Config parse(ParamReader& r);
+  static void declare(const Config& c, MetricDecls& d);
 
   explicit Client(const Config& config)
       : config_(config),

@@ -29,6 +29,11 @@ FanoutClient::Config FanoutClient::parse(ParamReader& r) {
   return c;
 }
 
+void FanoutClient::declare(const Config& c, MetricDecls& d) {
+  d.operation(c.op);
+  d.counter("late_responses");
+}
+
 void FanoutClient::on_start(Context& ctx) {
   auto nodes = ctx.group_nodes(config_.target);
   targets_.assign(nodes.begin(), nodes.end());

@@ -41,6 +41,7 @@ class FanoutClient final : public Model {
     uint64_t request_bytes = 512;
   };
   static Config parse(ParamReader& r);
+  static void declare(const Config& c, MetricDecls& d);
 
   explicit FanoutClient(const Config& config)
       : config_(config), arrivals_(config.arrivals, kit::TimerSpace(Timer::kArrivals)) {}

@@ -34,6 +34,15 @@ Server::Config Server::parse(ParamReader& r) {
   return c;
 }
 
+void Server::declare(const Config&, MetricDecls& d) {
+  for (const char* c :
+       {"served", "rejected", "waited", "persisted", "disk_full_rejects", "recovered_records"})
+    d.counter(c);
+  d.timing("queue_wait");
+  for (const char* l : {"busy_workers", "queue_length", "utilization"})
+    d.level(l);
+}
+
 void Server::on_start(Context& ctx) {
   workers_.assign(static_cast<size_t>(config_.workers), std::nullopt);
   idle_.clear();

@@ -37,6 +37,7 @@ class Server final : public Model {
     std::string persist = "none";
   };
   static Config parse(ParamReader& r);
+  static void declare(const Config& c, MetricDecls& d);
 
   explicit Server(const Config& config) : config_(config) {}
 

@@ -22,6 +22,27 @@ void QuorumStore::on_start(Context& ctx) {
   update_levels(ctx);
 }
 
+void QuorumStore::declare(const Config&, MetricDecls& d) {
+  for (const char* c : {"coordinated_gets",    "coordinated_puts",
+                        "coordinated_appends", "coordinated_cas",
+                        "forwarded",           "redirected",
+                        "unavailable",         "indeterminate",
+                        "sloppy_writes",       "hints_stored",
+                        "hints_replayed",      "read_repairs",
+                        "read_repair_bytes",   "reads_ok",
+                        "read_siblings",       "reads_with_siblings",
+                        "lww_discarded",       "siblings_capped",
+                        "anti_entropy_rounds", "merkle_hash_bytes",
+                        "merkle_repair_bytes", "merkle_keys_repaired",
+                        "membership_changes",  "keys_moved",
+                        "transfer_bytes",      "suspicions",
+                        "disk_refused",        "duplicate_appends_skipped",
+                        "cas_mismatches"})
+    d.counter(c);
+  d.level("hints_pending");
+  d.level("keys_stored");
+}
+
 void QuorumStore::intern_metrics(Context& ctx) {
   m_gets_ = ctx.intern("coordinated_gets");
   m_puts_ = ctx.intern("coordinated_puts");

@@ -108,6 +108,7 @@ class QuorumStore final : public Model {
     int64_t transfer_batch = 100;
   };
   static Config parse(ParamReader& r);
+  static void declare(const Config& c, MetricDecls& d);
 
   explicit QuorumStore(const Config& config) : config_(config), suspicions_(config.suspect_for) {}
 

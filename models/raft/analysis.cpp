@@ -370,15 +370,18 @@ void add_row(AnalysisOutput& out, const std::string& group, const std::string& m
   out.rows.push_back({group, "", metric, v});
 }
 
+constexpr const char* kPercentileNames[] = {"p50", "p90", "p99", "p999"};
+constexpr double kPercentiles[] = {0.5, 0.9, 0.99, 0.999};
+constexpr const char* kCauses[] = {"crash", "pause", "isolation", "step_down", "election"};
+constexpr const char* kDistributions[] = {"leaderless", "time_to_elect"};
+
 // prefix_count, then (when there are any) percentiles, max and mean of sorted values.
 void add_distribution_rows(AnalysisOutput& out, const std::string& group, const std::string& prefix,
                            const std::vector<double>& v) {
   add_row(out, group, prefix + "_count", static_cast<double>(v.size()));
   if (v.empty()) return;
-  const char* names[] = {"p50", "p90", "p99", "p999"};
-  const double ps[] = {0.5, 0.9, 0.99, 0.999};
-  for (size_t k = 0; k < 4; ++k)
-    add_row(out, group, prefix + "_ms_" + names[k], percentile(v, ps[k]));
+  for (size_t k = 0; k < std::size(kPercentiles); ++k)
+    add_row(out, group, prefix + "_ms_" + kPercentileNames[k], percentile(v, kPercentiles[k]));
   add_row(out, group, prefix + "_ms_max", v.back());
   double sum = 0;
   for (double x : v)
@@ -389,14 +392,14 @@ void add_distribution_rows(AnalysisOutput& out, const std::string& group, const 
 void add_summary_rows(AnalysisOutput& out, const std::string& group, const ClusterTimeline& t,
                       const GroupStats& st) {
   add_row(out, group, "failovers", static_cast<double>(st.leaderless.size()));
-  for (const char* cause : {"crash", "pause", "isolation", "step_down", "election"}) {
+  for (const char* cause : kCauses) {
     const auto it = st.by_cause.find(cause);
     add_row(out, group, std::string("failovers_") + cause,
             static_cast<double>(it == st.by_cause.end() ? 0 : it->second));
   }
   add_row(out, group, "failovers_unfinished", static_cast<double>(st.unfinished));
-  add_distribution_rows(out, group, "leaderless", st.leaderless);
-  add_distribution_rows(out, group, "time_to_elect", st.elect);
+  add_distribution_rows(out, group, kDistributions[0], st.leaderless);
+  add_distribution_rows(out, group, kDistributions[1], st.elect);
   add_row(out, group, "split_votes", static_cast<double>(t.split_votes));
   add_row(out, group, "max_term", static_cast<double>(t.max_term));
   add_row(out, group, "election_safety_violations",
@@ -415,6 +418,21 @@ std::string summary_text(const std::string& group, const ClusterTimeline& t, con
 }
 
 }  // namespace
+
+void declare_analysis(MetricDecls& d) {
+  for (const char* f : {"failovers", "failovers_unfinished", "split_votes", "max_term",
+                        "election_safety_violations"})
+    d.figure(f);
+  for (const char* cause : kCauses)
+    d.figure(std::string("failovers_") + cause);
+  for (const char* prefix : kDistributions) {
+    d.figure(std::string(prefix) + "_count");
+    for (const char* p : kPercentileNames)
+      d.figure(std::string(prefix) + "_ms_" + p);
+    d.figure(std::string(prefix) + "_ms_max");
+    d.figure(std::string(prefix) + "_ms_mean");
+  }
+}
 
 ClusterTimeline analyze_cluster(const AnalysisInput& in, const std::vector<NodeId>& nodes) {
   return Replay(in, nodes).run();

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/core/metric_decls.h"
 #include "sim/core/timeline.h"
 
 namespace dsim::raft {
@@ -53,6 +54,9 @@ struct ClusterTimeline {
   uint64_t max_term = 0;
   uint64_t election_safety_violations = 0;  ///< terms with two different leaders
 };
+
+/// The figures the analysis reports per group (failovers by cause, leaderless_ms, ...).
+void declare_analysis(MetricDecls& d);
 
 /// Reconstructs one cluster's leaders and failovers (the group's nodes `nodes`).
 ClusterTimeline analyze_cluster(const AnalysisInput& in, const std::vector<NodeId>& nodes);

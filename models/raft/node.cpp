@@ -6,6 +6,7 @@
 
 #include <optional>
 
+#include "models/raft/analysis.h"
 #include "sim/core/assert.h"
 
 namespace dsim::raft {
@@ -64,6 +65,35 @@ std::string_view RaftNode::role() const {
 }
 
 // --- start, stop, timers ------------------------------------------------------------
+
+void RaftNode::declare(const Config&, MetricDecls& d) {
+  for (const char* c : {"elections_started",
+                        "prevotes_started",
+                        "leaders_elected",
+                        "step_downs",
+                        "check_quorum_step_downs",
+                        "votes_granted",
+                        "append_rejections",
+                        "snapshots_taken",
+                        "snapshots_sent",
+                        "snapshots_installed",
+                        "entries_committed",
+                        "redirects",
+                        "refused_busy",
+                        "reads_log",
+                        "reads_read_index",
+                        "reads_lease",
+                        "lease_fallbacks",
+                        "disk_refusals",
+                        "duplicate_applications",
+                        "deduplicated_writes"})
+    d.counter(c);
+  d.timing("commit_latency");
+  d.timing("election");
+  d.level("log_entries");
+  d.level("term");
+  declare_analysis(d);
+}
 
 void RaftNode::intern_metrics(Context& ctx) {
   m_.elections_started = ctx.intern("elections_started");

@@ -72,6 +72,7 @@ class RaftNode final : public Model {
 
   using Config = RaftConfig;
   static Config parse(ParamReader& r) { return RaftConfig::parse(r); }
+  static void declare(const Config& c, MetricDecls& d);
   /// The post-run failover analysis (analysis.cpp).
   static AnalysisOutput analyze(const AnalysisInput& in);
 

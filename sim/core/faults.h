@@ -53,6 +53,7 @@ enum class FaultKind : uint8_t {
   kClock,
   kDegrade,
 };
+inline constexpr FaultKind kLastFaultKind = FaultKind::kDegrade;
 std::string_view fault_kind_name(FaultKind k);
 
 struct PartitionSpec {

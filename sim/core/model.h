@@ -13,6 +13,7 @@
 #include "sim/core/history.h"
 #include "sim/core/ids.h"
 #include "sim/core/message.h"
+#include "sim/core/metric_decls.h"
 #include "sim/core/rng.h"
 #include "sim/core/time.h"
 

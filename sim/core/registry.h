@@ -13,6 +13,7 @@
 
 #include "sim/core/distribution.h"
 #include "sim/core/history.h"
+#include "sim/core/metric_decls.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
 #include "sim/core/timeline.h"
@@ -48,6 +49,8 @@ struct TheoryOutput {
 ///   struct Config {...};                              every default written in it
 ///   static Config parse(ParamReader& r);              one r.<type>(key, default, help) per key
 ///   explicit M(const Config& c);                      c outlives the model
+///   static void declare(const Config& c, MetricDecls& d);   every figure it can report
+///                                                           and operation it records
 /// and, optionally, a post-run analysis of the groups running it (timeline.h):
 ///   static AnalysisOutput analyze(const AnalysisInput& in);
 /// and a comparison of a finished run's figures with closed-form theory:
@@ -56,11 +59,12 @@ struct TheoryOutput {
 /// (`replicas.leader`), every one of them:
 ///   static constexpr std::string_view kRoles[] = {"leader", "follower", "candidate"};
 template <class M>
-concept RegistrableModel = requires(ParamReader& r, const typename M::Config& c) {
+concept RegistrableModel = requires(ParamReader& r, const typename M::Config& c, MetricDecls& d) {
   { M::kName } -> std::convertible_to<std::string_view>;
   { M::kDescription } -> std::convertible_to<std::string_view>;
   { M::parse(r) } -> std::same_as<typename M::Config>;
   {std::make_unique<M>(c)};
+  {M::declare(c, d)};
 };
 
 struct ModelFactory {
@@ -70,6 +74,8 @@ struct ModelFactory {
   std::function<std::shared_ptr<const void>(ParamReader&)> parse;
   /// Makes one node's model from a parsed config.
   std::function<std::unique_ptr<Model>(const void* config)> create;
+  /// The figures a group with this parsed config can report and the operations it records.
+  std::function<void(const void* config, MetricDecls&)> declare;
   /// Optional: after the run, computes figures and files from the run's record (marks,
   /// node life events, faults) for the groups running this model. Called once per run
   /// with every such group; empty when the model has no analysis.
@@ -141,6 +147,9 @@ class ModelRegistry {
     };
     f.create = [](const void* cfg) -> std::unique_ptr<Model> {
       return std::make_unique<M>(*static_cast<const typename M::Config*>(cfg));
+    };
+    f.declare = [](const void* cfg, MetricDecls& d) {
+      M::declare(*static_cast<const typename M::Config*>(cfg), d);
     };
     if constexpr (requires(const AnalysisInput& in) {
                     { M::analyze(in) } -> std::same_as<AnalysisOutput>;

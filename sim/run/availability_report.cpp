@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include "sim/core/assert.h"
 #include "sim/core/units.h"
@@ -146,6 +147,8 @@ class Report {
           spans(ops_, [&](const Op& o) { return o.type == t ? 0 : kNoStream; }), faults_, config_));
     }
     DSIM_ASSERT(by_type_.size() == types_.size(), "one analysis per operation type");
+    for (const Op& o : ops_)
+      recorded_.insert(group_type_stream(o.group, o.type));
     add_pooled_rows();
     add_type_rows();
     add_terminal_line();
@@ -170,18 +173,16 @@ class Report {
     out_.summary.push_back({group, op, metric, v});
   }
 
-  // Over every operation of a client group (run rows, and per group with several groups).
+  // Over every operation of a client group (run rows, and per group).
   void add_pooled_rows() {
     const Totals all = totals(pooled_.intervals, [](uint32_t) { return true; });
     row("run", "", "unavailable_intervals", static_cast<double>(all.intervals));
     row("run", "", "unavailable_seconds", all.total.to_seconds());
     row("run", "", "unavailable_seconds_max", all.longest.to_seconds());
-    if (groups_.size() > 1) {
-      for (uint32_t g : groups_) {
-        const Totals t = totals_of(pooled_.intervals, g);
-        row(group_name(g), "", "unavailable_intervals", static_cast<double>(t.intervals));
-        row(group_name(g), "", "unavailable_seconds", t.total.to_seconds());
-      }
+    for (uint32_t g : groups_) {
+      const Totals t = totals_of(pooled_.intervals, g);
+      row(group_name(g), "", "unavailable_intervals", static_cast<double>(t.intervals));
+      row(group_name(g), "", "unavailable_seconds", t.total.to_seconds());
     }
     row("run", "", "faults", static_cast<double>(pooled_.recoveries.size()));
     if (pooled_.recoveries.empty()) return;
@@ -190,7 +191,7 @@ class Report {
     row("run", "", "time_to_recover_ms_max", recover);
   }
 
-  // Per operation type: over every client group ("all"), and per group with several.
+  // Per operation type: over every client group ("all"), and per group.
   void add_type_rows() {
     for (size_t t = 0; t < types_.size(); ++t) {
       const std::string op = name(types_[t]);
@@ -203,8 +204,8 @@ class Report {
         row("all", op, "time_to_first_success_ms_max", first);
         row("all", op, "time_to_recover_ms_max", recover);
       }
-      if (groups_.size() < 2) continue;
       for (uint32_t g : groups_) {
+        if (!recorded_.count(group_type_stream(g, types_[t]))) continue;
         const Totals gt = totals_of(by_group_type_.intervals, group_type_stream(g, types_[t]));
         row(group_name(g), op, "unavailable_intervals", static_cast<double>(gt.intervals));
         row(group_name(g), op, "unavailable_seconds", gt.total.to_seconds());
@@ -276,6 +277,7 @@ class Report {
   std::vector<Op> ops_;
   std::vector<Symbol> types_;
   RunOutput& out_;
+  std::set<uint32_t> recorded_;  // the (group, type) streams some operation completed in
   check::AvailabilityResult pooled_, by_group_type_;
   std::vector<check::AvailabilityResult> by_type_;  // by types_' index: their recoveries
 };

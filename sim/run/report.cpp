@@ -470,7 +470,7 @@ std::string check_lines(const std::vector<CheckResult>& checks) {
   std::string s = "\nchecks:\n";
   for (const auto& c : checks) {
     s += std::string(c.passed ? "  PASS  " : "  FAIL  ") + c.check->text + "  (" +
-         (!c.value                  ? std::string("metric not produced")
+         (!c.value                  ? std::string("not produced in this run")
           : std::isfinite(*c.value) ? format_value(*c.value)
                                     : std::string("unknown")) +
          ")\n";

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "sim/core/faults.h"
+#include "sim/core/metric_decls.h"
 #include "sim/run/report.h"
 #include "sim/run/verdicts.h"
 
@@ -12,14 +13,13 @@ namespace dsim {
 
 namespace {
 
-constexpr double kPercentiles[] = {0.5, 0.9, 0.95, 0.99, 0.999, 0.9999};
-constexpr const char* kPercentileNames[] = {"p50", "p90", "p95", "p99", "p999", "p9999"};
+constexpr double kPercentiles[] = {0.5, 0.9, 0.95, 0.99, 0.999, 0.9999};  // kPercentileNames
 
 void add_latency_rows(std::vector<SummaryRow>& rows, const std::string& group,
                       const std::string& op, const std::string& prefix, const Histogram& h) {
   if (h.count() == 0) return;
   for (size_t i = 0; i < std::size(kPercentiles); ++i) {
-    rows.push_back({group, op, prefix + "_ms_" + kPercentileNames[i],
+    rows.push_back({group, op, prefix + "_ms_" + std::string(kPercentileNames[i]),
                     static_cast<double>(h.percentile(kPercentiles[i])) / 1e6});
   }
   rows.push_back({group, op, prefix + "_ms_max", static_cast<double>(h.max()) / 1e6});
@@ -240,13 +240,6 @@ bool RunOutput::checks_passed() const {
   return true;
 }
 
-bool RunOutput::checks_unresolved() const {
-  for (const auto& c : checks) {
-    if (!c.value) return true;
-  }
-  return false;
-}
-
 std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const CheckSpec& c) {
   const SummaryRow* r = nullptr;
   if (c.group.empty()) {
@@ -258,7 +251,7 @@ std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const C
   } else {
     r = find_row(rows, c.group, c.op, c.metric);
   }
-  if (!r) return std::nullopt;
+  if (!r) return c.absent_is_zero ? std::optional<double>(0.0) : std::nullopt;
   return r->value;
 }
 

@@ -27,8 +27,10 @@ struct SummaryRow {
 
 struct CheckResult {
   const CheckSpec* check;
-  /// nullopt: the run did not produce the metric; NaN: it did, but its value is unknown
-  /// (e.g. linearizability undecided within its budget), and the check fails.
+  /// nullopt: the run did not produce the figure (resolved before the run, it is one the
+  /// scenario can report, e.g. the latency of an operation that never succeeded); NaN: it
+  /// did, but its value is unknown (e.g. linearizability undecided within its budget).
+  /// Either way the check fails.
   std::optional<double> value;
   bool passed;
 };
@@ -46,8 +48,6 @@ struct RunOutput {
   std::string analysis_text;
 
   bool checks_passed() const;
-  /// A check named a metric the run did not produce (bad input, exit code 2).
-  bool checks_unresolved() const;
 };
 
 struct RunOptions {

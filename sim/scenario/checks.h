@@ -24,6 +24,8 @@ struct CheckSpec {
   std::string metric;
   Cmp cmp = Cmp::kEq;
   double threshold = 0;
+  /// A counter (resolve_check): a run that never counted it reads 0.
+  bool absent_is_zero = false;
 
   bool holds(double value) const;
 };

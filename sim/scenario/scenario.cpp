@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "sim/core/units.h"
+#include "sim/scenario/check_resolve.h"
 #include "sim/scenario/network_spec.h"
 #include "sim/scenario/yaml_tree.h"
 
@@ -445,6 +446,7 @@ std::optional<ScenarioSpec> load_scenario_tree(ParamNode tree, const std::string
   ParamNode resolved_groups;
   GroupsReader(declared.names, registry, env, spec, clock_default).read(groups, resolved_groups);
   read_checks(checks, spec, diag);
+  resolve_checks(spec, diag);
   if (diag.ok()) read_faults(faults, nemesis, env, spec);
   check_windows(top, spec);
   if (!diag.ok()) return std::nullopt;

@@ -11,6 +11,7 @@
 
 #include "models/builtin.h"
 #include "sim/run/runner.h"
+#include "sim/scenario/check_resolve.h"
 
 using namespace dsim;
 namespace fs = std::filesystem;
@@ -53,6 +54,25 @@ const std::string& file_of(const RunOutput& out, const std::string& name) {
   return kNone;
 }
 
+// Every figure a run reported can be named by a check: its model declared it (MetricDecls),
+// or it is an operation, history-checker or run figure the resolver knows.
+void check_every_row_is_declared(const ScenarioSpec& spec, const RunOutput& out) {
+  std::vector<CheckSpec> rows;
+  for (const auto& r : out.summary) {
+    CheckSpec c;
+    c.text = r.group + "," + r.op + "," + r.metric;
+    c.group = r.group;
+    c.op = r.op;
+    c.metric = r.metric;
+    rows.push_back(std::move(c));
+  }
+  std::vector<std::string> undeclared;
+  resolve_checks(spec, rows,
+                 [&](const CheckSpec&, const std::string& why) { undeclared.push_back(why); });
+  for (const auto& why : undeclared)
+    FAIL_CHECK("a summary row no check could name: " << why);
+}
+
 }  // namespace
 
 TEST_CASE("scenarios: each validates, is deterministic, passes its checks and matches golden") {
@@ -81,6 +101,7 @@ TEST_CASE("scenarios: each validates, is deterministic, passes its checks and ma
         INFO("check " << c.check->text << " = " << (c.value ? std::to_string(*c.value) : "n/a"));
         CHECK(c.passed);
       }
+      check_every_row_is_declared(*spec, a);
       const std::string stem = golden_stem(file);
       const std::string summary = file_of(a, "summary.csv");
       char fp[32];

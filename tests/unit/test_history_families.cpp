@@ -61,6 +61,10 @@ class TallyClient final : public Model {
     c.amount = r.integer("amount", c.amount, "what each operation adds");
     return c;
   }
+  static void declare(const Config&, MetricDecls& d) {
+    d.operation("add");
+    d.history(kTally.name);
+  }
   explicit TallyClient(const Config& c) : config_(c) {}
   void on_start(Context& ctx) override { ctx.set_timer(ms(100), 0); }
   void on_message(Context&, const Envelope&) override {}

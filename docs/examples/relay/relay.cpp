@@ -19,6 +19,12 @@ Relay::Config Relay::parse(ParamReader& r) {
   return c;
 }
 
+void Relay::declare(const Config&, MetricDecls& d) {
+  d.counter("forwarded");
+  d.counter("proxied");
+  kit::RpcClient::declare(d);  // proxy mode calls through the kit
+}
+
 void Relay::on_start(Context& ctx) {
   const auto targets = ctx.group_nodes(config_.target);
   targets_.assign(targets.begin(), targets.end());

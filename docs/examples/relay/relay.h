@@ -40,6 +40,9 @@ class Relay final : public Model, private kit::CallHost {
     uint64_t response_bytes = 512;  ///< proxy: the size of its answers
   };
   static Config parse(ParamReader& r);
+  /// What it can report (summary rows `<group>,,forwarded` ...), so that `checks:` naming
+  /// anything else are refused before the run.
+  static void declare(const Config& c, MetricDecls& d);
 
   explicit Relay(const Config& config)
       : config_(config), rpc_(config.calls, kit::TimerSpace(Timer::kCalls), *this) {}

@@ -45,6 +45,7 @@ class KvLaggingStore final : public Model {
     KvStateMachine::Config state;
   };
   static Config parse(ParamReader& r);
+  static void declare(const Config&, MetricDecls& d) { d.counter("duplicate_applications"); }
 
   explicit KvLaggingStore(const Config& config) : config_(config), sm_(config.state) {}
 
