@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
+#include <unordered_map>
 
 #include "dsim/version.h"
 #include "sim/core/csv.h"
@@ -55,7 +57,8 @@ struct FaultInterval {
 // Each fault's span, from the log: start..end (or the end of the run), or an instant.
 std::vector<FaultInterval> fault_intervals(const std::vector<FaultEvent>& log, SimTime run_end) {
   std::vector<FaultInterval> out;
-  std::map<uint64_t, size_t> open;
+  std::unordered_map<uint64_t, size_t> open;  // looked up, never iterated
+  open.reserve(log.size());
   for (const auto& e : log) {
     if (e.phase == FaultPhase::kEnd) {
       auto it = open.find(e.id);
@@ -68,6 +71,81 @@ std::vector<FaultInterval> fault_intervals(const std::vector<FaultEvent>& log, S
   }
   return out;
 }
+
+// Each fault's end, by id: the time of its kEnd event in the log (one pass, so a run
+// with 10^5 fault events costs no more than its log).
+std::unordered_map<uint64_t, SimTime> fault_ends(const std::vector<FaultEvent>& log) {
+  std::unordered_map<uint64_t, SimTime> ends;  // looked up, never iterated
+  ends.reserve(log.size());
+  for (const auto& x : log) {
+    if (x.phase == FaultPhase::kEnd) ends[x.id] = x.at;
+  }
+  return ends;
+}
+
+// summary.json's faults: every start and instant, with its end (null: lasted to the end).
+std::string faults_json(const std::vector<FaultEvent>& log) {
+  const auto ends = fault_ends(log);
+  std::vector<const FaultEvent*> shown;
+  for (const auto& e : log) {
+    if (e.phase != FaultPhase::kEnd) shown.push_back(&e);
+  }
+  std::string j;
+  for (size_t i = 0; i < shown.size(); ++i) {
+    const FaultEvent& e = *shown[i];
+    std::string end_s = "null";
+    if (e.phase == FaultPhase::kInstant) end_s = format_seconds(e.at);
+    // A kEnd of an instant's id (none is logged) would win, as it always has.
+    if (auto it = ends.find(e.id); it != ends.end()) end_s = format_seconds(it->second);
+    j += "    {\"id\": " + std::to_string(e.id) + ", \"kind\": " + json_string(e.kind) +
+         ", \"start_s\": " + format_seconds(e.at) + ", \"end_s\": " + end_s +
+         ", \"targets\": " + json_string(e.targets) + ", \"detail\": " + json_string(e.detail) +
+         "}" + (i + 1 < shown.size() ? ",\n" : "\n");
+  }
+  return j;
+}
+
+// The faults active in each window, for timeseries.csv, as the windows advance: each
+// interval joins the active set once and leaves it once, so the whole series costs the
+// fault log plus what it prints (a scan of every fault per window would cost windows x
+// faults: hours for 10^5 windows of 10^5 faults).
+class ActiveFaults {
+ public:
+  explicit ActiveFaults(std::vector<FaultInterval> intervals) : iv_(std::move(intervals)) {
+    by_start_.resize(iv_.size());
+    for (size_t i = 0; i < iv_.size(); ++i)
+      by_start_[i] = i;
+    // The log is in time order, so this sort has nothing to do but check it.
+    auto earlier = [this](size_t a, size_t b) { return iv_[a].from < iv_[b].from; };
+    if (!std::is_sorted(by_start_.begin(), by_start_.end(), earlier))
+      std::stable_sort(by_start_.begin(), by_start_.end(), earlier);
+  }
+
+  /// "kind#id" of the faults active at any time in [ws, we), in log order, space-separated.
+  /// Windows must come in order.
+  std::string in_window(SimTime ws, SimTime we) {
+    while (next_ < by_start_.size() && iv_[by_start_[next_]].from < we)
+      active_.insert(by_start_[next_++]);
+    std::string out;
+    for (auto it = active_.begin(); it != active_.end();) {
+      const FaultInterval& f = iv_[*it];
+      // Over for good: later windows start later still.
+      if (f.instant ? f.from < ws : f.to <= ws) {
+        it = active_.erase(it);
+        continue;
+      }
+      out += (out.empty() ? "" : " ") + f.kind + "#" + std::to_string(f.id);
+      ++it;
+    }
+    return out;
+  }
+
+ private:
+  std::vector<FaultInterval> iv_;
+  std::vector<size_t> by_start_;  // indices into iv_, by start time
+  size_t next_ = 0;               // the first of by_start_ not yet active
+  std::set<size_t> active_;       // by index: the log's order
+};
 
 std::string json_number(double v) {
   const std::string s = format_value(v);
@@ -123,24 +201,7 @@ std::string render_summary_json(const ScenarioSpec& spec, const RunOutput& out) 
     j += i + 1 < out.summary.size() ? ",\n" : "\n";
   }
   j += "  ],\n  \"faults\": [\n";
-  {
-    std::vector<const FaultEvent*> shown;
-    for (const auto& e : out.faults) {
-      if (e.phase != FaultPhase::kEnd) shown.push_back(&e);
-    }
-    for (size_t i = 0; i < shown.size(); ++i) {
-      const FaultEvent& e = *shown[i];
-      std::string end_s = "null";
-      if (e.phase == FaultPhase::kInstant) end_s = format_seconds(e.at);
-      for (const auto& x : out.faults) {
-        if (x.id == e.id && x.phase == FaultPhase::kEnd) end_s = format_seconds(x.at);
-      }
-      j += "    {\"id\": " + std::to_string(e.id) + ", \"kind\": " + json_string(e.kind) +
-           ", \"start_s\": " + format_seconds(e.at) + ", \"end_s\": " + end_s +
-           ", \"targets\": " + json_string(e.targets) + ", \"detail\": " + json_string(e.detail) +
-           "}" + (i + 1 < shown.size() ? ",\n" : "\n");
-    }
-  }
+  j += faults_json(out.faults);
   j += "  ],\n  \"checks\": [\n";
   for (size_t i = 0; i < out.checks.size(); ++i) {
     const auto& c = out.checks[i];
@@ -182,18 +243,12 @@ std::string render_timeseries_csv(const ScenarioSpec& spec, const Engine& engine
   out +=
       "window_start_s,window_end_s,group,op,started,ok,rejected,timeout,error,"
       "throughput_per_s,availability,latency_ms_p50,latency_ms_p99,faults\n";
-  const auto intervals = fault_intervals(engine.fault_log(), end);
+  ActiveFaults faults(fault_intervals(engine.fault_log(), end));
   for (size_t w = 0; w < n_windows; ++w) {
     const SimTime ws = SimTime::zero() + window * static_cast<int64_t>(w);
     const SimTime we = std::min(end, ws + window);
     const double seconds = (we - ws).to_seconds();
-    // Faults active at any time in [ws, we): "kind#id", space-separated.
-    std::string active;
-    for (const auto& iv : intervals) {
-      const bool overlaps =
-          iv.instant ? (iv.from >= ws && iv.from < we) : (iv.from < we && iv.to > ws);
-      if (overlaps) active += (active.empty() ? "" : " ") + iv.kind + "#" + std::to_string(iv.id);
-    }
+    const std::string active = faults.in_window(ws, we);
     for (const auto& [key, s] : m.ops()) {
       OpWindow empty;
       const OpWindow& win = w < s.windows.size() ? s.windows[w] : empty;
@@ -448,15 +503,14 @@ std::string fault_list(const std::vector<FaultEvent>& faults) {
     if (e.phase != FaultPhase::kEnd) started.push_back(&e);
   }
   if (started.empty()) return "";
+  const auto ends = fault_ends(faults);
   std::string s = "\nfaults (" + std::to_string(started.size()) + "; all in faults.csv):\n";
   constexpr size_t kShown = 12;
   for (size_t i = 0; i < started.size() && i < kShown; ++i) {
     const FaultEvent& e = *started[i];
     std::string until = e.phase == FaultPhase::kInstant ? "" : " until end";
-    for (const auto& x : faults) {
-      if (x.id == e.id && x.phase == FaultPhase::kEnd)
-        until = " until " + format_seconds(x.at) + " s";
-    }
+    if (auto it = ends.find(e.id); it != ends.end())
+      until = " until " + format_seconds(it->second) + " s";
     s += "  " + pad("#" + std::to_string(e.id), 5, false) + " " +
          pad(format_seconds(e.at) + " s", 10) + "  " + pad(e.kind, 10, false) + until + "  " +
          e.targets + (e.detail.empty() ? "" : "  (" + e.detail + ")") + "\n";
