@@ -4,6 +4,7 @@
 
 #include "sim/app/commands.h"
 #include "sim/app/progress.h"
+#include "sim/app/terminal.h"
 #include "sim/run/output_dir.h"
 #include "sim/run/report.h"
 #include "sim/run/runner.h"
@@ -80,7 +81,7 @@ int cmd_run(const RunArgs& args, const ModelRegistry& registry) {
       if (name == "summary.json") std::cout << content;
     }
   } else if (!args.quiet) {
-    std::cout << render_terminal_summary(*spec, out);
+    std::cout << render_terminal_summary(*spec, out, terminal_width());
     if (args.check_determinism) std::cout << "\ndeterminism: two runs wrote identical bytes\n";
     std::cout << "\nresults in " << dir << "/\n";
   }

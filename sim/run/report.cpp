@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -459,27 +460,71 @@ std::string op_table(const std::vector<SummaryRow>& summary, const SummaryIndex&
   return s;
 }
 
-// Group-level figures (model counters, levels, observations), one line per group.
-std::string group_lines(const ScenarioSpec& spec, const std::vector<SummaryRow>& summary) {
-  std::vector<std::pair<std::string, std::string>> lines;  // group -> text, first-seen order
-  for (const auto& r : summary) {
-    if (!r.op.empty() || r.group == "run" || is_verdict_metric(spec, r.metric)) continue;
-    const bool timing = r.metric.find("_ms_") != std::string::npos;
-    if (r.metric.ends_with("_count") ||
-        (timing && !r.metric.ends_with("_mean") && !r.metric.ends_with("_p99"))) {
-      continue;
-    }
-    auto it =
-        std::find_if(lines.begin(), lines.end(), [&](const auto& l) { return l.first == r.group; });
-    if (it == lines.end()) it = lines.insert(lines.end(), {r.group, "  " + r.group + ":"});
-    const double val = r.value;
-    it->second +=
-        " " + r.metric + "=" +
-        (val == std::floor(val) && std::abs(val) < 1e15 ? format_value(val) : fixed(val, 4));
+// A figure for people: integers whole, other values to four significant digits without
+// an exponent where one is not needed ("12.35", "0.1235", "1235"); "-" when unknown.
+std::string human_value(double v) {
+  if (!std::isfinite(v)) return "-";
+  if (v == std::floor(v) && std::abs(v) < 1e15) return format_value(v);
+  const double a = std::abs(v);
+  if (a < 1e-3 || a >= 1e7) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3e", v);
+    return buf;
   }
-  std::string s = lines.empty() ? "" : "\n";
-  for (const auto& [g, text] : lines)
-    s += text + "\n";
+  return fixed(v, std::max(0, 3 - static_cast<int>(std::floor(std::log10(a)))));
+}
+
+// The group-level figures a group's line shows: not the counts and percentiles of
+// timings (only their mean and p99), nor the verdicts (shown with the verdict lines).
+bool shown_in_group_block(const ScenarioSpec& spec, const SummaryRow& r) {
+  if (!r.op.empty() || r.group == "run" || is_verdict_metric(spec, r.metric)) return false;
+  const bool timing = r.metric.find("_ms_") != std::string::npos;
+  return !r.metric.ends_with("_count") &&
+         (!timing || r.metric.ends_with("_mean") || r.metric.ends_with("_p99"));
+}
+
+// "name  value" cells in columns, filled down then across (like ls), fitting `width`.
+std::string cell_columns(const std::vector<std::pair<std::string, std::string>>& cells,
+                         size_t width, size_t indent) {
+  size_t name_w = 0, value_w = 0;
+  for (const auto& [n, v] : cells) {
+    name_w = std::max(name_w, n.size());
+    value_w = std::max(value_w, v.size());
+  }
+  constexpr size_t kGap = 4;
+  const size_t cell_w = name_w + 2 + value_w;
+  const size_t columns =
+      std::max<size_t>(1, (width > indent + cell_w ? width - indent + kGap : 0) / (cell_w + kGap));
+  const size_t rows = (cells.size() + columns - 1) / columns;
+  std::string s;
+  for (size_t r = 0; r < rows; ++r) {
+    std::string line(indent, ' ');
+    for (size_t c = 0; c < columns && c * rows + r < cells.size(); ++c) {
+      const auto& [n, v] = cells[c * rows + r];
+      if (c > 0) line += std::string(kGap, ' ');
+      line += pad(n, name_w, false) + "  " + pad(v, value_w);
+    }
+    s += line + "\n";
+  }
+  return s;
+}
+
+// Group-level figures (model counters, levels, observations): a block per group, its
+// figures in aligned columns that fit the width.
+std::string group_lines(const ScenarioSpec& spec, const std::vector<SummaryRow>& summary,
+                        size_t width) {
+  using Cells = std::vector<std::pair<std::string, std::string>>;
+  std::vector<std::pair<std::string, Cells>> groups;  // first-seen order
+  for (const auto& r : summary) {
+    if (!shown_in_group_block(spec, r)) continue;
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const auto& g) { return g.first == r.group; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {r.group, {}});
+    it->second.emplace_back(r.metric, human_value(r.value));
+  }
+  std::string s;
+  for (const auto& [g, cells] : groups)
+    s += "\n  " + g + ":\n" + cell_columns(cells, width, 4);
   return s;
 }
 
@@ -496,6 +541,23 @@ std::string network_line(const SummaryIndex& v) {
   return s + "\n";
 }
 
+// A time for people: seconds to the millisecond, trailing zeros cut ("10", "12.5");
+// below a millisecond to three significant digits. faults.csv has the exact times.
+std::string human_seconds(SimTime t) {
+  const double v = t.to_seconds();
+  char buf[48];
+  if (v != 0 && std::abs(v) < 1e-3) {
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+    return buf;
+  }
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  std::string out = buf;
+  while (out.back() == '0')
+    out.pop_back();
+  if (out.back() == '.') out.pop_back();
+  return out;
+}
+
 // The first faults, each with its span, targets and detail.
 std::string fault_list(const std::vector<FaultEvent>& faults) {
   std::vector<const FaultEvent*> started;
@@ -510,13 +572,31 @@ std::string fault_list(const std::vector<FaultEvent>& faults) {
     const FaultEvent& e = *started[i];
     std::string until = e.phase == FaultPhase::kInstant ? "" : " until end";
     if (auto it = ends.find(e.id); it != ends.end())
-      until = " until " + format_seconds(it->second) + " s";
+      until = " until " + human_seconds(it->second) + " s";
     s += "  " + pad("#" + std::to_string(e.id), 5, false) + " " +
-         pad(format_seconds(e.at) + " s", 10) + "  " + pad(e.kind, 10, false) + until + "  " +
+         pad(human_seconds(e.at) + " s", 10) + "  " + pad(e.kind, 10, false) + until + "  " +
          e.targets + (e.detail.empty() ? "" : "  (" + e.detail + ")") + "\n";
   }
   if (started.size() > kShown) s += "  ... " + std::to_string(started.size() - kShown) + " more\n";
   return s;
+}
+
+// A check's value for people: the fewest significant digits (at least four) that still
+// compare with the check's number as the exact value does, so a rounded value never seems
+// to contradict the verdict ("availability == 1" failing with 0.9999996 shows 0.9999996,
+// not 1). summary.json keeps every digit.
+std::string check_value(const CheckSpec& check, double v) {
+  if (!std::isfinite(v)) return "unknown";
+  if (v == std::floor(v) && std::abs(v) < 1e15) return format_value(v);
+  char buf[40];
+  for (int digits = 4; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    const double shown = std::strtod(buf, nullptr);
+    if (check.holds(shown) == check.holds(v) &&
+        (shown == check.threshold) == (v == check.threshold))
+      break;
+  }
+  return buf;
 }
 
 std::string check_lines(const std::vector<CheckResult>& checks) {
@@ -524,24 +604,21 @@ std::string check_lines(const std::vector<CheckResult>& checks) {
   std::string s = "\nchecks:\n";
   for (const auto& c : checks) {
     s += std::string(c.passed ? "  PASS  " : "  FAIL  ") + c.check->text + "  (" +
-         (!c.value                  ? std::string("metric not produced")
-          : std::isfinite(*c.value) ? format_value(*c.value)
-                                    : std::string("unknown")) +
-         ")\n";
+         (c.value ? check_value(*c.check, *c.value) : std::string("metric not produced")) + ")\n";
   }
   return s;
 }
 
 }  // namespace
 
-std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& out) {
+std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& out, size_t width) {
   const SummaryIndex v(out.summary);
   std::string s = spec.name + " (seed " + std::to_string(spec.seed) +
-                  "): " + format_seconds(out.stats.end_time) + " s simulated, " +
+                  "): " + human_seconds(out.stats.end_time) + " s simulated, " +
                   std::to_string(out.stats.events) + " events, " +
                   std::string(stop_reason_name(out.stats.reason)) + "\n";
   s += op_table(out.summary, v);
-  s += group_lines(spec, out.summary);
+  s += group_lines(spec, out.summary, width);
   s += network_line(v);
   s += fault_list(out.faults);
   if (!out.analysis_text.empty()) s += "\n" + out.analysis_text;

@@ -1,6 +1,7 @@
-// The files a run renders (sim/run/report.h): the fault markers of timeseries.csv and
-// summary.json, computed in one pass over the fault log, against their definition over
-// many faults.
+// The files and the terminal summary a run renders (sim/run/report.h): the fault markers
+// of timeseries.csv and summary.json, computed in one pass over the fault log, against
+// their definition over many faults; and the terminal's figures, laid out and rounded for
+// people.
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -108,4 +109,69 @@ TEST_CASE("report: the fault markers of every window and fault match their defin
                               "\", \"start_s\": " + format_seconds(e.at) + ", \"end_s\": " + end_s;
     CHECK(json.find(entry) != std::string::npos);
   }
+}
+
+namespace {
+
+// A run's output with the given group figures and checks, for the terminal summary alone.
+RunOutput output_with(std::vector<SummaryRow> rows, const std::vector<CheckSpec>& checks,
+                      const std::vector<double>& values) {
+  RunOutput out;
+  out.summary = std::move(rows);
+  for (size_t i = 0; i < checks.size(); ++i)
+    out.checks.push_back({&checks[i], values[i], checks[i].holds(values[i])});
+  out.stats.end_time = SimTime::from_ns(12'345'678'901);
+  return out;
+}
+
+CheckSpec check(const std::string& text) {
+  std::string err;
+  auto c = parse_check(text, &err);
+  INFO(err);
+  REQUIRE(c);
+  return *c;
+}
+
+}  // namespace
+
+TEST_CASE("report: model figures are a block of aligned columns that fits the width") {
+  std::vector<SummaryRow> rows;
+  for (int i = 0; i < 40; ++i)
+    rows.push_back({"replicas", "", "counter_number_" + std::to_string(i), 1000.0 * i});
+  rows.push_back({"replicas", "", "commit_latency_ms_mean", 2.514336});
+  ScenarioSpec spec;
+  spec.name = "layout";
+  for (size_t width : {60u, 100u, 120u}) {
+    const std::string s = render_terminal_summary(spec, output_with(rows, {}, {}), width);
+    std::istringstream in(s);
+    std::string line;
+    size_t block_lines = 0;
+    while (std::getline(in, line)) {
+      INFO(line);
+      CHECK(line.size() <= width);
+      block_lines += line.starts_with("    counter_") ? 1 : 0;
+    }
+    // Cells of 29 characters (the longest name, two blanks, the widest value) four blanks
+    // apart, indented by four: one column in 60, three in 100 and in 120 (filled down
+    // first: 14 rows, the first column all counters).
+    CHECK(block_lines == (width == 60 ? 40 : 14));
+    CHECK(s.find("commit_latency_ms_mean  2.514") != std::string::npos);
+    const bool columns =
+        s.find("counter_number_0            0    counter_number_14") != std::string::npos;
+    CHECK(columns == (width != 60));
+  }
+}
+
+TEST_CASE("report: the terminal rounds times and check values, never against the verdict") {
+  ScenarioSpec spec;
+  spec.name = "rounding";
+  const std::vector<CheckSpec> checks{check("availability == 1"), check("availability >= 0.999"),
+                                      check("latency_ms_p99 < 50")};
+  const RunOutput out = output_with({}, checks, {0.99999996, 0.99912345678, 12.345678901});
+  const std::string s = render_terminal_summary(spec, out);
+  CHECK(s.find("rounding (seed 1): 12.346 s simulated") != std::string::npos);
+  // 0.99999996 would round to 1 at four digits, which would seem to pass "== 1".
+  CHECK(s.find("FAIL  availability == 1  (0.99999996)") != std::string::npos);
+  CHECK(s.find("PASS  availability >= 0.999  (0.9991)") != std::string::npos);
+  CHECK(s.find("PASS  latency_ms_p99 < 50  (12.35)") != std::string::npos);
 }
