@@ -375,7 +375,7 @@ RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
   out.faults = engine->fault_log();
   auto analysis_files = add_analyses(spec, *engine, out, progress);
   auto verdict_files =
-      add_verdicts(spec, *engine, fault_intervals(out.faults, out.stats.end_time), out);
+      add_verdicts(spec, *engine, fault_intervals(out.faults, out.stats.end_time), out, progress);
   for (const auto& c : spec.checks) {
     auto v = lookup_metric(out.summary, c);
     out.checks.push_back({&c, v, v && std::isfinite(*v) && c.holds(*v)});
