@@ -75,13 +75,16 @@ int cmd_run(const RunArgs& args, const ModelRegistry& registry) {
   load.overrides = args.overrides;
   load.seed = args.seed;
   auto spec = load_scenario(args.file, load, registry, diag);
-  if (!spec) {
+  const std::string dir = !spec ? ""
+                          : args.out.empty()
+                              ? "runs/" + spec->name + "-" + std::to_string(spec->seed)
+                              : args.out;
+  const auto refused = spec ? refuse_output_dir(dir, OutputKind::kRun, args.force) : std::nullopt;
+  if (!spec || refused) {
     bar.reset();
-    std::cerr << diag.render();
+    std::cerr << (spec ? "dsim: " + *refused + "\n" : diag.render());
     return kExitBadInput;
   }
-  const std::string dir =
-      args.out.empty() ? "runs/" + spec->name + "-" + std::to_string(spec->seed) : args.out;
   RunOptions options;
   options.check_invariants = args.check_invariants;
   if (bar) {
@@ -101,11 +104,13 @@ int cmd_run(const RunArgs& args, const ModelRegistry& registry) {
     report_unresolved_checks(out);
     return kExitBadInput;
   }
-  std::string error;
-  if (!write_run_directory(dir, out.files, &error)) {
+  std::string error, moved_aside;
+  if (!write_run_directory(dir, out.files, &error, args.force, &moved_aside)) {
     std::cerr << "dsim: " << error << "\n";
     return kExitBadInput;
   }
+  if (!moved_aside.empty())
+    std::cerr << "dsim: what was at --out is now in " << moved_aside << "\n";
   print_results(*spec, args, out, dir);
   if (aborted(out.stats.reason)) {
     std::cerr << args.file << ": run aborted: " << stop_reason_name(out.stats.reason) << " at "

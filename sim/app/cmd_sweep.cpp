@@ -256,7 +256,9 @@ int report_problems(const std::vector<sweep::RunProblem>& problems, const sweep:
   return code;
 }
 
-// runs.csv, sweep.yaml and (for a whole sweep) sweep.csv, committed together.
+// runs.csv, sweep.yaml and (for a whole sweep) sweep.csv, committed together. When they
+// cannot be written the partial directory is removed; when they cannot be moved into
+// place it is kept, and the message says where.
 bool write_results(sweep::SweepDir& out, const sweep::SweepPlan& plan, const SweepMeta& meta,
                    const std::vector<RunRecord>& all) {
   std::string error;
@@ -264,8 +266,11 @@ bool write_results(sweep::SweepDir& out, const sweep::SweepPlan& plan, const Swe
             out.write("sweep.yaml", plan.render_yaml(), &error);
   if (ok && meta.shards == 1)
     ok = out.write("sweep.csv", sweep::render_sweep_csv(meta, all), &error);
+  if (!ok) out.abandon();
   if (ok) ok = out.commit(&error);
   if (!ok) std::cerr << "dsim: " << error << "\n";
+  if (ok && !out.moved_aside().empty())
+    std::cerr << "dsim: what was at --out is now in " << out.moved_aside() << "\n";
   return ok;
 }
 
@@ -380,21 +385,25 @@ std::vector<RunRecord> merged_records(std::vector<sweep::RunsFile>& files) {
 // The merged sweep's files, and the shards' run directories if they kept them.
 bool write_merged(const std::string& out_dir, const std::vector<std::string>& dirs,
                   const SweepMeta& meta, const std::vector<RunRecord>& all,
-                  const std::string& sweep_yaml) {
+                  const std::string& sweep_yaml, bool force) {
   std::string error;
-  sweep::SweepDir out(out_dir);
-  bool ok = out.start(&error) && out.write("runs.csv", sweep::render_runs_csv(meta, all), &error) &&
+  sweep::SweepDir out(out_dir, force);
+  if (!out.start(&error)) {
+    std::cerr << "dsim merge: " << error << "\n";
+    return false;
+  }
+  bool ok = out.write("runs.csv", sweep::render_runs_csv(meta, all), &error) &&
             out.write("sweep.csv", sweep::render_sweep_csv(meta, all), &error) &&
             out.write("sweep.yaml", sweep_yaml, &error);
   for (const auto& d : dirs) {
     if (ok && std::filesystem::is_directory(d + "/runs"))
       ok = out.copy_in(d + "/runs", "runs", &error);
   }
+  if (!ok) out.abandon();  // not written; a commit that fails keeps them, and says where
   if (ok) ok = out.commit(&error);
-  if (!ok) {
-    std::cerr << "dsim merge: " << error << "\n";
-    out.abandon();
-  }
+  if (!ok) std::cerr << "dsim merge: " << error << "\n";
+  if (ok && !out.moved_aside().empty())
+    std::cerr << "dsim merge: what was at --out is now in " << out.moved_aside() << "\n";
   return ok;
 }
 
@@ -430,7 +439,7 @@ int cmd_sweep(const SweepCliArgs& args, const ModelRegistry& registry) {
   const size_t shard_runs = shard_run_count(plan->runs(), *part);
 
   const std::string dir = args.out.empty() ? default_dir(*plan, *part) : args.out;
-  sweep::SweepDir out(dir);
+  sweep::SweepDir out(dir, args.force);
   if (const int ready = start_dir(out, cluster); ready != kExitOk) return ready;
   sweep::ExecuteOptions opts;
   opts.jobs = thread_count(args.jobs, cluster);
@@ -442,16 +451,16 @@ int cmd_sweep(const SweepCliArgs& args, const ModelRegistry& registry) {
   if (!cluster.root()) return cluster.broadcast(kExitOk);
 
   const auto all = gathered_records(gathered, cluster.distributed(), shard_runs);
-  if (!all || !write_results(out, *plan, meta, all->records)) {
-    out.abandon();
+  if (!all) out.abandon();
+  if (!all || !write_results(out, *plan, meta, all->records))
     return cluster.broadcast(kExitBadInput);
-  }
   if (!args.quiet) print_done(meta, all->records, dir, timing_text(started, cluster, opts.jobs));
   const int problems = report_problems(all->problems, *plan);
   return cluster.broadcast(problems ? problems : sweep::sweep_status(all->records));
 }
 
-int cmd_merge(const std::string& out_dir, const std::vector<std::string>& dirs, bool quiet) {
+int cmd_merge(const std::string& out_dir, const std::vector<std::string>& dirs, bool force,
+              bool quiet) {
   auto shards = read_shards(dirs);
   if (!shards || !one_sweep(shards->files, dirs)) return kExitBadInput;
   const SweepMeta meta = merged_meta(shards->files);
@@ -461,7 +470,7 @@ int cmd_merge(const std::string& out_dir, const std::vector<std::string>& dirs, 
     std::cerr << "dsim merge: " << error << "\n";
     return kExitBadInput;
   }
-  if (!write_merged(out_dir, dirs, meta, all, shards->sweep_yaml)) return kExitBadInput;
+  if (!write_merged(out_dir, dirs, meta, all, shards->sweep_yaml, force)) return kExitBadInput;
   if (!quiet)
     print_report(meta, all, out_dir, " (merged from " + std::to_string(dirs.size()) + " shards)");
   return sweep::sweep_status(all);
