@@ -1,6 +1,11 @@
 # Thin wrapper over CMake presets. `make run` and `make test` do everything on a fresh
 # Debian 12 machine, installing the packages they need first.
-.PHONY: all deps build run test test-release test-asan format lint bench clean
+.PHONY: all deps build run test test-release test-asan test-fuzz fuzz fuzz-deps fuzz-build \
+        format lint bench clean
+
+# `make fuzz`: seconds each fuzz target runs, and extra libFuzzer flags (tests/fuzz/fuzz.sh).
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS ?=
 
 all: build
 
@@ -14,7 +19,7 @@ build: deps
 run: build
 	./build/dsim run scenarios/quickstart.yaml
 
-test: test-release test-asan
+test: test-release test-asan test-fuzz
 
 test-release: build
 	ctest --preset release
@@ -23,6 +28,23 @@ test-asan: deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan
 	ctest --preset asan
+
+# The fuzz targets (tests/fuzz): clang-14 with libFuzzer and the sanitizers' runtimes, and
+# llvm-symbolizer for readable stacks. `test-fuzz` replays the seeds and regressions and
+# fuzzes each target briefly; `fuzz` fuzzes each for FUZZ_SECONDS.
+fuzz-deps:
+	.ci/deps clang-14 libclang-rt-14-dev llvm-14
+
+fuzz-build: fuzz-deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz
+
+test-fuzz: fuzz-build
+	ctest --preset fuzz
+
+fuzz: fuzz-build
+	tests/fuzz/fuzz.sh build-fuzz load $(FUZZ_SECONDS) $(FUZZ_FLAGS)
+	tests/fuzz/fuzz.sh build-fuzz run $(FUZZ_SECONDS) $(FUZZ_FLAGS)
 
 format:
 	git ls-files -co --exclude-standard '*.h' '*.cpp' | xargs clang-format -i
@@ -34,4 +56,4 @@ bench: build
 	./build/tests/bench/dsim_bench
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

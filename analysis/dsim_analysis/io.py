@@ -302,15 +302,18 @@ def load_t_visibility(run) -> pd.DataFrame:
     return read_dsim_csv(path)
 
 
-def load_unavailability(run) -> pd.DataFrame:
+def load_unavailability(run, op: str | None = None) -> pd.DataFrame:
     """unavailability.csv of a run (a Run or its directory): per client group, the
-    intervals in which every operation the group invoked failed (`start_s`, `end_s`,
-    `duration_s`, `failed_ops`). Empty when the run has none, or no kv_client."""
+    intervals in which every operation the group invoked failed (`op` "all"), or every
+    operation of one type (`op` that type): `start_s`, `end_s`, `duration_s`,
+    `failed_ops`. `op` keeps one of them ("all" for the pooled intervals). Empty when the
+    run has none, or no client recorded a history."""
     path = _run_path(run) / "unavailability.csv"
-    columns = ["group", "start_s", "end_s", "duration_s", "failed_ops"]
+    columns = ["group", "op", "start_s", "end_s", "duration_s", "failed_ops"]
     if not path.exists():
         return pd.DataFrame(columns=columns)
-    return read_dsim_csv(path)
+    u = read_dsim_csv(path)
+    return u if op is None else u[u.op == op].reset_index(drop=True)
 
 
 def availability_by_group(timeseries: pd.DataFrame, ops=None) -> pd.DataFrame:
@@ -330,6 +333,23 @@ def availability_by_group(timeseries: pd.DataFrame, ops=None) -> pd.DataFrame:
     done = g["ok"] + g["failed"]
     g["availability"] = (g["ok"] / done).where(done > 0)
     return g[["window_start_s", "window_end_s", "group", "started", "ok", "failed",
+              "availability"]].reset_index(drop=True)
+
+
+def availability_by_op(timeseries: pd.DataFrame, groups=None) -> pd.DataFrame:
+    """Per window and operation type of timeseries.csv, the client groups of `groups`
+    (default: every group) pooled: `started`, `ok`, `failed` and `availability` as in
+    availability_by_group — an outage of one operation (every write during a failover)
+    stays visible even while the others succeed. Operations in name order, windows in
+    time order."""
+    ts = timeseries if groups is None else timeseries[timeseries.group.isin(list(groups))]
+    counts = ["started", "ok", "rejected", "timeout", "error"]
+    g = ts.groupby(["window_start_s", "window_end_s", "op"], sort=False)[counts].sum()
+    g = g.reset_index().sort_values(["op", "window_start_s"], kind="stable")
+    g["failed"] = g["rejected"] + g["timeout"] + g["error"]
+    done = g["ok"] + g["failed"]
+    g["availability"] = (g["ok"] / done).where(done > 0)
+    return g[["window_start_s", "window_end_s", "op", "started", "ok", "failed",
               "availability"]].reset_index(drop=True)
 
 

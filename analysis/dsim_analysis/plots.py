@@ -202,13 +202,15 @@ def plot_availability(run: Run, groups=None, ops=None, faults: pd.DataFrame | No
                       unavailable=True, ax=None):
     """Availability over time per client group, its operations pooled (`ops`: which ones,
     default all; see availability_by_group), one line per group, with the run's fault
-    intervals shaded. With `unavailable`, the group's unavailability intervals
-    (unavailability.csv: every operation it invoked failed) are drawn as thick bars below
-    the axis' zero, one row per group."""
+    intervals shaded. With `unavailable`, the group's unavailability intervals are drawn
+    as thick bars below the axis' zero, one row per group: those of unavailability.csv in
+    which every operation it invoked failed, or with a single op in `ops`, every
+    operation of that type."""
     ax = _axes(ax, figsize=(8, 3.6))
     a = availability_by_group(run.timeseries, ops)
     names = [g for g in dict.fromkeys(a.group) if not groups or g in groups]
-    intervals = load_unavailability(run) if unavailable else None
+    op = next(iter(ops)) if ops is not None and len(ops) == 1 else "all"
+    intervals = load_unavailability(run, op) if unavailable else None
     for i, group in enumerate(names):
         w = a[a.group == group]
         mid = (w["window_start_s"] + w["window_end_s"]) / 2

@@ -246,11 +246,35 @@ class LabRunFiles(unittest.TestCase):
         self.assertTrue((late.started == 0).all())
 
     def test_unavailability_intervals(self):
-        u = da.load_unavailability(self.res)
+        u = da.load_unavailability(self.res, "all")
         self.assertEqual(set(u.group), {"west"})
         self.assertAlmostEqual(u.duration_s.sum(),
                                self.res.metric("unavailable_seconds", "west", ""), places=6)
+        for op in ("get", "append"):
+            per_op = da.load_unavailability(self.res, op)
+            self.assertEqual(set(per_op.group), {"west"})
+            self.assertAlmostEqual(per_op.duration_s.sum(),
+                                   self.res.metric("unavailable_seconds", "west", op), places=6)
+        everything = da.load_unavailability(self.res)
+        self.assertEqual(len(everything), len(u) + sum(
+            len(da.load_unavailability(self.res, op)) for op in set(everything.op) - {"all"}))
         self.assertTrue(da.load_unavailability(self.tmp / "nowhere").empty)
+
+    def test_availability_by_op_pools_the_groups(self):
+        ts = self.res.timeseries
+        a = da.availability_by_op(ts)
+        self.assertEqual(sorted(set(a.op)), sorted(set(ts.op)))
+        for row in a.sample(10, random_state=2).itertuples(index=False):
+            w = ts[(ts.window_start_s == row.window_start_s) & (ts.op == row.op)]
+            self.assertEqual(row.ok, w.ok.sum())
+            self.assertEqual(row.failed, (w.rejected + w.timeout + w.error).sum())
+        # Inside the partition (5-15 s) west fails and east succeeds: pooled over both
+        # groups an append neither always fails nor always succeeds.
+        appends = a[(a.op == "append") & (a.window_start_s >= 6) & (a.window_end_s <= 14)]
+        self.assertTrue(((appends.availability > 0) & (appends.availability < 1)).all())
+        only_west = da.availability_by_op(ts, groups=["west"])
+        inside = only_west[(only_west.window_start_s >= 6) & (only_west.window_end_s <= 14)]
+        self.assertTrue((inside[inside.op == "append"].availability == 0).all())
 
     def test_plot_availability(self):
         ax = da.plot_availability(self.res, ops=["get", "put"])
@@ -258,7 +282,7 @@ class LabRunFiles(unittest.TestCase):
         self.assertEqual(groups, ["west", "east"])
         self.assertEqual(len(ax.patches), 1)  # the partition, shaded
         bars = [line for line in ax.lines if line.get_label().startswith("_")]
-        self.assertEqual(len(bars), len(da.load_unavailability(self.res)))
+        self.assertEqual(len(bars), len(da.load_unavailability(self.res, "all")))
         self.assertEqual(ax.get_xlabel(), "simulated time (s)")
 
     def test_t_visibility_of_a_run(self):

@@ -79,9 +79,7 @@ void KvClient::read_calls(ParamReader& r, Config& c) {
       "failure), key_owner (per key, the node that last answered or was named by a redirect), "
       "least_outstanding, power_of_d, least_latency, weighted_round_robin, hash_key, "
       "hash_client, consistent_hash, maglev; redirects are always followed");
-  calls.balancer.fixed = static_cast<size_t>(
-      r.integer("target_node", 0, "fixed: the index of the node in the target group", 0));
-  kit::read_balancer_params(r, calls.balancer);
+  kit::read_balancer_params(r, calls.balancer, /*target_node=*/true);
   calls.max_redirects =
       static_cast<uint32_t>(r.integer("max_redirects", calls.max_redirects,
                                       "'not leader' redirects followed per attempt", 0, 1000));

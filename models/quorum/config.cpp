@@ -16,6 +16,10 @@ namespace {
 
 using Config = QuorumStore::Config;
 
+std::string group_size(int64_t nodes) {
+  return std::to_string(nodes) + (nodes == 1 ? " node" : " nodes");
+}
+
 void read_quorum(ParamReader& r, Config& c) {
   c.n = r.integer("n", c.n,
                   "replicas per key (N): the length of a key's preference list "
@@ -27,6 +31,16 @@ void read_quorum(ParamReader& r, Config& c) {
       r.integer("r", c.r, "replies a read waits for (R), the coordinator's own included", 1, 1000);
   if (c.w > c.n) r.error("w", "must be <= n");
   if (c.r > c.n) r.error("r", "must be <= n");
+  // Acknowledgements and replies come from distinct nodes: more than the group holds never
+  // arrive, and every operation would fail.
+  const int64_t nodes = r.env().group_count;
+  const auto check_size = [&](std::string_view key, int64_t value, std::string_view waiter) {
+    if (nodes == 0 || value <= nodes) return;
+    r.error(key, std::string(waiter) + " waits for " + std::to_string(value) +
+                     " replies from distinct nodes, but the group has only " + group_size(nodes));
+  };
+  check_size("w", c.w, "a write");
+  check_size("r", c.r, "a read");
 }
 
 // The list under `key`: nullptr when it is absent, or not a list (then an error says
@@ -56,10 +70,15 @@ std::vector<double> read_weights(ParamReader& r) {
     }
     weights.push_back(*v);
   }
+  const int64_t nodes = r.env().group_count;
+  if (nodes > 0 && static_cast<int64_t>(w->items.size()) > nodes) {
+    r.error("weights", std::to_string(w->items.size()) + " weights, but the group has only " +
+                           group_size(nodes));
+  }
   return weights;
 }
 
-QuorumStore::MembershipChange read_change(ParamReader& item) {
+QuorumStore::MembershipChange read_change(ParamReader& item, int64_t nodes) {
   QuorumStore::MembershipChange ch;
   ch.at = item.duration("at", Duration::zero(), "when");
   const bool add = item.has("add");
@@ -68,6 +87,12 @@ QuorumStore::MembershipChange read_change(ParamReader& item) {
   const int64_t leaving = item.integer("remove", 0, "index of the node that leaves", 0, 1'000'000);
   if (add == remove) {
     item.error("", "give exactly one of add: <node index> or remove: <node index>");
+  }
+  const int64_t index = add ? joining : leaving;
+  if ((add || remove) && nodes > 0 && index >= nodes) {
+    item.error(add ? "add" : "remove", "no node " + std::to_string(index) + ": the group has " +
+                                           group_size(nodes) + " (0 to " +
+                                           std::to_string(nodes - 1) + ")");
   }
   item.finish();
   ch.node = static_cast<uint32_t>(add ? joining : leaving);
@@ -86,7 +111,7 @@ std::vector<QuorumStore::MembershipChange> read_membership(ParamReader& r) {
   for (size_t i = 0; i < m->items.size(); ++i) {
     ParamReader item(&m->items[i], &r.env(), r.path() + ".membership[" + std::to_string(i) + "]",
                      m->items[i].loc);
-    changes.push_back(read_change(item));
+    changes.push_back(read_change(item, r.env().group_count));
   }
   std::stable_sort(changes.begin(), changes.end(),
                    [](const auto& a, const auto& b) { return a.at < b.at; });
@@ -106,6 +131,10 @@ void read_ring(ParamReader& r, Config& c) {
                 "the first k nodes of the group form the ring at the start; the others join "
                 "through `membership` (0: every node)",
                 0, 1'000'000);
+  const int64_t nodes = r.env().group_count;
+  if (nodes > 0 && c.initial_members > nodes) {
+    r.error("initial_members", "the group has only " + group_size(nodes));
+  }
   c.membership = read_membership(r);
 }
 

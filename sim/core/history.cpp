@@ -34,15 +34,18 @@ HistoryLog& Histories::log(const HistoryFamily& family) {
 }
 
 Histories::Ref Histories::invoke(const HistoryFamily& family, SimTime at, NodeId client,
-                                 const void* invocation) {
+                                 Symbol op_type, const void* invocation) {
   const uint32_t l = index_of(family);
   HistoryLog& log = *logs_[l];
   uint32_t op = HistoryLog::kNone;
-  if (bytes() + log.op_bytes() <= max_bytes_) op = log.invoke(at, client, invocation);
+  if (bytes() + log.op_bytes() + sizeof(Symbol) <= max_bytes_) {
+    op = log.invoke(at, client, invocation);
+  }
   if (op == HistoryLog::kNone) {
     if (dropped_++ == 0) truncated_at_ = at;
     return {};
   }
+  log.set_op_type(op, op_type);
   return {l, op};
 }
 
@@ -65,7 +68,7 @@ size_t Histories::size() const {
 uint64_t Histories::bytes() const {
   uint64_t n = 0;
   for (const auto& l : logs_)
-    n += l->bytes();
+    n += l->bytes() + l->op_type_bytes();
   return n;
 }
 

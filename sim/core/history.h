@@ -77,6 +77,17 @@ class HistoryLog {
   virtual uint64_t op_bytes() const = 0;
   virtual HistorySpan span(size_t index) const = 0;
 
+  /// The operation type (begin_op's symbol) of operation `index`, as Histories recorded it.
+  Symbol op_type(size_t index) const {
+    return index < op_types_.size() ? op_types_[index] : Symbol{};
+  }
+  void set_op_type(uint32_t index, Symbol op) {
+    if (op_types_.size() <= index) op_types_.resize(index + 1);
+    op_types_[index] = op;
+  }
+  /// Memory the operation types hold.
+  uint64_t op_type_bytes() const { return op_types_.size() * sizeof(Symbol); }
+
  protected:
   // A family's own log may be copied or moved as itself (tests edit copies), never
   // through the base.
@@ -87,6 +98,7 @@ class HistoryLog {
 
  private:
   const HistoryFamily* family_;
+  std::vector<Symbol> op_types_;
 };
 
 /// Every family's log of a run, within one memory budget: once it is spent, operations
@@ -108,7 +120,9 @@ class Histories {
   void set_max_bytes(uint64_t max_bytes) { max_bytes_ = max_bytes; }
   uint64_t max_bytes() const { return max_bytes_; }
 
-  Ref invoke(const HistoryFamily& family, SimTime at, NodeId client, const void* invocation);
+  /// Records an operation of type `op` (begin_op's symbol).
+  Ref invoke(const HistoryFamily& family, SimTime at, NodeId client, Symbol op,
+             const void* invocation);
   void complete(Ref ref, SimTime at, HistoryOutcome outcome, const void* result, uint32_t attempts);
   void set_served(Ref ref, bool served);
 

@@ -70,7 +70,7 @@ void MetricsRecorder::op_invoke(OpToken token, const HistoryFamily& family,
   OpSlot* s = live_slot(token);
   if (!s || s->history.valid() || s->in_history) return;
   s->in_history = true;
-  s->history = history_.invoke(family, s->begin, node_, invocation);
+  s->history = history_.invoke(family, s->begin, node_, s->op, invocation);
 }
 
 void MetricsRecorder::op_result(OpToken token, HistoryOutcome outcome, const void* result,

@@ -81,14 +81,19 @@ void add_client_rows(std::vector<SummaryRow>& rows, const Engine& engine) {
   const double measured = m.measured_seconds();
   OpStats everything;
   std::map<uint32_t, OpStats> per_group;
+  std::map<std::string, OpStats> per_op;  // over every client group, by name
   for (const auto& [key, s] : m.ops()) {
     const std::string& group = engine.groups()[key.first].name;
-    add_op_rows(rows, group, std::string(engine.symbols().name(key.second)), s, measured);
+    const std::string op(engine.symbols().name(key.second));
+    add_op_rows(rows, group, op, s, measured);
     merge_into(per_group[key.first], s);
+    merge_into(per_op[op], s);
     merge_into(everything, s);
   }
   for (const auto& [g, s] : per_group)
     add_op_rows(rows, engine.groups()[g].name, "all", s, measured);
+  for (const auto& [op, s] : per_op)
+    add_op_rows(rows, "all", op, s, measured);
   if (!m.ops().empty()) add_op_rows(rows, "all", "all", everything, measured);
 }
 

@@ -91,6 +91,21 @@ std::optional<CheckSpec> parse_check(const std::string& text, std::string* error
     return std::nullopt;
   }
   c.threshold = *v;
+  // metric[op]: the metric of one operation type (over every client group unless scoped).
+  std::string op_in_brackets;
+  if (!lhs.empty() && lhs.back() == ']') {
+    const size_t open = lhs.find('[');
+    if (open == std::string::npos || open == 0) {
+      *error = "check '" + c.text + "': expected metric[op], e.g. 'availability[put] >= 0.99'";
+      return std::nullopt;
+    }
+    op_in_brackets = trim(lhs.substr(open + 1, lhs.size() - open - 2));
+    lhs = trim(lhs.substr(0, open));
+    if (!valid_name(op_in_brackets)) {
+      *error = "check '" + c.text + "': the operation in [] must be a name, e.g. [put]";
+      return std::nullopt;
+    }
+  }
   std::vector<std::string> parts;
   size_t start = 0;
   for (;;) {
@@ -114,6 +129,14 @@ std::optional<CheckSpec> parse_check(const std::string& text, std::string* error
   c.metric = parts.back();
   if (parts.size() >= 2) c.group = parts[0];
   if (parts.size() == 3) c.op = parts[1];
+  if (!op_in_brackets.empty()) {
+    if (!c.op.empty()) {
+      *error = "check '" + c.text + "': names the operation twice (group.op.metric and [op])";
+      return std::nullopt;
+    }
+    c.op = op_in_brackets;
+    if (c.group.empty()) c.group = "all";
+  }
   return c;
 }
 

@@ -146,18 +146,21 @@ TEST_CASE("history: families keep separate logs, in the order they first recorde
   CHECK(jobs->span(0).complete == SimTime::from_ns(9));
   CHECK(jobs->span(0).served);
   CHECK_FALSE(kv::kv_history(h)->span(0).served);
+  // Each operation keeps its type (begin_op's symbol), whatever its family.
+  CHECK(symbols.name(jobs->op_type(0)) == "enqueue");
+  CHECK(symbols.name(kv::kv_history(h)->op_type(0)) == "put");
 }
 
 TEST_CASE(
     "history: memory is bounded over every family, later operations are dropped and counted") {
   const kv::KvHistory probe;
-  Histories h(probe.op_bytes() * 10);
+  Histories h((probe.op_bytes() + sizeof(Symbol)) * 10);
   uint32_t recorded = 0;
   const kv::KvInvocation what;
   for (int i = 0; i < 20; ++i) {
     const JobInvocation job{static_cast<uint32_t>(i)};
-    const Histories::Ref ref = i % 2 ? h.invoke(kJobFamily, SimTime::from_ns(i), 0, &job)
-                                     : h.invoke(kv::kKvFamily, SimTime::from_ns(i), 0, &what);
+    const Histories::Ref ref = i % 2 ? h.invoke(kJobFamily, SimTime::from_ns(i), 0, {}, &job)
+                                     : h.invoke(kv::kKvFamily, SimTime::from_ns(i), 0, {}, &what);
     if (ref.valid()) {
       ++recorded;
       h.complete(ref, SimTime::from_ns(i + 1), HistoryOutcome::kOk, nullptr, 1);

@@ -33,6 +33,19 @@ const KvCheckSettings& settings_of(const HistoryCheckInput& in) {
 
 // --- linearizability -----------------------------------------------------------------
 
+// Elements of a read's list the terminal shows (linearizability.txt shows them all).
+constexpr size_t kTerminalElements = 8;
+
+// What a key's counterexample is.
+std::string counterexample_heading(const check::KeyResult& k) {
+  if (k.witness) {
+    return "a stale read (the search ran out of budget, the witness decides): the last read does "
+           "not reflect a write that had taken effect before it began, after its base";
+  }
+  return std::string(k.minimal ? "a minimal set" : "a set") + " of " +
+         std::to_string(k.counterexample.size()) + " operations that no order explains";
+}
+
 std::string counterexample_report(const check::LinearizabilityResult& lin, check::Verdict verdict,
                                   const KvHistory& h, const check::NodeNamer& name,
                                   const std::string& header) {
@@ -47,8 +60,7 @@ std::string counterexample_report(const check::LinearizabilityResult& lin, check
     if (k.verdict == check::Verdict::kUnknown) report += ": " + k.why_unknown;
     report += "\n";
     if (k.counterexample.empty()) continue;
-    report += "  " + std::string(k.minimal ? "a minimal set" : "a set") + " of " +
-              std::to_string(k.counterexample.size()) + " operations that no order explains:\n";
+    report += "  " + counterexample_heading(k) + ":\n";
     for (uint32_t i : k.counterexample)
       report += "    " + check::describe_op(h, i, name) + "\n";
   }
@@ -62,16 +74,14 @@ std::string counterexample_lines(const check::LinearizabilityResult& lin, const 
   std::string text;
   for (const auto& k : lin.flagged) {
     if (k.counterexample.empty()) continue;
-    text += "    key " + std::to_string(k.key) + ": " +
-            std::string(k.minimal ? "a minimal set" : "a set") + " of " +
-            std::to_string(k.counterexample.size()) + " operations that no order explains:\n";
+    text += "    key " + std::to_string(k.key) + ": " + counterexample_heading(k) + ":\n";
     size_t n = 0;
     for (uint32_t i : k.counterexample) {
       if (++n > 12) {
         text += "      ... (see linearizability.txt)\n";
         break;
       }
-      text += "      " + check::describe_op(h, i, name) + "\n";
+      text += "      " + check::describe_op(h, i, name, kTerminalElements) + "\n";
     }
     break;
   }

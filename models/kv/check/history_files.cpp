@@ -91,11 +91,12 @@ std::vector<EdnEvent> edn_events(const KvHistory& h) {
     const KvHistoryOp& o = h.ops()[i];
     events.push_back({o.complete == KvHistoryOp::kNever ? last : o.complete.ns(), true, i});
   }
-  // Completions before invocations at the same time (a process's next operation may start
-  // when its last one ends), then by operation.
+  // Invocations before completions at the same time: operations that touch at an instant
+  // are concurrent (dsim's rule, and the checkers'), and an operation still in flight at
+  // the end gets its :info after its own :invoke. Then by operation.
   std::stable_sort(events.begin(), events.end(), [](const EdnEvent& a, const EdnEvent& b) {
     if (a.time != b.time) return a.time < b.time;
-    if (a.completion != b.completion) return a.completion;
+    if (a.completion != b.completion) return !a.completion;
     return a.op < b.op;
   });
   return events;
@@ -148,6 +149,14 @@ EdnOp edn_register_op(const KvHistory& h, const KvHistoryOp& o, bool read_ok) {
       break;  // never: a key with an append is a list key
   }
   return {};
+}
+
+// The elements, or with more than `max` the first and last max/2 and how many in all.
+std::string elided_list(std::span<const int64_t> v, size_t max) {
+  if (max == 0 || v.size() <= max) return list_text(v, " ");
+  const size_t half = std::max<size_t>(1, max / 2);
+  return list_text(v.first(half), " ") + " ... (" + std::to_string(v.size()) + " elements) ... " +
+         list_text(v.last(half), " ");
 }
 
 }  // namespace
@@ -203,14 +212,15 @@ std::string render_history_edn(const KvHistory& h, const NodeNamer& name,
   return out;
 }
 
-std::string describe_op(const KvHistory& h, uint32_t index, const NodeNamer& name) {
+std::string describe_op(const KvHistory& h, uint32_t index, const NodeNamer& name,
+                        size_t max_elements) {
   const KvHistoryOp& o = h.ops()[index];
   std::string s = "#" + std::to_string(index) + " " + name(o.client) + "/s" +
                   std::to_string(o.session) + " " + std::string(kv_op_name(o.kind)) + " key " +
                   std::to_string(o.key);
   switch (o.kind) {
     case KvOpKind::kGet:
-      if (o.ok()) s += " -> [" + list_text(h.read_value(o), " ") + "]";
+      if (o.ok()) s += " -> [" + elided_list(h.read_value(o), max_elements) + "]";
       break;
     case KvOpKind::kPut:
     case KvOpKind::kAppend:

@@ -26,6 +26,9 @@ std::string render_history_edn(const KvHistory& h, const NodeNamer& name,
 
 /// One operation in a line, for counterexamples: "#12 clients.0/s1 put k=7 v=3000000005 ok
 /// [1.000200000 s, 1.000450000 s]".
-std::string describe_op(const KvHistory& h, uint32_t index, const NodeNamer& name);
+/// `max_elements`: a read's list longer than this shows its first and last few elements
+/// and how many there are (0: every element).
+std::string describe_op(const KvHistory& h, uint32_t index, const NodeNamer& name,
+                        size_t max_elements = 0);
 
 }  // namespace dsim::kv::check

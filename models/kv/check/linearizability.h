@@ -28,7 +28,9 @@
 //
 // Budgets end a search with an explicit `unknown` instead of a hang: a number of search
 // steps (deterministic, unlike a wall-clock budget; tests/bench measures steps per second)
-// and the memory of the memo table. On a violation the checker shrinks the key's
+// and the memory of the memo table. A key whose search ran out is still decided "not
+// linearizable" when a cheap witness shows it (witness.h: a stale read, or a later read
+// that saw less than an earlier one). On a violation the checker shrinks the key's
 // operations to a small set that is still not linearizable (see minimize in the .cpp).
 #pragma once
 
@@ -85,6 +87,10 @@ struct KeyResult {
   std::vector<uint32_t> counterexample;
   bool minimal =
       false;  ///< removing any one operation (with the reads of its value) makes it linearizable
+  /// The search ran out of budget and a witness (witness.h) decided the violation: the
+  /// counterexample is its argument (a read, what showed a write had taken effect, the
+  /// write, the read's base), without the writes of the read's other values.
+  bool witness = false;
 };
 
 struct LinearizabilityResult {
