@@ -4,6 +4,7 @@
 
 #include "sim/app/commands.h"
 #include "sim/app/progress.h"
+#include "sim/app/terminal.h"
 #include "sim/run/output_dir.h"
 #include "sim/run/report.h"
 #include "sim/run/runner.h"
@@ -23,60 +24,85 @@ std::string first_difference(const std::string& a, const std::string& b) {
   return "line " + std::to_string(line);
 }
 
-}  // namespace
-
-int cmd_run(const RunArgs& args, const ModelRegistry& registry) {
-  Diagnostics diag;
-  LoadOptions load;
-  load.overrides = args.overrides;
-  load.seed = args.seed;
-  auto spec = load_scenario(args.file, load, registry, diag);
-  if (!spec) {
-    std::cerr << diag.render();
-    return kExitBadInput;
-  }
+// Runs the scenario again and compares every file: exit code 4 (said) when one differs,
+// else 0.
+int check_determinism(const ScenarioSpec& spec, const RunArgs& args, const RunOutput& out) {
   RunOptions options;
   options.check_invariants = args.check_invariants;
-  std::unique_ptr<ProgressBar> bar;
-  if (!args.quiet && ProgressBar::wanted()) {
-    bar = std::make_unique<ProgressBar>(SimTime::zero() + spec->duration);
-    options.progress = [&bar](SimTime now, uint64_t events) { bar->update(now, events); };
-  }
-  RunOutput out = run_scenario(*spec, options);
-  bar.reset();
-
-  if (args.check_determinism) {
-    RunOutput again = run_scenario(*spec, RunOptions{{}, 0, args.check_invariants});
-    for (size_t i = 0; i < out.files.size(); ++i) {
-      if (out.files[i].second != again.files[i].second) {
-        std::cerr << args.file << ": determinism check failed: " << out.files[i].first
-                  << " differs between two runs with seed " << spec->seed << " at "
-                  << first_difference(out.files[i].second, again.files[i].second) << "\n";
-        return kExitNondeterministic;
-      }
+  const RunOutput again = run_scenario(spec, options);
+  for (size_t i = 0; i < out.files.size(); ++i) {
+    const std::string other = i < again.files.size() ? again.files[i].second : "";
+    if (out.files[i].second != other) {
+      std::cerr << args.file << ": determinism check failed: " << out.files[i].first
+                << " differs between two runs with seed " << spec.seed << " at "
+                << first_difference(out.files[i].second, other) << "\n";
+      return kExitNondeterministic;
     }
   }
+  return kExitOk;
+}
 
-  const std::string dir =
-      args.out.empty() ? "runs/" + spec->name + "-" + std::to_string(spec->seed) : args.out;
-  std::string error;
-  if (!write_run_directory(dir, out.files, &error)) {
-    std::cerr << "dsim: " << error << "\n";
-    return kExitBadInput;
-  }
-
+void print_results(const ScenarioSpec& spec, const RunArgs& args, const RunOutput& out,
+                   const std::string& dir) {
   if (args.json) {
     for (const auto& [name, content] : out.files) {
       if (name == "summary.json") std::cout << content;
     }
   } else if (!args.quiet) {
-    std::cout << render_terminal_summary(*spec, out);
+    std::cout << render_terminal_summary(spec, out, terminal_width());
     if (args.check_determinism) std::cout << "\ndeterminism: two runs wrote identical bytes\n";
     std::cout << "\nresults in " << dir << "/\n";
   }
+}
+
+}  // namespace
+
+int cmd_run(const RunArgs& args, const ModelRegistry& registry) {
+  // The progress line covers everything that can take long: reading the scenario,
+  // building the engine, the run, the checkers and the files.
+  auto bar = !args.quiet && ProgressBar::wanted() ? std::make_unique<ProgressBar>() : nullptr;
+  Diagnostics diag;
+  LoadOptions load;
+  load.overrides = args.overrides;
+  load.seed = args.seed;
+  auto spec = load_scenario(args.file, load, registry, diag);
+  const std::string dir = !spec ? ""
+                          : args.out.empty()
+                              ? "runs/" + spec->name + "-" + std::to_string(spec->seed)
+                              : args.out;
+  const auto refused = spec ? refuse_output_dir(dir, OutputKind::kRun, args.force) : std::nullopt;
+  if (!spec || refused) {
+    bar.reset();
+    std::cerr << (spec ? "dsim: " + *refused + "\n" : diag.render());
+    return kExitBadInput;
+  }
+  RunOptions options;
+  options.check_invariants = args.check_invariants;
+  if (bar) {
+    bar->set_end(SimTime::zero() + spec->duration);
+    options.progress = [&bar](const RunProgress& p) { bar->update(p); };
+  }
+  RunOutput out = run_scenario(*spec, options);
+  bar.reset();
+  if (!out.refused.empty()) {
+    std::cerr << args.file << ": not run: " << out.refused << "\n";
+    return kExitAborted;
+  }
+  if (args.check_determinism) {
+    if (const int code = check_determinism(*spec, args, out)) return code;
+  }
+  std::string error, moved_aside;
+  if (!write_run_directory(dir, out.files, &error, args.force, &moved_aside)) {
+    std::cerr << "dsim: " << error << "\n";
+    return kExitBadInput;
+  }
+  if (!moved_aside.empty())
+    std::cerr << "dsim: what was at --out is now in " << moved_aside << "\n";
+  print_results(*spec, args, out, dir);
   if (aborted(out.stats.reason)) {
     std::cerr << args.file << ": run aborted: " << stop_reason_name(out.stats.reason) << " at "
-              << format_seconds(out.stats.end_time) << " s\n";
+              << format_seconds(out.stats.end_time) << " s"
+              << (out.limit_message.empty() ? "" : " (" + out.limit_message + ")") << "\n";
     return kExitAborted;
   }
   return out.checks_passed() ? kExitOk : kExitCheckFailed;

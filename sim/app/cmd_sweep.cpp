@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 #include <thread>
+#include <tuple>
 
 #include "sim/app/commands.h"
 #include "sim/app/progress.h"
@@ -101,13 +102,28 @@ std::optional<sweep::Partition> read_partition(const std::string& shard,
   return part;
 }
 
-// `dsim sweep --dry-run`: the points and the first seeds.
-void print_dry_run(const sweep::SweepPlan& plan, const sweep::Partition& part, size_t shard_runs) {
+// The runs of a shard: run i belongs to shard i mod n.
+size_t shard_run_count(size_t runs, const sweep::Partition& part) {
+  return runs > part.shard ? (runs - part.shard + part.shards - 1) / part.shards : 0;
+}
+
+// `dsim sweep --dry-run`: the points (the first kListedPoints of a large sweep) and the
+// first seeds.
+void print_dry_run(const sweep::SweepPlan& plan, const sweep::Partition& part) {
+  constexpr size_t kListedPoints = 100;
   std::cout << headline(plan.name, plan.root_seed, plan.points(), plan.replications, plan.runs());
-  if (part.shards > 1) std::cout << ", " << run_count(shard_runs) << " in this shard";
+  if (part.shards > 1)
+    std::cout << ", " << run_count(shard_run_count(plan.runs(), part)) << " in this shard";
   std::cout << "\n";
-  for (size_t p = 0; p < plan.points(); ++p)
+  for (size_t p = 0; p < plan.points() && p < kListedPoints; ++p)
     std::cout << "  point " << p << ": " << plan.point_label(p) << "\n";
+  if (plan.points() > kListedPoints)
+    std::cout << "  ... and " << count(plan.points() - kListedPoints, "more point") << "\n";
+  if (!plan.every_point_checked) {
+    std::cout << "  (checked: each value of each axis alone, and "
+              << count(plan.points_checked, "point")
+              << " spread over the grid; the others are checked as they run)\n";
+  }
   std::cout << "  seeds:";
   for (uint32_t r = 0; r < plan.replications && r < 10; ++r)
     std::cout << " " << sweep::replication_seed(plan.root_seed, r);
@@ -141,8 +157,9 @@ unsigned thread_count(unsigned jobs, const sweep::Cluster& cluster) {
   return cluster.distributed() ? 1 : std::max(1u, std::thread::hardware_concurrency());
 }
 
-// Runs this process's share of the sweep and returns it as runs.csv text, or "!" and the
-// error.
+// Runs this process's share of the sweep and returns it as text to gather at the root:
+// "!" and the error, or the problems' length, a newline, the problems
+// (sweep::render_problems) and the records as runs.csv.
 std::string run_share(const sweep::SweepPlan& plan, const SweepMeta& meta,
                       const ModelRegistry& registry, sweep::ExecuteOptions opts,
                       bool show_progress) {
@@ -152,40 +169,96 @@ std::string run_share(const sweep::SweepPlan& plan, const SweepMeta& meta,
     opts.progress = [&bar](size_t done, size_t total) { bar->update(done, total); };
   }
   std::string error;
-  auto records = sweep::execute(plan, registry, opts, &error);
+  auto result = sweep::execute(plan, registry, opts, &error);
   bar.reset();
-  return records ? sweep::render_runs_csv(meta, *records) : "!" + error;
+  if (!result) return "!" + error;
+  const std::string problems = sweep::render_problems(result->problems);
+  return std::to_string(problems.size()) + "\n" + problems +
+         sweep::render_runs_csv(meta, result->records);
 }
 
-// At the root: every rank's runs, read back from their runs.csv text, in run order. Says
-// what went wrong and returns nullopt when a rank failed or runs are missing.
-std::optional<std::vector<RunRecord>> gathered_records(const std::vector<std::string>& gathered,
-                                                       bool distributed, size_t expected) {
-  std::vector<RunRecord> all;
+// What the root gathered: every rank's records, in run order, and their problems.
+struct Gathered {
+  std::vector<RunRecord> records;
+  std::vector<sweep::RunProblem> problems;
+};
+
+// One rank's share (see run_share) into `all`; false (said) when it cannot be read.
+bool read_share(const std::string& share, const std::string& rank, Gathered& all) {
+  const size_t eol = share.find('\n');
+  size_t len = 0;
+  std::optional<std::vector<sweep::RunProblem>> problems;
+  if (eol != std::string::npos) {
+    const auto [end, ec] = std::from_chars(share.data(), share.data() + eol, len);
+    if (ec == std::errc() && end == share.data() + eol && len <= share.size() - eol - 1)
+      problems = sweep::parse_problems(share.substr(eol + 1, len));
+  }
+  if (!problems) {
+    std::cerr << "dsim: " << rank << ": garbled results\n";
+    return false;
+  }
   std::string error;
+  auto parsed = sweep::parse_runs_csv(share.substr(eol + 1 + len), rank, &error);
+  if (!parsed) {
+    std::cerr << "dsim: " << error << "\n";
+    return false;
+  }
+  for (auto& rec : parsed->records)
+    all.records.push_back(std::move(rec));
+  for (auto& p : *problems)
+    all.problems.push_back(std::move(p));
+  return true;
+}
+
+// At the root: every rank's runs, read back from their text, in run order. Says what went
+// wrong and returns nullopt when a rank failed or runs are missing.
+std::optional<Gathered> gathered_records(const std::vector<std::string>& gathered, bool distributed,
+                                         size_t expected) {
+  Gathered all;
   for (size_t r = 0; r < gathered.size(); ++r) {
     if (gathered[r].starts_with("!")) {
       std::cerr << "dsim: " << (distributed ? "rank " + std::to_string(r) + ": " : "")
                 << gathered[r].substr(1) << "\n";
       return std::nullopt;
     }
-    auto parsed = sweep::parse_runs_csv(gathered[r], "rank " + std::to_string(r), &error);
-    if (!parsed) {
-      std::cerr << "dsim: " << error << "\n";
-      return std::nullopt;
-    }
-    for (auto& rec : parsed->records)
-      all.push_back(std::move(rec));
+    if (!read_share(gathered[r], "rank " + std::to_string(r), all)) return std::nullopt;
   }
-  sweep::sort_records(all);
-  if (all.size() != expected) {
-    std::cerr << "dsim: gathered " << all.size() << " of " << expected << " runs\n";
+  sweep::sort_records(all.records);
+  std::sort(all.problems.begin(), all.problems.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.point, a.replication) < std::tie(b.point, b.replication);
+  });
+  if (all.records.size() + all.problems.size() != expected) {
+    std::cerr << "dsim: gathered " << all.records.size() + all.problems.size() << " of " << expected
+              << " runs\n";
     return std::nullopt;
   }
   return all;
 }
 
-// runs.csv, sweep.yaml and (for a whole sweep) sweep.csv, committed together.
+// The runs that gave no results, said once per point (every replication of an invalid
+// point fails alike); returns the exit code they call for (2 bad input, 3 a limit; 0: none).
+int report_problems(const std::vector<sweep::RunProblem>& problems, const sweep::SweepPlan& plan) {
+  int code = 0;
+  for (size_t i = 0; i < problems.size(); ++i) {
+    const auto& p = problems[i];
+    code = code == kExitBadInput || p.exit_code == kExitBadInput ? kExitBadInput : kExitAborted;
+    if (i > 0 && problems[i - 1].point == p.point && problems[i - 1].message == p.message) continue;
+    std::cerr << "dsim sweep: point " << p.point << " (" << plan.point_label(p.point)
+              << "), replication " << p.replication << ": "
+              << (p.exit_code == kExitBadInput ? "invalid, not run:\n" : "not run: ") << p.message
+              << (p.message.ends_with("\n") ? "" : "\n");
+  }
+  if (!problems.empty()) {
+    std::cerr << "dsim sweep: " << run_count(problems.size())
+              << " gave no results (missing from the files); the other runs' results are "
+                 "written\n";
+  }
+  return code;
+}
+
+// runs.csv, sweep.yaml and (for a whole sweep) sweep.csv, committed together. When they
+// cannot be written the partial directory is removed; when they cannot be moved into
+// place it is kept, and the message says where.
 bool write_results(sweep::SweepDir& out, const sweep::SweepPlan& plan, const SweepMeta& meta,
                    const std::vector<RunRecord>& all) {
   std::string error;
@@ -193,8 +266,11 @@ bool write_results(sweep::SweepDir& out, const sweep::SweepPlan& plan, const Swe
             out.write("sweep.yaml", plan.render_yaml(), &error);
   if (ok && meta.shards == 1)
     ok = out.write("sweep.csv", sweep::render_sweep_csv(meta, all), &error);
+  if (!ok) out.abandon();
   if (ok) ok = out.commit(&error);
   if (!ok) std::cerr << "dsim: " << error << "\n";
+  if (ok && !out.moved_aside().empty())
+    std::cerr << "dsim: what was at --out is now in " << out.moved_aside() << "\n";
   return ok;
 }
 
@@ -309,21 +385,25 @@ std::vector<RunRecord> merged_records(std::vector<sweep::RunsFile>& files) {
 // The merged sweep's files, and the shards' run directories if they kept them.
 bool write_merged(const std::string& out_dir, const std::vector<std::string>& dirs,
                   const SweepMeta& meta, const std::vector<RunRecord>& all,
-                  const std::string& sweep_yaml) {
+                  const std::string& sweep_yaml, bool force) {
   std::string error;
-  sweep::SweepDir out(out_dir);
-  bool ok = out.start(&error) && out.write("runs.csv", sweep::render_runs_csv(meta, all), &error) &&
+  sweep::SweepDir out(out_dir, force);
+  if (!out.start(&error)) {
+    std::cerr << "dsim merge: " << error << "\n";
+    return false;
+  }
+  bool ok = out.write("runs.csv", sweep::render_runs_csv(meta, all), &error) &&
             out.write("sweep.csv", sweep::render_sweep_csv(meta, all), &error) &&
             out.write("sweep.yaml", sweep_yaml, &error);
   for (const auto& d : dirs) {
     if (ok && std::filesystem::is_directory(d + "/runs"))
       ok = out.copy_in(d + "/runs", "runs", &error);
   }
+  if (!ok) out.abandon();  // not written; a commit that fails keeps them, and says where
   if (ok) ok = out.commit(&error);
-  if (!ok) {
-    std::cerr << "dsim merge: " << error << "\n";
-    out.abandon();
-  }
+  if (!ok) std::cerr << "dsim merge: " << error << "\n";
+  if (ok && !out.moved_aside().empty())
+    std::cerr << "dsim merge: what was at --out is now in " << out.moved_aside() << "\n";
   return ok;
 }
 
@@ -351,16 +431,15 @@ int cmd_sweep(const SweepCliArgs& args, const ModelRegistry& registry) {
     if (talk) std::cerr << diag.render();
     return kExitBadInput;
   }
-  const SweepMeta meta = sweep::plan_meta(*plan, *part);
-  const size_t shard_runs =
-      sweep::assigned_runs(plan->runs(), {part->shard, part->shards, 0, 1}).size();
   if (args.dry_run) {
-    if (talk) print_dry_run(*plan, *part, shard_runs);
+    if (talk) print_dry_run(*plan, *part);
     return kExitOk;
   }
+  const SweepMeta meta = sweep::plan_meta(*plan, *part);
+  const size_t shard_runs = shard_run_count(plan->runs(), *part);
 
   const std::string dir = args.out.empty() ? default_dir(*plan, *part) : args.out;
-  sweep::SweepDir out(dir);
+  sweep::SweepDir out(dir, args.force);
   if (const int ready = start_dir(out, cluster); ready != kExitOk) return ready;
   sweep::ExecuteOptions opts;
   opts.jobs = thread_count(args.jobs, cluster);
@@ -372,15 +451,16 @@ int cmd_sweep(const SweepCliArgs& args, const ModelRegistry& registry) {
   if (!cluster.root()) return cluster.broadcast(kExitOk);
 
   const auto all = gathered_records(gathered, cluster.distributed(), shard_runs);
-  if (!all || !write_results(out, *plan, meta, *all)) {
-    out.abandon();
+  if (!all) out.abandon();
+  if (!all || !write_results(out, *plan, meta, all->records))
     return cluster.broadcast(kExitBadInput);
-  }
-  if (!args.quiet) print_done(meta, *all, dir, timing_text(started, cluster, opts.jobs));
-  return cluster.broadcast(sweep::sweep_status(*all));
+  if (!args.quiet) print_done(meta, all->records, dir, timing_text(started, cluster, opts.jobs));
+  const int problems = report_problems(all->problems, *plan);
+  return cluster.broadcast(problems ? problems : sweep::sweep_status(all->records));
 }
 
-int cmd_merge(const std::string& out_dir, const std::vector<std::string>& dirs, bool quiet) {
+int cmd_merge(const std::string& out_dir, const std::vector<std::string>& dirs, bool force,
+              bool quiet) {
   auto shards = read_shards(dirs);
   if (!shards || !one_sweep(shards->files, dirs)) return kExitBadInput;
   const SweepMeta meta = merged_meta(shards->files);
@@ -390,7 +470,7 @@ int cmd_merge(const std::string& out_dir, const std::vector<std::string>& dirs, 
     std::cerr << "dsim merge: " << error << "\n";
     return kExitBadInput;
   }
-  if (!write_merged(out_dir, dirs, meta, all, shards->sweep_yaml)) return kExitBadInput;
+  if (!write_merged(out_dir, dirs, meta, all, shards->sweep_yaml, force)) return kExitBadInput;
   if (!quiet)
     print_report(meta, all, out_dir, " (merged from " + std::to_string(dirs.size()) + " shards)");
   return sweep::sweep_status(all);

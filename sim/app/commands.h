@@ -19,6 +19,11 @@ inline constexpr int kExitNondeterministic = 4;
 /// A broken invariant (DSIM_ASSERT): a bug in dsim, not in the scenario.
 inline constexpr int kExitInternalError = 70;
 
+/// The help of --force (run, sweep, merge): what it may replace, and what it never does.
+inline constexpr const char* kForceHelp =
+    "write to --out even when something other than dsim's previous results is there: "
+    "it is moved to <out>.old first, never deleted";
+
 struct RunArgs {
   std::string file;
   std::optional<uint64_t> seed;
@@ -28,6 +33,7 @@ struct RunArgs {
   bool json = false;
   bool check_determinism = false;
   bool check_invariants = false;
+  bool force = false;  ///< write to --out whatever is there (moved aside, not deleted)
 };
 
 /// `dsim bench phold`: the PHOLD workloads of the engine benchmark (see cmd_bench.cpp).

@@ -40,6 +40,7 @@ class CoreCommands {
     run_->add_option("--set", run_args_.overrides, "override a scenario key: key.path=value")
         ->take_all()
         ->allow_extra_args(false);
+    run_->add_flag("--force", run_args_.force, dsim::kForceHelp);
     run_->add_flag("--quiet,-q", run_args_.quiet, "print nothing but errors");
     run_->add_flag("--json", run_args_.json, "print the summary as JSON");
     run_->add_flag("--check-determinism", run_args_.check_determinism,

@@ -1,5 +1,7 @@
 #include "sim/app/study_commands.h"
 
+#include "sim/app/commands.h"
+
 namespace dsim {
 
 StudyCommands::StudyCommands(CLI::App& app) {
@@ -32,11 +34,13 @@ StudyCommands::StudyCommands(CLI::App& app) {
       "--shard", sweep_.shard,
       "run only shard i of n (0 <= i < n), for job arrays; combine with dsim merge");
   sweep_cmd_->add_flag("--dry-run", sweep_.dry_run, "list the points and seeds, run nothing");
+  sweep_cmd_->add_flag("--force", sweep_.force, kForceHelp);
   sweep_cmd_->add_flag("--quiet,-q", sweep_.quiet, "print nothing but errors");
 
   merge_cmd_ = app.add_subcommand("merge", "combine the shards of a sweep into its results");
   merge_cmd_->add_option("shards", merge_dirs_, "the shards' output directories")->required();
   merge_cmd_->add_option("--out", merge_out_, "results directory")->required();
+  merge_cmd_->add_flag("--force", merge_force_, kForceHelp);
   merge_cmd_->add_flag("--quiet,-q", merge_quiet_, "print nothing but errors");
 
   analyze_cmd_ = app.add_subcommand(
@@ -68,7 +72,7 @@ StudyCommands::StudyCommands(CLI::App& app) {
 
 std::optional<int> StudyCommands::run(const ModelRegistry& registry) {
   if (*sweep_cmd_) return cmd_sweep(sweep_, registry);
-  if (*merge_cmd_) return cmd_merge(merge_out_, merge_dirs_, merge_quiet_);
+  if (*merge_cmd_) return cmd_merge(merge_out_, merge_dirs_, merge_force_, merge_quiet_);
   if (*analyze_cmd_) {
     analyze_.what = *mmc_cmd_ ? "mmc" : *availability_cmd_ ? "availability" : "run";
     return cmd_analyze(analyze_, registry);

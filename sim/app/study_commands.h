@@ -23,6 +23,7 @@ struct SweepCliArgs {
   bool keep_runs = false;
   bool quiet = false;
   bool dry_run = false;
+  bool force = false;  ///< write to --out whatever is there (moved aside, not deleted)
 };
 
 struct AnalyzeArgs {
@@ -38,7 +39,8 @@ struct AnalyzeArgs {
 };
 
 int cmd_sweep(const SweepCliArgs& args, const ModelRegistry& registry);
-int cmd_merge(const std::string& out, const std::vector<std::string>& shard_dirs, bool quiet);
+int cmd_merge(const std::string& out, const std::vector<std::string>& shard_dirs, bool force,
+              bool quiet);
 int cmd_analyze(const AnalyzeArgs& args, const ModelRegistry& registry);
 
 /// Adds `sweep`, `merge` and `analyze` to the command line and runs the one chosen.
@@ -53,6 +55,7 @@ class StudyCommands {
   std::string merge_out_;
   std::vector<std::string> merge_dirs_;
   bool merge_quiet_ = false;
+  bool merge_force_ = false;
   AnalyzeArgs analyze_;
   CLI::App* sweep_cmd_ = nullptr;
   CLI::App* merge_cmd_ = nullptr;

@@ -7,6 +7,11 @@
 
 namespace dsim {
 
+namespace {
+// How often the watcher hears from the set-up loops: every this many nodes.
+constexpr uint32_t kSetupWatchNodes = 1024;
+}  // namespace
+
 std::string_view stop_reason_name(StopReason r) {
   switch (r) {
     case StopReason::kEndOfTime:
@@ -17,6 +22,10 @@ std::string_view stop_reason_name(StopReason r) {
       return "event limit reached";
     case StopReason::kMaxPending:
       return "pending-event limit reached";
+    case StopReason::kMemoryLimit:
+      return "memory limit reached";
+    case StopReason::kWallLimit:
+      return "wall-clock limit reached";
   }
   return "?";
 }
@@ -74,8 +83,12 @@ uint32_t Engine::add_group(std::string name, uint32_t count, ModelMaker make) {
   DSIM_ASSERT(!ran_);
   const auto g = static_cast<uint32_t>(groups_.size());
   GroupInfo info{std::move(name), {}};
-  info.nodes.reserve(count);
-  for (uint32_t i = 0; i < count; ++i) {
+  info.nodes.reserve(halted_ ? 0 : count);
+  for (uint32_t i = 0; i < count && !halted_; ++i) {
+    if (i % kSetupWatchNodes == 0 &&
+        poll({EngineActivity::Phase::kAddingNodes, nodes_.size(), 0, SimTime::zero(), 0})) {
+      break;
+    }
     const auto id = static_cast<NodeId>(nodes_.size());
     nodes_.push_back(NodeSlot{nullptr, Rng(config_.seed, stream_id("node", id)),
                               Rng(config_.seed, stream_id("net", id)), g, i, 0, NodeStatus::kUp,
@@ -123,9 +136,18 @@ void Engine::at(SimTime at, std::function<void(Engine&)> action) {
   queue_.push(at, ref(EventKind::kControl, slot));
 }
 
-void Engine::on_progress(uint64_t every_events, std::function<void(SimTime, uint64_t)> progress) {
-  progress_every_ = every_events;
-  progress_ = std::move(progress);
+void Engine::watch(uint64_t every_events, Watcher watcher) {
+  watch_every_ = every_events;
+  watcher_ = std::move(watcher);
+}
+
+bool Engine::poll(const EngineActivity& a) {
+  if (!watcher_) return false;
+  if (auto reason = watcher_(a)) {
+    if (a.phase != EngineActivity::Phase::kRunning) halted_ = reason;
+    return true;
+  }
+  return false;
 }
 
 SimTime Engine::local_now(NodeId node) {
@@ -529,34 +551,25 @@ void Engine::dispatch(uint64_t r) {
   }
 }
 
-RunStats Engine::run() {
-  DSIM_ASSERT(!ran_, "an engine runs once");
-  ran_ = true;
-  RunStats stats;
-  now_ = SimTime::zero();
-  metrics_.set_now(now_);
-  fault_counts_.assign(nodes_.size(), NodeFaultCounters{});
-  network_.prepare(nodes_.size());
-  bool any_clock = false;
-  for (const auto& c : group_clocks_)
-    any_clock = any_clock || c != nullptr;
-  if (any_clock) {
-    clocks_.resize(nodes_.size());
-    for (NodeId id = 0; id < nodes_.size(); ++id) {
-      if (const ClockSpec* spec = group_clocks_[nodes_[id].group].get())
-        clocks_[id] = NodeClock(*spec, Rng(config_.seed, stream_id("clock", id)));
-    }
-  }
-  for (NodeId id = 0; id < nodes_.size(); ++id) {
+bool Engine::start_nodes() {
+  using Phase = EngineActivity::Phase;
+  const uint64_t n = nodes_.size();
+  for (NodeId id = 0; id < n; ++id) {
+    if (id % kSetupWatchNodes == 0 && poll({Phase::kCreatingModels, id, n, now_, 0})) return false;
     nodes_[id].model = makers_[nodes_[id].group]();
   }
-  for (NodeId id = 0; id < nodes_.size(); ++id) {
+  for (NodeId id = 0; id < n; ++id) {
     enter(id);
     nodes_[id].model->on_start(*ctx_);
     after_handler(id);
+    if (poll({Phase::kStartingNodes, id + uint64_t{1}, n, now_, 0})) return false;
   }
+  return true;
+}
+
+void Engine::loop(RunStats& stats) {
   stats.reason = StopReason::kNoMoreEvents;
-  uint64_t next_progress = progress_every_;
+  uint64_t next_watch = watch_every_;
   while (!queue_.empty()) {
     const QueuedEvent e = queue_.top();
     if (e.at > config_.end.ns()) {
@@ -578,11 +591,40 @@ RunStats Engine::run() {
       stats.reason = StopReason::kMaxPending;
       break;
     }
-    if (progress_every_ && stats.events >= next_progress) {
-      next_progress += progress_every_;
-      progress_(now_, stats.events);
+    if (watch_every_ && stats.events >= next_watch) {
+      next_watch += watch_every_;
+      if (auto reason = watcher_({EngineActivity::Phase::kRunning, 0, 0, now_, stats.events})) {
+        stats.reason = *reason;
+        break;
+      }
     }
   }
+}
+
+RunStats Engine::run() {
+  DSIM_ASSERT(!ran_, "an engine runs once");
+  ran_ = true;
+  RunStats stats;
+  now_ = SimTime::zero();
+  metrics_.set_now(now_);
+  fault_counts_.assign(nodes_.size(), NodeFaultCounters{});
+  network_.prepare(nodes_.size());
+  bool any_clock = false;
+  for (const auto& c : group_clocks_)
+    any_clock = any_clock || c != nullptr;
+  if (any_clock) {
+    clocks_.resize(nodes_.size());
+    for (NodeId id = 0; id < nodes_.size(); ++id) {
+      if (const ClockSpec* spec = group_clocks_[nodes_[id].group].get())
+        clocks_[id] = NodeClock(*spec, Rng(config_.seed, stream_id("clock", id)));
+    }
+  }
+  if (halted_ || !start_nodes()) {
+    stats.started = false;
+    stats.reason = *halted_;
+    return stats;
+  }
+  loop(stats);
   // A run that ends normally lasts its whole duration, even if nothing happens at the end.
   if (!aborted(stats.reason) && config_.end != SimTime::max()) now_ = config_.end;
   metrics_.set_now(now_);

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,14 +42,36 @@ struct EngineConfig {
   NetworkConfig network;
 };
 
-enum class StopReason { kEndOfTime, kNoMoreEvents, kMaxEvents, kMaxPending };
+/// Why a run stopped. The memory and wall-clock limits are decided by a watcher (see
+/// Engine::watch): the engine itself reads neither.
+enum class StopReason {
+  kEndOfTime,
+  kNoMoreEvents,
+  kMaxEvents,
+  kMaxPending,
+  kMemoryLimit,
+  kWallLimit
+};
 std::string_view stop_reason_name(StopReason r);
 /// True when the run was cut short by a limit (not by reaching its end).
 inline bool aborted(StopReason r) {
-  return r == StopReason::kMaxEvents || r == StopReason::kMaxPending;
+  return r != StopReason::kEndOfTime && r != StopReason::kNoMoreEvents;
 }
 
+/// What the engine is busy with, as a watcher sees it.
+struct EngineActivity {
+  enum class Phase : uint8_t { kAddingNodes, kCreatingModels, kStartingNodes, kRunning };
+  Phase phase = Phase::kRunning;
+  uint64_t done = 0;   ///< nodes added, created or started so far (set-up phases)
+  uint64_t total = 0;  ///< of how many (0 while adding: the total is not known yet)
+  SimTime now;         ///< simulated time (running)
+  uint64_t events = 0;
+};
+
 struct RunStats {
+  /// False when a watcher stopped the engine while it was set up or its nodes started:
+  /// no event ran and no figure of the run means anything.
+  bool started = true;
   uint64_t events = 0;
   SimTime end_time;  ///< when the run stopped (its end, or when a limit hit)
   StopReason reason = StopReason::kEndOfTime;
@@ -75,6 +98,9 @@ struct NodeFaultCounters {
 class Engine final : private DiskScheduler {
  public:
   using ModelMaker = std::function<std::unique_ptr<Model>()>;
+  /// Told what the engine does, often; returns a reason to stop (a resource limit) or
+  /// nullopt to go on. It must not touch the engine: it cannot change a run it lets go on.
+  using Watcher = std::function<std::optional<StopReason>(const EngineActivity&)>;
 
   explicit Engine(EngineConfig config);
   ~Engine();
@@ -86,8 +112,13 @@ class Engine final : private DiskScheduler {
   uint32_t add_group(std::string name, uint32_t count, ModelMaker make);
   /// Runs `action` at true time `at` (fault injection, scenario events).
   void at(SimTime at, std::function<void(Engine&)> action);
-  /// Calls `progress(now, events)` every `every_events` events (for progress bars).
-  void on_progress(uint64_t every_events, std::function<void(SimTime, uint64_t)> progress);
+  /// Calls `watcher` every `every_events` events, every few nodes while adding them and
+  /// creating their models, and after each node's on_start (one can schedule millions
+  /// of events). Set it before add_group(). When it returns a reason, the engine stops:
+  /// during set-up it adds no more nodes and run() returns at once (started = false).
+  void watch(uint64_t every_events, Watcher watcher);
+  /// The reason a watcher gave while the engine was set up, if it stopped it then.
+  std::optional<StopReason> halted() const { return halted_; }
 
   /// Starts every node (in id order) at time 0 and runs until the end, the queue empties
   /// or a limit is hit. Call once.
@@ -214,7 +245,10 @@ class Engine final : private DiskScheduler {
   void free_message(uint32_t slot);
   void defer(NodeId node, uint64_t ref);
   void reschedule_timers(NodeId node);
-  void enter(NodeId node);  // points the context and the recorder at node
+  bool poll(const EngineActivity& a);  // asks the watcher; true: stop
+  bool start_nodes();                  // models and on_start; false: a watcher stopped it
+  void loop(RunStats& stats);          // the event loop
+  void enter(NodeId node);             // points the context and the recorder at node
   void after_handler(NodeId node);
   void trace(EventKind kind, NodeId node) {
     fingerprint_ = mix64(fingerprint_ ^ static_cast<uint64_t>(now_.ns())) ^
@@ -244,8 +278,9 @@ class Engine final : private DiskScheduler {
   std::vector<uint32_t> free_messages_;
   std::vector<std::function<void(Engine&)>> controls_;
   std::unique_ptr<class NodeContext> ctx_;
-  std::function<void(SimTime, uint64_t)> progress_;
-  uint64_t progress_every_ = 0;
+  Watcher watcher_;
+  uint64_t watch_every_ = 0;
+  std::optional<StopReason> halted_;
   uint64_t fingerprint_ = 0;
   bool ran_ = false;
 };

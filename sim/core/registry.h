@@ -104,6 +104,9 @@ struct HistoryCheckInput {
   std::span<const std::string> group_names;      ///< by group index
   std::function<std::string(NodeId)> node_name;  ///< "group.index"
   std::string file_header;                       ///< the '#' line output files start with
+  /// Optional (may be empty): a checker that takes long calls it as it goes (items done of
+  /// total, e.g. keys), for a progress display. It never changes what the checker finds.
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 /// One checker of a family: its figures go to the summary (where `checks:` can name them),

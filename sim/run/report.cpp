@@ -4,7 +4,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
+#include <set>
+#include <unordered_map>
 
 #include "dsim/version.h"
 #include "sim/core/csv.h"
@@ -55,7 +58,8 @@ struct FaultInterval {
 // Each fault's span, from the log: start..end (or the end of the run), or an instant.
 std::vector<FaultInterval> fault_intervals(const std::vector<FaultEvent>& log, SimTime run_end) {
   std::vector<FaultInterval> out;
-  std::map<uint64_t, size_t> open;
+  std::unordered_map<uint64_t, size_t> open;  // looked up, never iterated
+  open.reserve(log.size());
   for (const auto& e : log) {
     if (e.phase == FaultPhase::kEnd) {
       auto it = open.find(e.id);
@@ -68,6 +72,81 @@ std::vector<FaultInterval> fault_intervals(const std::vector<FaultEvent>& log, S
   }
   return out;
 }
+
+// Each fault's end, by id: the time of its kEnd event in the log (one pass, so a run
+// with 10^5 fault events costs no more than its log).
+std::unordered_map<uint64_t, SimTime> fault_ends(const std::vector<FaultEvent>& log) {
+  std::unordered_map<uint64_t, SimTime> ends;  // looked up, never iterated
+  ends.reserve(log.size());
+  for (const auto& x : log) {
+    if (x.phase == FaultPhase::kEnd) ends[x.id] = x.at;
+  }
+  return ends;
+}
+
+// summary.json's faults: every start and instant, with its end (null: lasted to the end).
+std::string faults_json(const std::vector<FaultEvent>& log) {
+  const auto ends = fault_ends(log);
+  std::vector<const FaultEvent*> shown;
+  for (const auto& e : log) {
+    if (e.phase != FaultPhase::kEnd) shown.push_back(&e);
+  }
+  std::string j;
+  for (size_t i = 0; i < shown.size(); ++i) {
+    const FaultEvent& e = *shown[i];
+    std::string end_s = "null";
+    if (e.phase == FaultPhase::kInstant) end_s = format_seconds(e.at);
+    // A kEnd of an instant's id (none is logged) would win, as it always has.
+    if (auto it = ends.find(e.id); it != ends.end()) end_s = format_seconds(it->second);
+    j += "    {\"id\": " + std::to_string(e.id) + ", \"kind\": " + json_string(e.kind) +
+         ", \"start_s\": " + format_seconds(e.at) + ", \"end_s\": " + end_s +
+         ", \"targets\": " + json_string(e.targets) + ", \"detail\": " + json_string(e.detail) +
+         "}" + (i + 1 < shown.size() ? ",\n" : "\n");
+  }
+  return j;
+}
+
+// The faults active in each window, for timeseries.csv, as the windows advance: each
+// interval joins the active set once and leaves it once, so the whole series costs the
+// fault log plus what it prints (a scan of every fault per window would cost windows x
+// faults: hours for 10^5 windows of 10^5 faults).
+class ActiveFaults {
+ public:
+  explicit ActiveFaults(std::vector<FaultInterval> intervals) : iv_(std::move(intervals)) {
+    by_start_.resize(iv_.size());
+    for (size_t i = 0; i < iv_.size(); ++i)
+      by_start_[i] = i;
+    // The log is in time order, so this sort has nothing to do but check it.
+    auto earlier = [this](size_t a, size_t b) { return iv_[a].from < iv_[b].from; };
+    if (!std::is_sorted(by_start_.begin(), by_start_.end(), earlier))
+      std::stable_sort(by_start_.begin(), by_start_.end(), earlier);
+  }
+
+  /// "kind#id" of the faults active at any time in [ws, we), in log order, space-separated.
+  /// Windows must come in order.
+  std::string in_window(SimTime ws, SimTime we) {
+    while (next_ < by_start_.size() && iv_[by_start_[next_]].from < we)
+      active_.insert(by_start_[next_++]);
+    std::string out;
+    for (auto it = active_.begin(); it != active_.end();) {
+      const FaultInterval& f = iv_[*it];
+      // Over for good: later windows start later still.
+      if (f.instant ? f.from < ws : f.to <= ws) {
+        it = active_.erase(it);
+        continue;
+      }
+      out += (out.empty() ? "" : " ") + f.kind + "#" + std::to_string(f.id);
+      ++it;
+    }
+    return out;
+  }
+
+ private:
+  std::vector<FaultInterval> iv_;
+  std::vector<size_t> by_start_;  // indices into iv_, by start time
+  size_t next_ = 0;               // the first of by_start_ not yet active
+  std::set<size_t> active_;       // by index: the log's order
+};
 
 std::string json_number(double v) {
   const std::string s = format_value(v);
@@ -123,24 +202,7 @@ std::string render_summary_json(const ScenarioSpec& spec, const RunOutput& out) 
     j += i + 1 < out.summary.size() ? ",\n" : "\n";
   }
   j += "  ],\n  \"faults\": [\n";
-  {
-    std::vector<const FaultEvent*> shown;
-    for (const auto& e : out.faults) {
-      if (e.phase != FaultPhase::kEnd) shown.push_back(&e);
-    }
-    for (size_t i = 0; i < shown.size(); ++i) {
-      const FaultEvent& e = *shown[i];
-      std::string end_s = "null";
-      if (e.phase == FaultPhase::kInstant) end_s = format_seconds(e.at);
-      for (const auto& x : out.faults) {
-        if (x.id == e.id && x.phase == FaultPhase::kEnd) end_s = format_seconds(x.at);
-      }
-      j += "    {\"id\": " + std::to_string(e.id) + ", \"kind\": " + json_string(e.kind) +
-           ", \"start_s\": " + format_seconds(e.at) + ", \"end_s\": " + end_s +
-           ", \"targets\": " + json_string(e.targets) + ", \"detail\": " + json_string(e.detail) +
-           "}" + (i + 1 < shown.size() ? ",\n" : "\n");
-    }
-  }
+  j += faults_json(out.faults);
   j += "  ],\n  \"checks\": [\n";
   for (size_t i = 0; i < out.checks.size(); ++i) {
     const auto& c = out.checks[i];
@@ -182,18 +244,12 @@ std::string render_timeseries_csv(const ScenarioSpec& spec, const Engine& engine
   out +=
       "window_start_s,window_end_s,group,op,started,ok,rejected,timeout,error,"
       "throughput_per_s,availability,latency_ms_p50,latency_ms_p99,faults\n";
-  const auto intervals = fault_intervals(engine.fault_log(), end);
+  ActiveFaults faults(fault_intervals(engine.fault_log(), end));
   for (size_t w = 0; w < n_windows; ++w) {
     const SimTime ws = SimTime::zero() + window * static_cast<int64_t>(w);
     const SimTime we = std::min(end, ws + window);
     const double seconds = (we - ws).to_seconds();
-    // Faults active at any time in [ws, we): "kind#id", space-separated.
-    std::string active;
-    for (const auto& iv : intervals) {
-      const bool overlaps =
-          iv.instant ? (iv.from >= ws && iv.from < we) : (iv.from < we && iv.to > ws);
-      if (overlaps) active += (active.empty() ? "" : " ") + iv.kind + "#" + std::to_string(iv.id);
-    }
+    const std::string active = faults.in_window(ws, we);
     for (const auto& [key, s] : m.ops()) {
       OpWindow empty;
       const OpWindow& win = w < s.windows.size() ? s.windows[w] : empty;
@@ -404,27 +460,71 @@ std::string op_table(const std::vector<SummaryRow>& summary, const SummaryIndex&
   return s;
 }
 
-// Group-level figures (model counters, levels, observations), one line per group.
-std::string group_lines(const ScenarioSpec& spec, const std::vector<SummaryRow>& summary) {
-  std::vector<std::pair<std::string, std::string>> lines;  // group -> text, first-seen order
-  for (const auto& r : summary) {
-    if (!r.op.empty() || r.group == "run" || is_verdict_metric(spec, r.metric)) continue;
-    const bool timing = r.metric.find("_ms_") != std::string::npos;
-    if (r.metric.ends_with("_count") ||
-        (timing && !r.metric.ends_with("_mean") && !r.metric.ends_with("_p99"))) {
-      continue;
-    }
-    auto it =
-        std::find_if(lines.begin(), lines.end(), [&](const auto& l) { return l.first == r.group; });
-    if (it == lines.end()) it = lines.insert(lines.end(), {r.group, "  " + r.group + ":"});
-    const double val = r.value;
-    it->second +=
-        " " + r.metric + "=" +
-        (val == std::floor(val) && std::abs(val) < 1e15 ? format_value(val) : fixed(val, 4));
+// A figure for people: integers whole, other values to four significant digits without
+// an exponent where one is not needed ("12.35", "0.1235", "1235"); "-" when unknown.
+std::string human_value(double v) {
+  if (!std::isfinite(v)) return "-";
+  if (v == std::floor(v) && std::abs(v) < 1e15) return format_value(v);
+  const double a = std::abs(v);
+  if (a < 1e-3 || a >= 1e7) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3e", v);
+    return buf;
   }
-  std::string s = lines.empty() ? "" : "\n";
-  for (const auto& [g, text] : lines)
-    s += text + "\n";
+  return fixed(v, std::max(0, 3 - static_cast<int>(std::floor(std::log10(a)))));
+}
+
+// The group-level figures a group's line shows: not the counts and percentiles of
+// timings (only their mean and p99), nor the verdicts (shown with the verdict lines).
+bool shown_in_group_block(const ScenarioSpec& spec, const SummaryRow& r) {
+  if (!r.op.empty() || r.group == "run" || is_verdict_metric(spec, r.metric)) return false;
+  const bool timing = r.metric.find("_ms_") != std::string::npos;
+  return !r.metric.ends_with("_count") &&
+         (!timing || r.metric.ends_with("_mean") || r.metric.ends_with("_p99"));
+}
+
+// "name  value" cells in columns, filled down then across (like ls), fitting `width`.
+std::string cell_columns(const std::vector<std::pair<std::string, std::string>>& cells,
+                         size_t width, size_t indent) {
+  size_t name_w = 0, value_w = 0;
+  for (const auto& [n, v] : cells) {
+    name_w = std::max(name_w, n.size());
+    value_w = std::max(value_w, v.size());
+  }
+  constexpr size_t kGap = 4;
+  const size_t cell_w = name_w + 2 + value_w;
+  const size_t columns =
+      std::max<size_t>(1, (width > indent + cell_w ? width - indent + kGap : 0) / (cell_w + kGap));
+  const size_t rows = (cells.size() + columns - 1) / columns;
+  std::string s;
+  for (size_t r = 0; r < rows; ++r) {
+    std::string line(indent, ' ');
+    for (size_t c = 0; c < columns && c * rows + r < cells.size(); ++c) {
+      const auto& [n, v] = cells[c * rows + r];
+      if (c > 0) line += std::string(kGap, ' ');
+      line += pad(n, name_w, false) + "  " + pad(v, value_w);
+    }
+    s += line + "\n";
+  }
+  return s;
+}
+
+// Group-level figures (model counters, levels, observations): a block per group, its
+// figures in aligned columns that fit the width.
+std::string group_lines(const ScenarioSpec& spec, const std::vector<SummaryRow>& summary,
+                        size_t width) {
+  using Cells = std::vector<std::pair<std::string, std::string>>;
+  std::vector<std::pair<std::string, Cells>> groups;  // first-seen order
+  for (const auto& r : summary) {
+    if (!shown_in_group_block(spec, r)) continue;
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const auto& g) { return g.first == r.group; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {r.group, {}});
+    it->second.emplace_back(r.metric, human_value(r.value));
+  }
+  std::string s;
+  for (const auto& [g, cells] : groups)
+    s += "\n  " + g + ":\n" + cell_columns(cells, width, 4);
   return s;
 }
 
@@ -441,6 +541,23 @@ std::string network_line(const SummaryIndex& v) {
   return s + "\n";
 }
 
+// A time for people: seconds to the millisecond, trailing zeros cut ("10", "12.5");
+// below a millisecond to three significant digits. faults.csv has the exact times.
+std::string human_seconds(SimTime t) {
+  const double v = t.to_seconds();
+  char buf[48];
+  if (v != 0 && std::abs(v) < 1e-3) {
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+    return buf;
+  }
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  std::string out = buf;
+  while (out.back() == '0')
+    out.pop_back();
+  if (out.back() == '.') out.pop_back();
+  return out;
+}
+
 // The first faults, each with its span, targets and detail.
 std::string fault_list(const std::vector<FaultEvent>& faults) {
   std::vector<const FaultEvent*> started;
@@ -448,21 +565,38 @@ std::string fault_list(const std::vector<FaultEvent>& faults) {
     if (e.phase != FaultPhase::kEnd) started.push_back(&e);
   }
   if (started.empty()) return "";
+  const auto ends = fault_ends(faults);
   std::string s = "\nfaults (" + std::to_string(started.size()) + "; all in faults.csv):\n";
   constexpr size_t kShown = 12;
   for (size_t i = 0; i < started.size() && i < kShown; ++i) {
     const FaultEvent& e = *started[i];
     std::string until = e.phase == FaultPhase::kInstant ? "" : " until end";
-    for (const auto& x : faults) {
-      if (x.id == e.id && x.phase == FaultPhase::kEnd)
-        until = " until " + format_seconds(x.at) + " s";
-    }
+    if (auto it = ends.find(e.id); it != ends.end())
+      until = " until " + human_seconds(it->second) + " s";
     s += "  " + pad("#" + std::to_string(e.id), 5, false) + " " +
-         pad(format_seconds(e.at) + " s", 10) + "  " + pad(e.kind, 10, false) + until + "  " +
+         pad(human_seconds(e.at) + " s", 10) + "  " + pad(e.kind, 10, false) + until + "  " +
          e.targets + (e.detail.empty() ? "" : "  (" + e.detail + ")") + "\n";
   }
   if (started.size() > kShown) s += "  ... " + std::to_string(started.size() - kShown) + " more\n";
   return s;
+}
+
+// A check's value for people: the fewest significant digits (at least four) that still
+// compare with the check's number as the exact value does, so a rounded value never seems
+// to contradict the verdict ("availability == 1" failing with 0.9999996 shows 0.9999996,
+// not 1). summary.json keeps every digit.
+std::string check_value(const CheckSpec& check, double v) {
+  if (!std::isfinite(v)) return "unknown";
+  if (v == std::floor(v) && std::abs(v) < 1e15) return format_value(v);
+  char buf[40];
+  for (int digits = 4; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    const double shown = std::strtod(buf, nullptr);
+    if (check.holds(shown) == check.holds(v) &&
+        (shown == check.threshold) == (v == check.threshold))
+      break;
+  }
+  return buf;
 }
 
 std::string check_lines(const std::vector<CheckResult>& checks) {
@@ -470,9 +604,7 @@ std::string check_lines(const std::vector<CheckResult>& checks) {
   std::string s = "\nchecks:\n";
   for (const auto& c : checks) {
     s += std::string(c.passed ? "  PASS  " : "  FAIL  ") + c.check->text + "  (" +
-         (!c.value                  ? std::string("not produced in this run")
-          : std::isfinite(*c.value) ? format_value(*c.value)
-                                    : std::string("unknown")) +
+         (c.value ? check_value(*c.check, *c.value) : std::string("not produced in this run")) +
          ")\n";
   }
   return s;
@@ -480,14 +612,14 @@ std::string check_lines(const std::vector<CheckResult>& checks) {
 
 }  // namespace
 
-std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& out) {
+std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& out, size_t width) {
   const SummaryIndex v(out.summary);
   std::string s = spec.name + " (seed " + std::to_string(spec.seed) +
-                  "): " + format_seconds(out.stats.end_time) + " s simulated, " +
+                  "): " + human_seconds(out.stats.end_time) + " s simulated, " +
                   std::to_string(out.stats.events) + " events, " +
                   std::string(stop_reason_name(out.stats.reason)) + "\n";
   s += op_table(out.summary, v);
-  s += group_lines(spec, out.summary);
+  s += group_lines(spec, out.summary, width);
   s += network_line(v);
   s += fault_list(out.faults);
   if (!out.analysis_text.empty()) s += "\n" + out.analysis_text;

@@ -7,11 +7,14 @@
 #include "sim/core/faults.h"
 #include "sim/core/metric_decls.h"
 #include "sim/run/report.h"
+#include "sim/run/resource_limits.h"
 #include "sim/run/verdicts.h"
 
 namespace dsim {
 
 namespace {
+
+using Files = std::vector<std::pair<std::string, std::string>>;
 
 constexpr double kPercentiles[] = {0.5, 0.9, 0.95, 0.99, 0.999, 0.9999};  // kPercentileNames
 
@@ -195,16 +198,17 @@ const SummaryRow* find_row(const std::vector<SummaryRow>& rows, const std::strin
 
 // The models' post-run analyses (ModelFactory::analyze): each model with one is called
 // once, with every group that runs it. Rows join the summary; files are returned.
-std::vector<std::pair<std::string, std::string>> add_analyses(const ScenarioSpec& spec,
-                                                              const Engine& engine,
-                                                              RunOutput& out) {
-  std::vector<std::pair<std::string, std::string>> files;
+Files add_analyses(const ScenarioSpec& spec, const Engine& engine, RunOutput& out,
+                   const ProgressFn& progress) {
+  Files files;
   std::vector<const ModelFactory*> done;
   for (const auto& g : spec.groups) {
     const ModelFactory* factory = g.factory;
     if (!factory || !factory->analyze) continue;
     if (std::find(done.begin(), done.end(), factory) != done.end()) continue;
     done.push_back(factory);
+    if (progress)
+      progress({RunProgress::Stage::kChecking, factory->name, 0, 0, out.stats.end_time, 0});
     AnalysisInput in;
     for (size_t gi = 0; gi < spec.groups.size(); ++gi) {
       if (spec.groups[gi].factory != factory) continue;
@@ -255,7 +259,32 @@ std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const C
   return r->value;
 }
 
-std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invariants) {
+namespace {
+
+// Where every node runs (regions and graph topologies).
+void place_nodes(const ScenarioSpec& spec, Engine& engine) {
+  PlacementTree tree = spec.network.topology == TopologyKind::kGraph
+                           ? PlacementTree::from_graph(spec.network.vertices)
+                           : PlacementTree::from_regions(spec.network.regions);
+  std::vector<Location> locations;
+  std::vector<std::string> names;
+  for (const auto& g : spec.groups) {
+    std::vector<uint32_t> subtrees;
+    for (const auto& p : g.placement)
+      subtrees.push_back(*tree.find(p));  // checked by the scenario layer
+    if (subtrees.empty()) subtrees = tree.regions();
+    for (const Location& l : tree.place(subtrees, g.count)) {
+      locations.push_back(l);
+      names.push_back(tree.describe(l));
+    }
+  }
+  engine.set_locations(std::move(locations), std::move(names));
+}
+
+}  // namespace
+
+std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invariants,
+                                     Engine::Watcher watcher, uint64_t watch_every) {
   EngineConfig cfg;
   cfg.seed = spec.seed;
   cfg.end = SimTime::zero() + spec.duration;
@@ -268,6 +297,7 @@ std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invari
   cfg.network = spec.network;
   cfg.network.pair_counters = spec.output.links;
   auto engine = std::make_unique<Engine>(std::move(cfg));
+  if (watcher) engine->watch(watch_every, std::move(watcher));
   for (const auto& g : spec.groups) {
     const ModelFactory* factory = g.factory;
     std::shared_ptr<const void> config = g.config;
@@ -275,57 +305,81 @@ std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invari
         g.name, g.count, [factory, config] { return factory->create(config.get()); });
     engine->set_clock(gi, g.clock);
     engine->set_disk(gi, g.disk);
+    if (engine->halted()) return engine;  // a limit stopped the building: it will not run
   }
-  if (spec.network.topology != TopologyKind::kUniform) {
-    PlacementTree tree = spec.network.topology == TopologyKind::kGraph
-                             ? PlacementTree::from_graph(spec.network.vertices)
-                             : PlacementTree::from_regions(spec.network.regions);
-    std::vector<Location> locations;
-    std::vector<std::string> names;
-    for (const auto& g : spec.groups) {
-      std::vector<uint32_t> subtrees;
-      for (const auto& p : g.placement)
-        subtrees.push_back(*tree.find(p));  // checked by the scenario layer
-      if (subtrees.empty()) subtrees = tree.regions();
-      for (const Location& l : tree.place(subtrees, g.count)) {
-        locations.push_back(l);
-        names.push_back(tree.describe(l));
-      }
-    }
-    engine->set_locations(std::move(locations), std::move(names));
-  }
+  if (spec.network.topology != TopologyKind::kUniform) place_nodes(spec, *engine);
   install_faults(*engine, spec.faults, spec.nemesis, spec.seed);
   return engine;
 }
 
-RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
-  auto engine = build_engine(spec, options.check_invariants);
-  if (options.progress) engine->on_progress(options.progress_every, options.progress);
-  RunOutput out;
-  out.stats = engine->run();
-  out.summary = build_summary(spec, *engine, out.stats);
-  out.faults = engine->fault_log();
-  auto analysis_files = add_analyses(spec, *engine, out);
-  auto verdict_files =
-      add_verdicts(spec, *engine, fault_intervals(out.faults, out.stats.end_time), out);
-  for (const auto& c : spec.checks) {
-    auto v = lookup_metric(out.summary, c);
-    out.checks.push_back({&c, v, v && std::isfinite(*v) && c.holds(*v)});
-  }
+namespace {
+
+RunProgress progress_of(const EngineActivity& a) {
+  using Phase = EngineActivity::Phase;
+  RunProgress p;
+  p.stage = a.phase == Phase::kRunning       ? RunProgress::Stage::kRunning
+            : a.phase == Phase::kAddingNodes ? RunProgress::Stage::kBuilding
+                                             : RunProgress::Stage::kStarting;
+  p.what = a.phase == Phase::kCreatingModels ? "models" : "";
+  p.done = a.done;
+  p.total = a.total;
+  p.now = a.now;
+  p.events = a.events;
+  return p;
+}
+
+// Every file of the run, in the order they are written.
+void render_files(const ScenarioSpec& spec, Engine& engine, RunOutput& out, Files analysis_files,
+                  Files verdict_files) {
   out.files.emplace_back("summary.csv", render_summary_csv(spec, out.summary));
   out.files.emplace_back("summary.json", render_summary_json(spec, out));
-  out.files.emplace_back("latency.csv", render_latency_csv(spec, *engine));
-  out.files.emplace_back("timeseries.csv", render_timeseries_csv(spec, *engine));
+  out.files.emplace_back("latency.csv", render_latency_csv(spec, engine));
+  out.files.emplace_back("timeseries.csv", render_timeseries_csv(spec, engine));
   out.files.emplace_back("scenario.resolved.yaml", render_resolved_yaml(spec));
-  out.files.emplace_back("nodes.csv", render_nodes_csv(spec, *engine));
-  if (spec.output.links) out.files.emplace_back("links.csv", render_links_csv(spec, *engine));
-  out.files.emplace_back("faults.csv", render_faults_csv(spec, *engine));
+  out.files.emplace_back("nodes.csv", render_nodes_csv(spec, engine));
+  if (spec.output.links) out.files.emplace_back("links.csv", render_links_csv(spec, engine));
+  out.files.emplace_back("faults.csv", render_faults_csv(spec, engine));
   if (spec.network.topology == TopologyKind::kGraph)
-    out.files.emplace_back("graph_links.csv", render_graph_links_csv(spec, *engine));
+    out.files.emplace_back("graph_links.csv", render_graph_links_csv(spec, engine));
   for (auto& f : analysis_files)
     out.files.push_back(std::move(f));
   for (auto& f : verdict_files)
     out.files.push_back(std::move(f));
+}
+
+}  // namespace
+
+RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
+  RunOutput out;
+  if (auto why = refuse_by_estimate(spec)) {
+    out.refused = *why;
+    return out;
+  }
+  const ProgressFn& progress = options.progress;
+  ResourceGuard guard(spec.limits);
+  auto watcher = [&guard, &progress](const EngineActivity& a) {
+    if (progress) progress(progress_of(a));
+    return guard.poll();
+  };
+  auto engine = build_engine(spec, options.check_invariants, watcher, options.watch_every);
+  if (!engine->halted()) out.stats = engine->run();
+  if (engine->halted()) {
+    out.refused = "stopped while building the engine and starting its nodes: " + guard.message();
+    return out;
+  }
+  if (out.stats.reason == StopReason::kMemoryLimit || out.stats.reason == StopReason::kWallLimit)
+    out.limit_message = guard.message();
+  out.summary = build_summary(spec, *engine, out.stats);
+  out.faults = engine->fault_log();
+  auto analysis_files = add_analyses(spec, *engine, out, progress);
+  auto verdict_files =
+      add_verdicts(spec, *engine, fault_intervals(out.faults, out.stats.end_time), out, progress);
+  for (const auto& c : spec.checks) {
+    auto v = lookup_metric(out.summary, c);
+    out.checks.push_back({&c, v, v && std::isfinite(*v) && c.holds(*v)});
+  }
+  if (progress) progress({RunProgress::Stage::kWriting, "", 0, 0, out.stats.end_time, 0});
+  render_files(spec, *engine, out, std::move(analysis_files), std::move(verdict_files));
   return out;
 }
 

@@ -46,18 +46,42 @@ struct RunOutput {
   std::string verdict_text;
   /// What the models' post-run analyses print (ModelFactory::analyze; empty without one).
   std::string analysis_text;
+  /// Set when a limit refused the run before its first event (the memory estimate, or the
+  /// memory or wall-clock limit while the engine was built or its nodes started): says
+  /// why. Nothing else is set then, and no file is written.
+  std::string refused;
+  /// Set when a memory or wall-clock limit stopped the run: which, and what it found.
+  std::string limit_message;
 
   bool checks_passed() const;
 };
 
+/// Where a run stands, for a progress display.
+struct RunProgress {
+  enum class Stage : uint8_t { kLoading, kBuilding, kStarting, kRunning, kChecking, kWriting };
+  Stage stage = Stage::kLoading;
+  std::string what;    ///< kChecking: the checker ("linearizability")
+  uint64_t done = 0;   ///< nodes built or started; keys or items checked
+  uint64_t total = 0;  ///< 0: not known
+  SimTime now;         ///< kRunning: simulated time
+  uint64_t events = 0;
+};
+
+using ProgressFn = std::function<void(const RunProgress&)>;
+
 struct RunOptions {
-  std::function<void(SimTime, uint64_t)> progress;  ///< called every progress_every events
-  uint64_t progress_every = 1 << 18;
+  /// Told where the run stands, often (from the thread that runs it); never changes it.
+  ProgressFn progress;
+  /// Events between two looks at the limits and the progress.
+  uint64_t watch_every = 1 << 10;
   bool check_invariants = false;
 };
 
-/// Builds the engine a scenario describes (not yet run).
-std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invariants = false);
+/// Builds the engine a scenario describes (not yet run). A watcher, when given, is set
+/// first and sees the nodes being added; the engine's halted() then tells whether it
+/// stopped the building (the engine must not be run further than run() returning).
+std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invariants = false,
+                                     Engine::Watcher watcher = {}, uint64_t watch_every = 0);
 
 RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options = {});
 

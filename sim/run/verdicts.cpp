@@ -37,7 +37,14 @@ struct VerdictInput {
   std::string header;                // the first line of every file
   std::vector<uint32_t> node_group;  // each node's group index
   std::set<uint32_t> client_groups;  // the groups whose clients recorded operations
+  const ProgressFn& progress;        // may be empty
 };
+
+// Tells the progress display which checker runs, and how far it got.
+void report_check(const ProgressFn& progress, const std::string& what, uint64_t done = 0,
+                  uint64_t total = 0) {
+  if (progress) progress({RunProgress::Stage::kChecking, what, done, total, SimTime::zero(), 0});
+}
 
 std::vector<uint32_t> node_groups(const Engine& engine) {
   std::vector<uint32_t> node_group(engine.node_count());
@@ -92,6 +99,12 @@ void run_family_checkers(const VerdictInput& v, RunOutput& out, Files& files) {
     if (!in.log) continue;
     in.settings = v.spec.consistency.family_settings[f].get();
     for (const auto& checker : families[f].checkers) {
+      report_check(v.progress, checker.name);
+      if (v.progress) {
+        in.progress = [&v, &checker](uint64_t done, uint64_t total) {
+          report_check(v.progress, checker.name, done, total);
+        };
+      }
       AnalysisOutput result = checker.run(in);
       for (auto& r : result.rows)
         out.summary.push_back({std::move(r.group), std::move(r.op), std::move(r.metric), r.value});
@@ -106,15 +119,16 @@ void run_family_checkers(const VerdictInput& v, RunOutput& out, Files& files) {
 
 std::vector<std::pair<std::string, std::string>> add_verdicts(
     const ScenarioSpec& spec, const Engine& engine, std::span<const check::FaultInterval> faults,
-    RunOutput& out) {
+    RunOutput& out, const ProgressFn& progress) {
   Files files;
   const Histories& h = engine.metrics().history();
   if (h.empty()) return files;
-  VerdictInput v{spec, engine, h, file_header(spec), node_groups(engine), {}};
+  VerdictInput v{spec, engine, h, file_header(spec), node_groups(engine), {}, progress};
   v.client_groups = client_groups(h, v.node_group);
   add_history_heading(h, out);
   run_family_checkers(v, out, files);
   const std::vector<uint32_t> groups(v.client_groups.begin(), v.client_groups.end());
+  report_check(progress, "availability");
   for (auto& f : add_availability(spec, engine, faults, groups, v.header, out))
     files.push_back(std::move(f));
   return files;

@@ -21,9 +21,10 @@ namespace dsim {
 /// Adds the verdict rows to out.summary and the terminal lines to out.verdict_text, and
 /// returns the files to write (name, content). Does nothing when no client recorded a
 /// history. `faults` are the fault intervals of the run, for the time-to-recover figures.
+/// `progress` (may be empty) hears which checker runs and how far it got.
 std::vector<std::pair<std::string, std::string>> add_verdicts(
     const ScenarioSpec& spec, const Engine& engine, std::span<const check::FaultInterval> faults,
-    RunOutput& out);
+    RunOutput& out, const ProgressFn& progress = {});
 
 /// True for the group-level figures add_verdicts() adds (the terminal shows them in the
 /// verdict lines instead of the group lines).

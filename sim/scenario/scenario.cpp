@@ -307,6 +307,19 @@ void read_limits(ParamReader& top, ScenarioSpec& spec) {
       lim.integer("max_events", 0, "stop after this many events (0: no limit)", 0));
   spec.limits.max_pending = static_cast<uint64_t>(lim.integer(
       "max_pending", 0, "stop when more events than this are pending (0: no limit)", 0));
+  // Both are written to the resolved scenario only when given: the default budget depends
+  // on the machine, and the results must not.
+  const char* memory_help =
+      "stop when the process holds more memory than this (default: half of the machine's; "
+      "0: no limit)";
+  if (lim.has("memory")) {
+    spec.limits.memory = lim.size("memory", 0, memory_help);
+  } else {
+    lim.raw("memory", "size", memory_help, "half of the machine's memory");
+  }
+  spec.limits.wall =
+      lim.optional_duration("wall", "stop when the run has taken this much wall-clock time");
+  if (spec.limits.wall && spec.limits.wall->ns() == 0) lim.error("wall", "must be > 0");
   lim.finish();
   top.adopt("limits", lim);
 }

@@ -42,6 +42,11 @@ struct OutputSpec {
 struct LimitsSpec {
   uint64_t max_events = 0;   ///< 0: none
   uint64_t max_pending = 0;  ///< 0: none
+  /// Resident memory the run may hold; nullopt: half of the machine's memory; 0: none.
+  /// Enforced by sim/run (resource_limits.h), which reads /proc.
+  std::optional<uint64_t> memory;
+  /// Wall-clock time the run may take (building and running); nullopt: none.
+  std::optional<Duration> wall;
 };
 
 /// `consistency:` recording the operation histories and checking them. Each history

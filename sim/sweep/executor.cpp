@@ -46,10 +46,57 @@ SweepMeta plan_meta(const SweepPlan& plan, const Partition& part) {
   return m;
 }
 
-std::optional<std::vector<RunRecord>> execute(const SweepPlan& plan, const ModelRegistry& registry,
-                                              const ExecuteOptions& options, std::string* error) {
+namespace {
+
+// One run's outcome: a record, a problem, or an error that stops the sweep.
+struct RunOutcome {
+  std::optional<RunRecord> record;
+  std::optional<RunProblem> problem;
+  std::string fatal;
+};
+
+RunOutcome run_one(const SweepPlan& plan, const ModelRegistry& registry,
+                   const ExecuteOptions& options, size_t point, uint32_t rep) {
+  RunOutcome o;
+  const auto p32 = static_cast<uint32_t>(point);
+  Diagnostics diag;
+  auto spec = run_scenario_spec(plan, point, rep, registry, diag);
+  if (!spec) {
+    o.problem = RunProblem{p32, rep, 2, diag.render()};
+    return o;
+  }
+  const RunOutput out = run_scenario(*spec);
+  if (!out.refused.empty()) {
+    o.problem = RunProblem{p32, rep, 3, out.refused};
+    return o;
+  }
+  o.record = RunRecord{p32, rep, spec->seed, record_rows(out)};
+  if (!options.runs_dir.empty()) {
+    std::string err;
+    if (!write_run_directory(options.runs_dir + "/" + run_dir_name(plan, point, rep), out.files,
+                             &err)) {
+      o.fatal = err;
+    }
+  }
+  return o;
+}
+
+// The records and problems gathered by run index, without the holes.
+ExecuteResult collect(std::vector<RunOutcome>& outcomes) {
+  ExecuteResult r;
+  for (auto& o : outcomes) {
+    if (o.record) r.records.push_back(std::move(*o.record));
+    if (o.problem) r.problems.push_back(std::move(*o.problem));
+  }
+  return r;
+}
+
+}  // namespace
+
+std::optional<ExecuteResult> execute(const SweepPlan& plan, const ModelRegistry& registry,
+                                     const ExecuteOptions& options, std::string* error) {
   const std::vector<size_t> runs = assigned_runs(plan.runs(), options.part);
-  std::vector<RunRecord> records(runs.size());
+  std::vector<RunOutcome> outcomes(runs.size());
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex mu;  // guards first_error, done and the progress callback
@@ -69,24 +116,12 @@ std::optional<std::vector<RunRecord>> execute(const SweepPlan& plan, const Model
       const size_t point = runs[k] / plan.replications;
       const auto rep = static_cast<uint32_t>(runs[k] % plan.replications);
       try {
-        Diagnostics diag;
-        auto spec = run_scenario_spec(plan, point, rep, registry, diag);
-        if (!spec) {
-          fail(diag.render());
-          return;
-        }
-        const RunOutput out = run_scenario(*spec);
-        records[k] = RunRecord{static_cast<uint32_t>(point), rep, spec->seed, record_rows(out)};
-        if (!options.runs_dir.empty()) {
-          std::string err;
-          if (!write_run_directory(options.runs_dir + "/" + run_dir_name(plan, point, rep),
-                                   out.files, &err)) {
-            fail(err);
-            return;
-          }
-        }
+        outcomes[k] = run_one(plan, registry, options, point, rep);
       } catch (const std::exception& e) {
-        fail("run " + run_dir_name(plan, point, rep) + ": " + e.what());
+        outcomes[k].fatal = "run " + run_dir_name(plan, point, rep) + ": " + e.what();
+      }
+      if (!outcomes[k].fatal.empty()) {
+        fail(outcomes[k].fatal);
         return;
       }
       if (options.progress) {
@@ -107,7 +142,36 @@ std::optional<std::vector<RunRecord>> execute(const SweepPlan& plan, const Model
     *error = first_error;
     return std::nullopt;
   }
-  return records;
+  return collect(outcomes);
+}
+
+std::string render_problems(const std::vector<RunProblem>& problems) {
+  std::string out;
+  for (const auto& p : problems) {
+    out += std::to_string(p.point) + " " + std::to_string(p.replication) + " " +
+           std::to_string(p.exit_code) + " " + std::to_string(p.message.size()) + "\n" + p.message;
+  }
+  return out;
+}
+
+std::optional<std::vector<RunProblem>> parse_problems(const std::string& text) {
+  std::vector<RunProblem> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t eol = text.find('\n', at);
+    if (eol == std::string::npos) return std::nullopt;
+    RunProblem p;
+    unsigned long long len = 0;
+    if (std::sscanf(text.substr(at, eol - at).c_str(), "%u %u %d %llu", &p.point, &p.replication,
+                    &p.exit_code, &len) != 4 ||
+        len > text.size() - eol - 1) {
+      return std::nullopt;
+    }
+    p.message = text.substr(eol + 1, len);
+    at = eol + 1 + len;
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 }  // namespace dsim::sweep

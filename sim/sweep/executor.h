@@ -39,10 +39,29 @@ struct ExecuteOptions {
 /// The name of a run's directory: "p03-r1" (zero-padded to the sweep's widths).
 std::string run_dir_name(const SweepPlan& plan, size_t point, uint32_t replication);
 
-/// Runs the partition's runs. Returns their records in run order, or nullopt with
-/// *error set when a run could not be set up or its directory written.
-std::optional<std::vector<RunRecord>> execute(const SweepPlan& plan, const ModelRegistry& registry,
-                                              const ExecuteOptions& options, std::string* error);
+/// A run that gave no record: its point turned out invalid when it was to run (a point
+/// load_sweep() did not check), or a limit refused it before it started.
+struct RunProblem {
+  uint32_t point = 0;
+  uint32_t replication = 0;
+  int exit_code = 2;    ///< 2 bad input, 3 refused by a limit
+  std::string message;  ///< what went wrong, for people (may span lines)
+};
+
+struct ExecuteResult {
+  std::vector<RunRecord> records;    ///< in run order, without the problems' runs
+  std::vector<RunProblem> problems;  ///< in run order
+};
+
+/// Runs the partition's runs; a run with a problem is left out and the others go on.
+/// Returns nullopt with *error set when a run's directory could not be written.
+std::optional<ExecuteResult> execute(const SweepPlan& plan, const ModelRegistry& registry,
+                                     const ExecuteOptions& options, std::string* error);
+
+/// The problems as text (to send between MPI ranks), and back; parse_problems() returns
+/// nullopt on text render_problems() did not write.
+std::string render_problems(const std::vector<RunProblem>& problems);
+std::optional<std::vector<RunProblem>> parse_problems(const std::string& text);
 
 /// The meta data of a plan's files.
 SweepMeta plan_meta(const SweepPlan& plan, const Partition& part);

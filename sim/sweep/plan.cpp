@@ -138,23 +138,28 @@ std::optional<AxisKey> parse_cli_axis(const std::string& option, const std::stri
   return k;
 }
 
-// Reports the errors of the invalid points. An error in the base scenario fails every
-// point the same way: it is said once.
-void report_point_errors(const std::vector<std::pair<size_t, Diagnostics>>& failures,
-                         const SweepPlan& plan, Diagnostics& diag) {
-  bool same = failures.size() == plan.points();
+// A point or an axis value that does not make a valid scenario: where (for messages) and
+// what is wrong.
+struct Failure {
+  std::string where;  // "at sweep point 3 (workers=4 rate=200/s)"
+  Diagnostics diag;
+};
+
+// Reports the failures of `checked` validations. An error in the base scenario fails each
+// of them the same way: it is said once.
+void report_failures(const std::vector<Failure>& failures, size_t checked, const SweepPlan& plan,
+                     Diagnostics& diag) {
+  bool same = failures.size() == checked;
   for (const auto& f : failures)
-    same = same && f.second.render() == failures.front().second.render();
+    same = same && f.diag.render() == failures.front().diag.render();
   if (same) {
-    for (const auto& d : failures.front().second.all())
+    for (const auto& d : failures.front().diag.all())
       diag.error(d.loc, d.message);
     return;
   }
   for (size_t i = 0; i < failures.size() && i < kMaxErrorPoints; ++i) {
-    for (const auto& d : failures[i].second.all()) {
-      diag.error(d.loc, "at sweep point " + std::to_string(failures[i].first) + " (" +
-                            plan.point_label(failures[i].first) + "): " + d.message);
-    }
+    for (const auto& d : failures[i].diag.all())
+      diag.error(d.loc, failures[i].where + ": " + d.message);
   }
   if (failures.size() > kMaxErrorPoints) {
     diag.error(
@@ -442,20 +447,70 @@ uint64_t read_root_seed(ParamNode& tree, std::optional<uint64_t> seed) {
   return 1;
 }
 
-// Every point must make a valid scenario; the first names the sweep.
-bool check_points(SweepPlan& plan, const ModelRegistry& registry, Diagnostics& diag) {
-  std::vector<std::pair<size_t, Diagnostics>> failures;
-  for (size_t p = 0; p < plan.points(); ++p) {
+// Validates a scenario tree as a run would see it; false with the errors in *d.
+bool valid_tree(const SweepPlan& plan, ParamNode tree, const ModelRegistry& registry,
+                Diagnostics& d, std::string* name = nullptr) {
+  if (!d.ok()) return false;
+  LoadOptions load;
+  load.seed = plan.root_seed;
+  auto spec = load_scenario_tree(std::move(tree), plan.file, load, registry, d);
+  if (spec && name) *name = spec->name;
+  return spec.has_value();
+}
+
+// Each value of each axis, set alone on the base scenario: what a value is wrong on its
+// own is found here, in time linear in the axes' sizes.
+void check_axis_values(const SweepPlan& plan, const ModelRegistry& registry,
+                       std::vector<Failure>& failures, size_t& checked) {
+  for (const auto& axis : plan.axes) {
+    for (size_t v = 0; v < axis.size(); ++v) {
+      Diagnostics d;
+      ParamNode tree = plan.base;
+      std::string label;
+      for (const auto& k : axis.keys) {
+        set_at_path(tree, k.key, k.values[v], k.loc, d);
+        label += (label.empty() ? "" : " ") + k.key + "=" + flow_text(k.values[v]);
+      }
+      ++checked;
+      if (!valid_tree(plan, std::move(tree), registry, d))
+        failures.push_back({"with sweep value " + label, std::move(d)});
+    }
+  }
+}
+
+// The points checked before the sweep starts: every one of a small sweep, else
+// kCheckedPoints spread evenly from the first to the last.
+std::vector<size_t> points_to_check(size_t points, size_t limit) {
+  std::vector<size_t> out;
+  if (points <= limit) {
+    for (size_t p = 0; p < points; ++p)
+      out.push_back(p);
+    return out;
+  }
+  for (size_t i = 0; i < limit; ++i)
+    out.push_back(limit == 1 ? 0 : i * (points - 1) / (limit - 1));
+  return out;
+}
+
+// The points must make valid scenarios (all of them in a small sweep; in a large one each
+// axis value alone and a bounded sample of points: the others are checked as they run).
+// The first point names the sweep.
+bool check_points(SweepPlan& plan, const ModelRegistry& registry, size_t limit, Diagnostics& diag) {
+  std::vector<Failure> failures;
+  size_t checked = 0;
+  plan.every_point_checked = plan.points() <= std::max<size_t>(1, limit);
+  if (!plan.every_point_checked) check_axis_values(plan, registry, failures, checked);
+  for (size_t p : points_to_check(plan.points(), std::max<size_t>(1, limit))) {
     Diagnostics d;
-    auto spec = run_scenario_spec(plan, p, 0, registry, d);
-    if (!spec) {
-      failures.emplace_back(p, std::move(d));
-    } else if (p == 0) {
-      plan.name = spec->name;
+    ++checked;
+    ++plan.points_checked;
+    if (!valid_tree(plan, plan.point_tree(p, d), registry, d, p == 0 ? &plan.name : nullptr)) {
+      failures.push_back(
+          {"at sweep point " + std::to_string(p) + " (" + plan.point_label(p) + ")", std::move(d)});
     }
   }
   if (failures.empty()) return true;
-  report_point_errors(failures, plan, diag);
+  report_failures(failures, checked, plan, diag);
   return false;
 }
 
@@ -485,7 +540,7 @@ std::optional<SweepPlan> load_sweep(const std::string& path, const SweepArgs& ar
   plan.root_seed = read_root_seed(*tree, args.seed);
   plan.base = std::move(*tree);
   if (!diag.ok()) return std::nullopt;
-  if (!check_points(plan, registry, diag)) return std::nullopt;
+  if (!check_points(plan, registry, args.checked_points, diag)) return std::nullopt;
   return plan;
 }
 

@@ -47,6 +47,10 @@ struct SweepPlan {
   std::vector<Axis> axes;
   uint32_t replications = 1;
   uint64_t root_seed = 1;
+  /// Whether load_sweep() validated every point; if not, a run checks its own point and
+  /// an invalid one is reported when it was to run.
+  bool every_point_checked = true;
+  size_t points_checked = 0;  ///< how many points load_sweep() validated
 
   size_t points() const;
   size_t runs() const { return points() * replications; }
@@ -72,12 +76,18 @@ struct SweepArgs {
   std::vector<std::string> zip;        ///< --zip key.path=v1,v2,...: one axis together
   std::optional<uint32_t> replications;
   std::optional<uint64_t> seed;
+  /// Sweeps of at most this many points are validated point by point before they start;
+  /// larger ones each axis value alone and this many points spread over the grid.
+  size_t checked_points = 1000;
 };
 
 inline constexpr size_t kMaxRuns = 10'000'000;
 
-/// Reads a scenario and its sweep, and validates the scenario at every point. On any
-/// error returns nullopt with every error in `diag`.
+/// Reads a scenario and its sweep, and validates it: every point of a sweep of at most
+/// args.checked_points points; otherwise each axis value set alone on the scenario and
+/// args.checked_points points spread over the grid (so the time is bounded whatever the
+/// grid's size), the other points being checked as they run. On any error returns
+/// nullopt with every error in `diag`.
 std::optional<SweepPlan> load_sweep(const std::string& path, const SweepArgs& args,
                                     const ModelRegistry& registry, Diagnostics& diag);
 

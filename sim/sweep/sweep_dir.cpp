@@ -5,21 +5,23 @@
 #include <sstream>
 #include <system_error>
 
+#include "sim/run/output_dir.h"
+
 namespace dsim::sweep {
 
 namespace fs = std::filesystem;
 
-namespace {
-fs::path sibling(const std::string& dir, const std::string& suffix) {
-  const fs::path target = fs::path(dir).lexically_normal();
-  const fs::path parent = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  return parent / ("." + target.filename().string() + suffix);
-}
-}  // namespace
+SweepDir::SweepDir(std::string dir, bool force)
+    : dir_(std::move(dir)), partial_(output_sibling(dir_, ".partial")), force_(force) {}
 
-SweepDir::SweepDir(std::string dir) : dir_(std::move(dir)), partial_(sibling(dir_, ".partial")) {}
+bool SweepDir::allowed(std::string* error) const {
+  auto why = refuse_output_dir(dir_, OutputKind::kSweep, force_);
+  if (why) *error = *why;
+  return !why;
+}
 
 bool SweepDir::start(std::string* error) {
+  if (!allowed(error)) return false;
   std::error_code ec;
   fs::remove_all(partial_, ec);
   fs::create_directories(partial_, ec);
@@ -55,26 +57,7 @@ bool SweepDir::copy_in(const std::string& from, const std::string& name, std::st
 }
 
 bool SweepDir::commit(std::string* error) {
-  const fs::path target = fs::path(dir_).lexically_normal();
-  const fs::path old = sibling(dir_, ".replaced");
-  std::error_code ec;
-  fs::remove_all(old, ec);
-  const bool existed = fs::exists(target);
-  if (existed) {
-    fs::rename(target, old, ec);
-    if (ec) {
-      *error = "cannot replace " + target.string() + ": " + ec.message();
-      return false;
-    }
-  }
-  fs::rename(partial_, target, ec);
-  if (ec) {
-    *error = "cannot move results into " + target.string() + ": " + ec.message();
-    if (existed) fs::rename(old, target, ec);
-    return false;
-  }
-  if (existed) fs::remove_all(old, ec);
-  return true;
+  return commit_output_dir(partial_, dir_, OutputKind::kSweep, force_, error, &moved_aside_);
 }
 
 void SweepDir::abandon() {

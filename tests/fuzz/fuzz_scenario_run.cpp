@@ -9,7 +9,9 @@
 //     faults keep their place in the run and still fire;
 //   - groups keep at most kMaxCount nodes (kMaxNodes in all, or the input is skipped);
 //   - limits.max_events and limits.max_pending are capped, and so are the consistency
-//     checkers' search budgets and memory (kMaxSearchSteps and below).
+//     checkers' search budgets and memory (kMaxSearchSteps and below);
+//   - limits.memory and limits.wall are dropped: where they stop a run depends on the
+//     machine, so a run they stop cannot be repeated byte for byte.
 // The run checks the models' invariants after every handler; it must end cleanly (its
 // end, no more events, or a limit), never run past limits.max_events, and, for one input
 // in four, give the same bytes when run again.
@@ -24,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sim/core/units.h"
 #include "sim/run/runner.h"
@@ -198,6 +201,8 @@ std::optional<ParamNode> make_small(ParamNode tree, const dsim::ScenarioSpec& sp
   if (!limits) return std::nullopt;
   cap_integer(*limits, "max_events", kMaxEvents);
   cap_integer(*limits, "max_pending", kMaxPending);
+  std::erase_if(limits->entries,
+                [](const ParamNode::Entry& e) { return e.key == "memory" || e.key == "wall"; });
   ParamNode* consistency = map_at(tree, "consistency");
   if (!consistency) return std::nullopt;
   cap_integer(*consistency, "max_search_steps", kMaxSearchSteps);

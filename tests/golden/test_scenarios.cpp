@@ -88,7 +88,9 @@ TEST_CASE("scenarios: each validates, is deterministic, passes its checks and ma
       INFO(diag.render());
       REQUIRE(spec);
       CHECK_FALSE(spec->description.empty());
-      const RunOutput a = run_scenario(*spec, RunOptions{{}, 0, true});
+      RunOptions invariants;
+      invariants.check_invariants = true;
+      const RunOutput a = run_scenario(*spec, invariants);
       const RunOutput b = run_scenario(*spec);
       REQUIRE(a.files.size() == b.files.size());
       for (size_t i = 0; i < a.files.size(); ++i) {

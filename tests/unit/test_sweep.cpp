@@ -3,44 +3,28 @@
 // ranks or shards.
 #include <catch2/catch.hpp>
 
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 
-#include <unistd.h>
-
-#include "models/builtin.h"
 #include "sim/run/report.h"
 #include "sim/sweep/executor.h"
 #include "sim/sweep/plan.h"
 #include "sim/sweep/results.h"
 #include "sim/sweep/stats.h"
+#include "support/scenarios.h"
 
 using namespace dsim;
 using namespace dsim::sweep;
-namespace fs = std::filesystem;
 
 namespace {
 
 const ModelRegistry& registry() {
-  static const ModelRegistry r = [] {
-    ModelRegistry reg;
-    register_builtin_models(reg);
-    return reg;
-  }();
-  return r;
+  return dsim::testing::builtin_registry();
 }
 
-// Writes `text` to a scenario file of its own and returns its path. The directory is the
-// process's own: ctest runs test cases of this file in parallel processes.
+// Writes `text` to a scenario file of its own and returns its path.
 std::string scenario_file(const std::string& name, const std::string& text) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("dsim_test_sweep." + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const fs::path p = dir / (name + ".yaml");
-  std::ofstream(p, std::ios::binary) << text;
-  return p.string();
+  return dsim::testing::scenario_file("sweep", name, text);
 }
 
 const char* kBase = R"yaml(
@@ -260,13 +244,14 @@ Outputs run_all(const SweepPlan& plan, unsigned jobs, Partition part = {}) {
   opts.jobs = jobs;
   opts.part = part;
   std::string err;
-  auto recs = execute(plan, registry(), opts, &err);
+  auto result = execute(plan, registry(), opts, &err);
   INFO(err);
-  REQUIRE(recs);
+  REQUIRE(result);
+  REQUIRE(result->problems.empty());
   const SweepMeta meta = plan_meta(plan, part);
   Outputs o;
-  o.runs = render_runs_csv(meta, *recs);
-  if (part.shards == 1 && part.ranks == 1) o.sweep = render_sweep_csv(meta, *recs);
+  o.runs = render_runs_csv(meta, result->records);
+  if (part.shards == 1 && part.ranks == 1) o.sweep = render_sweep_csv(meta, result->records);
   return o;
 }
 

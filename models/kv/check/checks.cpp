@@ -104,6 +104,7 @@ AnalysisOutput run_linearizability(const HistoryCheckInput& in) {
   cfg.per_key.max_memory_bytes = s.max_search_memory;
   cfg.max_steps_total = s.max_total_steps;
   cfg.minimize = s.minimize;
+  cfg.progress = in.progress;
   const check::LinearizabilityResult lin = check::check_linearizability(h, cfg);
   // A truncated history is a prefix: a violation in it stands, but its being
   // linearizable says nothing of the operations that were not recorded.

@@ -569,6 +569,7 @@ LinearizabilityResult check_linearizability(const KvHistory& h,
   uint64_t shrink_left = config.max_minimize_steps;
   size_t shrunk = 0;
   for (auto& [key, ops] : by_key) {
+    if (config.progress) config.progress(out.keys, by_key.size());
     ++out.keys;
     KeyResult kr;
     kr.key = key;

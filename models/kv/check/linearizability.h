@@ -35,6 +35,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -70,6 +71,9 @@ struct LinearizabilityConfig {
   bool minimize = true;                      ///< shrink counterexamples
   uint64_t max_minimize_steps = 50'000'000;  ///< spent shrinking counterexamples, over every key
   size_t max_counterexamples = 10;           ///< keys whose counterexample is shrunk and kept
+  /// Optional: called before each key is checked (keys done, keys in all), for a progress
+  /// display; it does not change the verdict.
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 struct KeyResult {

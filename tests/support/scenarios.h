@@ -1,0 +1,56 @@
+// What tests that load and run scenarios share: the built-in models, a scratch file per
+// process for scenario text, and a run's file by name.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+#include "models/builtin.h"
+#include "sim/core/registry.h"
+#include "sim/run/runner.h"
+
+namespace dsim::testing {
+
+/// The built-in models; specs point into it, so it lives as long as the process.
+inline const ModelRegistry& builtin_registry() {
+  static const ModelRegistry r = [] {
+    ModelRegistry reg;
+    register_builtin_models(reg);
+    return reg;
+  }();
+  return r;
+}
+
+/// A path under a directory of this process's own (ctest runs the test cases of one file
+/// in parallel processes): <tmp>/dsim_test_<suite>.<pid>/<name>.
+inline std::filesystem::path scratch_path(const std::string& suite, const std::string& name) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("dsim_test_" + suite + "." + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return dir / name;
+}
+
+/// Writes `text` to <suite scratch>/<name>.yaml and returns its path.
+inline std::string scenario_file(const std::string& suite, const std::string& name,
+                                 const std::string& text) {
+  const std::filesystem::path p = scratch_path(suite, name + ".yaml");
+  std::ofstream(p, std::ios::binary) << text;
+  return p.string();
+}
+
+/// The content of the run's file `name` (fails the test when there is none).
+inline const std::string& run_file(const RunOutput& out, const std::string& name) {
+  for (const auto& [n, content] : out.files) {
+    if (n == name) return content;
+  }
+  FAIL("no file " << name);
+  static const std::string kNone;
+  return kNone;
+}
+
+}  // namespace dsim::testing
