@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <sstream>
 
 #include "sim/core/units.h"
 #include "sim/scenario/network_spec.h"
@@ -454,14 +452,9 @@ std::optional<ScenarioSpec> load_scenario_tree(ParamNode tree, const std::string
 
 std::optional<ScenarioSpec> load_scenario(const std::string& path, const LoadOptions& options,
                                           const ModelRegistry& registry, Diagnostics& diag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diag.error(SourceLoc{path, 0, 0}, "cannot read the scenario file");
-    return std::nullopt;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return load_scenario_text(ss.str(), path, options, registry, diag);
+  const auto text = read_scenario_file(path, diag);
+  if (!text) return std::nullopt;
+  return load_scenario_text(*text, path, options, registry, diag);
 }
 
 }  // namespace dsim

@@ -1,9 +1,8 @@
 #include "sim/scenario/yaml_tree.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <yaml-cpp/yaml.h>
+
+#include "sim/core/text_input.h"
 
 namespace dsim {
 
@@ -95,15 +94,17 @@ std::optional<ParamNode> parse_yaml(const std::string& text, const std::string& 
   }
 }
 
+std::optional<std::string> read_scenario_file(const std::string& path, Diagnostics& diag) {
+  std::string err;
+  auto text = read_text_file(path, kMaxScenarioBytes, &err);
+  if (!text) diag.error(SourceLoc{path, 0, 0}, "cannot read the scenario: " + err);
+  return text;
+}
+
 std::optional<ParamNode> load_yaml_file(const std::string& path, Diagnostics& diag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diag.error(SourceLoc{path, 0, 0}, "cannot read the file");
-    return std::nullopt;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_yaml(ss.str(), path, diag);
+  auto text = read_scenario_file(path, diag);
+  if (!text) return std::nullopt;
+  return parse_yaml(*text, path, diag);
 }
 
 std::string emit_yaml(const ParamNode& node) {

@@ -11,6 +11,9 @@ namespace dsim {
 /// Parses YAML text; syntax errors and duplicate keys go to `diag`.
 std::optional<ParamNode> parse_yaml(const std::string& text, const std::string& file,
                                     Diagnostics& diag);
+/// The text of a scenario file: a regular file of at most kMaxScenarioBytes (64 MiB);
+/// otherwise nullopt, reported to `diag`.
+std::optional<std::string> read_scenario_file(const std::string& path, Diagnostics& diag);
 /// Reads and parses a file; an unreadable file is reported to `diag`.
 std::optional<ParamNode> load_yaml_file(const std::string& path, Diagnostics& diag);
 /// Writes a tree back as block-style YAML, keys in tree order.
