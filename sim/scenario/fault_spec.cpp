@@ -42,12 +42,15 @@ class TargetParser {
 
  public:
   TargetParser(const ScenarioSpec& spec, Diagnostics& diag) : spec_(spec), diag_(diag) {
-    uint32_t first = 0;
-    for (const auto& g : spec.groups) {
-      first_.push_back(first);
-      first += g.count;
+    uint64_t first = 0;
+    for (uint32_t g = 0; g < spec.groups.size(); ++g) {
+      first_.push_back(static_cast<uint32_t>(first));
+      first += spec.groups[g].count;
+      by_name_.emplace(spec.groups[g].name, g);  // the first group of a name
     }
-    total_ = first;
+    total_ = static_cast<uint32_t>(first);
+    // Too many nodes is reported with the groups; node numbers would not fit.
+    unchecked_ = spec.groups.empty() || first > kMaxNodes;
     if (spec.network.topology == TopologyKind::kRegions) {
       for (const auto& r : spec.network.regions)
         regions_.push_back(r.name);
@@ -58,6 +61,9 @@ class TargetParser {
 
   std::optional<TargetSpec> parse(const ParamNode& n, const std::string& where) {
     TargetSpec t;
+    // No groups (`groups:` is missing or broken) or too many nodes: reported already, and
+    // every target would be reported again.
+    if (unchecked_) return t;
     std::vector<const ParamNode*> items;
     if (n.kind == ParamNode::Kind::kScalar) {
       items.push_back(&n);
@@ -126,10 +132,9 @@ class TargetParser {
 
  private:
   std::optional<uint32_t> group(const std::string& name) const {
-    for (uint32_t g = 0; g < spec_.groups.size(); ++g) {
-      if (spec_.groups[g].name == name) return g;
-    }
-    return std::nullopt;
+    const auto it = by_name_.find(name);
+    if (it == by_name_.end()) return std::nullopt;
+    return it->second;
   }
   std::string group_names() const {
     std::string s;
@@ -267,7 +272,9 @@ class TargetParser {
   const ScenarioSpec& spec_;
   Diagnostics& diag_;
   std::vector<uint32_t> first_;
+  std::map<std::string, uint32_t> by_name_;  // group index by name
   uint32_t total_ = 0;
+  bool unchecked_ = false;
   std::vector<std::string> regions_;
 };
 

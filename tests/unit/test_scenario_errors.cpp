@@ -1,0 +1,103 @@
+// Scenario errors: every error of the whole scenario in one pass, in file order.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "models/builtin.h"
+#include "sim/scenario/scenario.h"
+
+using namespace dsim;
+
+namespace {
+
+// The specs point into the registry: it outlives them.
+const ModelRegistry& registry() {
+  static const ModelRegistry r = [] {
+    ModelRegistry m;
+    register_builtin_models(m);
+    return m;
+  }();
+  return r;
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+Diagnostics load_errors(const std::string& text) {
+  Diagnostics diag;
+  CHECK_FALSE(load_scenario_text(text, "s.yaml", LoadOptions{}, registry(), diag));
+  return diag;
+}
+
+}  // namespace
+
+TEST_CASE("scenario errors: faults, parameters and keys in one pass, in file order") {
+  const Diagnostics diag = load_errors(R"Y(faults:
+  - {at: 1s, crash: nobody}
+duration: soon
+groups:
+  - {name: c, model: client, params: {timeout: 5, target: s}}
+  - {name: s, model: server}
+  - {name: s, model: server}
+nemesis:
+  - {crash: s, rate: 1/min, stop: 1h}
+seed: 1
+seed: 2
+)Y");
+  INFO(diag.render());
+  const auto& all = diag.all();
+  REQUIRE(all.size() == 6);
+  CHECK(contains(all[0].message, "faults[0].crash: no group or node named 'nobody'"));
+  CHECK(contains(all[1].message, "duration: expected a duration"));
+  CHECK(contains(all[2].message, "groups.c.params.timeout"));
+  CHECK(contains(all[3].message, "a group named 's' is already defined"));
+  CHECK(contains(all[4].message, "nemesis[0].stop"));
+  CHECK(all[5].message == "duplicate key 'seed'");
+  for (size_t i = 1; i < all.size(); ++i) {
+    INFO(i);
+    CHECK(all[i - 1].loc.line < all[i].loc.line);
+  }
+}
+
+TEST_CASE("scenario errors: without groups, a fault is not reported a second time") {
+  const Diagnostics diag = load_errors("duration: 10s\nfaults:\n  - {at: 1s, crash: web}\n");
+  INFO(diag.render());
+  REQUIRE(diag.all().size() == 1);
+  CHECK(contains(diag.all()[0].message, "missing required key 'groups'"));
+}
+
+TEST_CASE("scenario errors: a bad link does not hide the other errors of a graph") {
+  const Diagnostics diag = load_errors(R"Y(duration: soon
+network:
+  graph:
+    hosts: [a, b]
+    links:
+      - {between: [a, b], latency: 1ms}
+      - {between: [a, nowhere], latency: 1ms}
+groups:
+  - {name: s, model: server, placement: a}
+)Y");
+  INFO(diag.render());
+  REQUIRE(diag.all().size() == 2);
+  CHECK(contains(diag.all()[0].message, "duration"));
+  CHECK(contains(diag.all()[1].message, "no host or switch named 'nowhere'"));
+  CHECK(diag.all()[1].loc.line == 7);
+}
+
+TEST_CASE("diagnostics: sort_in_file_order") {
+  Diagnostics d;
+  d.error(SourceLoc{"a.yaml", 0, 0}, "before");
+  d.error(SourceLoc{"a.yaml", 9, 1}, "nine");
+  d.error(SourceLoc{"b.yaml", 1, 1}, "other file");
+  d.error(SourceLoc{"a.yaml", 0, 0}, "no line");
+  d.error(SourceLoc{"a.yaml", 2, 7}, "two, seven");
+  d.error(SourceLoc{"a.yaml", 2, 3}, "two, three");
+  d.error(SourceLoc{"a.yaml", 2, 3}, "two, three again");
+  d.sort_in_file_order(1);
+  std::string order;
+  for (const auto& e : d.all())
+    order += e.message + "|";
+  // The first stays; then a.yaml by line and column (ties as found, no line last), b.yaml.
+  CHECK(order == "before|two, three|two, three again|two, seven|nine|no line|other file|");
+}
