@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "sim/core/distribution_parse.h"
+#include "sim/core/text_input.h"
 #include "sim/core/units.h"
 
 namespace dsim {
@@ -180,6 +181,15 @@ void ParamReader::fail(const ParamNode& at, std::string_view key, const std::str
 
 void ParamReader::note(std::string_view key, ParamNode value) {
   resolved_.set(std::string(key), std::move(value));
+}
+
+bool ParamReader::name_ok(const ParamNode::Entry& e, std::string_view key) {
+  const std::string problem = one_line_problem(e.key);
+  if (problem.empty()) return true;
+  // The path stops at the map: the name itself would carry what is wrong with it.
+  if (env_->diagnostics)
+    env_->diagnostics->error(e.key_loc, join_path(path_, key) + ": a name in this map " + problem);
+  return false;
 }
 
 void ParamReader::error(std::string_view key, std::string message) {
@@ -434,12 +444,24 @@ std::string ParamReader::group(std::string_view key, std::string_view help) {
 }
 
 std::string ParamReader::text(std::string_view key, std::string_view def, std::string_view help) {
+  return read_text(key, def, help, one_line_problem);
+}
+
+std::string ParamReader::prose(std::string_view key, std::string_view def, std::string_view help) {
+  return read_text(key, def, help, prose_problem);
+}
+
+std::string ParamReader::read_text(std::string_view key, std::string_view def,
+                                   std::string_view help,
+                                   std::string (*problem)(std::string_view)) {
   const ParamNode* v = lookup(key, "text", help, std::string(def));
   std::string out(def);
   if (v) {
     std::string err;
     if (!scalar_or_fail(*v, "a text", &err)) {
       fail(*v, key, err);
+    } else if (const std::string p = problem(v->scalar); !p.empty()) {
+      fail(*v, key, "the text " + p);
     } else {
       out = v->scalar;
     }
@@ -512,6 +534,10 @@ std::vector<std::pair<std::string, double>> ParamReader::weights(
       std::vector<std::pair<std::string, double>> parsed;
       bool ok = true;
       for (const auto& e : v->entries) {
+        if (!name_ok(e, key)) {
+          ok = false;
+          continue;
+        }
         std::string err;
         auto w = e.value.kind == ParamNode::Kind::kScalar ? parse_probability(e.value.scalar, &err)
                                                           : std::nullopt;
@@ -561,6 +587,7 @@ std::vector<std::pair<std::string, Distribution>> ParamReader::distribution_map(
     } else if (v->kind == ParamNode::Kind::kMap) {
       r = ParamNode::make_map();
       for (const auto& e : v->entries) {
+        if (!name_ok(e, key)) continue;
         if (e.value.kind != ParamNode::Kind::kScalar) {
           fail(e.value, std::string(key) + "." + e.key,
                "expected a distribution, got " + e.value.kind_name());

@@ -158,7 +158,11 @@ class ParamReader {
   }
   /// A required reference to a node group of the scenario.
   std::string group(std::string_view key, std::string_view help);
+  /// One line of text (a name, a label): valid UTF-8 without control characters, so that
+  /// it is safe in a CSV cell, a JSON string and a file name.
   std::string text(std::string_view key, std::string_view def, std::string_view help);
+  /// Free text (a description): as text(), but newlines and tabs are allowed.
+  std::string prose(std::string_view key, std::string_view def, std::string_view help);
   /// `allow_negative`: a signed time (a clock offset), where negative values make sense.
   Distribution distribution(std::string_view key, const Distribution& def, std::string_view help,
                             Distribution::Dim dim = Distribution::Dim::kTime,
@@ -216,8 +220,13 @@ class ParamReader {
   }
   const ParamNode* lookup(std::string_view key, std::string_view type, std::string_view help,
                           std::string default_text);
+  std::string read_text(std::string_view key, std::string_view def, std::string_view help,
+                        std::string (*problem)(std::string_view));
   const SourceLoc& loc_of(std::string_view key) const;
   void fail(const ParamNode& at, std::string_view key, const std::string& message);
+  /// Whether the key of entry `e` of map `key` is a valid name (one line of UTF-8); reports
+  /// it otherwise.
+  bool name_ok(const ParamNode::Entry& e, std::string_view key);
   void note(std::string_view key, ParamNode value);
 
   const ParamNode* node_;

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "sim/core/text_input.h"
 #include "sim/core/units.h"
 #include "sim/scenario/network_spec.h"
 #include "sim/scenario/yaml_tree.h"
@@ -13,6 +14,7 @@ namespace dsim {
 namespace {
 
 constexpr int64_t kMaxWindows = 1'000'000;
+constexpr size_t kMaxNameBytes = 200;
 
 std::string dirname_of(const std::string& path) {
   const size_t slash = path.find_last_of('/');
@@ -269,11 +271,37 @@ DeclaredGroups declared_groups(const ParamNode& root) {
   return d;
 }
 
+// What makes a scenario's name unsafe ("" when it is safe). The name names the output
+// directory (runs/<name>-<seed>/), and appears in CSV headers and summary.json: it must be
+// one path component that stays in runs/, one line of UTF-8, short enough for a file name
+// (255 bytes, with room for the seed).
+std::string name_problem(const std::string& name) {
+  if (name.empty()) return "is empty";
+  if (std::string p = one_line_problem(name); !p.empty()) return p;
+  if (name.size() > kMaxNameBytes) {
+    return "is " + std::to_string(name.size()) + " bytes long; at most " +
+           std::to_string(kMaxNameBytes);
+  }
+  if (name.find_first_of("/\\") != std::string::npos) return "holds a path separator ('/' or '\\')";
+  if (name.find("..") != std::string::npos) return "holds '..'";
+  if (name.front() == '.') return "starts with '.'";
+  return "";
+}
+
 // The scenario's own keys: name, description, seed, duration, warmup.
 void read_run(ParamReader& top, ScenarioSpec& spec) {
+  const bool named = top.has("name");
   spec.name =
       top.text("name", stem_of(spec.file), "the scenario's name (default: the file's name)");
-  spec.description = top.text("description", "", "what the scenario shows");
+  const std::string problem = name_problem(spec.name);
+  if (!problem.empty() && named) {
+    top.error("name", "the scenario's name " + problem +
+                          " (it names the output directory runs/<name>-<seed>/)");
+  } else if (!problem.empty()) {
+    top.error("name", "the scenario is named after its file, whose name " + problem +
+                          "; give it a name: key");
+  }
+  spec.description = top.prose("description", "", "what the scenario shows");
   spec.seed = static_cast<uint64_t>(top.integer("seed", 1, "root of every random stream", 0));
   spec.duration =
       top.duration("duration", spec.duration, "simulated time the run lasts", Duration::from_ns(1));

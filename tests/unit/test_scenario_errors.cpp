@@ -101,3 +101,52 @@ TEST_CASE("diagnostics: sort_in_file_order") {
   // The first stays; then a.yaml by line and column (ties as found, no line last), b.yaml.
   CHECK(order == "before|two, three|two, three again|two, seven|nine|no line|other file|");
 }
+
+namespace {
+
+const std::string kGroups = "duration: 10s\ngroups:\n  - {name: s, model: server}\n";
+
+// The errors of kGroups + `extra`, one string.
+std::string errors_with(const std::string& extra, const std::string& file = "s.yaml") {
+  Diagnostics diag;
+  CHECK_FALSE(load_scenario_text(kGroups + extra, file, LoadOptions{}, registry(), diag));
+  return diag.render();
+}
+
+bool loads(const std::string& extra, const std::string& file = "s.yaml") {
+  Diagnostics diag;
+  const bool ok =
+      load_scenario_text(kGroups + extra, file, LoadOptions{}, registry(), diag).has_value();
+  INFO(diag.render());
+  CHECK(diag.ok() == ok);
+  return ok;
+}
+
+}  // namespace
+
+TEST_CASE("scenario names: one safe path component, one line of UTF-8") {
+  CHECK(loads("name: web-tier_2\n"));
+  CHECK(loads("name: caf\xC3\xA9 lab\n"));
+  CHECK(loads("name: v1.2\n"));
+  CHECK(contains(errors_with("name: ../../escape\n"), "holds a path separator"));
+  CHECK(contains(errors_with("name: a\\\\b\n"), "holds a path separator"));
+  CHECK(contains(errors_with("name: ..\n"), "holds '..'"));
+  CHECK(contains(errors_with("name: .hidden\n"), "starts with '.'"));
+  CHECK(contains(errors_with("name: \"\"\n"), "is empty"));
+  CHECK(contains(errors_with("name: \"a\\nb\"\n"), "the control character U+000A"));
+  CHECK(contains(errors_with("name: \"a\\u0085b\"\n"), "the control character U+0085"));
+  CHECK(loads("name: " + std::string(200, 'x') + "\n"));
+  CHECK(contains(errors_with("name: " + std::string(201, 'x') + "\n"), "201 bytes long"));
+  // Without name:, the file's name must follow the same rules.
+  CHECK(loads("", "runs/ok.yaml"));
+  CHECK(contains(errors_with("", "dir/.hidden.yaml"), "named after its file"));
+  // Descriptions may span lines; other texts may not.
+  CHECK(loads("description: |\n  one\n  two\n"));
+  CHECK(contains(errors_with("description: \"bell\\a\"\n"), "U+0007"));
+}
+
+TEST_CASE("scenario texts: names in maps of a model's params are one line of UTF-8") {
+  const std::string err =
+      errors_with("  - {name: c, model: client, params: {target: s, ops: {\"re\\nad\": 1}}}\n");
+  CHECK(contains(err, "groups.c.params.ops: a name in this map holds the control character"));
+}
