@@ -347,6 +347,8 @@ class Interpreter {
       auto r = parse_rate(a["rate"]->atom, &err);
       if (!r) return fail("exponential: " + err);
       if (*r <= 0) return fail("exponential: rate must be > 0");
+      if (const auto fast = rate_too_fast(a["rate"]->atom, *r); !fast.empty())
+        return fail("exponential: " + fast);
       return Distribution::exponential(1e9 / *r).with_dim(dim);
     }
     auto x = need_location(e, a, "mean", dim);

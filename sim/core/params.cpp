@@ -335,10 +335,12 @@ double ParamReader::rate(std::string_view key, double def_per_second, std::strin
     std::string err;
     if (!scalar_or_fail(*v, "a rate such as 200/s", &err)) {
       fail(*v, key, err);
-    } else if (auto r = parse_rate(v->scalar, &err)) {
-      out = *r;
-    } else {
+    } else if (auto r = parse_rate(v->scalar, &err); !r) {
       fail(*v, key, err);
+    } else if (err = rate_too_fast(v->scalar, *r); !err.empty()) {
+      fail(*v, key, err);
+    } else {
+      out = *r;
     }
   }
   note(key, ParamNode::make_scalar(format_rate(out)));

@@ -150,3 +150,24 @@ TEST_CASE("scenario texts: names in maps of a model's params are one line of UTF
       errors_with("  - {name: c, model: client, params: {target: s, ops: {\"re\\nad\": 1}}}\n");
   CHECK(contains(err, "groups.c.params.ops: a name in this map holds the control character"));
 }
+
+TEST_CASE("rates and periods finer than the clock's resolution are refused") {
+  const std::string client = "  - {name: c, model: client, params: {target: s, rate: ";
+  CHECK(loads(client + "1e9/s}}\n"));
+  CHECK(contains(errors_with(client + "2e9/s}}\n"), "finer than the clock's resolution"));
+  CHECK(contains(errors_with(client + "1e308/s}}\n"), "rate 1e308/s is above 1e9/s"));
+  CHECK(contains(errors_with("network: {latency: \"exponential(rate=5e9/s)\"}\n"),
+                 "exponential: rate 5e9/s is above 1e9/s"));
+  // A repeating fault: at most 10^6 starts.
+  CHECK(loads("faults:\n  - {at: 1s, restart: s, every: 1ms, until: 2s}\n"));
+  CHECK(contains(errors_with("faults:\n  - {at: 1s, restart: s, every: 1ns}\n"),
+                 "would start the fault 9000000000 times"));
+  CHECK(contains(errors_with("faults:\n  - {at: 0s, restart: s, every: 0.1ns}\n"),
+                 "finer than the clock's resolution"));
+  // A nemesis: about 10^6 faults at most, a fault's mean duration included.
+  CHECK(loads("nemesis:\n  - {crash: s, rate: 1e9/s, duration: 1s}\n"));
+  CHECK(contains(errors_with("nemesis:\n  - {restart: s, rate: 1e9/s}\n"),
+                 "would start about 10000000000 faults"));
+  CHECK(contains(errors_with("nemesis:\n  - {restart: s, interval: 0s}\n"),
+                 "would start faults without end"));
+}
