@@ -2,12 +2,12 @@
 
 #include <cmath>
 #include <deque>
-#include <fstream>
+#include <filesystem>
 #include <map>
-#include <sstream>
 #include <stdexcept>
 #include <vector>
 
+#include "sim/core/text_input.h"
 #include "sim/core/units.h"
 
 namespace dsim {
@@ -126,6 +126,37 @@ class Parser {
   std::string error_;
   std::deque<Expr> nodes_;
 };
+
+// The file `name` of an empirical(...) in a scenario read from `base_dir`. An absolute
+// path is taken as given. A relative one is read from that folder and must stay inside its
+// tree once symbolic links are followed: a scenario passed around cannot reach, say,
+// ../../../etc/passwd by a path that looks like one of its own data files.
+std::optional<std::string> data_file_path(const std::string& base_dir, const std::string& name,
+                                          std::string* error) {
+  namespace fs = std::filesystem;
+  if (fs::path(name).is_absolute()) return name;
+  const fs::path dir = base_dir.empty() ? "." : base_dir;
+  const fs::path joined = dir / name;
+  std::error_code ec;
+  const auto resolve = [&ec](const fs::path& p) {
+    const fs::path a = fs::absolute(p, ec);
+    return ec ? a : fs::weakly_canonical(a, ec);
+  };
+  const fs::path base = resolve(dir);
+  const fs::path full = ec ? fs::path() : resolve(joined);
+  if (ec) {
+    *error = "cannot find '" + name + "': " + ec.message();
+    return std::nullopt;
+  }
+  const fs::path rel = full.lexically_relative(base);
+  if (name.empty() || rel.empty() || *rel.begin() == "..") {
+    *error = "'" + name + "' leads outside the scenario's folder (" + base.string() +
+             "); a relative path must stay in that folder or below it (symbolic links "
+             "followed), or give an absolute path";
+    return std::nullopt;
+  }
+  return joined.lexically_normal().string();
+}
 
 class Interpreter {
  public:
@@ -316,6 +347,8 @@ class Interpreter {
       auto r = parse_rate(a["rate"]->atom, &err);
       if (!r) return fail("exponential: " + err);
       if (*r <= 0) return fail("exponential: rate must be > 0");
+      if (const auto fast = rate_too_fast(a["rate"]->atom, *r); !fast.empty())
+        return fail("exponential: " + fast);
       return Distribution::exponential(1e9 / *r).with_dim(dim);
     }
     auto x = need_location(e, a, "mean", dim);
@@ -415,14 +448,12 @@ class Interpreter {
     if (!bind(e, {"file"}, &a)) return std::nullopt;
     const auto* file = need(e, a, "file");
     if (!file) return std::nullopt;
-    std::string path = *file;
-    if (!path.empty() && path[0] != '/' && !base_dir_.empty()) path = base_dir_ + "/" + path;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return fail("empirical: cannot read '" + path + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
     std::string err;
-    auto d = parse_empirical_csv(ss.str(), dim, path, &err);
+    const auto path = data_file_path(base_dir_, *file, &err);
+    if (!path) return fail("empirical: " + err);
+    const auto csv = read_text_file(*path, kMaxDataFileBytes, &err);
+    if (!csv) return fail("empirical: cannot read '" + *path + "': " + err);
+    auto d = parse_empirical_csv(*csv, dim, *path, &err);
     if (!d) return fail(err);
     return d;
   }
@@ -454,30 +485,38 @@ std::vector<std::string> csv_cells(std::string_view line) {
 }
 
 struct CsvRow {
-  size_t line;  // 1-based, for messages
+  size_t line = 0;  // 1-based, for messages
   std::vector<std::string> cells;
 };
 
-// The rows of a CSV text, but for blank lines and # comments.
-std::vector<CsvRow> csv_rows(std::string_view csv) {
-  std::vector<CsvRow> rows;
-  size_t line_no = 0;
-  size_t pos = 0;
-  while (pos <= csv.size()) {
-    size_t end = csv.find('\n', pos);
-    if (end == std::string_view::npos) end = csv.size();
-    std::string_view line = csv.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const size_t first = line.find_first_not_of(" \t");
-    if (first != std::string_view::npos && line[first] != '#') {
-      rows.push_back({line_no, csv_cells(line)});
+// The rows of a CSV text one at a time (a large file is never held twice), but for blank
+// lines and # comments.
+class CsvLines {
+ public:
+  explicit CsvLines(std::string_view csv) : csv_(csv) {}
+
+  bool next(CsvRow& row) {
+    while (pos_ <= csv_.size()) {
+      size_t end = csv_.find('\n', pos_);
+      if (end == std::string_view::npos) end = csv_.size();
+      std::string_view line = csv_.substr(pos_, end - pos_);
+      pos_ = end + 1;
+      ++line_no_;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      const size_t first = line.find_first_not_of(" \t");
+      if (first != std::string_view::npos && line[first] != '#') {
+        row = {line_no_, csv_cells(line)};
+        return true;
+      }
     }
-    if (end == csv.size()) break;
+    return false;
   }
-  return rows;
-}
+
+ private:
+  std::string_view csv_;
+  size_t pos_ = 0;
+  size_t line_no_ = 0;
+};
 
 // Nanoseconds per unit of a time column, from the suffix of its name (latency_ms: 1e6).
 std::optional<double> time_unit_ns(const std::string& column) {
@@ -495,35 +534,33 @@ std::optional<double> time_unit_ns(const std::string& column) {
   return std::nullopt;
 }
 
+// The most data rows an empirical CSV may hold: 10^7 samples are 80 MB in memory, far more
+// than a distribution needs.
+constexpr size_t kMaxDataRows = 10'000'000;
+
 // An empirical distribution from a CSV text: one column of samples, or two of values and
-// their cumulative probabilities. Every error names the file and the line.
+// their cumulative probabilities. Every error names the file and the line, and quotes nothing
+// of the file (which may be any file the user can read, not a CSV at all).
 class EmpiricalCsv {
  public:
   EmpiricalCsv(Dim dim, const std::string& what, std::string* error)
       : dim_(dim), what_(what), error_(error) {}
 
   std::optional<Distribution> parse(std::string_view csv) {
-    rows_ = csv_rows(csv);
-    if (rows_.size() < 2) return fail(1, "needs a header line and at least one data row");
-    const auto& header = rows_[0].cells;
-    if (header.size() != 1 && header.size() != 2) {
-      return fail(rows_[0].line,
-                  "expected 1 column (samples) or 2 (value, cumulative probability)");
-    }
-    if (dim_ == Dim::kTime) {
-      const auto scale = time_unit_ns(header[0]);
-      if (!scale) {
-        return fail(rows_[0].line,
-                    "the first column of a time distribution must name its unit, "
-                    "e.g. latency_ms (suffixes _ns, _us, _ms, _s), got '" +
-                        header[0] + "'");
+    CsvLines lines(csv);
+    CsvRow row;
+    if (!lines.next(row)) return fail(1, "needs a header line and at least one data row");
+    if (!read_header(row)) return std::nullopt;
+    while (lines.next(row)) {
+      if (values_.size() >= kMaxDataRows) {
+        return fail(row.line, "more than " + std::to_string(kMaxDataRows) +
+                                  " data rows, the most an empirical distribution holds");
       }
-      scale_ = *scale;
+      if (!read_row(row)) return std::nullopt;
+      last_line_ = row.line;
     }
-    for (size_t r = 1; r < rows_.size(); ++r) {
-      if (!read_row(rows_[r], header.size())) return std::nullopt;
-    }
-    return build(header.size());
+    if (values_.empty()) return fail(1, "needs a header line and at least one data row");
+    return build();
   }
 
  private:
@@ -532,17 +569,37 @@ class EmpiricalCsv {
     return std::nullopt;
   }
 
+  // The header: how many columns, and for a time the unit its first column names.
+  bool read_header(const CsvRow& header) {
+    columns_ = header.cells.size();
+    if (columns_ != 1 && columns_ != 2) {
+      return fail(header.line, "expected 1 column (samples) or 2 (value, cumulative probability)"),
+             false;
+    }
+    if (dim_ != Dim::kTime) return true;
+    const auto scale = time_unit_ns(header.cells[0]);
+    if (!scale) {
+      return fail(header.line,
+                  "the first column of a time distribution must name its unit, "
+                  "e.g. latency_ms (suffixes _ns, _us, _ms, _s)"),
+             false;
+    }
+    scale_ = *scale;
+    return true;
+  }
+
   // A data row: a value (and its cumulative probability), checked against the rows before.
-  bool read_row(const CsvRow& row, size_t columns) {
+  bool read_row(const CsvRow& row) {
+    const size_t columns = columns_;
     if (row.cells.size() != columns) {
       return fail(row.line, "expected " + std::to_string(columns) + " columns"), false;
     }
     std::string err;
     auto v = parse_number(row.cells[0], &err);
-    if (!v) return fail(row.line, err), false;
+    if (!v) return fail(row.line, "the first column is not a number"), false;
     if (columns == 2) {
       auto p = parse_number(row.cells[1], &err);
-      if (!p) return fail(row.line, err), false;
+      if (!p) return fail(row.line, "the second column is not a number"), false;
       // The CDF rules, checked here so that the error names the offending line.
       if (*p < 0 || *p > 1)
         return fail(row.line, "cumulative probabilities must lie in [0, 1]"), false;
@@ -556,22 +613,23 @@ class EmpiricalCsv {
     return true;
   }
 
-  std::optional<Distribution> build(size_t columns) {
+  std::optional<Distribution> build() {
     try {
-      if (columns == 1) return Distribution::empirical_samples(std::move(values_)).with_dim(dim_);
+      if (columns_ == 1) return Distribution::empirical_samples(std::move(values_)).with_dim(dim_);
       std::vector<Distribution::Point> pts;
       for (size_t i = 0; i < values_.size(); ++i)
         pts.push_back({values_[i], cums_[i]});
       return Distribution::empirical_cdf(std::move(pts)).with_dim(dim_);
     } catch (const std::invalid_argument& ex) {
-      return fail(rows_.back().line, ex.what());
+      return fail(last_line_, ex.what());
     }
   }
 
   Dim dim_;
   const std::string& what_;
   std::string* error_;
-  std::vector<CsvRow> rows_;
+  size_t columns_ = 0;
+  size_t last_line_ = 0;  // of the last data row
   double scale_ = 1.0;
   std::vector<double> values_, cums_;
 };

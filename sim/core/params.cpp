@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <map>
+#include <tuple>
 
 #include "sim/core/distribution_parse.h"
+#include "sim/core/text_input.h"
 #include "sim/core/units.h"
 
 namespace dsim {
@@ -19,6 +23,46 @@ std::string Diagnostics::render() const {
   for (const auto& d : all_)
     out += d.loc.str() + ": error: " + d.message + "\n";
   return out;
+}
+
+void Diagnostics::sort_in_file_order(size_t from) {
+  if (from >= all_.size()) return;
+  // (file's rank, line, column, index) of each error: the index makes the sort stable.
+  std::map<std::string, size_t> file_rank;
+  std::vector<std::tuple<size_t, int, int, size_t>> order;
+  for (size_t i = from; i < all_.size(); ++i) {
+    const SourceLoc& loc = all_[i].loc;
+    const size_t rank = file_rank.emplace(loc.file, file_rank.size()).first->second;
+    const int line = loc.line > 0 ? loc.line : std::numeric_limits<int>::max();
+    order.emplace_back(rank, line, loc.column, i);
+  }
+  std::sort(order.begin(), order.end());
+  std::vector<Diagnostic> sorted(all_.begin(), all_.begin() + static_cast<std::ptrdiff_t>(from));
+  for (const auto& o : order)
+    sorted.push_back(std::move(all_[std::get<3>(o)]));
+  all_ = std::move(sorted);
+}
+
+void ParamEnv::index_groups() {
+  group_order.resize(group_names.size());
+  for (uint32_t i = 0; i < group_order.size(); ++i)
+    group_order[i] = i;
+  // Stable: among groups of one name, the first comes first (find_group() returns it).
+  std::stable_sort(group_order.begin(), group_order.end(),
+                   [this](uint32_t a, uint32_t b) { return group_names[a] < group_names[b]; });
+}
+
+std::optional<size_t> ParamEnv::find_group(std::string_view name) const {
+  if (group_order.size() != group_names.size()) {
+    const auto it = std::find(group_names.begin(), group_names.end(), name);
+    if (it == group_names.end()) return std::nullopt;
+    return static_cast<size_t>(it - group_names.begin());
+  }
+  const auto it = std::lower_bound(
+      group_order.begin(), group_order.end(), name,
+      [this](uint32_t g, std::string_view n) { return std::string_view(group_names[g]) < n; });
+  if (it == group_order.end() || group_names[*it] != name) return std::nullopt;
+  return *it;
 }
 
 ParamNode ParamNode::make_scalar(std::string text, SourceLoc loc) {
@@ -67,6 +111,10 @@ void ParamNode::set(std::string key, ParamNode value) {
     *existing = std::move(value);
     return;
   }
+  append(std::move(key), std::move(value));
+}
+
+void ParamNode::append(std::string key, ParamNode value) {
   SourceLoc key_loc = value.loc;
   entries.push_back({std::move(key), std::move(key_loc), std::move(value)});
 }
@@ -133,6 +181,15 @@ void ParamReader::fail(const ParamNode& at, std::string_view key, const std::str
 
 void ParamReader::note(std::string_view key, ParamNode value) {
   resolved_.set(std::string(key), std::move(value));
+}
+
+bool ParamReader::name_ok(const ParamNode::Entry& e, std::string_view key) {
+  const std::string problem = one_line_problem(e.key);
+  if (problem.empty()) return true;
+  // The path stops at the map: the name itself would carry what is wrong with it.
+  if (env_->diagnostics)
+    env_->diagnostics->error(e.key_loc, join_path(path_, key) + ": a name in this map " + problem);
+  return false;
 }
 
 void ParamReader::error(std::string_view key, std::string message) {
@@ -278,10 +335,12 @@ double ParamReader::rate(std::string_view key, double def_per_second, std::strin
     std::string err;
     if (!scalar_or_fail(*v, "a rate such as 200/s", &err)) {
       fail(*v, key, err);
-    } else if (auto r = parse_rate(v->scalar, &err)) {
-      out = *r;
-    } else {
+    } else if (auto r = parse_rate(v->scalar, &err); !r) {
       fail(*v, key, err);
+    } else if (err = rate_too_fast(v->scalar, *r); !err.empty()) {
+      fail(*v, key, err);
+    } else {
+      out = *r;
     }
   }
   note(key, ParamNode::make_scalar(format_rate(out)));
@@ -375,10 +434,9 @@ std::string ParamReader::group(std::string_view key, std::string_view help) {
     fail(*v, key, err);
     return "";
   }
-  const auto& names = env_->group_names;
-  if (std::find(names.begin(), names.end(), v->scalar) == names.end()) {
+  if (!env_->find_group(v->scalar)) {
     std::string valid;
-    for (const auto& n : names)
+    for (const auto& n : env_->group_names)
       valid += (valid.empty() ? "" : ", ") + n;
     fail(*v, key, "no group named '" + v->scalar + "' (groups: " + valid + ")");
     return "";
@@ -388,12 +446,24 @@ std::string ParamReader::group(std::string_view key, std::string_view help) {
 }
 
 std::string ParamReader::text(std::string_view key, std::string_view def, std::string_view help) {
+  return read_text(key, def, help, one_line_problem);
+}
+
+std::string ParamReader::prose(std::string_view key, std::string_view def, std::string_view help) {
+  return read_text(key, def, help, prose_problem);
+}
+
+std::string ParamReader::read_text(std::string_view key, std::string_view def,
+                                   std::string_view help,
+                                   std::string (*problem)(std::string_view)) {
   const ParamNode* v = lookup(key, "text", help, std::string(def));
   std::string out(def);
   if (v) {
     std::string err;
     if (!scalar_or_fail(*v, "a text", &err)) {
       fail(*v, key, err);
+    } else if (const std::string p = problem(v->scalar); !p.empty()) {
+      fail(*v, key, "the text " + p);
     } else {
       out = v->scalar;
     }
@@ -466,6 +536,10 @@ std::vector<std::pair<std::string, double>> ParamReader::weights(
       std::vector<std::pair<std::string, double>> parsed;
       bool ok = true;
       for (const auto& e : v->entries) {
+        if (!name_ok(e, key)) {
+          ok = false;
+          continue;
+        }
         std::string err;
         auto w = e.value.kind == ParamNode::Kind::kScalar ? parse_probability(e.value.scalar, &err)
                                                           : std::nullopt;
@@ -491,7 +565,7 @@ std::vector<std::pair<std::string, double>> ParamReader::weights(
   }
   ParamNode r = ParamNode::make_map();
   for (const auto& [k, w] : out)
-    r.set(k, ParamNode::make_scalar(format_number(w)));
+    r.append(k, ParamNode::make_scalar(format_number(w)));
   note(key, std::move(r));
   return out;
 }
@@ -515,6 +589,7 @@ std::vector<std::pair<std::string, Distribution>> ParamReader::distribution_map(
     } else if (v->kind == ParamNode::Kind::kMap) {
       r = ParamNode::make_map();
       for (const auto& e : v->entries) {
+        if (!name_ok(e, key)) continue;
         if (e.value.kind != ParamNode::Kind::kScalar) {
           fail(e.value, std::string(key) + "." + e.key,
                "expected a distribution, got " + e.value.kind_name());
@@ -526,7 +601,7 @@ std::vector<std::pair<std::string, Distribution>> ParamReader::distribution_map(
           } else {
             out.emplace_back(e.key, *d);
           }
-          r.set(e.key, ParamNode::make_scalar(e.value.scalar));
+          r.append(e.key, ParamNode::make_scalar(e.value.scalar));
         } else {
           fail(e.value, std::string(key) + "." + e.key, err + unbalanced_hint(e.value.scalar));
         }

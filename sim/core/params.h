@@ -47,6 +47,10 @@ class Diagnostics {
   }
   bool ok() const { return all_.empty(); }
   const std::vector<Diagnostic>& all() const { return all_; }
+  /// Puts the errors from index `from` on in file order: by file (in the order each file
+  /// first appears), line and column; errors without a line last in their file; ties keep
+  /// the order they were found in.
+  void sort_in_file_order(size_t from = 0);
   /// One line per error: "file:line:column: error: message".
   std::string render() const;
 
@@ -72,6 +76,8 @@ struct ParamNode {
   const ParamNode* find(std::string_view key) const;
   ParamNode* find(std::string_view key);
   void set(std::string key, ParamNode value);  ///< replaces or appends
+  /// Appends an entry whose key the map does not hold yet (O(1), where set() searches).
+  void append(std::string key, ParamNode value);
   std::string kind_name() const;
 };
 
@@ -97,13 +103,19 @@ struct ParamEnv {
   std::string base_dir;                   ///< for relative file names (empirical CDFs)
   uint32_t group_count = 0;               ///< nodes of the group whose params are read (0: unknown)
   bool doc_mode = false;
+  /// Indexes of group_names sorted by name (set by index_groups()): finding a group is then
+  /// a binary search, where a scenario may hold 10^5 groups that each name another. While
+  /// it does not match group_names (not set), a search is linear.
+  std::vector<uint32_t> group_order;
 
+  /// Sets group_order from group_names.
+  void index_groups();
+  /// The index of the first group named `name`, if any.
+  std::optional<size_t> find_group(std::string_view name) const;
   /// The model of group `name` ("" when not known).
   std::string_view model_of(std::string_view name) const {
-    for (size_t i = 0; i < group_names.size() && i < group_models.size(); ++i) {
-      if (group_names[i] == name) return group_models[i];
-    }
-    return {};
+    const auto g = find_group(name);
+    return g && *g < group_models.size() ? std::string_view(group_models[*g]) : std::string_view();
   }
 };
 
@@ -146,7 +158,11 @@ class ParamReader {
   }
   /// A required reference to a node group of the scenario.
   std::string group(std::string_view key, std::string_view help);
+  /// One line of text (a name, a label): valid UTF-8 without control characters, so that
+  /// it is safe in a CSV cell, a JSON string and a file name.
   std::string text(std::string_view key, std::string_view def, std::string_view help);
+  /// Free text (a description): as text(), but newlines and tabs are allowed.
+  std::string prose(std::string_view key, std::string_view def, std::string_view help);
   /// `allow_negative`: a signed time (a clock offset), where negative values make sense.
   Distribution distribution(std::string_view key, const Distribution& def, std::string_view help,
                             Distribution::Dim dim = Distribution::Dim::kTime,
@@ -204,8 +220,13 @@ class ParamReader {
   }
   const ParamNode* lookup(std::string_view key, std::string_view type, std::string_view help,
                           std::string default_text);
+  std::string read_text(std::string_view key, std::string_view def, std::string_view help,
+                        std::string (*problem)(std::string_view));
   const SourceLoc& loc_of(std::string_view key) const;
   void fail(const ParamNode& at, std::string_view key, const std::string& message);
+  /// Whether the key of entry `e` of map `key` is a valid name (one line of UTF-8); reports
+  /// it otherwise.
+  bool name_ok(const ParamNode::Entry& e, std::string_view key);
   void note(std::string_view key, ParamNode value);
 
   const ParamNode* node_;

@@ -109,6 +109,10 @@ std::optional<Duration> parse_duration(std::string_view text, std::string* error
     set(error, "duration '" + shown + "' is out of range (at most 292 years)");
     return std::nullopt;
   }
+  if (ns != 0 && std::abs(ns) < 1) {
+    set(error, "duration '" + shown + "' is finer than the clock's resolution (1ns)");
+    return std::nullopt;
+  }
   return Duration::from_ns(std::llround(ns));
 }
 
@@ -136,6 +140,13 @@ std::optional<double> parse_rate(std::string_view text, std::string* error) {
     return std::nullopt;
   }
   return *count / span->to_seconds();
+}
+
+std::string rate_too_fast(std::string_view text, double per_second) {
+  if (per_second <= kMaxRatePerSecond) return "";
+  return "rate " + std::string(trim(text)) +
+         " is above 1e9/s: its events would come less than 1ns apart, finer than the "
+         "clock's resolution (1ns)";
 }
 
 std::optional<uint64_t> parse_size(std::string_view text, std::string* error) {

@@ -16,6 +16,11 @@ namespace dsim {
 std::optional<Duration> parse_duration(std::string_view text, std::string* error);
 /// Events per second: "<number>/<duration or unit>", e.g. "200/s", "5/ms", "100/30min".
 std::optional<double> parse_rate(std::string_view text, std::string* error);
+/// The fastest rate a simulation can follow: one event per nanosecond, the clock's
+/// resolution. A faster rate would put events at the same instant and time would not move.
+constexpr double kMaxRatePerSecond = 1e9;
+/// Why rate `text` (worth `per_second`) is above kMaxRatePerSecond; "" when it is not.
+std::string rate_too_fast(std::string_view text, double per_second);
 /// Bytes: "<number><unit>" with B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB.
 std::optional<uint64_t> parse_size(std::string_view text, std::string* error);
 /// Bits per second: bps, Kbps, Mbps, Gbps, Tbps, or bytes per second: B/s, KB/s, MB/s, GB/s.

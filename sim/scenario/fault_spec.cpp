@@ -1,6 +1,7 @@
 // `faults:` and `nemesis:` of a scenario -> FaultSpec / NemesisSpec, with targets
 // checked against the groups (and regions) the scenario defines.
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -14,6 +15,9 @@ namespace dsim {
 namespace {
 
 constexpr uint32_t kWholeRun = 0xffffffffu;
+// The most times a repeating fault or a nemesis may start a fault in a run: more would be
+// a period so short that the run spends its time on faults (or, at 1ns, stands still).
+constexpr uint64_t kMaxOccurrences = 1'000'000;
 
 struct Kinds {
   const char* key;
@@ -42,12 +46,15 @@ class TargetParser {
 
  public:
   TargetParser(const ScenarioSpec& spec, Diagnostics& diag) : spec_(spec), diag_(diag) {
-    uint32_t first = 0;
-    for (const auto& g : spec.groups) {
-      first_.push_back(first);
-      first += g.count;
+    uint64_t first = 0;
+    for (uint32_t g = 0; g < spec.groups.size(); ++g) {
+      first_.push_back(static_cast<uint32_t>(first));
+      first += spec.groups[g].count;
+      by_name_.emplace(spec.groups[g].name, g);  // the first group of a name
     }
-    total_ = first;
+    total_ = static_cast<uint32_t>(first);
+    // Too many nodes is reported with the groups; node numbers would not fit.
+    unchecked_ = spec.groups.empty() || first > kMaxNodes;
     if (spec.network.topology == TopologyKind::kRegions) {
       for (const auto& r : spec.network.regions)
         regions_.push_back(r.name);
@@ -58,6 +65,9 @@ class TargetParser {
 
   std::optional<TargetSpec> parse(const ParamNode& n, const std::string& where) {
     TargetSpec t;
+    // No groups (`groups:` is missing or broken) or too many nodes: reported already, and
+    // every target would be reported again.
+    if (unchecked_) return t;
     std::vector<const ParamNode*> items;
     if (n.kind == ParamNode::Kind::kScalar) {
       items.push_back(&n);
@@ -126,10 +136,9 @@ class TargetParser {
 
  private:
   std::optional<uint32_t> group(const std::string& name) const {
-    for (uint32_t g = 0; g < spec_.groups.size(); ++g) {
-      if (spec_.groups[g].name == name) return g;
-    }
-    return std::nullopt;
+    const auto it = by_name_.find(name);
+    if (it == by_name_.end()) return std::nullopt;
+    return it->second;
   }
   std::string group_names() const {
     std::string s;
@@ -267,7 +276,9 @@ class TargetParser {
   const ScenarioSpec& spec_;
   Diagnostics& diag_;
   std::vector<uint32_t> first_;
+  std::map<std::string, uint32_t> by_name_;  // group index by name
   uint32_t total_ = 0;
+  bool unchecked_ = false;
   std::vector<std::string> regions_;
 };
 
@@ -572,6 +583,18 @@ Timing read_timing(ParamReader& r, const ScenarioSpec& spec) {
   return t;
 }
 
+// A repeating fault starts at `at`, at + every, ... while before `until`.
+void check_occurrences(ParamReader& r, const Timing& t) {
+  if (!t.every || *t.every <= Duration::zero() || t.until <= t.at) return;
+  const uint64_t starts = static_cast<uint64_t>((t.until - t.at).ns() - 1) / t.every->ns() + 1;
+  if (starts <= kMaxOccurrences) return;
+  r.error("every", "every " + format_duration(*t.every) + " would start the fault " +
+                       std::to_string(starts) + " times between " + format_duration(t.at) +
+                       " and " + format_duration(t.until) + "; at most " +
+                       std::to_string(kMaxOccurrences) +
+                       " (make every longer, or stop the repeats sooner with until)");
+}
+
 // The rules on `at` and on the repeat keys, whatever the fault.
 void check_timing(ParamReader& r, const Timing& t, const ScenarioSpec& spec) {
   if (!t.every && (t.has_jitter || t.has_until)) {
@@ -580,6 +603,7 @@ void check_timing(ParamReader& r, const Timing& t, const ScenarioSpec& spec) {
                 " belongs to a repeating fault: give every: too (e.g. every: 2s)");
   }
   if (t.every && *t.every <= Duration::zero()) r.error("every", "must be > 0");
+  check_occurrences(r, t);
   if (t.every && t.has_until && (t.until <= t.at || t.until > spec.duration)) {
     r.error("until", "must be after at (" + format_duration(t.at) + ") and within the run (" +
                          format_duration(spec.duration) + ")");
@@ -662,6 +686,30 @@ void check_nemesis_window(ParamReader& r, Duration start, Duration stop, const S
   if (stop <= start) r.error("stop", "must be after start");
 }
 
+// A nemesis starts about one fault per mean interval plus mean duration (a renewal
+// process), between start and stop.
+void check_nemesis_count(ParamReader& r, const NemesisSpec& n, const char* key) {
+  const double cycle_ns = n.interval.mean() + n.duration.mean();
+  const double window_ns = static_cast<double>((n.stop - n.start).ns());
+  if (window_ns <= 0) return;  // reported with start and stop
+  if (!(cycle_ns > 0)) {
+    r.error(key,
+            "the nemesis would start faults without end: its mean interval plus mean "
+            "duration is 0");
+    return;
+  }
+  const double starts = window_ns / cycle_ns;
+  if (starts <= static_cast<double>(kMaxOccurrences)) return;
+  // Whole numbers up to 10^18 in full ("10000000000", not "1e+10").
+  const std::string about =
+      starts < 1e18 ? std::to_string(std::llround(starts)) : format_number(starts);
+  r.error(key, "the nemesis would start about " + about + " faults between " +
+                   format_duration(n.start - SimTime::zero()) + " and " +
+                   format_duration(n.stop - SimTime::zero()) +
+                   " (one per mean interval plus mean duration); at most " +
+                   std::to_string(kMaxOccurrences) + ": make the faults rarer");
+}
+
 void read_nemesis(const ParamNode& item, size_t i, ParamEnv& env, TargetParser& tp,
                   ScenarioSpec& spec) {
   ParamReader r(&item, &env, "nemesis[" + std::to_string(i) + "]", item.loc);
@@ -693,6 +741,7 @@ void read_nemesis(const ParamNode& item, size_t i, ParamEnv& env, TargetParser& 
   n.duration = lasting ? duration : Distribution::constant(0).with_dim(Distribution::Dim::kTime);
   n.start = SimTime::zero() + start;
   n.stop = SimTime::zero() + stop;
+  check_nemesis_count(r, n, has_interval ? "interval" : "rate");
   spec.nemesis.push_back(std::move(n));
 }
 

@@ -405,6 +405,7 @@ void check_routes(const ParamNode* links, const NetworkConfig& c, Diagnostics& d
 
 void read_graph(ParamReader& net, const ParamNode* g, NetworkConfig& c) {
   Diagnostics& diag = diag_of(net);
+  const size_t errors_before = diag.all().size();
   ParamReader gr(g, &net.env(), "network.graph", g->loc);
   const ParamNode* hosts = gr.raw("hosts", "list", "hosts: names, or {name, region, zone, rack}");
   const ParamNode* switches = gr.raw("switches", "list", "switches and routers: names");
@@ -421,7 +422,8 @@ void read_graph(ParamReader& net, const ParamNode* g, NetworkConfig& c) {
   const LinkSpec base = c.default_link();
   for (size_t i = 0; i < links->items.size(); ++i)
     read_graph_link(net, links->items[i], i, base, c);
-  if (!diag.ok()) return;
+  // Routes only over a graph read without errors, whatever the rest of the scenario holds.
+  if (diag.all().size() != errors_before) return;
   check_routes(links, c, diag);
 }
 

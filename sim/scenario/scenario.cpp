@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <sstream>
+#include <set>
 
+#include "sim/core/text_input.h"
 #include "sim/core/units.h"
 #include "sim/scenario/check_resolve.h"
 #include "sim/scenario/network_spec.h"
@@ -14,8 +14,8 @@ namespace dsim {
 
 namespace {
 
-constexpr uint64_t kMaxNodes = 50'000'000;
 constexpr int64_t kMaxWindows = 1'000'000;
+constexpr size_t kMaxNameBytes = 200;
 
 std::string dirname_of(const std::string& path) {
   const size_t slash = path.find_last_of('/');
@@ -50,30 +50,25 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
-// A group's name must be valid and new; `seen` lists the names of the groups before it.
-void check_group_name(ParamReader& g, const std::string& name, std::vector<std::string>& seen) {
+// A group's name must be valid and new; `seen` holds the names of the groups before it.
+void check_group_name(ParamReader& g, const std::string& name, std::set<std::string>& seen) {
   if (name.empty()) {
     g.error("name", "missing required key 'name'");
   } else if (!valid_group_name(name)) {
     g.error("name", "group name '" + name +
                         "' must start with a letter and hold only letters, digits, '_' and '-' "
                         "('all' and 'run' are reserved)");
-  } else if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+  } else if (!seen.insert(name).second) {
     g.error("name", "a group named '" + name + "' is already defined");
   }
-  seen.push_back(name);
 }
 
 // Reads `groups:`, one group after the other.
 class GroupsReader {
  public:
-  GroupsReader(const std::vector<std::string>& group_names, const ModelRegistry& registry,
-               ParamEnv& env, ScenarioSpec& spec, const ClockSpec& clock_default)
-      : group_names_(group_names),
-        registry_(registry),
-        env_(env),
-        spec_(spec),
-        clock_default_(clock_default) {}
+  GroupsReader(const ModelRegistry& registry, ParamEnv& env, ScenarioSpec& spec,
+               const ClockSpec& clock_default)
+      : registry_(registry), env_(env), spec_(spec), clock_default_(clock_default) {}
 
   void read(const ParamNode* list, ParamNode& resolved) {
     Diagnostics& diag = *env_.diagnostics;
@@ -128,26 +123,26 @@ class GroupsReader {
       g.error("model", "unknown model '" + group.model + "' (models: " + registry_.names() + ")");
       return;
     }
-    ParamEnv model_env = env_;
-    model_env.group_names = group_names_;
-    model_env.group_count = group.count;
     const std::string path =
         "groups." + (group.name.empty() ? std::to_string(i) : group.name) + ".params";
     SourceLoc params_loc = item.loc;
     for (const auto& e : item.entries) {
       if (e.key == "params") params_loc = e.key_loc;
     }
-    ParamReader r(params, &model_env, path, params_loc);
+    // The environment is shared, not copied: a copy of every group's name for each group
+    // would make reading n groups cost O(n^2).
+    env_.group_count = group.count;
+    ParamReader r(params, &env_, path, params_loc);
     group.config = group.factory->parse(r);
+    env_.group_count = 0;
     resolved.set("params", r.resolved());
   }
 
-  const std::vector<std::string>& group_names_;
   const ModelRegistry& registry_;
   ParamEnv& env_;
   ScenarioSpec& spec_;
   const ClockSpec& clock_default_;
-  std::vector<std::string> seen_;  // the names of the groups read so far
+  std::set<std::string> seen_;  // the names of the groups read so far
   uint64_t total_nodes_ = 0;
 };
 
@@ -277,11 +272,37 @@ DeclaredGroups declared_groups(const ParamNode& root) {
   return d;
 }
 
+// What makes a scenario's name unsafe ("" when it is safe). The name names the output
+// directory (runs/<name>-<seed>/), and appears in CSV headers and summary.json: it must be
+// one path component that stays in runs/, one line of UTF-8, short enough for a file name
+// (255 bytes, with room for the seed).
+std::string name_problem(const std::string& name) {
+  if (name.empty()) return "is empty";
+  if (std::string p = one_line_problem(name); !p.empty()) return p;
+  if (name.size() > kMaxNameBytes) {
+    return "is " + std::to_string(name.size()) + " bytes long; at most " +
+           std::to_string(kMaxNameBytes);
+  }
+  if (name.find_first_of("/\\") != std::string::npos) return "holds a path separator ('/' or '\\')";
+  if (name.find("..") != std::string::npos) return "holds '..'";
+  if (name.front() == '.') return "starts with '.'";
+  return "";
+}
+
 // The scenario's own keys: name, description, seed, duration, warmup.
 void read_run(ParamReader& top, ScenarioSpec& spec) {
+  const bool named = top.has("name");
   spec.name =
       top.text("name", stem_of(spec.file), "the scenario's name (default: the file's name)");
-  spec.description = top.text("description", "", "what the scenario shows");
+  const std::string problem = name_problem(spec.name);
+  if (!problem.empty() && named) {
+    top.error("name", "the scenario's name " + problem +
+                          " (it names the output directory runs/<name>-<seed>/)");
+  } else if (!problem.empty()) {
+    top.error("name", "the scenario is named after its file, whose name " + problem +
+                          "; give it a name: key");
+  }
+  spec.description = top.prose("description", "", "what the scenario shows");
   spec.seed = static_cast<uint64_t>(top.integer("seed", 1, "root of every random stream", 0));
   spec.duration =
       top.duration("duration", spec.duration, "simulated time the run lasts", Duration::from_ns(1));
@@ -346,6 +367,56 @@ void set_resolved(const ParamReader& top, ParamNode resolved_groups, ScenarioSpe
   for (const auto& c : spec.checks)
     check_list.items.push_back(ParamNode::make_scalar(c.text));
   if (!spec.checks.empty()) spec.resolved.set("checks", std::move(check_list));
+}
+
+// Reads and validates the whole scenario, reporting every error it finds.
+std::optional<ScenarioSpec> read_scenario(ParamNode tree, const std::string& file,
+                                          const LoadOptions& options, const ModelRegistry& registry,
+                                          Diagnostics& diag) {
+  std::optional<ParamNode> root(std::move(tree));
+  if (root->kind != ParamNode::Kind::kMap) {
+    diag.error(root->loc,
+               "a scenario is a map with keys such as name, duration, network, groups; "
+               "got " +
+                   root->kind_name());
+    return std::nullopt;
+  }
+  apply_options(*root, options, diag);
+
+  ScenarioSpec spec;
+  spec.file = file;
+  spec.registry = &registry;
+  // Group names first: model parameters may refer to any group, declared before or after.
+  const DeclaredGroups declared = declared_groups(*root);
+  ParamEnv env;
+  env.diagnostics = &diag;
+  env.group_names = declared.names;
+  env.group_models = declared.models;
+  env.index_groups();
+  env.base_dir = dirname_of(file);
+  ParamReader top(&*root, &env, "", SourceLoc{file, 1, 1});
+  read_run(top, spec);
+  read_network(top, spec);
+  const ClockSpec clock_default =
+      read_clock(top, ClockSpec{}, "the clock of every node (a group's clock overrides it)");
+  const ParamNode* groups = top.raw("groups", "list", "the node groups");
+  const ParamNode* checks = top.raw("checks", "list", "assertions on the results");
+  const ParamNode* faults = top.raw("faults", "list", "the fault timeline: [{at: 10s, crash: x}]");
+  const ParamNode* nemesis = top.raw("nemesis", "list", "random fault generators");
+  read_output(top, spec);
+  read_limits(top, spec);
+  read_consistency(top, registry, spec);
+  top.finish();
+
+  ParamNode resolved_groups;
+  GroupsReader(registry, env, spec, clock_default).read(groups, resolved_groups);
+  read_checks(checks, spec, diag);
+  resolve_checks(spec, diag);
+  read_faults(faults, nemesis, env, spec);
+  check_windows(top, spec);
+  if (!diag.ok()) return std::nullopt;
+  set_resolved(top, std::move(resolved_groups), spec);
+  return spec;
 }
 
 }  // namespace
@@ -414,69 +485,29 @@ bool set_at_path(ParamNode& root, const std::string& path, ParamNode value_node,
 std::optional<ScenarioSpec> load_scenario_text(const std::string& text, const std::string& file,
                                                const LoadOptions& options,
                                                const ModelRegistry& registry, Diagnostics& diag) {
+  const size_t errors_before = diag.all().size();
   auto tree = parse_yaml(text, file, diag);
   if (!tree) return std::nullopt;
-  return load_scenario_tree(std::move(*tree), file, options, registry, diag);
+  auto spec = load_scenario_tree(std::move(*tree), file, options, registry, diag);
+  // Again, for the duplicate keys parse_yaml reported.
+  diag.sort_in_file_order(errors_before);
+  return spec;
 }
 
 std::optional<ScenarioSpec> load_scenario_tree(ParamNode tree, const std::string& file,
                                                const LoadOptions& options,
                                                const ModelRegistry& registry, Diagnostics& diag) {
-  std::optional<ParamNode> root(std::move(tree));
-  if (root->kind != ParamNode::Kind::kMap) {
-    diag.error(root->loc,
-               "a scenario is a map with keys such as name, duration, network, groups; "
-               "got " +
-                   root->kind_name());
-    return std::nullopt;
-  }
-  apply_options(*root, options, diag);
-
-  ScenarioSpec spec;
-  spec.file = file;
-  spec.registry = &registry;
-  // Group names first: model parameters may refer to any group, declared before or after.
-  const DeclaredGroups declared = declared_groups(*root);
-  ParamEnv env;
-  env.diagnostics = &diag;
-  env.group_names = declared.names;
-  env.group_models = declared.models;
-  env.base_dir = dirname_of(file);
-  ParamReader top(&*root, &env, "", SourceLoc{file, 1, 1});
-  read_run(top, spec);
-  read_network(top, spec);
-  const ClockSpec clock_default =
-      read_clock(top, ClockSpec{}, "the clock of every node (a group's clock overrides it)");
-  const ParamNode* groups = top.raw("groups", "list", "the node groups");
-  const ParamNode* checks = top.raw("checks", "list", "assertions on the results");
-  const ParamNode* faults = top.raw("faults", "list", "the fault timeline: [{at: 10s, crash: x}]");
-  const ParamNode* nemesis = top.raw("nemesis", "list", "random fault generators");
-  read_output(top, spec);
-  read_limits(top, spec);
-  read_consistency(top, registry, spec);
-  top.finish();
-
-  ParamNode resolved_groups;
-  GroupsReader(declared.names, registry, env, spec, clock_default).read(groups, resolved_groups);
-  read_checks(checks, spec, diag);
-  resolve_checks(spec, diag);
-  if (diag.ok()) read_faults(faults, nemesis, env, spec);
-  check_windows(top, spec);
-  if (!diag.ok()) return std::nullopt;
-  set_resolved(top, std::move(resolved_groups), spec);
+  const size_t errors_before = diag.all().size();
+  auto spec = read_scenario(std::move(tree), file, options, registry, diag);
+  diag.sort_in_file_order(errors_before);
   return spec;
 }
 
 std::optional<ScenarioSpec> load_scenario(const std::string& path, const LoadOptions& options,
                                           const ModelRegistry& registry, Diagnostics& diag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diag.error(SourceLoc{path, 0, 0}, "cannot read the scenario file");
-    return std::nullopt;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return load_scenario_text(ss.str(), path, options, registry, diag);
+  const auto text = read_scenario_file(path, diag);
+  if (!text) return std::nullopt;
+  return load_scenario_text(*text, path, options, registry, diag);
 }
 
 }  // namespace dsim

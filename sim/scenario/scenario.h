@@ -20,6 +20,9 @@
 
 namespace dsim {
 
+/// The most nodes a scenario may hold, every group's count added.
+constexpr uint64_t kMaxNodes = 50'000'000;
+
 struct GroupSpec {
   std::string name;
   std::string model;

@@ -439,3 +439,49 @@ TEST_CASE("parse: empirical(file) reads a CSV file", "[parse][empirical]") {
     CHECK(contains(err, "bad.csv:3:"));
   }
 }
+
+TEST_CASE("parse: empirical(file) stays in the scenario's folder", "[parse][empirical]") {
+  TempDir dir("empirical_tree");
+  std::filesystem::create_directories(dir.path / "scenario" / "data");
+  dir.write("scenario/data/lat.csv", "latency_ms\n1\n2\n3\n");
+  dir.write("secret.csv", "root:x:0:0:root:/root:/bin/bash\n1\n");
+  const std::string base = (dir.path / "scenario").string();
+  // Below the folder, and through '..' that comes back into it: read.
+  CHECK(parse_ok("empirical(data/lat.csv)", Dim::kTime, base).mean() == 2e6);
+  CHECK(parse_ok("empirical(data/../data/lat.csv)", Dim::kTime, base).mean() == 2e6);
+  {
+    // Out of the folder by '..': refused before anything is read.
+    const auto err = parse_error("empirical(../secret.csv)", Dim::kTime, base);
+    CHECK(contains(err, "leads outside the scenario's folder"));
+    CHECK_FALSE(contains(err, "root:x"));
+  }
+  {
+    // Out of the folder by a symbolic link inside it.
+    std::filesystem::create_symlink(dir.path / "secret.csv", dir.path / "scenario" / "link.csv");
+    const auto err = parse_error("empirical(link.csv)", Dim::kTime, base);
+    CHECK(contains(err, "leads outside the scenario's folder"));
+    CHECK_FALSE(contains(err, "root:x"));
+  }
+  {
+    // An absolute path is the user's own choice and is read, but an error in the file
+    // quotes none of it: the file may be anything but a CSV.
+    const auto err =
+        parse_error("empirical(" + (dir.path / "secret.csv").string() + ")", Dim::kTime, base);
+    CHECK(contains(err, "secret.csv:1:"));
+    CHECK_FALSE(contains(err, "root:x"));
+  }
+  {
+    const auto err = csv_error("latency_ms\nhunter2\n", Dim::kTime);
+    CHECK(contains(err, "lat.csv:2:"));
+    CHECK_FALSE(contains(err, "hunter2"));
+  }
+}
+
+TEST_CASE("parse: empirical(file) refuses what is not a regular file", "[parse][empirical]") {
+  TempDir dir("empirical_special");
+  std::filesystem::create_directories(dir.path / "folder");
+  const std::string base = dir.path.string();
+  CHECK(contains(parse_error("empirical(folder)", Dim::kTime, base), "is a directory"));
+  // A device that never ends: refused at once, not read until memory runs out.
+  CHECK(contains(parse_error("empirical(/dev/zero)", Dim::kTime, base), "is a device"));
+}

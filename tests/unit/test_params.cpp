@@ -693,3 +693,31 @@ TEST_CASE("params: ParamNode, SourceLoc and Diagnostics", "[params]") {
   CHECK(d.all().size() == 2);
   CHECK(d.render() == "f.yaml:3:7: error: first\ng.yaml:1:1: error: second\n");
 }
+
+TEST_CASE("params: groups are found by name, indexed or not", "[params]") {
+  ParamEnv env;
+  env.group_names = {"web", "db", "cache", "db"};
+  env.group_models = {"server", "kv_store", "server", "server"};
+  // Not indexed: a linear search; indexed: a binary one. Both give the first of a name.
+  for (const bool indexed : {false, true}) {
+    INFO(indexed);
+    if (indexed) env.index_groups();
+    CHECK(env.find_group("web") == 0u);
+    CHECK(env.find_group("db") == 1u);
+    CHECK(env.find_group("cache") == 2u);
+    CHECK_FALSE(env.find_group("nobody"));
+    CHECK_FALSE(env.find_group(""));
+    CHECK(env.model_of("db") == "kv_store");
+    CHECK(env.model_of("nobody").empty());
+  }
+}
+
+TEST_CASE("params: append adds an entry at the end", "[params]") {
+  ParamNode m = ParamNode::make_map();
+  m.append("b", scalar("1", 2));
+  m.append("a", scalar("2", 3));
+  REQUIRE(m.entries.size() == 2);
+  CHECK(m.entries[0].key == "b");
+  CHECK(m.entries[1].key == "a");
+  CHECK(m.find("a")->scalar == "2");
+}

@@ -233,3 +233,24 @@ TEST_CASE("units: format and parse round-trip", "[units][format]") {
     CHECK(*back == Approx(bw).epsilon(1e-12));
   }
 }
+
+TEST_CASE("units: a duration finer than a nanosecond is refused", "[units]") {
+  std::string err;
+  CHECK(parse_duration("1ns", &err) == Duration::from_ns(1));
+  CHECK(parse_duration("0ns", &err) == Duration::zero());
+  CHECK(parse_duration("1.4ns", &err) == Duration::from_ns(1));
+  CHECK(parse_duration("0.001us", &err) == Duration::from_ns(1));
+  for (const char* fine : {"0.5ns", "-0.5ns", "1e-10s", "0.0001us"}) {
+    INFO(fine);
+    CHECK_FALSE(parse_duration(fine, &err));
+    CHECK(err.find("finer than the clock's resolution (1ns)") != std::string::npos);
+  }
+}
+
+TEST_CASE("units: rates up to one event per nanosecond", "[units]") {
+  CHECK(rate_too_fast("1e9/s", 1e9).empty());
+  CHECK(rate_too_fast("200/s", 200).empty());
+  CHECK(rate_too_fast(" 2/ns ", 2e9) ==
+        "rate 2/ns is above 1e9/s: its events would come less than 1ns apart, finer than the "
+        "clock's resolution (1ns)");
+}
