@@ -247,7 +247,7 @@ bool RunOutput::checks_unresolved() const {
   return false;
 }
 
-std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const CheckSpec& c) {
+const SummaryRow* checked_row(const std::vector<SummaryRow>& rows, const CheckSpec& c) {
   const SummaryRow* r = nullptr;
   if (c.group.empty()) {
     r = find_row(rows, "all", "all", c.metric);
@@ -258,6 +258,11 @@ std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const C
   } else {
     r = find_row(rows, c.group, c.op, c.metric);
   }
+  return r;
+}
+
+std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const CheckSpec& c) {
+  const SummaryRow* r = checked_row(rows, c);
   if (!r) return std::nullopt;
   return r->value;
 }
