@@ -235,7 +235,14 @@ TEST_CASE("sweep: aggregate over replications") {
   CHECK(a.ci95_hi - a.mean == Approx(2.776445105 * std::sqrt(2.5) / std::sqrt(5.0)).epsilon(1e-9));
   CHECK(a.mean - a.ci95_lo == Approx(a.ci95_hi - a.mean));
   CHECK(a.min == 1);
+  CHECK(a.median == 3);
   CHECK(a.max == 5);
+  // The median: the middle value, or the mean of the middle two.
+  CHECK(aggregate({3, 1, 2}).median == 2);
+  CHECK(aggregate({4, 1, 3, 2}).median == 2.5);
+  CHECK(aggregate({std::nan(""), 5, 1}).median == 3);  // unknown values are left out
+  CHECK(aggregate({0.1, 0.1}).median == 0.1);
+  CHECK(std::isnan(aggregate({}).median));
   // Missing values (NaN) are left out; one value has no spread.
   const Aggregate b = aggregate({std::nan(""), 2.5});
   CHECK(b.n == 1);
