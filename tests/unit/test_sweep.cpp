@@ -259,7 +259,7 @@ TEST_CASE("sweep: aggregate over replications") {
 namespace {
 
 struct Outputs {
-  std::string runs, sweep;
+  std::string runs, sweep, checks;
 };
 
 Outputs run_all(const SweepPlan& plan, unsigned jobs, Partition part = {}) {
@@ -273,7 +273,10 @@ Outputs run_all(const SweepPlan& plan, unsigned jobs, Partition part = {}) {
   const SweepMeta meta = plan_meta(plan, part);
   Outputs o;
   o.runs = render_runs_csv(meta, *recs);
-  if (part.shards == 1 && part.ranks == 1) o.sweep = render_sweep_csv(meta, *recs);
+  if (part.shards == 1 && part.ranks == 1) {
+    o.sweep = render_sweep_csv(meta, *recs);
+    o.checks = render_checks_csv(meta, *recs);
+  }
   return o;
 }
 
@@ -284,13 +287,15 @@ TEST_CASE("sweep: the same bytes whatever the threads, ranks or shards") {
   SweepArgs args;
   args.grid = {"groups.web.params.workers=1,2", "groups.clients.params.rate=200/s,400/s,600/s"};
   args.replications = 3;
-  auto plan = load("", args, diag);
+  auto plan = load("checks: [latency_ms_p99 < 20, availability >= 0.99]\n", args, diag);
   INFO(diag.render());
   REQUIRE(plan);
   const Outputs one = run_all(*plan, 1);
+  CHECK_THAT(one.checks, Catch::Contains("\n5,2,600/s,availability >= 0.99,3,"));
   const Outputs three = run_all(*plan, 3);
   CHECK(one.runs == three.runs);
   CHECK(one.sweep == three.sweep);
+  CHECK(one.checks == three.checks);
 
   // Ranks (as MPI spreads them) and shards (as a job array would), read back and merged.
   for (const Partition shape : {Partition{0, 1, 0, 2}, Partition{0, 4, 0, 1}}) {
@@ -319,6 +324,7 @@ TEST_CASE("sweep: the same bytes whatever the threads, ranks or shards") {
     REQUIRE(complete(meta, all, &err));
     CHECK(render_runs_csv(meta, all) == one.runs);
     CHECK(render_sweep_csv(meta, all) == one.sweep);
+    CHECK(render_checks_csv(meta, all) == one.checks);
   }
 }
 
