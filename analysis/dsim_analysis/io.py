@@ -205,14 +205,18 @@ def load_run(run_dir) -> Run:
 @dataclass
 class Sweep:
     """The results of `dsim sweep`: `stats` (sweep.csv: per point and figure, mean,
-    stddev, ci95_lo, ci95_hi, min, max over the replications) and, when present, `runs`
-    (runs.csv: every figure of every run). `params` are the swept keys, in axis order."""
+    stddev, ci95_lo, ci95_hi, min, median, max over the replications, and the worst
+    replication's value, index and seed) and, when present, `runs` (runs.csv: every figure
+    of every run) and `checks` (checks.csv: per point and scenario check, runs, passed,
+    failed, the worst replication, its seed and value, and the command that repeats it).
+    `params` are the swept keys, in axis order."""
     dir: Path | None
     meta: dict
     params: list
     stats: pd.DataFrame
     runs: pd.DataFrame | None = None
     point_values: pd.DataFrame = field(default_factory=pd.DataFrame)
+    checks: pd.DataFrame | None = None
 
     def select(self, metric: str, group: str = "all", op: str = "all") -> pd.DataFrame:
         """The rows of one figure, with a numeric column `<param>_value` per swept key."""
@@ -240,6 +244,21 @@ class Sweep:
             raise FileNotFoundError(f"{path}: no such run (sweep with --keep-runs)")
         return path
 
+    def rerun_args(self, point: int, seed: int) -> list:
+        """The arguments of `dsim run` that repeat the replication of `point` with `seed`
+        (e.g. a worst_seed of `stats` or `checks`): the sweep's sweep.yaml, the seed and a
+        --set per swept key. `run_dsim(*sweep.rerun_args(p, s), "--out", d)` runs it."""
+        if self.dir is None:
+            raise FileNotFoundError("a sweep loaded from sweep.csv alone has no sweep.yaml")
+        row = self.point_values[self.point_values.point == point]
+        if row.empty:
+            raise KeyError(f"no point {point} in the sweep")
+        args = ["run", str(self.dir / "sweep.yaml"), "--seed", str(int(seed))]
+        for key in self.params:
+            value = row.iloc[0][key]
+            args += ["--set", f"{key}={'' if pd.isna(value) else value}"]
+        return args
+
     def with_values(self, key: str, mapping: dict) -> "Sweep":
         """A copy in which the swept values of `key` are replaced as `mapping` says (values
         it does not name stay). Gives swept distributions a number to be plotted at and a
@@ -256,7 +275,7 @@ class Sweep:
 
         return Sweep(dir=self.dir, meta=dict(self.meta), params=list(self.params),
                      stats=relabel(self.stats), runs=relabel(self.runs),
-                     point_values=relabel(self.point_values))
+                     point_values=relabel(self.point_values), checks=relabel(self.checks))
 
 
 def load_sweep(path) -> Sweep:
@@ -267,13 +286,22 @@ def load_sweep(path) -> Sweep:
     if not csv.exists():
         raise FileNotFoundError(f"{csv}: no sweep.csv (shards are combined with dsim merge)")
     stats = pd.read_csv(csv, comment="#", keep_default_na=False, na_values=[""], dtype=str)
-    fixed = ["point", "group", "op", "metric", "n", "mean", "stddev", "ci95_lo", "ci95_hi",
-             "min", "max"]
+    numeric = ["point", "n", "mean", "stddev", "ci95_lo", "ci95_hi", "min", "median", "max",
+               "worst", "worst_replication", "worst_seed"]
+    fixed = ["group", "op", "metric", *numeric]
     params = [c for c in stats.columns if c not in fixed]
-    for c in ["point", "n", "mean", "stddev", "ci95_lo", "ci95_hi", "min", "max"]:
-        stats[c] = pd.to_numeric(stats[c])
+    for c in numeric:
+        if c in stats.columns:  # older sweep.csv files have no median and worst columns
+            stats[c] = pd.to_numeric(stats[c])
     for c in ["group", "op", "metric"]:
         stats[c] = stats[c].fillna("")
+    checks = None
+    if directory and (directory / "checks.csv").exists():
+        checks = pd.read_csv(directory / "checks.csv", comment="#", keep_default_na=False,
+                             na_values=[""], dtype=str)
+        for c in ["point", "runs", "passed", "failed", "worst_replication", "worst_seed",
+                  "worst_value"]:
+            checks[c] = pd.to_numeric(checks[c])
     runs = None
     if directory and (directory / "runs.csv").exists():
         runs = pd.read_csv(directory / "runs.csv", comment="#", keep_default_na=False,
@@ -284,7 +312,7 @@ def load_sweep(path) -> Sweep:
             runs[c] = runs[c].fillna("")
     points = stats[["point"] + params].drop_duplicates().reset_index(drop=True)
     return Sweep(dir=directory, meta=header_fields(csv), params=params, stats=stats, runs=runs,
-                 point_values=points)
+                 point_values=points, checks=checks)
 
 
 def _run_path(run) -> Path:

@@ -177,6 +177,49 @@ class SweepFiles(unittest.TestCase):
             self.assertEqual(row["min"], r.value.min())
             self.assertLess(row["ci95_lo"], row["mean"])
 
+    def test_verdicts(self):
+        s = self.sweep
+        st = s.stats
+        self.assertTrue(((st["min"] <= st["median"]) & (st["median"] <= st["max"])).all())
+        seeds = set(s.runs.seed.astype("int64"))
+        self.assertTrue(set(st.worst_seed).issubset(seeds))
+        # Checked `latency_ms_p99 < 50`: its worst is the largest, where it is known.
+        p99 = s.select("latency_ms_p99")
+        known = p99[p99.worst.notna()]
+        self.assertFalse(known.empty)
+        self.assertTrue((known.worst == known["max"]).all())
+        # checks.csv counts what runs.csv says, per point and check.
+        c = s.checks
+        self.assertEqual(set(c.check), {"latency_ms_p99 < 50", "availability >= 0.99"})
+        self.assertTrue((c.runs == 3).all())
+        self.assertTrue((c.passed + c.failed == c.runs).all())
+        rows = s.runs[(s.runs.group == "run") & (s.runs.op == "check")]
+        for row in c.itertuples():
+            r = rows[(rows.point == row.point) & (rows.metric == row.check)]
+            self.assertEqual(row.passed, int((r.value == 1).sum()))
+        self.assertGreater(c.failed.sum(), 0)  # the overloaded points fail
+
+    def test_rerun_worst(self):
+        s = self.sweep
+        # A failed check at a point where the worst runs have every checked figure (a run
+        # where nothing succeeded has no latency percentile, and dsim run calls a check on
+        # it bad input).
+        c = s.checks
+        lacking = set(c[c.worst_value.isna()].point)
+        failed = c[(c.failed > 0) & ~c.point.isin(lacking)]
+        worst = failed.sort_values(["failed", "point"], ascending=[False, True]).iloc[0]
+        point, rep, seed = int(worst.point), int(worst.worst_replication), int(worst.worst_seed)
+        self.assertTrue(worst.rerun.startswith(f"dsim run sweep.yaml --seed {seed} --set "))
+        out = self.tmp / "rerun"
+        proc = da.run_dsim(*s.rerun_args(point, seed), "--out", out, "--quiet")
+        self.assertEqual(proc.returncode, 1)  # the check fails again
+        got = da.load_run(out).summary.set_index(["group", "op", "metric"]).value
+        runs = s.runs[(s.runs.point == point) & (s.runs.replication == rep)
+                      & ~((s.runs.group == "run") & (s.runs.op == "check"))]
+        want = runs.set_index(["group", "op", "metric"]).value
+        self.assertEqual(list(got.index), list(want.index))
+        self.assertTrue(((got == want) | (got.isna() & want.isna())).all())
+
     def test_metric_vs_param(self):
         ax = da.plot_metric_vs_param(self.sweep, "throughput_per_s",
                                      "groups.clients.params.rate",
@@ -191,6 +234,9 @@ class SweepFiles(unittest.TestCase):
     def test_sweep_csv_alone(self):
         s = da.load_sweep(self.dir / "sweep.csv")
         self.assertIsNone(s.runs)
+        self.assertIsNone(s.checks)
+        with self.assertRaises(FileNotFoundError):
+            s.rerun_args(0, 1)
         self.assertEqual(len(s.stats), len(self.sweep.stats))
 
     def test_missing(self):

@@ -16,6 +16,7 @@
 #include "sim/sweep/executor.h"
 #include "sim/sweep/results.h"
 #include "sim/sweep/sweep_dir.h"
+#include "sim/sweep/terminal.h"
 
 namespace dsim {
 
@@ -57,22 +58,9 @@ std::string headline(const std::string& name, uint64_t seed, size_t points, size
 // The terminal lines after a sweep or a merge.
 void print_report(const SweepMeta& meta, const std::vector<RunRecord>& records,
                   const std::string& dir, const std::string& timing) {
-  size_t aborted = 0, failed_checks = 0;
-  for (const auto& rec : records) {
-    bool a = false, f = false;
-    for (const auto& r : rec.rows) {
-      a = a || (r.group == "run" && r.op.empty() && r.metric == "aborted" && r.value != 0);
-      f = f || (r.group == "run" && r.op == "check" && r.value == 0);
-    }
-    aborted += a;
-    failed_checks += f;
-  }
   std::cout << headline(meta.name, meta.root_seed, meta.points, meta.replications, records.size())
             << timing << "\n\n";
-  std::cout << sweep::render_sweep_table(meta, records);
-  std::cout << "\n(mean ± half-width of the 95% confidence interval over the replications)\n";
-  if (failed_checks) std::cout << run_count(failed_checks) << " failed a scenario check\n";
-  if (aborted) std::cout << run_count(aborted) << " aborted by a limit\n";
+  std::cout << sweep::render_sweep_summary(meta, records, dir);
   std::cout << "results in " << dir << "/\n";
 }
 
@@ -256,16 +244,18 @@ int report_problems(const std::vector<sweep::RunProblem>& problems, const sweep:
   return code;
 }
 
-// runs.csv, sweep.yaml and (for a whole sweep) sweep.csv, committed together. When they
-// cannot be written the partial directory is removed; when they cannot be moved into
-// place it is kept, and the message says where.
+// runs.csv, sweep.yaml and (for a whole sweep) sweep.csv and checks.csv, committed together. When
+// they cannot be written the partial directory is removed; when they cannot be moved into place it
+// is kept, and the message says where.
 bool write_results(sweep::SweepDir& out, const sweep::SweepPlan& plan, const SweepMeta& meta,
                    const std::vector<RunRecord>& all) {
   std::string error;
   bool ok = out.write("runs.csv", sweep::render_runs_csv(meta, all), &error) &&
             out.write("sweep.yaml", plan.render_yaml(), &error);
-  if (ok && meta.shards == 1)
-    ok = out.write("sweep.csv", sweep::render_sweep_csv(meta, all), &error);
+  if (meta.shards == 1) {
+    for (const auto& [name, text] : sweep::summary_files(meta, all))
+      ok = ok && out.write(name, text, &error);
+  }
   if (!ok) out.abandon();
   if (ok) ok = out.commit(&error);
   if (!ok) std::cerr << "dsim: " << error << "\n";
@@ -393,8 +383,9 @@ bool write_merged(const std::string& out_dir, const std::vector<std::string>& di
     return false;
   }
   bool ok = out.write("runs.csv", sweep::render_runs_csv(meta, all), &error) &&
-            out.write("sweep.csv", sweep::render_sweep_csv(meta, all), &error) &&
             out.write("sweep.yaml", sweep_yaml, &error);
+  for (const auto& [name, text] : sweep::summary_files(meta, all))
+    ok = ok && out.write(name, text, &error);
   for (const auto& d : dirs) {
     if (ok && std::filesystem::is_directory(d + "/runs"))
       ok = out.copy_in(d + "/runs", "runs", &error);

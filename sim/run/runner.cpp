@@ -244,7 +244,7 @@ bool RunOutput::checks_passed() const {
   return true;
 }
 
-std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const CheckSpec& c) {
+const SummaryRow* checked_row(const std::vector<SummaryRow>& rows, const CheckSpec& c) {
   const SummaryRow* r = nullptr;
   if (c.group.empty()) {
     r = find_row(rows, "all", "all", c.metric);
@@ -255,6 +255,11 @@ std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const C
   } else {
     r = find_row(rows, c.group, c.op, c.metric);
   }
+  return r;
+}
+
+std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const CheckSpec& c) {
+  const SummaryRow* r = checked_row(rows, c);
   if (!r) return c.absent_is_zero ? std::optional<double>(0.0) : std::nullopt;
   return r->value;
 }

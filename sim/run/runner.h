@@ -85,6 +85,8 @@ std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invari
 
 RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options = {});
 
+/// The summary row a check reads (see checks.h), or nullptr when there is none.
+const SummaryRow* checked_row(const std::vector<SummaryRow>& rows, const CheckSpec& check);
 /// Finds a summary figure the way checks do (see checks.h); NaN when the figure exists but
 /// is unknown.
 std::optional<double> lookup_metric(const std::vector<SummaryRow>& rows, const CheckSpec& check);

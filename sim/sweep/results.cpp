@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <map>
 #include <sstream>
 #include <tuple>
 
@@ -11,6 +10,7 @@
 #include "sim/core/csv.h"
 #include "sim/run/report.h"
 #include "sim/sweep/stats.h"
+#include "sim/sweep/verdicts.h"
 
 namespace dsim::sweep {
 
@@ -284,37 +284,52 @@ std::string render_sweep_csv(const SweepMeta& meta, const std::vector<RunRecord>
   std::string out = header_line(meta, false);
   out +=
       "# per point and figure, over the n replications that produced it: mean, sample "
-      "standard deviation, 95% Student-t confidence interval of the mean, min, max\n";
-  out += "point" + column_header(meta) + ",group,op,metric,n,mean,stddev,ci95_lo,ci95_hi,min,max\n";
-  size_t i = 0;
-  while (i < records.size()) {
-    const uint32_t point = records[i].point;
-    using Key = std::tuple<std::string, std::string, std::string>;
-    std::map<Key, size_t> index;
-    std::vector<Key> order;
-    std::vector<std::vector<double>> values;
-    for (; i < records.size() && records[i].point == point; ++i) {
-      for (const auto& r : records[i].rows) {
-        Key k{r.group, r.op, r.metric};
-        auto [it, inserted] = index.emplace(k, order.size());
-        if (inserted) {
-          order.push_back(k);
-          values.emplace_back();
-        }
-        values[it->second].push_back(r.value);
-      }
-    }
-    const std::string prefix = point_prefix(meta, point);
-    for (size_t k = 0; k < order.size(); ++k) {
-      const Aggregate a = aggregate(values[k]);
-      const auto& [g, o, m] = order[k];
-      out += prefix + "," + csv_cell(g) + "," + csv_cell(o) + "," + csv_cell(m) + "," +
-             std::to_string(a.n) + "," + format_value(a.mean) + "," + format_value(a.stddev) + "," +
-             format_value(a.ci95_lo) + "," + format_value(a.ci95_hi) + "," + format_value(a.min) +
-             "," + format_value(a.max) + "\n";
+      "standard deviation, 95% Student-t confidence interval of the mean, min, median, max; "
+      "the value in the worst replication (empty: unknown there), its index and seed\n";
+  out += "point" + column_header(meta) +
+         ",group,op,metric,n,mean,stddev,ci95_lo,ci95_hi,min,median,max,worst,worst_replication,"
+         "worst_seed\n";
+  for (const PointVerdict& pv : point_verdicts(records)) {
+    const std::string prefix = point_prefix(meta, pv.point);
+    for (const FigureVerdict& f : pv.figures) {
+      const Aggregate& a = f.stats;
+      out += prefix + "," + csv_cell(f.group) + "," + csv_cell(f.op) + "," + csv_cell(f.metric) +
+             "," + std::to_string(a.n) + "," + format_value(a.mean) + "," + format_value(a.stddev) +
+             "," + format_value(a.ci95_lo) + "," + format_value(a.ci95_hi) + "," +
+             format_value(a.min) + "," + format_value(a.median) + "," + format_value(a.max) + "," +
+             format_value(f.worst.value) + "," + std::to_string(f.worst.replication) + "," +
+             std::to_string(f.worst.seed) + "\n";
     }
   }
   return out;
+}
+
+std::string render_checks_csv(const SweepMeta& meta, const std::vector<RunRecord>& records) {
+  std::string out = header_line(meta, false);
+  out +=
+      "# per point and scenario check: the replications that ran it, passed and failed it; "
+      "its worst replication (the one that failed by most, or else passed by least), its "
+      "seed, the checked figure's value there (empty: unknown), and the command that "
+      "repeats that replication from the sweep's directory\n";
+  out += "point" + column_header(meta) +
+         ",check,runs,passed,failed,worst_replication,worst_seed,worst_value,rerun\n";
+  for (const PointVerdict& pv : point_verdicts(records)) {
+    const std::string prefix = point_prefix(meta, pv.point);
+    for (const CheckVerdict& c : pv.checks) {
+      out += prefix + "," + csv_cell(c.check) + "," + std::to_string(c.runs) + "," +
+             std::to_string(c.passed) + "," + std::to_string(c.failed()) + "," +
+             std::to_string(c.worst.replication) + "," + std::to_string(c.worst.seed) + "," +
+             format_value(c.worst.value) + "," +
+             csv_cell(rerun_command(meta, pv.point, c.worst.seed, "sweep.yaml")) + "\n";
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> summary_files(
+    const SweepMeta& meta, const std::vector<RunRecord>& records) {
+  return {{"sweep.csv", render_sweep_csv(meta, records)},
+          {"checks.csv", render_checks_csv(meta, records)}};
 }
 
 int sweep_status(const std::vector<RunRecord>& records) {
@@ -326,95 +341,6 @@ int sweep_status(const std::vector<RunRecord>& records) {
     }
   }
   return check_failed ? 1 : 0;
-}
-
-namespace {
-
-std::string pad(const std::string& s, size_t width) {
-  return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
-}
-
-std::string fixed(double v, int decimals) {
-  if (!std::isfinite(v)) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
-// The figures of the sweep table (group all, op all).
-struct Headline {
-  const char* metric;
-  const char* title;
-  int decimals;
-};
-constexpr Headline kHeadlines[] = {{"availability", "availability", 4},
-                                   {"throughput_per_s", "thru/s", 1},
-                                   {"latency_ms_p50", "p50 ms", 3},
-                                   {"latency_ms_p99", "p99 ms", 3}};
-
-// The row of the point whose records start at records[i]: its values, then each headline
-// figure's mean ± half-width over the replications. Moves i past the point's records.
-std::vector<std::string> point_row(const SweepMeta& meta, const std::vector<RunRecord>& records,
-                                   size_t& i) {
-  const uint32_t point = records[i].point;
-  std::vector<std::vector<double>> v(std::size(kHeadlines));
-  for (; i < records.size() && records[i].point == point; ++i) {
-    for (const auto& r : records[i].rows) {
-      if (r.group != "all" || r.op != "all") continue;
-      for (size_t h = 0; h < std::size(kHeadlines); ++h) {
-        if (r.metric == kHeadlines[h].metric) v[h].push_back(r.value);
-      }
-    }
-  }
-  std::vector<std::string> row{std::to_string(point)};
-  for (const auto& pv : meta.point_values[point])
-    row.push_back(pv);
-  for (size_t h = 0; h < std::size(kHeadlines); ++h) {
-    const Aggregate a = aggregate(v[h]);
-    std::string cell = fixed(a.mean, kHeadlines[h].decimals);
-    if (a.n >= 2) cell += " ± " + fixed((a.ci95_hi - a.ci95_lo) / 2, kHeadlines[h].decimals);
-    row.push_back(cell);
-  }
-  return row;
-}
-
-// The table as text: each column as wide as its widest cell and two blanks, no trailing
-// blanks.
-std::string aligned(const std::vector<std::vector<std::string>>& table) {
-  std::vector<size_t> width(table.front().size(), 0);
-  for (const auto& row : table) {
-    for (size_t c = 0; c < row.size(); ++c) {
-      // "±" is two bytes but one column.
-      const size_t w = row[c].size() - (row[c].find("±") != std::string::npos ? 1 : 0);
-      width[c] = std::max(width[c], w + 2);
-    }
-  }
-  std::string out;
-  for (const auto& row : table) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      const bool pm = row[c].find("±") != std::string::npos;
-      line += pad(row[c], width[c] + (pm ? 1 : 0));
-    }
-    while (!line.empty() && line.back() == ' ')
-      line.pop_back();
-    out += line + "\n";
-  }
-  return out;
-}
-
-}  // namespace
-
-std::string render_sweep_table(const SweepMeta& meta, const std::vector<RunRecord>& records) {
-  std::vector<std::string> head{"point"};
-  for (const auto& c : meta.columns)
-    head.push_back(c);
-  for (const auto& h : kHeadlines)
-    head.push_back(h.title);
-  std::vector<std::vector<std::string>> table{head};
-  for (size_t i = 0; i < records.size();)
-    table.push_back(point_row(meta, records, i));
-  return aligned(table);
 }
 
 }  // namespace dsim::sweep

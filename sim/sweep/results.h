@@ -2,15 +2,16 @@
 // written to, and the aggregation over replications.
 //
 // runs.csv holds every figure of every run (tidy: point, replication, seed, the swept
-// values, group, op, metric, value); sweep.csv aggregates it per point and figure. The
-// aggregation is a function of runs.csv alone, computed in (point, replication) order
-// from values as printed, so a sweep on one thread, on many, on MPI ranks, or in shards
-// merged afterwards writes the same bytes.
+// values, group, op, metric, value); sweep.csv aggregates it per point and figure, and
+// checks.csv per point and scenario check. The aggregation is a function of runs.csv
+// alone, computed in (point, replication) order from values as printed, so a sweep on one
+// thread, on many, on MPI ranks, or in shards merged afterwards writes the same bytes.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/run/runner.h"
@@ -56,15 +57,23 @@ void sort_records(std::vector<RunRecord>& records);
 /// Every (point, replication) exactly once? Otherwise says what is missing or repeated.
 bool complete(const SweepMeta& meta, const std::vector<RunRecord>& records, std::string* error);
 
-/// sweep.csv: per point and figure, n, mean, stddev, ci95_lo, ci95_hi, min, max over
-/// the replications. Records must be sorted and complete.
+/// sweep.csv: per point and figure, n, mean, stddev, ci95_lo, ci95_hi, min, median, max
+/// over the replications, and the worst replication's value, index and seed (verdicts.h
+/// says which is the worst). Records must be sorted and complete.
 std::string render_sweep_csv(const SweepMeta& meta, const std::vector<RunRecord>& records);
+
+/// checks.csv: per point and scenario check, the replications that ran, passed and failed
+/// it, its worst replication, seed and checked value, and the `dsim run` command that
+/// repeats that replication from the sweep's directory. Records must be sorted and complete.
+std::string render_checks_csv(const SweepMeta& meta, const std::vector<RunRecord>& records);
+
+/// The files a whole sweep adds to runs.csv and sweep.yaml, by name: sweep.csv and
+/// checks.csv.
+std::vector<std::pair<std::string, std::string>> summary_files(
+    const SweepMeta& meta, const std::vector<RunRecord>& records);
 
 /// The sweep's exit status: 3 when a run was aborted by a limit, else 1 when a check
 /// failed in some run, else 0.
 int sweep_status(const std::vector<RunRecord>& records);
-
-/// A few headline figures per point, for the terminal.
-std::string render_sweep_table(const SweepMeta& meta, const std::vector<RunRecord>& records);
 
 }  // namespace dsim::sweep

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "sim/core/assert.h"
+
 namespace dsim::sweep {
 
 namespace {
@@ -49,6 +51,21 @@ double incomplete_beta(double a, double b, double x) {
   return 1 - front * beta_continued_fraction(b, a, 1 - x) / b;
 }
 
+// The median of the finite values (at least one).
+double median_of(const std::vector<double>& values) {
+  std::vector<double> v;
+  v.reserve(values.size());
+  for (double x : values) {
+    if (std::isfinite(x)) v.push_back(x);
+  }
+  DSIM_ASSERT(!v.empty());
+  std::sort(v.begin(), v.end());
+  const size_t mid = v.size() / 2;
+  if (v.size() % 2 == 1) return v[mid];
+  // Halves first: no overflow, and the result stays between the two middle values.
+  return v[mid - 1] / 2 + v[mid] / 2;
+}
+
 }  // namespace
 
 double student_t_cdf(double t, double df) {
@@ -84,9 +101,10 @@ Aggregate aggregate(const std::vector<double>& values) {
     ++a.n;
   }
   if (a.n == 0) {
-    a.mean = a.stddev = a.ci95_lo = a.ci95_hi = a.min = a.max = kNaN;
+    a.mean = a.stddev = a.ci95_lo = a.ci95_hi = a.min = a.median = a.max = kNaN;
     return a;
   }
+  a.median = median_of(values);
   const double n = static_cast<double>(a.n);
   // Rounding can put the mean of equal values an ulp outside them: keep it inside.
   a.mean = std::min(a.max, std::max(a.min, sum / n));

@@ -1,5 +1,5 @@
 // Statistics over the replications of one sweep point: mean, sample standard deviation,
-// the 95% Student-t confidence interval of the mean, min and max. Computed in a fixed
+// the 95% Student-t confidence interval of the mean, min, median and max. Computed in a fixed
 // order from values already in canonical (printed and re-read) form, so the same runs
 // give the same bytes however they were scheduled.
 #pragma once
@@ -21,6 +21,7 @@ struct Aggregate {
   double ci95_lo = 0;  ///< mean -/+ t(0.975, n-1) * stddev / sqrt(n); NaN when n < 2
   double ci95_hi = 0;
   double min = 0;
+  double median = 0;  ///< the middle value; the mean of the two middle ones when n is even
   double max = 0;
 };
 

@@ -1,4 +1,5 @@
-# Runs one sweep several ways and requires the same bytes from each:
+# Runs one sweep several ways and requires the same bytes from each (runs.csv, sweep.csv,
+# checks.csv, sweep.yaml and every run's directory):
 #   --jobs 1, --jobs 2, two shards merged with `dsim merge`, and (when MPIEXEC is given)
 #   mpirun -np 2. Every run's directory (--keep-runs) must match too.
 # Arguments: -DDSIM=<dsim> -DSCENARIO=<file> -DWORK=<dir> [-DMPIEXEC=<mpirun>]
@@ -39,6 +40,12 @@ list(LENGTH ref_files n)
 if(n LESS 90)
   message(FATAL_ERROR "expected 45 run directories and the sweep files, got ${n} files")
 endif()
+foreach(f runs.csv sweep.csv checks.csv sweep.yaml)
+  list(FIND ref_files ${f} at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "the sweep wrote no ${f}")
+  endif()
+endforeach()
 foreach(way ${ways})
   file(GLOB_RECURSE files RELATIVE ${WORK}/${way} ${WORK}/${way}/*)
   if(NOT files STREQUAL ref_files)

@@ -219,7 +219,14 @@ TEST_CASE("sweep: aggregate over replications") {
   CHECK(a.ci95_hi - a.mean == Approx(2.776445105 * std::sqrt(2.5) / std::sqrt(5.0)).epsilon(1e-9));
   CHECK(a.mean - a.ci95_lo == Approx(a.ci95_hi - a.mean));
   CHECK(a.min == 1);
+  CHECK(a.median == 3);
   CHECK(a.max == 5);
+  // The median: the middle value, or the mean of the middle two.
+  CHECK(aggregate({3, 1, 2}).median == 2);
+  CHECK(aggregate({4, 1, 3, 2}).median == 2.5);
+  CHECK(aggregate({std::nan(""), 5, 1}).median == 3);  // unknown values are left out
+  CHECK(aggregate({0.1, 0.1}).median == 0.1);
+  CHECK(std::isnan(aggregate({}).median));
   // Missing values (NaN) are left out; one value has no spread.
   const Aggregate b = aggregate({std::nan(""), 2.5});
   CHECK(b.n == 1);
@@ -236,7 +243,7 @@ TEST_CASE("sweep: aggregate over replications") {
 namespace {
 
 struct Outputs {
-  std::string runs, sweep;
+  std::string runs, sweep, checks;
 };
 
 Outputs run_all(const SweepPlan& plan, unsigned jobs, Partition part = {}) {
@@ -251,7 +258,10 @@ Outputs run_all(const SweepPlan& plan, unsigned jobs, Partition part = {}) {
   const SweepMeta meta = plan_meta(plan, part);
   Outputs o;
   o.runs = render_runs_csv(meta, result->records);
-  if (part.shards == 1 && part.ranks == 1) o.sweep = render_sweep_csv(meta, result->records);
+  if (part.shards == 1 && part.ranks == 1) {
+    o.sweep = render_sweep_csv(meta, result->records);
+    o.checks = render_checks_csv(meta, result->records);
+  }
   return o;
 }
 
@@ -262,13 +272,15 @@ TEST_CASE("sweep: the same bytes whatever the threads, ranks or shards") {
   SweepArgs args;
   args.grid = {"groups.web.params.workers=1,2", "groups.clients.params.rate=200/s,400/s,600/s"};
   args.replications = 3;
-  auto plan = load("", args, diag);
+  auto plan = load("checks: [latency_ms_p99 < 20, availability >= 0.99]\n", args, diag);
   INFO(diag.render());
   REQUIRE(plan);
   const Outputs one = run_all(*plan, 1);
+  CHECK_THAT(one.checks, Catch::Contains("\n5,2,600/s,availability >= 0.99,3,"));
   const Outputs three = run_all(*plan, 3);
   CHECK(one.runs == three.runs);
   CHECK(one.sweep == three.sweep);
+  CHECK(one.checks == three.checks);
 
   // Ranks (as MPI spreads them) and shards (as a job array would), read back and merged.
   for (const Partition shape : {Partition{0, 1, 0, 2}, Partition{0, 4, 0, 1}}) {
@@ -297,6 +309,7 @@ TEST_CASE("sweep: the same bytes whatever the threads, ranks or shards") {
     REQUIRE(complete(meta, all, &err));
     CHECK(render_runs_csv(meta, all) == one.runs);
     CHECK(render_sweep_csv(meta, all) == one.sweep);
+    CHECK(render_checks_csv(meta, all) == one.checks);
   }
 }
 
