@@ -62,9 +62,11 @@ bool CheckSpec::holds(double v) const {
   return false;
 }
 
-std::optional<CheckSpec> parse_check(const std::string& text, std::string* error) {
-  CheckSpec c;
-  c.text = trim(text);
+namespace {
+
+// Splits `c.text` at its comparison into the left-hand side and the right-hand side ("1"
+// for a bare name), setting c.cmp.
+std::pair<std::string, std::string> split_comparison(CheckSpec& c) {
   static const std::vector<std::pair<std::string, CheckSpec::Cmp>> kOps = {
       {"<=", CheckSpec::Cmp::kLe}, {">=", CheckSpec::Cmp::kGe}, {"==", CheckSpec::Cmp::kEq},
       {"!=", CheckSpec::Cmp::kNe}, {"<", CheckSpec::Cmp::kLt},  {">", CheckSpec::Cmp::kGt},
@@ -82,6 +84,33 @@ std::optional<CheckSpec> parse_check(const std::string& text, std::string* error
       rhs = trim(c.text.substr(at + sym.size()));
     }
   }
+  return {lhs, rhs};
+}
+
+// metric[op]: the metric of one operation type (over every client group unless scoped).
+// Takes the brackets off `lhs` into `op`; false with `error` set when they are malformed.
+bool take_bracketed_op(const CheckSpec& c, std::string& lhs, std::string& op, std::string* error) {
+  if (lhs.empty() || lhs.back() != ']') return true;
+  const size_t open = lhs.find('[');
+  if (open == std::string::npos || open == 0) {
+    *error = "check '" + c.text + "': expected metric[op], e.g. 'availability[put] >= 0.99'";
+    return false;
+  }
+  op = trim(lhs.substr(open + 1, lhs.size() - open - 2));
+  lhs = trim(lhs.substr(0, open));
+  if (!valid_name(op)) {
+    *error = "check '" + c.text + "': the operation in [] must be a name, e.g. [put]";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<CheckSpec> parse_check(const std::string& text, std::string* error) {
+  CheckSpec c;
+  c.text = trim(text);
+  auto [lhs, rhs] = split_comparison(c);
   if (rhs == "true") rhs = "1";
   if (rhs == "false") rhs = "0";
   std::string err;
@@ -91,21 +120,8 @@ std::optional<CheckSpec> parse_check(const std::string& text, std::string* error
     return std::nullopt;
   }
   c.threshold = *v;
-  // metric[op]: the metric of one operation type (over every client group unless scoped).
   std::string op_in_brackets;
-  if (!lhs.empty() && lhs.back() == ']') {
-    const size_t open = lhs.find('[');
-    if (open == std::string::npos || open == 0) {
-      *error = "check '" + c.text + "': expected metric[op], e.g. 'availability[put] >= 0.99'";
-      return std::nullopt;
-    }
-    op_in_brackets = trim(lhs.substr(open + 1, lhs.size() - open - 2));
-    lhs = trim(lhs.substr(0, open));
-    if (!valid_name(op_in_brackets)) {
-      *error = "check '" + c.text + "': the operation in [] must be a name, e.g. [put]";
-      return std::nullopt;
-    }
-  }
+  if (!take_bracketed_op(c, lhs, op_in_brackets, error)) return std::nullopt;
   std::vector<std::string> parts;
   size_t start = 0;
   for (;;) {
