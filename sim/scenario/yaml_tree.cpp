@@ -1,10 +1,13 @@
 #include "sim/scenario/yaml_tree.h"
 
+#include <sstream>
+
 #include <string_view>
 #include <unordered_set>
 #include <vector>
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "sim/core/text_input.h"
@@ -216,20 +219,60 @@ void emit(YAML::Emitter& e, const ParamNode& n) {
   }
 }
 
+// Where a document after the first begins, if one holds anything. yaml-cpp's LoadAll never
+// returns on some malformed texts (it keeps finding empty documents), so the parser is
+// asked for two documents at most and only their events are looked at.
+class SecondDocument final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { seen(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    seen(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    seen(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    seen(mark);
+  }
+  void OnMapEnd() override {}
+
+  std::optional<YAML::Mark> first;  // of its first value
+
+ private:
+  void seen(const YAML::Mark& mark) {
+    if (!first) first = mark;
+  }
+};
+
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  SecondDocument first, second;
+  if (!parser.HandleNextDocument(first)) return std::nullopt;
+  if (!parser.HandleNextDocument(second)) return std::nullopt;
+  return second.first;
+}
+
 }  // namespace
 
 std::optional<ParamNode> parse_yaml(const std::string& text, const std::string& file,
                                     Diagnostics& diag) {
   if (!check_encoding(text, file, diag)) return std::nullopt;
   try {
-    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    if (docs.size() > 1) {
-      diag.error(loc_of(docs[1], file),
+    const YAML::Node root = YAML::Load(text);
+    if (const auto second = second_document(text)) {
+      diag.error(SourceLoc{file, second->line + 1, second->column + 1},
                  "a second YAML document begins here; a scenario file holds one (remove the "
                  "'---' line before it, or split the file)");
       return std::nullopt;
     }
-    const YAML::Node root = docs.empty() ? YAML::Node() : docs[0];
     if (!Measure(file, diag).within_limits(root)) return std::nullopt;
     return Converter(file, diag).convert(root);
   } catch (const YAML::DeepRecursion& ex) {

@@ -141,3 +141,14 @@ TEST_CASE("yaml: every duplicate key is reported where it stands") {
   CHECK(tree->find("a")->scalar == "1");
   CHECK(tree->entries.size() == 3);
 }
+
+TEST_CASE("yaml: a text on which yaml-cpp's LoadAll never returns is read once") {
+  // Found by fuzzing: a stray ',' after a block mapping made LoadAll find document after
+  // document without end, until memory ran out. The documents are now counted with the
+  // parser, two at most.
+  const std::string text =
+      "# a comment\n    model: client\n ,   params: {target: web}\n  - name: c\n";
+  Diagnostics diag;
+  (void)parse_yaml(text, "t.yaml", diag);
+  CHECK(diag.all().size() <= 1);
+}
