@@ -13,6 +13,8 @@
 #include "sim/core/distribution.h"
 #include "sim/core/distribution_parse.h"
 
+#include "tests/support/temp_dir.h"
+
 using namespace dsim;
 using Dim = Distribution::Dim;
 using Kind = Distribution::Kind;
@@ -63,25 +65,7 @@ bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
 
-// A fresh directory under the system temp dir, removed at the end of the scope.
-struct TempDir {
-  std::filesystem::path path;
-  explicit TempDir(const std::string& tag) {
-    path = std::filesystem::temp_directory_path() /
-           ("dsim_unit_" + tag + "_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    const auto p = path / name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p.string();
-  }
-};
+using test::TempDir;
 
 }  // namespace
 
