@@ -2,7 +2,6 @@
 // their own, or next to the figures of a run they describe.
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -12,6 +11,7 @@
 #include "analysis/oracles/report.h"
 #include "sim/app/commands.h"
 #include "sim/app/study_commands.h"
+#include "sim/core/text_input.h"
 #include "sim/core/units.h"
 #include "sim/scenario/scenario.h"
 
@@ -43,12 +43,11 @@ std::optional<double> duration_seconds(std::string_view text, std::string* err) 
   return d->to_seconds();
 }
 
-// summary.csv as (group, op, metric) -> value.
-std::map<std::tuple<std::string, std::string, std::string>, double> read_summary(
-    const std::string& path, bool* ok) {
+// summary.csv's text as (group, op, metric) -> value.
+std::map<std::tuple<std::string, std::string, std::string>, double> parse_summary(
+    const std::string& text) {
   std::map<std::tuple<std::string, std::string, std::string>, double> out;
-  std::ifstream in(path);
-  *ok = static_cast<bool>(in);
+  std::stringstream in(text);
   std::string l;
   bool header = true;
   while (std::getline(in, l)) {
@@ -78,12 +77,13 @@ int analyze_run(const std::string& dir, const ModelRegistry& registry) {
                  "scenario.resolved.yaml and summary.csv)\n";
     return kExitBadInput;
   }
-  bool ok = false;
-  const auto sim = read_summary(dir + "/summary.csv", &ok);
-  if (!ok) {
-    std::cerr << dir << "/summary.csv: cannot read\n";
+  std::string error;
+  const auto text = read_text_file(dir + "/summary.csv", kMaxResultFileBytes, &error);
+  if (!text) {
+    std::cerr << dir << "/summary.csv: cannot read: " << error << "\n";
     return kExitBadInput;
   }
+  const auto sim = parse_summary(*text);
   TheoryInput in;
   for (const auto& g : spec->groups)
     in.groups.push_back({g.name, g.model, g.count, g.config.get()});

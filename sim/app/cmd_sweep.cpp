@@ -301,8 +301,9 @@ std::optional<Shards> read_shards(const std::vector<std::string>& dirs) {
   for (const auto& d : dirs) {
     std::string text;
     const std::string path = d + "/runs.csv";
-    if (!sweep::read_file(path, &text)) {
-      std::cerr << path << ": cannot read (is " << d << " the output of dsim sweep --shard?)\n";
+    if (!sweep::read_file(path, &text, &error)) {
+      std::cerr << path << ": cannot read: " << error << " (is " << d
+                << " the output of dsim sweep --shard?)\n";
       return std::nullopt;
     }
     auto f = sweep::parse_runs_csv(text, path, &error);
@@ -311,8 +312,8 @@ std::optional<Shards> read_shards(const std::vector<std::string>& dirs) {
       return std::nullopt;
     }
     std::string yaml;
-    if (!sweep::read_file(d + "/sweep.yaml", &yaml)) {
-      std::cerr << d << "/sweep.yaml: cannot read\n";
+    if (!sweep::read_file(d + "/sweep.yaml", &yaml, &error)) {
+      std::cerr << d << "/sweep.yaml: cannot read: " << error << "\n";
       return std::nullopt;
     }
     if (shards.files.empty()) shards.sweep_yaml = yaml;

@@ -14,6 +14,9 @@ namespace dsim {
 constexpr uint64_t kMaxScenarioBytes = uint64_t{64} << 20;
 /// The largest CSV file an empirical(...) distribution reads.
 constexpr uint64_t kMaxDataFileBytes = uint64_t{256} << 20;
+/// The largest result file dsim reads back (a shard's runs.csv for dsim merge, a run's
+/// summary.csv for dsim analyze).
+constexpr uint64_t kMaxResultFileBytes = uint64_t{1} << 30;
 
 /// The whole of a regular file of at most `max_bytes`. Otherwise nullopt, and *error says
 /// why, to follow "cannot read '<path>': " ("No such file or directory", "it is a

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "sim/core/text_input.h"
 #include "sim/run/output_dir.h"
 
 namespace dsim::sweep {
@@ -65,13 +66,11 @@ void SweepDir::abandon() {
   fs::remove_all(partial_, ec);
 }
 
-bool read_file(const std::string& path, std::string* content) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *content = ss.str();
-  return static_cast<bool>(in) || in.eof();
+bool read_file(const std::string& path, std::string* content, std::string* error) {
+  auto text = read_text_file(path, kMaxResultFileBytes, error);
+  if (!text) return false;
+  *content = std::move(*text);
+  return true;
 }
 
 }  // namespace dsim::sweep

@@ -36,7 +36,8 @@ class SweepDir {
   std::string moved_aside_;
 };
 
-/// Reads a whole file; false when it cannot.
-bool read_file(const std::string& path, std::string* content);
+/// Reads a whole result file (a regular file of at most kMaxResultFileBytes); false when
+/// it cannot, and *error says why.
+bool read_file(const std::string& path, std::string* content, std::string* error);
 
 }  // namespace dsim::sweep
