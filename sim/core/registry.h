@@ -86,6 +86,9 @@ struct ModelFactory {
 
   /// The roles its nodes can report (Model::role()), which fault targets may name.
   std::vector<std::string> roles;
+  /// sizeof one node's model object: what a node of this model holds at the least, beside
+  /// the engine's own per-node state (the memory estimate, sim/run/resource_limits.h).
+  uint64_t model_bytes = 0;
 
   /// The parameters with type, default and help, taken from parse() in doc mode.
   std::vector<ParamDoc> params() const;
@@ -154,6 +157,7 @@ class ModelRegistry {
     f.declare = [](const void* cfg, MetricDecls& d) {
       M::declare(*static_cast<const typename M::Config*>(cfg), d);
     };
+    f.model_bytes = sizeof(M);
     if constexpr (requires(const AnalysisInput& in) {
                     { M::analyze(in) } -> std::same_as<AnalysisOutput>;
                   }) {

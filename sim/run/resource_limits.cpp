@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "sim/core/units.h"
@@ -13,12 +14,20 @@ namespace dsim {
 namespace {
 
 // The estimate's costs, measured on the release build (README, "Memory limits"): a node
-// of the cheapest model (phold) with its rows in the output files takes 348 B, an event
-// scheduled at start (a phold token, a closed-loop user) 54 to 78 B, and the process
-// itself about 13 MiB. Each is rounded down, so the estimate stays a lower bound.
+// of the cheapest model (phold, whose object takes 48 B with the allocator's header) with
+// its rows in the output files takes 348 B, an event scheduled at start (a phold token, a
+// closed-loop user) 54 to 78 B, and the process itself about 13 MiB. A node of another
+// model costs the engine's share and its own model object. Each is rounded down, so the
+// estimate stays a lower bound.
 constexpr uint64_t kProcessBytes = uint64_t{8} << 20;
-constexpr uint64_t kBytesPerNode = 320;
+constexpr uint64_t kEngineBytesPerNode = 272;
 constexpr uint64_t kBytesPerStartEvent = 48;
+
+// What the allocator takes for an object of `size` bytes: a 16-byte header and rounding to
+// 16 bytes (glibc's malloc on 64-bit).
+uint64_t allocated_bytes(uint64_t size) {
+  return (size + 15) / 16 * 16 + 16;
+}
 
 // How often the guard reads the resident memory: often enough that a run cannot allocate
 // much between two readings, rarely enough to cost nothing (a reading takes microseconds).
@@ -110,17 +119,30 @@ std::string describe_memory_budget(const LimitsSpec& limits) {
 
 MemoryEstimate estimate_memory(const ScenarioSpec& spec) {
   uint64_t nodes = 0, events = 0;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> models;  // name -> (nodes, bytes each)
   const ParamNode* groups = spec.resolved.find("groups");
   for (size_t i = 0; i < spec.groups.size(); ++i) {
-    nodes += spec.groups[i].count;
+    const GroupSpec& group = spec.groups[i];
+    nodes += group.count;
+    const uint64_t model = group.factory ? allocated_bytes(group.factory->model_bytes) : 0;
+    auto& [count, bytes] = models[group.model];
+    count += group.count;
+    bytes = model;
     const ParamNode* g = groups && i < groups->items.size()
                              ? &groups->items[i]
                              : static_cast<const ParamNode*>(nullptr);
-    events += start_events(g ? g->find("params") : nullptr, spec.groups[i].count);
+    events += start_events(g ? g->find("params") : nullptr, group.count);
   }
   MemoryEstimate e;
-  e.bytes = kProcessBytes + nodes * kBytesPerNode + events * kBytesPerStartEvent;
-  e.breakdown = std::to_string(nodes) + " nodes x " + std::to_string(kBytesPerNode) + " B";
+  e.bytes = kProcessBytes + nodes * kEngineBytesPerNode + events * kBytesPerStartEvent;
+  e.breakdown = std::to_string(nodes) + " nodes x " + std::to_string(kEngineBytesPerNode) + " B";
+  std::string per_model;
+  for (const auto& [name, use] : models) {
+    e.bytes += use.first * use.second;
+    per_model += (per_model.empty() ? "" : ", ") + std::to_string(use.first) + " " + name + " x " +
+                 std::to_string(use.second) + " B";
+  }
+  if (!per_model.empty()) e.breakdown += " + their models (" + per_model + ")";
   if (events) {
     e.breakdown += " + " + std::to_string(events) + " events scheduled at start x " +
                    std::to_string(kBytesPerStartEvent) + " B";

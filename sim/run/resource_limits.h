@@ -34,11 +34,14 @@ uint64_t memory_budget(const LimitsSpec& limits);
 std::string describe_memory_budget(const LimitsSpec& limits);
 
 /// The memory a scenario needs at the least, from what every run of it holds: each node
-/// (the cheapest model's, outputs included) and each event its nodes schedule when they
-/// start (closed-loop `users` per client node, phold `tokens` per group).
+/// (the engine's state for it, outputs included, and its model object, whose size each
+/// model type gives: ModelFactory::model_bytes) and each event its nodes schedule when
+/// they start (closed-loop `users` per client node, phold `tokens` per group).
 struct MemoryEstimate {
   uint64_t bytes = 0;
-  std::string breakdown;  ///< "10000000 nodes x 320 B + 1000000 start events x 48 B + ..."
+  /// "10000000 nodes x 272 B + their models (10000000 phold x 48 B) + 1000000 events
+  /// scheduled at start x 48 B + 8 MiB for the process"
+  std::string breakdown;
 };
 MemoryEstimate estimate_memory(const ScenarioSpec& spec);
 
