@@ -4,6 +4,21 @@
 
 namespace dsim::kit {
 
+void read_call_policy(ParamReader& r, CallPolicy& c) {
+  c.timeout = r.duration("timeout", c.timeout, "an attempt not answered within this times out");
+  if (c.timeout <= Duration::zero()) r.error("timeout", "must be > 0");
+  read_retry_policy(r, c.retry);
+  read_retry_budget(r, c.budget);
+  c.deadline = r.optional_duration(
+      "deadline", "the whole call's time, every attempt and backoff included (default: none)");
+  if (c.deadline && *c.deadline <= Duration::zero()) r.error("deadline", "must be > 0");
+  c.balancer.kind =
+      r.choice("balance", c.balancer.kind, balancer_choices(),
+               "how an attempt picks its node in the target group: a balancer policy of the "
+               "kit (random, round_robin, least_outstanding, power_of_d, least_latency, ...)");
+  read_balancer_params(r, c.balancer, /*target_node=*/true);
+}
+
 void RpcClient::start(Context& ctx, std::span<const NodeId> targets, size_t home) {
   self_ = ctx.self();
   targets_.assign(targets.begin(), targets.end());

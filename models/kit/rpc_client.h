@@ -51,6 +51,12 @@ struct CallPolicy {
   BalancerSpec balancer;
 };
 
+/// Reads one edge's call policy, the keys every caller of plain requests writes: `timeout`
+/// (per attempt), the retry policy (`retry`, `max_attempts`, `retry_base`, ...), the
+/// optional `retry_budget` and `deadline`, and `balance` (a balancer policy, with its own
+/// parameters), in that order. `policy`'s values are the defaults.
+void read_call_policy(ParamReader& r, CallPolicy& policy);
+
 /// What an answer means for its call, as the caller's model reads it.
 enum class Answer : uint8_t {
   kDone,           ///< the call is over: a success, or a definite answer not worth retrying

@@ -9,15 +9,21 @@ Client::Config Client::parse(ParamReader& r) {
   kit::read_load(r, keys, c.arrivals);
   c.ops =
       r.weights("ops", c.ops, "operation types and their weights, e.g. {read: 0.8, write: 0.2}");
-  c.calls.timeout =
-      r.duration("timeout", c.calls.timeout, "a request not answered within this times out");
-  if (c.calls.timeout <= Duration::zero()) r.error("timeout", "must be > 0");
   kit::read_start_stop(r, keys, /*with_stop=*/false, c.arrivals);
-  c.calls.balancer.kind =
-      r.choice("balance", kit::BalancerKind::kRandom, kit::balancer_choices(),
-               "how a request picks its server in the target group: a balancer policy of the "
-               "kit (random, round_robin, least_outstanding, power_of_d, least_latency, ...)");
-  kit::read_balancer_params(r, c.calls.balancer, /*target_node=*/true);
+  kit::read_call_policy(r, c.calls);
+  if (r.has("keys") || r.doc_mode()) {
+    const std::string text = r.text("keys", "none",
+                                    "the key each request carries, for hash balancing and the "
+                                    "stores a service calls: uniform(n), zipf(n, s=0.99), "
+                                    "hotspot(n, keys=10%, traffic=90%) or sequential(n) "
+                                    "(default: none)");
+    std::string err;
+    if (auto k = kit::parse_key_spec(text, &err)) {
+      c.keys = *k;
+    } else if (!r.doc_mode()) {
+      r.error("keys", err);
+    }
+  }
   c.request_bytes = r.size("request_size", c.request_bytes, "size of a request on the wire");
   return c;
 }
@@ -33,6 +39,7 @@ void Client::on_start(Context& ctx) {
   ops_ = kit::WeightedChoice(config_.ops);
   for (const auto& [name, w] : config_.ops)
     op_symbols_.push_back(ctx.intern(name));
+  if (config_.keys) keys_.emplace(*config_.keys, 0);
   rpc_.start(ctx, targets, 0);
   if (targets.empty()) return;
   arrivals_.start(ctx);
@@ -51,17 +58,19 @@ void Client::issue(Context& ctx, uint64_t user) {
   const Symbol op = op_symbols_[ops_.pick(ctx.rng())];
   const uint64_t handle = next_handle_++;
   const OpToken token = ctx.record().begin_op(op);
-  pending_.emplace(handle, Pending{token, op, user});
+  const uint64_t key = keys_ ? keys_->next(ctx.rng()) : 0;
+  pending_.emplace(handle, Pending{token, op, user, key});
   kit::RpcClient::Options call;
   call.pick.client = ctx.self();
+  call.pick.key = key;
   call.origin = token.id;
   rpc_.begin(ctx, handle, call);
 }
 
 void Client::send_request(Context& ctx, uint64_t handle, const kit::CallHeader& header, NodeId to,
                           uint32_t /*request*/) {
-  ctx.send(to,
-           Request{header, pending_.at(handle).op, static_cast<uint32_t>(config_.request_bytes)});
+  const Pending& p = pending_.at(handle);
+  ctx.send(to, Request{header, p.op, static_cast<uint32_t>(config_.request_bytes), p.key});
 }
 
 void Client::call_failed(Context& ctx, uint64_t handle, const kit::CallEnd& end) {

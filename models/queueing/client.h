@@ -3,11 +3,13 @@
 // change over time) or closed loop (N users, each sending a request, waiting for its
 // answer, thinking, and again): the kit's workload base (models/kit/workload.h). Every
 // request is a call through the kit's call layer to a node of the target group picked by
-// a balancer policy, has a timeout, and is recorded with its latency and outcome (ok,
-// rejected, timeout).
+// a balancer policy, with a timeout, optional retries, retry budget and deadline, and an
+// optional key (for hash balancing, and for the stores a service calls); it is recorded
+// with its latency and outcome (ok, rejected, timeout).
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,8 +34,9 @@ class Client final : public Model, private kit::CallHost {
     std::string target;
     kit::ArrivalSpec arrivals;  ///< the first request one drawn gap after `start`
     std::vector<std::pair<std::string, double>> ops = {{"request", 1.0}};
-    kit::CallPolicy calls;  ///< timeout and the balancer (`balance`); no retries
+    kit::CallPolicy calls;  ///< timeout, retries, deadline and the balancer (`balance`)
     uint64_t request_bytes = 512;
+    std::optional<kit::KeySpec> keys;  ///< the key each request carries; none: key 0
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
@@ -53,6 +56,7 @@ class Client final : public Model, private kit::CallHost {
     OpToken token;
     Symbol op;
     uint64_t user;  // closed loop: who waits for it
+    uint64_t key;
   };
 
   void issue(Context& ctx, uint64_t user);
@@ -67,6 +71,7 @@ class Client final : public Model, private kit::CallHost {
   kit::Arrivals arrivals_;
   kit::RpcClient rpc_;
   kit::WeightedChoice ops_;
+  std::optional<kit::KeyChooser> keys_;
   std::vector<Symbol> op_symbols_;
   std::map<uint64_t, Pending> pending_;  // by handle
   uint64_t next_handle_ = 1;

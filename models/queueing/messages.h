@@ -17,6 +17,7 @@ struct Request {
   kit::CallHeader call;
   Symbol op;  ///< operation type, e.g. "read": selects the server's service time
   uint32_t bytes;
+  uint64_t key = 0;  ///< the end user's key (hash balancing; the stores a service calls)
   uint32_t size_bytes() const { return bytes; }
   std::string describe() const { return "request #" + std::to_string(call.id); }
 };

@@ -165,6 +165,42 @@ TEST_CASE("client: answers end operations, silence ends them as timeouts, late a
   CHECK(ops[2].outcome == Outcome::kRejected);
 }
 
+TEST_CASE("client: a refused request is retried after the backoff, with the request's key") {
+  Client::Config cfg;
+  cfg.target = "servers";
+  cfg.arrivals.process = kit::ArrivalSpec::Process::kFixed;
+  cfg.arrivals.rate.base = 1;
+  cfg.calls.timeout = ms(100);
+  cfg.calls.retry.backoff = kit::RetryPolicy::Backoff::kFixed;
+  cfg.calls.retry.max_attempts = 2;
+  cfg.calls.retry.base = ms(10);
+  cfg.calls.retry.jitter = kit::RetryPolicy::Jitter::kNone;
+  cfg.keys = kit::KeySpec{kit::KeySpec::Kind::kSequential, 10};
+  Client c(cfg);
+  RecordingContext ctx(5);
+  ctx.groups["servers"] = {1};
+  c.on_start(ctx);
+  REQUIRE(ctx.fire_next(c));  // request 1 at t = 1 s, key 0
+  ctx.deliver(c, 1, Response{kit::make_call_id(5, 1), false, 10});
+  REQUIRE(ctx.recorder().ops.size() == 1);
+  CHECK_FALSE(ctx.recorder().ops[0].end);  // not over: a retry is due
+  REQUIRE(ctx.fire_next(c));               // the backoff
+  CHECK(ctx.now() == SimTime::zero() + seconds(1) + ms(10));
+  auto requests = ctx.sent_of<Request>();
+  REQUIRE(requests.size() == 2);
+  CHECK(requests[1].second.call.id == kit::make_call_id(5, 2));
+  CHECK(requests[0].second.key == 0);
+  CHECK(requests[1].second.key == 0);  // the same operation's key
+  CHECK(ctx.counter("retries") == 1);
+  ctx.deliver(c, 1, Response{kit::make_call_id(5, 2), false, 10});  // the last attempt fails
+  REQUIRE(ctx.recorder().ops.size() == 1);
+  CHECK(ctx.recorder().ops[0].outcome == Outcome::kRejected);
+  REQUIRE(ctx.fire_next(c));  // request 2 at t = 2 s: the next key
+  requests = ctx.sent_of<Request>();
+  REQUIRE(requests.size() == 3);
+  CHECK(requests[2].second.key == 1);
+}
+
 TEST_CASE("client: closed loop keeps one request per user in flight and thinks between them") {
   Client::Config cfg;
   cfg.target = "servers";
