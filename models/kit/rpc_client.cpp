@@ -57,9 +57,22 @@ void RpcClient::begin(Context& ctx, uint64_t handle, const Options& o) {
   budget_.request(now);
   c.pick.now = now;
   c.pick.retry = false;
-  c.target = targets_[balancer_->pick(observed_, c.pick, ctx.rng())];
+  c.pinned = o.pinned;
+  DSIM_ASSERT(c.pinned == kNoCandidate || c.pinned < targets_.size(), "pinned candidate ", c.pinned,
+              " of ", targets_.size());
+  c.target =
+      targets_[c.pinned != kNoCandidate ? c.pinned : balancer_->pick(observed_, c.pick, ctx.rng())];
   ++c.tries;
   send(ctx, handle, c);
+}
+
+void RpcClient::cancel(Context& ctx, uint64_t handle) {
+  auto it = calls_.find(handle);
+  if (it == calls_.end()) return;
+  Call& c = it->second;
+  if (c.timer.valid()) ctx.cancel_timer(c.timer);
+  if (c.attempt != 0) settle(ctx, c, false);
+  calls_.erase(it);
 }
 
 void RpcClient::send(Context& ctx, uint64_t handle, Call& c) {
@@ -74,7 +87,7 @@ void RpcClient::send(Context& ctx, uint64_t handle, Call& c) {
     }
     timeout = std::min(timeout, header.budget);
   }
-  const uint64_t seq = next_seq_++;
+  const uint64_t seq = (*next_seq_)++;
   header.id = make_call_id(self_, seq);
   header.origin = c.origin;
   header.reply_to = self_;
@@ -194,7 +207,7 @@ void RpcClient::on_timer(Context& ctx, uint64_t value) {
   c.pick.now = ctx.monotonic();
   c.pick.retry = true;
   c.pick.failed = index_of(c.target);
-  c.target = targets_[balancer_->pick(observed_, c.pick, ctx.rng())];
+  if (c.pinned == kNoCandidate) c.target = targets_[balancer_->pick(observed_, c.pick, ctx.rng())];
   send(ctx, v, c);
 }
 

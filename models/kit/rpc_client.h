@@ -98,6 +98,9 @@ class RpcClient {
     uint64_t idempotency_key = 0;  ///< from new_idempotency_key(); 0: the call has none
     /// The deadline inherited from the call this one serves (its remaining budget).
     Duration inherited_budget = kNoDeadline;
+    /// Every attempt goes to this candidate (an index into the targets), as a fan-out's
+    /// call to one shard; kNoCandidate: the balancer picks each attempt's.
+    size_t pinned = kNoCandidate;
   };
   /// What an answer meant for its call.
   struct Outcome {
@@ -128,6 +131,13 @@ class RpcClient {
   void begin(Context& ctx, uint64_t handle, const Options& options);
   /// A key for a call's requests, unique in the run (make_idempotency_key).
   uint64_t new_idempotency_key() { return make_idempotency_key(self_, next_key_++); }
+  /// Ends call `handle` without an answer and without telling the host (a fan-out that has
+  /// the answers it needs drops the rest): its timers stop, and an answer to it that still
+  /// comes is counted as late.
+  void cancel(Context& ctx, uint64_t handle);
+  /// Several RpcClients of one node must draw their call ids from one sequence, so that
+  /// an answer names one call of the node: give each the same counter (it outlives them).
+  void share_call_ids(uint64_t& next_seq) { next_seq_ = &next_seq; }
   /// The call an attempt id belongs to, if that attempt is still awaited.
   std::optional<uint64_t> handle_of(uint64_t id) const;
   /// An answer to attempt `id` came from `from`; `hint` names the node a redirect points
@@ -156,6 +166,7 @@ class RpcClient {
     uint64_t attempt = 0;  // the current request's call id (0: none in flight)
     TimerId timer;
     bool unknown = false;  // an attempt may have been applied
+    size_t pinned = kNoCandidate;
   };
 
   void send(Context& ctx, uint64_t handle, Call& c);
@@ -175,7 +186,8 @@ class RpcClient {
   std::map<uint64_t, Call> calls_;                   // live calls by handle
   std::unordered_map<uint64_t, uint64_t> attempts_;  // call id -> handle; lookups only
   NodeId self_ = kNoNode;
-  uint64_t next_seq_ = 1;
+  uint64_t own_seq_ = 1;
+  uint64_t* next_seq_ = &own_seq_;  // the node's shared sequence, when share_call_ids()
   uint64_t next_key_ = 1;
   Symbol m_retries_, m_redirects_, m_timeouts_, m_late_;
 };

@@ -3,13 +3,13 @@
 // inter-arrival and service times this is the M/M/c/K queue of queueing theory.
 #pragma once
 
-#include <deque>
 #include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "models/kit/worker_pool.h"
 #include "models/queueing/messages.h"
 #include "sim/core/distribution.h"
 #include "sim/core/model.h"
@@ -26,8 +26,7 @@ class Server final : public Model {
       "(M/M/c/K with exponential times)";
 
   struct Config {
-    int64_t workers = 1;
-    std::optional<int64_t> queue_capacity;  ///< waiting places; none = unbounded
+    kit::WorkerPoolSpec pool;  ///< workers and the queue's capacity
     /// Service time per operation name; the entry named "" applies to the others.
     std::vector<std::pair<std::string, Distribution>> service = {
         {"", Distribution::exponential(1e6).with_dim(Distribution::Dim::kTime)}};
@@ -39,7 +38,7 @@ class Server final : public Model {
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
 
-  explicit Server(const Config& config) : config_(config) {}
+  explicit Server(const Config& config) : config_(config), pool_(config.pool) {}
 
   /// `dsim analyze run`: each server group fed by Poisson clients beside M/M/c (theory.cpp).
   static TheoryOutput theory(const TheoryInput& in);
@@ -57,21 +56,17 @@ class Server final : public Model {
     NodeId client;  // the node to answer (the call's reply_to)
     uint64_t call;  // the call's id
     Symbol op;
-    SimTime arrived;  // local clock
   };
-  void start(Context& ctx, Job job, size_t worker);
+  void start(Context& ctx, size_t worker, const Job& job);
   const Distribution& service_time(Context& ctx, Symbol op);
-  void report_levels(Context& ctx);
   void respond(Context& ctx, const Job& job);
 
   const Config& config_;
-  std::vector<std::optional<Job>> workers_;  // one slot per worker: the job it serves
-  std::vector<size_t> idle_;                 // idle worker slots (a stack)
-  std::deque<Job> queue_;
+  kit::WorkerPool<Job> pool_;
   std::vector<const Distribution*> service_by_symbol_;  // cache, indexed by Symbol id
   std::map<uint64_t, Job> awaiting_sync_;               // by sync id: reply when durable
   Symbol persist_op_;                                   // valid: persist only this op
-  Symbol m_busy_, m_queue_, m_util_, m_wait_, m_served_, m_rejected_, m_waited_;
+  Symbol m_served_, m_rejected_;
   Symbol m_persisted_, m_disk_full_, m_recovered_;
 };
 

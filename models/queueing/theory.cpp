@@ -121,8 +121,8 @@ std::string group_theory(const TheoryInput& in, const TheoryInput::Group& server
   ++*recognised;
   const double per_node = feed.lambda / server.count;  // random balancing thins a Poisson stream
   const double mu = 1e9 / mean_ns;
-  const int c = static_cast<int>(sc.workers);
-  out += oracle::queue_report(per_node, mu, c, sc.queue_capacity);
+  const int c = static_cast<int>(sc.pool.workers);
+  out += oracle::queue_report(per_node, mu, c, sc.pool.queue_capacity);
   // The clients see the sojourn plus the network both ways.
   const bool exact_net = in.network_latency.kind() == Distribution::Kind::kConstant;
   const double net = exact_net ? 2 * in.network_latency.mean() / 1e9 : 0;
@@ -135,13 +135,13 @@ std::string group_theory(const TheoryInput& in, const TheoryInput::Group& server
   if (in.figure(feed.client_group, "all", "timeout").value_or(0) > 0) {
     feed.notes.push_back("some requests timed out: the latencies of the others are biased low");
   }
-  if (!sc.queue_capacity) {
+  if (!sc.pool.queue_capacity) {
     const oracle::MMc q{per_node, mu, c};
     if (q.occupancy() >= 1) return out;
     out += oracle::comparison_table(
         unbounded_rows(in, server.name, feed.client_group, q, net, exact_net));
   } else {
-    const oracle::MMcK q{per_node, mu, c, c + static_cast<int>(*sc.queue_capacity)};
+    const oracle::MMcK q{per_node, mu, c, c + static_cast<int>(*sc.pool.queue_capacity)};
     out += oracle::comparison_table(bounded_rows(in, server.name, feed.client_group, q, net));
   }
   for (const auto& n : feed.notes)

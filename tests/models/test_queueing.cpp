@@ -47,8 +47,8 @@ TEST_CASE("server: an idle worker serves at once and answers after the service t
 
 TEST_CASE("server: a full queue rejects at once, waiting requests are served FIFO") {
   Server::Config cfg;
-  cfg.workers = 1;
-  cfg.queue_capacity = 2;
+  cfg.pool.workers = 1;
+  cfg.pool.queue_capacity = 2;
   cfg.service = {{"", const_time(ms(1))}};
   Server s(cfg);
   RecordingContext ctx(0);
@@ -80,7 +80,7 @@ TEST_CASE("server: a full queue rejects at once, waiting requests are served FIF
 
 TEST_CASE("server: c workers serve c requests at once") {
   Server::Config cfg;
-  cfg.workers = 3;
+  cfg.pool.workers = 3;
   cfg.service = {{"", const_time(ms(5))}};
   Server s(cfg);
   RecordingContext ctx(0);
@@ -96,7 +96,7 @@ TEST_CASE("server: c workers serve c requests at once") {
 TEST_CASE("server: service time per operation type, with a default for the others") {
   Server::Config cfg;
   cfg.service = {{"", const_time(ms(2))}, {"write", const_time(ms(9))}};
-  cfg.workers = 2;
+  cfg.pool.workers = 2;
   Server s(cfg);
   RecordingContext ctx(0);
   s.on_start(ctx);

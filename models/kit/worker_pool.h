@@ -1,0 +1,147 @@
+// A service station's workers and its queue: c identical workers, a FIFO queue of optional
+// capacity in front of them, and the levels every station reports (busy workers, queue
+// length, utilization) and the wait of each job. `server` and `service` stand on it; the
+// model decides what a job is and what a worker does with it.
+//
+//   admit(job)     a worker is idle: it takes the job (Admit::kStarted, worker()); else the
+//                  job waits (kQueued) or, the queue being full, is refused (kFull)
+//   release(w)     worker w is done: it takes the next waiting job, if any
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "sim/core/assert.h"
+#include "sim/core/metric_decls.h"
+#include "sim/core/model.h"
+#include "sim/core/params.h"
+
+namespace dsim::kit {
+
+struct WorkerPoolSpec {
+  int64_t workers = 1;
+  std::optional<int64_t> queue_capacity;  ///< waiting places; none = unbounded
+};
+
+template <class Job>
+class WorkerPool {
+ public:
+  enum class Admit : uint8_t { kStarted, kQueued, kFull };
+  struct Started {
+    size_t worker;
+    Job job;
+  };
+
+  explicit WorkerPool(const WorkerPoolSpec& spec) : spec_(&spec) {}
+
+  /// Sizes the pool (every worker idle, no job waiting) and interns the figures it
+  /// reports: busy_workers, queue_length, utilization (levels) and queue_wait (a timing).
+  void start(Context& ctx) {
+    workers_.assign(static_cast<size_t>(spec_->workers), std::nullopt);
+    idle_.clear();
+    for (size_t w = workers_.size(); w-- > 0;)
+      idle_.push_back(w);
+    queue_.clear();
+    m_busy_ = ctx.intern("busy_workers");
+    m_queue_ = ctx.intern("queue_length");
+    m_util_ = ctx.intern("utilization");
+    m_wait_ = ctx.intern("queue_wait");
+    m_waited_ = ctx.intern("waited");
+  }
+  static void declare(MetricDecls& d) {
+    d.counter("waited");
+    d.timing("queue_wait");
+    for (const char* l : {"busy_workers", "queue_length", "utilization"})
+      d.level(l);
+  }
+
+  /// A job arrives (at ctx.now(), the node's clock). kStarted: worker() holds it.
+  Admit admit(Context& ctx, const Job& job) {
+    Admit out = Admit::kFull;
+    if (!idle_.empty()) {
+      last_ = idle_.back();
+      idle_.pop_back();
+      workers_[last_] = job;
+      ctx.record().observe(m_wait_, Duration::zero());
+      out = Admit::kStarted;
+    } else if (!spec_->queue_capacity ||
+               static_cast<int64_t>(queue_.size()) < *spec_->queue_capacity) {
+      queue_.push_back({job, ctx.now()});
+      out = Admit::kQueued;
+    }
+    report(ctx);
+    return out;
+  }
+  /// The worker that took the last job admit() started.
+  size_t worker() const { return last_; }
+
+  /// The job worker `w` holds.
+  const Job& job(size_t w) const {
+    DSIM_ASSERT(w < workers_.size() && workers_[w], "worker ", w, " holds no job");
+    return *workers_[w];
+  }
+  Job& job(size_t w) {
+    DSIM_ASSERT(w < workers_.size() && workers_[w], "worker ", w, " holds no job");
+    return *workers_[w];
+  }
+
+  /// Worker `w` is done with its job: it takes the next waiting one (returned), or idles.
+  std::optional<Started> release(Context& ctx, size_t w) {
+    DSIM_ASSERT(w < workers_.size() && workers_[w], "worker ", w, " finished no job");
+    workers_[w].reset();
+    std::optional<Started> next;
+    if (!queue_.empty()) {
+      Waiting waiting = queue_.front();
+      queue_.pop_front();
+      ctx.record().observe(m_wait_, ctx.now() - waiting.arrived);
+      ctx.record().count(m_waited_);
+      workers_[w] = waiting.job;
+      next = Started{w, waiting.job};
+    } else {
+      idle_.push_back(w);
+    }
+    report(ctx);
+    return next;
+  }
+
+  size_t busy() const { return workers_.size() - idle_.size(); }
+  size_t waiting() const { return queue_.size(); }
+
+  void report(Context& ctx) const {
+    const double busy_now = static_cast<double>(busy());
+    ctx.record().level(m_busy_, busy_now);
+    ctx.record().level(m_util_, busy_now / static_cast<double>(workers_.size()));
+    ctx.record().level(m_queue_, static_cast<double>(queue_.size()));
+  }
+
+  void check_invariants() const {
+    size_t held = 0;
+    for (const auto& w : workers_)
+      held += w ? 1 : 0;
+    DSIM_ASSERT(held + idle_.size() == workers_.size(), "workers busy ", held, " idle ",
+                idle_.size(), " of ", workers_.size());
+    DSIM_ASSERT(queue_.empty() || idle_.empty(), "a job waits while a worker is idle");
+    DSIM_ASSERT(
+        !spec_->queue_capacity || static_cast<int64_t>(queue_.size()) <= *spec_->queue_capacity,
+        "the queue holds more than its capacity");
+  }
+
+ private:
+  struct Waiting {
+    Job job;
+    SimTime arrived;  // the node's clock
+  };
+  const WorkerPoolSpec* spec_;
+  std::vector<std::optional<Job>> workers_;  // one slot per worker: the job it holds
+  std::vector<size_t> idle_;                 // idle worker slots (a stack)
+  std::deque<Waiting> queue_;
+  size_t last_ = 0;
+  Symbol m_busy_, m_queue_, m_util_, m_wait_, m_waited_;
+};
+
+/// Reads `workers` and `queue_capacity` ('unbounded' or an integer >= 0) into `spec`.
+void read_worker_pool(ParamReader& r, WorkerPoolSpec& spec);
+
+}  // namespace dsim::kit
