@@ -11,6 +11,7 @@
 #include "models/queueing/server.h"
 #include "models/quorum/store.h"
 #include "models/raft/node.h"
+#include "models/service/service.h"
 
 namespace dsim {
 
@@ -18,6 +19,7 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<queueing::Client>();
   registry.add<queueing::Server>();
   registry.add<queueing::FanoutClient>();
+  registry.add<service::Service>();
   registry.add<kv::KvClient>();
   registry.add<kv::KvStore>();
   registry.add<quorum::QuorumStore>();

@@ -89,6 +89,7 @@ class KvClient final : public Model, private kit::CallHost {
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
+  static std::vector<std::string> callees(const Config& c) { return {c.target}; }
 
   explicit KvClient(const Config& config)
       : config_(config),

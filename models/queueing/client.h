@@ -40,6 +40,7 @@ class Client final : public Model, private kit::CallHost {
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
+  static std::vector<std::string> callees(const Config& c) { return {c.target}; }
 
   explicit Client(const Config& config)
       : config_(config),

@@ -42,6 +42,7 @@ class FanoutClient final : public Model {
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
+  static std::vector<std::string> callees(const Config& c) { return {c.target}; }
 
   explicit FanoutClient(const Config& config)
       : config_(config), arrivals_(config.arrivals, kit::TimerSpace(Timer::kArrivals)) {}

@@ -55,6 +55,8 @@ struct TheoryOutput {
 ///   static AnalysisOutput analyze(const AnalysisInput& in);
 /// and a comparison of a finished run's figures with closed-form theory:
 ///   static TheoryOutput theory(const TheoryInput& in);
+/// and the groups a group of it calls (the scenario's call graph, checked for cycles):
+///   static std::vector<std::string> callees(const Config& c);
 /// and, when its nodes report roles (Model::role()) that fault targets can name
 /// (`replicas.leader`), every one of them:
 ///   static constexpr std::string_view kRoles[] = {"leader", "follower", "candidate"};
@@ -84,6 +86,9 @@ struct ModelFactory {
   /// groups running this model (called once, with every group of the scenario).
   std::function<TheoryOutput(const TheoryInput&)> theory;
 
+  /// Optional: the groups a group with this parsed config calls (the call graph, which
+  /// must have no cycle).
+  std::function<std::vector<std::string>(const void* config)> callees;
   /// The roles its nodes can report (Model::role()), which fault targets may name.
   std::vector<std::string> roles;
   /// sizeof one node's model object: what a node of this model holds at the least, beside
@@ -167,6 +172,13 @@ class ModelRegistry {
                     { M::theory(in) } -> std::same_as<TheoryOutput>;
                   }) {
       f.theory = [](const TheoryInput& in) { return M::theory(in); };
+    }
+    if constexpr (requires(const typename M::Config& c) {
+                    { M::callees(c) } -> std::same_as<std::vector<std::string>>;
+                  }) {
+      f.callees = [](const void* cfg) {
+        return M::callees(*static_cast<const typename M::Config*>(cfg));
+      };
     }
     if constexpr (requires { std::size(M::kRoles); }) {
       for (std::string_view r : M::kRoles)

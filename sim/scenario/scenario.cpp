@@ -6,6 +6,7 @@
 
 #include "sim/core/text_input.h"
 #include "sim/core/units.h"
+#include "sim/scenario/call_graph.h"
 #include "sim/scenario/check_resolve.h"
 #include "sim/scenario/network_spec.h"
 #include "sim/scenario/yaml_tree.h"
@@ -410,6 +411,7 @@ std::optional<ScenarioSpec> read_scenario(ParamNode tree, const std::string& fil
 
   ParamNode resolved_groups;
   GroupsReader(registry, env, spec, clock_default).read(groups, resolved_groups);
+  check_call_graph(spec, diag);
   read_checks(checks, spec, diag);
   resolve_checks(spec, diag);
   read_faults(faults, nemesis, env, spec);

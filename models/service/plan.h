@@ -1,0 +1,64 @@
+// What a `service` does with a request after its own work: the calls it makes to other
+// groups before it answers, as the scenario writes them under `calls:`. Steps run in
+// sequence; a step is one call or several in parallel (`parallel:`); a call goes to one
+// node of its group, or fans out to `fanout` distinct nodes and waits for `wait` answers
+// (scatter-gather); it runs with probability `p` (a cache miss goes on to the database
+// with p = the miss ratio) and for the operations `ops` names. Each call is an edge of the
+// call graph with its own call policy (timeout, retries, retry budget, deadline, balancer)
+// and its own answer to a failure (`on_error`).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/kit/rpc_client.h"
+#include "sim/core/params.h"
+
+namespace dsim::service {
+
+/// What a failed call makes of the request.
+enum class OnError : uint8_t {
+  kFail,      ///< the request fails: this tier answers it as refused
+  kIgnore,    ///< the step goes on as if it had succeeded (an optional enrichment)
+  kFallback,  ///< the request ends at once with a fallback answer (degraded, but an answer)
+};
+
+/// Calls (and fan-out) per service at most: a call's sub-calls are numbered in 16 bits.
+inline constexpr uint32_t kMaxFanout = (1u << 16) - 1;
+/// Edges (calls written under `calls:`) per service at most: each has a timer kind.
+inline constexpr size_t kMaxEdges = 64;
+
+/// One call: an edge of the call graph.
+struct Call {
+  std::string to;       ///< the group called
+  size_t edge = 0;      ///< its index among the service's calls (its RpcClient)
+  double p = 1;         ///< probability the call is made
+  uint32_t fanout = 1;  ///< distinct nodes called; 0: every node of the group
+  uint32_t wait = 0;    ///< answers needed; 0: every node called
+  OnError on_error = OnError::kFail;
+  std::string op;  ///< the operation sent; "": the request's own
+  uint64_t request_bytes = 512;
+  kit::CallPolicy policy;
+};
+
+struct Step {
+  std::vector<std::string> ops;  ///< the operations it applies to; empty: every one
+  std::vector<Call> calls;       ///< one, or several in parallel
+};
+
+struct CallPlan {
+  std::vector<Step> steps;
+  /// Every call, by edge index (pointers into steps).
+  std::vector<const Call*> edges() const;
+  /// The groups called, once each, in the order first called.
+  std::vector<std::string> callees() const;
+};
+
+/// The models whose nodes answer the plain request contract (models/queueing/messages.h).
+bool speaks_plain_requests(std::string_view model);
+
+/// Reads `calls:` (a list of steps) into a plan; errors go to the reader.
+CallPlan read_call_plan(ParamReader& r);
+
+}  // namespace dsim::service

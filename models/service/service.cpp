@@ -1,0 +1,344 @@
+#include "models/service/service.h"
+
+#include <cmath>
+#include <numeric>
+
+#include "models/kit/timer.h"
+#include "sim/core/assert.h"
+
+namespace dsim::service {
+
+namespace {
+constexpr int kSubCallBits = 16;  // a call handle: the visit, then the sub-call (fan-out)
+uint64_t call_handle(uint64_t visit, uint32_t sub) {
+  return (visit << kSubCallBits) | sub;
+}
+// Where edge `edge` is in `step` (step.calls.size() when it is not there).
+size_t position(const Step& step, size_t edge) {
+  size_t i = 0;
+  while (i < step.calls.size() && step.calls[i].edge != edge)
+    ++i;
+  return i;
+}
+}  // namespace
+
+// The call layer of one edge: its RpcClient, whose host it is.
+class Service::Edge final : public kit::CallHost {
+ public:
+  Edge(Service& service, size_t edge, const Call& call)
+      : rpc(call.policy, kit::TimerSpace(static_cast<Timer>(1 + edge)), *this),
+        service_(&service),
+        edge_(edge) {}
+  void send_request(Context& ctx, uint64_t handle, const kit::CallHeader& header, NodeId to,
+                    uint32_t /*request*/) override {
+    service_->send_request(ctx, edge_, handle, header, to);
+  }
+  void call_failed(Context& ctx, uint64_t handle, const kit::CallEnd& /*end*/) override {
+    service_->call_result(ctx, edge_, handle, false);
+  }
+  kit::RpcClient rpc;
+
+ private:
+  Service* service_;
+  size_t edge_;
+};
+
+Service::Config Service::parse(ParamReader& r) {
+  Config c;
+  kit::read_worker_pool(r, c.pool);
+  c.service = r.distribution_map("service", c.service.front().second,
+                                 "the node's own work on a request, before its calls: one "
+                                 "distribution, or a map op -> distribution (key 'default' for "
+                                 "the others)");
+  c.blocking = r.boolean("blocking", c.blocking,
+                         "a worker is held until the answer is sent, its calls included (thread "
+                         "per request); false: it is free once its own work is done");
+  c.plan = read_call_plan(r);
+  c.response_bytes = r.size("response_size", c.response_bytes, "size of a response on the wire");
+  return c;
+}
+
+void Service::declare(const Config& c, MetricDecls& d) {
+  for (const char* n : {"served", "failed", "fallbacks", "rejected", "expired", "late_responses"})
+    d.counter(n);
+  kit::WorkerPool<Job>::declare(d);
+  d.timing("residence");
+  d.timing("self_time");
+  d.level("in_flight");
+  for (const auto& to : c.plan.callees()) {
+    d.timing("call_" + to);
+    d.counter("call_" + to + "_failed");
+  }
+  kit::RpcClient::declare(d);
+}
+
+Service::Service(const Config& config) : config_(config), pool_(config.pool) {
+  edges_ = config.plan.edges();
+  for (size_t e = 0; e < edges_.size(); ++e)
+    edge_hosts_.push_back(std::make_unique<Edge>(*this, e, *edges_[e]));
+}
+
+Service::~Service() = default;
+
+void Service::on_start(Context& ctx) {
+  pool_.start(ctx);
+  m_served_ = ctx.intern("served");
+  m_failed_ = ctx.intern("failed");
+  m_fallbacks_ = ctx.intern("fallbacks");
+  m_rejected_ = ctx.intern("rejected");
+  m_expired_ = ctx.intern("expired");
+  m_late_ = ctx.intern("late_responses");
+  m_residence_ = ctx.intern("residence");
+  m_self_ = ctx.intern("self_time");
+  m_in_flight_ = ctx.intern("in_flight");
+  order_.resize(edges_.size());
+  for (size_t e = 0; e < edges_.size(); ++e) {
+    const auto nodes = ctx.group_nodes(edges_[e]->to);
+    Edge& host = *edge_hosts_[e];
+    host.rpc.share_call_ids(next_call_seq_);
+    host.rpc.start(ctx, nodes, 0);
+    order_[e].resize(nodes.size());
+    std::iota(order_[e].begin(), order_[e].end(), size_t{0});
+    m_call_.push_back(ctx.intern("call_" + edges_[e]->to));
+    m_call_failed_.push_back(ctx.intern("call_" + edges_[e]->to + "_failed"));
+  }
+  pool_.report(ctx);
+  ctx.record().level(m_in_flight_, 0);
+}
+
+const Distribution& Service::service_time(std::string_view op) const {
+  const Distribution* out = &config_.service.front().second;
+  for (const auto& [name, d] : config_.service) {
+    if (name == op) out = &d;
+  }
+  return *out;
+}
+
+void Service::on_message(Context& ctx, const Envelope& env) {
+  if (const auto* resp = env.msg.get<queueing::Response>()) {
+    for (size_t e = 0; e < edge_hosts_.size(); ++e) {
+      kit::RpcClient& rpc = edge_hosts_[e]->rpc;
+      if (!rpc.handle_of(resp->call)) continue;
+      const auto out = rpc.on_answer(ctx, resp->call, env.from,
+                                     resp->accepted ? kit::Answer::kDone : kit::Answer::kRefused);
+      if (out.status == kit::RpcClient::Outcome::Status::kDone)
+        call_result(ctx, e, out.handle, true);
+      return;
+    }
+    ctx.record().count(m_late_);  // its call was given up (timed out, or no longer needed)
+    return;
+  }
+  const auto* req = env.msg.get<queueing::Request>();
+  if (!req) return;
+  const uint64_t id = next_visit_++;
+  Visit& v = visits_[id];
+  v.request = *req;
+  v.from = env.from;
+  v.arrived = ctx.now();
+  ctx.record().level(m_in_flight_, static_cast<double>(visits_.size()));
+  switch (pool_.admit(ctx, Job{id})) {
+    case kit::WorkerPool<Job>::Admit::kStarted:
+      begin_work(ctx, pool_.worker(), id);
+      break;
+    case kit::WorkerPool<Job>::Admit::kQueued:
+      break;
+    case kit::WorkerPool<Job>::Admit::kFull:
+      finish(ctx, id, false, m_rejected_);
+      break;
+  }
+}
+
+void Service::begin_work(Context& ctx, size_t worker, uint64_t id) {
+  Visit& v = visits_.at(id);
+  v.worker = worker;
+  const kit::CallHeader& call = v.request.call;
+  if (call.has_deadline() && ctx.now() - v.arrived >= call.budget) {
+    finish(ctx, id, false, m_expired_);  // the end user has given up on it already
+    return;
+  }
+  Duration work = service_time(ctx.symbol_name(v.request.op)).sample_duration(ctx.rng());
+  // A slow node (gray failure) takes longer for the same work.
+  if (const double f = ctx.slowdown(); f != 1.0)
+    work = Duration::from_ns(std::llround(static_cast<double>(work.ns()) * f));
+  ctx.set_timer(work, kit::timer_tag(Timer::kWork, worker));
+}
+
+void Service::work_done(Context& ctx, size_t worker) {
+  const uint64_t id = pool_.job(worker).visit;
+  if (!config_.blocking) {
+    visits_.at(id).worker = kNoWorker;
+    if (const auto next = pool_.release(ctx, worker))
+      begin_work(ctx, next->worker, next->job.visit);
+  }
+  run_steps(ctx, id);
+}
+
+void Service::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
+  const auto [kind, value] = kit::timer_of<Timer>(tag);
+  if (kind == Timer::kWork) {
+    work_done(ctx, static_cast<size_t>(value));
+    return;
+  }
+  const size_t edge = static_cast<size_t>(kind) - 1;
+  DSIM_ASSERT(edge < edge_hosts_.size(), "a timer of edge ", edge, " of ", edge_hosts_.size());
+  edge_hosts_[edge]->rpc.on_timer(ctx, value);
+}
+
+// Runs the visit's steps from its current one until one waits for answers, or the last
+// is done and the request is answered.
+void Service::run_steps(Context& ctx, uint64_t id) {
+  Visit& v = visits_.at(id);
+  while (v.step < config_.plan.steps.size()) {
+    if (start_step(ctx, id, v)) return;  // waiting for its calls
+    ++v.step;
+  }
+  finish(ctx, id, true, m_served_);
+}
+
+// Starts the visit's current step: true when it waits for calls, false when it has none
+// to make (it does not apply to this operation, or chance skipped every call).
+bool Service::start_step(Context& ctx, uint64_t id, Visit& v) {
+  const Step& step = config_.plan.steps[v.step];
+  if (!step.ops.empty()) {
+    const std::string_view op = ctx.symbol_name(v.request.op);
+    bool applies = false;
+    for (const auto& o : step.ops)
+      applies = applies || o == op;
+    if (!applies) return false;
+  }
+  v.legs.assign(step.calls.size(), Leg{});
+  v.step_began = ctx.now();
+  v.starting = true;  // a call that fails at once does not move the visit on (leg_over)
+  for (size_t i = 0; i < step.calls.size(); ++i) {
+    const Call& call = step.calls[i];
+    if (call.p < 1 && !ctx.rng().bernoulli(call.p)) continue;
+    start_call(ctx, id, v, call, v.legs[i]);
+    if (!visits_.count(id)) return true;  // a call failed at once and ended the request
+  }
+  v.starting = false;
+  for (const Leg& l : v.legs) {
+    if (!l.done) return true;
+  }
+  return false;
+}
+
+void Service::start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, Leg& leg) {
+  kit::RpcClient& rpc = edge_hosts_[call.edge]->rpc;
+  const auto group = static_cast<uint32_t>(order_[call.edge].size());
+  const uint32_t k = call.fanout == 0 ? group : std::min(call.fanout, group);
+  leg = Leg{0, 0, 0, call.wait == 0 ? k : std::min(call.wait, k), false, ctx.now()};
+  if (k == 0) {  // an empty group: the call fails at once
+    leg_over(ctx, id, v, call, false);
+    return;
+  }
+  kit::RpcClient::Options o;
+  o.pick.key = v.request.key;
+  o.pick.client = v.request.call.reply_to;
+  o.origin = v.request.call.origin;
+  if (v.request.call.has_deadline())
+    o.inherited_budget = v.request.call.budget - (ctx.now() - v.arrived);
+  if (k > 1) kit::pick_distinct(order_[call.edge], k, ctx.rng());
+  for (uint32_t j = 0; j < k; ++j) {
+    if (k > 1) o.pinned = order_[call.edge][j];
+    ++leg.sent;
+    rpc.begin(ctx, call_handle(id, j), o);
+  }
+}
+
+void Service::send_request(Context& ctx, size_t edge, uint64_t handle,
+                           const kit::CallHeader& header, NodeId to) {
+  const Visit& v = visits_.at(handle >> kSubCallBits);
+  const Call& call = *edges_[edge];
+  const Symbol op = call.op.empty() ? v.request.op : ctx.intern(call.op);
+  ctx.send(to,
+           queueing::Request{header, op, static_cast<uint32_t>(call.request_bytes), v.request.key});
+}
+
+// A call of the visit's current step ended: answered (ok), or failed every attempt.
+void Service::call_result(Context& ctx, size_t edge, uint64_t handle, bool ok) {
+  const uint64_t id = handle >> kSubCallBits;
+  auto it = visits_.find(id);
+  if (it == visits_.end()) return;
+  Visit& v = it->second;
+  const Step& step = config_.plan.steps[v.step];
+  const Call& call = *edges_[edge];
+  const size_t pos = position(step, edge);
+  DSIM_ASSERT(pos < step.calls.size(), "an answer on edge ", edge, " outside the current step");
+  Leg& leg = v.legs[pos];
+  if (leg.done) return;
+  ok ? ++leg.ok : ++leg.failed;
+  if (leg.ok >= leg.need) {
+    leg_over(ctx, id, v, call, true);
+  } else if (leg.sent - leg.failed < leg.need) {
+    leg_over(ctx, id, v, call, false);
+  }
+}
+
+// One call of the step is over (its fan-out had the answers it needs, or can no longer
+// get them): the rest of its sub-calls are dropped, and the step goes on when it was the
+// last, or the request ends when a failure says so.
+void Service::leg_over(Context& ctx, uint64_t id, Visit& v, const Call& call, bool ok) {
+  Leg& leg = v.legs[position(config_.plan.steps[v.step], call.edge)];
+  leg.done = true;
+  for (uint32_t j = 0; j < leg.sent; ++j)
+    edge_hosts_[call.edge]->rpc.cancel(ctx, call_handle(id, j));
+  ctx.record().observe(m_call_[call.edge], ctx.now() - leg.began);
+  if (!ok) {
+    ctx.record().count(m_call_failed_[call.edge]);
+    if (call.on_error != OnError::kIgnore) {
+      cancel_step(ctx, id, v);
+      v.waited_calls = v.waited_calls + (ctx.now() - v.step_began);
+      const bool fallback = call.on_error == OnError::kFallback;
+      finish(ctx, id, fallback, fallback ? m_fallbacks_ : m_failed_);
+      return;
+    }
+  }
+  if (v.starting) return;  // start_step sees the step through
+  for (const Leg& l : v.legs) {
+    if (!l.done) return;
+  }
+  v.waited_calls = v.waited_calls + (ctx.now() - v.step_began);
+  ++v.step;
+  run_steps(ctx, id);
+}
+
+void Service::cancel_step(Context& ctx, uint64_t id, const Visit& v) {
+  const Step& step = config_.plan.steps[v.step];
+  for (size_t i = 0; i < step.calls.size(); ++i) {
+    for (uint32_t j = 0; j < v.legs[i].sent; ++j)
+      edge_hosts_[step.calls[i].edge]->rpc.cancel(ctx, call_handle(id, j));
+  }
+}
+
+// Answers the visit's request and frees what it held.
+void Service::finish(Context& ctx, uint64_t id, bool accepted, Symbol counter) {
+  auto it = visits_.find(id);
+  DSIM_ASSERT(it != visits_.end(), "visit ", id, " finished twice");
+  const Visit v = std::move(it->second);
+  visits_.erase(it);
+  ctx.record().count(counter);
+  if (counter != m_rejected_) {
+    const Duration residence = ctx.now() - v.arrived;
+    ctx.record().observe(m_residence_, residence);
+    ctx.record().observe(m_self_, residence - v.waited_calls);
+  }
+  ctx.send(v.request.call.reply_to,
+           queueing::Response{v.request.call.id, accepted,
+                              static_cast<uint32_t>(config_.response_bytes)});
+  ctx.record().level(m_in_flight_, static_cast<double>(visits_.size()));
+  if (v.worker == kNoWorker) return;
+  if (const auto next = pool_.release(ctx, v.worker))
+    begin_work(ctx, next->worker, next->job.visit);
+}
+
+void Service::on_stop(Context& ctx) {
+  pool_.report(ctx);
+}
+
+void Service::check_invariants() const {
+  pool_.check_invariants();
+  DSIM_ASSERT(visits_.size() >= pool_.busy() + pool_.waiting(), "visits ", visits_.size(),
+              " fewer than the jobs held ", pool_.busy() + pool_.waiting());
+}
+
+}  // namespace dsim::service

@@ -1,0 +1,119 @@
+// `service`: a tier of an architecture. Each node is a service station (c workers behind
+// a FIFO queue of optional capacity, a service time per operation, `slow` faults apply,
+// as `server`) that, after its own work on a request, calls other groups before it
+// answers: the steps of its call plan (plan.h), in sequence, in parallel, fanned out to k
+// nodes of a group waiting for m, each with a probability. Calls go through the kit's call
+// layer, so timeouts, retries, retry budgets and deadlines apply per edge, the end user's
+// deadline budget and key travel down the call graph, and a failed call fails the
+// request, is ignored, or ends it with a fallback answer, as its edge says.
+//
+// With `blocking: true` (thread per request, the default) a worker is held until the
+// answer is sent, so a slow dependency ties up the workers of every tier above it; with
+// `blocking: false` (asynchronous) the worker is free once its own work is done.
+//
+// Figures, per group: served, failed (answered as refused after a call failed), fallbacks,
+// rejected (queue full), expired (the end user's deadline had passed when a worker took
+// the request), the pool's queue_wait and levels, `residence` (arrival to answer),
+// `self_time` (residence minus the time spent waiting for calls: the tier's own share of
+// the end user's latency), and per edge `call_<group>` (a call's latency, retries
+// included) and `call_<group>_failed`.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/kit/rpc_client.h"
+#include "models/kit/worker_pool.h"
+#include "models/queueing/messages.h"
+#include "models/service/plan.h"
+#include "sim/core/distribution.h"
+#include "sim/core/model.h"
+#include "sim/core/params.h"
+#include "sim/core/registry.h"
+
+namespace dsim::service {
+
+class Service final : public Model {
+ public:
+  static constexpr std::string_view kName = "service";
+  static constexpr std::string_view kDescription =
+      "a tier: workers behind a FIFO queue that, after their own work, call other groups "
+      "(in sequence, in parallel, fanned out k-of-n, with a probability) through the call "
+      "layer's timeouts, retries and deadlines before answering";
+
+  struct Config {
+    kit::WorkerPoolSpec pool;
+    std::vector<std::pair<std::string, Distribution>> service = {
+        {"", Distribution::exponential(1e6).with_dim(Distribution::Dim::kTime)}};
+    bool blocking = true;  ///< a worker is held while its request's calls are in flight
+    CallPlan plan;
+    uint64_t response_bytes = 512;
+  };
+  static Config parse(ParamReader& r);
+  static void declare(const Config& c, MetricDecls& d);
+  /// The groups it calls (the scenario checks the call graph has no cycle).
+  static std::vector<std::string> callees(const Config& c) { return c.plan.callees(); }
+
+  explicit Service(const Config& config);
+  ~Service() override;
+
+  void on_start(Context& ctx) override;
+  void on_message(Context& ctx, const Envelope& env) override;
+  void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
+  void on_stop(Context& ctx) override;
+  void check_invariants() const override;
+
+ private:
+  enum class Timer : uint8_t { kWork };  // value: the worker; edge e's calls: kind 1 + e
+  static constexpr size_t kNoWorker = ~size_t{0};
+  struct Leg {  // one call of the current step
+    uint32_t sent = 0, ok = 0, failed = 0, need = 0;
+    bool done = true;
+    SimTime began;
+  };
+  struct Visit {  // one request this node is serving
+    queueing::Request request;
+    NodeId from = kNoNode;
+    SimTime arrived;  // the node's clock
+    size_t worker = kNoWorker;
+    size_t step = 0;
+    std::vector<Leg> legs;  // of the current step, one per call
+    Duration waited_calls;  // time spent waiting for steps' calls
+    SimTime step_began;
+    bool starting = false;  // start_step is making the current step's calls
+  };
+  struct Job {
+    uint64_t visit;
+  };
+  class Edge;
+
+  void begin_work(Context& ctx, size_t worker, uint64_t visit);
+  void work_done(Context& ctx, size_t worker);
+  void run_steps(Context& ctx, uint64_t id);
+  bool start_step(Context& ctx, uint64_t id, Visit& v);
+  void start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, Leg& leg);
+  void call_result(Context& ctx, size_t edge, uint64_t handle, bool ok);
+  void leg_over(Context& ctx, uint64_t id, Visit& v, const Call& call, bool ok);
+  void cancel_step(Context& ctx, uint64_t id, const Visit& v);
+  void finish(Context& ctx, uint64_t id, bool accepted, Symbol counter);
+  void send_request(Context& ctx, size_t edge, uint64_t handle, const kit::CallHeader& header,
+                    NodeId to);
+  const Distribution& service_time(std::string_view op) const;
+
+  const Config& config_;
+  kit::WorkerPool<Job> pool_;
+  std::vector<const Call*> edges_;
+  std::vector<std::unique_ptr<Edge>> edge_hosts_;  // the call layer of each edge
+  std::vector<std::vector<size_t>> order_;         // per edge: the fan-out's permutation
+  std::map<uint64_t, Visit> visits_;
+  uint64_t next_visit_ = 1;
+  uint64_t next_call_seq_ = 1;  // shared by every edge's RpcClient
+  Symbol m_served_, m_failed_, m_fallbacks_, m_rejected_, m_expired_, m_late_;
+  Symbol m_residence_, m_self_, m_in_flight_;
+  std::vector<Symbol> m_call_, m_call_failed_;  // per edge
+};
+
+}  // namespace dsim::service

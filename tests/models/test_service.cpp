@@ -1,0 +1,310 @@
+// The `service` model: its own work, then the steps of its call plan (in sequence, in
+// parallel, fanned out k-of-n, with a probability), the answer a failed call makes, the
+// deadline it hands down, and whether a worker is held while calls are out. Driven one
+// handler at a time through a recording Context; the last cases run whole scenarios.
+#include <catch2/catch.hpp>
+
+#include "models/builtin.h"
+#include "models/service/service.h"
+#include "sim/run/runner.h"
+#include "support/recording_context.h"
+
+using namespace dsim;
+using namespace dsim::service;
+using dsim::testing::RecordingContext;
+using queueing::Request;
+using queueing::Response;
+
+namespace {
+
+Distribution const_time(Duration d) {
+  return Distribution::constant(static_cast<double>(d.ns())).with_dim(Distribution::Dim::kTime);
+}
+
+Call call_to(std::string to, size_t edge, Duration timeout = ms(100)) {
+  Call c;
+  c.to = std::move(to);
+  c.edge = edge;
+  c.policy.timeout = timeout;
+  return c;
+}
+
+Service::Config config(std::vector<Step> steps, Duration work = ms(2)) {
+  Service::Config cfg;
+  cfg.service = {{"", const_time(work)}};
+  cfg.plan.steps = std::move(steps);
+  return cfg;
+}
+
+// A request from node `from` (its call id `id`), optionally with a deadline budget.
+Request req(RecordingContext& ctx, NodeId from, uint64_t id, uint64_t key = 0,
+            Duration budget = kit::kNoDeadline) {
+  kit::CallHeader call;
+  call.id = id;
+  call.reply_to = from;
+  call.budget = budget;
+  return Request{call, ctx.intern("read"), 100, key};
+}
+
+// The requests the service sent so far, and answers them (accepted or not) from their
+// targets, one by one.
+void answer_all(RecordingContext& ctx, Service& s, size_t from_index, bool accepted) {
+  const auto sent = ctx.sent_of<Request>();
+  for (size_t i = from_index; i < sent.size(); ++i)
+    ctx.deliver(s, sent[i].first, Response{sent[i].second.call.id, accepted, 10});
+}
+
+struct Fixture {
+  RecordingContext ctx{1};
+  Fixture() {
+    ctx.groups["cache"] = {10};
+    ctx.groups["db"] = {20};
+    ctx.groups["leaves"] = {30, 31, 32, 33, 34};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("service: the work, then each step in sequence, then the answer") {
+  Fixture f;
+  const auto cfg = config({Step{{}, {call_to("cache", 0)}}, Step{{}, {call_to("db", 1)}}});
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1, 42));
+  CHECK(f.ctx.sent.empty());
+  REQUIRE(f.ctx.fire_next(s));  // the 2 ms of work
+  auto sent = f.ctx.sent_of<Request>();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].first == 10);
+  CHECK(sent[0].second.key == 42);  // the end user's key travels down
+  CHECK(sent[0].second.call.reply_to == 1);
+  f.ctx.advance(ms(1));
+  answer_all(f.ctx, s, 0, true);
+  sent = f.ctx.sent_of<Request>();
+  REQUIRE(sent.size() == 2);
+  CHECK(sent[1].first == 20);
+  CHECK(f.ctx.sent_of<Response>().empty());
+  f.ctx.advance(ms(4));
+  answer_all(f.ctx, s, 1, true);
+  const auto answers = f.ctx.sent_of<Response>();
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].first == 7);
+  CHECK(answers[0].second.call == 1);
+  CHECK(answers[0].second.accepted);
+  CHECK(f.ctx.counter("served") == 1);
+  // Residence 7 ms: 2 of work (self time), 5 waiting for calls.
+  const auto& residence = f.ctx.recorder().observations[f.ctx.intern("residence").id];
+  const auto& self = f.ctx.recorder().observations[f.ctx.intern("self_time").id];
+  REQUIRE(residence.size() == 1);
+  CHECK(residence[0] == ms(7));
+  CHECK(self[0] == ms(2));
+  CHECK(f.ctx.recorder().observations[f.ctx.intern("call_db").id][0] == ms(4));
+  s.check_invariants();
+}
+
+TEST_CASE("service: a fan-out calls k distinct nodes and answers after m of them") {
+  Fixture f;
+  Call leaves = call_to("leaves", 0);
+  leaves.fanout = 4;
+  leaves.wait = 3;
+  const auto cfg = config({Step{{}, {leaves}}});
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1));
+  REQUIRE(f.ctx.fire_next(s));
+  const auto sent = f.ctx.sent_of<Request>();
+  REQUIRE(sent.size() == 4);
+  std::set<NodeId> targets;
+  std::set<uint64_t> ids;
+  for (const auto& [to, r] : sent) {
+    targets.insert(to);
+    ids.insert(r.call.id);
+  }
+  CHECK(targets.size() == 4);  // distinct nodes
+  CHECK(ids.size() == 4);      // distinct call ids
+  for (size_t i = 0; i < 2; ++i)
+    f.ctx.deliver(s, sent[i].first, Response{sent[i].second.call.id, true, 10});
+  CHECK(f.ctx.sent_of<Response>().empty());
+  f.ctx.deliver(s, sent[2].first, Response{sent[2].second.call.id, true, 10});
+  REQUIRE(f.ctx.sent_of<Response>().size() == 1);
+  CHECK(f.ctx.sent_of<Response>()[0].second.accepted);
+  // The fourth call was dropped: its timeout never fires, its answer is late.
+  CHECK(f.ctx.pending().empty());
+  f.ctx.deliver(s, sent[3].first, Response{sent[3].second.call.id, true, 10});
+  CHECK(f.ctx.counter("late_responses") == 1);
+  CHECK(f.ctx.counter("served") == 1);
+}
+
+TEST_CASE("service: a fan-out fails as soon as too few nodes are left to answer") {
+  Fixture f;
+  Call leaves = call_to("leaves", 0);
+  leaves.fanout = 0;  // every node: 5
+  leaves.wait = 4;
+  const auto cfg = config({Step{{}, {leaves}}});
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1));
+  REQUIRE(f.ctx.fire_next(s));
+  const auto sent = f.ctx.sent_of<Request>();
+  REQUIRE(sent.size() == 5);
+  f.ctx.deliver(s, sent[0].first, Response{sent[0].second.call.id, false, 10});
+  CHECK(f.ctx.sent_of<Response>().empty());  // 4 can still answer
+  f.ctx.deliver(s, sent[1].first, Response{sent[1].second.call.id, false, 10});
+  const auto answers = f.ctx.sent_of<Response>();
+  REQUIRE(answers.size() == 1);
+  CHECK_FALSE(answers[0].second.accepted);
+  CHECK(f.ctx.counter("failed") == 1);
+  CHECK(f.ctx.counter("call_leaves_failed") == 1);
+}
+
+TEST_CASE("service: a failed call fails the request, is ignored, or ends it with a fallback") {
+  const auto [on_error, accepted, counter, calls] =
+      GENERATE(std::make_tuple(OnError::kFail, false, "failed", 1u),
+               std::make_tuple(OnError::kIgnore, true, "served", 2u),
+               std::make_tuple(OnError::kFallback, true, "fallbacks", 1u));
+  Fixture f;
+  Call cache = call_to("cache", 0);
+  cache.on_error = on_error;
+  const auto cfg = config({Step{{}, {cache}}, Step{{}, {call_to("db", 1)}}});
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1));
+  REQUIRE(f.ctx.fire_next(s));
+  answer_all(f.ctx, s, 0, false);  // the cache refuses
+  answer_all(f.ctx, s, 1, true);   // the database answers, when it was called
+  CHECK(f.ctx.sent_of<Request>().size() == calls);
+  const auto answers = f.ctx.sent_of<Response>();
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].second.accepted == accepted);
+  CHECK(f.ctx.counter(counter) == 1);
+}
+
+TEST_CASE("service: parallel calls go out together and the step waits for all of them") {
+  Fixture f;
+  const auto cfg = config({Step{{}, {call_to("cache", 0), call_to("db", 1)}}});
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1));
+  REQUIRE(f.ctx.fire_next(s));
+  const auto sent = f.ctx.sent_of<Request>();
+  REQUIRE(sent.size() == 2);
+  f.ctx.deliver(s, sent[1].first, Response{sent[1].second.call.id, true, 10});
+  CHECK(f.ctx.sent_of<Response>().empty());
+  f.ctx.deliver(s, sent[0].first, Response{sent[0].second.call.id, true, 10});
+  CHECK(f.ctx.sent_of<Response>().size() == 1);
+}
+
+TEST_CASE("service: a call with p = 0 is never made, and a step for other operations is skipped") {
+  Fixture f;
+  Call never = call_to("cache", 0);
+  never.p = 0;
+  Step writes{{"write"}, {call_to("db", 1)}};
+  const auto cfg = config({Step{{}, {never}}, writes});
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1));  // a read
+  REQUIRE(f.ctx.fire_next(s));
+  CHECK(f.ctx.sent_of<Request>().empty());
+  REQUIRE(f.ctx.sent_of<Response>().size() == 1);
+  CHECK(f.ctx.sent_of<Response>()[0].second.accepted);
+}
+
+TEST_CASE("service: calls carry what is left of the end user's deadline") {
+  Fixture f;
+  const auto cfg = config({Step{{}, {call_to("cache", 0)}}});
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1, 0, ms(50)));
+  REQUIRE(f.ctx.fire_next(s));  // 2 ms of work
+  const auto sent = f.ctx.sent_of<Request>();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].second.call.budget == ms(48));
+  // Its attempt times out at the deadline, not at the edge's 100 ms timeout.
+  REQUIRE(f.ctx.fire_next(s));
+  CHECK(f.ctx.now() == SimTime::zero() + ms(50));
+  REQUIRE(f.ctx.sent_of<Response>().size() == 1);
+  CHECK_FALSE(f.ctx.sent_of<Response>()[0].second.accepted);
+}
+
+TEST_CASE("service: a request whose deadline passed while it queued is not worked on") {
+  Fixture f;
+  auto cfg = config({}, ms(10));
+  cfg.pool.workers = 1;
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1));
+  f.ctx.deliver(s, 8, req(f.ctx, 8, 1, 0, ms(5)));  // waits 10 ms behind the first
+  REQUIRE(f.ctx.fire_next(s));
+  const auto answers = f.ctx.sent_of<Response>();
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[1].first == 8);
+  CHECK_FALSE(answers[1].second.accepted);
+  CHECK(f.ctx.counter("expired") == 1);
+  CHECK(f.ctx.pending().empty());  // no work started for it
+}
+
+TEST_CASE("service: a blocking worker is held while its calls are out, an async one is not") {
+  const bool blocking = GENERATE(true, false);
+  Fixture f;
+  auto cfg = config({Step{{}, {call_to("db", 0)}}});
+  cfg.pool.workers = 1;
+  cfg.blocking = blocking;
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1));
+  f.ctx.deliver(s, 8, req(f.ctx, 8, 1));
+  REQUIRE(f.ctx.fire_next(s));  // the first request's work; its call goes out
+  CHECK(f.ctx.sent_of<Request>().size() == 1);
+  // Async, the worker took the second request at once; blocking, it waits for the answer.
+  const bool second_working = f.ctx.pending().size() == 2;  // work timer + call timeout
+  CHECK(second_working == !blocking);
+  answer_all(f.ctx, s, 0, true);
+  CHECK(f.ctx.sent_of<Response>().size() == 1);
+  while (f.ctx.fire_next(s))
+    answer_all(f.ctx, s, 1, true);
+  CHECK(f.ctx.sent_of<Response>().size() == 2);
+  s.check_invariants();
+}
+
+namespace {
+
+std::optional<double> figure(const RunOutput& out, const std::string& group, const std::string& op,
+                             const std::string& metric) {
+  for (const auto& r : out.summary) {
+    if (r.group == group && r.op == op && r.metric == metric) return r.value;
+  }
+  return std::nullopt;
+}
+
+RunOutput run(const std::string& yaml) {
+  ModelRegistry registry;
+  register_builtin_models(registry);
+  Diagnostics diag;
+  auto spec = load_scenario_text(yaml, "tiers.yaml", {}, registry, diag);
+  INFO(diag.render());
+  REQUIRE(spec);
+  return run_scenario(*spec);
+}
+
+}  // namespace
+
+TEST_CASE("service: an end user's latency through two tiers is the sum of its legs") {
+  // Every leg is constant: 1 ms per network hop, 2 ms of the app's work, 3 ms of the
+  // database's. A request: client -> app (1) + work (2) + app -> db (1) + db (3) + db ->
+  // app (1) + app -> client (1) = 9 ms.
+  const RunOutput out = run(R"(
+duration: 5s
+network: {latency: 1ms}
+groups:
+  - {name: users, model: client, params: {target: app, arrival: fixed, rate: 10/s}}
+  - name: app
+    model: service
+    params: {workers: 4, service: 2ms, calls: [{to: db}]}
+  - {name: db, model: server, params: {workers: 4, service: 3ms}}
+)");
+  CHECK(figure(out, "users", "request", "latency_ms_p50") == Approx(9.0).epsilon(1e-9));
+  CHECK(figure(out, "users", "request", "latency_ms_max") == Approx(9.0).epsilon(1e-9));
+  CHECK(figure(out, "app", "", "residence_ms_mean") == Approx(7.0).epsilon(1e-9));
+  CHECK(figure(out, "app", "", "self_time_ms_mean") == Approx(2.0).epsilon(1e-9));
+  CHECK(figure(out, "app", "", "call_db_ms_mean") == Approx(5.0).epsilon(1e-9));
+}
