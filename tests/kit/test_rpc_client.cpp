@@ -265,3 +265,62 @@ TEST_CASE("rpc client: forwarded and child headers keep the end user's operation
   CHECK(forwarded(none, ms(5)).budget == kNoDeadline);
   CHECK_THROWS_AS(make_call_id(1, 0), InvariantBroken);
 }
+
+TEST_CASE("rpc client: a pinned call sends every attempt to its candidate") {
+  const CallPolicy p = policy();  // round robin, 4 attempts
+  Caller c(p);
+  RecordingContext ctx(7);
+  c.on_start(ctx);
+  RpcClient::Options o;
+  o.pinned = 2;  // node 3
+  c.rpc.begin(ctx, 1, o);
+  while (ctx.fire_next(c)) {  // every attempt times out, retried after its backoff
+  }
+  REQUIRE(c.requests.size() == 4);
+  for (const auto& r : c.requests)
+    CHECK(r.to == 3);
+  REQUIRE(c.failed.size() == 1);
+}
+
+TEST_CASE("rpc client: a cancelled call stops, tells no one, and its answer is late") {
+  const CallPolicy p = policy();
+  Caller c(p);
+  RecordingContext ctx(7);
+  c.on_start(ctx);
+  c.rpc.begin(ctx, 1, {});
+  c.rpc.begin(ctx, 2, {});
+  REQUIRE(c.requests.size() == 2);
+  c.rpc.cancel(ctx, 1);
+  CHECK(c.rpc.live_calls() == 1);
+  CHECK(c.rpc.observed()[0].outstanding == 0);  // its attempt no longer counts on node 1
+  CHECK_FALSE(c.rpc.handle_of(c.requests[0].header.id));
+  const auto late = c.rpc.on_answer(ctx, c.requests[0].header.id, 1, Answer::kDone);
+  CHECK(late.status == RpcClient::Outcome::Status::kLate);
+  CHECK(ctx.counter("late_responses") == 1);
+  // Only call 2's timeout and retries remain.
+  while (ctx.fire_next(c)) {
+  }
+  CHECK(c.requests.size() == 5);  // call 1's one, call 2's four
+  REQUIRE(c.failed.size() == 1);
+  CHECK(c.failed[0].first == 2);
+}
+
+TEST_CASE("rpc client: clients sharing a node's call-id sequence never reuse an id") {
+  const CallPolicy p = policy();
+  Caller a(p), b(p);
+  RecordingContext ctx(7);
+  uint64_t next = 1;
+  a.rpc.share_call_ids(next);
+  b.rpc.share_call_ids(next);
+  a.on_start(ctx);
+  b.on_start(ctx);
+  a.rpc.begin(ctx, 1, {});
+  b.rpc.begin(ctx, 1, {});
+  a.rpc.begin(ctx, 2, {});
+  REQUIRE(a.requests.size() == 2);
+  REQUIRE(b.requests.size() == 1);
+  CHECK(a.requests[0].header.id == make_call_id(7, 1));
+  CHECK(b.requests[0].header.id == make_call_id(7, 2));
+  CHECK(a.requests[1].header.id == make_call_id(7, 3));
+  CHECK_FALSE(a.rpc.handle_of(b.requests[0].header.id));
+}
