@@ -58,6 +58,11 @@ class CircuitBreaker {
   bool allow(SimTime now);
   /// A call let through ended: `ok`, and how long it took.
   void record(SimTime now, bool ok, Duration latency);
+  /// A call let through was given up without an outcome (no longer needed): a trial call
+  /// of half-open frees its place.
+  void abandon() {
+    if (state_ == State::kHalfOpen && trials_ > 0) --trials_;
+  }
 
   State state() const { return state_; }
   uint64_t opened() const { return opened_; }  ///< times it opened

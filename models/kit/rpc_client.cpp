@@ -66,13 +66,14 @@ void RpcClient::begin(Context& ctx, uint64_t handle, const Options& o) {
   send(ctx, handle, c);
 }
 
-void RpcClient::cancel(Context& ctx, uint64_t handle) {
+bool RpcClient::cancel(Context& ctx, uint64_t handle) {
   auto it = calls_.find(handle);
-  if (it == calls_.end()) return;
+  if (it == calls_.end()) return false;
   Call& c = it->second;
   if (c.timer.valid()) ctx.cancel_timer(c.timer);
   if (c.attempt != 0) settle(ctx, c, false);
   calls_.erase(it);
+  return true;
 }
 
 void RpcClient::send(Context& ctx, uint64_t handle, Call& c) {

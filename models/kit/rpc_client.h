@@ -134,7 +134,8 @@ class RpcClient {
   /// Ends call `handle` without an answer and without telling the host (a fan-out that has
   /// the answers it needs drops the rest): its timers stop, and an answer to it that still
   /// comes is counted as late.
-  void cancel(Context& ctx, uint64_t handle);
+  /// True when the call was live.
+  bool cancel(Context& ctx, uint64_t handle);
   /// Several RpcClients of one node must draw their call ids from one sequence, so that
   /// an answer names one call of the node: give each the same counter (it outlives them).
   void share_call_ids(uint64_t& next_seq) { next_seq_ = &next_seq; }

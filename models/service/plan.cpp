@@ -34,6 +34,7 @@ void read_call(ParamReader& r, Call& c) {
   c.op = r.text("op", c.op, "the operation sent (default: the request's own)");
   c.request_bytes = r.size("request_size", c.request_bytes, "size of each request on the wire");
   kit::read_call_policy(r, c.policy);
+  kit::read_circuit_breaker(r, c.breaker);
 }
 
 std::vector<std::string> read_ops(ParamReader& r) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "models/kit/circuit_breaker.h"
 #include "models/kit/rpc_client.h"
 #include "sim/core/params.h"
 
@@ -40,6 +41,7 @@ struct Call {
   std::string op;  ///< the operation sent; "": the request's own
   uint64_t request_bytes = 512;
   kit::CallPolicy policy;
+  kit::CircuitBreakerSpec breaker;  ///< each node's breaker on this call (none by default)
 };
 
 struct Step {

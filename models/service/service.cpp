@@ -68,14 +68,18 @@ void Service::declare(const Config& c, MetricDecls& d) {
   for (const auto& to : c.plan.callees()) {
     d.timing("call_" + to);
     d.counter("call_" + to + "_failed");
+    d.counter("call_" + to + "_short_circuited");
   }
+  d.counter("breaker_opened");
   kit::RpcClient::declare(d);
 }
 
 Service::Service(const Config& config) : config_(config), pool_(config.pool) {
   edges_ = config.plan.edges();
-  for (size_t e = 0; e < edges_.size(); ++e)
+  for (size_t e = 0; e < edges_.size(); ++e) {
     edge_hosts_.push_back(std::make_unique<Edge>(*this, e, *edges_[e]));
+    breakers_.emplace_back(edges_[e]->breaker);
+  }
 }
 
 Service::~Service() = default;
@@ -101,7 +105,9 @@ void Service::on_start(Context& ctx) {
     std::iota(order_[e].begin(), order_[e].end(), size_t{0});
     m_call_.push_back(ctx.intern("call_" + edges_[e]->to));
     m_call_failed_.push_back(ctx.intern("call_" + edges_[e]->to + "_failed"));
+    m_short_circuited_.push_back(ctx.intern("call_" + edges_[e]->to + "_short_circuited"));
   }
+  m_breaker_opened_ = ctx.intern("breaker_opened");
   pool_.report(ctx);
   ctx.record().level(m_in_flight_, 0);
 }
@@ -238,10 +244,17 @@ void Service::start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, 
   if (v.request.call.has_deadline())
     o.inherited_budget = v.request.call.budget - (ctx.now() - v.arrived);
   if (k > 1) kit::pick_distinct(order_[call.edge], k, ctx.rng());
+  kit::CircuitBreaker& breaker = breakers_[call.edge];
   for (uint32_t j = 0; j < k; ++j) {
     if (k > 1) o.pinned = order_[call.edge][j];
     ++leg.sent;
-    rpc.begin(ctx, call_handle(id, j), o);
+    if (!breaker.allow(ctx.monotonic())) {  // open: the call fails at once, unsent
+      ctx.record().count(m_short_circuited_[call.edge]);
+      call_result(ctx, call.edge, call_handle(id, j), false, /*made=*/false);
+    } else {
+      rpc.begin(ctx, call_handle(id, j), o);
+    }
+    if (!visits_.count(id) || leg.done) return;
   }
 }
 
@@ -254,8 +267,9 @@ void Service::send_request(Context& ctx, size_t edge, uint64_t handle,
            queueing::Request{header, op, static_cast<uint32_t>(call.request_bytes), v.request.key});
 }
 
-// A call of the visit's current step ended: answered (ok), or failed every attempt.
-void Service::call_result(Context& ctx, size_t edge, uint64_t handle, bool ok) {
+// A call of the visit's current step ended: answered (ok), or failed every attempt, or
+// was refused by the edge's open circuit breaker without being made (!made).
+void Service::call_result(Context& ctx, size_t edge, uint64_t handle, bool ok, bool made) {
   const uint64_t id = handle >> kSubCallBits;
   auto it = visits_.find(id);
   if (it == visits_.end()) return;
@@ -266,6 +280,12 @@ void Service::call_result(Context& ctx, size_t edge, uint64_t handle, bool ok) {
   DSIM_ASSERT(pos < step.calls.size(), "an answer on edge ", edge, " outside the current step");
   Leg& leg = v.legs[pos];
   if (leg.done) return;
+  kit::CircuitBreaker& breaker = breakers_[edge];
+  if (made) {
+    const uint64_t opened = breaker.opened();
+    breaker.record(ctx.monotonic(), ok, ctx.now() - leg.began);
+    if (breaker.opened() != opened) ctx.record().count(m_breaker_opened_);
+  }
   ok ? ++leg.ok : ++leg.failed;
   if (leg.ok >= leg.need) {
     leg_over(ctx, id, v, call, true);
@@ -280,8 +300,7 @@ void Service::call_result(Context& ctx, size_t edge, uint64_t handle, bool ok) {
 void Service::leg_over(Context& ctx, uint64_t id, Visit& v, const Call& call, bool ok) {
   Leg& leg = v.legs[position(config_.plan.steps[v.step], call.edge)];
   leg.done = true;
-  for (uint32_t j = 0; j < leg.sent; ++j)
-    edge_hosts_[call.edge]->rpc.cancel(ctx, call_handle(id, j));
+  cancel_leg(ctx, id, call, leg);
   ctx.record().observe(m_call_[call.edge], ctx.now() - leg.began);
   if (!ok) {
     ctx.record().count(m_call_failed_[call.edge]);
@@ -304,9 +323,13 @@ void Service::leg_over(Context& ctx, uint64_t id, Visit& v, const Call& call, bo
 
 void Service::cancel_step(Context& ctx, uint64_t id, const Visit& v) {
   const Step& step = config_.plan.steps[v.step];
-  for (size_t i = 0; i < step.calls.size(); ++i) {
-    for (uint32_t j = 0; j < v.legs[i].sent; ++j)
-      edge_hosts_[step.calls[i].edge]->rpc.cancel(ctx, call_handle(id, j));
+  for (size_t i = 0; i < step.calls.size(); ++i)
+    cancel_leg(ctx, id, step.calls[i], v.legs[i]);
+}
+
+void Service::cancel_leg(Context& ctx, uint64_t id, const Call& call, const Leg& leg) {
+  for (uint32_t j = 0; j < leg.sent; ++j) {
+    if (edge_hosts_[call.edge]->rpc.cancel(ctx, call_handle(id, j))) breakers_[call.edge].abandon();
   }
 }
 

@@ -16,7 +16,8 @@
 // the request), the pool's queue_wait and levels, `residence` (arrival to answer),
 // `self_time` (residence minus the time spent waiting for calls: the tier's own share of
 // the end user's latency), and per edge `call_<group>` (a call's latency, retries
-// included) and `call_<group>_failed`.
+// included), `call_<group>_failed` and, with a circuit breaker on the edge,
+// `call_<group>_short_circuited` (calls refused by the open breaker) and `breaker_opened`.
 #pragma once
 
 #include <map>
@@ -95,9 +96,12 @@ class Service final : public Model {
   void run_steps(Context& ctx, uint64_t id);
   bool start_step(Context& ctx, uint64_t id, Visit& v);
   void start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, Leg& leg);
-  void call_result(Context& ctx, size_t edge, uint64_t handle, bool ok);
+  void call_result(Context& ctx, size_t edge, uint64_t handle, bool ok, bool made = true);
   void leg_over(Context& ctx, uint64_t id, Visit& v, const Call& call, bool ok);
   void cancel_step(Context& ctx, uint64_t id, const Visit& v);
+  /// Drops the leg's sub-calls still out (a breaker's trial calls among them free their
+  /// places).
+  void cancel_leg(Context& ctx, uint64_t id, const Call& call, const Leg& leg);
   void finish(Context& ctx, uint64_t id, bool accepted, Symbol counter);
   void send_request(Context& ctx, size_t edge, uint64_t handle, const kit::CallHeader& header,
                     NodeId to);
@@ -108,12 +112,14 @@ class Service final : public Model {
   std::vector<const Call*> edges_;
   std::vector<std::unique_ptr<Edge>> edge_hosts_;  // the call layer of each edge
   std::vector<std::vector<size_t>> order_;         // per edge: the fan-out's permutation
+  std::vector<kit::CircuitBreaker> breakers_;      // per edge
   std::map<uint64_t, Visit> visits_;
   uint64_t next_visit_ = 1;
   uint64_t next_call_seq_ = 1;  // shared by every edge's RpcClient
   Symbol m_served_, m_failed_, m_fallbacks_, m_rejected_, m_expired_, m_late_;
   Symbol m_residence_, m_self_, m_in_flight_;
-  std::vector<Symbol> m_call_, m_call_failed_;  // per edge
+  std::vector<Symbol> m_call_, m_call_failed_, m_short_circuited_;  // per edge
+  Symbol m_breaker_opened_;
 };
 
 }  // namespace dsim::service

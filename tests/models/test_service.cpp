@@ -308,3 +308,38 @@ groups:
   CHECK(figure(out, "app", "", "self_time_ms_mean") == Approx(2.0).epsilon(1e-9));
   CHECK(figure(out, "app", "", "call_db_ms_mean") == Approx(5.0).epsilon(1e-9));
 }
+
+TEST_CASE("service: an open breaker fails calls at once, unsent, until its trial call") {
+  Fixture f;
+  Call db = call_to("db", 0);
+  db.breaker.kind = kit::CircuitBreakerSpec::Kind::kConsecutive;
+  db.breaker.failures = 2;
+  db.breaker.open_for = seconds(1);
+  const auto cfg = config({Step{{}, {db}}}, Duration::zero());
+  Service s(cfg);
+  s.on_start(f.ctx);
+  for (uint64_t id = 1; id <= 2; ++id) {  // two refused calls open it
+    f.ctx.deliver(s, 7, req(f.ctx, 7, id));
+    REQUIRE(f.ctx.fire_next(s));
+    answer_all(f.ctx, s, id - 1, false);
+  }
+  CHECK(f.ctx.counter("breaker_opened") == 1);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 3));
+  REQUIRE(f.ctx.fire_next(s));
+  CHECK(f.ctx.sent_of<Request>().size() == 2);  // not sent
+  CHECK(f.ctx.counter("call_db_short_circuited") == 1);
+  auto answers = f.ctx.sent_of<Response>();
+  REQUIRE(answers.size() == 3);
+  CHECK_FALSE(answers[2].second.accepted);
+  f.ctx.advance(seconds(1));  // half-open: one trial goes out, and its success closes it
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 4));
+  REQUIRE(f.ctx.fire_next(s));
+  REQUIRE(f.ctx.sent_of<Request>().size() == 3);
+  answer_all(f.ctx, s, 2, true);
+  answers = f.ctx.sent_of<Response>();
+  REQUIRE(answers.size() == 4);
+  CHECK(answers[3].second.accepted);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 5));
+  REQUIRE(f.ctx.fire_next(s));
+  CHECK(f.ctx.sent_of<Request>().size() == 4);  // closed again
+}
