@@ -1,11 +1,11 @@
 // Calls between nodes. A request carries its own way back, as FoundationDB's requests carry
-// their ReplyPromise: a call header names the call, the node to answer, the time left
-// until the end user's deadline, the end user's operation the call serves, and the
-// idempotency key all of the call's attempts share. Any node
-// may answer a call it received — at once, later, or after calling others — and a node may
-// hand a call on unchanged (forward), so that the next node answers the original caller
-// directly. Contracts (kv, plain request/response, ...) are payloads next to the header,
-// so a balancer or a cache can pass on calls it does not understand in detail.
+// their ReplyPromise: a call header names the call, the node to answer, how long the
+// answer is awaited (the end user's deadline handed down), the end user's operation the call
+// serves, and the idempotency key all of the call's attempts share. Any node may answer a call it
+// received — at once, later, or after calling others — and a node may hand a call on unchanged
+// (forward), so that the next node answers the original caller directly. Contracts (kv, plain
+// request/response, ...) are payloads next to the header, so a balancer or a cache can pass on
+// calls it does not understand in detail.
 //
 // The answer to a call carries the call's id only: the caller (RpcClient, rpc_client.h)
 // matches it to the attempt it made.
@@ -42,9 +42,12 @@ inline constexpr Duration kNoDeadline = Duration::from_ns(std::numeric_limits<in
 struct CallHeader {
   uint64_t id = 0;      ///< unique in the run (make_call_id); the answer carries it back
   uint64_t origin = 0;  ///< the end user's operation it serves (its OpToken id; 0: none)
-  /// Time left until the end user's deadline when the call was sent: a duration, not a
-  /// time, because the nodes' clocks differ (gRPC's grpc-timeout likewise). The receiver's
-  /// deadline is its own now() + budget. kNoDeadline: none.
+  /// How long the caller awaits the answer, from when it sent the request: the attempt's
+  /// timeout, or what is left of the call's deadline (its own, or the end user's handed
+  /// down) when that is sooner. A duration, not a time, because the nodes' clocks differ
+  /// (gRPC's grpc-timeout and Envoy's expected-request-timeout header likewise). The
+  /// receiver's deadline is its own now() + budget: past it, nobody waits for the answer.
+  /// kNoDeadline: none.
   Duration budget = kNoDeadline;
   /// The same for every attempt of one logical call (so a service can apply a retried
   /// write once), unless the caller asks for a new one per attempt; 0: none.

@@ -16,22 +16,21 @@ void read_circuit_breaker(ParamReader& r, CircuitBreakerSpec& s) {
                     "of failed (or slow) calls among the last `window`");
   const bool counted = s.kind == K::kConsecutive || s.kind == K::kCumulative;
   if (counted || m.doc_mode()) {
-    s.failures = static_cast<uint32_t>(
-        m.integer("failures", s.failures, "consecutive, cumulative: failures that open it", 1,
-                  1'000'000));
+    s.failures = static_cast<uint32_t>(m.integer(
+        "failures", s.failures, "consecutive, cumulative: failures that open it", 1, 1'000'000));
   }
   s.open_for = m.duration("open_for", s.open_for, "time open before trial calls go through");
-  s.half_open_calls = static_cast<uint32_t>(m.integer(
-      "half_open_calls", s.half_open_calls, "trial calls let through at once when half-open", 1,
-      1'000'000));
+  s.half_open_calls = static_cast<uint32_t>(
+      m.integer("half_open_calls", s.half_open_calls,
+                "trial calls let through at once when half-open", 1, 1'000'000));
   s.successes = static_cast<uint32_t>(
       m.integer("successes", s.successes, "trial successes that close it", 1, 1'000'000));
   if (!counted || m.doc_mode()) {
     s.window = static_cast<uint32_t>(
         m.integer("window", s.window, "rate, slow_rate: the last calls counted", 1, 1'000'000));
-    s.min_calls = static_cast<uint32_t>(m.integer(
-        "min_calls", s.min_calls, "rate, slow_rate: calls needed before it may open", 1,
-        1'000'000));
+    s.min_calls = static_cast<uint32_t>(
+        m.integer("min_calls", s.min_calls, "rate, slow_rate: calls needed before it may open", 1,
+                  1'000'000));
     s.failure_rate = m.probability("failure_rate", s.failure_rate,
                                    "rate, slow_rate: the share of the window that opens it");
   }
@@ -60,7 +59,7 @@ std::string_view breaker_state_name(CircuitBreaker::State s) {
 }
 
 bool CircuitBreaker::allow(SimTime now) {
-  if (!spec_->enabled() || state_ == State::kClosed) return true;
+  if (!enabled() || state_ == State::kClosed) return true;
   if (state_ == State::kOpen) {
     if (now - opened_at_ < spec_->open_for) return false;
     state_ = State::kHalfOpen;
@@ -73,7 +72,7 @@ bool CircuitBreaker::allow(SimTime now) {
 }
 
 void CircuitBreaker::record(SimTime now, bool ok, Duration latency) {
-  if (!spec_->enabled()) return;
+  if (!enabled()) return;
   const bool failed =
       !ok || (spec_->kind == CircuitBreakerSpec::Kind::kSlowRate && latency >= spec_->slow_call);
   if (state_ == State::kHalfOpen) {

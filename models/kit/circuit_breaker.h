@@ -30,13 +30,13 @@ namespace dsim::kit {
 struct CircuitBreakerSpec {
   enum class Kind : uint8_t { kNone, kConsecutive, kCumulative, kRate, kSlowRate };
   Kind kind = Kind::kNone;
-  uint32_t failures = 5;          ///< consecutive, cumulative: failures that open it
+  uint32_t failures = 5;            ///< consecutive, cumulative: failures that open it
   Duration open_for = seconds(60);  ///< time open before trial calls go through
-  uint32_t half_open_calls = 1;   ///< trial calls let through at once when half-open
-  uint32_t successes = 1;         ///< trial successes that close it
-  uint32_t window = 100;          ///< rate, slow_rate: the calls the rate is taken over
-  uint32_t min_calls = 10;        ///< rate, slow_rate: calls needed before it may open
-  double failure_rate = 0.5;      ///< rate, slow_rate: the share that opens it
+  uint32_t half_open_calls = 1;     ///< trial calls let through at once when half-open
+  uint32_t successes = 1;           ///< trial successes that close it
+  uint32_t window = 100;            ///< rate, slow_rate: the calls the rate is taken over
+  uint32_t min_calls = 10;          ///< rate, slow_rate: calls needed before it may open
+  double failure_rate = 0.5;        ///< rate, slow_rate: the share that opens it
   Duration slow_call = seconds(1);  ///< slow_rate: a call at least this long is slow
   bool enabled() const { return kind != Kind::kNone; }
 };
@@ -51,7 +51,7 @@ class CircuitBreaker {
 
   /// `spec` outlives the breaker; without one, none (every call goes through).
   explicit CircuitBreaker(const CircuitBreakerSpec& spec) : spec_(&spec) {}
-  CircuitBreaker() : spec_(&kNone) {}
+  CircuitBreaker() = default;
 
   /// May a call start at `now`? True (and, half-open, one trial call taken) or false: the
   /// call is refused without being made.
@@ -72,13 +72,14 @@ class CircuitBreaker {
   void close();
   bool tripped(bool failed);
 
-  static inline const CircuitBreakerSpec kNone{};
-  const CircuitBreakerSpec* spec_;
+  bool enabled() const { return spec_ && spec_->enabled(); }
+
+  const CircuitBreakerSpec* spec_ = nullptr;  // null: none
   State state_ = State::kClosed;
   SimTime opened_at_;
-  uint32_t failures_ = 0;   // consecutive, cumulative
-  uint32_t trials_ = 0;     // half-open: trial calls in flight
-  uint32_t successes_ = 0;  // half-open: trial successes
+  uint32_t failures_ = 0;          // consecutive, cumulative
+  uint32_t trials_ = 0;            // half-open: trial calls in flight
+  uint32_t successes_ = 0;         // half-open: trial successes
   std::vector<uint8_t> outcomes_;  // rate kinds: the last calls, 1 = failure (a ring)
   size_t next_ = 0;
   uint32_t failed_in_window_ = 0;

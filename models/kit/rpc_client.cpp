@@ -79,15 +79,16 @@ bool RpcClient::cancel(Context& ctx, uint64_t handle) {
 void RpcClient::send(Context& ctx, uint64_t handle, Call& c) {
   const SimTime now = ctx.monotonic();
   Duration timeout = policy_->timeout;
-  CallHeader header;
   if (c.deadline != SimTime::max()) {
-    header.budget = c.deadline - now;
-    if (header.budget <= Duration::zero()) {
+    const Duration left = c.deadline - now;
+    if (left <= Duration::zero()) {
       end(ctx, handle, CallEnd::Why::kDeadline);
       return;
     }
-    timeout = std::min(timeout, header.budget);
+    timeout = std::min(timeout, left);
   }
+  CallHeader header;
+  header.budget = timeout;  // how long this request's answer is awaited
   const uint64_t seq = (*next_seq_)++;
   header.id = make_call_id(self_, seq);
   header.origin = c.origin;

@@ -1,8 +1,9 @@
 // The caller's side of calls (call.h), one engine for every client and service: it picks
 // the node each attempt goes to (a balancer policy, balancer.h), correlates answers with
 // attempts, times attempts out, retries failed ones by the retry policy within a retry
-// budget (retry.h), follows redirects, keeps a call within its deadline and hands the
-// deadline's remaining budget on in every request it sends.
+// budget (retry.h), follows redirects, keeps a call within its deadline and tells every
+// request how long its answer is awaited (the attempt's timeout, or the deadline's
+// remaining budget when sooner: CallHeader::budget).
 //
 // A logical call is one or more attempts; each attempt is one request with a call id of
 // its own (so an answer to an attempt that timed out is recognised as late), and all of

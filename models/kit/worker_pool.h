@@ -1,7 +1,7 @@
-// A service station's workers and its queue: c identical workers, a FIFO queue of optional
-// capacity in front of them, and the levels every station reports (busy workers, queue
-// length, utilization) and the wait of each job. `server` and `service` stand on it; the
-// model decides what a job is and what a worker does with it.
+// A service station's workers and its queue: c identical workers, a queue of optional
+// capacity in front of them (FIFO, LIFO or adaptive LIFO), and the levels every station reports
+// (busy workers, queue length, utilization) and the wait of each job. `server` and `service` stand
+// on it; the model decides what a job is and what a worker does with it.
 //
 //   admit(job)     a worker is idle: it takes the job (Admit::kStarted, worker()); else the
 //                  job waits (kQueued) or, the queue being full, is refused (kFull)
@@ -21,8 +21,14 @@
 namespace dsim::kit {
 
 struct WorkerPoolSpec {
+  /// Which waiting job a free worker takes: the oldest (FIFO), the newest (LIFO), or the
+  /// oldest until more than `lifo_above` wait, then the newest (adaptive LIFO, as Facebook's
+  /// servers do under overload: the newest requests are the ones still awaited).
+  enum class Order : uint8_t { kFifo, kLifo, kAdaptiveLifo };
   int64_t workers = 1;
   std::optional<int64_t> queue_capacity;  ///< waiting places; none = unbounded
+  Order order = Order::kFifo;
+  int64_t lifo_above = 0;  ///< adaptive LIFO: the queue length past which it is LIFO
 };
 
 template <class Job>
@@ -93,8 +99,16 @@ class WorkerPool {
     workers_[w].reset();
     std::optional<Started> next;
     if (!queue_.empty()) {
-      Waiting waiting = queue_.front();
-      queue_.pop_front();
+      using Order = WorkerPoolSpec::Order;
+      const bool lifo =
+          spec_->order == Order::kLifo || (spec_->order == Order::kAdaptiveLifo &&
+                                           static_cast<int64_t>(queue_.size()) > spec_->lifo_above);
+      Waiting waiting = lifo ? queue_.back() : queue_.front();
+      if (lifo) {
+        queue_.pop_back();
+      } else {
+        queue_.pop_front();
+      }
       ctx.record().observe(m_wait_, ctx.now() - waiting.arrived);
       ctx.record().count(m_waited_);
       workers_[w] = waiting.job;
@@ -141,7 +155,8 @@ class WorkerPool {
   Symbol m_busy_, m_queue_, m_util_, m_wait_, m_waited_;
 };
 
-/// Reads `workers` and `queue_capacity` ('unbounded' or an integer >= 0) into `spec`.
+/// Reads `workers`, `queue_capacity` ('unbounded' or an integer >= 0), `queue_order` and
+/// (adaptive LIFO) `lifo_above` into `spec`.
 void read_worker_pool(ParamReader& r, WorkerPoolSpec& spec);
 
 }  // namespace dsim::kit

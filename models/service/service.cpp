@@ -53,6 +53,9 @@ Service::Config Service::parse(ParamReader& r) {
   c.blocking = r.boolean("blocking", c.blocking,
                          "a worker is held until the answer is sent, its calls included (thread "
                          "per request); false: it is free once its own work is done");
+  c.drop_expired = r.boolean("drop_expired", c.drop_expired,
+                             "a worker refuses, without working on it, a request whose caller "
+                             "no longer awaits the answer (its timeout or deadline has passed)");
   c.plan = read_call_plan(r);
   c.response_bytes = r.size("response_size", c.response_bytes, "size of a response on the wire");
   return c;
@@ -158,8 +161,8 @@ void Service::begin_work(Context& ctx, size_t worker, uint64_t id) {
   Visit& v = visits_.at(id);
   v.worker = worker;
   const kit::CallHeader& call = v.request.call;
-  if (call.has_deadline() && ctx.now() - v.arrived >= call.budget) {
-    finish(ctx, id, false, m_expired_);  // the end user has given up on it already
+  if (config_.drop_expired && call.has_deadline() && ctx.now() - v.arrived >= call.budget) {
+    finish(ctx, id, false, m_expired_);  // its caller has given up on it already
     return;
   }
   Duration work = service_time(ctx.symbol_name(v.request.op)).sample_duration(ctx.rng());

@@ -11,12 +11,14 @@
 // answer is sent, so a slow dependency ties up the workers of every tier above it; with
 // `blocking: false` (asynchronous) the worker is free once its own work is done.
 //
+// With `drop_expired`, a worker that takes a request nobody awaits any more (its caller's
+// budget, CallHeader::budget, has run out while it queued) refuses it without working on it.
+//
 // Figures, per group: served, failed (answered as refused after a call failed), fallbacks,
-// rejected (queue full), expired (the end user's deadline had passed when a worker took
-// the request), the pool's queue_wait and levels, `residence` (arrival to answer),
-// `self_time` (residence minus the time spent waiting for calls: the tier's own share of
-// the end user's latency), and per edge `call_<group>` (a call's latency, retries
-// included), `call_<group>_failed` and, with a circuit breaker on the edge,
+// rejected (queue full), expired (dropped by drop_expired), the pool's queue_wait and levels,
+// `residence` (arrival to answer), `self_time` (residence minus the time spent waiting for calls:
+// the tier's own share of the end user's latency), and per edge `call_<group>` (a call's latency,
+// retries included), `call_<group>_failed` and, with a circuit breaker on the edge,
 // `call_<group>_short_circuited` (calls refused by the open breaker) and `breaker_opened`.
 #pragma once
 
@@ -50,6 +52,9 @@ class Service final : public Model {
     std::vector<std::pair<std::string, Distribution>> service = {
         {"", Distribution::exponential(1e6).with_dim(Distribution::Dim::kTime)}};
     bool blocking = true;  ///< a worker is held while its request's calls are in flight
+    /// A request nobody awaits any more (its caller's budget has run out) is refused when
+    /// a worker takes it, instead of being worked on.
+    bool drop_expired = false;
     CallPlan plan;
     uint64_t response_bytes = 512;
   };

@@ -46,7 +46,8 @@ TEST_CASE("breaker: cumulative failures open it whatever the successes in betwee
   CHECK(b.state() == State::kOpen);
 }
 
-TEST_CASE("breaker: open refuses until open_for, half-open lets trials through, closes on success") {
+TEST_CASE(
+    "breaker: open refuses until open_for, half-open lets trials through, closes on success") {
   CircuitBreakerSpec spec;
   spec.kind = CircuitBreakerSpec::Kind::kConsecutive;
   spec.failures = 1;

@@ -77,7 +77,7 @@ TEST_CASE("rpc client: a call carries its header, its answer ends it, late answe
   CHECK(call_caller(h.id) == 7);
   CHECK(h.reply_to == 7);
   CHECK(h.origin == 99);
-  CHECK_FALSE(h.has_deadline());
+  CHECK(h.budget == ms(100));  // the answer is awaited for the attempt's timeout
   CHECK(c.rpc.handle_of(h.id) == 1u);
   CHECK(c.rpc.observed()[0].outstanding == 1);
   ctx.advance(ms(30));
@@ -222,13 +222,14 @@ TEST_CASE("rpc client: a deadline bounds attempts and travels as the remaining b
   RecordingContext ctx(7);
   c.on_start(ctx);
   c.rpc.begin(ctx, 1, {});
-  CHECK(c.requests[0].header.budget == ms(250));
+  CHECK(c.requests[0].header.budget == ms(100));  // the timeout comes first
   while (ctx.fire_next(c)) {
   }
   // Attempts at 0 and 110 ms (timeouts 100 ms); the third would start at 230 with 20 ms
-  // left: its timeout is cut to them, then the deadline ends the call.
+  // left: its timeout is cut to them, and its request says so, then the deadline ends the
+  // call.
   REQUIRE(c.requests.size() == 3);
-  CHECK(c.requests[1].header.budget == ms(140));
+  CHECK(c.requests[1].header.budget == ms(100));
   CHECK(c.requests[2].header.budget == ms(20));
   REQUIRE(c.failed.size() == 1);
   CHECK(c.failed[0].second.why == CallEnd::Why::kDeadline);

@@ -226,21 +226,40 @@ TEST_CASE("service: calls carry what is left of the end user's deadline") {
   CHECK_FALSE(f.ctx.sent_of<Response>()[0].second.accepted);
 }
 
-TEST_CASE("service: a request whose deadline passed while it queued is not worked on") {
+TEST_CASE("service: with drop_expired, a request nobody awaits any more is not worked on") {
+  const bool drop = GENERATE(true, false);
   Fixture f;
   auto cfg = config({}, ms(10));
   cfg.pool.workers = 1;
+  cfg.drop_expired = drop;
   Service s(cfg);
   s.on_start(f.ctx);
   f.ctx.deliver(s, 7, req(f.ctx, 7, 1));
   f.ctx.deliver(s, 8, req(f.ctx, 8, 1, 0, ms(5)));  // waits 10 ms behind the first
   REQUIRE(f.ctx.fire_next(s));
   const auto answers = f.ctx.sent_of<Response>();
-  REQUIRE(answers.size() == 2);
-  CHECK(answers[1].first == 8);
-  CHECK_FALSE(answers[1].second.accepted);
-  CHECK(f.ctx.counter("expired") == 1);
-  CHECK(f.ctx.pending().empty());  // no work started for it
+  if (drop) {
+    REQUIRE(answers.size() == 2);
+    CHECK(answers[1].first == 8);
+    CHECK_FALSE(answers[1].second.accepted);
+    CHECK(f.ctx.counter("expired") == 1);
+    CHECK(f.ctx.pending().empty());  // no work started for it
+  } else {
+    CHECK(answers.size() == 1);
+    CHECK(f.ctx.pending().size() == 1);  // worked on, though its caller has given up
+  }
+}
+
+TEST_CASE("service: calls tell the callee how long their answer is awaited") {
+  Fixture f;
+  const auto cfg = config({Step{{}, {call_to("cache", 0, ms(30))}}});
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1));  // no deadline of its own
+  REQUIRE(f.ctx.fire_next(s));
+  const auto sent = f.ctx.sent_of<Request>();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].second.call.budget == ms(30));  // the edge's timeout
 }
 
 TEST_CASE("service: a blocking worker is held while its calls are out, an async one is not") {
