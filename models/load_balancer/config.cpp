@@ -81,6 +81,8 @@ void LoadBalancer::declare(const Config& c, MetricDecls& d) {
     d.counter(n);
   d.figure("backend_requests_max_over_mean");
   d.figure("backend_requests_cv");
+  for (const char* f : {"time_to_detect_ms_mean", "time_to_detect_ms_max", "crashes_undetected"})
+    d.figure(f);
   if (c.mode == Mode::kProxy) kit::RpcClient::declare(d);
 }
 

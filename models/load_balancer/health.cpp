@@ -68,6 +68,7 @@ void LoadBalancer::probe_result(Context& ctx, size_t i, bool ok) {
     if (b.checked_healthy && b.probe_failures >= hc.unhealthy_threshold) {
       b.checked_healthy = false;
       ctx.record().count(m_.marked_unhealthy);
+      ctx.record().mark(m_.mark_backend_down, b.node, 0);  // 0: by health checks
     }
     return;
   }
@@ -76,6 +77,7 @@ void LoadBalancer::probe_result(Context& ctx, size_t i, bool ok) {
   if (!b.checked_healthy && b.probe_successes >= hc.healthy_threshold) {
     b.checked_healthy = true;
     ctx.record().count(m_.marked_healthy);
+    ctx.record().mark(m_.mark_backend_up, b.node, 0);
   }
 }
 
@@ -111,6 +113,7 @@ void LoadBalancer::try_eject(Context& ctx, size_t i) {
   const Duration length = o.base_ejection_time * static_cast<int64_t>(b.times_ejected);
   b.ejected_until = ctx.monotonic() + length;
   ctx.record().count(m_.ejections);
+  ctx.record().mark(m_.mark_backend_down, b.node, 1);  // 1: ejected
   ctx.set_timer(length, kit::timer_tag(Timer::kEjectionEnd, i));
 }
 
@@ -119,6 +122,7 @@ void LoadBalancer::end_ejection(Context& ctx, size_t i) {
               " ends an ejection it is not in");
   backends_[i].ejected = false;
   ctx.record().count(m_.ejections_ended);
+  ctx.record().mark(m_.mark_backend_up, backends_[i].node, 1);
 }
 
 }  // namespace dsim::lb

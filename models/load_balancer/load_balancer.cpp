@@ -32,6 +32,8 @@ void LoadBalancer::on_start(Context& ctx) {
   m_.ejections_denied = ctx.intern("ejections_denied");
   m_.ejections_ended = ctx.intern("ejections_ended");
   m_.mark_backend_requests = ctx.intern("lb_backend_requests");
+  m_.mark_backend_down = ctx.intern("lb_backend_down");
+  m_.mark_backend_up = ctx.intern("lb_backend_up");
   probe_op_ = ctx.intern("health_check");
   if (config_.health_check && !backends_.empty()) probe_round(ctx);
 }

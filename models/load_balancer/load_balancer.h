@@ -19,7 +19,9 @@
 //
 // At the end each node reports how many requests it sent to each backend (a timeline
 // mark per backend); the analysis (analysis.cpp) sums them over the group and reports the
-// imbalance: max/mean and the coefficient of variation of requests per backend.
+// imbalance: max/mean and the coefficient of variation of requests per backend. Each node
+// also marks when it takes a backend out (marked unhealthy, or ejected), from which the
+// analysis measures the time from a backend's crash to its detection.
 #pragma once
 
 #include <cstdint>
@@ -114,7 +116,7 @@ class LoadBalancer final : public Model, private kit::CallHost {
     Symbol proxied, forwarded, relay_failed, refused_no_backend;
     Symbol probes_sent, probe_failures, marked_unhealthy, marked_healthy;
     Symbol ejections, ejections_denied, ejections_ended;
-    Symbol mark_backend_requests;
+    Symbol mark_backend_requests, mark_backend_down, mark_backend_up;
   };
 
   // load_balancer.cpp: relaying

@@ -383,3 +383,39 @@ TEST_CASE("load_balancer: the analysis sums each node's requests per backend") {
   REQUIRE(out.files.size() == 1);
   CHECK(out.files[0].second == "group,backend,requests\nlb,web.1,10\nlb,web.2,10\nlb,web.3,40\n");
 }
+
+TEST_CASE("load_balancer: the analysis measures the time from a backend's crash to its removal") {
+  RecordingContext ctx(kLb);
+  const Symbol load = ctx.intern("lb_backend_requests");
+  const Symbol down = ctx.intern("lb_backend_down");
+  const Symbol up = ctx.intern("lb_backend_up");
+  auto at = [](int64_t millis) { return SimTime::zero() + ms(millis); };
+  // Balancers 10, 11, 12 in front of backends 1 and 2. Backend 1 crashes at 5 s (back at
+  // 15 s): 10 ejects it at 5.3 s, 11 marks it unhealthy at 7.2 s, 12 never notices. Backend
+  // 2 crashes at 20 s: 10 ejects it at 20.5 s; 11 had marked it unhealthy already (18 s)
+  // and is left out; 12 misses it again.
+  std::vector<TimelineMark> marks = {
+      {at(5300), 10, down, 1, 1},  {at(7200), 11, down, 1, 0},  {at(10300), 10, up, 1, 1},
+      {at(18000), 11, down, 2, 0}, {at(20500), 10, down, 2, 1}, {at(30000), 10, load, 1, 5},
+      {at(30000), 10, load, 2, 5}, {at(30000), 11, load, 1, 5}, {at(30000), 12, load, 2, 5},
+  };
+  std::vector<NodeLifeEvent> life = {
+      {at(5000), 1, NodeStatus::kDown},
+      {at(15000), 1, NodeStatus::kUp},
+      {at(20000), 2, NodeStatus::kDown},
+  };
+  AnalysisInput in;
+  in.groups.push_back({"lb", {10, 11, 12}, nullptr});
+  in.marks = marks;
+  in.life = life;
+  in.end = at(30000);
+  in.symbol_name = [&](Symbol s) { return ctx.symbol_name(s); };
+  in.node_name = [](NodeId n) { return "web." + std::to_string(n); };
+  const AnalysisOutput out = LoadBalancer::analyze(in);
+  std::map<std::string, double> rows;
+  for (const auto& r : out.rows)
+    rows[r.metric] = r.value;
+  CHECK(rows.at("crashes_undetected") == 2);
+  CHECK(rows.at("time_to_detect_ms_mean") == Approx((300.0 + 2200.0 + 500.0) / 3));
+  CHECK(rows.at("time_to_detect_ms_max") == Approx(2200.0));
+}
