@@ -148,6 +148,9 @@ class RpcClient {
   /// targets' health itself (a load balancer's health checks and outlier ejection); the
   /// RpcClient never changes it on its own.
   void set_healthy(size_t index, bool healthy) { observed_.at(index).healthy = healthy; }
+  /// Sets target `index`'s weight (Observed::weight), read by weighted_round_robin at each
+  /// pick (a load balancer's slow start); 1 unless set.
+  void set_weight(size_t index, double weight) { observed_.at(index).weight = weight; }
 
  private:
   enum class Sub : uint8_t { kAttempt, kBackoff };

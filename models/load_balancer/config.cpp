@@ -45,6 +45,31 @@ void read_outlier(ParamReader& r, LoadBalancer::Config& c) {
   r.adopt_if_given("outlier", m);
 }
 
+void read_slow_start(ParamReader& r, LoadBalancer::Config& c) {
+  ParamReader m = r.map("slow_start",
+                        "a backend back in service (healthy again, or its ejection over) has "
+                        "its weight ramped up over a window; needs balance: "
+                        "weighted_round_robin (absent: none)");
+  SlowStartSpec s;
+  s.window = m.duration("window", s.window, "the weight grows linearly to 1 over this");
+  s.min_weight = m.number("min_weight", s.min_weight,
+                          "the weight when it comes back (a fraction of 1)", 0.01, 1);
+  m.finish();
+  if (s.window <= Duration::zero()) m.error("window", "must be > 0");
+  if (r.has("slow_start")) {
+    c.slow_start = s;
+    if (!c.health_check && !c.outlier) {
+      r.error("slow_start", "needs health_check or outlier (only they bring a backend back)");
+    }
+    if (c.calls.balancer.kind != kit::BalancerKind::kWeightedRoundRobin) {
+      r.error("slow_start",
+              "needs balance: weighted_round_robin (the one policy that reads weights at "
+              "each pick)");
+    }
+  }
+  r.adopt_if_given("slow_start", m);
+}
+
 }  // namespace
 
 LoadBalancer::Config LoadBalancer::parse(ParamReader& r) {
@@ -63,6 +88,7 @@ LoadBalancer::Config LoadBalancer::parse(ParamReader& r) {
                 0);
   read_health_check(r, c);
   read_outlier(r, c);
+  read_slow_start(r, c);
   c.response_bytes =
       r.size("response_size", c.response_bytes, "size of the refusals the balancer makes itself");
   if (c.mode == Mode::kDirectReturn) {

@@ -9,6 +9,8 @@
 //     count; `consecutive_errors` errors in a row eject the backend for base_ejection_time
 //     x the number of times it was ejected, unless that would eject more than
 //     max_ejection_percent of the backends (then the next error tries again).
+//   - slow start: a backend back in service (healthy and not ejected) has its weight held
+//     at max(min_weight, time in service / window) until the window is over.
 // The probe is a plain request (operation `health_check`), since backends speak the plain
 // contract; its call id is numbered from 2^37 up, a range the balancer's RpcClient (which
 // numbers from 1) never reaches in a run.
@@ -78,6 +80,7 @@ void LoadBalancer::probe_result(Context& ctx, size_t i, bool ok) {
     b.checked_healthy = true;
     ctx.record().count(m_.marked_healthy);
     ctx.record().mark(m_.mark_backend_up, b.node, 0);
+    back_in_service(ctx, i);
   }
 }
 
@@ -123,6 +126,12 @@ void LoadBalancer::end_ejection(Context& ctx, size_t i) {
   backends_[i].ejected = false;
   ctx.record().count(m_.ejections_ended);
   ctx.record().mark(m_.mark_backend_up, backends_[i].node, 1);
+  back_in_service(ctx, i);
+}
+
+void LoadBalancer::back_in_service(Context& ctx, size_t i) {
+  Backend& b = backends_[i];
+  if (config_.slow_start && b.checked_healthy && !b.ejected) b.back_at = ctx.monotonic();
 }
 
 }  // namespace dsim::lb

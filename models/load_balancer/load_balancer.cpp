@@ -50,7 +50,7 @@ void LoadBalancer::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
   const auto [kind, value] = kit::timer_of<Timer>(tag);
   switch (kind) {
     case Timer::kCalls:
-      refresh_eligible();  // a retry picks its backend now
+      refresh_eligible(ctx);  // a retry picks its backend now
       rpc_.on_timer(ctx, value);
       return;
     case Timer::kProbeRound:
@@ -66,7 +66,7 @@ void LoadBalancer::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
 }
 
 void LoadBalancer::on_request(Context& ctx, const queueing::Request& req) {
-  if (!refresh_eligible()) {
+  if (!refresh_eligible(ctx)) {
     refuse(ctx, req);
     return;
   }
@@ -121,25 +121,41 @@ void LoadBalancer::on_response(Context& ctx, const queueing::Response& resp, Nod
   jobs_.erase(it);
 }
 
-bool LoadBalancer::refresh_eligible() {
+bool LoadBalancer::refresh_eligible(Context& ctx) {
   const bool any_up = std::any_of(backends_.begin(), backends_.end(),
                                   [](const Backend& b) { return b.checked_healthy && !b.ejected; });
   const auto observed = rpc_.observed();
   const auto limit = static_cast<uint64_t>(config_.max_requests_per_backend);
+  const SimTime now = ctx.monotonic();
   bool any = false;
   for (size_t i = 0; i < backends_.size(); ++i) {
-    const Backend& b = backends_[i];
+    Backend& b = backends_[i];
     const bool up = (b.checked_healthy && !b.ejected) || !any_up;  // none up: all (panic)
     const bool room = limit == 0 || observed[i].outstanding < limit;
     const bool ok = up && room;
+    const double weight = slow_start_weight(b, now);
     if (config_.mode == Mode::kDirectReturn) {
       direct_observed_[i].healthy = ok;
+      direct_observed_[i].weight = weight;
     } else {
       rpc_.set_healthy(i, ok);
+      rpc_.set_weight(i, weight);
     }
     any = any || ok;
   }
   return any;
+}
+
+double LoadBalancer::slow_start_weight(Backend& b, SimTime now) const {
+  if (!config_.slow_start || !b.back_at) return 1.0;
+  const SlowStartSpec& s = *config_.slow_start;
+  const Duration in_service = now - *b.back_at;
+  if (in_service >= s.window) {
+    b.back_at.reset();  // the ramp is over
+    return 1.0;
+  }
+  const double ramp = static_cast<double>(in_service.ns()) / static_cast<double>(s.window.ns());
+  return std::max(s.min_weight, ramp);
 }
 
 size_t LoadBalancer::index_of(NodeId n) const {

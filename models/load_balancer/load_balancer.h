@@ -50,6 +50,14 @@ struct HealthCheckSpec {
   uint64_t bytes = 64;              ///< size of a probe on the wire
 };
 
+/// Slow start (Envoy's slow_start_config, HAProxy's `slowstart`): a backend back in
+/// service (marked healthy, or its ejection over) has its weight ramped up linearly from
+/// `min_weight` to 1 over `window`. Only weighted_round_robin reads weights at each pick.
+struct SlowStartSpec {
+  Duration window = seconds(30);
+  double min_weight = 0.1;
+};
+
 /// Passive health checks: Envoy's outlier detection on consecutive errors.
 struct OutlierSpec {
   int64_t consecutive_errors = 5;             ///< failed attempts in a row that eject a backend
@@ -74,6 +82,7 @@ class LoadBalancer final : public Model, private kit::CallHost {
     int64_t max_requests_per_backend = 0;  ///< calls in flight to one backend; 0: no limit
     std::optional<HealthCheckSpec> health_check;
     std::optional<OutlierSpec> outlier;
+    std::optional<SlowStartSpec> slow_start;
     uint64_t response_bytes = 512;  ///< the refusals it makes itself
   };
   static Config parse(ParamReader& r);
@@ -104,6 +113,8 @@ class LoadBalancer final : public Model, private kit::CallHost {
     bool ejected = false;
     uint32_t times_ejected = 0;
     SimTime ejected_until;  ///< monotonic clock
+    // slow start
+    std::optional<SimTime> back_at;  ///< monotonic clock: when it came back into service
   };
   const std::vector<Backend>& backends() const { return backends_; }
 
@@ -124,9 +135,10 @@ class LoadBalancer final : public Model, private kit::CallHost {
   void on_response(Context& ctx, const queueing::Response& resp, NodeId from);
   void forward(Context& ctx, const queueing::Request& req);
   void refuse(Context& ctx, const queueing::Request& req);
-  /// Sets each backend's eligibility for the next pick (health, ejection, limit); false
-  /// when no backend may take a request.
-  bool refresh_eligible();
+  /// Sets each backend's eligibility for the next pick (health, ejection, limit) and its
+  /// slow-start weight; false when no backend may take a request.
+  bool refresh_eligible(Context& ctx);
+  double slow_start_weight(Backend& b, SimTime now) const;
   size_t index_of(NodeId n) const;
   // kit::CallHost
   void send_request(Context& ctx, uint64_t handle, const kit::CallHeader& header, NodeId to,
@@ -142,6 +154,7 @@ class LoadBalancer final : public Model, private kit::CallHost {
   void attempt_result(Context& ctx, size_t i, bool ok);
   void try_eject(Context& ctx, size_t i);
   void end_ejection(Context& ctx, size_t i);
+  void back_in_service(Context& ctx, size_t i);
   size_t ejected_count() const;
 
   const Config& config_;

@@ -304,3 +304,19 @@ TEST_CASE("rpc client: set_healthy makes the policy pass a target over") {
   c.rpc.begin(ctx, 6, {});
   CHECK((c.requests[4].to == 2 || c.requests[5].to == 2));
 }
+
+TEST_CASE("rpc client: set_weight changes what weighted_round_robin gives a target") {
+  CallPolicy p = policy();
+  p.balancer.kind = BalancerKind::kWeightedRoundRobin;
+  Caller c(p);
+  RecordingContext ctx(7);
+  c.on_start(ctx);
+  c.rpc.set_weight(0, 2);  // weights 2 : 1 : 1
+  CHECK(c.rpc.observed()[0].weight == 2);
+  for (uint64_t h = 1; h <= 8; ++h)
+    c.rpc.begin(ctx, h, {});
+  int first = 0;
+  for (const auto& r : c.requests)
+    first += r.to == 1 ? 1 : 0;
+  CHECK(first == 4);
+}

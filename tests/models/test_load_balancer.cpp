@@ -419,3 +419,37 @@ TEST_CASE("load_balancer: the analysis measures the time from a backend's crash 
   CHECK(rows.at("time_to_detect_ms_mean") == Approx((300.0 + 2200.0 + 500.0) / 3));
   CHECK(rows.at("time_to_detect_ms_max") == Approx(2200.0));
 }
+
+TEST_CASE("load_balancer: slow start ramps a returning backend's weight up over its window") {
+  LoadBalancer::Config c;
+  c.calls.balancer.kind = kit::BalancerKind::kWeightedRoundRobin;
+  c.outlier = OutlierSpec{};
+  c.outlier->consecutive_errors = 1;
+  c.outlier->base_ejection_time = seconds(10);
+  c.slow_start = SlowStartSpec{seconds(10), 0.1};
+  Rig rig(c, {1, 2});
+  uint64_t id = 0;
+  rig.request(kit::make_call_id(kClient, ++id));
+  REQUIRE(rig.relayed().back().first == 1);
+  rig.answer_last(1, false);  // ejected for 10 s
+  REQUIRE(rig.lb->backends()[0].ejected);
+  REQUIRE(rig.ctx.fire_next(*rig.lb));
+  REQUIRE(rig.ctx.now() == SimTime::zero() + seconds(10));  // back, at weight 0.1
+  // `n` requests, each answered at once: how many went to backend 1.
+  auto to_first = [&](int n) {
+    int count = 0;
+    for (int i = 0; i < n; ++i) {
+      rig.request(kit::make_call_id(kClient, ++id));
+      const NodeId to = rig.relayed().back().first;
+      count += to == 1 ? 1 : 0;
+      rig.answer_last(to, true);
+    }
+    return count;
+  };
+  CHECK(std::abs(to_first(110) - 10) <= 1);  // weights 0.1 : 1
+  rig.ctx.advance(seconds(5));
+  CHECK(std::abs(to_first(30) - 10) <= 1);  // 0.5 : 1
+  rig.ctx.advance(seconds(5));
+  CHECK(std::abs(to_first(20) - 10) <= 1);  // the window is over: 1 : 1
+  CHECK_FALSE(rig.lb->backends()[0].back_at);
+}
