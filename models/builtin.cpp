@@ -3,6 +3,7 @@
 #include "models/kv/check/checks.h"
 #include "models/kv/client.h"
 #include "models/kv/store.h"
+#include "models/load_balancer/load_balancer.h"
 #include "models/phold/phold.h"
 #include "models/primary_backup/monitor.h"
 #include "models/primary_backup/replica.h"
@@ -20,6 +21,7 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<queueing::Server>();
   registry.add<queueing::FanoutClient>();
   registry.add<service::Service>();
+  registry.add<lb::LoadBalancer>();
   registry.add<kv::KvClient>();
   registry.add<kv::KvStore>();
   registry.add<quorum::QuorumStore>();

@@ -196,8 +196,10 @@ void RpcClient::on_timer(Context& ctx, uint64_t value) {
   if (static_cast<Sub>(TimerSpace::sub_of(value)) == Sub::kAttempt) {
     const auto handle = handle_of(make_call_id(self_, v));
     if (!handle) return;  // answered already
-    settle(ctx, calls_.at(*handle), false);
+    Call& c = calls_.at(*handle);
+    settle(ctx, c, false);
     ctx.record().count(m_timeouts_);
+    host_->attempt_timed_out(ctx, *handle, c.target);
     attempt_failed(ctx, *handle, true);
     return;
   }

@@ -88,6 +88,10 @@ class CallHost {
                             uint32_t request) = 0;
   /// Call `handle` ended without a kDone answer.
   virtual void call_failed(Context& ctx, uint64_t handle, const CallEnd& end) = 0;
+  /// An attempt of call `handle`, sent to `to`, timed out (heard before it is retried or
+  /// the call fails). Optional: for a caller that judges its targets by their failures, as
+  /// a load balancer's outlier detection does.
+  virtual void attempt_timed_out(Context& /*ctx*/, uint64_t /*handle*/, NodeId /*to*/) {}
 };
 
 class RpcClient {
@@ -151,6 +155,14 @@ class RpcClient {
   size_t live_calls() const { return calls_.size(); }
   /// What it observed of each target, by index.
   std::span<const Observed> observed() const { return observed_; }
+  /// Marks target `index` healthy or not (Observed::healthy): the balancer policy passes
+  /// an unhealthy target over while a healthy one remains. For a caller that learns its
+  /// targets' health itself (a load balancer's health checks and outlier ejection); the
+  /// RpcClient never changes it on its own.
+  void set_healthy(size_t index, bool healthy) { observed_.at(index).healthy = healthy; }
+  /// Sets target `index`'s weight (Observed::weight), read by weighted_round_robin at each
+  /// pick (a load balancer's slow start); 1 unless set.
+  void set_weight(size_t index, double weight) { observed_.at(index).weight = weight; }
 
  private:
   enum class Sub : uint8_t { kAttempt, kBackoff };

@@ -37,6 +37,9 @@ struct Caller final : Model, CallHost {
   void call_failed(Context&, uint64_t handle, const CallEnd& e) override {
     failed.emplace_back(handle, e);
   }
+  void attempt_timed_out(Context& ctx, uint64_t handle, NodeId to) override {
+    timed_out.push_back({handle, {}, to, 0, ctx.now()});
+  }
   struct Request {
     uint64_t handle;
     CallHeader header;
@@ -47,6 +50,7 @@ struct Caller final : Model, CallHost {
   RpcClient rpc;
   std::vector<Request> requests;
   std::vector<std::pair<uint64_t, CallEnd>> failed;
+  std::vector<Request> timed_out;  ///< attempt_timed_out: handle, target, when
 };
 
 CallPolicy policy() {
@@ -324,4 +328,55 @@ TEST_CASE("rpc client: clients sharing a node's call-id sequence never reuse an 
   CHECK(b.requests[0].header.id == make_call_id(7, 2));
   CHECK(a.requests[1].header.id == make_call_id(7, 3));
   CHECK_FALSE(a.rpc.handle_of(b.requests[0].header.id));
+}
+
+TEST_CASE("rpc client: the host hears of each attempt that timed out, with its target") {
+  const CallPolicy p = policy();
+  Caller c(p);
+  RecordingContext ctx(7);
+  c.on_start(ctx);
+  c.rpc.begin(ctx, 5, {});
+  while (ctx.fire_next(c)) {
+  }
+  REQUIRE(c.timed_out.size() == 4);
+  for (size_t i = 0; i < c.timed_out.size(); ++i) {
+    CHECK(c.timed_out[i].handle == 5);
+    CHECK(c.timed_out[i].to == c.requests[i].to);
+    CHECK(c.timed_out[i].at == c.requests[i].at + ms(100));
+  }
+  REQUIRE(c.failed.size() == 1);  // heard after the last attempt's timeout
+}
+
+TEST_CASE("rpc client: set_healthy makes the policy pass a target over") {
+  const CallPolicy p = policy();
+  Caller c(p);
+  RecordingContext ctx(7);
+  c.on_start(ctx);
+  c.rpc.set_healthy(1, false);
+  CHECK_FALSE(c.rpc.observed()[1].healthy);
+  for (uint64_t h = 1; h <= 4; ++h)
+    c.rpc.begin(ctx, h, {});
+  REQUIRE(c.requests.size() == 4);
+  for (const auto& r : c.requests)
+    CHECK(r.to != 2);
+  c.rpc.set_healthy(1, true);
+  c.rpc.begin(ctx, 5, {});
+  c.rpc.begin(ctx, 6, {});
+  CHECK((c.requests[4].to == 2 || c.requests[5].to == 2));
+}
+
+TEST_CASE("rpc client: set_weight changes what weighted_round_robin gives a target") {
+  CallPolicy p = policy();
+  p.balancer.kind = BalancerKind::kWeightedRoundRobin;
+  Caller c(p);
+  RecordingContext ctx(7);
+  c.on_start(ctx);
+  c.rpc.set_weight(0, 2);  // weights 2 : 1 : 1
+  CHECK(c.rpc.observed()[0].weight == 2);
+  for (uint64_t h = 1; h <= 8; ++h)
+    c.rpc.begin(ctx, h, {});
+  int first = 0;
+  for (const auto& r : c.requests)
+    first += r.to == 1 ? 1 : 0;
+  CHECK(first == 4);
 }

@@ -1,0 +1,165 @@
+// The load imbalance of each balancer group, after the run: every balancer node marks, at
+// the end, the requests it sent to each backend (retries included, probes not); summed over
+// the group's nodes, they give the requests per backend, whose max/mean (1: perfectly
+// even) and coefficient of variation (standard deviation / mean, 0: even) are reported,
+// and the counts themselves go to lb_backends.csv.
+//
+// Time to detect: for every crash of a backend and every balancer node of the group that
+// had the backend in (not unhealthy, not ejected) and was up when it crashed, the time from
+// the crash to the node's first `lb_backend_down` mark for it (marked unhealthy or
+// ejected); a node that did not take it out before it restarted (or the run ended) missed
+// it (crashes_undetected counts such pairs).
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "models/load_balancer/load_balancer.h"
+
+namespace dsim::lb {
+
+namespace {
+
+struct Imbalance {
+  double max_over_mean = 0;
+  double cv = 0;
+};
+
+// Requests per backend node, summed over the marks of the group's nodes.
+std::map<NodeId, double> requests_per_backend(const AnalysisInput& in,
+                                              const std::vector<NodeId>& nodes) {
+  std::map<NodeId, double> out;
+  for (const TimelineMark& m : in.marks) {
+    if (in.symbol_name(m.kind) != "lb_backend_requests") continue;
+    if (std::find(nodes.begin(), nodes.end(), m.node) == nodes.end()) continue;
+    out[static_cast<NodeId>(m.a)] += static_cast<double>(m.b);
+  }
+  return out;
+}
+
+std::optional<Imbalance> imbalance(const std::map<NodeId, double>& load) {
+  if (load.empty()) return std::nullopt;
+  double sum = 0, max = 0;
+  for (const auto& [node, n] : load) {
+    sum += n;
+    max = std::max(max, n);
+  }
+  const double mean = sum / static_cast<double>(load.size());
+  if (mean <= 0) return std::nullopt;
+  double var = 0;
+  for (const auto& [node, n] : load)
+    var += (n - mean) * (n - mean);
+  var /= static_cast<double>(load.size());
+  return Imbalance{max / mean, std::sqrt(var) / mean};
+}
+
+// Whether balancer node `n` had backend `b` out (unhealthy or ejected) just before `t`,
+// replaying its marks since its last start.
+bool out_before(const AnalysisInput& in, NodeId n, NodeId b, SimTime t) {
+  SimTime started = SimTime::zero();
+  for (const NodeLifeEvent& l : in.life) {
+    if (l.node == n && l.at < t && l.status == NodeStatus::kUp) started = l.at;
+  }
+  bool unhealthy = false, ejected = false;
+  for (const TimelineMark& m : in.marks) {
+    if (m.at >= t) break;
+    if (m.node != n || m.a != static_cast<int64_t>(b) || m.at < started) continue;
+    const std::string_view kind = in.symbol_name(m.kind);
+    const bool down = kind == "lb_backend_down";
+    if (!down && kind != "lb_backend_up") continue;
+    (m.b == 0 ? unhealthy : ejected) = down;
+  }
+  return unhealthy || ejected;
+}
+
+bool up_at(const AnalysisInput& in, NodeId n, SimTime t) {
+  bool up = true;
+  for (const NodeLifeEvent& l : in.life) {
+    if (l.at > t) break;
+    if (l.node == n) up = l.status != NodeStatus::kDown;
+  }
+  return up;
+}
+
+struct Detection {
+  std::vector<double> ms;  // one per (crash, balancer node) detected
+  int64_t missed = 0;
+};
+
+// Backend `b` crashed at `t` and came back at `back` (or the run ended).
+void detect(const AnalysisInput& in, const std::vector<NodeId>& nodes, NodeId b, SimTime t,
+            SimTime back, Detection& out) {
+  for (NodeId n : nodes) {
+    if (!up_at(in, n, t) || out_before(in, n, b, t)) continue;
+    std::optional<SimTime> seen;
+    for (const TimelineMark& m : in.marks) {
+      if (m.at < t || m.node != n || m.a != static_cast<int64_t>(b)) continue;
+      if (m.at >= back) break;
+      if (in.symbol_name(m.kind) != "lb_backend_down") continue;
+      seen = m.at;
+      break;
+    }
+    if (seen) {
+      out.ms.push_back(static_cast<double>((*seen - t).ns()) / 1e6);
+    } else {
+      ++out.missed;
+    }
+  }
+}
+
+std::optional<Detection> detections(const AnalysisInput& in, const std::vector<NodeId>& nodes,
+                                    const std::map<NodeId, double>& backends) {
+  std::optional<Detection> out;
+  for (size_t i = 0; i < in.life.size(); ++i) {
+    const NodeLifeEvent& crash = in.life[i];
+    if (crash.status != NodeStatus::kDown || backends.count(crash.node) == 0) continue;
+    SimTime back = in.end;
+    for (size_t j = i + 1; j < in.life.size(); ++j) {
+      if (in.life[j].node == crash.node && in.life[j].status == NodeStatus::kUp) {
+        back = in.life[j].at;
+        break;
+      }
+    }
+    if (!out) out.emplace();
+    detect(in, nodes, crash.node, crash.at, back, *out);
+  }
+  return out;
+}
+
+void add_detection_rows(AnalysisOutput& out, const std::string& group, const Detection& d) {
+  out.rows.push_back({group, "", "crashes_undetected", static_cast<double>(d.missed)});
+  if (d.ms.empty()) return;
+  double sum = 0, max = 0;
+  for (double v : d.ms) {
+    sum += v;
+    max = std::max(max, v);
+  }
+  out.rows.push_back({group, "", "time_to_detect_ms_mean", sum / static_cast<double>(d.ms.size())});
+  out.rows.push_back({group, "", "time_to_detect_ms_max", max});
+}
+
+}  // namespace
+
+AnalysisOutput LoadBalancer::analyze(const AnalysisInput& in) {
+  AnalysisOutput out;
+  std::string csv = "group,backend,requests\n";
+  for (const auto& g : in.groups) {
+    const auto load = requests_per_backend(in, g.nodes);
+    for (const auto& [node, n] : load)
+      csv += g.name + "," + in.node_name(node) + "," + std::to_string(std::llround(n)) + "\n";
+    if (const auto im = imbalance(load)) {
+      out.rows.push_back({g.name, "", "backend_requests_max_over_mean", im->max_over_mean});
+      out.rows.push_back({g.name, "", "backend_requests_cv", im->cv});
+    }
+    if (const auto d = detections(in, g.nodes, load)) add_detection_rows(out, g.name, *d);
+    if (in.marks_truncated) {
+      out.text += "  " + g.name + ": the mark store filled up; backend loads may be missing\n";
+    }
+  }
+  out.files.emplace_back("lb_backends.csv", std::move(csv));
+  return out;
+}
+
+}  // namespace dsim::lb

@@ -1,0 +1,115 @@
+// The load balancer's parameters and the figures it declares.
+#include "models/kit/rpc_client.h"
+#include "models/load_balancer/load_balancer.h"
+
+namespace dsim::lb {
+
+namespace {
+
+void read_health_check(ParamReader& r, LoadBalancer::Config& c) {
+  ParamReader m = r.map("health_check",
+                        "active health checks: a probe (a request of operation 'health_check') "
+                        "to every backend each interval (absent: none)");
+  HealthCheckSpec h;
+  h.interval = m.duration("interval", h.interval, "a probe to every backend this often");
+  h.timeout = m.duration("timeout", h.timeout, "a probe not answered within this failed");
+  h.healthy_threshold = m.integer("healthy_threshold", h.healthy_threshold,
+                                  "consecutive successful probes that make a backend healthy", 1);
+  h.unhealthy_threshold = m.integer("unhealthy_threshold", h.unhealthy_threshold,
+                                    "consecutive failed probes that make a backend unhealthy", 1);
+  h.bytes = m.size("size", h.bytes, "size of a probe on the wire");
+  m.finish();
+  if (h.interval <= Duration::zero()) m.error("interval", "must be > 0");
+  if (h.timeout <= Duration::zero()) m.error("timeout", "must be > 0");
+  if (r.has("health_check")) c.health_check = h;
+  r.adopt_if_given("health_check", m);
+}
+
+void read_outlier(ParamReader& r, LoadBalancer::Config& c) {
+  ParamReader m = r.map("outlier",
+                        "passive health checks, as Envoy's outlier detection: a backend whose "
+                        "attempts fail (refused or timed out) consecutive_errors times in a row "
+                        "is ejected (absent: none)");
+  OutlierSpec o;
+  o.consecutive_errors = m.integer("consecutive_errors", o.consecutive_errors,
+                                   "failed attempts in a row that eject a backend", 1);
+  o.base_ejection_time =
+      m.duration("base_ejection_time", o.base_ejection_time,
+                 "an ejection lasts this times the number of times the backend was ejected");
+  o.max_ejection_percent =
+      m.number("max_ejection_percent", o.max_ejection_percent,
+               "at most this share of the backends (in percent) is ejected at once", 0, 100);
+  m.finish();
+  if (o.base_ejection_time <= Duration::zero()) m.error("base_ejection_time", "must be > 0");
+  if (r.has("outlier")) c.outlier = o;
+  r.adopt_if_given("outlier", m);
+}
+
+void read_slow_start(ParamReader& r, LoadBalancer::Config& c) {
+  ParamReader m = r.map("slow_start",
+                        "a backend back in service (healthy again, or its ejection over) has "
+                        "its weight ramped up over a window; needs balance: "
+                        "weighted_round_robin (absent: none)");
+  SlowStartSpec s;
+  s.window = m.duration("window", s.window, "the weight grows linearly to 1 over this");
+  s.min_weight = m.number("min_weight", s.min_weight,
+                          "the weight when it comes back (a fraction of 1)", 0.01, 1);
+  m.finish();
+  if (s.window <= Duration::zero()) m.error("window", "must be > 0");
+  if (r.has("slow_start")) {
+    c.slow_start = s;
+    if (!c.health_check && !c.outlier) {
+      r.error("slow_start", "needs health_check or outlier (only they bring a backend back)");
+    }
+    if (c.calls.balancer.kind != kit::BalancerKind::kWeightedRoundRobin) {
+      r.error("slow_start",
+              "needs balance: weighted_round_robin (the one policy that reads weights at "
+              "each pick)");
+    }
+  }
+  r.adopt_if_given("slow_start", m);
+}
+
+}  // namespace
+
+LoadBalancer::Config LoadBalancer::parse(ParamReader& r) {
+  Config c;
+  c.backends = r.group("backends", "the group requests are relayed to");
+  c.mode =
+      r.choice("mode", c.mode, {{"proxy", Mode::kProxy}, {"direct_return", Mode::kDirectReturn}},
+               "proxy: the balancer calls a backend and answers the caller; direct_return: "
+               "the request is handed on and the backend answers the caller (no retries, "
+               "limits or outlier detection)");
+  kit::read_call_policy(r, c.calls);
+  c.max_requests_per_backend =
+      r.integer("max_requests_per_backend", c.max_requests_per_backend,
+                "calls in flight to one backend past which it is passed over; with every "
+                "backend full a request is refused (0: no limit)",
+                0);
+  read_health_check(r, c);
+  read_outlier(r, c);
+  read_slow_start(r, c);
+  c.response_bytes =
+      r.size("response_size", c.response_bytes, "size of the refusals the balancer makes itself");
+  if (c.mode == Mode::kDirectReturn) {
+    const char* why = "needs mode: proxy (in direct_return the balancer sees no answers)";
+    if (c.max_requests_per_backend > 0) r.error("max_requests_per_backend", why);
+    if (c.outlier) r.error("outlier", why);
+    if (c.calls.retry.attempts() > 1) r.error("max_attempts", why);
+  }
+  return c;
+}
+
+void LoadBalancer::declare(const Config& c, MetricDecls& d) {
+  for (const char* n : {"proxied", "forwarded", "relay_failed", "refused_no_backend",
+                        "health_checks_sent", "health_check_failures", "marked_unhealthy",
+                        "marked_healthy", "ejections", "ejections_denied", "ejections_ended"})
+    d.counter(n);
+  d.figure("backend_requests_max_over_mean");
+  d.figure("backend_requests_cv");
+  for (const char* f : {"time_to_detect_ms_mean", "time_to_detect_ms_max", "crashes_undetected"})
+    d.figure(f);
+  if (c.mode == Mode::kProxy) kit::RpcClient::declare(d);
+}
+
+}  // namespace dsim::lb

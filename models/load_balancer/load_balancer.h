@@ -1,0 +1,172 @@
+// `load_balancer`: an L4/L7 proxy group in front of a target group (`backends`), speaking
+// the plain request contract (models/queueing/messages.h) on both sides, so that
+// `client` -> `load_balancer` -> `server` works, and so does anything else that speaks it.
+//
+// Each node of the group, on a request:
+//   - proxy (the default): picks a backend with a balancer policy of the kit and relays the
+//     request as a child call through the kit's RpcClient (per-attempt timeout, retries,
+//     retry budget, deadline; the end user's deadline budget, operation and key carry
+//     over), then relays the backend's answer to the original caller with the original
+//     call id; a relayed call that fails (every attempt) is answered as refused;
+//   - direct_return (DSR): hands the request on unchanged (kit::forwarded), so the backend
+//     answers the caller directly; the balancer sees no answers, so it cannot retry, limit
+//     outstanding requests or observe latency.
+// A backend is passed over while others remain when active health checks marked it
+// unhealthy (health.cpp), when outlier detection ejected it (as Envoy's consecutive-error
+// outlier detection), or when it already has `max_requests_per_backend` calls in flight;
+// with every backend down, all are eligible again (Envoy's panic mode); with every
+// eligible backend full, the request is refused.
+//
+// At the end each node reports how many requests it sent to each backend (a timeline
+// mark per backend); the analysis (analysis.cpp) sums them over the group and reports the
+// imbalance: max/mean and the coefficient of variation of requests per backend. Each node
+// also marks when it takes a backend out (marked unhealthy, or ejected), from which the
+// analysis measures the time from a backend's crash to its detection.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/kit/balancer.h"
+#include "models/kit/rpc_client.h"
+#include "models/queueing/messages.h"
+#include "sim/core/metric_decls.h"
+#include "sim/core/model.h"
+#include "sim/core/params.h"
+#include "sim/core/timeline.h"
+
+namespace dsim::lb {
+
+/// Active health checks (HAProxy's `check inter/rise/fall`, Envoy's health checker).
+struct HealthCheckSpec {
+  Duration interval = seconds(2);   ///< a probe to every backend this often (the first at start)
+  Duration timeout = seconds(1);    ///< a probe not answered within this failed
+  int64_t healthy_threshold = 2;    ///< consecutive successes that make a backend healthy
+  int64_t unhealthy_threshold = 3;  ///< consecutive failures that make it unhealthy
+  uint64_t bytes = 64;              ///< size of a probe on the wire
+};
+
+/// Slow start (Envoy's slow_start_config, HAProxy's `slowstart`): a backend back in
+/// service (marked healthy, or its ejection over) has its weight ramped up linearly from
+/// `min_weight` to 1 over `window`. Only weighted_round_robin reads weights at each pick.
+struct SlowStartSpec {
+  Duration window = seconds(30);
+  double min_weight = 0.1;
+};
+
+/// Passive health checks: Envoy's outlier detection on consecutive errors.
+struct OutlierSpec {
+  int64_t consecutive_errors = 5;             ///< failed attempts in a row that eject a backend
+  Duration base_ejection_time = seconds(30);  ///< x the times it was ejected
+  double max_ejection_percent = 50;           ///< of the backends, ejected at once at most
+};
+
+class LoadBalancer final : public Model, private kit::CallHost {
+ public:
+  static constexpr std::string_view kName = "load_balancer";
+  static constexpr std::string_view kDescription =
+      "a proxy in front of a backend group: balancer policy, retries and deadlines per "
+      "relayed call, per-backend request limit, active health checks, outlier ejection; "
+      "proxy or direct server return";
+
+  enum class Mode : uint8_t { kProxy, kDirectReturn };
+
+  struct Config {
+    std::string backends;
+    Mode mode = Mode::kProxy;
+    kit::CallPolicy calls;  ///< the balancer-to-backend edge: timeout, retries, balance ...
+    int64_t max_requests_per_backend = 0;  ///< calls in flight to one backend; 0: no limit
+    std::optional<HealthCheckSpec> health_check;
+    std::optional<OutlierSpec> outlier;
+    std::optional<SlowStartSpec> slow_start;
+    uint64_t response_bytes = 512;  ///< the refusals it makes itself
+  };
+  static Config parse(ParamReader& r);
+  static void declare(const Config& c, MetricDecls& d);
+  /// The imbalance figures of each balancer group, from its nodes' end-of-run marks.
+  static AnalysisOutput analyze(const AnalysisInput& in);
+
+  explicit LoadBalancer(const Config& config)
+      : config_(config), rpc_(config.calls, kit::TimerSpace(Timer::kCalls), *this) {}
+
+  void on_start(Context& ctx) override;
+  void on_message(Context& ctx, const Envelope& env) override;
+  void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
+  void on_stop(Context& ctx) override;
+  void check_invariants() const override;
+
+  /// What the node knows of one backend (exposed for tests).
+  struct Backend {
+    NodeId node = kNoNode;
+    uint64_t sent = 0;  ///< requests sent to it, retries included (not probes)
+    // active health checks
+    bool checked_healthy = true;
+    int64_t probe_successes = 0;  ///< in a row
+    int64_t probe_failures = 0;   ///< in a row
+    uint64_t probe = 0;           ///< the call id of the probe awaited (0: none)
+    // outlier detection
+    int64_t errors = 0;  ///< failed attempts in a row
+    bool ejected = false;
+    uint32_t times_ejected = 0;
+    SimTime ejected_until;  ///< monotonic clock
+    // slow start
+    std::optional<SimTime> back_at;  ///< monotonic clock: when it came back into service
+  };
+  const std::vector<Backend>& backends() const { return backends_; }
+
+ private:
+  enum class Timer : uint8_t { kCalls, kProbeRound, kProbeTimeout, kEjectionEnd };
+  struct Job {
+    queueing::Request request;  // as received
+  };
+  struct Metrics {
+    Symbol proxied, forwarded, relay_failed, refused_no_backend;
+    Symbol probes_sent, probe_failures, marked_unhealthy, marked_healthy;
+    Symbol ejections, ejections_denied, ejections_ended;
+    Symbol mark_backend_requests, mark_backend_down, mark_backend_up;
+  };
+
+  // load_balancer.cpp: relaying
+  void on_request(Context& ctx, const queueing::Request& req);
+  void on_response(Context& ctx, const queueing::Response& resp, NodeId from);
+  void forward(Context& ctx, const queueing::Request& req);
+  void refuse(Context& ctx, const queueing::Request& req);
+  /// Sets each backend's eligibility for the next pick (health, ejection, limit) and its
+  /// slow-start weight; false when no backend may take a request.
+  bool refresh_eligible(Context& ctx);
+  double slow_start_weight(Backend& b, SimTime now) const;
+  size_t index_of(NodeId n) const;
+  // kit::CallHost
+  void send_request(Context& ctx, uint64_t handle, const kit::CallHeader& header, NodeId to,
+                    uint32_t request) override;
+  void call_failed(Context& ctx, uint64_t handle, const kit::CallEnd& end) override;
+  void attempt_timed_out(Context& ctx, uint64_t handle, NodeId to) override;
+
+  // health.cpp: active health checks and outlier detection
+  void probe_round(Context& ctx);
+  bool on_probe_answer(Context& ctx, const queueing::Response& resp, NodeId from);
+  void probe_timed_out(Context& ctx, uint64_t seq);
+  void probe_result(Context& ctx, size_t i, bool ok);
+  void attempt_result(Context& ctx, size_t i, bool ok);
+  void try_eject(Context& ctx, size_t i);
+  void end_ejection(Context& ctx, size_t i);
+  void back_in_service(Context& ctx, size_t i);
+  size_t ejected_count() const;
+
+  const Config& config_;
+  kit::RpcClient rpc_;
+  std::vector<Backend> backends_;
+  std::unique_ptr<kit::BalancerPolicy> direct_balancer_;  // direct_return picks with it
+  std::vector<kit::Observed> direct_observed_;
+  std::map<uint64_t, Job> jobs_;  // relayed calls by handle
+  uint64_t next_job_ = 1;
+  uint64_t next_probe_ = 0;
+  Symbol probe_op_;
+  Metrics m_;
+};
+
+}  // namespace dsim::lb
