@@ -66,14 +66,15 @@ void RpcClient::begin(Context& ctx, uint64_t handle, const Options& o) {
   send(ctx, handle, c);
 }
 
-bool RpcClient::cancel(Context& ctx, uint64_t handle) {
+RpcClient::Cancelled RpcClient::cancel(Context& ctx, uint64_t handle) {
   auto it = calls_.find(handle);
-  if (it == calls_.end()) return false;
+  if (it == calls_.end()) return {};
   Call& c = it->second;
+  Cancelled out{true, c.attempt != 0 ? c.target : kNoNode, c.attempt};
   if (c.timer.valid()) ctx.cancel_timer(c.timer);
   if (c.attempt != 0) settle(ctx, c, false);
   calls_.erase(it);
-  return true;
+  return out;
 }
 
 void RpcClient::send(Context& ctx, uint64_t handle, Call& c) {

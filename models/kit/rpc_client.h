@@ -139,8 +139,15 @@ class RpcClient {
   /// Ends call `handle` without an answer and without telling the host (a fan-out that has
   /// the answers it needs drops the rest): its timers stop, and an answer to it that still
   /// comes is counted as late.
-  /// True when the call was live.
-  bool cancel(Context& ctx, uint64_t handle);
+  /// What cancel() found: whether the call was live, and its request in flight, if any
+  /// (the node it went to and its call id: the caller may tell that node, e.g. with the
+  /// plain contract's Cancel).
+  struct Cancelled {
+    bool live = false;
+    NodeId to = kNoNode;
+    uint64_t attempt = 0;  ///< 0: no request in flight (between attempts)
+  };
+  Cancelled cancel(Context& ctx, uint64_t handle);
   /// Several RpcClients of one node must draw their call ids from one sequence, so that
   /// an answer names one call of the node: give each the same counter (it outlives them).
   void share_call_ids(uint64_t& next_seq) { next_seq_ = &next_seq; }

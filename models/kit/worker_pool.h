@@ -120,6 +120,18 @@ class WorkerPool {
     return next;
   }
 
+  /// Removes the first waiting job for which `match(job)` holds; true when one did.
+  template <class Match>
+  bool cancel_waiting(Context& ctx, Match match) {
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      if (!match(it->job)) continue;
+      queue_.erase(it);
+      report(ctx);
+      return true;
+    }
+    return false;
+  }
+
   size_t busy() const { return workers_.size() - idle_.size(); }
   size_t waiting() const { return queue_.size(); }
 

@@ -33,4 +33,14 @@ struct Response {
   }
 };
 
+/// The caller no longer awaits call `call` (a hedged request's loser, a fan-out's extra
+/// answers): a node still holding it in its queue drops it unworked. Work already begun
+/// goes on (its answer is then late).
+struct Cancel {
+  static constexpr std::string_view kName = "cancel";
+  uint64_t call;
+  uint32_t size_bytes() const { return 32; }
+  std::string describe() const { return "cancel #" + std::to_string(call); }
+};
+
 }  // namespace dsim::queueing

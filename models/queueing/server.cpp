@@ -23,7 +23,7 @@ Server::Config Server::parse(ParamReader& r) {
 
 void Server::declare(const Config&, MetricDecls& d) {
   for (const char* c :
-       {"served", "rejected", "persisted", "disk_full_rejects", "recovered_records"})
+       {"served", "rejected", "cancelled", "persisted", "disk_full_rejects", "recovered_records"})
     d.counter(c);
   kit::WorkerPool<Job>::declare(d);
 }
@@ -32,6 +32,7 @@ void Server::on_start(Context& ctx) {
   pool_.start(ctx);
   m_served_ = ctx.intern("served");
   m_rejected_ = ctx.intern("rejected");
+  m_cancelled_ = ctx.intern("cancelled");
   m_persisted_ = ctx.intern("persisted");
   m_disk_full_ = ctx.intern("disk_full_rejects");
   m_recovered_ = ctx.intern("recovered_records");
@@ -69,6 +70,13 @@ void Server::start(Context& ctx, size_t worker, const Job& job) {
 }
 
 void Server::on_message(Context& ctx, const Envelope& env) {
+  if (const auto* cancel = env.msg.get<Cancel>()) {
+    const NodeId from = env.from;
+    const uint64_t call = cancel->call;
+    if (pool_.cancel_waiting(ctx, [&](const Job& j) { return j.call == call && j.client == from; }))
+      ctx.record().count(m_cancelled_);
+    return;
+  }
   const auto* req = env.msg.get<Request>();
   if (!req) return;
   const Job job{req->call.reply_to, req->call.id, req->op};

@@ -66,7 +66,7 @@ class Server final : public Model {
   std::vector<const Distribution*> service_by_symbol_;  // cache, indexed by Symbol id
   std::map<uint64_t, Job> awaiting_sync_;               // by sync id: reply when durable
   Symbol persist_op_;                                   // valid: persist only this op
-  Symbol m_served_, m_rejected_;
+  Symbol m_served_, m_rejected_, m_cancelled_;
   Symbol m_persisted_, m_disk_full_, m_recovered_;
 };
 

@@ -2,11 +2,41 @@
 
 #include <algorithm>
 
+#include "sim/core/units.h"
+
 namespace dsim::service {
 
 namespace {
 
 constexpr std::string_view kPlainModels[] = {"server", "service", "load_balancer"};
+
+// `hedge_after`: a duration, or a percentile of the edge's recent latencies ("p95").
+void read_hedge(ParamReader& r, Call& c) {
+  const std::string text =
+      r.text("hedge_after", "none",
+             "send the call again to another node when not answered after this long: a "
+             "duration, or a percentile of the edge's recent latencies such as p95 (default: "
+             "no hedging)");
+  c.hedges = static_cast<uint32_t>(
+      r.integer("hedges", c.hedges, "hedged copies a call may send at most", 1, 16));
+  if (text == "none" || r.doc_mode()) return;
+  std::string err;
+  if (text.size() > 1 && text[0] == 'p') {
+    const auto pct = parse_number(text.substr(1), &err);
+    if (pct && *pct > 0 && *pct < 100) {
+      c.hedge_percentile = *pct / 100;
+    } else {
+      r.error("hedge_after", "expected a duration or a percentile p1 .. p99.9, got '" + text + "'");
+    }
+  } else if (auto d = parse_duration(text, &err); d && *d > Duration::zero()) {
+    c.hedge_after = *d;
+  } else {
+    r.error("hedge_after",
+            "expected a duration > 0 or a percentile such as p95, got '" + text + "'");
+  }
+  if (c.fanout != 1 && c.hedged())
+    r.error("hedge_after", "hedges a call to one node (fanout: 1), not a fan-out");
+}
 
 void read_call(ParamReader& r, Call& c) {
   c.to = r.group("to", "the group called");
@@ -35,6 +65,11 @@ void read_call(ParamReader& r, Call& c) {
   c.request_bytes = r.size("request_size", c.request_bytes, "size of each request on the wire");
   kit::read_call_policy(r, c.policy);
   kit::read_circuit_breaker(r, c.breaker);
+  read_hedge(r, c);
+  c.cancel = r.boolean("cancel", c.cancel,
+                       "calls no longer needed (hedges' losers, a fan-out's extras) are "
+                       "cancelled at the node holding them, which drops them if they still "
+                       "wait");
 }
 
 std::vector<std::string> read_ops(ParamReader& r) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,16 @@ struct Call {
   uint64_t request_bytes = 512;
   kit::CallPolicy policy;
   kit::CircuitBreakerSpec breaker;  ///< each node's breaker on this call (none by default)
+  /// Hedged requests ("The Tail at Scale"): a call to one node not answered after this
+  /// long is sent again to another (up to `hedges` times); the first answer wins.
+  std::optional<Duration> hedge_after;
+  /// ... or after this percentile of the edge's recent latencies (0: not by percentile).
+  double hedge_percentile = 0;
+  uint32_t hedges = 1;
+  /// Calls no longer needed (a hedge's losers, a fan-out's extras) are cancelled at the
+  /// node holding them (a Cancel message), which drops them if they still wait.
+  bool cancel = true;
+  bool hedged() const { return hedge_after || hedge_percentile > 0; }
 };
 
 struct Step {

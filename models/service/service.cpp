@@ -1,7 +1,9 @@
 #include "models/service/service.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <span>
 
 #include "models/kit/timer.h"
 #include "sim/core/assert.h"
@@ -10,6 +12,10 @@ namespace dsim::service {
 
 namespace {
 constexpr int kSubCallBits = 16;  // a call handle: the visit, then the sub-call (fan-out)
+constexpr int kEdgeBits = 8;      // a hedge timer's value: the visit, then the edge
+// Latencies an edge keeps for its hedging percentile, and how often it recomputes it.
+constexpr size_t kRecentLatencies = 1000;
+constexpr size_t kPercentileEvery = 100;
 uint64_t call_handle(uint64_t visit, uint32_t sub) {
   return (visit << kSubCallBits) | sub;
 }
@@ -26,7 +32,7 @@ size_t position(const Step& step, size_t edge) {
 class Service::Edge final : public kit::CallHost {
  public:
   Edge(Service& service, size_t edge, const Call& call)
-      : rpc(call.policy, kit::TimerSpace(static_cast<Timer>(1 + edge)), *this),
+      : rpc(call.policy, kit::TimerSpace(static_cast<Timer>(kFirstEdgeTimer + edge)), *this),
         service_(&service),
         edge_(edge) {}
   void send_request(Context& ctx, uint64_t handle, const kit::CallHeader& header, NodeId to,
@@ -70,10 +76,11 @@ void Service::declare(const Config& c, MetricDecls& d) {
   d.level("in_flight");
   for (const auto& to : c.plan.callees()) {
     d.timing("call_" + to);
-    d.counter("call_" + to + "_failed");
-    d.counter("call_" + to + "_short_circuited");
+    for (const char* suffix : {"_failed", "_short_circuited", "_hedged"})
+      d.counter("call_" + to + suffix);
   }
   d.counter("breaker_opened");
+  d.counter("cancels_sent");
   kit::RpcClient::declare(d);
 }
 
@@ -109,8 +116,13 @@ void Service::on_start(Context& ctx) {
     m_call_.push_back(ctx.intern("call_" + edges_[e]->to));
     m_call_failed_.push_back(ctx.intern("call_" + edges_[e]->to + "_failed"));
     m_short_circuited_.push_back(ctx.intern("call_" + edges_[e]->to + "_short_circuited"));
+    m_hedged_.push_back(ctx.intern("call_" + edges_[e]->to + "_hedged"));
   }
+  recent_.assign(edges_.size(), {});
+  recent_next_.assign(edges_.size(), 0);
+  percentile_.assign(edges_.size(), std::nullopt);
   m_breaker_opened_ = ctx.intern("breaker_opened");
+  m_cancels_ = ctx.intern("cancels_sent");
   pool_.report(ctx);
   ctx.record().level(m_in_flight_, 0);
 }
@@ -188,7 +200,11 @@ void Service::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
     work_done(ctx, static_cast<size_t>(value));
     return;
   }
-  const size_t edge = static_cast<size_t>(kind) - 1;
+  if (kind == Timer::kHedge) {
+    hedge(ctx, value >> kEdgeBits, value & ((1u << kEdgeBits) - 1));
+    return;
+  }
+  const size_t edge = static_cast<size_t>(kind) - kFirstEdgeTimer;
   DSIM_ASSERT(edge < edge_hosts_.size(), "a timer of edge ", edge, " of ", edge_hosts_.size());
   edge_hosts_[edge]->rpc.on_timer(ctx, value);
 }
@@ -240,12 +256,7 @@ void Service::start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, 
     leg_over(ctx, id, v, call, false);
     return;
   }
-  kit::RpcClient::Options o;
-  o.pick.key = v.request.key;
-  o.pick.client = v.request.call.reply_to;
-  o.origin = v.request.call.origin;
-  if (v.request.call.has_deadline())
-    o.inherited_budget = v.request.call.budget - (ctx.now() - v.arrived);
+  kit::RpcClient::Options o = call_options(ctx, v);
   if (k > 1) kit::pick_distinct(order_[call.edge], k, ctx.rng());
   kit::CircuitBreaker& breaker = breakers_[call.edge];
   for (uint32_t j = 0; j < k; ++j) {
@@ -259,12 +270,82 @@ void Service::start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, 
     }
     if (!visits_.count(id) || leg.done) return;
   }
+  if (call.hedged() && k == 1) arm_hedge(ctx, id, call);
+}
+
+kit::RpcClient::Options Service::call_options(Context& ctx, const Visit& v) const {
+  kit::RpcClient::Options o;
+  o.pick.key = v.request.key;
+  o.pick.client = v.request.call.reply_to;
+  o.origin = v.request.call.origin;
+  if (v.request.call.has_deadline())
+    o.inherited_budget = v.request.call.budget - (ctx.now() - v.arrived);
+  return o;
+}
+
+// Sets the timer after which the call is sent again (hedge()): the edge's hedge_after, or
+// its latency percentile once it has one.
+void Service::arm_hedge(Context& ctx, uint64_t id, const Call& call) {
+  const std::optional<Duration> after =
+      call.hedge_after ? call.hedge_after : percentile_[call.edge];
+  if (!after) return;
+  ctx.set_timer(*after, kit::timer_tag(Timer::kHedge, (id << kEdgeBits) | call.edge));
+}
+
+// The call on `edge` of visit `id` is still unanswered: a copy goes to another node.
+void Service::hedge(Context& ctx, uint64_t id, size_t edge) {
+  auto it = visits_.find(id);
+  if (it == visits_.end()) return;
+  Visit& v = it->second;
+  const Step& step = config_.plan.steps[v.step];
+  const size_t pos = position(step, edge);
+  if (pos == step.calls.size() || v.legs[pos].done) return;  // answered, or moved on
+  const Call& call = step.calls[pos];
+  Leg& leg = v.legs[pos];
+  const std::span<const NodeId> nodes = ctx.group_nodes(call.to);
+  if (nodes.size() < 2) return;
+  // Any node but the first one asked, uniformly.
+  size_t pick = static_cast<size_t>(ctx.rng().below64(nodes.size() - 1));
+  if (nodes[pick] == leg.first) pick = nodes.size() - 1;
+  kit::RpcClient::Options o = call_options(ctx, v);
+  o.pinned = pick;
+  ++leg.sent;
+  ++leg.hedges;
+  ctx.record().count(m_hedged_[edge]);
+  edge_hosts_[edge]->rpc.begin(ctx, call_handle(id, leg.sent - 1), o);
+  if (visits_.count(id) && !v.legs[pos].done && v.legs[pos].hedges < call.hedges)
+    arm_hedge(ctx, id, call);
+}
+
+void Service::observe_latency(size_t edge, Duration latency) {
+  const Call& call = *edges_[edge];
+  if (call.hedge_percentile <= 0) return;
+  std::vector<Duration>& ring = recent_[edge];
+  if (ring.size() < kRecentLatencies) {
+    ring.push_back(latency);
+  } else {
+    ring[recent_next_[edge]] = latency;
+    recent_next_[edge] = (recent_next_[edge] + 1) % kRecentLatencies;
+  }
+  if (ring.size() % kPercentileEvery != 0 && recent_next_[edge] % kPercentileEvery != 0) return;
+  std::vector<Duration> sorted = ring;
+  const size_t k =
+      std::min(sorted.size() - 1,
+               static_cast<size_t>(call.hedge_percentile * static_cast<double>(sorted.size())));
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k), sorted.end());
+  percentile_[edge] = sorted[k];
 }
 
 void Service::send_request(Context& ctx, size_t edge, uint64_t handle,
                            const kit::CallHeader& header, NodeId to) {
-  const Visit& v = visits_.at(handle >> kSubCallBits);
+  Visit& v = visits_.at(handle >> kSubCallBits);
   const Call& call = *edges_[edge];
+  if ((handle & ((1u << kSubCallBits) - 1)) == 0) {  // the first request of the leg's call
+    const Step& step = config_.plan.steps[v.step];
+    if (const size_t pos = position(step, edge);
+        pos < step.calls.size() && v.legs[pos].first == kNoNode)
+      v.legs[pos].first = to;
+  }
   const Symbol op = call.op.empty() ? v.request.op : ctx.intern(call.op);
   ctx.send(to,
            queueing::Request{header, op, static_cast<uint32_t>(call.request_bytes), v.request.key});
@@ -305,6 +386,7 @@ void Service::leg_over(Context& ctx, uint64_t id, Visit& v, const Call& call, bo
   leg.done = true;
   cancel_leg(ctx, id, call, leg);
   ctx.record().observe(m_call_[call.edge], ctx.now() - leg.began);
+  if (ok) observe_latency(call.edge, ctx.now() - leg.began);
   if (!ok) {
     ctx.record().count(m_call_failed_[call.edge]);
     if (call.on_error != OnError::kIgnore) {
@@ -332,7 +414,13 @@ void Service::cancel_step(Context& ctx, uint64_t id, const Visit& v) {
 
 void Service::cancel_leg(Context& ctx, uint64_t id, const Call& call, const Leg& leg) {
   for (uint32_t j = 0; j < leg.sent; ++j) {
-    if (edge_hosts_[call.edge]->rpc.cancel(ctx, call_handle(id, j))) breakers_[call.edge].abandon();
+    const auto c = edge_hosts_[call.edge]->rpc.cancel(ctx, call_handle(id, j));
+    if (!c.live) continue;
+    breakers_[call.edge].abandon();
+    if (call.cancel && c.attempt != 0) {
+      ctx.send(c.to, queueing::Cancel{c.attempt});
+      ctx.record().count(m_cancels_);
+    }
   }
 }
 

@@ -73,12 +73,16 @@ class Service final : public Model {
   void check_invariants() const override;
 
  private:
-  enum class Timer : uint8_t { kWork };  // value: the worker; edge e's calls: kind 1 + e
+  // kWork's value: the worker; kHedge's: the visit and the edge; edge e's calls: kind 2 + e.
+  enum class Timer : uint8_t { kWork, kHedge };
+  static constexpr uint8_t kFirstEdgeTimer = 2;
   static constexpr size_t kNoWorker = ~size_t{0};
   struct Leg {  // one call of the current step
     uint32_t sent = 0, ok = 0, failed = 0, need = 0;
     bool done = true;
     SimTime began;
+    uint32_t hedges = 0;     // hedged copies sent
+    NodeId first = kNoNode;  // where its first request went
   };
   struct Visit {  // one request this node is serving
     queueing::Request request;
@@ -101,6 +105,10 @@ class Service final : public Model {
   void run_steps(Context& ctx, uint64_t id);
   bool start_step(Context& ctx, uint64_t id, Visit& v);
   void start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, Leg& leg);
+  kit::RpcClient::Options call_options(Context& ctx, const Visit& v) const;
+  void arm_hedge(Context& ctx, uint64_t id, const Call& call);
+  void hedge(Context& ctx, uint64_t id, size_t edge);
+  void observe_latency(size_t edge, Duration latency);
   void call_result(Context& ctx, size_t edge, uint64_t handle, bool ok, bool made = true);
   void leg_over(Context& ctx, uint64_t id, Visit& v, const Call& call, bool ok);
   void cancel_step(Context& ctx, uint64_t id, const Visit& v);
@@ -118,13 +126,18 @@ class Service final : public Model {
   std::vector<std::unique_ptr<Edge>> edge_hosts_;  // the call layer of each edge
   std::vector<std::vector<size_t>> order_;         // per edge: the fan-out's permutation
   std::vector<kit::CircuitBreaker> breakers_;      // per edge
+  // Per hedged-by-percentile edge: its last answers' latencies (a ring) and the percentile
+  // of them, recomputed every kPercentileEvery answers.
+  std::vector<std::vector<Duration>> recent_;
+  std::vector<size_t> recent_next_;
+  std::vector<std::optional<Duration>> percentile_;
   std::map<uint64_t, Visit> visits_;
   uint64_t next_visit_ = 1;
   uint64_t next_call_seq_ = 1;  // shared by every edge's RpcClient
   Symbol m_served_, m_failed_, m_fallbacks_, m_rejected_, m_expired_, m_late_;
   Symbol m_residence_, m_self_, m_in_flight_;
-  std::vector<Symbol> m_call_, m_call_failed_, m_short_circuited_;  // per edge
-  Symbol m_breaker_opened_;
+  std::vector<Symbol> m_call_, m_call_failed_, m_short_circuited_, m_hedged_;  // per edge
+  Symbol m_breaker_opened_, m_cancels_;
 };
 
 }  // namespace dsim::service

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "models/builtin.h"
+#include "models/queueing/server.h"
 #include "models/service/service.h"
 #include "sim/run/runner.h"
 #include "support/recording_context.h"
@@ -361,4 +362,72 @@ TEST_CASE("service: an open breaker fails calls at once, unsent, until its trial
   f.ctx.deliver(s, 7, req(f.ctx, 7, 5));
   REQUIRE(f.ctx.fire_next(s));
   CHECK(f.ctx.sent_of<Request>().size() == 4);  // closed again
+}
+
+TEST_CASE(
+    "service: a hedged call goes to a second node after hedge_after, the loser is cancelled") {
+  Fixture f;
+  Call leaf = call_to("leaves", 0);
+  leaf.hedge_after = ms(10);
+  const auto cfg = config({Step{{}, {leaf}}}, Duration::zero());
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1));
+  REQUIRE(f.ctx.fire_next(s));  // no work: the call goes out at once
+  auto sent = f.ctx.sent_of<Request>();
+  REQUIRE(sent.size() == 1);
+  REQUIRE(f.ctx.fire_next(s));  // the hedge timer
+  CHECK(f.ctx.now() == SimTime::zero() + ms(10));
+  sent = f.ctx.sent_of<Request>();
+  REQUIRE(sent.size() == 2);
+  CHECK(sent[1].first != sent[0].first);  // another node
+  CHECK(f.ctx.counter("call_leaves_hedged") == 1);
+  f.ctx.advance(ms(2));
+  f.ctx.deliver(s, sent[1].first, Response{sent[1].second.call.id, true, 10});  // the hedge wins
+  const auto answers = f.ctx.sent_of<Response>();
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].second.accepted);
+  const auto cancels = f.ctx.sent_of<queueing::Cancel>();
+  REQUIRE(cancels.size() == 1);
+  CHECK(cancels[0].first == sent[0].first);
+  CHECK(cancels[0].second.call == sent[0].second.call.id);
+  CHECK(f.ctx.pending().empty());  // the loser's timeout is gone, and no more hedges
+  CHECK(f.ctx.recorder().observations[f.ctx.intern("call_leaves").id][0] == ms(12));
+}
+
+TEST_CASE("service: a call answered before hedge_after sends no hedge") {
+  Fixture f;
+  Call leaf = call_to("leaves", 0);
+  leaf.hedge_after = ms(10);
+  const auto cfg = config({Step{{}, {leaf}}}, Duration::zero());
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1));
+  REQUIRE(f.ctx.fire_next(s));
+  f.ctx.advance(ms(5));
+  answer_all(f.ctx, s, 0, true);
+  while (f.ctx.fire_next(s)) {
+  }
+  CHECK(f.ctx.sent_of<Request>().size() == 1);
+  CHECK(f.ctx.counter("call_leaves_hedged") == 0);
+  CHECK(f.ctx.sent_of<queueing::Cancel>().empty());
+}
+
+TEST_CASE("server: a cancelled request still waiting is dropped, one being served is not") {
+  queueing::Server::Config cfg;
+  cfg.pool.workers = 1;
+  cfg.service = {{"", const_time(ms(5))}};
+  queueing::Server srv(cfg);
+  RecordingContext ctx(3);
+  srv.on_start(ctx);
+  ctx.deliver(srv, 7, req(ctx, 7, 1));
+  ctx.deliver(srv, 7, req(ctx, 7, 2));
+  ctx.deliver(srv, 7, queueing::Cancel{2});  // waiting: dropped
+  ctx.deliver(srv, 7, queueing::Cancel{1});  // in service: goes on
+  CHECK(ctx.counter("cancelled") == 1);
+  while (ctx.fire_next(srv)) {
+  }
+  const auto answers = ctx.sent_of<Response>();
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].second.call == 1);
 }
