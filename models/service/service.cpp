@@ -68,7 +68,8 @@ Service::Config Service::parse(ParamReader& r) {
 }
 
 void Service::declare(const Config& c, MetricDecls& d) {
-  for (const char* n : {"served", "failed", "fallbacks", "rejected", "expired", "late_responses"})
+  for (const char* n :
+       {"served", "failed", "fallbacks", "rejected", "expired", "cancelled", "late_responses"})
     d.counter(n);
   kit::WorkerPool<Job>::declare(d);
   d.timing("residence");
@@ -101,6 +102,7 @@ void Service::on_start(Context& ctx) {
   m_fallbacks_ = ctx.intern("fallbacks");
   m_rejected_ = ctx.intern("rejected");
   m_expired_ = ctx.intern("expired");
+  m_cancelled_ = ctx.intern("cancelled");
   m_late_ = ctx.intern("late_responses");
   m_residence_ = ctx.intern("residence");
   m_self_ = ctx.intern("self_time");
@@ -149,6 +151,10 @@ void Service::on_message(Context& ctx, const Envelope& env) {
     ctx.record().count(m_late_);  // its call was given up (timed out, or no longer needed)
     return;
   }
+  if (const auto* cancel = env.msg.get<queueing::Cancel>()) {
+    on_cancel(ctx, env.from, cancel->call);
+    return;
+  }
   const auto* req = env.msg.get<queueing::Request>();
   if (!req) return;
   const uint64_t id = next_visit_++;
@@ -167,6 +173,22 @@ void Service::on_message(Context& ctx, const Envelope& env) {
       finish(ctx, id, false, m_rejected_);
       break;
   }
+}
+
+// The caller no longer awaits call `call`: dropped if it still waits for a worker (work
+// begun, or calls made, go on).
+void Service::on_cancel(Context& ctx, NodeId from, uint64_t call) {
+  uint64_t dropped = 0;
+  const bool found = pool_.cancel_waiting(ctx, [&](const Job& j) {
+    const queueing::Request& r = visits_.at(j.visit).request;
+    if (r.call.id != call || r.call.reply_to != from) return false;
+    dropped = j.visit;
+    return true;
+  });
+  if (!found) return;
+  visits_.erase(dropped);
+  ctx.record().count(m_cancelled_);
+  ctx.record().level(m_in_flight_, static_cast<double>(visits_.size()));
 }
 
 void Service::begin_work(Context& ctx, size_t worker, uint64_t id) {

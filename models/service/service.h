@@ -15,7 +15,8 @@
 // budget, CallHeader::budget, has run out while it queued) refuses it without working on it.
 //
 // Figures, per group: served, failed (answered as refused after a call failed), fallbacks,
-// rejected (queue full), expired (dropped by drop_expired), the pool's queue_wait and levels,
+// rejected (queue full), expired (dropped by drop_expired), cancelled (dropped while waiting
+// at the caller's request: a Cancel message), the pool's queue_wait and levels,
 // `residence` (arrival to answer), `self_time` (residence minus the time spent waiting for calls:
 // the tier's own share of the end user's latency), and per edge `call_<group>` (a call's latency,
 // retries included), `call_<group>_failed` and, with a circuit breaker on the edge,
@@ -100,6 +101,7 @@ class Service final : public Model {
   };
   class Edge;
 
+  void on_cancel(Context& ctx, NodeId from, uint64_t call);
   void begin_work(Context& ctx, size_t worker, uint64_t visit);
   void work_done(Context& ctx, size_t worker);
   void run_steps(Context& ctx, uint64_t id);
@@ -134,7 +136,7 @@ class Service final : public Model {
   std::map<uint64_t, Visit> visits_;
   uint64_t next_visit_ = 1;
   uint64_t next_call_seq_ = 1;  // shared by every edge's RpcClient
-  Symbol m_served_, m_failed_, m_fallbacks_, m_rejected_, m_expired_, m_late_;
+  Symbol m_served_, m_failed_, m_fallbacks_, m_rejected_, m_expired_, m_cancelled_, m_late_;
   Symbol m_residence_, m_self_, m_in_flight_;
   std::vector<Symbol> m_call_, m_call_failed_, m_short_circuited_, m_hedged_;  // per edge
   Symbol m_breaker_opened_, m_cancels_;

@@ -431,3 +431,23 @@ TEST_CASE("server: a cancelled request still waiting is dropped, one being serve
   REQUIRE(answers.size() == 1);
   CHECK(answers[0].second.call == 1);
 }
+
+TEST_CASE("service: a cancelled request still waiting is dropped without an answer") {
+  Fixture f;
+  auto cfg = config({}, ms(5));
+  cfg.pool.workers = 1;
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1));
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 2));
+  f.ctx.deliver(s, 8, queueing::Cancel{2});  // not its caller: ignored
+  f.ctx.deliver(s, 7, queueing::Cancel{2});
+  f.ctx.deliver(s, 7, queueing::Cancel{1});  // being worked on: goes on
+  CHECK(f.ctx.counter("cancelled") == 1);
+  while (f.ctx.fire_next(s)) {
+  }
+  const auto answers = f.ctx.sent_of<Response>();
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].second.call == 1);
+  s.check_invariants();
+}
