@@ -165,7 +165,7 @@ void Service::on_message(Context& ctx, const Envelope& env) {
   ctx.record().level(m_in_flight_, static_cast<double>(visits_.size()));
   switch (pool_.admit(ctx, Job{id})) {
     case kit::WorkerPool<Job>::Admit::kStarted:
-      begin_work(ctx, pool_.worker(), id);
+      if (!begin_work(ctx, pool_.worker(), id)) release_worker(ctx, pool_.worker());
       break;
     case kit::WorkerPool<Job>::Admit::kQueued:
       break;
@@ -191,27 +191,37 @@ void Service::on_cancel(Context& ctx, NodeId from, uint64_t call) {
   ctx.record().level(m_in_flight_, static_cast<double>(visits_.size()));
 }
 
-void Service::begin_work(Context& ctx, size_t worker, uint64_t id) {
+// Worker `worker` takes visit `id`: false when it drops it at once (expired), the worker
+// then being free for the next (release_worker()).
+bool Service::begin_work(Context& ctx, size_t worker, uint64_t id) {
   Visit& v = visits_.at(id);
-  v.worker = worker;
   const kit::CallHeader& call = v.request.call;
   if (config_.drop_expired && call.has_deadline() && ctx.now() - v.arrived >= call.budget) {
     finish(ctx, id, false, m_expired_);  // its caller has given up on it already
-    return;
+    return false;
   }
+  v.worker = worker;
   Duration work = service_time(ctx.symbol_name(v.request.op)).sample_duration(ctx.rng());
   // A slow node (gray failure) takes longer for the same work.
   if (const double f = ctx.slowdown(); f != 1.0)
     work = Duration::from_ns(std::llround(static_cast<double>(work.ns()) * f));
   ctx.set_timer(work, kit::timer_tag(Timer::kWork, worker));
+  return true;
+}
+
+// Worker `w` is done with its request: it takes the waiting ones in turn until one needs
+// work (a loop, not a recursion: a long queue of expired requests is dropped in one go).
+void Service::release_worker(Context& ctx, size_t w) {
+  auto next = pool_.release(ctx, w);
+  while (next && !begin_work(ctx, next->worker, next->job.visit))
+    next = pool_.release(ctx, next->worker);
 }
 
 void Service::work_done(Context& ctx, size_t worker) {
   const uint64_t id = pool_.job(worker).visit;
   if (!config_.blocking) {
     visits_.at(id).worker = kNoWorker;
-    if (const auto next = pool_.release(ctx, worker))
-      begin_work(ctx, next->worker, next->job.visit);
+    release_worker(ctx, worker);
   }
   run_steps(ctx, id);
 }
@@ -462,9 +472,7 @@ void Service::finish(Context& ctx, uint64_t id, bool accepted, Symbol counter) {
            queueing::Response{v.request.call.id, accepted,
                               static_cast<uint32_t>(config_.response_bytes)});
   ctx.record().level(m_in_flight_, static_cast<double>(visits_.size()));
-  if (v.worker == kNoWorker) return;
-  if (const auto next = pool_.release(ctx, v.worker))
-    begin_work(ctx, next->worker, next->job.visit);
+  if (v.worker != kNoWorker) release_worker(ctx, v.worker);
 }
 
 void Service::on_stop(Context& ctx) {

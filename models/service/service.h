@@ -102,7 +102,8 @@ class Service final : public Model {
   class Edge;
 
   void on_cancel(Context& ctx, NodeId from, uint64_t call);
-  void begin_work(Context& ctx, size_t worker, uint64_t visit);
+  bool begin_work(Context& ctx, size_t worker, uint64_t visit);
+  void release_worker(Context& ctx, size_t worker);
   void work_done(Context& ctx, size_t worker);
   void run_steps(Context& ctx, uint64_t id);
   bool start_step(Context& ctx, uint64_t id, Visit& v);
