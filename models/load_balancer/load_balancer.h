@@ -87,6 +87,7 @@ class LoadBalancer final : public Model, private kit::CallHost {
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
+  static std::vector<std::string> callees(const Config& c) { return {c.backends}; }
   /// The imbalance figures of each balancer group, from its nodes' end-of-run marks.
   static AnalysisOutput analyze(const AnalysisInput& in);
 
