@@ -11,9 +11,12 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/core/assert.h"
+#include "sim/core/distribution.h"
 #include "sim/core/metric_decls.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
@@ -165,6 +168,30 @@ class WorkerPool {
   std::deque<Waiting> queue_;
   size_t last_ = 0;
   Symbol m_busy_, m_queue_, m_util_, m_wait_, m_waited_;
+};
+
+/// A station's service time per operation: the distribution named for the operation, or
+/// the default (the entry named ""), looked up once per operation symbol and cached.
+class ServiceTimes {
+ public:
+  using Table = std::vector<std::pair<std::string, Distribution>>;  ///< front(): the default
+  explicit ServiceTimes(const Table& table) : table_(&table) {}
+  const Distribution& of(Context& ctx, Symbol op) {
+    if (op.id >= by_symbol_.size()) by_symbol_.resize(op.id + 1, nullptr);
+    const Distribution*& cached = by_symbol_[op.id];
+    if (!cached) {
+      cached = &table_->front().second;
+      const std::string_view name = ctx.symbol_name(op);
+      for (const auto& [n, d] : *table_) {
+        if (n == name) cached = &d;
+      }
+    }
+    return *cached;
+  }
+
+ private:
+  const Table* table_;
+  std::vector<const Distribution*> by_symbol_;  // indexed by Symbol id
 };
 
 /// Reads `workers`, `queue_capacity` ('unbounded' or an integer >= 0), `queue_order` and

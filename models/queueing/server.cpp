@@ -47,21 +47,8 @@ void Server::on_start(Context& ctx) {
   pool_.report(ctx);
 }
 
-const Distribution& Server::service_time(Context& ctx, Symbol op) {
-  if (op.id >= service_by_symbol_.size()) service_by_symbol_.resize(op.id + 1, nullptr);
-  const Distribution*& cached = service_by_symbol_[op.id];
-  if (!cached) {
-    cached = &config_.service.front().second;
-    const std::string_view name = ctx.symbol_name(op);
-    for (const auto& [n, d] : config_.service) {
-      if (n == name) cached = &d;
-    }
-  }
-  return *cached;
-}
-
 void Server::start(Context& ctx, size_t worker, const Job& job) {
-  Duration service = service_time(ctx, job.op).sample_duration(ctx.rng());
+  Duration service = service_times_.of(ctx, job.op).sample_duration(ctx.rng());
   // A slow node (gray failure) takes longer for the same work.
   if (const double f = ctx.slowdown(); f != 1.0) {
     service = Duration::from_ns(std::llround(static_cast<double>(service.ns()) * f));

@@ -38,7 +38,8 @@ class Server final : public Model {
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
 
-  explicit Server(const Config& config) : config_(config), pool_(config.pool) {}
+  explicit Server(const Config& config)
+      : config_(config), pool_(config.pool), service_times_(config.service) {}
 
   /// `dsim analyze run`: each server group fed by Poisson clients beside M/M/c (theory.cpp).
   static TheoryOutput theory(const TheoryInput& in);
@@ -58,14 +59,13 @@ class Server final : public Model {
     Symbol op;
   };
   void start(Context& ctx, size_t worker, const Job& job);
-  const Distribution& service_time(Context& ctx, Symbol op);
   void respond(Context& ctx, const Job& job);
 
   const Config& config_;
   kit::WorkerPool<Job> pool_;
-  std::vector<const Distribution*> service_by_symbol_;  // cache, indexed by Symbol id
-  std::map<uint64_t, Job> awaiting_sync_;               // by sync id: reply when durable
-  Symbol persist_op_;                                   // valid: persist only this op
+  kit::ServiceTimes service_times_;
+  std::map<uint64_t, Job> awaiting_sync_;  // by sync id: reply when durable
+  Symbol persist_op_;                      // valid: persist only this op
   Symbol m_served_, m_rejected_, m_cancelled_;
   Symbol m_persisted_, m_disk_full_, m_recovered_;
 };

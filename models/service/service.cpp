@@ -85,7 +85,8 @@ void Service::declare(const Config& c, MetricDecls& d) {
   kit::RpcClient::declare(d);
 }
 
-Service::Service(const Config& config) : config_(config), pool_(config.pool) {
+Service::Service(const Config& config)
+    : config_(config), pool_(config.pool), service_times_(config.service) {
   edges_ = config.plan.edges();
   for (size_t e = 0; e < edges_.size(); ++e) {
     edge_hosts_.push_back(std::make_unique<Edge>(*this, e, *edges_[e]));
@@ -119,22 +120,16 @@ void Service::on_start(Context& ctx) {
     m_call_failed_.push_back(ctx.intern("call_" + edges_[e]->to + "_failed"));
     m_short_circuited_.push_back(ctx.intern("call_" + edges_[e]->to + "_short_circuited"));
     m_hedged_.push_back(ctx.intern("call_" + edges_[e]->to + "_hedged"));
+    edge_op_.push_back(edges_[e]->op.empty() ? Symbol{} : ctx.intern(edges_[e]->op));
   }
   recent_.assign(edges_.size(), {});
   recent_next_.assign(edges_.size(), 0);
+  since_percentile_.assign(edges_.size(), 0);
   percentile_.assign(edges_.size(), std::nullopt);
   m_breaker_opened_ = ctx.intern("breaker_opened");
   m_cancels_ = ctx.intern("cancels_sent");
   pool_.report(ctx);
   ctx.record().level(m_in_flight_, 0);
-}
-
-const Distribution& Service::service_time(std::string_view op) const {
-  const Distribution* out = &config_.service.front().second;
-  for (const auto& [name, d] : config_.service) {
-    if (name == op) out = &d;
-  }
-  return *out;
 }
 
 void Service::on_message(Context& ctx, const Envelope& env) {
@@ -201,7 +196,7 @@ bool Service::begin_work(Context& ctx, size_t worker, uint64_t id) {
     return false;
   }
   v.worker = worker;
-  Duration work = service_time(ctx.symbol_name(v.request.op)).sample_duration(ctx.rng());
+  Duration work = service_times_.of(ctx, v.request.op).sample_duration(ctx.rng());
   // A slow node (gray failure) takes longer for the same work.
   if (const double f = ctx.slowdown(); f != 1.0)
     work = Duration::from_ns(std::llround(static_cast<double>(work.ns()) * f));
@@ -359,7 +354,8 @@ void Service::observe_latency(size_t edge, Duration latency) {
     ring[recent_next_[edge]] = latency;
     recent_next_[edge] = (recent_next_[edge] + 1) % kRecentLatencies;
   }
-  if (ring.size() % kPercentileEvery != 0 && recent_next_[edge] % kPercentileEvery != 0) return;
+  if (++since_percentile_[edge] < kPercentileEvery) return;
+  since_percentile_[edge] = 0;
   std::vector<Duration> sorted = ring;
   const size_t k =
       std::min(sorted.size() - 1,
@@ -378,7 +374,7 @@ void Service::send_request(Context& ctx, size_t edge, uint64_t handle,
         pos < step.calls.size() && v.legs[pos].first == kNoNode)
       v.legs[pos].first = to;
   }
-  const Symbol op = call.op.empty() ? v.request.op : ctx.intern(call.op);
+  const Symbol op = call.op.empty() ? v.request.op : edge_op_[edge];
   ctx.send(to,
            queueing::Request{header, op, static_cast<uint32_t>(call.request_bytes), v.request.key});
 }

@@ -121,10 +121,11 @@ class Service final : public Model {
   void finish(Context& ctx, uint64_t id, bool accepted, Symbol counter);
   void send_request(Context& ctx, size_t edge, uint64_t handle, const kit::CallHeader& header,
                     NodeId to);
-  const Distribution& service_time(std::string_view op) const;
 
   const Config& config_;
   kit::WorkerPool<Job> pool_;
+  kit::ServiceTimes service_times_;
+  std::vector<Symbol> edge_op_;  // per edge: the operation it sends (invalid: the request's)
   std::vector<const Call*> edges_;
   std::vector<std::unique_ptr<Edge>> edge_hosts_;  // the call layer of each edge
   std::vector<std::vector<size_t>> order_;         // per edge: the fan-out's permutation
@@ -133,6 +134,7 @@ class Service final : public Model {
   // of them, recomputed every kPercentileEvery answers.
   std::vector<std::vector<Duration>> recent_;
   std::vector<size_t> recent_next_;
+  std::vector<size_t> since_percentile_;  // answers since the percentile was computed
   std::vector<std::optional<Duration>> percentile_;
   std::map<uint64_t, Visit> visits_;
   uint64_t next_visit_ = 1;
