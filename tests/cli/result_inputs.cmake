@@ -6,21 +6,7 @@
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
 
-# dsim_expect(<exit code> <text stderr must hold, or ""> <dsim arguments>...)
-function(dsim_expect want needle)
-  execute_process(COMMAND ${DSIM} ${ARGN} RESULT_VARIABLE code OUTPUT_VARIABLE out
-                  ERROR_VARIABLE err WORKING_DIRECTORY ${WORK} TIMEOUT 60)
-  if(NOT code EQUAL want)
-    message(FATAL_ERROR "dsim ${ARGN}: exit code ${code}, expected ${want}\n${out}\n${err}")
-  endif()
-  if(needle)
-    string(FIND "${err}" "${needle}" at)
-    if(at EQUAL -1)
-      message(FATAL_ERROR "dsim ${ARGN}: stderr lacks '${needle}':\n${err}")
-    endif()
-  endif()
-  message("ok: dsim ${ARGN} -> ${code}")
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/dsim_expect.cmake)
 
 # A device where a result file should be.
 function(replace_with_device path)
