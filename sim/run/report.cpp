@@ -420,17 +420,23 @@ class SummaryIndex {
 
 using OpRows = std::vector<std::pair<std::string, std::string>>;  // (group, op)
 
-// Whether the table shows a row: not aggregate rows that only repeat a single row above
-// them.
+// Whether the table shows a row: not aggregate rows that only repeat rows above them (a
+// group's `all` with one op; the `all` rows when one group makes up the whole pool of end
+// users' groups).
 bool shown_in_table(const std::string& g, const std::string& o, const OpRows& op_rows,
-                    size_t client_groups) {
+                    const SummaryIndex& v) {
   if (o == "all" && g != "all") {
     size_t ops = 0;
     for (const auto& [g2, o2] : op_rows)
       ops += (g2 == g && o2 != "all") ? 1 : 0;
     if (ops == 1) return false;
   }
-  return !(g == "all" && client_groups == 1);
+  if (g != "all") return true;
+  const double pooled = v.get("all", "all", "requests");
+  for (const auto& [g2, o2] : op_rows) {
+    if (g2 != "all" && o2 == "all" && v.get(g2, "all", "requests") == pooled) return false;
+  }
+  return true;
 }
 
 // The client operations' table: a row per group and op, in summary order.
@@ -443,11 +449,8 @@ std::string op_table(const std::vector<SummaryRow>& summary, const SummaryIndex&
   std::string s = "\n" + pad("group", 12, false) + pad("op", 10, false) + pad("requests", 10) +
                   pad("avail", 9) + pad("thru/s", 10) + pad("p50 ms", 9) + pad("p90 ms", 9) +
                   pad("p99 ms", 9) + pad("p99.9 ms", 10) + pad("max ms", 9) + "\n";
-  size_t client_groups = 0;
-  for (const auto& [g, o] : op_rows)
-    client_groups += (o == "all" && g != "all") ? 1 : 0;
   for (const auto& [g, o] : op_rows) {
-    if (!shown_in_table(g, o, op_rows, client_groups)) continue;
+    if (!shown_in_table(g, o, op_rows, v)) continue;
     s += pad(g, 12, false) + pad(o, 10, false) + pad(format_value(v.get(g, o, "requests")), 10) +
          pad(fixed(v.get(g, o, "availability"), 4), 9) +
          pad(fixed(v.get(g, o, "throughput_per_s"), 1), 10) +

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "sim/core/faults.h"
 #include "sim/core/metric_decls.h"
 #include "sim/run/report.h"
 #include "sim/run/resource_limits.h"
 #include "sim/run/verdicts.h"
+#include "sim/scenario/call_graph.h"
 
 namespace dsim {
 
@@ -75,10 +77,14 @@ bool duplication_configured(const ScenarioSpec& spec) {
   return dup;
 }
 
-// Client operations, per group and op, per group over all ops, and over every group.
-void add_client_rows(std::vector<SummaryRow>& rows, const Engine& engine) {
+// Client operations, per group and op, per group over all ops, and over the end users'
+// groups (`all`): those no group calls (a service's calls to a store are its own rows only).
+void add_client_rows(std::vector<SummaryRow>& rows, const ScenarioSpec& spec,
+                     const Engine& engine) {
   const MetricsRecorder& m = engine.metrics();
   const double measured = m.measured_seconds();
+  const std::set<std::string> called = called_groups(spec);
+  bool pooled = false;
   OpStats everything;
   std::map<uint32_t, OpStats> per_group;
   std::map<std::string, OpStats> per_op;  // over every client group, by name
@@ -87,14 +93,16 @@ void add_client_rows(std::vector<SummaryRow>& rows, const Engine& engine) {
     const std::string op(engine.symbols().name(key.second));
     add_op_rows(rows, group, op, s, measured);
     merge_into(per_group[key.first], s);
+    if (called.count(group)) continue;
     merge_into(per_op[op], s);
     merge_into(everything, s);
+    pooled = true;
   }
   for (const auto& [g, s] : per_group)
     add_op_rows(rows, engine.groups()[g].name, "all", s, measured);
   for (const auto& [op, s] : per_op)
     add_op_rows(rows, "all", op, s, measured);
-  if (!m.ops().empty()) add_op_rows(rows, "all", "all", everything, measured);
+  if (pooled) add_op_rows(rows, "all", "all", everything, measured);
 }
 
 // Group-level figures the models reported.
@@ -164,7 +172,7 @@ void add_run_rows(std::vector<SummaryRow>& rows, const ScenarioSpec& spec, const
 std::vector<SummaryRow> build_summary(const ScenarioSpec& spec, const Engine& engine,
                                       const RunStats& stats) {
   std::vector<SummaryRow> rows;
-  add_client_rows(rows, engine);
+  add_client_rows(rows, spec, engine);
   add_group_rows(rows, engine);
   add_run_rows(rows, spec, engine, stats);
   return rows;

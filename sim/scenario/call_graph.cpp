@@ -67,4 +67,14 @@ void check_call_graph(const ScenarioSpec& spec, Diagnostics& diag) {
                  "): a request would call its own group again without end");
 }
 
+std::set<std::string> called_groups(const ScenarioSpec& spec) {
+  std::set<std::string> out;
+  for (const GroupSpec& g : spec.groups) {
+    if (!g.factory || !g.factory->callees || !g.config) continue;
+    for (auto& callee : g.factory->callees(g.config.get()))
+      out.insert(std::move(callee));
+  }
+  return out;
+}
+
 }  // namespace dsim
