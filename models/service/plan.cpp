@@ -1,6 +1,7 @@
 #include "models/service/plan.h"
 
 #include <algorithm>
+#include <map>
 
 #include "sim/core/units.h"
 
@@ -9,6 +10,7 @@ namespace dsim::service {
 namespace {
 
 constexpr std::string_view kPlainModels[] = {"server", "service", "load_balancer"};
+constexpr std::string_view kKvModels[] = {"kv_store", "quorum", "raft", "primary_backup"};
 
 // `hedge_after`: a duration, or a percentile of the edge's recent latencies ("p95").
 void read_hedge(ParamReader& r, Call& c) {
@@ -38,15 +40,8 @@ void read_hedge(ParamReader& r, Call& c) {
     r.error("hedge_after", "hedges a call to one node (fanout: 1), not a fan-out");
 }
 
-void read_call(ParamReader& r, Call& c) {
-  c.to = r.group("to", "the group called");
-  const std::string_view model = r.env().model_of(c.to);
-  if (!model.empty() && !speaks_plain_requests(model)) {
-    r.error("to", "group '" + c.to + "' runs " + std::string(model) +
-                      ", which does not answer plain requests (a service can call server, "
-                      "service and load_balancer groups)");
-  }
-  c.p = r.probability("p", c.p, "probability the call is made (a cache miss ratio, ...)");
+// The keys only a call of plain requests has.
+void read_plain_call(ParamReader& r, Call& c) {
   c.fanout = static_cast<uint32_t>(
       r.integer("fanout", c.fanout,
                 "distinct nodes of the group called at once (0: every node; more than the "
@@ -56,16 +51,60 @@ void read_call(ParamReader& r, Call& c) {
       r.integer("wait", c.wait, "answers the call needs (0: every node called)", 0, kMaxFanout));
   if (c.fanout > 0 && c.wait > c.fanout)
     r.error("wait", "cannot exceed fanout (" + std::to_string(c.fanout) + ")");
+  c.op = r.text("op", c.op, "the operation sent (default: the request's own)");
+  c.request_bytes = r.size("request_size", c.request_bytes, "size of each request on the wire");
+}
+
+// The keys only a call to a key-value store has; those of plain calls are refused with
+// the reason.
+void read_kv_call(ParamReader& r, Call& c) {
+  for (const char* key :
+       {"fanout", "wait", "op", "request_size", "hedge_after", "hedges", "cancel"}) {
+    if (!r.doc_mode() && r.has(key)) {
+      r.raw(key, "", "");  // read: the error below says why it does not apply
+      r.error(key, "does not apply to a call to the key-value store '" + c.to +
+                       "' (one store node per call; the store replicates on its own)");
+    }
+  }
+  c.kv_op = r.choice(
+      "kv_op", c.kv_op,
+      {{"get", kv::KvOpKind::kGet}, {"put", kv::KvOpKind::kPut}, {"append", kv::KvOpKind::kAppend}},
+      "a call to a key-value store: get, put or append the end user's key "
+      "(a put or append writes a value unique to the call; compare-and-set needs "
+      "a value read before, which kv_client has and a tier does not)");
+  c.first_key = static_cast<uint64_t>(
+      r.integer("first_key", 0,
+                "a call to a key-value store: the store's key is first_key + the end user's "
+                "key (keeps stores apart in the history)",
+                0));
+  c.value_size = r.distribution("value_size", c.value_size,
+                                "a call to a key-value store: size of a written value",
+                                Distribution::Dim::kBytes);
+}
+
+void read_call(ParamReader& r, Call& c) {
+  c.to = r.group("to", "the group called");
+  const std::string_view model = r.env().model_of(c.to);
+  if (speaks_kv(model)) {
+    c.contract = Contract::kKv;
+  } else if (!model.empty() && !speaks_plain_requests(model)) {
+    r.error("to", "group '" + c.to + "' runs " + std::string(model) +
+                      ", which answers neither plain requests nor the key-value contract (a "
+                      "service can call server, service, load_balancer, kv_store, quorum, raft "
+                      "and primary_backup groups)");
+  }
+  c.p = r.probability("p", c.p, "probability the call is made (a cache miss ratio, ...)");
+  if (c.contract == Contract::kPlain || r.doc_mode()) read_plain_call(r, c);
+  if (c.contract == Contract::kKv || r.doc_mode()) read_kv_call(r, c);
   c.on_error = r.choice(
       "on_error", c.on_error,
       {{"fail", OnError::kFail}, {"ignore", OnError::kIgnore}, {"fallback", OnError::kFallback}},
       "when the call fails: fail the request (answered as refused), ignore "
       "it and go on, or answer at once with a fallback");
-  c.op = r.text("op", c.op, "the operation sent (default: the request's own)");
-  c.request_bytes = r.size("request_size", c.request_bytes, "size of each request on the wire");
   kit::read_call_policy(r, c.policy);
   kit::read_circuit_breaker(r, c.breaker);
-  read_hedge(r, c);
+  if (c.contract == Contract::kPlain) read_hedge(r, c);
+  if (c.contract == Contract::kKv) return;  // a store is not told of calls dropped
   c.cancel = r.boolean("cancel", c.cancel,
                        "calls no longer needed (hedges' losers, a fan-out's extras) are "
                        "cancelled at the node holding them, which drops them if they still "
@@ -120,11 +159,31 @@ Step read_step(ParamReader& r, const ParamNode& node, const std::string& path, s
   return step;
 }
 
+// Calls to two stores with the same first_key would put both stores' keys in one register
+// of the key-value history, and the checkers would judge them as one.
+void check_store_keys(ParamReader& r, const CallPlan& plan) {
+  std::map<uint64_t, std::string> store_of;  // first_key -> the store called with it
+  for (const Call* c : plan.edges()) {
+    if (c->contract != Contract::kKv) continue;
+    const auto [it, added] = store_of.emplace(c->first_key, c->to);
+    if (added || it->second == c->to) continue;
+    r.error("calls", "the calls to stores '" + it->second + "' and '" + c->to +
+                         "' use the same keys (first_key " + std::to_string(c->first_key) +
+                         "): give one a first_key beyond the other's keys, so the history "
+                         "keeps the two stores' keys apart");
+    return;
+  }
+}
+
 }  // namespace
 
 bool speaks_plain_requests(std::string_view model) {
   return std::find(std::begin(kPlainModels), std::end(kPlainModels), model) !=
          std::end(kPlainModels);
+}
+
+bool speaks_kv(std::string_view model) {
+  return std::find(std::begin(kKvModels), std::end(kKvModels), model) != std::end(kKvModels);
 }
 
 CallPlan read_call_plan(ParamReader& r) {
@@ -144,6 +203,7 @@ CallPlan read_call_plan(ParamReader& r) {
     const std::string path = r.path() + ".calls[" + std::to_string(i) + "]";
     plan.steps.push_back(read_step(r, list->items[i], path, edges));
   }
+  check_store_keys(r, plan);
   if (edges > kMaxEdges) {
     r.error("calls", "holds " + std::to_string(edges) + " calls, more than the " +
                          std::to_string(kMaxEdges) + " a service may make");
@@ -156,6 +216,15 @@ std::vector<const Call*> CallPlan::edges() const {
   for (const auto& s : steps) {
     for (const auto& c : s.calls)
       out.push_back(&c);
+  }
+  return out;
+}
+
+std::vector<std::string> CallPlan::stores() const {
+  std::vector<std::string> out;
+  for (const Call* c : edges()) {
+    if (c->contract == Contract::kKv && std::find(out.begin(), out.end(), c->to) == out.end())
+      out.push_back(c->to);
   }
   return out;
 }

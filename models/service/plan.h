@@ -6,6 +6,10 @@
 // with p = the miss ratio) and for the operations `ops` names. Each call is an edge of the
 // call graph with its own call policy (timeout, retries, retry budget, deadline, balancer)
 // and its own answer to a failure (`on_error`).
+//
+// A call to a key-value store (kv_store, quorum, raft, primary_backup) speaks the stores'
+// contract (models/kv/contract.h) instead of plain requests: it reads or writes the end
+// user's key (offset by the edge's `first_key`), as a store's client would.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +19,8 @@
 
 #include "models/kit/circuit_breaker.h"
 #include "models/kit/rpc_client.h"
+#include "models/kv/contract.h"
+#include "sim/core/distribution.h"
 #include "sim/core/params.h"
 
 namespace dsim::service {
@@ -30,6 +36,12 @@ enum class OnError : uint8_t {
 inline constexpr uint32_t kMaxFanout = (1u << 16) - 1;
 /// Edges (calls written under `calls:`) per service at most: each has a timer kind.
 inline constexpr size_t kMaxEdges = 64;
+
+/// What the group called answers.
+enum class Contract : uint8_t {
+  kPlain,  ///< plain requests (models/queueing/messages.h): server, service, load_balancer
+  kKv,     ///< the key-value contract (models/kv/contract.h): the stores
+};
 
 /// One call: an edge of the call graph.
 struct Call {
@@ -53,6 +65,12 @@ struct Call {
   /// node holding them (a Cancel message), which drops them if they still wait.
   bool cancel = true;
   bool hedged() const { return hedge_after || hedge_percentile > 0; }
+
+  Contract contract = Contract::kPlain;
+  /// kKv: the operation on the store, the key offset and the size of a written value.
+  kv::KvOpKind kv_op = kv::KvOpKind::kGet;
+  uint64_t first_key = 0;
+  Distribution value_size = Distribution::constant(100).with_dim(Distribution::Dim::kBytes);
 };
 
 struct Step {
@@ -66,10 +84,15 @@ struct CallPlan {
   std::vector<const Call*> edges() const;
   /// The groups called, once each, in the order first called.
   std::vector<std::string> callees() const;
+  /// The key-value stores called, once each, in the order first called: a store's index
+  /// here is the service's session with it.
+  std::vector<std::string> stores() const;
 };
 
 /// The models whose nodes answer the plain request contract (models/queueing/messages.h).
 bool speaks_plain_requests(std::string_view model);
+/// The models whose nodes answer the key-value contract (models/kv/contract.h).
+bool speaks_kv(std::string_view model);
 
 /// Reads `calls:` (a list of steps) into a plan; errors go to the reader.
 CallPlan read_call_plan(ParamReader& r);

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "models/kit/timer.h"
+#include "models/kv/history.h"
 #include "sim/core/assert.h"
 
 namespace dsim::service {
@@ -39,8 +40,8 @@ class Service::Edge final : public kit::CallHost {
                     uint32_t /*request*/) override {
     service_->send_request(ctx, edge_, handle, header, to);
   }
-  void call_failed(Context& ctx, uint64_t handle, const kit::CallEnd& /*end*/) override {
-    service_->call_result(ctx, edge_, handle, false);
+  void call_failed(Context& ctx, uint64_t handle, const kit::CallEnd& end) override {
+    service_->edge_failed(ctx, edge_, handle, end);
   }
   kit::RpcClient rpc;
 
@@ -83,6 +84,12 @@ void Service::declare(const Config& c, MetricDecls& d) {
   d.counter("breaker_opened");
   d.counter("cancels_sent");
   kit::RpcClient::declare(d);
+  if (c.plan.stores().empty()) return;
+  d.history(kv::kKvFamily.name);
+  d.counter("write_values_exhausted");
+  for (const Call* call : c.plan.edges()) {
+    if (call->contract == Contract::kKv) d.operation(kv::kv_op_name(call->kv_op));
+  }
 }
 
 Service::Service(const Config& config)
@@ -92,9 +99,19 @@ Service::Service(const Config& config)
     edge_hosts_.push_back(std::make_unique<Edge>(*this, e, *edges_[e]));
     breakers_.emplace_back(edges_[e]->breaker);
   }
+  const std::vector<std::string> stores = config.plan.stores();
+  store_tokens_.assign(stores.size(), 0);
+  for (const Call* call : edges_) {
+    const auto it = std::find(stores.begin(), stores.end(), call->to);
+    edge_store_.push_back(static_cast<size_t>(it - stores.begin()));
+  }
 }
 
 Service::~Service() = default;
+
+kit::RpcClient& Service::rpc_of(size_t edge) {
+  return edge_hosts_[edge]->rpc;
+}
 
 void Service::on_start(Context& ctx) {
   pool_.start(ctx);
@@ -128,6 +145,7 @@ void Service::on_start(Context& ctx) {
   percentile_.assign(edges_.size(), std::nullopt);
   m_breaker_opened_ = ctx.intern("breaker_opened");
   m_cancels_ = ctx.intern("cancels_sent");
+  start_store_names(ctx);
   pool_.report(ctx);
   ctx.record().level(m_in_flight_, 0);
 }
@@ -144,6 +162,10 @@ void Service::on_message(Context& ctx, const Envelope& env) {
       return;
     }
     ctx.record().count(m_late_);  // its call was given up (timed out, or no longer needed)
+    return;
+  }
+  if (const auto* kv_resp = env.msg.get<kv::KvResponse>()) {
+    on_store_response(ctx, env.from, *kv_resp);
     return;
   }
   if (const auto* cancel = env.msg.get<queueing::Cancel>()) {
@@ -293,6 +315,7 @@ void Service::start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, 
       ctx.record().count(m_short_circuited_[call.edge]);
       call_result(ctx, call.edge, call_handle(id, j), false, /*made=*/false);
     } else {
+      if (call.contract == Contract::kKv) begin_store_op(ctx, call, call_handle(id, j), v, o);
       rpc.begin(ctx, call_handle(id, j), o);
     }
     if (!visits_.count(id) || leg.done) return;
@@ -366,8 +389,12 @@ void Service::observe_latency(size_t edge, Duration latency) {
 
 void Service::send_request(Context& ctx, size_t edge, uint64_t handle,
                            const kit::CallHeader& header, NodeId to) {
-  Visit& v = visits_.at(handle >> kSubCallBits);
   const Call& call = *edges_[edge];
+  if (call.contract == Contract::kKv) {
+    send_store_request(ctx, edge, handle, header, to);
+    return;
+  }
+  Visit& v = visits_.at(handle >> kSubCallBits);
   if ((handle & ((1u << kSubCallBits) - 1)) == 0) {  // the first request of the leg's call
     const Step& step = config_.plan.steps[v.step];
     if (const size_t pos = position(step, edge);
@@ -377,6 +404,16 @@ void Service::send_request(Context& ctx, size_t edge, uint64_t handle,
   const Symbol op = call.op.empty() ? v.request.op : edge_op_[edge];
   ctx.send(to,
            queueing::Request{header, op, static_cast<uint32_t>(call.request_bytes), v.request.key});
+}
+
+// Call `handle` on `edge` failed every attempt it was allowed.
+void Service::edge_failed(Context& ctx, size_t edge, uint64_t handle, const kit::CallEnd& end) {
+  if (edges_[edge]->contract == Contract::kKv) {
+    end_store_op(ctx, edge, handle,
+                 end.maybe_applied ? HistoryOutcome::kUnknown : HistoryOutcome::kFail,
+                 end.maybe_applied ? Outcome::kTimeout : Outcome::kRejected, end.requests);
+  }
+  call_result(ctx, edge, handle, false);
 }
 
 // A call of the visit's current step ended: answered (ok), or failed every attempt, or
@@ -445,7 +482,10 @@ void Service::cancel_leg(Context& ctx, uint64_t id, const Call& call, const Leg&
     const auto c = edge_hosts_[call.edge]->rpc.cancel(ctx, call_handle(id, j));
     if (!c.live) continue;
     breakers_[call.edge].abandon();
-    if (call.cancel && c.attempt != 0) {
+    if (call.contract == Contract::kKv) {  // a request may be out: it may yet be applied
+      end_store_op(ctx, call.edge, call_handle(id, j), HistoryOutcome::kUnknown, Outcome::kTimeout,
+                   1);
+    } else if (call.cancel && c.attempt != 0) {
       ctx.send(c.to, queueing::Cancel{c.attempt});
       ctx.record().count(m_cancels_);
     }

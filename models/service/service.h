@@ -21,19 +21,28 @@
 // the tier's own share of the end user's latency), and per edge `call_<group>` (a call's latency,
 // retries included), `call_<group>_failed` and, with a circuit breaker on the edge,
 // `call_<group>_short_circuited` (calls refused by the open breaker) and `breaker_opened`.
+//
+// A call to a key-value store (store_calls.cpp) is the store's client's operation: the
+// service records it in the key-value history (as kv_client does: ok, fail, or unknown when
+// it may have been applied), so the consistency checkers judge what the stores answered to
+// the tier, and its operations (get, put, append) are rows of the service's group, apart
+// from the end users' rows.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "models/kit/rpc_client.h"
 #include "models/kit/worker_pool.h"
+#include "models/kv/contract.h"
 #include "models/queueing/messages.h"
 #include "models/service/plan.h"
 #include "sim/core/distribution.h"
+#include "sim/core/history.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
 #include "sim/core/registry.h"
@@ -121,6 +130,24 @@ class Service final : public Model {
   void finish(Context& ctx, uint64_t id, bool accepted, Symbol counter);
   void send_request(Context& ctx, size_t edge, uint64_t handle, const kit::CallHeader& header,
                     NodeId to);
+  void edge_failed(Context& ctx, size_t edge, uint64_t handle, const kit::CallEnd& end);
+  kit::RpcClient& rpc_of(size_t edge);
+
+  // Calls to key-value stores (store_calls.cpp).
+  struct StoreOp {  // one in flight: its operation in the history, and its request
+    OpToken token;
+    kv::KvRequest req;
+  };
+  using StoreOpKey = std::pair<size_t, uint64_t>;  // the edge and the call's handle
+  void start_store_names(Context& ctx);
+  /// Records the call's operation and sets its key and idempotency key in `o`.
+  void begin_store_op(Context& ctx, const Call& call, uint64_t handle, const Visit& v,
+                      kit::RpcClient::Options& o);
+  void send_store_request(Context& ctx, size_t edge, uint64_t handle, const kit::CallHeader& header,
+                          NodeId to);
+  void on_store_response(Context& ctx, NodeId from, const kv::KvResponse& resp);
+  void end_store_op(Context& ctx, size_t edge, uint64_t handle, HistoryOutcome outcome,
+                    Outcome metric, uint32_t requests, std::span<const int64_t> read = {});
 
   const Config& config_;
   kit::WorkerPool<Job> pool_;
@@ -139,10 +166,16 @@ class Service final : public Model {
   std::map<uint64_t, Visit> visits_;
   uint64_t next_visit_ = 1;
   uint64_t next_call_seq_ = 1;  // shared by every edge's RpcClient
+  std::map<StoreOpKey, StoreOp> store_ops_;
+  std::vector<size_t> edge_store_;      // per edge: its store's index in CallPlan::stores()
+  std::vector<uint64_t> store_tokens_;  // per store: the largest session token it gave
+  uint64_t next_write_ = 0;             // writes to stores made so far (unique values)
   Symbol m_served_, m_failed_, m_fallbacks_, m_rejected_, m_expired_, m_cancelled_, m_late_;
   Symbol m_residence_, m_self_, m_in_flight_;
   std::vector<Symbol> m_call_, m_call_failed_, m_short_circuited_, m_hedged_;  // per edge
   Symbol m_breaker_opened_, m_cancels_;
+  Symbol m_kv_ops_[4];  // by kv::KvOpKind
+  Symbol m_values_exhausted_;
 };
 
 }  // namespace dsim::service
