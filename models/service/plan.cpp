@@ -103,6 +103,7 @@ void read_call(ParamReader& r, Call& c) {
       "it and go on, or answer at once with a fallback");
   kit::read_call_policy(r, c.policy);
   kit::read_circuit_breaker(r, c.breaker);
+  kit::read_bulkhead(r, c.bulkhead);
   if (c.contract == Contract::kPlain) read_hedge(r, c);
   if (c.contract == Contract::kKv) return;  // a store is not told of calls dropped
   c.cancel = r.boolean("cancel", c.cancel,

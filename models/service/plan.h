@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "models/kit/bulkhead.h"
 #include "models/kit/circuit_breaker.h"
 #include "models/kit/rpc_client.h"
 #include "models/kv/contract.h"
@@ -55,6 +56,7 @@ struct Call {
   uint64_t request_bytes = 512;
   kit::CallPolicy policy;
   kit::CircuitBreakerSpec breaker;  ///< each node's breaker on this call (none by default)
+  kit::BulkheadSpec bulkhead;       ///< each node's cap on its calls out on this edge
   /// Hedged requests ("The Tail at Scale"): a call to one node not answered after this
   /// long is sent again to another (up to `hedges` times); the first answer wins.
   std::optional<Duration> hedge_after;

@@ -81,6 +81,9 @@ void Service::declare(const Config& c, MetricDecls& d) {
     for (const char* suffix : {"_failed", "_short_circuited", "_hedged"})
       d.counter("call_" + to + suffix);
   }
+  for (const Call* call : c.plan.edges()) {
+    if (call->bulkhead.enabled()) d.counter("call_" + call->to + "_bulkhead_full");
+  }
   d.counter("breaker_opened");
   d.counter("cancels_sent");
   kit::RpcClient::declare(d);
@@ -98,7 +101,9 @@ Service::Service(const Config& config)
   for (size_t e = 0; e < edges_.size(); ++e) {
     edge_hosts_.push_back(std::make_unique<Edge>(*this, e, *edges_[e]));
     breakers_.emplace_back(edges_[e]->breaker);
+    bulkheads_.emplace_back(edges_[e]->bulkhead);
   }
+  bulkhead_armed_.assign(edges_.size(), false);
   const std::vector<std::string> stores = config.plan.stores();
   store_tokens_.assign(stores.size(), 0);
   for (const Call* call : edges_) {
@@ -137,6 +142,7 @@ void Service::on_start(Context& ctx) {
     m_call_failed_.push_back(ctx.intern("call_" + edges_[e]->to + "_failed"));
     m_short_circuited_.push_back(ctx.intern("call_" + edges_[e]->to + "_short_circuited"));
     m_hedged_.push_back(ctx.intern("call_" + edges_[e]->to + "_hedged"));
+    m_bulkhead_full_.push_back(ctx.intern("call_" + edges_[e]->to + "_bulkhead_full"));
     edge_op_.push_back(edges_[e]->op.empty() ? Symbol{} : ctx.intern(edges_[e]->op));
   }
   recent_.assign(edges_.size(), {});
@@ -253,6 +259,10 @@ void Service::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
     hedge(ctx, value >> kEdgeBits, value & ((1u << kEdgeBits) - 1));
     return;
   }
+  if (kind == Timer::kBulkhead) {
+    bulkhead_expired(ctx, static_cast<size_t>(value));
+    return;
+  }
   const size_t edge = static_cast<size_t>(kind) - kFirstEdgeTimer;
   DSIM_ASSERT(edge < edge_hosts_.size(), "a timer of edge ", edge, " of ", edge_hosts_.size());
   edge_hosts_[edge]->rpc.on_timer(ctx, value);
@@ -297,7 +307,6 @@ bool Service::start_step(Context& ctx, uint64_t id, Visit& v) {
 }
 
 void Service::start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, Leg& leg) {
-  kit::RpcClient& rpc = edge_hosts_[call.edge]->rpc;
   const auto group = static_cast<uint32_t>(order_[call.edge].size());
   const uint32_t k = call.fanout == 0 ? group : std::min(call.fanout, group);
   leg = Leg{0, 0, 0, call.wait == 0 ? k : std::min(call.wait, k), false, ctx.now()};
@@ -305,22 +314,71 @@ void Service::start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, 
     leg_over(ctx, id, v, call, false);
     return;
   }
-  kit::RpcClient::Options o = call_options(ctx, v);
   if (k > 1) kit::pick_distinct(order_[call.edge], k, ctx.rng());
-  kit::CircuitBreaker& breaker = breakers_[call.edge];
   for (uint32_t j = 0; j < k; ++j) {
-    if (k > 1) o.pinned = order_[call.edge][j];
     ++leg.sent;
-    if (!breaker.allow(ctx.monotonic())) {  // open: the call fails at once, unsent
-      ctx.record().count(m_short_circuited_[call.edge]);
-      call_result(ctx, call.edge, call_handle(id, j), false, /*made=*/false);
-    } else {
-      if (call.contract == Contract::kKv) begin_store_op(ctx, call, call_handle(id, j), v, o);
-      rpc.begin(ctx, call_handle(id, j), o);
-    }
+    admit_call(ctx, call, call_handle(id, j), k > 1 ? order_[call.edge][j] : kit::kNoCandidate);
     if (!visits_.count(id) || leg.done) return;
   }
   if (call.hedged() && k == 1) arm_hedge(ctx, id, call);
+}
+
+void Service::admit_call(Context& ctx, const Call& call, uint64_t handle, size_t pinned) {
+  switch (bulkheads_[call.edge].acquire(handle, ctx.now())) {
+    case kit::Bulkhead::Admit::kGo:
+      make_call(ctx, call, handle, pinned);
+      return;
+    case kit::Bulkhead::Admit::kWait:
+      waiting_pins_[{call.edge, handle}] = pinned;
+      arm_bulkhead(ctx, call.edge);
+      return;
+    case kit::Bulkhead::Admit::kFull:  // the call fails at once, unsent
+      ctx.record().count(m_bulkhead_full_[call.edge]);
+      call_result(ctx, call.edge, handle, false, /*made=*/false);
+      return;
+  }
+}
+
+void Service::make_call(Context& ctx, const Call& call, uint64_t handle, size_t pinned) {
+  if (!breakers_[call.edge].allow(ctx.monotonic())) {  // open: the call fails at once, unsent
+    ctx.record().count(m_short_circuited_[call.edge]);
+    call_result(ctx, call.edge, handle, false, /*made=*/false);
+    return;
+  }
+  const Visit& v = visits_.at(handle >> kSubCallBits);
+  kit::RpcClient::Options o = call_options(ctx, v);
+  o.pinned = pinned;
+  if (call.contract == Contract::kKv) begin_store_op(ctx, call, handle, v, o);
+  edge_hosts_[call.edge]->rpc.begin(ctx, handle, o);
+}
+
+// A place in the edge's bulkhead freed up for waiting call `handle`: it is made now.
+void Service::grant(Context& ctx, size_t edge, uint64_t handle) {
+  const auto it = waiting_pins_.find({edge, handle});
+  DSIM_ASSERT(it != waiting_pins_.end(), "call ", handle, " granted a place it did not wait for");
+  const size_t pinned = it->second;
+  waiting_pins_.erase(it);
+  make_call(ctx, *edges_[edge], handle, pinned);
+}
+
+// Sets the timer for the edge's oldest waiting call, unless one is set (it is never later).
+void Service::arm_bulkhead(Context& ctx, size_t edge) {
+  if (bulkhead_armed_[edge]) return;
+  const std::optional<SimTime> at = bulkheads_[edge].next_expiry();
+  if (!at) return;
+  bulkhead_armed_[edge] = true;
+  ctx.set_timer(*at - ctx.now(), kit::timer_tag(Timer::kBulkhead, edge));
+}
+
+// The calls that waited their max_wait for a place in the edge's bulkhead fail, unsent.
+void Service::bulkhead_expired(Context& ctx, size_t edge) {
+  bulkhead_armed_[edge] = false;
+  for (const uint64_t handle : bulkheads_[edge].expired(ctx.now())) {
+    waiting_pins_.erase({edge, handle});
+    ctx.record().count(m_bulkhead_full_[edge]);
+    call_result(ctx, edge, handle, false, /*made=*/false);
+  }
+  arm_bulkhead(ctx, edge);
 }
 
 kit::RpcClient::Options Service::call_options(Context& ctx, const Visit& v) const {
@@ -357,12 +415,15 @@ void Service::hedge(Context& ctx, uint64_t id, size_t edge) {
   // Any node but the first one asked, uniformly.
   size_t pick = static_cast<size_t>(ctx.rng().below64(nodes.size() - 1));
   if (nodes[pick] == leg.first) pick = nodes.size() - 1;
+  const uint64_t handle = call_handle(id, leg.sent);
+  if (bulkheads_[edge].acquire(handle, ctx.now(), /*may_wait=*/false) != kit::Bulkhead::Admit::kGo)
+    return;  // a hedge is sent only when the edge's bulkhead has room
   kit::RpcClient::Options o = call_options(ctx, v);
   o.pinned = pick;
   ++leg.sent;
   ++leg.hedges;
   ctx.record().count(m_hedged_[edge]);
-  edge_hosts_[edge]->rpc.begin(ctx, call_handle(id, leg.sent - 1), o);
+  edge_hosts_[edge]->rpc.begin(ctx, handle, o);
   if (visits_.count(id) && !v.legs[pos].done && v.legs[pos].hedges < call.hedges)
     arm_hedge(ctx, id, call);
 }
@@ -419,6 +480,12 @@ void Service::edge_failed(Context& ctx, size_t edge, uint64_t handle, const kit:
 // A call of the visit's current step ended: answered (ok), or failed every attempt, or
 // was refused by the edge's open circuit breaker without being made (!made).
 void Service::call_result(Context& ctx, size_t edge, uint64_t handle, bool ok, bool made) {
+  const std::optional<uint64_t> next = bulkheads_[edge].release(handle);
+  settle_call(ctx, edge, handle, ok, made);
+  if (next) grant(ctx, edge, *next);
+}
+
+void Service::settle_call(Context& ctx, size_t edge, uint64_t handle, bool ok, bool made) {
   const uint64_t id = handle >> kSubCallBits;
   auto it = visits_.find(id);
   if (it == visits_.end()) return;
@@ -478,10 +545,16 @@ void Service::cancel_step(Context& ctx, uint64_t id, const Visit& v) {
 }
 
 void Service::cancel_leg(Context& ctx, uint64_t id, const Call& call, const Leg& leg) {
+  kit::Bulkhead& bulkhead = bulkheads_[call.edge];
+  for (uint32_t j = 0; j < leg.sent; ++j) {  // first those waiting: none is granted a place
+    if (bulkhead.forget(call_handle(id, j))) waiting_pins_.erase({call.edge, call_handle(id, j)});
+  }
+  std::vector<uint64_t> granted;
   for (uint32_t j = 0; j < leg.sent; ++j) {
     const auto c = edge_hosts_[call.edge]->rpc.cancel(ctx, call_handle(id, j));
     if (!c.live) continue;
     breakers_[call.edge].abandon();
+    if (const auto next = bulkhead.release(call_handle(id, j))) granted.push_back(*next);
     if (call.contract == Contract::kKv) {  // a request may be out: it may yet be applied
       end_store_op(ctx, call.edge, call_handle(id, j), HistoryOutcome::kUnknown, Outcome::kTimeout,
                    1);
@@ -490,6 +563,8 @@ void Service::cancel_leg(Context& ctx, uint64_t id, const Call& call, const Leg&
       ctx.record().count(m_cancels_);
     }
   }
+  for (const uint64_t g : granted)
+    grant(ctx, call.edge, g);
 }
 
 // Answers the visit's request and frees what it held.

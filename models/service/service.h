@@ -83,9 +83,10 @@ class Service final : public Model {
   void check_invariants() const override;
 
  private:
-  // kWork's value: the worker; kHedge's: the visit and the edge; edge e's calls: kind 2 + e.
-  enum class Timer : uint8_t { kWork, kHedge };
-  static constexpr uint8_t kFirstEdgeTimer = 2;
+  // kWork's value: the worker; kHedge's: the visit and the edge; kBulkhead's: the edge;
+  // edge e's calls: kind 3 + e.
+  enum class Timer : uint8_t { kWork, kHedge, kBulkhead };
+  static constexpr uint8_t kFirstEdgeTimer = 3;
   static constexpr size_t kNoWorker = ~size_t{0};
   struct Leg {  // one call of the current step
     uint32_t sent = 0, ok = 0, failed = 0, need = 0;
@@ -117,11 +118,21 @@ class Service final : public Model {
   void run_steps(Context& ctx, uint64_t id);
   bool start_step(Context& ctx, uint64_t id, Visit& v);
   void start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, Leg& leg);
+  /// Sub-call `handle` passes the edge's bulkhead: made now, made when a place frees up
+  /// (grant()), or failed at once. `pinned`: its node (a fan-out's), or kit::kNoCandidate.
+  void admit_call(Context& ctx, const Call& call, uint64_t handle, size_t pinned);
+  /// Makes sub-call `handle` (it holds a place in the edge's bulkhead): the breaker lets it
+  /// through, or refuses it at once.
+  void make_call(Context& ctx, const Call& call, uint64_t handle, size_t pinned);
+  void grant(Context& ctx, size_t edge, uint64_t handle);
+  void arm_bulkhead(Context& ctx, size_t edge);
+  void bulkhead_expired(Context& ctx, size_t edge);
   kit::RpcClient::Options call_options(Context& ctx, const Visit& v) const;
   void arm_hedge(Context& ctx, uint64_t id, const Call& call);
   void hedge(Context& ctx, uint64_t id, size_t edge);
   void observe_latency(size_t edge, Duration latency);
   void call_result(Context& ctx, size_t edge, uint64_t handle, bool ok, bool made = true);
+  void settle_call(Context& ctx, size_t edge, uint64_t handle, bool ok, bool made);
   void leg_over(Context& ctx, uint64_t id, Visit& v, const Call& call, bool ok);
   void cancel_step(Context& ctx, uint64_t id, const Visit& v);
   /// Drops the leg's sub-calls still out (a breaker's trial calls among them free their
@@ -157,6 +168,9 @@ class Service final : public Model {
   std::vector<std::unique_ptr<Edge>> edge_hosts_;  // the call layer of each edge
   std::vector<std::vector<size_t>> order_;         // per edge: the fan-out's permutation
   std::vector<kit::CircuitBreaker> breakers_;      // per edge
+  std::vector<kit::Bulkhead> bulkheads_;           // per edge
+  std::vector<bool> bulkhead_armed_;               // per edge: its expiry timer is set
+  std::map<std::pair<size_t, uint64_t>, size_t> waiting_pins_;  // a waiting call's node
   // Per hedged-by-percentile edge: its last answers' latencies (a ring) and the percentile
   // of them, recomputed every kPercentileEvery answers.
   std::vector<std::vector<Duration>> recent_;
@@ -173,6 +187,7 @@ class Service final : public Model {
   Symbol m_served_, m_failed_, m_fallbacks_, m_rejected_, m_expired_, m_cancelled_, m_late_;
   Symbol m_residence_, m_self_, m_in_flight_;
   std::vector<Symbol> m_call_, m_call_failed_, m_short_circuited_, m_hedged_;  // per edge
+  std::vector<Symbol> m_bulkhead_full_;                                        // per edge
   Symbol m_breaker_opened_, m_cancels_;
   Symbol m_kv_ops_[4];  // by kv::KvOpKind
   Symbol m_values_exhausted_;

@@ -4,7 +4,7 @@
 #   - every map's keys: a probe scenario with an unknown key in that map is validated, and
 #     the error's "(valid keys: ...)" list is kept (top level, groups, network, regions,
 #     graphs, clocks, disks, output, limits, consistency, availability, faults, nemesis,
-#     partition shapes, a service's calls (to plain groups and to stores) and their breakers);
+#     partition shapes, a service's calls (to plain groups and to stores), their breakers and bulkheads);
 #   - the names dsim lists when one is unknown: models, distributions, fault kinds,
 #     network profiles;
 #   - every model's parameters and their choices, from `dsim list models`;
@@ -57,7 +57,7 @@ $g"
   "network: {latency: zz(1), profile: zz}
 $g"
   "groups: [{name: a, model: zz}]"
-  "groups: [{name: a, model: service, params: {calls: [{to: a, zz: 1, breaker: {zz: 1}}, {parallel: [{to: a}], zz: 1}]}}]"
+  "groups: [{name: a, model: service, params: {calls: [{to: a, zz: 1, breaker: {zz: 1}, bulkhead: {zz: 1}}, {parallel: [{to: a}], zz: 1}]}}]"
   "groups: [{name: a, model: service, params: {calls: [{to: b, zz: 1}]}}, {name: b, model: kv_store}]"
 )
 for p in "${probes[@]}"; do

@@ -451,3 +451,35 @@ TEST_CASE("service: a cancelled request still waiting is dropped without an answ
   CHECK(answers[0].second.call == 1);
   s.check_invariants();
 }
+
+TEST_CASE(
+    "service: a bulkhead caps the calls out on its edge, a waiting call goes when a place frees") {
+  Fixture f;
+  Call db = call_to("db", 0, ms(100));
+  db.bulkhead.max_calls = 1;
+  db.bulkhead.max_wait = ms(5);
+  auto cfg = config({Step{{}, {db}}}, ms(1));
+  cfg.pool.workers = 4;
+  Service s(cfg);
+  s.on_start(f.ctx);
+  for (uint64_t id = 1; id <= 3; ++id)
+    f.ctx.deliver(s, 7, req(f.ctx, 7, id));
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(f.ctx.fire_next(s));  // the three requests' work: one call out, two wait
+  auto sent = f.ctx.sent_of<Request>();
+  REQUIRE(sent.size() == 1);
+  f.ctx.advance(ms(2));
+  f.ctx.deliver(s, sent[0].first, Response{sent[0].second.call.id, true, 10});
+  sent = f.ctx.sent_of<Request>();
+  REQUIRE(sent.size() == 2);    // the oldest waiting call took the place
+  REQUIRE(f.ctx.fire_next(s));  // the third call's wait (5 ms) runs out first
+  CHECK(f.ctx.counter("call_db_bulkhead_full") == 1);
+  const auto answers = f.ctx.sent_of<Response>();
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0].second.accepted);
+  CHECK_FALSE(answers[1].second.accepted);  // on_error: fail
+  CHECK(answers[1].second.call == 3);
+  f.ctx.deliver(s, sent[1].first, Response{sent[1].second.call.id, true, 10});
+  CHECK(f.ctx.sent_of<Response>().size() == 3);
+  s.check_invariants();
+}
