@@ -33,14 +33,32 @@ struct Response {
   }
 };
 
-/// The caller no longer awaits call `call` (a hedged request's loser, a fan-out's extra
-/// answers): a node still holding it in its queue drops it unworked. Work already begun
-/// goes on (its answer is then late).
+/// A Request tied to a copy of itself at another node (tied requests, "The Tail at Scale",
+/// Dean and Barroso, CACM 2013): the node whose worker takes it first tells the other, with
+/// a Cancel naming the tie, to drop its copy if that still waits. On the wire it is a
+/// `request` like any other (the same kind for network.message_delay).
+struct TiedRequest {
+  static constexpr std::string_view kName = "request";
+  Request req;
+  uint64_t tie;  ///< the tie's id, unique among its caller's (req.call.reply_to)
+  NodeId peer;   ///< the node holding the other copy
+  uint32_t size_bytes() const { return req.size_bytes() + 12; }
+  std::string describe() const { return req.describe() + " (tied)"; }
+};
+
+/// Drop a request still waiting in the queue; work already begun goes on (its answer is
+/// then late). Either from its caller, which no longer awaits call `call` (a hedged
+/// request's loser, a fan-out's extra answers), or, with `tie` set, from the node that
+/// started the other copy of a tied request: drop the copy of tie `tie` from `caller`.
 struct Cancel {
   static constexpr std::string_view kName = "cancel";
-  uint64_t call;
+  uint64_t call = 0;
+  uint64_t tie = 0;         ///< non-zero: the tie whose waiting copy is dropped
+  NodeId caller = kNoNode;  ///< with `tie`: the caller of the tied request
   uint32_t size_bytes() const { return 32; }
-  std::string describe() const { return "cancel #" + std::to_string(call); }
+  std::string describe() const {
+    return tie ? "cancel tie #" + std::to_string(tie) : "cancel #" + std::to_string(call);
+  }
 };
 
 }  // namespace dsim::queueing

@@ -48,6 +48,8 @@ void Server::on_start(Context& ctx) {
 }
 
 void Server::start(Context& ctx, size_t worker, const Job& job) {
+  // A tied request's other copy is no longer needed once this one is begun.
+  if (job.tie != 0) ctx.send(job.peer, Cancel{0, job.tie, job.client});
   Duration service = service_times_.of(ctx, job.op).sample_duration(ctx.rng());
   // A slow node (gray failure) takes longer for the same work.
   if (const double f = ctx.slowdown(); f != 1.0) {
@@ -59,14 +61,31 @@ void Server::start(Context& ctx, size_t worker, const Job& job) {
 void Server::on_message(Context& ctx, const Envelope& env) {
   if (const auto* cancel = env.msg.get<Cancel>()) {
     const NodeId from = env.from;
-    const uint64_t call = cancel->call;
-    if (pool_.cancel_waiting(ctx, [&](const Job& j) { return j.call == call && j.client == from; }))
+    const Cancel c = *cancel;
+    if (pool_.cancel_waiting(ctx, [&](const Job& j) {
+          return c.tie != 0 ? j.tie == c.tie && j.client == c.caller
+                            : j.call == c.call && j.client == from;
+        })) {
       ctx.record().count(m_cancelled_);
+    } else if (c.tie != 0) {  // its copy may be on its way: dropped when it comes
+      ties_.add(c.caller, c.tie, ctx.monotonic());
+    }
     return;
   }
-  const auto* req = env.msg.get<Request>();
-  if (!req) return;
-  const Job job{req->call.reply_to, req->call.id, req->op};
+  if (const auto* tied = env.msg.get<TiedRequest>()) {
+    const Request& r = tied->req;
+    if (ties_.take(r.call.reply_to, tied->tie, ctx.monotonic())) {
+      ctx.record().count(m_cancelled_);  // the other copy was begun already
+      return;
+    }
+    admit(ctx, Job{r.call.reply_to, r.call.id, r.op, tied->tie, tied->peer});
+    return;
+  }
+  if (const auto* req = env.msg.get<Request>())
+    admit(ctx, Job{req->call.reply_to, req->call.id, req->op});
+}
+
+void Server::admit(Context& ctx, const Job& job) {
   switch (pool_.admit(ctx, job)) {
     case kit::WorkerPool<Job>::Admit::kStarted:
       start(ctx, pool_.worker(), job);

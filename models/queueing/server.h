@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/kit/ties.h"
 #include "models/kit/worker_pool.h"
 #include "models/queueing/messages.h"
 #include "sim/core/distribution.h"
@@ -57,12 +58,16 @@ class Server final : public Model {
     NodeId client;  // the node to answer (the call's reply_to)
     uint64_t call;  // the call's id
     Symbol op;
+    uint64_t tie = 0;       // a tied request's tie (0: not tied)
+    NodeId peer = kNoNode;  // ... and the node holding its other copy
   };
+  void admit(Context& ctx, const Job& job);
   void start(Context& ctx, size_t worker, const Job& job);
   void respond(Context& ctx, const Job& job);
 
   const Config& config_;
   kit::WorkerPool<Job> pool_;
+  kit::CancelledTies ties_;  // tied requests whose other copy was begun before they came
   kit::ServiceTimes service_times_;
   std::map<uint64_t, Job> awaiting_sync_;  // by sync id: reply when durable
   Symbol persist_op_;                      // valid: persist only this op

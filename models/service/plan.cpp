@@ -40,6 +40,25 @@ void read_hedge(ParamReader& r, Call& c) {
     r.error("hedge_after", "hedges a call to one node (fanout: 1), not a fan-out");
 }
 
+// `tied`, `tie_delay`: tied requests, to a group whose nodes queue requests.
+void read_tie(ParamReader& r, Call& c) {
+  c.tied = r.boolean("tied", c.tied,
+                     "tied requests: send the call to two nodes, each naming the other; the "
+                     "one begun first has the other dropped if it still waits");
+  c.tie_delay = r.duration("tie_delay", c.tie_delay,
+                           "tied: the second copy goes this long after the first (the paper's "
+                           "advice: twice the mean network delay, so two idle nodes do not "
+                           "both begin)");
+  if (!c.tied || r.doc_mode()) return;
+  if (c.fanout != 1) r.error("tied", "ties a call to one node (fanout: 1), not a fan-out");
+  if (c.hedged()) r.error("tied", "a call is hedged or tied, not both");
+  if (r.env().model_of(c.to) == "load_balancer") {
+    r.error("tied",
+            "needs the nodes called to hold requests in a queue: server or service "
+            "groups, not a load_balancer");
+  }
+}
+
 // The keys only a call of plain requests has.
 void read_plain_call(ParamReader& r, Call& c) {
   c.fanout = static_cast<uint32_t>(
@@ -58,8 +77,8 @@ void read_plain_call(ParamReader& r, Call& c) {
 // The keys only a call to a key-value store has; those of plain calls are refused with
 // the reason.
 void read_kv_call(ParamReader& r, Call& c) {
-  for (const char* key :
-       {"fanout", "wait", "op", "request_size", "hedge_after", "hedges", "cancel"}) {
+  for (const char* key : {"fanout", "wait", "op", "request_size", "hedge_after", "hedges", "tied",
+                          "tie_delay", "cancel"}) {
     if (!r.doc_mode() && r.has(key)) {
       r.raw(key, "", "");  // read: the error below says why it does not apply
       r.error(key, "does not apply to a call to the key-value store '" + c.to +
@@ -104,7 +123,10 @@ void read_call(ParamReader& r, Call& c) {
   kit::read_call_policy(r, c.policy);
   kit::read_circuit_breaker(r, c.breaker);
   kit::read_bulkhead(r, c.bulkhead);
-  if (c.contract == Contract::kPlain) read_hedge(r, c);
+  if (c.contract == Contract::kPlain) {
+    read_hedge(r, c);
+    read_tie(r, c);
+  }
   if (c.contract == Contract::kKv) return;  // a store is not told of calls dropped
   c.cancel = r.boolean("cancel", c.cancel,
                        "calls no longer needed (hedges' losers, a fan-out's extras) are "

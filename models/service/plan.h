@@ -67,6 +67,11 @@ struct Call {
   /// node holding them (a Cancel message), which drops them if they still wait.
   bool cancel = true;
   bool hedged() const { return hedge_after || hedge_percentile > 0; }
+  /// Tied requests ("The Tail at Scale"): the call goes to two nodes, the second copy
+  /// `tie_delay` after the first, each naming the other; the node that begins one first
+  /// has the other dropped if it still waits. The first answer wins.
+  bool tied = false;
+  Duration tie_delay = ms(1);
 
   Contract contract = Contract::kPlain;
   /// kKv: the operation on the store, the key offset and the size of a written value.

@@ -175,16 +175,30 @@ void Service::on_message(Context& ctx, const Envelope& env) {
     return;
   }
   if (const auto* cancel = env.msg.get<queueing::Cancel>()) {
-    on_cancel(ctx, env.from, cancel->call);
+    on_cancel(ctx, env.from, *cancel);
     return;
   }
-  const auto* req = env.msg.get<queueing::Request>();
-  if (!req) return;
+  if (const auto* tied = env.msg.get<queueing::TiedRequest>()) {
+    if (ties_.take(tied->req.call.reply_to, tied->tie, ctx.monotonic())) {
+      ctx.record().count(m_cancelled_);  // the other copy was begun already
+      return;
+    }
+    arrive(ctx, env.from, tied->req, tied->tie, tied->peer);
+    return;
+  }
+  if (const auto* req = env.msg.get<queueing::Request>()) arrive(ctx, env.from, *req, 0, kNoNode);
+}
+
+// A request arrives (`tie`: a tied request's tie, its other copy at `peer`).
+void Service::arrive(Context& ctx, NodeId from, const queueing::Request& req, uint64_t tie,
+                     NodeId peer) {
   const uint64_t id = next_visit_++;
   Visit& v = visits_[id];
-  v.request = *req;
-  v.from = env.from;
+  v.request = req;
+  v.from = from;
   v.arrived = ctx.now();
+  v.tie = tie;
+  v.tie_peer = peer;
   ctx.record().level(m_in_flight_, static_cast<double>(visits_.size()));
   switch (pool_.admit(ctx, Job{id})) {
     case kit::WorkerPool<Job>::Admit::kStarted:
@@ -198,17 +212,22 @@ void Service::on_message(Context& ctx, const Envelope& env) {
   }
 }
 
-// The caller no longer awaits call `call`: dropped if it still waits for a worker (work
-// begun, or calls made, go on).
-void Service::on_cancel(Context& ctx, NodeId from, uint64_t call) {
+// The caller no longer awaits a request, or the other copy of a tied one was begun: it is
+// dropped if it still waits for a worker (work begun, or calls made, go on).
+void Service::on_cancel(Context& ctx, NodeId from, const queueing::Cancel& c) {
   uint64_t dropped = 0;
   const bool found = pool_.cancel_waiting(ctx, [&](const Job& j) {
-    const queueing::Request& r = visits_.at(j.visit).request;
-    if (r.call.id != call || r.call.reply_to != from) return false;
+    const Visit& v = visits_.at(j.visit);
+    const bool match = c.tie != 0 ? v.tie == c.tie && v.request.call.reply_to == c.caller
+                                  : v.request.call.id == c.call && v.request.call.reply_to == from;
+    if (!match) return false;
     dropped = j.visit;
     return true;
   });
-  if (!found) return;
+  if (!found) {
+    if (c.tie != 0) ties_.add(c.caller, c.tie, ctx.monotonic());  // dropped when it comes
+    return;
+  }
   visits_.erase(dropped);
   ctx.record().count(m_cancelled_);
   ctx.record().level(m_in_flight_, static_cast<double>(visits_.size()));
@@ -224,6 +243,8 @@ bool Service::begin_work(Context& ctx, size_t worker, uint64_t id) {
     return false;
   }
   v.worker = worker;
+  // A tied request's other copy is no longer needed once this one is begun.
+  if (v.tie != 0) ctx.send(v.tie_peer, queueing::Cancel{0, v.tie, call.reply_to});
   Duration work = service_times_.of(ctx, v.request.op).sample_duration(ctx.rng());
   // A slow node (gray failure) takes longer for the same work.
   if (const double f = ctx.slowdown(); f != 1.0)
@@ -257,6 +278,10 @@ void Service::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
   }
   if (kind == Timer::kHedge) {
     hedge(ctx, value >> kEdgeBits, value & ((1u << kEdgeBits) - 1));
+    return;
+  }
+  if (kind == Timer::kTie) {
+    send_tie(ctx, value >> kEdgeBits, value & ((1u << kEdgeBits) - 1));
     return;
   }
   if (kind == Timer::kBulkhead) {
@@ -314,6 +339,10 @@ void Service::start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, 
     leg_over(ctx, id, v, call, false);
     return;
   }
+  if (call.tied && group >= 2) {
+    start_tied(ctx, id, call, leg);
+    return;
+  }
   if (k > 1) kit::pick_distinct(order_[call.edge], k, ctx.rng());
   for (uint32_t j = 0; j < k; ++j) {
     ++leg.sent;
@@ -321,6 +350,35 @@ void Service::start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, 
     if (!visits_.count(id) || leg.done) return;
   }
   if (call.hedged() && k == 1) arm_hedge(ctx, id, call);
+}
+
+// A tied call: its first copy now to one node, its second to another after tie_delay
+// (send_tie()); either answer ends it.
+void Service::start_tied(Context& ctx, uint64_t id, const Call& call, Leg& leg) {
+  kit::pick_distinct(order_[call.edge], 2, ctx.rng());
+  leg.tied[0] = order_[call.edge][0];
+  leg.tied[1] = order_[call.edge][1];
+  leg.sent = 2;  // the second copy counts from the start: the first failing does not end it
+  leg.need = 1;
+  const size_t second = leg.tied[1];
+  admit_call(ctx, call, call_handle(id, 0), leg.tied[0]);
+  if (!visits_.count(id) || leg.done) return;
+  if (call.tie_delay > Duration::zero()) {
+    ctx.set_timer(call.tie_delay, kit::timer_tag(Timer::kTie, (id << kEdgeBits) | call.edge));
+  } else {
+    admit_call(ctx, call, call_handle(id, 1), second);
+  }
+}
+
+// The tie delay of the call on `edge` of visit `id` is over: its second copy goes, unless
+// the first has been answered.
+void Service::send_tie(Context& ctx, uint64_t id, size_t edge) {
+  const auto it = visits_.find(id);
+  if (it == visits_.end()) return;
+  const Step& step = config_.plan.steps[it->second.step];
+  const size_t pos = position(step, edge);
+  if (pos == step.calls.size() || it->second.legs[pos].done) return;
+  admit_call(ctx, step.calls[pos], call_handle(id, 1), it->second.legs[pos].tied[1]);
 }
 
 void Service::admit_call(Context& ctx, const Call& call, uint64_t handle, size_t pinned) {
@@ -456,15 +514,21 @@ void Service::send_request(Context& ctx, size_t edge, uint64_t handle,
     return;
   }
   Visit& v = visits_.at(handle >> kSubCallBits);
-  if ((handle & ((1u << kSubCallBits) - 1)) == 0) {  // the first request of the leg's call
-    const Step& step = config_.plan.steps[v.step];
-    if (const size_t pos = position(step, edge);
-        pos < step.calls.size() && v.legs[pos].first == kNoNode)
-      v.legs[pos].first = to;
-  }
+  const Step& step = config_.plan.steps[v.step];
+  const size_t pos = position(step, edge);
+  Leg* leg = pos < step.calls.size() ? &v.legs[pos] : nullptr;
+  // The first request of the leg's call: where a hedge must not go.
+  if ((handle & ((1u << kSubCallBits) - 1)) == 0 && leg && leg->first == kNoNode) leg->first = to;
   const Symbol op = call.op.empty() ? v.request.op : edge_op_[edge];
-  ctx.send(to,
-           queueing::Request{header, op, static_cast<uint32_t>(call.request_bytes), v.request.key});
+  const queueing::Request req{header, op, static_cast<uint32_t>(call.request_bytes), v.request.key};
+  if (leg && leg->tied[0] != kit::kNoCandidate) {
+    // Each copy names the other's node; the tie is this visit's call on this edge.
+    const size_t other = leg->tied[(handle & 1) == 0 ? 1 : 0];
+    const uint64_t tie = ((handle >> kSubCallBits) << kEdgeBits | edge) + 1;
+    ctx.send(to, queueing::TiedRequest{req, tie, ctx.group_nodes(call.to)[other]});
+    return;
+  }
+  ctx.send(to, req);
 }
 
 // Call `handle` on `edge` failed every attempt it was allowed.

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "models/kit/rpc_client.h"
+#include "models/kit/ties.h"
 #include "models/kit/worker_pool.h"
 #include "models/kv/contract.h"
 #include "models/queueing/messages.h"
@@ -83,10 +84,10 @@ class Service final : public Model {
   void check_invariants() const override;
 
  private:
-  // kWork's value: the worker; kHedge's: the visit and the edge; kBulkhead's: the edge;
-  // edge e's calls: kind 3 + e.
-  enum class Timer : uint8_t { kWork, kHedge, kBulkhead };
-  static constexpr uint8_t kFirstEdgeTimer = 3;
+  // kWork's value: the worker; kHedge's and kTie's: the visit and the edge; kBulkhead's:
+  // the edge; edge e's calls: kind 4 + e.
+  enum class Timer : uint8_t { kWork, kHedge, kBulkhead, kTie };
+  static constexpr uint8_t kFirstEdgeTimer = 4;
   static constexpr size_t kNoWorker = ~size_t{0};
   struct Leg {  // one call of the current step
     uint32_t sent = 0, ok = 0, failed = 0, need = 0;
@@ -94,6 +95,8 @@ class Service final : public Model {
     SimTime began;
     uint32_t hedges = 0;     // hedged copies sent
     NodeId first = kNoNode;  // where its first request went
+    // A tied call's two nodes (candidate indexes); kNoCandidate: not tied.
+    size_t tied[2] = {kit::kNoCandidate, kit::kNoCandidate};
   };
   struct Visit {  // one request this node is serving
     queueing::Request request;
@@ -104,14 +107,17 @@ class Service final : public Model {
     std::vector<Leg> legs;  // of the current step, one per call
     Duration waited_calls;  // time spent waiting for steps' calls
     SimTime step_began;
-    bool starting = false;  // start_step is making the current step's calls
+    bool starting = false;      // start_step is making the current step's calls
+    uint64_t tie = 0;           // a tied request's tie (0: not tied) ...
+    NodeId tie_peer = kNoNode;  // ... and the node holding its other copy
   };
   struct Job {
     uint64_t visit;
   };
   class Edge;
 
-  void on_cancel(Context& ctx, NodeId from, uint64_t call);
+  void arrive(Context& ctx, NodeId from, const queueing::Request& req, uint64_t tie, NodeId peer);
+  void on_cancel(Context& ctx, NodeId from, const queueing::Cancel& c);
   bool begin_work(Context& ctx, size_t worker, uint64_t visit);
   void release_worker(Context& ctx, size_t worker);
   void work_done(Context& ctx, size_t worker);
@@ -128,6 +134,8 @@ class Service final : public Model {
   void arm_bulkhead(Context& ctx, size_t edge);
   void bulkhead_expired(Context& ctx, size_t edge);
   kit::RpcClient::Options call_options(Context& ctx, const Visit& v) const;
+  void start_tied(Context& ctx, uint64_t id, const Call& call, Leg& leg);
+  void send_tie(Context& ctx, uint64_t id, size_t edge);
   void arm_hedge(Context& ctx, uint64_t id, const Call& call);
   void hedge(Context& ctx, uint64_t id, size_t edge);
   void observe_latency(size_t edge, Duration latency);
@@ -162,6 +170,7 @@ class Service final : public Model {
 
   const Config& config_;
   kit::WorkerPool<Job> pool_;
+  kit::CancelledTies ties_;  // tied requests whose other copy was begun before they came
   kit::ServiceTimes service_times_;
   std::vector<Symbol> edge_op_;  // per edge: the operation it sends (invalid: the request's)
   std::vector<const Call*> edges_;

@@ -483,3 +483,65 @@ TEST_CASE(
   CHECK(f.ctx.sent_of<Response>().size() == 3);
   s.check_invariants();
 }
+
+TEST_CASE(
+    "service: a tied call queues two copies, the second after tie_delay, each naming the other") {
+  Fixture f;
+  Call call = call_to("leaves", 0, ms(100));
+  call.tied = true;
+  call.tie_delay = ms(1);
+  auto cfg = config({Step{{}, {call}}}, ms(1));
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1));
+  REQUIRE(f.ctx.fire_next(s));  // the work
+  auto tied = f.ctx.sent_of<queueing::TiedRequest>();
+  REQUIRE(tied.size() == 1);
+  REQUIRE(f.ctx.fire_next(s));  // the tie delay
+  CHECK(f.ctx.now() == SimTime::zero() + ms(2));
+  tied = f.ctx.sent_of<queueing::TiedRequest>();
+  REQUIRE(tied.size() == 2);
+  CHECK(tied[0].second.tie == tied[1].second.tie);
+  CHECK(tied[0].second.peer == tied[1].first);
+  CHECK(tied[1].second.peer == tied[0].first);
+  CHECK(tied[0].first != tied[1].first);
+  // The second copy answers first: the call is over, the first copy is cancelled.
+  f.ctx.deliver(s, tied[1].first, Response{tied[1].second.req.call.id, true, 10});
+  const auto answers = f.ctx.sent_of<Response>();
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].second.accepted);
+  const auto cancels = f.ctx.sent_of<queueing::Cancel>();
+  REQUIRE(cancels.size() == 1);
+  CHECK(cancels[0].first == tied[0].first);
+  CHECK(cancels[0].second.call == tied[0].second.req.call.id);
+  s.check_invariants();
+}
+
+TEST_CASE("server: the node that begins a tied copy has the other dropped, even before it comes") {
+  queueing::Server::Config cfg;
+  cfg.pool.workers = 1;
+  cfg.service = {{"", const_time(ms(5))}};
+  queueing::Server srv(cfg);
+  RecordingContext ctx(3);
+  srv.on_start(ctx);
+  ctx.deliver(srv, 7, req(ctx, 7, 1));  // keeps the worker busy
+  ctx.deliver(srv, 7, queueing::TiedRequest{req(ctx, 7, 2), 77, 4});
+  CHECK(ctx.sent_of<queueing::Cancel>().empty());
+  ctx.deliver(srv, 4, queueing::Cancel{0, 77, 7});  // node 4 began the other copy
+  CHECK(ctx.counter("cancelled") == 1);
+  // A cancellation that comes before its copy: the copy is dropped when it comes.
+  ctx.deliver(srv, 5, queueing::Cancel{0, 78, 7});
+  ctx.deliver(srv, 7, queueing::TiedRequest{req(ctx, 7, 3), 78, 5});
+  CHECK(ctx.counter("cancelled") == 2);
+  // A copy whose worker begins it tells its peer.
+  ctx.deliver(srv, 7, queueing::TiedRequest{req(ctx, 7, 4), 79, 6});
+  REQUIRE(ctx.fire_next(srv));  // request 1 done: the tied copy of tie 79 begins
+  const auto cancels = ctx.sent_of<queueing::Cancel>();
+  REQUIRE(cancels.size() == 1);
+  CHECK(cancels[0].first == 6);
+  CHECK(cancels[0].second.tie == 79);
+  CHECK(cancels[0].second.caller == 7);
+  while (ctx.fire_next(srv)) {
+  }
+  CHECK(ctx.sent_of<Response>().size() == 2);
+}
