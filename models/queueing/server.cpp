@@ -1,6 +1,7 @@
 #include "models/queueing/server.h"
 
 #include <cmath>
+#include <optional>
 
 #include "models/kit/timer.h"
 #include "sim/core/assert.h"
@@ -60,13 +61,26 @@ void Server::on_message(Context& ctx, const Envelope& env) {
   if (const auto* cancel = env.msg.get<Cancel>()) {
     const NodeId from = env.from;
     const uint64_t call = cancel->call;
-    if (pool_.cancel_waiting(ctx, [&](const Job& j) { return j.call == call && j.client == from; }))
+    std::optional<Job> dropped;
+    if (pool_.cancel_waiting(ctx, [&](const Job& j) {
+          if (j.call != call || j.client != from) return false;
+          dropped = j;
+          return true;
+        })) {
       ctx.record().count(m_cancelled_);
+      pool_.leave(ctx, dropped->ticket, /*dropped=*/true);
+    }
     return;
   }
   const auto* req = env.msg.get<Request>();
   if (!req) return;
-  const Job job{req->call.reply_to, req->call.id, req->op};
+  const auto ticket = pool_.enter(ctx);
+  if (!ticket) {  // shed by the concurrency limit
+    ctx.send(req->call.reply_to,
+             Response{req->call.id, false, static_cast<uint32_t>(config_.response_bytes)});
+    return;
+  }
+  const Job job{req->call.reply_to, req->call.id, req->op, *ticket};
   switch (pool_.admit(ctx, job)) {
     case kit::WorkerPool<Job>::Admit::kStarted:
       start(ctx, pool_.worker(), job);
@@ -75,8 +89,7 @@ void Server::on_message(Context& ctx, const Envelope& env) {
       break;
     case kit::WorkerPool<Job>::Admit::kFull:
       ctx.record().count(m_rejected_);
-      ctx.send(job.client,
-               Response{job.call, false, static_cast<uint32_t>(config_.response_bytes)});
+      answer(ctx, job, false);
       break;
   }
 }
@@ -93,26 +106,31 @@ void Server::respond(Context& ctx, const Job& job) {
   const bool persist =
       config_.persist == "all" || (config_.persist != "none" && job.op == persist_op_);
   if (!persist) {
-    ctx.send(job.client, Response{job.call, true, static_cast<uint32_t>(config_.response_bytes)});
+    answer(ctx, job, true);
     return;
   }
   // Persist, wait for the sync, then reply (on_disk).
   const std::string key = "req/" + std::to_string(job.client) + "/" + std::to_string(job.call);
   if (!ctx.disk().write(key, std::string(ctx.symbol_name(job.op)))) {
     ctx.record().count(m_disk_full_);
-    ctx.send(job.client, Response{job.call, false, static_cast<uint32_t>(config_.response_bytes)});
+    answer(ctx, job, false);
     return;
   }
   awaiting_sync_.emplace(ctx.disk().sync().seq, job);
+}
+
+void Server::answer(Context& ctx, const Job& job, bool accepted) {
+  ctx.send(job.client, Response{job.call, accepted, static_cast<uint32_t>(config_.response_bytes)});
+  pool_.leave(ctx, job.ticket, /*dropped=*/!accepted);
 }
 
 void Server::on_disk(Context& ctx, DiskOpId op, uint64_t /*tag*/) {
   auto it = awaiting_sync_.find(op.seq);
   if (it == awaiting_sync_.end()) return;
   ctx.record().count(m_persisted_);
-  ctx.send(it->second.client,
-           Response{it->second.call, true, static_cast<uint32_t>(config_.response_bytes)});
+  const Job job = it->second;
   awaiting_sync_.erase(it);
+  answer(ctx, job, true);
 }
 
 void Server::on_stop(Context& ctx) {
@@ -121,6 +139,10 @@ void Server::on_stop(Context& ctx) {
 
 void Server::check_invariants() const {
   pool_.check_invariants();
+  DSIM_ASSERT(pool_.inflight() ==
+                  static_cast<int64_t>(pool_.busy() + pool_.waiting() + awaiting_sync_.size()),
+              "requests let in ", pool_.inflight(), " but held ",
+              pool_.busy() + pool_.waiting() + awaiting_sync_.size());
 }
 
 }  // namespace dsim::queueing

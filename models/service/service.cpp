@@ -174,11 +174,18 @@ void Service::on_message(Context& ctx, const Envelope& env) {
   }
   const auto* req = env.msg.get<queueing::Request>();
   if (!req) return;
+  const auto ticket = pool_.enter(ctx);
+  if (!ticket) {  // shed by the concurrency limit
+    ctx.send(req->call.reply_to, queueing::Response{req->call.id, false,
+                                                    static_cast<uint32_t>(config_.response_bytes)});
+    return;
+  }
   const uint64_t id = next_visit_++;
   Visit& v = visits_[id];
   v.request = *req;
   v.from = env.from;
   v.arrived = ctx.now();
+  v.ticket = *ticket;
   ctx.record().level(m_in_flight_, static_cast<double>(visits_.size()));
   switch (pool_.admit(ctx, Job{id})) {
     case kit::WorkerPool<Job>::Admit::kStarted:
@@ -203,6 +210,7 @@ void Service::on_cancel(Context& ctx, NodeId from, uint64_t call) {
     return true;
   });
   if (!found) return;
+  pool_.leave(ctx, visits_.at(dropped).ticket, /*dropped=*/true);
   visits_.erase(dropped);
   ctx.record().count(m_cancelled_);
   ctx.record().level(m_in_flight_, static_cast<double>(visits_.size()));
@@ -507,6 +515,7 @@ void Service::finish(Context& ctx, uint64_t id, bool accepted, Symbol counter) {
   ctx.send(v.request.call.reply_to,
            queueing::Response{v.request.call.id, accepted,
                               static_cast<uint32_t>(config_.response_bytes)});
+  pool_.leave(ctx, v.ticket, /*dropped=*/counter != m_served_);
   ctx.record().level(m_in_flight_, static_cast<double>(visits_.size()));
   if (v.worker != kNoWorker) release_worker(ctx, v.worker);
 }
@@ -519,6 +528,8 @@ void Service::check_invariants() const {
   pool_.check_invariants();
   DSIM_ASSERT(visits_.size() >= pool_.busy() + pool_.waiting(), "visits ", visits_.size(),
               " fewer than the jobs held ", pool_.busy() + pool_.waiting());
+  DSIM_ASSERT(pool_.inflight() == static_cast<int64_t>(visits_.size()), "requests let in ",
+              pool_.inflight(), " but visits ", visits_.size());
 }
 
 }  // namespace dsim::service
