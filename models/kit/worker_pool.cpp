@@ -34,6 +34,7 @@ void read_worker_pool(ParamReader& r, WorkerPoolSpec& spec) {
                                 "adaptive_lifo: the queue length past which the newest is taken", 0,
                                 std::numeric_limits<int32_t>::max());
   }
+  read_concurrency_limit(r, spec.limit);
 }
 
 }  // namespace dsim::kit

@@ -6,6 +6,9 @@
 //   admit(job)     a worker is idle: it takes the job (Admit::kStarted, worker()); else the
 //                  job waits (kQueued) or, the queue being full, is refused (kFull)
 //   release(w)     worker w is done: it takes the next waiting job, if any
+//   enter(), leave()  the node's concurrency limit (concurrency_limit.h), when it has one: a
+//                  request is let in, or shed, before admit(); it leaves when answered, which
+//                  for a service may be long after its worker let it go
 #pragma once
 
 #include <cstdint>
@@ -15,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/kit/concurrency_limit.h"
 #include "sim/core/assert.h"
 #include "sim/core/distribution.h"
 #include "sim/core/metric_decls.h"
@@ -31,7 +35,8 @@ struct WorkerPoolSpec {
   int64_t workers = 1;
   std::optional<int64_t> queue_capacity;  ///< waiting places; none = unbounded
   Order order = Order::kFifo;
-  int64_t lifo_above = 0;  ///< adaptive LIFO: the queue length past which it is LIFO
+  int64_t lifo_above = 0;      ///< adaptive LIFO: the queue length past which it is LIFO
+  ConcurrencyLimitSpec limit;  ///< load shedding at the door; none by default
 };
 
 template <class Job>
@@ -43,7 +48,7 @@ class WorkerPool {
     Job job;
   };
 
-  explicit WorkerPool(const WorkerPoolSpec& spec) : spec_(&spec) {}
+  explicit WorkerPool(const WorkerPoolSpec& spec) : spec_(&spec), admission_(spec.limit) {}
 
   /// Sizes the pool (every worker idle, no job waiting) and interns the figures it
   /// reports: busy_workers, queue_length, utilization (levels) and queue_wait (a timing).
@@ -58,13 +63,25 @@ class WorkerPool {
     m_util_ = ctx.intern("utilization");
     m_wait_ = ctx.intern("queue_wait");
     m_waited_ = ctx.intern("waited");
+    admission_.start(ctx);
   }
   static void declare(MetricDecls& d) {
     d.counter("waited");
     d.timing("queue_wait");
     for (const char* l : {"busy_workers", "queue_length", "utilization"})
       d.level(l);
+    Admission::declare(d);
   }
+
+  /// A request comes to the node: let in (its ticket, to give back to leave()) while the
+  /// concurrency limit allows, else shed (counted) and nullopt. Without a limit, always let in.
+  std::optional<Admission::Ticket> enter(Context& ctx) { return admission_.enter(ctx); }
+  /// A request let in is answered; `dropped`: refused, cancelled, expired or failed.
+  void leave(Context& ctx, const Admission::Ticket& t, bool dropped) {
+    admission_.leave(ctx, t, dropped);
+  }
+  /// Requests let in and not yet answered.
+  int64_t inflight() const { return admission_.inflight(); }
 
   /// A job arrives (at ctx.now(), the node's clock). kStarted: worker() holds it.
   Admit admit(Context& ctx, const Job& job) {
@@ -143,6 +160,7 @@ class WorkerPool {
     ctx.record().level(m_busy_, busy_now);
     ctx.record().level(m_util_, busy_now / static_cast<double>(workers_.size()));
     ctx.record().level(m_queue_, static_cast<double>(queue_.size()));
+    admission_.report(ctx);
   }
 
   void check_invariants() const {
@@ -166,6 +184,7 @@ class WorkerPool {
   std::vector<std::optional<Job>> workers_;  // one slot per worker: the job it holds
   std::vector<size_t> idle_;                 // idle worker slots (a stack)
   std::deque<Waiting> queue_;
+  Admission admission_;
   size_t last_ = 0;
   Symbol m_busy_, m_queue_, m_util_, m_wait_, m_waited_;
 };
@@ -194,8 +213,8 @@ class ServiceTimes {
   std::vector<const Distribution*> by_symbol_;  // indexed by Symbol id
 };
 
-/// Reads `workers`, `queue_capacity` ('unbounded' or an integer >= 0), `queue_order` and
-/// (adaptive LIFO) `lifo_above` into `spec`.
+/// Reads `workers`, `queue_capacity` ('unbounded' or an integer >= 0), `queue_order`,
+/// (adaptive LIFO) `lifo_above` and the optional `concurrency_limit` map into `spec`.
 void read_worker_pool(ParamReader& r, WorkerPoolSpec& spec);
 
 }  // namespace dsim::kit

@@ -1,6 +1,7 @@
 #include "models/queueing/server.h"
 
 #include <cmath>
+#include <optional>
 
 #include "models/kit/timer.h"
 #include "sim/core/assert.h"
@@ -60,32 +61,46 @@ void Server::start(Context& ctx, size_t worker, const Job& job) {
 
 void Server::on_message(Context& ctx, const Envelope& env) {
   if (const auto* cancel = env.msg.get<Cancel>()) {
-    const NodeId from = env.from;
-    const Cancel c = *cancel;
-    if (pool_.cancel_waiting(ctx, [&](const Job& j) {
-          return c.tie != 0 ? j.tie == c.tie && j.client == c.caller
-                            : j.call == c.call && j.client == from;
-        })) {
-      ctx.record().count(m_cancelled_);
-    } else if (c.tie != 0) {  // its copy may be on its way: dropped when it comes
-      ties_.add(c.caller, c.tie, ctx.monotonic());
-    }
+    on_cancel(ctx, env.from, *cancel);
     return;
   }
   if (const auto* tied = env.msg.get<TiedRequest>()) {
-    const Request& r = tied->req;
-    if (ties_.take(r.call.reply_to, tied->tie, ctx.monotonic())) {
+    if (ties_.take(tied->req.call.reply_to, tied->tie, ctx.monotonic())) {
       ctx.record().count(m_cancelled_);  // the other copy was begun already
       return;
     }
-    admit(ctx, Job{r.call.reply_to, r.call.id, r.op, tied->tie, tied->peer});
+    admit(ctx, tied->req, tied->tie, tied->peer);
     return;
   }
-  if (const auto* req = env.msg.get<Request>())
-    admit(ctx, Job{req->call.reply_to, req->call.id, req->op});
+  if (const auto* req = env.msg.get<Request>()) admit(ctx, *req, 0, kNoNode);
 }
 
-void Server::admit(Context& ctx, const Job& job) {
+// A request's caller no longer awaits it, or the other copy of a tied one was begun: it is
+// dropped if it still waits (a tie's copy not here yet is dropped when it comes).
+void Server::on_cancel(Context& ctx, NodeId from, const Cancel& c) {
+  std::optional<Job> dropped;
+  if (pool_.cancel_waiting(ctx, [&](const Job& j) {
+        const bool match = c.tie != 0 ? j.tie == c.tie && j.client == c.caller
+                                      : j.call == c.call && j.client == from;
+        if (match) dropped = j;
+        return match;
+      })) {
+    ctx.record().count(m_cancelled_);
+    pool_.leave(ctx, dropped->ticket, /*dropped=*/true);
+  } else if (c.tie != 0) {
+    ties_.add(c.caller, c.tie, ctx.monotonic());
+  }
+}
+
+// A request arrives (`tie`: a tied request's tie, its other copy at `peer`).
+void Server::admit(Context& ctx, const Request& req, uint64_t tie, NodeId peer) {
+  const auto ticket = pool_.enter(ctx);
+  if (!ticket) {  // shed by the concurrency limit
+    ctx.send(req.call.reply_to,
+             Response{req.call.id, false, static_cast<uint32_t>(config_.response_bytes)});
+    return;
+  }
+  const Job job{req.call.reply_to, req.call.id, req.op, tie, peer, *ticket};
   switch (pool_.admit(ctx, job)) {
     case kit::WorkerPool<Job>::Admit::kStarted:
       start(ctx, pool_.worker(), job);
@@ -94,8 +109,7 @@ void Server::admit(Context& ctx, const Job& job) {
       break;
     case kit::WorkerPool<Job>::Admit::kFull:
       ctx.record().count(m_rejected_);
-      ctx.send(job.client,
-               Response{job.call, false, static_cast<uint32_t>(config_.response_bytes)});
+      answer(ctx, job, false);
       break;
   }
 }
@@ -112,26 +126,31 @@ void Server::respond(Context& ctx, const Job& job) {
   const bool persist =
       config_.persist == "all" || (config_.persist != "none" && job.op == persist_op_);
   if (!persist) {
-    ctx.send(job.client, Response{job.call, true, static_cast<uint32_t>(config_.response_bytes)});
+    answer(ctx, job, true);
     return;
   }
   // Persist, wait for the sync, then reply (on_disk).
   const std::string key = "req/" + std::to_string(job.client) + "/" + std::to_string(job.call);
   if (!ctx.disk().write(key, std::string(ctx.symbol_name(job.op)))) {
     ctx.record().count(m_disk_full_);
-    ctx.send(job.client, Response{job.call, false, static_cast<uint32_t>(config_.response_bytes)});
+    answer(ctx, job, false);
     return;
   }
   awaiting_sync_.emplace(ctx.disk().sync().seq, job);
+}
+
+void Server::answer(Context& ctx, const Job& job, bool accepted) {
+  ctx.send(job.client, Response{job.call, accepted, static_cast<uint32_t>(config_.response_bytes)});
+  pool_.leave(ctx, job.ticket, /*dropped=*/!accepted);
 }
 
 void Server::on_disk(Context& ctx, DiskOpId op, uint64_t /*tag*/) {
   auto it = awaiting_sync_.find(op.seq);
   if (it == awaiting_sync_.end()) return;
   ctx.record().count(m_persisted_);
-  ctx.send(it->second.client,
-           Response{it->second.call, true, static_cast<uint32_t>(config_.response_bytes)});
+  const Job job = it->second;
   awaiting_sync_.erase(it);
+  answer(ctx, job, true);
 }
 
 void Server::on_stop(Context& ctx) {
@@ -140,6 +159,10 @@ void Server::on_stop(Context& ctx) {
 
 void Server::check_invariants() const {
   pool_.check_invariants();
+  DSIM_ASSERT(pool_.inflight() ==
+                  static_cast<int64_t>(pool_.busy() + pool_.waiting() + awaiting_sync_.size()),
+              "requests let in ", pool_.inflight(), " but held ",
+              pool_.busy() + pool_.waiting() + awaiting_sync_.size());
 }
 
 }  // namespace dsim::queueing

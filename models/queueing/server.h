@@ -1,6 +1,8 @@
 // `server`: a service station with c identical workers and a FIFO queue of optional
 // capacity; service times come from a distribution per operation type. With exponential
-// inter-arrival and service times this is the M/M/c/K queue of queueing theory.
+// inter-arrival and service times this is the M/M/c/K queue of queueing theory. With a
+// `concurrency_limit` (the worker pool's), a request finding L on the node (waiting,
+// served, or awaiting its sync) is refused at once.
 #pragma once
 
 #include <map>
@@ -58,12 +60,16 @@ class Server final : public Model {
     NodeId client;  // the node to answer (the call's reply_to)
     uint64_t call;  // the call's id
     Symbol op;
-    uint64_t tie = 0;       // a tied request's tie (0: not tied)
-    NodeId peer = kNoNode;  // ... and the node holding its other copy
+    uint64_t tie = 0;               // a tied request's tie (0: not tied)
+    NodeId peer = kNoNode;          // ... and the node holding its other copy
+    kit::Admission::Ticket ticket;  // let in by the concurrency limit
   };
-  void admit(Context& ctx, const Job& job);
+  void on_cancel(Context& ctx, NodeId from, const Cancel& c);
+  void admit(Context& ctx, const Request& req, uint64_t tie, NodeId peer);
   void start(Context& ctx, size_t worker, const Job& job);
   void respond(Context& ctx, const Job& job);
+  /// Answers `job` and lets it leave the node (`accepted`: served, not refused).
+  void answer(Context& ctx, const Job& job, bool accepted);
 
   const Config& config_;
   kit::WorkerPool<Job> pool_;

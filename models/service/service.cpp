@@ -192,6 +192,12 @@ void Service::on_message(Context& ctx, const Envelope& env) {
 // A request arrives (`tie`: a tied request's tie, its other copy at `peer`).
 void Service::arrive(Context& ctx, NodeId from, const queueing::Request& req, uint64_t tie,
                      NodeId peer) {
+  const auto ticket = pool_.enter(ctx);
+  if (!ticket) {  // shed by the concurrency limit
+    ctx.send(req.call.reply_to,
+             queueing::Response{req.call.id, false, static_cast<uint32_t>(config_.response_bytes)});
+    return;
+  }
   const uint64_t id = next_visit_++;
   Visit& v = visits_[id];
   v.request = req;
@@ -199,6 +205,7 @@ void Service::arrive(Context& ctx, NodeId from, const queueing::Request& req, ui
   v.arrived = ctx.now();
   v.tie = tie;
   v.tie_peer = peer;
+  v.ticket = *ticket;
   ctx.record().level(m_in_flight_, static_cast<double>(visits_.size()));
   switch (pool_.admit(ctx, Job{id})) {
     case kit::WorkerPool<Job>::Admit::kStarted:
@@ -228,6 +235,7 @@ void Service::on_cancel(Context& ctx, NodeId from, const queueing::Cancel& c) {
     if (c.tie != 0) ties_.add(c.caller, c.tie, ctx.monotonic());  // dropped when it comes
     return;
   }
+  pool_.leave(ctx, visits_.at(dropped).ticket, /*dropped=*/true);
   visits_.erase(dropped);
   ctx.record().count(m_cancelled_);
   ctx.record().level(m_in_flight_, static_cast<double>(visits_.size()));
@@ -646,6 +654,7 @@ void Service::finish(Context& ctx, uint64_t id, bool accepted, Symbol counter) {
   ctx.send(v.request.call.reply_to,
            queueing::Response{v.request.call.id, accepted,
                               static_cast<uint32_t>(config_.response_bytes)});
+  pool_.leave(ctx, v.ticket, /*dropped=*/counter != m_served_);
   ctx.record().level(m_in_flight_, static_cast<double>(visits_.size()));
   if (v.worker != kNoWorker) release_worker(ctx, v.worker);
 }
@@ -658,6 +667,8 @@ void Service::check_invariants() const {
   pool_.check_invariants();
   DSIM_ASSERT(visits_.size() >= pool_.busy() + pool_.waiting(), "visits ", visits_.size(),
               " fewer than the jobs held ", pool_.busy() + pool_.waiting());
+  DSIM_ASSERT(pool_.inflight() == static_cast<int64_t>(visits_.size()), "requests let in ",
+              pool_.inflight(), " but visits ", visits_.size());
 }
 
 }  // namespace dsim::service

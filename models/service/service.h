@@ -14,9 +14,14 @@
 // With `drop_expired`, a worker that takes a request nobody awaits any more (its caller's
 // budget, CallHeader::budget, has run out while it queued) refuses it without working on it.
 //
+// With a `concurrency_limit` (the worker pool's, concurrency_limit.h), a request finding L
+// visits on the node (queued, worked on, or waiting for calls) is refused at once (`shed`);
+// each answered visit is a sample that adapts L.
+//
 // Figures, per group: served, failed (answered as refused after a call failed), fallbacks,
-// rejected (queue full), expired (dropped by drop_expired), cancelled (dropped while waiting
-// at the caller's request: a Cancel message), the pool's queue_wait and levels,
+// rejected (queue full), shed and concurrency_limit (the limit's), expired (dropped by
+// drop_expired), cancelled (dropped while waiting at the caller's request: a Cancel message),
+// the pool's queue_wait and levels,
 // `residence` (arrival to answer), `self_time` (residence minus the time spent waiting for calls:
 // the tier's own share of the end user's latency), and per edge `call_<group>` (a call's latency,
 // retries included), `call_<group>_failed` and, with a circuit breaker on the edge,
@@ -107,9 +112,10 @@ class Service final : public Model {
     std::vector<Leg> legs;  // of the current step, one per call
     Duration waited_calls;  // time spent waiting for steps' calls
     SimTime step_began;
-    bool starting = false;      // start_step is making the current step's calls
-    uint64_t tie = 0;           // a tied request's tie (0: not tied) ...
-    NodeId tie_peer = kNoNode;  // ... and the node holding its other copy
+    bool starting = false;          // start_step is making the current step's calls
+    uint64_t tie = 0;               // a tied request's tie (0: not tied) ...
+    NodeId tie_peer = kNoNode;      // ... and the node holding its other copy
+    kit::Admission::Ticket ticket;  // let in by the concurrency limit
   };
   struct Job {
     uint64_t visit;

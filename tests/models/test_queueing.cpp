@@ -248,3 +248,31 @@ TEST_CASE("client: operation mix follows its weights") {
   const double sd = std::sqrt(n * 0.2 * 0.8);
   CHECK(std::abs(writes - 0.2 * n) < 5 * sd);
 }
+
+TEST_CASE("server: past its concurrency limit a request is shed at once, queued ones count") {
+  Server::Config cfg;
+  cfg.pool.workers = 1;
+  cfg.pool.limit.kind = kit::ConcurrencyLimitSpec::Kind::kFixed;
+  cfg.pool.limit.initial = 2;  // one served and one waiting at most
+  cfg.service = {{"", const_time(ms(4))}};
+  Server s(cfg);
+  RecordingContext ctx(0);
+  s.on_start(ctx);
+  for (uint64_t id = 1; id <= 3; ++id)
+    ctx.deliver(s, 7, req(ctx, 7, id));
+  auto responses = ctx.sent_of<Response>();
+  REQUIRE(responses.size() == 1);  // the third, refused at once
+  CHECK(responses[0].second.call == 3);
+  CHECK_FALSE(responses[0].second.accepted);
+  CHECK(ctx.counter("shed") == 1);
+  CHECK(ctx.counter("rejected") == 0);
+  REQUIRE(ctx.fire_next(s));  // the first is answered: a place is free again
+  ctx.deliver(s, 7, req(ctx, 7, 4));
+  CHECK(ctx.counter("shed") == 1);
+  while (ctx.fire_next(s)) {
+  }
+  responses = ctx.sent_of<Response>();
+  REQUIRE(responses.size() == 4);
+  CHECK(ctx.counter("served") == 3);
+  s.check_invariants();
+}

@@ -545,3 +545,32 @@ TEST_CASE("server: the node that begins a tied copy has the other dropped, even 
   }
   CHECK(ctx.sent_of<Response>().size() == 2);
 }
+
+TEST_CASE("service: past its concurrency limit a request is shed, its calls out count") {
+  Fixture f;
+  auto cfg = config({Step{{}, {call_to("db", 0)}}});
+  cfg.pool.workers = 4;
+  cfg.blocking = false;  // its worker is free while the call is out: the visit still counts
+  cfg.pool.limit.kind = kit::ConcurrencyLimitSpec::Kind::kFixed;
+  cfg.pool.limit.initial = 1;
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.ctx.deliver(s, 7, req(f.ctx, 7, 1));
+  REQUIRE(f.ctx.fire_next(s));  // its work; the call to db goes out
+  REQUIRE(f.ctx.sent_of<Request>().size() == 1);
+  f.ctx.deliver(s, 8, req(f.ctx, 8, 1));  // one on the node already: shed
+  auto answers = f.ctx.sent_of<Response>();
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].first == 8);
+  CHECK_FALSE(answers[0].second.accepted);
+  CHECK(f.ctx.counter("shed") == 1);
+  s.check_invariants();
+  answer_all(f.ctx, s, 0, true);  // the first is answered; a place is free
+  f.ctx.deliver(s, 9, req(f.ctx, 9, 1));
+  CHECK(f.ctx.counter("shed") == 1);
+  answers = f.ctx.sent_of<Response>();
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[1].first == 7);
+  CHECK(answers[1].second.accepted);
+  s.check_invariants();
+}
