@@ -125,7 +125,11 @@ void MetricsRecorder::observe(Symbol metric, Duration value) {
 
 void MetricsRecorder::integrate(LevelStats& stats, NodeLevel& node_level, SimTime until) {
   const SimTime from = std::max(node_level.since, SimTime::zero() + warmup_);
-  if (until > from) stats.integral += node_level.value * (until - from).to_seconds();
+  if (until > from) {  // the value held during the measured period: a level set before the
+    // warmup ended and unchanged since counts in the peak too
+    stats.integral += node_level.value * (until - from).to_seconds();
+    stats.peak = std::max(stats.peak, node_level.value);
+  }
   node_level.since = until;
 }
 
