@@ -19,6 +19,12 @@ void read_call_policy(ParamReader& r, CallPolicy& c) {
   read_balancer_params(r, c.balancer, /*target_node=*/true);
 }
 
+std::vector<NodeId> entry_points(const Context& ctx, std::string_view group) {
+  if (const NodeId vip = ctx.group_address(group); vip != kNoNode) return {vip};
+  const std::span<const NodeId> nodes = ctx.group_nodes(group);
+  return {nodes.begin(), nodes.end()};
+}
+
 void RpcClient::start(Context& ctx, std::span<const NodeId> targets, size_t home) {
   self_ = ctx.self();
   targets_.assign(targets.begin(), targets.end());

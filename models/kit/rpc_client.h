@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -94,6 +95,10 @@ class CallHost {
   virtual void attempt_timed_out(Context& /*ctx*/, uint64_t /*handle*/, NodeId /*to*/) {}
 };
 
+/// The nodes a caller sends a group's requests to: the group's virtual address alone when
+/// it has one (a balancer pair's VIP: Context::group_address), else its nodes.
+std::vector<NodeId> entry_points(const Context& ctx, std::string_view group);
+
 class RpcClient {
  public:
   struct Options {
@@ -130,6 +135,8 @@ class RpcClient {
   /// late responses, retries denied by the budget, deadlines exceeded).
   static void declare(MetricDecls& d);
   bool has_targets() const { return !targets_.empty(); }
+  /// The nodes calls go to (candidate i is targets()[i]).
+  std::span<const NodeId> targets() const { return targets_; }
 
   /// Begins call `handle` (the model's id for it, unique among its live calls, < 2^52):
   /// picks a target and sends the first request.

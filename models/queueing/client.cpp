@@ -35,7 +35,7 @@ void Client::declare(const Config& c, MetricDecls& d) {
 }
 
 void Client::on_start(Context& ctx) {
-  const auto targets = ctx.group_nodes(config_.target);
+  const std::vector<NodeId> targets = kit::entry_points(ctx, config_.target);
   ops_ = kit::WeightedChoice(config_.ops);
   for (const auto& [name, w] : config_.ops)
     op_symbols_.push_back(ctx.intern(name));

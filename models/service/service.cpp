@@ -132,7 +132,7 @@ void Service::on_start(Context& ctx) {
   m_in_flight_ = ctx.intern("in_flight");
   order_.resize(edges_.size());
   for (size_t e = 0; e < edges_.size(); ++e) {
-    const auto nodes = ctx.group_nodes(edges_[e]->to);
+    const std::vector<NodeId> nodes = kit::entry_points(ctx, edges_[e]->to);
     Edge& host = *edge_hosts_[e];
     host.rpc.share_call_ids(next_call_seq_);
     host.rpc.start(ctx, nodes, 0);
@@ -476,7 +476,7 @@ void Service::hedge(Context& ctx, uint64_t id, size_t edge) {
   if (pos == step.calls.size() || v.legs[pos].done) return;  // answered, or moved on
   const Call& call = step.calls[pos];
   Leg& leg = v.legs[pos];
-  const std::span<const NodeId> nodes = ctx.group_nodes(call.to);
+  const std::span<const NodeId> nodes = edge_hosts_[edge]->rpc.targets();
   if (nodes.size() < 2) return;
   // Any node but the first one asked, uniformly.
   size_t pick = static_cast<size_t>(ctx.rng().below64(nodes.size() - 1));
@@ -533,7 +533,7 @@ void Service::send_request(Context& ctx, size_t edge, uint64_t handle,
     // Each copy names the other's node; the tie is this visit's call on this edge.
     const size_t other = leg->tied[(handle & 1) == 0 ? 1 : 0];
     const uint64_t tie = ((handle >> kSubCallBits) << kEdgeBits | edge) + 1;
-    ctx.send(to, queueing::TiedRequest{req, tie, ctx.group_nodes(call.to)[other]});
+    ctx.send(to, queueing::TiedRequest{req, tie, rpc_of(edge).targets()[other]});
     return;
   }
   ctx.send(to, req);

@@ -58,6 +58,11 @@ class NodeContext final : public Context {
     const GroupInfo* g = engine_->find_group(group);
     return g ? std::span<const NodeId>(g->nodes) : std::span<const NodeId>();
   }
+  NodeId group_address(std::string_view group) const override {
+    const GroupInfo* g = engine_->find_group(group);
+    return g ? engine_->address_of(static_cast<uint32_t>(g - engine_->groups_.data())) : kNoNode;
+  }
+  void claim_address() override { engine_->claim_address(node_); }
   std::string node_name(NodeId id) const override { return engine_->node_name(id); }
   uint32_t index_in_group() const override { return slot_->index_in_group; }
   std::string_view group_name() const override { return engine_->groups_[slot_->group].name; }
@@ -101,6 +106,25 @@ uint32_t Engine::add_group(std::string name, uint32_t count, ModelMaker make) {
   group_clocks_.emplace_back();
   group_disks_.emplace_back();
   return g;
+}
+
+void Engine::add_address(uint32_t group) {
+  DSIM_ASSERT(!ran_ && group < groups_.size() && address_of(group) == kNoNode);
+  DSIM_ASSERT(!groups_[group].nodes.empty(), "a virtual address for an empty group");
+  addresses_.push_back(Address{group, groups_[group].nodes.front()});
+}
+
+NodeId Engine::address_of(uint32_t group) const {
+  for (size_t a = 0; a < addresses_.size(); ++a) {
+    if (addresses_[a].group == group) return kFirstAddress + static_cast<NodeId>(a);
+  }
+  return kNoNode;
+}
+
+void Engine::claim_address(NodeId node) {
+  const NodeId address = address_of(nodes_[node].group);
+  DSIM_ASSERT(address != kNoNode, "node ", node, " claims an address its group does not have");
+  addresses_[address - kFirstAddress].holder = node;
 }
 
 void Engine::set_clock(uint32_t group, ClockSpec spec) {
@@ -176,6 +200,7 @@ void Engine::free_message(uint32_t slot) {
 }
 
 void Engine::send(NodeId from, NodeId to, Message&& msg) {
+  if (to >= kFirstAddress && to - kFirstAddress < addresses_.size()) to = holder_of(to);
   DSIM_ASSERT(to < nodes_.size(), "send to a node that does not exist");
   const uint32_t bytes = msg.size_bytes();
   const uint32_t pair = network_.pair(from, to);

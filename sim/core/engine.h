@@ -132,6 +132,17 @@ class Engine final : private DiskScheduler {
   const NetworkCounters& network_counters() const { return network_.totals(); }
   const std::vector<GroupInfo>& groups() const { return groups_; }
   const GroupInfo* find_group(std::string_view name) const;
+  /// Gives group `group` a virtual address (Context::group_address), held at first by its
+  /// first node.
+  void add_address(uint32_t group);
+  /// The group's virtual address, or kNoNode.
+  NodeId address_of(uint32_t group) const;
+  /// The node that holds address `address` now.
+  NodeId holder_of(NodeId address) const { return addresses_.at(address - kFirstAddress).holder; }
+  /// Node `node` takes its group's virtual address.
+  void claim_address(NodeId node);
+  /// Virtual addresses are NodeIds from here up; nodes are numbered below.
+  static constexpr NodeId kFirstAddress = 0xF000'0000u;
   size_t node_count() const { return nodes_.size(); }
   std::string node_name(NodeId id) const;
   uint32_t group_of(NodeId id) const { return nodes_[id].group; }
@@ -271,6 +282,11 @@ class Engine final : private DiskScheduler {
   std::vector<NodeLifeEvent> life_log_;
   std::vector<NodeFaultCounters> fault_counts_;
   std::vector<GroupInfo> groups_;
+  struct Address {
+    uint32_t group;
+    NodeId holder;
+  };
+  std::vector<Address> addresses_;  // by address - kFirstAddress
   std::vector<ModelMaker> makers_;  // per group
   std::vector<TimerSlot> timers_;
   std::vector<uint32_t> free_timers_;

@@ -100,6 +100,14 @@ class Context {
 
   /// The nodes of a group named in the scenario, in order; empty if there is none.
   virtual std::span<const NodeId> group_nodes(std::string_view group) const = 0;
+  /// The virtual address of a group that has one (a balancer pair's VIP: its model says so,
+  /// ModelFactory::virtual_address), or kNoNode. A message sent to it goes to the node that
+  /// claimed it last (claim_address()), at first the group's first node, whether that node
+  /// is up or not: the address moves only when another node claims it.
+  virtual NodeId group_address(std::string_view /*group*/) const { return kNoNode; }
+  /// This node takes its group's virtual address (a gratuitous ARP): messages sent to it
+  /// from now on come here. The group must have one.
+  virtual void claim_address() {}
   /// "group.index", e.g. "replicas.2".
   virtual std::string node_name(NodeId id) const = 0;
   /// This node's index within its group.

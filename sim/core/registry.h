@@ -57,6 +57,9 @@ struct TheoryOutput {
 ///   static TheoryOutput theory(const TheoryInput& in);
 /// and the groups a group of it calls (the scenario's call graph, checked for cycles):
 ///   static std::vector<std::string> callees(const Config& c);
+/// and whether a group with this config has a virtual address its nodes claim
+/// (Context::group_address; a balancer pair's VIP):
+///   static bool virtual_address(const Config& c);
 /// and, when its nodes report roles (Model::role()) that fault targets can name
 /// (`replicas.leader`), every one of them:
 ///   static constexpr std::string_view kRoles[] = {"leader", "follower", "candidate"};
@@ -89,6 +92,8 @@ struct ModelFactory {
   /// Optional: the groups a group with this parsed config calls (the call graph, which
   /// must have no cycle).
   std::function<std::vector<std::string>(const void* config)> callees;
+  /// Optional: whether a group with this parsed config has a virtual address.
+  std::function<bool(const void* config)> virtual_address;
   /// The roles its nodes can report (Model::role()), which fault targets may name.
   std::vector<std::string> roles;
   /// sizeof one node's model object: what a node of this model holds at the least, beside
@@ -178,6 +183,13 @@ class ModelRegistry {
                   }) {
       f.callees = [](const void* cfg) {
         return M::callees(*static_cast<const typename M::Config*>(cfg));
+      };
+    }
+    if constexpr (requires(const typename M::Config& c) {
+                    { M::virtual_address(c) } -> std::same_as<bool>;
+                  }) {
+      f.virtual_address = [](const void* cfg) {
+        return M::virtual_address(*static_cast<const typename M::Config*>(cfg));
       };
     }
     if constexpr (requires { std::size(M::kRoles); }) {

@@ -126,6 +126,11 @@ class RecordingContext final : public Context {
     auto it = groups.find(std::string(group));
     return it == groups.end() ? std::span<const NodeId>() : std::span<const NodeId>(it->second);
   }
+  NodeId group_address(std::string_view group) const override {
+    auto it = addresses.find(std::string(group));
+    return it == addresses.end() ? kNoNode : it->second;
+  }
+  void claim_address() override { ++claims; }
   std::string node_name(NodeId id) const override {
     auto it = names.find(id);
     return it != names.end() ? it->second : "node" + std::to_string(id);
@@ -196,7 +201,9 @@ class RecordingContext final : public Context {
   Duration wall_minus_mono = Duration::zero();
   DiskSpec disk_spec;
   std::map<std::string, std::vector<NodeId>> groups;
-  std::map<NodeId, std::string> names;  ///< node_name() overrides ("store.1")
+  std::map<std::string, NodeId> addresses;  ///< group_address() of the groups that have one
+  int claims = 0;                           ///< claim_address() calls
+  std::map<NodeId, std::string> names;      ///< node_name() overrides ("store.1")
   std::vector<Sent> sent;
   std::vector<Timer> timers;
 
