@@ -140,6 +140,51 @@ void add_detection_rows(AnalysisOutput& out, const std::string& group, const Det
   out.rows.push_back({group, "", "time_to_detect_ms_max", max});
 }
 
+bool has_vip_marks(const AnalysisInput& in, const std::vector<NodeId>& nodes) {
+  for (const TimelineMark& m : in.marks) {
+    if (in.symbol_name(m.kind) == "lb_vip" &&
+        std::find(nodes.begin(), nodes.end(), m.node) != nodes.end())
+      return true;
+  }
+  return false;
+}
+
+// Failovers of a pair's virtual address: for every crash of the node that held it (its
+// last `lb_vip` claim), the time from the crash to the next claim by a node of the group.
+std::vector<double> vip_failovers(const AnalysisInput& in, const std::vector<NodeId>& nodes) {
+  std::vector<std::pair<SimTime, NodeId>> claims;
+  for (const TimelineMark& m : in.marks) {
+    if (m.a != 1 || in.symbol_name(m.kind) != "lb_vip") continue;
+    if (std::find(nodes.begin(), nodes.end(), m.node) != nodes.end())
+      claims.emplace_back(m.at, m.node);
+  }
+  std::vector<double> out;
+  for (const NodeLifeEvent& e : in.life) {
+    if (e.status != NodeStatus::kDown) continue;
+    NodeId holder = kNoNode;
+    std::optional<SimTime> next;
+    for (const auto& [at, node] : claims) {
+      if (at <= e.at) holder = node;
+      if (at > e.at && !next) next = at;
+    }
+    if (holder != e.node || !next) continue;
+    out.push_back(static_cast<double>((*next - e.at).ns()) / 1e6);
+  }
+  return out;
+}
+
+void add_vip_rows(AnalysisOutput& out, const std::string& group, const std::vector<double>& ms) {
+  out.rows.push_back({group, "", "vip_failovers", static_cast<double>(ms.size())});
+  if (ms.empty()) return;
+  double sum = 0, max = 0;
+  for (double v : ms) {
+    sum += v;
+    max = std::max(max, v);
+  }
+  out.rows.push_back({group, "", "vip_failover_ms_mean", sum / static_cast<double>(ms.size())});
+  out.rows.push_back({group, "", "vip_failover_ms_max", max});
+}
+
 }  // namespace
 
 AnalysisOutput LoadBalancer::analyze(const AnalysisInput& in) {
@@ -154,6 +199,7 @@ AnalysisOutput LoadBalancer::analyze(const AnalysisInput& in) {
       out.rows.push_back({g.name, "", "backend_requests_cv", im->cv});
     }
     if (const auto d = detections(in, g.nodes, load)) add_detection_rows(out, g.name, *d);
+    if (has_vip_marks(in, g.nodes)) add_vip_rows(out, g.name, vip_failovers(in, g.nodes));
     if (in.marks_truncated) {
       out.text += "  " + g.name + ": the mark store filled up; backend loads may be missing\n";
     }

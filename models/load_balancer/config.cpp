@@ -70,6 +70,25 @@ void read_slow_start(ParamReader& r, LoadBalancer::Config& c) {
   r.adopt_if_given("slow_start", m);
 }
 
+void read_vip(ParamReader& r, LoadBalancer::Config& c) {
+  ParamReader m = r.map("vip",
+                        "an active/standby group sharing a virtual address, as VRRP: callers "
+                        "send to the address, which the master holds (absent: none)");
+  VipSpec v;
+  v.advert_interval = m.duration("advert_interval", v.advert_interval,
+                                 "the master advertises (a heartbeat) this often");
+  v.down_after = m.integer("down_after", v.down_after,
+                           "advertisements missed before a backup takes over (VRRP: 3)", 1, 1000);
+  v.preempt = m.boolean("preempt", v.preempt,
+                        "a node of higher priority (lower index) that comes back takes the "
+                        "address back");
+  v.bytes = m.size("size", v.bytes, "size of an advertisement on the wire");
+  m.finish();
+  if (v.advert_interval <= Duration::zero()) m.error("advert_interval", "must be > 0");
+  if (r.has("vip")) c.vip = v;
+  r.adopt_if_given("vip", m);
+}
+
 }  // namespace
 
 LoadBalancer::Config LoadBalancer::parse(ParamReader& r) {
@@ -89,6 +108,7 @@ LoadBalancer::Config LoadBalancer::parse(ParamReader& r) {
   read_health_check(r, c);
   read_outlier(r, c);
   read_slow_start(r, c);
+  read_vip(r, c);
   c.response_bytes =
       r.size("response_size", c.response_bytes, "size of the refusals the balancer makes itself");
   if (c.mode == Mode::kDirectReturn) {
@@ -110,6 +130,11 @@ void LoadBalancer::declare(const Config& c, MetricDecls& d) {
   for (const char* f : {"time_to_detect_ms_mean", "time_to_detect_ms_max", "crashes_undetected"})
     d.figure(f);
   if (c.mode == Mode::kProxy) kit::RpcClient::declare(d);
+  if (!c.vip) return;
+  for (const char* n : {"vrrp_adverts_sent", "vip_takeovers", "vip_released"})
+    d.counter(n);
+  for (const char* f : {"vip_failover_ms_mean", "vip_failover_ms_max", "vip_failovers"})
+    d.figure(f);
 }
 
 }  // namespace dsim::lb

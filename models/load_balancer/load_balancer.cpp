@@ -36,6 +36,7 @@ void LoadBalancer::on_start(Context& ctx) {
   m_.mark_backend_up = ctx.intern("lb_backend_up");
   probe_op_ = ctx.intern("health_check");
   if (config_.health_check && !backends_.empty()) probe_round(ctx);
+  if (config_.vip) vip_start(ctx);
 }
 
 void LoadBalancer::on_message(Context& ctx, const Envelope& env) {
@@ -43,12 +44,20 @@ void LoadBalancer::on_message(Context& ctx, const Envelope& env) {
     on_request(ctx, *req);
   } else if (const auto* resp = env.msg.get<queueing::Response>()) {
     if (!on_probe_answer(ctx, *resp, env.from)) on_response(ctx, *resp, env.from);
+  } else if (const auto* advert = env.msg.get<VrrpAdvert>()) {
+    on_advert(ctx, *advert);
   }
 }
 
-void LoadBalancer::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
+void LoadBalancer::on_timer(Context& ctx, TimerId id, TimerTag tag) {
   const auto [kind, value] = kit::timer_of<Timer>(tag);
   switch (kind) {
+    case Timer::kAdvert:
+      if (advert_.fired(id)) advertise(ctx);
+      return;
+    case Timer::kMasterDown:
+      if (master_down_.fired(id)) become_master(ctx);
+      return;
     case Timer::kCalls:
       refresh_eligible(ctx);  // a retry picks its backend now
       rpc_.on_timer(ctx, value);

@@ -65,6 +65,30 @@ struct OutlierSpec {
   double max_ejection_percent = 50;           ///< of the backends, ejected at once at most
 };
 
+/// An active/standby pair (or more) of balancers sharing a virtual IP, as VRRP (RFC 5798)
+/// and keepalived run them (vrrp.cpp). Node i of the group has priority 255 - i; the
+/// highest-priority node up is the master: it holds the group's virtual address, which its
+/// callers send to, and advertises every `advert_interval`. A backup that hears no
+/// advertisement from a node of higher priority for master_down = `down_after` x
+/// advert_interval + skew (skew = (256 - priority) / 256 x advert_interval) takes the
+/// address (a gratuitous ARP) and becomes master. With `preempt`, a node of higher priority
+/// that comes back takes the address back.
+struct VipSpec {
+  Duration advert_interval = seconds(1);
+  int64_t down_after = 3;
+  bool preempt = true;
+  uint64_t bytes = 40;  ///< an advertisement on the wire (IP header and VRRP packet)
+};
+
+/// A VRRP advertisement: the master's heartbeat to the other nodes of its group.
+struct VrrpAdvert {
+  static constexpr std::string_view kName = "vrrp_advert";
+  uint32_t priority;
+  uint32_t bytes;
+  uint32_t size_bytes() const { return bytes; }
+  std::string describe() const { return "vrrp advert, priority " + std::to_string(priority); }
+};
+
 class LoadBalancer final : public Model, private kit::CallHost {
  public:
   static constexpr std::string_view kName = "load_balancer";
@@ -83,11 +107,14 @@ class LoadBalancer final : public Model, private kit::CallHost {
     std::optional<HealthCheckSpec> health_check;
     std::optional<OutlierSpec> outlier;
     std::optional<SlowStartSpec> slow_start;
+    std::optional<VipSpec> vip;     ///< an active/standby group sharing a virtual address
     uint64_t response_bytes = 512;  ///< the refusals it makes itself
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
   static std::vector<std::string> callees(const Config& c) { return {c.backends}; }
+  /// With `vip`, the group has a virtual address its master holds.
+  static bool virtual_address(const Config& c) { return c.vip.has_value(); }
   /// The imbalance figures of each balancer group, from its nodes' end-of-run marks.
   static AnalysisOutput analyze(const AnalysisInput& in);
 
@@ -120,7 +147,14 @@ class LoadBalancer final : public Model, private kit::CallHost {
   const std::vector<Backend>& backends() const { return backends_; }
 
  private:
-  enum class Timer : uint8_t { kCalls, kProbeRound, kProbeTimeout, kEjectionEnd };
+  enum class Timer : uint8_t {
+    kCalls,
+    kProbeRound,
+    kProbeTimeout,
+    kEjectionEnd,
+    kAdvert,
+    kMasterDown
+  };
   struct Job {
     queueing::Request request;  // as received
   };
@@ -129,6 +163,7 @@ class LoadBalancer final : public Model, private kit::CallHost {
     Symbol probes_sent, probe_failures, marked_unhealthy, marked_healthy;
     Symbol ejections, ejections_denied, ejections_ended;
     Symbol mark_backend_requests, mark_backend_down, mark_backend_up;
+    Symbol adverts_sent, vip_takeovers, vip_released, mark_vip;
   };
 
   // load_balancer.cpp: relaying
@@ -158,6 +193,15 @@ class LoadBalancer final : public Model, private kit::CallHost {
   void back_in_service(Context& ctx, size_t i);
   size_t ejected_count() const;
 
+  // vrrp.cpp: the active/standby pair's virtual address
+  uint32_t priority(Context& ctx) const;
+  void vip_start(Context& ctx);
+  void on_advert(Context& ctx, const VrrpAdvert& advert);
+  void advertise(Context& ctx);
+  void become_master(Context& ctx);
+  void become_backup(Context& ctx);
+  Duration master_down_interval(Context& ctx) const;
+
   const Config& config_;
   kit::RpcClient rpc_;
   std::vector<Backend> backends_;
@@ -168,6 +212,9 @@ class LoadBalancer final : public Model, private kit::CallHost {
   uint64_t next_probe_ = 0;
   Symbol probe_op_;
   Metrics m_;
+  bool master_ = false;       // holds the group's virtual address (with vip)
+  kit::Timeout advert_;       // master: the next advertisement
+  kit::Timeout master_down_;  // backup: no advertisement heard for this long
 };
 
 }  // namespace dsim::lb
