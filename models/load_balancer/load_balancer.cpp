@@ -219,6 +219,9 @@ void LoadBalancer::on_stop(Context& ctx) {
 }
 
 void LoadBalancer::check_invariants() const {
+  for (const Backend& b : backends_) {
+    DSIM_ASSERT(!(b.registered && b.draining), "backend ", b.node, " drains while registered");
+  }
   if (!config_.outlier) {
     DSIM_ASSERT(ejected_count() == 0, "a backend ejected without outlier detection");
     return;
