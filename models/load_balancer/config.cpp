@@ -82,10 +82,9 @@ void check_overlap(ParamReader& item, const std::vector<Deregistration>& earlier
     const bool before = e.until && *e.until <= d.at;
     const bool after = d.until && *d.until <= e.at;
     if (before || after) continue;
+    const std::string by = "deregister[" + std::to_string(j) + "]";
     item.error("at", "backend " + std::to_string(d.backend) + " is already deregistered then (by " +
-                         "deregister[" + std::to_string(j) +
-                         "]); one backend's periods may not "
-                         "overlap");
+                         by + "); one backend's periods may not overlap");
     return;
   }
 }
@@ -166,6 +165,7 @@ LoadBalancer::Config LoadBalancer::parse(ParamReader& r) {
     if (c.max_requests_per_backend > 0) r.error("max_requests_per_backend", why);
     if (c.outlier) r.error("outlier", why);
     if (c.calls.retry.attempts() > 1) r.error("max_attempts", why);
+    if (r.has("draining")) r.error("draining", why);
   }
   return c;
 }
