@@ -24,6 +24,7 @@ constexpr std::pair<std::string_view, BalancerKind> kNames[] = {
     {"hash_client", BalancerKind::kHashClient},
     {"consistent_hash", BalancerKind::kConsistentHash},
     {"maglev", BalancerKind::kMaglev},
+    {"dns_round_robin", BalancerKind::kDnsRoundRobin},
 };
 
 bool all_healthy(std::span<const Observed> obs) {
@@ -301,6 +302,44 @@ class MaglevPolicy final : public BalancerPolicy {
   std::vector<uint32_t> table_;
 };
 
+/// A stub resolver's cache over a name whose A records are the candidates: the answer is
+/// the records in rotated order (candidate first_, first_ + 1, ...), kept until expires_.
+class DnsRoundRobinPolicy final : public BalancerPolicy {
+ public:
+  explicit DnsRoundRobinPolicy(Duration ttl) : ttl_(ttl) {}
+  size_t pick(std::span<const Observed> obs, const PickRequest& req, Rng& rng) override {
+    const size_t n = obs.size();
+    resolve(n, req.now, rng);
+    // A call takes the first record; a retry the record after the one that failed it.
+    size_t c = req.retry && req.failed < n ? (req.failed + 1) % n : first_;
+    const bool healthy = any_healthy(obs);
+    for (size_t tries = 0; tries < n && !is_eligible(obs, c, healthy); ++tries)
+      c = (c + 1) % n;
+    return c;
+  }
+
+ private:
+  void resolve(size_t n, SimTime now, Rng& rng) {
+    if (!resolved_) {
+      // Where the rotation stands and how old the cache entry is are the client's own: a
+      // client among many of one DNS server meets the rotation anywhere, at any time.
+      resolved_ = true;
+      first_ = rng.below(static_cast<uint32_t>(n));
+      const double left = rng.uniform_open01() * static_cast<double>(ttl_.ns());
+      expires_ = now + Duration::from_ns(std::max<int64_t>(1, std::llround(left)));
+      return;
+    }
+    if (now < expires_) return;
+    first_ = (first_ + 1) % n;  // the next rotation
+    expires_ = now + ttl_;
+  }
+
+  Duration ttl_;
+  bool resolved_ = false;
+  size_t first_ = 0;
+  SimTime expires_;
+};
+
 }  // namespace
 
 std::string_view balancer_name(BalancerKind k) {
@@ -340,6 +379,8 @@ std::unique_ptr<BalancerPolicy> make_balancer(const BalancerSpec& spec) {
       return std::make_unique<ConsistentHashPolicy>(spec);
     case BalancerKind::kMaglev:
       return std::make_unique<MaglevPolicy>(spec);
+    case BalancerKind::kDnsRoundRobin:
+      return std::make_unique<DnsRoundRobinPolicy>(spec.dns_ttl);
   }
   DSIM_ASSERT(false, "unknown balancer kind ", static_cast<int>(spec.kind));
   return nullptr;
@@ -457,6 +498,12 @@ void read_balancer_params(ParamReader& r, BalancerSpec& spec, bool target_node) 
     spec.table_size = static_cast<uint32_t>(r.integer(
         "table_size", spec.table_size, "maglev: lookup table slots (a prime)", 2, 100'000'007));
     if (!is_prime(spec.table_size)) r.error("table_size", "must be a prime number (65537 is)");
+  }
+  if (given("dns_ttl", spec.kind == K::kDnsRoundRobin, "dns_round_robin")) {
+    spec.dns_ttl = r.duration("dns_ttl", spec.dns_ttl,
+                              "dns_round_robin: how long a client keeps a resolved answer (the "
+                              "records' TTL)");
+    if (spec.dns_ttl <= Duration::zero()) r.error("dns_ttl", "must be > 0");
   }
   if (given("hash_seed", hashed, "hash_key, hash_client, consistent_hash and maglev")) {
     spec.seed = static_cast<uint64_t>(

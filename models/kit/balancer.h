@@ -32,6 +32,14 @@
 //                        candidate fills the slots of its own permutation of a prime-sized
 //                        table in turn; a key looks up its slot, so keys spread evenly and
 //                        few move when a candidate leaves
+//   dns_round_robin      a client resolving a name with one A record per candidate
+//                        through round-robin DNS: each answer is the records rotated by
+//                        one more than the last, and the client keeps it for `dns_ttl`;
+//                        every call goes to the first record of the cached answer, and a
+//                        retry to the record after the one that failed (as browsers and
+//                        most HTTP clients walk the address list). The first answer's
+//                        rotation is drawn, and so is how much of its TTL is left (a
+//                        cache entry of random age), so clients spread evenly
 //
 // Unhealthy candidates are passed over while a healthy one remains (when none is healthy,
 // every candidate is eligible again, as Envoy's panic mode).
@@ -87,6 +95,7 @@ enum class BalancerKind : uint8_t {
   kHashClient,
   kConsistentHash,
   kMaglev,
+  kDnsRoundRobin,
 };
 std::string_view balancer_name(BalancerKind k);
 
@@ -100,13 +109,16 @@ struct BalancerSpec {
   uint32_t table_size = 65537;    ///< maglev: lookup table slots (a prime)
   Duration decay = seconds(10);   ///< least_latency: the estimate's time constant
   uint64_t seed = 0;              ///< hash policies: the hash seed
+  /// dns_round_robin: how long a resolved answer is kept (the records' TTL; 60 s, as the
+  /// DNS names of AWS's load balancers)
+  Duration dns_ttl = seconds(60);
 };
 
 /// The names of every policy, for choice(): {{"random", kRandom}, ...}.
 std::vector<std::pair<std::string_view, BalancerKind>> balancer_choices();
 
 /// Reads the parameters of the policy `spec.kind` (choices, with_replacement,
-/// latency_decay, load_bound, vnodes, table_size, hash_seed and, with `target_node`, the
+/// latency_decay, load_bound, vnodes, table_size, hash_seed, dns_ttl and, with `target_node`, the
 /// fixed policy's node) from `r`: only those given are read (and written to the resolved
 /// scenario), and one the policy does not use is an error.
 void read_balancer_params(ParamReader& r, BalancerSpec& spec, bool target_node = false);

@@ -5,10 +5,10 @@
 // and the counts themselves go to lb_backends.csv.
 //
 // Time to detect: for every crash of a backend and every balancer node of the group that
-// had the backend in (not unhealthy, not ejected) and was up when it crashed, the time from
-// the crash to the node's first `lb_backend_down` mark for it (marked unhealthy or
-// ejected); a node that did not take it out before it restarted (or the run ended) missed
-// it (crashes_undetected counts such pairs).
+// had the backend in (not unhealthy, not ejected, not deregistered) and was up when it
+// crashed, the time from the crash to the node's first `lb_backend_down` mark for it
+// (marked unhealthy or ejected); a node that did not take it out before it restarted (or
+// the run ended) missed it (crashes_undetected counts such pairs).
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -55,23 +55,24 @@ std::optional<Imbalance> imbalance(const std::map<NodeId, double>& load) {
   return Imbalance{max / mean, std::sqrt(var) / mean};
 }
 
-// Whether balancer node `n` had backend `b` out (unhealthy or ejected) just before `t`,
-// replaying its marks since its last start.
+// Whether balancer node `n` had backend `b` out (unhealthy, ejected or deregistered) at
+// `t`, replaying its marks since its last start up to `t` (a deregistration at the very
+// time of the crash, as a deploy stopping a server as it deregisters it, included).
 bool out_before(const AnalysisInput& in, NodeId n, NodeId b, SimTime t) {
   SimTime started = SimTime::zero();
   for (const NodeLifeEvent& l : in.life) {
     if (l.node == n && l.at < t && l.status == NodeStatus::kUp) started = l.at;
   }
-  bool unhealthy = false, ejected = false;
+  bool out[3] = {false, false, false};  // by the mark's reason: unhealthy, ejected, deregistered
   for (const TimelineMark& m : in.marks) {
-    if (m.at >= t) break;
+    if (m.at > t) break;
     if (m.node != n || m.a != static_cast<int64_t>(b) || m.at < started) continue;
     const std::string_view kind = in.symbol_name(m.kind);
     const bool down = kind == "lb_backend_down";
     if (!down && kind != "lb_backend_up") continue;
-    (m.b == 0 ? unhealthy : ejected) = down;
+    if (m.b >= 0 && m.b < 3) out[m.b] = down;
   }
-  return unhealthy || ejected;
+  return out[0] || out[1] || out[2];
 }
 
 bool up_at(const AnalysisInput& in, NodeId n, SimTime t) {
@@ -97,7 +98,8 @@ void detect(const AnalysisInput& in, const std::vector<NodeId>& nodes, NodeId b,
     for (const TimelineMark& m : in.marks) {
       if (m.at < t || m.node != n || m.a != static_cast<int64_t>(b)) continue;
       if (m.at >= back) break;
-      if (in.symbol_name(m.kind) != "lb_backend_down") continue;
+      // A deregistration is the schedule's doing, not a detection.
+      if (in.symbol_name(m.kind) != "lb_backend_down" || m.b == 2) continue;
       seen = m.at;
       break;
     }

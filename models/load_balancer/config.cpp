@@ -1,4 +1,6 @@
 // The load balancer's parameters and the figures it declares.
+#include <string>
+
 #include "models/kit/rpc_client.h"
 #include "models/load_balancer/load_balancer.h"
 
@@ -58,8 +60,9 @@ void read_slow_start(ParamReader& r, LoadBalancer::Config& c) {
   if (s.window <= Duration::zero()) m.error("window", "must be > 0");
   if (r.has("slow_start")) {
     c.slow_start = s;
-    if (!c.health_check && !c.outlier) {
-      r.error("slow_start", "needs health_check or outlier (only they bring a backend back)");
+    if (!c.health_check && !c.outlier && c.deregister.empty()) {
+      r.error("slow_start",
+              "needs health_check, outlier or deregister (only they bring a backend back)");
     }
     if (c.calls.balancer.kind != kit::BalancerKind::kWeightedRoundRobin) {
       r.error("slow_start",
@@ -89,6 +92,67 @@ void read_vip(ParamReader& r, LoadBalancer::Config& c) {
   r.adopt_if_given("vip", m);
 }
 
+// Entry `d` against the earlier ones: one backend's deregistrations may not overlap.
+void check_overlap(ParamReader& item, const std::vector<Deregistration>& earlier,
+                   const Deregistration& d) {
+  for (size_t j = 0; j < earlier.size(); ++j) {
+    const Deregistration& e = earlier[j];
+    if (e.backend != d.backend) continue;
+    const bool before = e.until && *e.until <= d.at;
+    const bool after = d.until && *d.until <= e.at;
+    if (before || after) continue;
+    const std::string by = "deregister[" + std::to_string(j) + "]";
+    item.error("at", "backend " + std::to_string(d.backend) + " is already deregistered then (by " +
+                         by + "); one backend's periods may not overlap");
+    return;
+  }
+}
+
+Deregistration read_deregistration(ParamReader& item, const std::string& backends, uint32_t count) {
+  Deregistration d;
+  if (!item.has("backend") && !item.doc_mode())
+    item.error("backend", "missing required key 'backend'");
+  const int64_t backend =
+      item.integer("backend", 0, "the backend's index in the backends group (0, 1, ...)", 0);
+  d.backend = static_cast<size_t>(backend);
+  d.at = item.duration("at", d.at, "from then on it gets no new requests, and its calls drain");
+  d.until = item.optional_duration("until", "registered again then (default: never)");
+  item.finish();
+  if (count > 0 && backend >= static_cast<int64_t>(count)) {
+    item.error("backend", "is " + std::to_string(backend) + ", but group '" + backends + "' has " +
+                              std::to_string(count) + (count == 1 ? " node" : " nodes") +
+                              " (indexes 0 to " + std::to_string(count - 1) + ")");
+  }
+  if (d.until && *d.until <= d.at) {
+    item.error("until", "must be later than at (" + format_duration(d.at) + ")");
+  }
+  return d;
+}
+
+void read_deregister(ParamReader& r, LoadBalancer::Config& c) {
+  const ParamNode* list = r.raw(
+      "deregister", "list of {backend, at, until}",
+      "backends taken out of service on a schedule from the node's start (a rolling deploy, a "
+      "scale-in): [{backend: 0, at: 20s, until: 35s}] takes backend 0 (its index in the backends "
+      "group) out at 20 s, its calls in flight draining, and registers it again at 35 s (no "
+      "until: never)",
+      "none");
+  if (!list) return;
+  if (list->kind != ParamNode::Kind::kList) {
+    r.error("deregister",
+            "expected a list of {backend: <index>, at: <duration>, until: <duration>}");
+    return;
+  }
+  const uint32_t count = r.env().size_of(c.backends);
+  for (size_t i = 0; i < list->items.size(); ++i) {
+    ParamReader item(&list->items[i], &r.env(), r.path() + ".deregister[" + std::to_string(i) + "]",
+                     list->items[i].loc);
+    const Deregistration d = read_deregistration(item, c.backends, count);
+    check_overlap(item, c.deregister, d);
+    c.deregister.push_back(d);
+  }
+}
+
 }  // namespace
 
 LoadBalancer::Config LoadBalancer::parse(ParamReader& r) {
@@ -107,6 +171,11 @@ LoadBalancer::Config LoadBalancer::parse(ParamReader& r) {
                 0);
   read_health_check(r, c);
   read_outlier(r, c);
+  read_deregister(r, c);
+  c.draining = r.duration("draining", c.draining,
+                          "how long the calls in flight to a deregistered backend may still "
+                          "complete (AWS's deregistration delay); those still in flight then are "
+                          "cut, answered as refused (0: at once; proxy mode)");
   read_slow_start(r, c);
   read_vip(r, c);
   c.response_bytes =
@@ -116,6 +185,7 @@ LoadBalancer::Config LoadBalancer::parse(ParamReader& r) {
     if (c.max_requests_per_backend > 0) r.error("max_requests_per_backend", why);
     if (c.outlier) r.error("outlier", why);
     if (c.calls.retry.attempts() > 1) r.error("max_attempts", why);
+    if (r.has("draining")) r.error("draining", why);
   }
   return c;
 }
@@ -130,11 +200,16 @@ void LoadBalancer::declare(const Config& c, MetricDecls& d) {
   for (const char* f : {"time_to_detect_ms_mean", "time_to_detect_ms_max", "crashes_undetected"})
     d.figure(f);
   if (c.mode == Mode::kProxy) kit::RpcClient::declare(d);
-  if (!c.vip) return;
-  for (const char* n : {"vrrp_adverts_sent", "vip_takeovers", "vip_released"})
+  if (c.vip) {
+    for (const char* n : {"vrrp_adverts_sent", "vip_takeovers", "vip_released"})
+      d.counter(n);
+    for (const char* f : {"vip_failover_ms_mean", "vip_failover_ms_max", "vip_failovers"})
+      d.figure(f);
+  }
+  if (c.deregister.empty()) return;
+  for (const char* n : {"deregistrations", "registrations", "drained", "cut"})
     d.counter(n);
-  for (const char* f : {"vip_failover_ms_mean", "vip_failover_ms_max", "vip_failovers"})
-    d.figure(f);
+  d.timing("drain_time");
 }
 
 }  // namespace dsim::lb

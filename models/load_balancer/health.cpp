@@ -9,8 +9,8 @@
 //     count; `consecutive_errors` errors in a row eject the backend for base_ejection_time
 //     x the number of times it was ejected, unless that would eject more than
 //     max_ejection_percent of the backends (then the next error tries again).
-//   - slow start: a backend back in service (healthy and not ejected) has its weight held
-//     at max(min_weight, time in service / window) until the window is over.
+//   - slow start: a backend back in service (healthy, not ejected, registered) has its
+//     weight held at max(min_weight, time in service / window) until the window is over.
 // The probe is a plain request (operation `health_check`), since backends speak the plain
 // contract; its call id is numbered from 2^37 up, a range the balancer's RpcClient (which
 // numbers from 1) never reaches in a run.
@@ -131,7 +131,8 @@ void LoadBalancer::end_ejection(Context& ctx, size_t i) {
 
 void LoadBalancer::back_in_service(Context& ctx, size_t i) {
   Backend& b = backends_[i];
-  if (config_.slow_start && b.checked_healthy && !b.ejected) b.back_at = ctx.monotonic();
+  if (config_.slow_start && b.registered && b.checked_healthy && !b.ejected)
+    b.back_at = ctx.monotonic();
 }
 
 }  // namespace dsim::lb

@@ -34,9 +34,15 @@ void LoadBalancer::on_start(Context& ctx) {
   m_.mark_backend_requests = ctx.intern("lb_backend_requests");
   m_.mark_backend_down = ctx.intern("lb_backend_down");
   m_.mark_backend_up = ctx.intern("lb_backend_up");
+  m_.deregistrations = ctx.intern("deregistrations");
+  m_.registrations = ctx.intern("registrations");
+  m_.drained = ctx.intern("drained");
+  m_.cut = ctx.intern("cut");
+  m_.drain_time = ctx.intern("drain_time");
   probe_op_ = ctx.intern("health_check");
   if (config_.health_check && !backends_.empty()) probe_round(ctx);
   if (config_.vip) vip_start(ctx);
+  schedule_registrations(ctx);
 }
 
 void LoadBalancer::on_message(Context& ctx, const Envelope& env) {
@@ -70,6 +76,16 @@ void LoadBalancer::on_timer(Context& ctx, TimerId id, TimerTag tag) {
       return;
     case Timer::kEjectionEnd:
       end_ejection(ctx, static_cast<size_t>(value));
+      return;
+    case Timer::kDeregister:
+      deregister(ctx, static_cast<size_t>(value));
+      return;
+    case Timer::kRegister:
+      reregister(ctx, static_cast<size_t>(value));
+      return;
+    case Timer::kDrainEnd:
+      backends_.at(value).drain_timer = TimerId{};
+      cut_calls(ctx, static_cast<size_t>(value));
       return;
   }
 }
@@ -115,13 +131,15 @@ void LoadBalancer::refuse(Context& ctx, const queueing::Request& req) {
 }
 
 void LoadBalancer::on_response(Context& ctx, const queueing::Response& resp, NodeId from) {
-  const bool live = rpc_.handle_of(resp.call).has_value();
-  if (live) {
-    if (const size_t i = index_of(from); i != kit::kNoCandidate)
-      attempt_result(ctx, i, resp.accepted);
+  const auto live = rpc_.handle_of(resp.call);
+  const size_t i = live ? index_of(from) : kit::kNoCandidate;
+  if (i != kit::kNoCandidate) {
+    attempt_result(ctx, i, resp.accepted);
+    jobs_.at(*live).backend = kit::kNoCandidate;
   }
   const auto done = rpc_.on_answer(ctx, resp.call, from,
                                    resp.accepted ? kit::Answer::kDone : kit::Answer::kRefused);
+  if (i != kit::kNoCandidate) attempt_over(ctx, i, true);  // its count in flight is settled
   if (done.status != kit::RpcClient::Outcome::Status::kDone) return;
   const auto it = jobs_.find(done.handle);
   DSIM_ASSERT(it != jobs_.end(), "a relayed call ended with no request behind it");
@@ -131,15 +149,17 @@ void LoadBalancer::on_response(Context& ctx, const queueing::Response& resp, Nod
 }
 
 bool LoadBalancer::refresh_eligible(Context& ctx) {
-  const bool any_up = std::any_of(backends_.begin(), backends_.end(),
-                                  [](const Backend& b) { return b.checked_healthy && !b.ejected; });
+  const bool any_up = std::any_of(backends_.begin(), backends_.end(), [](const Backend& b) {
+    return b.registered && b.checked_healthy && !b.ejected;
+  });
   const auto observed = rpc_.observed();
   const auto limit = static_cast<uint64_t>(config_.max_requests_per_backend);
   const SimTime now = ctx.monotonic();
   bool any = false;
   for (size_t i = 0; i < backends_.size(); ++i) {
     Backend& b = backends_[i];
-    const bool up = (b.checked_healthy && !b.ejected) || !any_up;  // none up: all (panic)
+    // None up: every registered one (panic); a deregistered backend never.
+    const bool up = b.registered && ((b.checked_healthy && !b.ejected) || !any_up);
     const bool room = limit == 0 || observed[i].outstanding < limit;
     const bool ok = up && room;
     const double weight = slow_start_weight(b, now);
@@ -176,9 +196,11 @@ size_t LoadBalancer::index_of(NodeId n) const {
 
 void LoadBalancer::send_request(Context& ctx, uint64_t handle, const kit::CallHeader& header,
                                 NodeId to, uint32_t /*request*/) {
-  queueing::Request out = jobs_.at(handle).request;
+  Job& job = jobs_.at(handle);
+  queueing::Request out = job.request;
   out.call = header;
-  if (const size_t i = index_of(to); i != kit::kNoCandidate) ++backends_[i].sent;
+  job.backend = index_of(to);
+  if (job.backend != kit::kNoCandidate) ++backends_[job.backend].sent;
   ctx.send(to, out);
 }
 
@@ -192,8 +214,12 @@ void LoadBalancer::call_failed(Context& ctx, uint64_t handle, const kit::CallEnd
   jobs_.erase(it);
 }
 
-void LoadBalancer::attempt_timed_out(Context& ctx, uint64_t /*handle*/, NodeId to) {
-  if (const size_t i = index_of(to); i != kit::kNoCandidate) attempt_result(ctx, i, false);
+void LoadBalancer::attempt_timed_out(Context& ctx, uint64_t handle, NodeId to) {
+  jobs_.at(handle).backend = kit::kNoCandidate;
+  if (const size_t i = index_of(to); i != kit::kNoCandidate) {
+    attempt_result(ctx, i, false);
+    attempt_over(ctx, i, false);
+  }
 }
 
 void LoadBalancer::on_stop(Context& ctx) {
@@ -202,6 +228,9 @@ void LoadBalancer::on_stop(Context& ctx) {
 }
 
 void LoadBalancer::check_invariants() const {
+  for (const Backend& b : backends_) {
+    DSIM_ASSERT(!(b.registered && b.draining), "backend ", b.node, " drains while registered");
+  }
   if (!config_.outlier) {
     DSIM_ASSERT(ejected_count() == 0, "a backend ejected without outlier detection");
     return;

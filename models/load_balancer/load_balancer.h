@@ -17,6 +17,13 @@
 // with every backend down, all are eligible again (Envoy's panic mode); with every
 // eligible backend full, the request is refused.
 //
+// A backend can be deregistered on a schedule (`deregister`: a rolling deploy, a scale-in)
+// and registered again: while deregistered it is no candidate for new requests, whatever
+// the other backends' state (drain.cpp). In proxy mode the calls already relayed to it
+// drain, as a target of AWS's load balancers in its deregistration delay or an Envoy host
+// being drained: they may complete for up to `draining`, and those still in flight then
+// are cut, answered to their callers as refused (a reset connection).
+//
 // At the end each node reports how many requests it sent to each backend (a timeline
 // mark per backend); the analysis (analysis.cpp) sums them over the group and reports the
 // imbalance: max/mean and the coefficient of variation of requests per backend. Each node
@@ -89,6 +96,15 @@ struct VrrpAdvert {
   std::string describe() const { return "vrrp advert, priority " + std::to_string(priority); }
 };
 
+/// One deregistration of a backend, on the balancer node's clock from its start (as the
+/// workload's schedules): from `at` it gets no new requests; from `until` it is registered
+/// again (none: it stays out).
+struct Deregistration {
+  size_t backend = 0;  ///< its index in the backends group
+  Duration at;
+  std::optional<Duration> until;
+};
+
 class LoadBalancer final : public Model, private kit::CallHost {
  public:
   static constexpr std::string_view kName = "load_balancer";
@@ -107,7 +123,11 @@ class LoadBalancer final : public Model, private kit::CallHost {
     std::optional<HealthCheckSpec> health_check;
     std::optional<OutlierSpec> outlier;
     std::optional<SlowStartSpec> slow_start;
-    std::optional<VipSpec> vip;     ///< an active/standby group sharing a virtual address
+    std::optional<VipSpec> vip;              ///< an active/standby group sharing a virtual address
+    std::vector<Deregistration> deregister;  ///< in the order written
+    /// How long the calls in flight to a deregistered backend may go on (AWS's
+    /// deregistration delay, 300 s by default); 0: they are cut at once.
+    Duration draining = seconds(300);
     uint64_t response_bytes = 512;  ///< the refusals it makes itself
   };
   static Config parse(ParamReader& r);
@@ -143,6 +163,11 @@ class LoadBalancer final : public Model, private kit::CallHost {
     SimTime ejected_until;  ///< monotonic clock
     // slow start
     std::optional<SimTime> back_at;  ///< monotonic clock: when it came back into service
+    // registration
+    bool registered = true;
+    bool draining = false;  ///< deregistered, with relayed calls to it still awaited
+    SimTime drain_from;     ///< monotonic clock: when the draining began
+    TimerId drain_timer;    ///< when the calls still in flight are cut
   };
   const std::vector<Backend>& backends() const { return backends_; }
 
@@ -153,10 +178,14 @@ class LoadBalancer final : public Model, private kit::CallHost {
     kProbeTimeout,
     kEjectionEnd,
     kAdvert,
-    kMasterDown
+    kMasterDown,
+    kDeregister,
+    kRegister,
+    kDrainEnd
   };
   struct Job {
-    queueing::Request request;  // as received
+    queueing::Request request;           // as received
+    size_t backend = kit::kNoCandidate;  // where its attempt in flight went (none: no attempt)
   };
   struct Metrics {
     Symbol proxied, forwarded, relay_failed, refused_no_backend;
@@ -164,6 +193,7 @@ class LoadBalancer final : public Model, private kit::CallHost {
     Symbol ejections, ejections_denied, ejections_ended;
     Symbol mark_backend_requests, mark_backend_down, mark_backend_up;
     Symbol adverts_sent, vip_takeovers, vip_released, mark_vip;
+    Symbol deregistrations, registrations, drained, cut, drain_time;
   };
 
   // load_balancer.cpp: relaying
@@ -201,6 +231,16 @@ class LoadBalancer final : public Model, private kit::CallHost {
   void become_master(Context& ctx);
   void become_backup(Context& ctx);
   Duration master_down_interval(Context& ctx) const;
+
+  // drain.cpp: deregistration, draining, registration
+  void schedule_registrations(Context& ctx);
+  void deregister(Context& ctx, size_t entry);
+  void reregister(Context& ctx, size_t entry);
+  /// An attempt relayed to backend i is over (answered, timed out): while i drains, an
+  /// answer counts as drained, and the last one ends the draining.
+  void attempt_over(Context& ctx, size_t i, bool answered);
+  void end_draining(Context& ctx, size_t i);
+  void cut_calls(Context& ctx, size_t i);
 
   const Config& config_;
   kit::RpcClient rpc_;

@@ -100,8 +100,11 @@ struct ParamEnv {
   Diagnostics* diagnostics = nullptr;
   std::vector<std::string> group_names;   ///< the groups a parameter may refer to
   std::vector<std::string> group_models;  ///< their models, by the same index ("": not given)
-  std::string base_dir;                   ///< for relative file names (empirical CDFs)
-  uint32_t group_count = 0;               ///< nodes of the group whose params are read (0: unknown)
+  /// Their node counts, by the same index (0: not known, e.g. not a number; the group's own
+  /// reading reports that).
+  std::vector<uint32_t> group_sizes;
+  std::string base_dir;      ///< for relative file names (empirical CDFs)
+  uint32_t group_count = 0;  ///< nodes of the group whose params are read (0: unknown)
   bool doc_mode = false;
   /// Indexes of group_names sorted by name (set by index_groups()): finding a group is then
   /// a binary search, where a scenario may hold 10^5 groups that each name another. While
@@ -116,6 +119,11 @@ struct ParamEnv {
   std::string_view model_of(std::string_view name) const {
     const auto g = find_group(name);
     return g && *g < group_models.size() ? std::string_view(group_models[*g]) : std::string_view();
+  }
+  /// The node count of group `name` (0 when not known).
+  uint32_t size_of(std::string_view name) const {
+    const auto g = find_group(name);
+    return g && *g < group_sizes.size() ? group_sizes[*g] : 0;
   }
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <set>
 
 #include "sim/core/text_input.h"
@@ -257,7 +258,19 @@ void apply_options(ParamNode& root, const LoadOptions& options, Diagnostics& dia
 // The names and models of the groups (model "" when not given), as written.
 struct DeclaredGroups {
   std::vector<std::string> names, models;
+  std::vector<uint32_t> sizes;  // 0: not a count (the group's reading says so)
 };
+
+// A group's `count` as written (1 when absent, 0 when not a count).
+uint32_t declared_count(const ParamNode& group) {
+  const ParamNode* c = group.find("count");
+  if (!c) return 1;
+  if (c->kind != ParamNode::Kind::kScalar || c->scalar.empty()) return 0;
+  uint32_t n = 0;
+  const char* end = c->scalar.data() + c->scalar.size();
+  const auto [p, ec] = std::from_chars(c->scalar.data(), end, n);
+  return ec == std::errc() && p == end ? n : 0;
+}
 
 DeclaredGroups declared_groups(const ParamNode& root) {
   DeclaredGroups d;
@@ -269,6 +282,7 @@ DeclaredGroups declared_groups(const ParamNode& root) {
     const ParamNode* m = g.find("model");
     d.names.push_back(n->scalar);
     d.models.push_back(m && m->kind == ParamNode::Kind::kScalar ? m->scalar : "");
+    d.sizes.push_back(declared_count(g));
   }
   return d;
 }
@@ -393,6 +407,7 @@ std::optional<ScenarioSpec> read_scenario(ParamNode tree, const std::string& fil
   env.diagnostics = &diag;
   env.group_names = declared.names;
   env.group_models = declared.models;
+  env.group_sizes = declared.sizes;
   env.index_groups();
   env.base_dir = dirname_of(file);
   ParamReader top(&*root, &env, "", SourceLoc{file, 1, 1});

@@ -3,6 +3,7 @@
 // Statistical checks allow five standard deviations of their sample sizes.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -42,7 +43,7 @@ double tolerance(double p, int n) {
 TEST_CASE("balancer: every policy has a name that reads back") {
   for (const auto& [name, kind] : balancer_choices())
     CHECK(balancer_name(kind) == name);
-  CHECK(balancer_choices().size() == 13);
+  CHECK(balancer_choices().size() == 14);
 }
 
 TEST_CASE("balancer: random is the caller's draw below n, and skips unhealthy candidates") {
@@ -328,4 +329,86 @@ TEST_CASE("balancer: distinct picks are a partial shuffle of the caller's permut
   }
   CHECK(seen.size() > 5);
   CHECK(std::set<size_t>(order.begin(), order.end()).size() == 6);  // still a permutation
+}
+
+namespace {
+
+std::unique_ptr<BalancerPolicy> dns(Duration ttl, size_t n) {
+  BalancerSpec s;
+  s.kind = BalancerKind::kDnsRoundRobin;
+  s.dns_ttl = ttl;
+  auto p = make_balancer(s);
+  p->start(n, 0);
+  return p;
+}
+
+PickRequest at(Duration t) {
+  PickRequest req;
+  req.now = SimTime::zero() + t;
+  return req;
+}
+
+}  // namespace
+
+TEST_CASE("balancer: dns_round_robin keeps the first record for a TTL, then the next rotation") {
+  std::vector<Observed> obs(3);
+  auto p = dns(seconds(10), 3);
+  Rng rng(1, 2);
+  // The first answer: a drawn rotation, cached for a drawn part of the TTL.
+  Rng mirror(1, 2);
+  const size_t first = mirror.below(3);
+  const auto left = Duration::from_ns(std::llround(mirror.uniform_open01() * 1e10));
+  CHECK(p->pick(obs, at(Duration::zero()), rng) == first);
+  CHECK(p->pick(obs, at(left - Duration::from_ns(1)), rng) == first);
+  // Expired: resolved again, the records rotated by one, kept for a whole TTL.
+  CHECK(p->pick(obs, at(left), rng) == (first + 1) % 3);
+  CHECK(p->pick(obs, at(left + seconds(10) - Duration::from_ns(1)), rng) == (first + 1) % 3);
+  CHECK(p->pick(obs, at(left + seconds(10)), rng) == (first + 2) % 3);
+  // A failed attempt's retry takes the record after the one that failed; new calls still go
+  // to the first record of the cached answer.
+  PickRequest retry = at(left + seconds(11));
+  retry.retry = true;
+  retry.failed = (first + 2) % 3;
+  CHECK(p->pick(obs, retry, rng) == first);
+  retry.failed = first;
+  CHECK(p->pick(obs, retry, rng) == (first + 1) % 3);
+  CHECK(p->pick(obs, at(left + seconds(12)), rng) == (first + 2) % 3);
+  // A record the caller knows unhealthy is passed over for the next one.
+  obs[(first + 2) % 3].healthy = false;
+  CHECK(p->pick(obs, at(left + seconds(13)), rng) == first);
+}
+
+TEST_CASE("balancer: under dns_round_robin the clients pinned to a record leave it over one TTL") {
+  // N clients resolve at time 0: each gets a random rotation and a cache entry with a
+  // uniform part of the TTL left, so those whose answer starts with record 0 (about N/n)
+  // re-resolve uniformly over the next TTL, and the share of them still pinned to it
+  // after s is 1 - s/TTL. The rotation brings others to record 0 meanwhile: its share of
+  // all the clients stays 1/n.
+  constexpr int kClients = 4000;
+  constexpr size_t kRecords = 4;
+  const Duration ttl = seconds(10);
+  std::vector<Observed> obs(kRecords);
+  std::vector<std::unique_ptr<BalancerPolicy>> clients;
+  std::vector<Rng> rngs;
+  std::vector<int> pinned;  // the clients on record 0 at time 0
+  for (int c = 0; c < kClients; ++c) {
+    clients.push_back(dns(ttl, kRecords));
+    rngs.emplace_back(7, static_cast<uint64_t>(c));
+    if (clients[c]->pick(obs, at(Duration::zero()), rngs[c]) == 0) pinned.push_back(c);
+  }
+  const double m = static_cast<double>(pinned.size());
+  CHECK(m == Approx(kClients / 4.0).margin(kClients * tolerance(0.25, kClients)));
+  for (int step = 1; step <= 4; ++step) {
+    const Duration s = ttl * step / 4;
+    int still = 0, on_first = 0;
+    for (int c = 0; c < kClients; ++c) {
+      const bool on = clients[c]->pick(obs, at(s - Duration::from_ns(1)), rngs[c]) == 0;
+      on_first += on ? 1 : 0;
+      still += on && std::binary_search(pinned.begin(), pinned.end(), c) ? 1 : 0;
+    }
+    const double expect = 1.0 - step / 4.0;
+    INFO("after " << step << "/4 of the TTL");
+    CHECK(still / m == Approx(expect).margin(tolerance(expect, static_cast<int>(m)) + 1e-9));
+    CHECK(on_first == Approx(kClients / 4.0).margin(kClients * tolerance(0.25, kClients)));
+  }
 }

@@ -453,3 +453,138 @@ TEST_CASE("load_balancer: slow start ramps a returning backend's weight up over 
   CHECK(std::abs(to_first(20) - 10) <= 1);  // the window is over: 1 : 1
   CHECK_FALSE(rig.lb->backends()[0].back_at);
 }
+
+namespace {
+
+/// Round robin over three backends, backend 0 (node 1) deregistered from 1 s to 5 s,
+/// attempts that do not time out before the draining ends.
+LoadBalancer::Config draining(Duration drain) {
+  LoadBalancer::Config c = round_robin();
+  c.calls.timeout = seconds(60);
+  c.deregister.push_back({0, seconds(1), seconds(5)});
+  c.draining = drain;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("load_balancer: a deregistered backend gets no new requests, and its calls drain") {
+  Rig rig(draining(seconds(2)));
+  rig.request(kit::make_call_id(kClient, 1));  // -> 1
+  rig.request(kit::make_call_id(kClient, 2));  // -> 2
+  REQUIRE(rig.ctx.fire_next(*rig.lb));         // the deregistration, at 1 s
+  CHECK(rig.ctx.now() == SimTime::zero() + seconds(1));
+  CHECK_FALSE(rig.lb->backends()[0].registered);
+  CHECK(rig.lb->backends()[0].draining);
+  CHECK(rig.ctx.counter("deregistrations") == 1);
+  for (uint64_t id = 3; id <= 8; ++id)
+    rig.request(kit::make_call_id(kClient, id));
+  const auto sent = rig.relayed();
+  REQUIRE(sent.size() == 8);
+  for (size_t i = 2; i < sent.size(); ++i)
+    CHECK(sent[i].first != 1);
+  // The call in flight completes within the draining, and goes back to its caller.
+  rig.ctx.advance(ms(300));
+  rig.ctx.deliver(*rig.lb, 1, Response{sent[0].second.call.id, true, 300});
+  const auto answers = rig.to_client();
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].call == kit::make_call_id(kClient, 1));
+  CHECK(answers[0].accepted);
+  CHECK(rig.ctx.counter("drained") == 1);
+  CHECK_FALSE(rig.lb->backends()[0].draining);  // nothing left in flight: over at once
+  CHECK(rig.ctx.recorder().observations[rig.ctx.intern("drain_time").id] ==
+        std::vector<Duration>{ms(300)});
+  // Registered again at 5 s (the draining's end timer was cancelled: nothing fires at 3 s).
+  REQUIRE(rig.ctx.fire_next(*rig.lb));
+  CHECK(rig.ctx.now() == SimTime::zero() + seconds(5));
+  CHECK(rig.lb->backends()[0].registered);
+  CHECK(rig.ctx.counter("registrations") == 1);
+  for (uint64_t id = 9; id <= 11; ++id)
+    rig.request(kit::make_call_id(kClient, id));
+  int to_first = 0;
+  for (size_t i = 8; i < rig.relayed().size(); ++i)
+    to_first += rig.relayed()[i].first == 1 ? 1 : 0;
+  CHECK(to_first == 1);
+  // The marks: down at 1 s, up at 5 s, both with reason 2 (deregistered).
+  std::vector<std::pair<std::string_view, int64_t>> marks;
+  for (const auto& m : rig.ctx.recorder().marks)
+    marks.emplace_back(rig.ctx.symbol_name(m.kind), m.b);
+  CHECK(marks == std::vector<std::pair<std::string_view, int64_t>>{{"lb_backend_down", 2},
+                                                                   {"lb_backend_up", 2}});
+}
+
+TEST_CASE("load_balancer: calls still in flight when the draining ends are cut as refused") {
+  Rig rig(draining(seconds(2)));
+  rig.request(kit::make_call_id(kClient, 1));  // -> 1
+  rig.request(kit::make_call_id(kClient, 2));  // -> 2
+  rig.request(kit::make_call_id(kClient, 3));  // -> 3
+  rig.request(kit::make_call_id(kClient, 4));  // -> 1
+  REQUIRE(rig.ctx.fire_next(*rig.lb));         // deregistered at 1 s
+  rig.answer_last(1, true);                    // call 4 completes: drained
+  CHECK(rig.ctx.counter("drained") == 1);
+  CHECK(rig.lb->backends()[0].draining);  // call 1 is still in flight
+  REQUIRE(rig.ctx.fire_next(*rig.lb));    // the draining's end
+  CHECK(rig.ctx.now() == SimTime::zero() + seconds(3));
+  CHECK(rig.ctx.counter("cut") == 1);
+  CHECK_FALSE(rig.lb->backends()[0].draining);
+  const auto answers = rig.to_client();
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[1].call == kit::make_call_id(kClient, 1));
+  CHECK_FALSE(answers[1].accepted);
+  CHECK(rig.ctx.counter("relay_failed") == 0);  // cut, not failed by the backend
+  // The backend's answer to the cut call, when it comes, is late; the others are untouched.
+  rig.ctx.deliver(*rig.lb, 1, Response{rig.relayed()[0].second.call.id, true, 300});
+  CHECK(rig.ctx.counter("late_responses") == 1);
+  CHECK(rig.to_client().size() == 2);
+  rig.answer_last(2, true);
+  CHECK(rig.to_client().size() == 3);
+  CHECK(rig.ctx.recorder().observations[rig.ctx.intern("drain_time").id] ==
+        std::vector<Duration>{seconds(2)});
+}
+
+TEST_CASE("load_balancer: with draining 0 the calls in flight are cut at the deregistration") {
+  Rig rig(draining(Duration::zero()));
+  rig.request(kit::make_call_id(kClient, 1));  // -> 1
+  rig.request(kit::make_call_id(kClient, 2));  // -> 2
+  REQUIRE(rig.ctx.fire_next(*rig.lb));
+  CHECK(rig.ctx.now() == SimTime::zero() + seconds(1));
+  CHECK(rig.ctx.counter("cut") == 1);
+  const auto answers = rig.to_client();
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].call == kit::make_call_id(kClient, 1));
+  CHECK_FALSE(answers[0].accepted);
+  // No draining to wait for: what is left is the registration, and call 2's timeout.
+  const auto pending = rig.ctx.pending();
+  REQUIRE(pending.size() == 2);
+  CHECK(pending[0]->at == SimTime::zero() + seconds(5));
+  CHECK(pending[1]->at == SimTime::zero() + seconds(60));
+}
+
+TEST_CASE(
+    "load_balancer: a deregistered backend is left out of panic mode, and with none left it "
+    "refuses") {
+  LoadBalancer::Config c = draining(seconds(2));
+  c.outlier = OutlierSpec{};
+  c.outlier->consecutive_errors = 1;
+  c.outlier->max_ejection_percent = 100;
+  c.deregister.push_back({2, seconds(1), std::nullopt});
+  Rig rig(c);
+  REQUIRE(rig.ctx.fire_next(*rig.lb));  // backends 0 and 2 deregistered at 1 s
+  REQUIRE(rig.ctx.fire_next(*rig.lb));
+  rig.request(kit::make_call_id(kClient, 1));
+  REQUIRE(rig.relayed().size() == 1);
+  CHECK(rig.relayed()[0].first == 2);
+  rig.answer_last(2, false);  // backend 1 (node 2) ejected: the only registered one
+  REQUIRE(rig.lb->backends()[1].ejected);
+  rig.request(kit::make_call_id(kClient, 2));  // panic: among the registered only
+  REQUIRE(rig.relayed().size() == 2);
+  CHECK(rig.relayed()[1].first == 2);
+  rig.answer_last(2, true);
+  c.deregister.push_back({1, seconds(1), std::nullopt});
+  Rig none(c);
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(none.ctx.fire_next(*none.lb));
+  none.request(kit::make_call_id(kClient, 1));
+  CHECK(none.relayed().empty());
+  CHECK(none.ctx.counter("refused_no_backend") == 1);
+}
