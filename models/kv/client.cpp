@@ -88,7 +88,8 @@ void KvClient::read_calls(ParamReader& r, Config& c) {
       "which store node an attempt goes to, by a balancer policy of the kit: random, "
       "round_robin, fixed (target_node), sticky (the node that last answered, moving on after a "
       "failure), key_owner (per key, the node that last answered or was named by a redirect), "
-      "least_outstanding, power_of_d, least_latency, weighted_round_robin, hash_key, "
+      "least_outstanding, power_of_d, least_latency, weighted_round_robin, dns_round_robin, "
+      "hash_key, "
       "hash_client, consistent_hash, maglev; redirects are always followed");
   kit::read_balancer_params(r, calls.balancer, /*target_node=*/true);
   calls.max_redirects =
