@@ -1,6 +1,6 @@
 // Clocks (exact drift and step arithmetic, timers on drifting oscillators, sync bounds),
 // the durable store (what a crash keeps), and node faults on a real engine: crash and
-// restart, pause and resume.
+// restart, pause and resume; a group's virtual address.
 #include <catch2/catch.hpp>
 
 #include <memory>
@@ -280,4 +280,58 @@ TEST_CASE("messages to a crashed node are dropped as node_down, its timers never
   // 5 s + 4 s.
   REQUIRE(!log.fired.empty());
   CHECK(log.fired[0].first == at(seconds(9)));
+}
+
+namespace {
+
+// Records the notes it receives; with `claim_at`, claims its group's virtual address then.
+class Claimer final : public Model {
+ public:
+  Claimer(std::vector<std::pair<NodeId, SimTime>>* got, std::optional<Duration> claim_at,
+          NodeId* address)
+      : got_(got), claim_at_(claim_at), address_(address) {}
+  void on_start(Context& ctx) override {
+    *address_ = ctx.group_address("dst");
+    CHECK(ctx.group_address("src") == kNoNode);
+    if (claim_at_) ctx.set_timer(*claim_at_, 0);
+  }
+  void on_message(Context& ctx, const Envelope&) override {
+    got_->emplace_back(ctx.self(), ctx.now());
+  }
+  void on_timer(Context& ctx, TimerId, TimerTag) override { ctx.claim_address(); }
+
+ private:
+  std::vector<std::pair<NodeId, SimTime>>* got_;
+  std::optional<Duration> claim_at_;
+  NodeId* address_;
+};
+
+}  // namespace
+
+TEST_CASE("a group's virtual address goes to the node that claimed it last, up or not") {
+  EngineConfig cfg;
+  cfg.end = at(seconds(10));
+  cfg.network.latency = constant_time(ms(1));
+  Engine e(cfg);
+  std::vector<std::pair<NodeId, SimTime>> got;
+  NodeId address = kNoNode;
+  e.add_group("src", 1, [] {
+    return std::make_unique<Sender>(Engine::kFirstAddress,
+                                    std::vector<Duration>{seconds(1), seconds(3), seconds(6)});
+  });
+  uint32_t made = 0;
+  e.add_group("dst", 2, [&] {
+    const bool second = made++ % 2 == 1;  // nodes 1 and 2, in order
+    return std::make_unique<Claimer>(
+        &got, second ? std::optional<Duration>(seconds(2)) : std::nullopt, &address);
+  });
+  e.add_address(1);
+  e.at(at(seconds(5)), [](Engine& en) { CHECK(en.crash(2)); });
+  e.run();
+  CHECK(address == Engine::kFirstAddress);
+  // At first the group's first node holds it; node 2 claims it at 2 s; at 6 s it still
+  // holds it, down: the note is dropped, not rerouted.
+  CHECK(got == std::vector<std::pair<NodeId, SimTime>>{{1, at(ms(1001))}, {2, at(ms(3001))}});
+  CHECK(e.network().totals().dropped[static_cast<size_t>(DropCause::kNodeDown)] == 1);
+  CHECK(e.holder_of(Engine::kFirstAddress) == 2);
 }
