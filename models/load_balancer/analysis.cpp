@@ -130,16 +130,43 @@ std::optional<Detection> detections(const AnalysisInput& in, const std::vector<N
   return out;
 }
 
-void add_detection_rows(AnalysisOutput& out, const std::string& group, const Detection& d) {
-  out.rows.push_back({group, "", "crashes_undetected", static_cast<double>(d.missed)});
+// Slowdowns of the backends (fault `slow`), each from its start to its end.
+std::optional<Detection> slow_detections(const AnalysisInput& in, const std::vector<NodeId>& nodes,
+                                         const std::map<NodeId, double>& backends) {
+  std::optional<Detection> out;
+  for (const FaultEvent& f : in.faults) {
+    if (f.phase != FaultPhase::kStart || f.kind != "slow") continue;
+    SimTime end = in.end;
+    for (const FaultEvent& g : in.faults) {
+      if (g.id == f.id && g.phase == FaultPhase::kEnd) {
+        end = g.at;
+        break;
+      }
+    }
+    for (const NodeId b : f.nodes) {
+      if (backends.count(b) == 0) continue;
+      if (!out) out.emplace();
+      detect(in, nodes, b, f.at, end, *out);
+    }
+  }
+  return out;
+}
+
+// `what` names the rows: "" for crashes (time_to_detect_ms_*, crashes_undetected), "slow"
+// for slowdowns (time_to_detect_slow_ms_*, slowdowns_undetected).
+void add_detection_rows(AnalysisOutput& out, const std::string& group, const Detection& d,
+                        const std::string& what) {
+  const std::string prefix = what.empty() ? "time_to_detect_ms" : "time_to_detect_slow_ms";
+  out.rows.push_back({group, "", what.empty() ? "crashes_undetected" : "slowdowns_undetected",
+                      static_cast<double>(d.missed)});
   if (d.ms.empty()) return;
   double sum = 0, max = 0;
   for (double v : d.ms) {
     sum += v;
     max = std::max(max, v);
   }
-  out.rows.push_back({group, "", "time_to_detect_ms_mean", sum / static_cast<double>(d.ms.size())});
-  out.rows.push_back({group, "", "time_to_detect_ms_max", max});
+  out.rows.push_back({group, "", prefix + "_mean", sum / static_cast<double>(d.ms.size())});
+  out.rows.push_back({group, "", prefix + "_max", max});
 }
 
 bool has_vip_marks(const AnalysisInput& in, const std::vector<NodeId>& nodes) {
@@ -200,7 +227,9 @@ AnalysisOutput LoadBalancer::analyze(const AnalysisInput& in) {
       out.rows.push_back({g.name, "", "backend_requests_max_over_mean", im->max_over_mean});
       out.rows.push_back({g.name, "", "backend_requests_cv", im->cv});
     }
-    if (const auto d = detections(in, g.nodes, load)) add_detection_rows(out, g.name, *d);
+    if (const auto d = detections(in, g.nodes, load)) add_detection_rows(out, g.name, *d, "");
+    if (const auto d = slow_detections(in, g.nodes, load))
+      add_detection_rows(out, g.name, *d, "slow");
     if (has_vip_marks(in, g.nodes)) add_vip_rows(out, g.name, vip_failovers(in, g.nodes));
     if (in.marks_truncated) {
       out.text += "  " + g.name + ": the mark store filled up; backend loads may be missing\n";

@@ -41,8 +41,14 @@ void read_outlier(ParamReader& r, LoadBalancer::Config& c) {
   o.max_ejection_percent =
       m.number("max_ejection_percent", o.max_ejection_percent,
                "at most this share of the backends (in percent) is ejected at once", 0, 100);
+  o.slow_response = m.optional_duration(
+      "slow_response",
+      "an answer slower than this counts as a failed attempt, so a slow backend is ejected "
+      "(default: only refusals and timeouts count)");
   m.finish();
   if (o.base_ejection_time <= Duration::zero()) m.error("base_ejection_time", "must be > 0");
+  if (o.slow_response && *o.slow_response <= Duration::zero())
+    m.error("slow_response", "must be > 0");
   if (r.has("outlier")) c.outlier = o;
   r.adopt_if_given("outlier", m);
 }
@@ -197,7 +203,9 @@ void LoadBalancer::declare(const Config& c, MetricDecls& d) {
     d.counter(n);
   d.figure("backend_requests_max_over_mean");
   d.figure("backend_requests_cv");
-  for (const char* f : {"time_to_detect_ms_mean", "time_to_detect_ms_max", "crashes_undetected"})
+  for (const char* f :
+       {"time_to_detect_ms_mean", "time_to_detect_ms_max", "crashes_undetected",
+        "time_to_detect_slow_ms_mean", "time_to_detect_slow_ms_max", "slowdowns_undetected"})
     d.figure(f);
   if (c.mode == Mode::kProxy) kit::RpcClient::declare(d);
   if (c.vip) {

@@ -134,8 +134,11 @@ void LoadBalancer::on_response(Context& ctx, const queueing::Response& resp, Nod
   const auto live = rpc_.handle_of(resp.call);
   const size_t i = live ? index_of(from) : kit::kNoCandidate;
   if (i != kit::kNoCandidate) {
-    attempt_result(ctx, i, resp.accepted);
-    jobs_.at(*live).backend = kit::kNoCandidate;
+    Job& job = jobs_.at(*live);
+    const bool slow = config_.outlier && config_.outlier->slow_response &&
+                      ctx.monotonic() - job.sent > *config_.outlier->slow_response;
+    attempt_result(ctx, i, resp.accepted && !slow);
+    job.backend = kit::kNoCandidate;
   }
   const auto done = rpc_.on_answer(ctx, resp.call, from,
                                    resp.accepted ? kit::Answer::kDone : kit::Answer::kRefused);
@@ -200,6 +203,7 @@ void LoadBalancer::send_request(Context& ctx, uint64_t handle, const kit::CallHe
   queueing::Request out = job.request;
   out.call = header;
   job.backend = index_of(to);
+  job.sent = ctx.monotonic();
   if (job.backend != kit::kNoCandidate) ++backends_[job.backend].sent;
   ctx.send(to, out);
 }

@@ -70,6 +70,9 @@ struct OutlierSpec {
   int64_t consecutive_errors = 5;             ///< failed attempts in a row that eject a backend
   Duration base_ejection_time = seconds(30);  ///< x the times it was ejected
   double max_ejection_percent = 50;           ///< of the backends, ejected at once at most
+  /// An answer slower than this counts as a failed attempt (none: only refusals and
+  /// timeouts do), so that a slow backend is ejected before its calls time out.
+  std::optional<Duration> slow_response;
 };
 
 /// An active/standby pair (or more) of balancers sharing a virtual IP, as VRRP (RFC 5798)
@@ -186,6 +189,7 @@ class LoadBalancer final : public Model, private kit::CallHost {
   struct Job {
     queueing::Request request;           // as received
     size_t backend = kit::kNoCandidate;  // where its attempt in flight went (none: no attempt)
+    SimTime sent{};                      // when that attempt went (monotonic clock)
   };
   struct Metrics {
     Symbol proxied, forwarded, relay_failed, refused_no_backend;

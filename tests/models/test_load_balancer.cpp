@@ -316,6 +316,35 @@ TEST_CASE("load_balancer: an attempt that times out is an error for outlier dete
   CHECK_FALSE(rig.to_client()[0].accepted);
 }
 
+TEST_CASE(
+    "load_balancer: with slow_response, answers slower than it are errors for outlier detection") {
+  LoadBalancer::Config c = round_robin();
+  c.outlier = OutlierSpec{};
+  c.outlier->consecutive_errors = 2;
+  c.outlier->max_ejection_percent = 100;
+  c.outlier->slow_response = ms(50);
+  Rig rig(c, {1, 2});
+  rig.request(kit::make_call_id(kClient, 1));  // -> 1
+  rig.ctx.advance(ms(50));
+  rig.answer_last(1, true);  // 50 ms: not slower than slow_response
+  CHECK(rig.lb->backends()[0].errors == 0);
+  rig.request(kit::make_call_id(kClient, 2));  // -> 2
+  rig.answer_last(2, true);
+  for (uint64_t id = 3; id <= 5; id += 2) {
+    rig.request(kit::make_call_id(kClient, id));  // -> 1
+    rig.ctx.advance(ms(51));
+    rig.answer_last(1, true);  // slow, though served: the caller still gets it
+    rig.request(kit::make_call_id(kClient, id + 1));  // -> 2
+    rig.answer_last(2, true);
+  }
+  CHECK(rig.lb->backends()[0].ejected);
+  CHECK_FALSE(rig.lb->backends()[1].ejected);
+  const auto answers = rig.to_client();
+  REQUIRE(answers.size() == 6);
+  for (const auto& a : answers)
+    CHECK(a.accepted);
+}
+
 TEST_CASE("load_balancer: max_requests_per_backend passes a full backend over, then refuses") {
   LoadBalancer::Config c = round_robin();
   c.max_requests_per_backend = 1;
