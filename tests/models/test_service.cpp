@@ -9,6 +9,7 @@
 #include "models/service/service.h"
 #include "sim/run/runner.h"
 #include "support/recording_context.h"
+#include "support/scenarios.h"
 
 using namespace dsim;
 using namespace dsim::service;
@@ -290,20 +291,11 @@ namespace {
 
 std::optional<double> figure(const RunOutput& out, const std::string& group, const std::string& op,
                              const std::string& metric) {
-  for (const auto& r : out.summary) {
-    if (r.group == group && r.op == op && r.metric == metric) return r.value;
-  }
-  return std::nullopt;
+  return dsim::testing::summary_figure(out, group, op, metric);
 }
 
 RunOutput run(const std::string& yaml) {
-  ModelRegistry registry;
-  register_builtin_models(registry);
-  Diagnostics diag;
-  auto spec = load_scenario_text(yaml, "tiers.yaml", {}, registry, diag);
-  INFO(diag.render());
-  REQUIRE(spec);
-  return run_scenario(*spec);
+  return dsim::testing::run_text(yaml, "tiers.yaml");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "models/builtin.h"
 #include "sim/core/registry.h"
 #include "sim/run/runner.h"
+#include "sim/scenario/scenario.h"
 
 namespace dsim::testing {
 
@@ -41,6 +43,25 @@ inline std::string scenario_file(const std::string& suite, const std::string& na
   const std::filesystem::path p = scratch_path(suite, name + ".yaml");
   std::ofstream(p, std::ios::binary) << text;
   return p.string();
+}
+
+/// Loads scenario text (`name` names it in messages) with the built-in models and runs it;
+/// fails the test, with the diagnostics, when it does not load.
+inline RunOutput run_text(const std::string& yaml, const std::string& name = "scenario.yaml") {
+  Diagnostics diag;
+  auto spec = load_scenario_text(yaml, name, {}, builtin_registry(), diag);
+  INFO(diag.render());
+  REQUIRE(spec);
+  return run_scenario(*spec);
+}
+
+/// The summary row group,op,metric of a run, if it has one.
+inline std::optional<double> summary_figure(const RunOutput& out, const std::string& group,
+                                            const std::string& op, const std::string& metric) {
+  for (const auto& r : out.summary) {
+    if (r.group == group && r.op == op && r.metric == metric) return r.value;
+  }
+  return std::nullopt;
 }
 
 /// The content of the run's file `name` (fails the test when there is none).
