@@ -169,24 +169,18 @@ void add_detection_rows(AnalysisOutput& out, const std::string& group, const Det
   out.rows.push_back({group, "", prefix + "_max", max});
 }
 
-bool has_vip_marks(const AnalysisInput& in, const std::vector<NodeId>& nodes) {
-  for (const TimelineMark& m : in.marks) {
-    if (in.symbol_name(m.kind) == "lb_vip" &&
-        std::find(nodes.begin(), nodes.end(), m.node) != nodes.end())
-      return true;
-  }
-  return false;
-}
-
 // Failovers of a pair's virtual address: for every crash of the node that held it (its
-// last `lb_vip` claim), the time from the crash to the next claim by a node of the group.
-std::vector<double> vip_failovers(const AnalysisInput& in, const std::vector<NodeId>& nodes) {
+// last `lb_vip` claim), the time from the crash to the next claim by a node of the group;
+// none when the group never claimed an address (it has none).
+std::optional<std::vector<double>> vip_failovers(const AnalysisInput& in,
+                                                 const std::vector<NodeId>& nodes) {
   std::vector<std::pair<SimTime, NodeId>> claims;
   for (const TimelineMark& m : in.marks) {
     if (m.a != 1 || in.symbol_name(m.kind) != "lb_vip") continue;
     if (std::find(nodes.begin(), nodes.end(), m.node) != nodes.end())
       claims.emplace_back(m.at, m.node);
   }
+  if (claims.empty()) return std::nullopt;
   std::vector<double> out;
   for (const NodeLifeEvent& e : in.life) {
     if (e.status != NodeStatus::kDown) continue;
@@ -230,7 +224,7 @@ AnalysisOutput LoadBalancer::analyze(const AnalysisInput& in) {
     if (const auto d = detections(in, g.nodes, load)) add_detection_rows(out, g.name, *d, "");
     if (const auto d = slow_detections(in, g.nodes, load))
       add_detection_rows(out, g.name, *d, "slow");
-    if (has_vip_marks(in, g.nodes)) add_vip_rows(out, g.name, vip_failovers(in, g.nodes));
+    if (const auto ms = vip_failovers(in, g.nodes)) add_vip_rows(out, g.name, *ms);
     if (in.marks_truncated) {
       out.text += "  " + g.name + ": the mark store filled up; backend loads may be missing\n";
     }

@@ -381,12 +381,19 @@ void Service::start_tied(Context& ctx, uint64_t id, const Call& call, Leg& leg) 
 // The tie delay of the call on `edge` of visit `id` is over: its second copy goes, unless
 // the first has been answered.
 void Service::send_tie(Context& ctx, uint64_t id, size_t edge) {
+  if (const Leg* leg = open_leg(id, edge))
+    admit_call(ctx, *edges_[edge], call_handle(id, 1), leg->tied[1]);
+}
+
+// The leg of visit `id`'s current step that calls on `edge`, while it waits for answers;
+// null when the visit is over, has moved on, or the leg is done.
+Service::Leg* Service::open_leg(uint64_t id, size_t edge) {
   const auto it = visits_.find(id);
-  if (it == visits_.end()) return;
+  if (it == visits_.end()) return nullptr;
   const Step& step = config_.plan.steps[it->second.step];
   const size_t pos = position(step, edge);
-  if (pos == step.calls.size() || it->second.legs[pos].done) return;
-  admit_call(ctx, step.calls[pos], call_handle(id, 1), it->second.legs[pos].tied[1]);
+  if (pos == step.calls.size() || it->second.legs[pos].done) return nullptr;
+  return &it->second.legs[pos];
 }
 
 void Service::admit_call(Context& ctx, const Call& call, uint64_t handle, size_t pinned) {
@@ -468,14 +475,10 @@ void Service::arm_hedge(Context& ctx, uint64_t id, const Call& call) {
 
 // The call on `edge` of visit `id` is still unanswered: a copy goes to another node.
 void Service::hedge(Context& ctx, uint64_t id, size_t edge) {
-  auto it = visits_.find(id);
-  if (it == visits_.end()) return;
-  Visit& v = it->second;
-  const Step& step = config_.plan.steps[v.step];
-  const size_t pos = position(step, edge);
-  if (pos == step.calls.size() || v.legs[pos].done) return;  // answered, or moved on
-  const Call& call = step.calls[pos];
-  Leg& leg = v.legs[pos];
+  Leg* open = open_leg(id, edge);
+  if (!open) return;  // answered, or moved on
+  Leg& leg = *open;
+  const Call& call = *edges_[edge];
   const std::span<const NodeId> nodes = edge_hosts_[edge]->rpc.targets();
   if (nodes.size() < 2) return;
   // Any node but the first one asked, uniformly.
@@ -484,13 +487,13 @@ void Service::hedge(Context& ctx, uint64_t id, size_t edge) {
   const uint64_t handle = call_handle(id, leg.sent);
   if (bulkheads_[edge].acquire(handle, ctx.now(), /*may_wait=*/false) != kit::Bulkhead::Admit::kGo)
     return;  // a hedge is sent only when the edge's bulkhead has room
-  kit::RpcClient::Options o = call_options(ctx, v);
+  kit::RpcClient::Options o = call_options(ctx, visits_.at(id));
   o.pinned = pick;
   ++leg.sent;
   ++leg.hedges;
   ctx.record().count(m_hedged_[edge]);
   edge_hosts_[edge]->rpc.begin(ctx, handle, o);
-  if (visits_.count(id) && !v.legs[pos].done && v.legs[pos].hedges < call.hedges)
+  if (const Leg* still = open_leg(id, edge); still && still->hedges < call.hedges)
     arm_hedge(ctx, id, call);
 }
 

@@ -142,6 +142,7 @@ class Service final : public Model {
   kit::RpcClient::Options call_options(Context& ctx, const Visit& v) const;
   void start_tied(Context& ctx, uint64_t id, const Call& call, Leg& leg);
   void send_tie(Context& ctx, uint64_t id, size_t edge);
+  Leg* open_leg(uint64_t id, size_t edge);
   void arm_hedge(Context& ctx, uint64_t id, const Call& call);
   void hedge(Context& ctx, uint64_t id, size_t edge);
   void observe_latency(size_t edge, Duration latency);
