@@ -178,10 +178,15 @@ LoadBalancer::Config LoadBalancer::parse(ParamReader& r) {
   read_health_check(r, c);
   read_outlier(r, c);
   read_deregister(r, c);
-  c.draining = r.duration("draining", c.draining,
-                          "how long the calls in flight to a deregistered backend may still "
-                          "complete (AWS's deregistration delay); those still in flight then are "
-                          "cut, answered as refused (0: at once; proxy mode)");
+  // In direct_return the balancer sees no answers, so there is nothing to drain: the key
+  // is refused there rather than read, and the resolved scenario leaves it out.
+  const bool direct_return = c.mode == Mode::kDirectReturn && !r.doc_mode();
+  if (!direct_return) {
+    c.draining = r.duration("draining", c.draining,
+                            "how long the calls in flight to a deregistered backend may still "
+                            "complete (AWS's deregistration delay); those still in flight then "
+                            "are cut, answered as refused (0: at once; proxy mode)");
+  }
   read_slow_start(r, c);
   read_vip(r, c);
   c.response_bytes =
