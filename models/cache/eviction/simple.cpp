@@ -1,0 +1,195 @@
+// The single-queue policies: LRU and FIFO (one list; a hit moves an object to the back in
+// LRU only), CLOCK (a FIFO ring whose hand spares objects with a non-zero reference
+// counter), Random (a dense vector of the cached objects, so a uniform draw is O(1)) and
+// TTL (an ordered set by expiry, ties by insertion order).
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "models/cache/eviction/structures.h"
+
+namespace dsim::cache::detail {
+namespace {
+
+/// LRU (reorder_on_hit) or FIFO: evicts from the head of one list.
+class LruFifo final : public PooledPolicy {
+ public:
+  LruFifo(const EvictionOptions& o, bool reorder) : PooledPolicy(o), reorder_(reorder) {}
+
+  bool lookup(ObjectKey key) override {
+    const uint32_t i = find(key);
+    if (i == kNil) return false;
+    if (reorder_) list_.move_to_back(pool_, i);
+    return true;
+  }
+  bool contains(ObjectKey key) const override { return find(key) != kNil; }
+  bool admit(ObjectKey key, uint64_t size, uint64_t, std::vector<ObjectKey>& evicted) override {
+    if (too_big(size)) return false;
+    while (!fits(size)) {
+      const uint32_t v = list_.head;
+      evicted.push_back(pool_[v].key);
+      erase(v);
+    }
+    const uint32_t i = add_node(key, size);
+    list_.push_back(pool_, i);
+    count_in(i);
+    return true;
+  }
+  void remove(ObjectKey key) override {
+    const uint32_t i = find(key);
+    if (i != kNil) erase(i);
+  }
+
+ private:
+  void erase(uint32_t i) {
+    list_.unlink(pool_, i);
+    count_out(i);
+    drop_node(i);
+  }
+  bool reorder_;
+  List list_;
+};
+
+/// CLOCK with counters 0..max: the hand is the head of a FIFO list; an object under the
+/// hand with a counter > 0 has it decremented and goes to the back (the hand moves past
+/// it); one with 0 is evicted. New objects enter just behind the hand with counter 0.
+class Clock final : public PooledPolicy {
+ public:
+  explicit Clock(const EvictionOptions& o)
+      : PooledPolicy(o), max_(std::max<uint32_t>(o.clock_max_count, 1)) {}
+
+  bool lookup(ObjectKey key) override {
+    const uint32_t i = find(key);
+    if (i == kNil) return false;
+    pool_[i].aux = std::min(pool_[i].aux + 1, max_);
+    return true;
+  }
+  bool contains(ObjectKey key) const override { return find(key) != kNil; }
+  bool admit(ObjectKey key, uint64_t size, uint64_t, std::vector<ObjectKey>& evicted) override {
+    if (too_big(size)) return false;
+    while (!fits(size)) {
+      const uint32_t v = ring_.head;
+      if (pool_[v].aux > 0) {
+        --pool_[v].aux;
+        ring_.move_to_back(pool_, v);
+        continue;
+      }
+      evicted.push_back(pool_[v].key);
+      erase(v);
+    }
+    const uint32_t i = add_node(key, size);
+    ring_.push_back(pool_, i);
+    count_in(i);
+    return true;
+  }
+  void remove(ObjectKey key) override {
+    const uint32_t i = find(key);
+    if (i != kNil) erase(i);
+  }
+
+ private:
+  void erase(uint32_t i) {
+    ring_.unlink(pool_, i);
+    count_out(i);
+    drop_node(i);
+  }
+  uint32_t max_;
+  List ring_;
+};
+
+/// Random: the cached objects in a dense vector (node.aux is the position), so a victim is
+/// one draw of a position and a removal one swap with the last.
+class RandomPolicy final : public PooledPolicy {
+ public:
+  explicit RandomPolicy(const EvictionOptions& o)
+      : PooledPolicy(o), rng_(o.seed, stream_id("cache_random")) {}
+
+  bool lookup(ObjectKey key) override { return find(key) != kNil; }
+  bool contains(ObjectKey key) const override { return find(key) != kNil; }
+  bool admit(ObjectKey key, uint64_t size, uint64_t, std::vector<ObjectKey>& evicted) override {
+    if (too_big(size)) return false;
+    while (!fits(size)) {
+      const uint32_t v = dense_[rng_.below64(dense_.size())];
+      evicted.push_back(pool_[v].key);
+      erase(v);
+    }
+    const uint32_t i = add_node(key, size);
+    pool_[i].aux = static_cast<uint32_t>(dense_.size());
+    dense_.push_back(i);
+    count_in(i);
+    return true;
+  }
+  void remove(ObjectKey key) override {
+    const uint32_t i = find(key);
+    if (i != kNil) erase(i);
+  }
+
+ private:
+  void erase(uint32_t i) {
+    const uint32_t pos = pool_[i].aux;
+    const uint32_t last = dense_.back();
+    dense_[pos] = last;
+    pool_[last].aux = pos;
+    dense_.pop_back();
+    count_out(i);
+    drop_node(i);
+  }
+  Rng rng_;
+  std::vector<uint32_t> dense_;
+};
+
+/// TTL: evicts the object with the smallest expires_at, the earliest admitted first among
+/// equals. An ordered set of (expires_at, admission number, node).
+class TtlPolicy final : public PooledPolicy {
+ public:
+  explicit TtlPolicy(const EvictionOptions& o) : PooledPolicy(o) {}
+
+  bool lookup(ObjectKey key) override { return find(key) != kNil; }
+  bool contains(ObjectKey key) const override { return find(key) != kNil; }
+  bool admit(ObjectKey key, uint64_t size, uint64_t expires_at,
+             std::vector<ObjectKey>& evicted) override {
+    if (too_big(size)) return false;
+    while (!fits(size)) {
+      const uint32_t v = std::get<2>(*order_.begin());
+      evicted.push_back(pool_[v].key);
+      erase(v);
+    }
+    const uint32_t i = add_node(key, size);
+    if (stamps_.size() <= i) stamps_.resize(i + 1);
+    stamps_[i] = {expires_at, next_seq_++};
+    order_.emplace(expires_at, stamps_[i].second, i);
+    count_in(i);
+    return true;
+  }
+  void remove(ObjectKey key) override {
+    const uint32_t i = find(key);
+    if (i != kNil) erase(i);
+  }
+
+ private:
+  void erase(uint32_t i) {
+    order_.erase({stamps_[i].first, stamps_[i].second, i});
+    count_out(i);
+    drop_node(i);
+  }
+  std::set<std::tuple<uint64_t, uint64_t, uint32_t>> order_;
+  std::vector<std::pair<uint64_t, uint64_t>> stamps_;  ///< by node: expiry, admission number
+  uint64_t next_seq_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<EvictionPolicy> make_lru(const EvictionOptions& o, bool reorder_on_hit) {
+  return std::make_unique<LruFifo>(o, reorder_on_hit);
+}
+std::unique_ptr<EvictionPolicy> make_clock(const EvictionOptions& o) {
+  return std::make_unique<Clock>(o);
+}
+std::unique_ptr<EvictionPolicy> make_random(const EvictionOptions& o) {
+  return std::make_unique<RandomPolicy>(o);
+}
+std::unique_ptr<EvictionPolicy> make_ttl(const EvictionOptions& o) {
+  return std::make_unique<TtlPolicy>(o);
+}
+
+}  // namespace dsim::cache::detail
