@@ -7,7 +7,9 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 #include <string>
+#include <tuple>
 
 #include "models/cache/eviction/policy.h"
 #include "sim/core/rng.h"
@@ -128,6 +130,34 @@ TEST_CASE("TTL evicts the soonest expiry, the earliest admitted among equals") {
   ttl->admit(7, 1, kNoExpiry, ev);  // 1:30 4:50 6:20: evicts 6
   ttl->admit(8, 1, 30, ev);         // 1:30 4:50 7:never: evicts 1 (30, earlier than 8)
   CHECK(ev == Keys{2, 3, 5, 6, 1});
+}
+
+TEST_CASE("TTL's victim is always the soonest expiry over a random trace") {
+  // A shadow ordered set of (expiry, admission number, key) names the expected victim.
+  auto ttl = make_eviction(EvictionKind::kTtl, objects_cap(20));
+  Rng rng(5, stream_id("ttl_property"));
+  std::set<std::tuple<uint64_t, uint64_t, ObjectKey>> order;
+  std::map<ObjectKey, std::pair<uint64_t, uint64_t>> stamp;
+  for (uint64_t n = 0; n < 20000; ++n) {
+    const ObjectKey key = rng.below(60);
+    if (rng.bernoulli(0.1) || stamp.count(key) == 1) {
+      ttl->remove(key);
+      if (stamp.count(key) == 1) order.erase({stamp[key].first, stamp[key].second, key});
+      stamp.erase(key);
+      continue;
+    }
+    const uint64_t expiry = rng.below(50);
+    std::vector<ObjectKey> ev;
+    REQUIRE(ttl->admit(key, 1, expiry, ev));
+    REQUIRE(ev.size() == (order.size() == 20 ? 1u : 0u));
+    if (!ev.empty()) {
+      REQUIRE(ev.front() == std::get<2>(*order.begin()));
+      stamp.erase(ev.front());
+      order.erase(order.begin());
+    }
+    order.emplace(expiry, n, key);
+    stamp[key] = {expiry, n};
+  }
 }
 
 TEST_CASE("Random eviction is deterministic for a seed and uniform over cached objects") {
