@@ -50,10 +50,10 @@ double solve(const std::function<double(double)>& occupancy, double c) {
 
 double che_lru(const std::vector<double>& p, double c) {
   const double t = solve(
-      [&](double t) {
+      [&](double time) {
         double s = 0;
         for (double x : p)
-          s += -std::expm1(-x * t);
+          s += -std::expm1(-x * time);
         return s;
       },
       c);
@@ -65,10 +65,10 @@ double che_lru(const std::vector<double>& p, double c) {
 
 double fifo_random(const std::vector<double>& p, double c) {
   const double t = solve(
-      [&](double t) {
+      [&](double time) {
         double s = 0;
         for (double x : p)
-          s += x * t / (1 + x * t);
+          s += x * time / (1 + x * time);
         return s;
       },
       c);
