@@ -62,6 +62,7 @@ class Arc final : public PooledPolicy {
       replace(false, evicted);
     const uint32_t i = add_node(key, size);
     put(i, kT1);
+    count_in(i);
     return true;
   }
   void remove(ObjectKey key) override {
@@ -81,7 +82,6 @@ class Arc final : public PooledPolicy {
   void put(uint32_t i, Where w) {
     pool_[i].list = w;
     lists_[w].push_back(pool_, i);
-    if (w < kB1) count_in(i);
   }
   void forget(uint32_t i) {
     lists_[pool_[i].list].unlink(pool_, i);
@@ -103,6 +103,7 @@ class Arc final : public PooledPolicy {
     while (!fits(size))
       replace(in_b2, evicted);
     put(g, kT2);
+    count_in(g);
     return true;
   }
   /// REPLACE(x, p): moves the LRU object of T1 (or else T2) to its ghost list.

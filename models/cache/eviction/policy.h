@@ -14,7 +14,7 @@
 //
 // Capacity is in bytes, in objects, or both (whichever binds first); an object larger
 // than the byte capacity is never admitted. Each policy's exact variant is documented in
-// docs/models/cache.md, since simulators differ on exactly these points.
+// docs/models/cache-eviction.md, since simulators differ on exactly these points.
 #pragma once
 
 #include <cstdint>

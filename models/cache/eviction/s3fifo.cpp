@@ -12,7 +12,9 @@
 // G holds as many keys as M holds objects at its capacity: capacity_objects times M's
 // share when an object capacity is set, and (with a byte capacity) keys whose objects'
 // sizes sum to at most M's share of capacity_bytes; oldest keys go first. With a byte
-// capacity only, an object of zero bytes leaves no ghost.
+// capacity only, an object of zero bytes leaves no ghost. Whether a missed key is in G is
+// decided at the miss, before room is made for it (as libCacheSim does; Algorithm 1 read
+// literally would first evict, which can push the key out of G).
 #include <algorithm>
 
 #include "models/cache/eviction/structures.h"
@@ -46,17 +48,15 @@ class S3Fifo final : public PooledPolicy {
   }
   bool admit(ObjectKey key, uint64_t size, uint64_t, std::vector<ObjectKey>& evicted) override {
     if (too_big(size)) return false;
-    while (!fits(size))
-      evict(evicted);
     uint32_t i = find(key);
-    Where to = kSmall;
-    if (i != kNil) {
+    const Where to = i != kNil ? kMain : kSmall;
+    if (i != kNil) {  // a ghost at the miss: out of G before room is made
       lists_[kGhost].unlink(pool_, i);
       pool_[i].bytes = size;
-      to = kMain;
-    } else {
-      i = add_node(key, size);
     }
+    while (!fits(size))
+      evict(evicted);
+    if (i == kNil) i = add_node(key, size);
     pool_[i].aux = 0;
     put(i, to);
     count_in(i);

@@ -1,10 +1,8 @@
 // The single-queue policies: LRU and FIFO (one list; a hit moves an object to the back in
 // LRU only), CLOCK (a FIFO ring whose hand spares objects with a non-zero reference
 // counter), Random (a dense vector of the cached objects, so a uniform draw is O(1)) and
-// TTL (an ordered set by expiry, ties by insertion order).
+// TTL (a binary heap by expiry, ties by insertion order).
 #include <algorithm>
-#include <set>
-#include <tuple>
 
 #include "models/cache/eviction/structures.h"
 
@@ -138,8 +136,9 @@ class RandomPolicy final : public PooledPolicy {
   std::vector<uint32_t> dense_;
 };
 
-/// TTL: evicts the object with the smallest expires_at, the earliest admitted first among
-/// equals. An ordered set of (expires_at, admission number, node).
+/// TTL: evicts the object with the smallest expires_at, the earliest admitted among
+/// equals. A binary min-heap of nodes by (expires_at, admission number); node.aux is the
+/// node's position in the heap, so a removal is O(log n) too.
 class TtlPolicy final : public PooledPolicy {
  public:
   explicit TtlPolicy(const EvictionOptions& o) : PooledPolicy(o) {}
@@ -150,14 +149,16 @@ class TtlPolicy final : public PooledPolicy {
              std::vector<ObjectKey>& evicted) override {
     if (too_big(size)) return false;
     while (!fits(size)) {
-      const uint32_t v = std::get<2>(*order_.begin());
+      const uint32_t v = heap_.front();
       evicted.push_back(pool_[v].key);
       erase(v);
     }
     const uint32_t i = add_node(key, size);
     if (stamps_.size() <= i) stamps_.resize(i + 1);
     stamps_[i] = {expires_at, next_seq_++};
-    order_.emplace(expires_at, stamps_[i].second, i);
+    heap_.push_back(i);
+    pool_[i].aux = static_cast<uint32_t>(heap_.size() - 1);
+    sift_up(pool_[i].aux);
     count_in(i);
     return true;
   }
@@ -167,12 +168,44 @@ class TtlPolicy final : public PooledPolicy {
   }
 
  private:
+  bool before(uint32_t a, uint32_t b) const { return stamps_[a] < stamps_[b]; }
+  void place(size_t pos, uint32_t node) {
+    heap_[pos] = node;
+    pool_[node].aux = static_cast<uint32_t>(pos);
+  }
+  void sift_up(size_t pos) {
+    const uint32_t node = heap_[pos];
+    while (pos > 0 && before(node, heap_[(pos - 1) / 2])) {
+      place(pos, heap_[(pos - 1) / 2]);
+      pos = (pos - 1) / 2;
+    }
+    place(pos, node);
+  }
+  void sift_down(size_t pos) {
+    const uint32_t node = heap_[pos];
+    while (true) {
+      size_t child = 2 * pos + 1;
+      if (child >= heap_.size()) break;
+      if (child + 1 < heap_.size() && before(heap_[child + 1], heap_[child])) ++child;
+      if (!before(heap_[child], node)) break;
+      place(pos, heap_[child]);
+      pos = child;
+    }
+    place(pos, node);
+  }
   void erase(uint32_t i) {
-    order_.erase({stamps_[i].first, stamps_[i].second, i});
+    const size_t pos = pool_[i].aux;
+    const uint32_t last = heap_.back();
+    heap_.pop_back();
+    if (last != i) {
+      place(pos, last);
+      sift_up(pos);
+      sift_down(pool_[last].aux);
+    }
     count_out(i);
     drop_node(i);
   }
-  std::set<std::tuple<uint64_t, uint64_t, uint32_t>> order_;
+  std::vector<uint32_t> heap_;
   std::vector<std::pair<uint64_t, uint64_t>> stamps_;  ///< by node: expiry, admission number
   uint64_t next_seq_ = 0;
 };
