@@ -1,5 +1,6 @@
 #include "models/builtin.h"
 
+#include "models/cache/cache.h"
 #include "models/kv/check/checks.h"
 #include "models/kv/client.h"
 #include "models/kv/store.h"
@@ -24,6 +25,7 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<lb::LoadBalancer>();
   registry.add<kv::KvClient>();
   registry.add<kv::KvStore>();
+  registry.add<cache::Cache>();
   registry.add<quorum::QuorumStore>();
   registry.add<phold::Phold>();
   registry.add<raft::RaftNode>();

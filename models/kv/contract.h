@@ -86,6 +86,13 @@ class KvValue {
     if (size_ == 1) return std::span<const int64_t>(&one_, 1);
     return std::span<const int64_t>(*many_);
   }
+  /// The same elements taking `bytes` on the wire (a cached object's body, whatever the
+  /// value that stands for it).
+  KvValue with_bytes(uint32_t bytes) const {
+    KvValue x = *this;
+    x.bytes_ = bytes;
+    return x;
+  }
   /// True when the value is exactly [v].
   bool is_single(int64_t v) const { return size_ == 1 && one_ == v; }
 

@@ -10,7 +10,7 @@ namespace dsim::service {
 namespace {
 
 constexpr std::string_view kPlainModels[] = {"server", "service", "load_balancer"};
-constexpr std::string_view kKvModels[] = {"kv_store", "quorum", "raft", "primary_backup"};
+constexpr std::string_view kKvModels[] = {"kv_store", "quorum", "raft", "primary_backup", "cache"};
 
 // `hedge_after`: a duration, or a percentile of the edge's recent latencies ("p95").
 void read_hedge(ParamReader& r, Call& c) {
@@ -109,8 +109,8 @@ void read_call(ParamReader& r, Call& c) {
   } else if (!model.empty() && !speaks_plain_requests(model)) {
     r.error("to", "group '" + c.to + "' runs " + std::string(model) +
                       ", which answers neither plain requests nor the key-value contract (a "
-                      "service can call server, service, load_balancer, kv_store, quorum, raft "
-                      "and primary_backup groups)");
+                      "service can call server, service, load_balancer, kv_store, quorum, raft, "
+                      "primary_backup and cache groups)");
   }
   c.p = r.probability("p", c.p, "probability the call is made (a cache miss ratio, ...)");
   if (c.contract == Contract::kPlain || r.doc_mode()) read_plain_call(r, c);

@@ -1,4 +1,4 @@
-// A service's calls to key-value stores (kv_store, quorum, raft, primary_backup): the
+// A service's calls to key-value stores (kv_store, quorum, raft, primary_backup, cache): the
 // tier is the store's client. Each call reads or writes the end user's key (plus the
 // edge's first_key) with the edge's operation; a write carries a value unique in the run
 // (this node * 10^9 + its write number, as kv_client's). The call goes through the edge's

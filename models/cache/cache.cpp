@@ -1,0 +1,365 @@
+// The cache's reads: hits, misses by cause, fetches from the origin with stampede control
+// and early refresh, and the windows of hits and misses it reports.
+#include "models/cache/cache.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "sim/core/assert.h"
+#include "sim/core/rng.h"
+
+namespace dsim::cache {
+
+namespace {
+
+kit::Answer answer_of(kv::KvStatus s) {
+  switch (s) {
+    case kv::KvStatus::kOk:
+    case kv::KvStatus::kCasMismatch:
+      return kit::Answer::kDone;
+    case kv::KvStatus::kNotLeader:
+      return kit::Answer::kRedirect;
+    case kv::KvStatus::kUnavailable:
+      return kit::Answer::kRefused;
+    case kv::KvStatus::kIndeterminate:
+      return kit::Answer::kIndeterminate;
+  }
+  return kit::Answer::kRefused;
+}
+
+}  // namespace
+
+void Cache::on_start(Context& ctx) {
+  EvictionOptions o = config_.eviction_options;
+  o.seed = ctx.rng().next_u64();
+  policy_ = make_eviction(config_.eviction, o);
+  const auto targets = kit::entry_points(ctx, config_.origin);
+  const size_t home = targets.empty() ? 0 : ctx.rng().below(static_cast<uint32_t>(targets.size()));
+  rpc_.start(ctx, targets, home);
+  const auto s = [&ctx](std::string_view n) { return ctx.intern(n); };
+  m_ = Metrics{s("hits"),
+               s("misses"),
+               s("misses_cold"),
+               s("misses_capacity"),
+               s("misses_expired"),
+               s("misses_invalidated"),
+               s("negative_hits"),
+               s("coalesced"),
+               s("lease_refusals"),
+               s("origin_fetches"),
+               s("origin_fetch_failures"),
+               s("stale_served"),
+               s("refreshes"),
+               s("evictions"),
+               s("not_admitted"),
+               s("invalidations"),
+               s("writes_forwarded"),
+               s("writes_absorbed"),
+               s("writes_flushed"),
+               s("flush_failures"),
+               s("cached_bytes"),
+               s("cached_objects"),
+               s("dirty_keys"),
+               s("cache_window"),
+               s("cache_window_bytes")};
+  ctx.record().level(m_.bytes_level, 0);
+  ctx.record().level(m_.objects_level, 0);
+  ctx.set_timer(config_.report_interval, kit::timer_tag(Timer::kReport));
+  if (config_.write_policy == WritePolicy::kWriteBehind) {
+    ctx.record().level(m_.dirty_level, 0);
+    ctx.set_timer(config_.flush_interval, kit::timer_tag(Timer::kFlush));
+  }
+}
+
+void Cache::on_message(Context& ctx, const Envelope& env) {
+  if (const auto* req = env.msg.get<kv::KvRequest>()) {
+    on_request(ctx, *req);
+  } else if (const auto* creq = env.msg.get<kv::KvContextRequest>()) {
+    on_request(ctx, creq->req);  // the cache keeps no causal contexts: a blind write
+  } else if (const auto* resp = env.msg.get<kv::KvResponse>()) {
+    on_origin_answer(ctx, env.from, *resp);
+  }
+}
+
+void Cache::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
+  const auto [kind, value] = kit::timer_of<Timer>(tag);
+  switch (kind) {
+    case Timer::kCalls:
+      rpc_.on_timer(ctx, value);
+      return;
+    case Timer::kService: {
+      const auto it = pending_.find(value);
+      if (it == pending_.end()) return;
+      ctx.send(it->second.waiter.to, it->second.resp);
+      pending_.erase(it);
+      return;
+    }
+    case Timer::kFlush:
+      flush(ctx);
+      ctx.set_timer(config_.flush_interval, kit::timer_tag(Timer::kFlush));
+      return;
+    case Timer::kReport:
+      report_window(ctx);
+      ctx.set_timer(config_.report_interval, kit::timer_tag(Timer::kReport));
+      return;
+  }
+}
+
+void Cache::on_stop(Context& ctx) {
+  report_window(ctx);
+}
+
+void Cache::check_invariants() const {
+  DSIM_ASSERT(policy_ == nullptr || policy_->objects() == entries_.size(), "the policy holds ",
+              policy_->objects(), " objects, the cache ", entries_.size());
+  DSIM_ASSERT(fetching_.size() <= jobs_.size(), "more fetches than calls");
+}
+
+void Cache::on_request(Context& ctx, const kv::KvRequest& req) {
+  if (req.op == kv::KvOpKind::kGet) {
+    on_get(ctx, req);
+  } else {
+    on_write(ctx, req);
+  }
+}
+
+void Cache::on_get(Context& ctx, const kv::KvRequest& req) {
+  const Waiter w{req.call.reply_to, req.call.id, ctx.monotonic()};
+  const auto it = entries_.find(req.key);
+  if (it == entries_.end()) {
+    miss(ctx, req, nullptr);
+    return;
+  }
+  if (ctx.monotonic() >= it->second.expires) {
+    Gone why = Gone::kExpired;
+    miss(ctx, req, &why);
+    return;
+  }
+  const bool hit = policy_->lookup(req.key);
+  DSIM_ASSERT(hit, "key ", req.key, " is cached but its policy does not hold it");
+  const Entry& e = it->second;
+  ctx.record().count(m_.hits);
+  if (e.absent) ctx.record().count(m_.negative_hits);
+  count_request(true, e.bytes);
+  answer_hit(ctx, w, e);
+  maybe_refresh(ctx, req.key, e);
+}
+
+// A miss of `req.key`; `expired` when the cache held an expired copy (dropped here, kept
+// by the fetch for stale_if_error).
+void Cache::miss(Context& ctx, const kv::KvRequest& req, Gone* expired) {
+  std::optional<Entry> stale;
+  if (expired) {
+    stale = entries_.at(req.key);
+    drop(ctx, req.key, Gone::kExpired);
+  }
+  const auto gone = gone_.find(req.key);
+  const Symbol cause = gone == gone_.end()              ? m_.cold
+                       : gone->second == Gone::kEvicted ? m_.capacity
+                       : gone->second == Gone::kExpired ? m_.expired
+                                                        : m_.invalidated;
+  ctx.record().count(m_.misses);
+  ctx.record().count(cause);
+  count_request(false, 0);
+  const Waiter w{req.call.reply_to, req.call.id, ctx.monotonic()};
+  const auto in_flight = fetching_.find(req.key);
+  if (in_flight != fetching_.end() && config_.stampede == Stampede::kCoalesce) {
+    ctx.record().count(m_.coalesced);
+    jobs_.at(in_flight->second).waiters.push_back(w);
+    return;
+  }
+  if (in_flight != fetching_.end() && config_.stampede == Stampede::kLease) {
+    ctx.record().count(m_.lease_refusals);
+    answer(ctx, w, kv::kv_reply(req, kv::KvStatus::kUnavailable));
+    return;
+  }
+  begin_fetch(ctx, req.key, &req, std::move(stale));
+}
+
+void Cache::maybe_refresh(Context& ctx, uint64_t key, const Entry& e) {
+  if (!config_.ttl || e.expires == SimTime::max() || fetching_.count(key)) return;
+  const Duration left = e.expires - ctx.monotonic();
+  bool refresh = config_.refresh_ahead > 0 &&
+                 left.to_seconds() < config_.ttl->to_seconds() * config_.refresh_ahead;
+  if (!refresh && config_.early_expiration > 0) {
+    // XFetch: refresh when delta x beta x -ln(u) reaches the time left.
+    const double gap = e.fetch_time.to_seconds() * config_.early_expiration *
+                       -std::log(ctx.rng().uniform_open01());
+    refresh = gap >= left.to_seconds();
+  }
+  if (!refresh) return;
+  ctx.record().count(m_.refreshes);
+  begin_fetch(ctx, key, nullptr, std::nullopt);
+}
+
+void Cache::begin_fetch(Context& ctx, uint64_t key, const kv::KvRequest* for_req,
+                        std::optional<Entry> stale) {
+  const uint64_t handle = next_job_++;
+  Job& j = jobs_[handle];
+  j.req.op = kv::KvOpKind::kGet;
+  j.req.key = key;
+  j.started = ctx.monotonic();
+  j.stale = std::move(stale);
+  kit::RpcClient::Options o;
+  o.pick.key = key;
+  if (for_req) {
+    j.waiters.push_back(Waiter{for_req->call.reply_to, for_req->call.id, ctx.monotonic()});
+    o.origin = for_req->call.origin;
+    o.inherited_budget = for_req->call.budget;
+    o.pick.client = for_req->call.reply_to;
+  }
+  fetching_[key] = handle;
+  ctx.record().count(m_.fetches);
+  rpc_.begin(ctx, handle, o);
+}
+
+void Cache::send_request(Context& ctx, uint64_t handle, const kit::CallHeader& header, NodeId to,
+                         uint32_t /*request*/) {
+  Job& j = jobs_.at(handle);
+  j.req.call = header;
+  ctx.send(to, j.req);
+}
+
+void Cache::on_origin_answer(Context& ctx, NodeId from, const kv::KvResponse& resp) {
+  const auto out = rpc_.on_answer(ctx, resp.call, from, answer_of(resp.status), resp.hint);
+  if (out.status != kit::RpcClient::Outcome::Status::kDone) return;
+  if (jobs_.at(out.handle).req.op == kv::KvOpKind::kGet) {
+    fetched(ctx, out.handle, resp);
+  } else {
+    written(ctx, out.handle, resp);
+  }
+}
+
+void Cache::fetched(Context& ctx, uint64_t handle, const kv::KvResponse& resp) {
+  auto node = jobs_.extract(handle);
+  Job& j = node.mapped();
+  const uint64_t key = j.req.key;
+  if (const auto f = fetching_.find(key); f != fetching_.end() && f->second == handle)
+    fetching_.erase(f);
+  Entry e;
+  e.value = resp.value;
+  if (const auto d = dirty_.find(key); d != dirty_.end()) {
+    // A write-behind write the origin does not have yet is newer than what it answered.
+    e.value = kv::KvValue::single(d->second.value, d->second.value_bytes);
+  }
+  e.absent = !config_.object_size && e.value.empty();
+  e.bytes = object_bytes(key, e.value);
+  e.fetch_time = ctx.monotonic() - j.started;
+  e.expires = expiry(ctx, e.absent);
+  if (!e.absent || config_.negative_ttl > Duration::zero()) store(ctx, key, e);
+  for (const Waiter& w : j.waiters) {
+    window_miss_bytes_ += static_cast<int64_t>(e.bytes);
+    kv::KvResponse r;
+    r.value = config_.object_size ? e.value.with_bytes(static_cast<uint32_t>(e.bytes)) : e.value;
+    r.call = w.call;
+    answer(ctx, w, std::move(r));
+  }
+}
+
+void Cache::call_failed(Context& ctx, uint64_t handle, const kit::CallEnd& end) {
+  if (jobs_.at(handle).req.op != kv::KvOpKind::kGet) {
+    write_failed(ctx, handle, end);
+    return;
+  }
+  auto node = jobs_.extract(handle);
+  Job& j = node.mapped();
+  if (const auto f = fetching_.find(j.req.key); f != fetching_.end() && f->second == handle)
+    fetching_.erase(f);
+  ctx.record().count(m_.fetch_failures);
+  for (const Waiter& w : j.waiters) {
+    kv::KvResponse r;
+    r.call = w.call;
+    if (config_.stale_if_error && j.stale) {
+      ctx.record().count(m_.stale_served);
+      r.value = j.stale->value;
+    } else {
+      r.status = kv::KvStatus::kUnavailable;
+    }
+    answer(ctx, w, std::move(r));
+  }
+}
+
+void Cache::answer(Context& ctx, const Waiter& w, kv::KvResponse resp) {
+  resp.call = w.call;
+  ctx.send(w.to, std::move(resp));
+}
+
+void Cache::answer_hit(Context& ctx, const Waiter& w, const Entry& e) {
+  kv::KvResponse r;
+  r.call = w.call;
+  r.value = config_.object_size ? e.value.with_bytes(static_cast<uint32_t>(e.bytes)) : e.value;
+  const Duration service = config_.service.sample_duration(ctx.rng());
+  if (service <= Duration::zero()) {
+    ctx.send(w.to, std::move(r));
+    return;
+  }
+  const uint64_t n = next_pending_++;
+  pending_.emplace(n, Pending{w, std::move(r)});
+  ctx.set_timer(service, kit::timer_tag(Timer::kService, n));
+}
+
+void Cache::store(Context& ctx, uint64_t key, Entry e) {
+  if (entries_.count(key)) {
+    policy_->remove(key);
+    entries_.erase(key);
+  }
+  evicted_.clear();
+  const uint64_t expires =
+      e.expires == SimTime::max() ? kNoExpiry : static_cast<uint64_t>(e.expires.ns());
+  const bool admitted = policy_->admit(key, e.bytes, expires, evicted_);
+  for (const ObjectKey k : evicted_) {
+    entries_.erase(k);
+    gone_[k] = Gone::kEvicted;
+    ctx.record().count(m_.evictions);
+  }
+  if (admitted) {
+    entries_.emplace(key, std::move(e));
+    gone_.erase(key);
+  } else {
+    gone_[key] = Gone::kEvicted;
+    ctx.record().count(m_.not_admitted);
+  }
+  ctx.record().level(m_.bytes_level, static_cast<double>(policy_->bytes()));
+  ctx.record().level(m_.objects_level, static_cast<double>(policy_->objects()));
+}
+
+void Cache::drop(Context& ctx, uint64_t key, Gone why) {
+  if (!entries_.erase(key)) return;
+  policy_->remove(key);
+  gone_[key] = why;
+  ctx.record().level(m_.bytes_level, static_cast<double>(policy_->bytes()));
+  ctx.record().level(m_.objects_level, static_cast<double>(policy_->objects()));
+}
+
+uint64_t Cache::object_bytes(uint64_t key, const kv::KvValue& value) const {
+  if (config_.object_size) {
+    Rng rng(config_.catalog_seed, stream_id("cache_object", key));
+    return std::min<uint64_t>(config_.object_size->sample_count(rng), UINT32_MAX);
+  }
+  return value.empty() ? kv::kKvHeaderBytes : value.bytes();
+}
+
+SimTime Cache::expiry(Context& ctx, bool absent) {
+  const std::optional<Duration> ttl = absent ? std::optional(config_.negative_ttl) : config_.ttl;
+  if (!ttl) return SimTime::max();
+  double factor = 1;
+  if (config_.ttl_jitter > 0) factor += config_.ttl_jitter * (2 * ctx.rng().uniform01() - 1);
+  return ctx.monotonic() + Duration::from_ns(std::llround(static_cast<double>(ttl->ns()) * factor));
+}
+
+void Cache::count_request(bool hit, uint64_t bytes) {
+  if (hit) {
+    ++window_hits_;
+    window_hit_bytes_ += static_cast<int64_t>(bytes);
+  } else {
+    ++window_misses_;
+  }
+}
+
+void Cache::report_window(Context& ctx) {
+  ctx.record().mark(m_.mark_window, window_hits_, window_misses_);
+  ctx.record().mark(m_.mark_window_bytes, window_hit_bytes_, window_miss_bytes_);
+  window_hits_ = window_misses_ = window_hit_bytes_ = window_miss_bytes_ = 0;
+}
+
+}  // namespace dsim::cache

@@ -1,0 +1,191 @@
+// `cache`: a cache node (or a group of independent ones) in front of an origin group that
+// speaks the key-value contract (kv_store, quorum, raft, primary_backup, or another cache:
+// tiers). It speaks the contract itself, so kv_client and service edges call it as they
+// would call the store, and the consistency checkers judge what the end users saw through
+// it — stale reads included.
+//
+// Reads (get): a fresh cached object is a hit, answered after `service`. Otherwise a miss,
+// by cause — cold (never cached here), capacity (evicted), expired (its TTL passed: expiry
+// is lazy, found on access, as memcached and Redis find it), invalidated (removed by a
+// write) — and the node fetches the key from the origin through the kit's call layer
+// (timeouts, retries, deadline handed down), caches what it read (admitted by the eviction
+// policy, models/cache/eviction/) and answers. Concurrent misses of one key are a
+// stampede: `stampede: none` fetches once per miss, `coalesce` fetches once and answers
+// every waiter (request collapsing), `lease` fetches once and refuses the others, who back
+// off and retry (memcache's leases, Nishtala et al. 2013). `early_expiration` refreshes a
+// hot object before it expires with XFetch's probability (Vattani et al. 2015), and
+// `refresh_ahead` refreshes any object read in the last share of its TTL.
+//
+// Writes (put, append, cas) go by `write_policy` (writes.cpp): invalidate (the write goes
+// to the origin, then the cached copy is deleted: the write path of cache-aside),
+// write_through (the copy is updated once the origin applied the write), write_around (the
+// cache is not touched: the copy stays stale until its TTL), write_behind (the copy is
+// updated and the write acknowledged at once; dirty keys are flushed to the origin every
+// `flush_interval`, and a crash loses what was not flushed).
+//
+// Objects have sizes: the value's bytes as written, or with `object_size` a size per key
+// drawn once (the same on every node: a catalog, as a CDN serves), in which case every key
+// is an object even when the origin holds no value for it. Without `object_size`, a key
+// the origin does not hold is cached as absent for `negative_ttl` (negative caching).
+//
+// Each node marks its hits and misses (count and bytes) every `report_interval`; the
+// analysis (analysis.cpp) reports hit_ratio and byte_hit_ratio over the measured period and
+// cache_windows.csv, the hit ratio over time.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "models/cache/eviction/policy.h"
+#include "models/kit/rpc_client.h"
+#include "models/kit/timer.h"
+#include "models/kv/contract.h"
+#include "sim/core/distribution.h"
+#include "sim/core/metric_decls.h"
+#include "sim/core/model.h"
+#include "sim/core/params.h"
+#include "sim/core/timeline.h"
+
+namespace dsim::cache {
+
+class Cache final : public Model, private kit::CallHost {
+ public:
+  static constexpr std::string_view kName = "cache";
+  static constexpr std::string_view kDescription =
+      "a cache in front of a key-value origin: eviction policies, TTLs, negative caching, "
+      "stampede control (coalescing, leases, early expiration), refresh-ahead, and "
+      "invalidate, write-through, write-around or write-behind writes";
+
+  enum class Stampede : uint8_t { kNone, kCoalesce, kLease };
+  enum class WritePolicy : uint8_t { kInvalidate, kWriteThrough, kWriteAround, kWriteBehind };
+
+  struct Config {
+    std::string origin;
+    kit::CallPolicy calls;  ///< the cache-to-origin edge
+    EvictionKind eviction = EvictionKind::kLru;
+    EvictionOptions eviction_options;
+    std::optional<Duration> ttl;  ///< none: objects do not expire
+    double ttl_jitter = 0;        ///< each object's TTL is ttl x (1 + U(-j, j))
+    Duration negative_ttl = Duration::zero();
+    std::optional<Distribution> object_size;  ///< a catalog: every key has this size
+    uint64_t catalog_seed = 1;
+    Distribution service = Distribution::constant(0).with_dim(Distribution::Dim::kTime);
+    Stampede stampede = Stampede::kNone;
+    double early_expiration = 0;  ///< XFetch's beta (0: off)
+    double refresh_ahead = 0;     ///< share of the TTL at its end in which a hit refreshes
+    bool stale_if_error = false;  ///< a failed fetch answers with the expired copy
+    WritePolicy write_policy = WritePolicy::kInvalidate;
+    Duration flush_interval = seconds(1);
+    Duration report_interval = seconds(1);
+  };
+  static Config parse(ParamReader& r);
+  static void declare(const Config& c, MetricDecls& d);
+  static std::vector<std::string> callees(const Config& c) { return {c.origin}; }
+  /// hit_ratio and byte_hit_ratio per group, and the hit ratio over time.
+  static AnalysisOutput analyze(const AnalysisInput& in);
+
+  explicit Cache(const Config& config)
+      : config_(config), rpc_(config.calls, kit::TimerSpace(Timer::kCalls), *this) {}
+
+  void on_start(Context& ctx) override;
+  void on_message(Context& ctx, const Envelope& env) override;
+  void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
+  void on_stop(Context& ctx) override;
+  void check_invariants() const override;
+
+  /// A cached object (exposed for tests).
+  struct Entry {
+    kv::KvValue value;
+    uint64_t bytes = 0;
+    SimTime expires = SimTime::max();  ///< monotonic clock
+    Duration fetch_time;               ///< how long its last fetch took (XFetch's delta)
+    bool absent = false;               ///< a negative entry: the origin holds no value
+  };
+  const std::unordered_map<uint64_t, Entry>& entries() const { return entries_; }
+
+ private:
+  enum class Timer : uint8_t { kCalls, kService, kFlush, kReport };
+  /// Why a key left the cache: the cause of its next miss.
+  enum class Gone : uint8_t { kEvicted, kExpired, kInvalidated };
+  /// A request from a caller, answered later.
+  struct Waiter {
+    NodeId to = kNoNode;
+    uint64_t call = 0;
+    SimTime arrived;  ///< monotonic clock
+  };
+  /// A call to the origin: a fetch of a key (for waiters, or a refresh) or a write.
+  struct Job {
+    kv::KvRequest req;            ///< as sent (the header is the current attempt's)
+    std::vector<Waiter> waiters;  ///< fetch: every request it answers; write: its writer
+    SimTime started;              ///< monotonic clock
+    std::optional<Entry> stale;   ///< fetch: the expired copy (stale_if_error)
+    bool flush = false;           ///< a write-behind flush (no waiter)
+  };
+  /// A hit waiting for its service time.
+  struct Pending {
+    Waiter waiter;
+    kv::KvResponse resp;
+  };
+  struct Metrics {
+    Symbol hits, misses, cold, capacity, expired, invalidated, negative_hits;
+    Symbol coalesced, lease_refusals, fetches, fetch_failures, stale_served, refreshes;
+    Symbol evictions, not_admitted, invalidations, writes_forwarded, writes_absorbed;
+    Symbol writes_flushed, flush_failures, bytes_level, objects_level, dirty_level;
+    Symbol mark_window, mark_window_bytes;
+  };
+
+  // cache.cpp: reads
+  void on_request(Context& ctx, const kv::KvRequest& req);
+  void on_get(Context& ctx, const kv::KvRequest& req);
+  void on_origin_answer(Context& ctx, NodeId from, const kv::KvResponse& resp);
+  void miss(Context& ctx, const kv::KvRequest& req, Gone* expired);
+  void maybe_refresh(Context& ctx, uint64_t key, const Entry& e);
+  /// Fetches `key` from the origin for `for_req` (null: a refresh, answering nobody).
+  void begin_fetch(Context& ctx, uint64_t key, const kv::KvRequest* for_req,
+                   std::optional<Entry> stale);
+  void fetched(Context& ctx, uint64_t handle, const kv::KvResponse& resp);
+  void answer(Context& ctx, const Waiter& w, kv::KvResponse resp);
+  void answer_hit(Context& ctx, const Waiter& w, const Entry& e);
+  /// Caches `value` for `key` (replacing a copy), as the eviction policy admits it.
+  void store(Context& ctx, uint64_t key, Entry e);
+  void drop(Context& ctx, uint64_t key, Gone why);
+  uint64_t object_bytes(uint64_t key, const kv::KvValue& value) const;
+  SimTime expiry(Context& ctx, bool absent);
+  void count_request(bool hit, uint64_t bytes);
+  void report_window(Context& ctx);
+  // kit::CallHost
+  void send_request(Context& ctx, uint64_t handle, const kit::CallHeader& header, NodeId to,
+                    uint32_t request) override;
+  void call_failed(Context& ctx, uint64_t handle, const kit::CallEnd& end) override;
+
+  // writes.cpp: the write policies
+  void on_write(Context& ctx, const kv::KvRequest& req);
+  void written(Context& ctx, uint64_t handle, const kv::KvResponse& resp);
+  void write_failed(Context& ctx, uint64_t handle, const kit::CallEnd& end);
+  void absorb_write(Context& ctx, const kv::KvRequest& req);
+  void flush(Context& ctx);
+
+  const Config& config_;
+  kit::RpcClient rpc_;
+  std::unique_ptr<EvictionPolicy> policy_;
+  std::unordered_map<uint64_t, Entry> entries_;  // lookups only: decisions never iterate it
+  std::unordered_map<uint64_t, Gone> gone_;      // every key that left, by why
+  std::map<uint64_t, Job> jobs_;                 // calls to the origin by handle
+  std::map<uint64_t, uint64_t> fetching_;        // key -> the fetch in flight for it
+  std::map<uint64_t, Pending> pending_;          // hits in service by number
+  std::map<uint64_t, kv::KvRequest> dirty_;      // write-behind: key -> its latest write
+  std::map<uint64_t, uint64_t> flushing_;        // key -> the flush in flight for it
+  std::vector<ObjectKey> evicted_;               // scratch for admit()
+  uint64_t next_job_ = 1;
+  uint64_t next_pending_ = 0;
+  // Requests since the last report: hits, misses, and their bytes.
+  int64_t window_hits_ = 0, window_misses_ = 0, window_hit_bytes_ = 0, window_miss_bytes_ = 0;
+  Metrics m_;
+};
+
+}  // namespace dsim::cache

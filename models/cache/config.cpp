@@ -1,0 +1,159 @@
+// The cache's parameters and the metrics it declares.
+#include <vector>
+
+#include "models/cache/cache.h"
+#include "sim/core/units.h"
+
+namespace dsim::cache {
+
+namespace {
+
+void read_capacity(ParamReader& r, Cache::Config& c) {
+  EvictionOptions& o = c.eviction_options;
+  o.capacity_bytes = r.size("capacity", o.capacity_bytes,
+                            "bytes of objects a node holds at most (0: no limit in bytes; "
+                            "capacity_objects may bound it instead)");
+  o.capacity_objects = static_cast<uint64_t>(
+      r.integer("capacity_objects", 0, "objects a node holds at most (0: no limit in objects)", 0));
+  if (o.capacity_bytes == 0 && o.capacity_objects == 0 && !r.doc_mode()) {
+    r.error("capacity", "give capacity (bytes), capacity_objects, or both: a cache needs a bound");
+  }
+  const std::vector<std::pair<std::string_view, EvictionKind>> kinds(eviction_names().begin(),
+                                                                     eviction_names().end());
+  c.eviction = r.choice("eviction", c.eviction, kinds,
+                        "which object leaves when the cache is full (docs/models/cache.md has "
+                        "each policy's exact variant)");
+  o.lfu_aging_period = static_cast<uint64_t>(
+      r.integer("lfu_aging_period", 0,
+                "lfu: every count is halved after this many lookups (0: no aging)", 0));
+  o.clock_max_count = static_cast<uint32_t>(
+      r.integer("clock_max_count", 1,
+                "clock: the reference counter's largest value (1: second chance)", 1, 255));
+  o.two_q_in_share = r.number("two_q_in_share", o.two_q_in_share,
+                              "2q: the share of the capacity held by the A1in queue", 0.01, 0.99);
+  o.two_q_out_share = r.number("two_q_out_share", o.two_q_out_share,
+                               "2q: the ghost queue A1out's length, as a share of the capacity "
+                               "in objects",
+                               0.01, 10);
+  o.tinylfu_window_share =
+      r.number("tinylfu_window_share", o.tinylfu_window_share,
+               "w_tinylfu: the share of the capacity that is the admission window", 0.001, 0.99);
+  o.s3fifo_small_share =
+      r.number("s3fifo_small_share", o.s3fifo_small_share,
+               "s3fifo: the share of the capacity that is the small queue", 0.01, 0.99);
+}
+
+void read_expiry(ParamReader& r, Cache::Config& c) {
+  c.ttl = r.optional_duration("ttl", "how long an object stays fresh (default: forever)");
+  if (c.ttl && *c.ttl <= Duration::zero()) r.error("ttl", "must be > 0");
+  c.ttl_jitter = r.number("ttl_jitter", c.ttl_jitter,
+                          "each object's TTL is ttl x (1 + u), u uniform in [-j, j], so objects "
+                          "cached together do not expire together",
+                          0, 0.99);
+  c.negative_ttl = r.duration("negative_ttl", c.negative_ttl,
+                              "how long a key the origin does not hold is cached as absent (0: "
+                              "absent keys are not cached); not with object_size");
+  c.early_expiration =
+      r.number("early_expiration", c.early_expiration,
+               "XFetch's beta: a hit refreshes the object early with probability growing as its "
+               "expiry nears (now - delta x beta x ln(u) >= expiry, delta its last fetch time); "
+               "0: off",
+               0, 100);
+  c.refresh_ahead = r.number("refresh_ahead", c.refresh_ahead,
+                             "a hit in the last share of its object's TTL refreshes it in the "
+                             "background (0: off)",
+                             0, 1);
+  c.stale_if_error = r.boolean("stale_if_error", c.stale_if_error,
+                               "a fetch that fails answers with the expired copy, if the cache "
+                               "still had one (HTTP's stale-if-error)");
+  if ((c.early_expiration > 0 || c.refresh_ahead > 0) && !c.ttl && !r.doc_mode()) {
+    r.error(c.early_expiration > 0 ? "early_expiration" : "refresh_ahead",
+            "needs a ttl: objects that never expire are never refreshed");
+  }
+}
+
+void read_objects(ParamReader& r, Cache::Config& c) {
+  if (r.has("object_size") || r.doc_mode()) {
+    c.object_size = r.distribution("object_size", Distribution::constant(1024),
+                                   "a catalog: every key is an object of a size drawn once per "
+                                   "key from this (the same on every node), whatever the origin "
+                                   "holds (default: the size of the value the origin holds)",
+                                   Distribution::Dim::kBytes);
+    const uint64_t cap = c.eviction_options.capacity_bytes;
+    if (cap > 0 && c.object_size->min_value() > static_cast<double>(cap)) {
+      r.error("object_size", "every object is larger than capacity (" + format_bytes(cap) +
+                                 "): nothing would ever be cached");
+    }
+    if (c.negative_ttl > Duration::zero()) {
+      r.error("negative_ttl", "with object_size every key is an object: nothing is absent");
+    }
+  }
+  c.catalog_seed = static_cast<uint64_t>(
+      r.integer("catalog_seed", 1,
+                "the seed of the objects' sizes (object_size), the same on every node", 0));
+}
+
+}  // namespace
+
+Cache::Config Cache::parse(ParamReader& r) {
+  Config c;
+  c.origin = r.group("origin", "the key-value group behind the cache (a store, or a cache tier)");
+  read_capacity(r, c);
+  read_expiry(r, c);
+  read_objects(r, c);
+  c.service = r.distribution("service", c.service, "time to answer a hit (no queueing)");
+  c.stampede = r.choice(
+      "stampede", c.stampede,
+      {{"none", Stampede::kNone}, {"coalesce", Stampede::kCoalesce}, {"lease", Stampede::kLease}},
+      "concurrent misses of one key: none (each fetches), coalesce (one fetch "
+      "answers them all), lease (one fetches; the others are refused and retry)");
+  c.write_policy = r.choice(
+      "write_policy", c.write_policy,
+      {{"invalidate", WritePolicy::kInvalidate},
+       {"write_through", WritePolicy::kWriteThrough},
+       {"write_around", WritePolicy::kWriteAround},
+       {"write_behind", WritePolicy::kWriteBehind}},
+      "invalidate (to the origin, then the copy is deleted: cache-aside's writes), write_through "
+      "(the copy is updated once the origin applied it), write_around (the copy is left as it "
+      "is, stale until it expires), write_behind (acknowledged at once, flushed later)");
+  c.flush_interval = r.duration("flush_interval", c.flush_interval,
+                                "write_behind: dirty keys are written to the origin this often");
+  if (c.flush_interval <= Duration::zero()) r.error("flush_interval", "must be > 0");
+  c.report_interval = r.duration("report_interval", c.report_interval,
+                                 "hits and misses are reported per window of this length "
+                                 "(cache_windows.csv)");
+  if (c.report_interval <= Duration::zero()) r.error("report_interval", "must be > 0");
+  kit::read_call_policy(r, c.calls);
+  return c;
+}
+
+void Cache::declare(const Config&, MetricDecls& d) {
+  for (const char* n : {"hits",
+                        "misses",
+                        "misses_cold",
+                        "misses_capacity",
+                        "misses_expired",
+                        "misses_invalidated",
+                        "negative_hits",
+                        "coalesced",
+                        "lease_refusals",
+                        "origin_fetches",
+                        "origin_fetch_failures",
+                        "stale_served",
+                        "refreshes",
+                        "evictions",
+                        "not_admitted",
+                        "invalidations",
+                        "writes_forwarded",
+                        "writes_absorbed",
+                        "writes_flushed",
+                        "flush_failures"})
+    d.counter(n);
+  for (const char* n : {"cached_bytes", "cached_objects", "dirty_keys"})
+    d.level(n);
+  for (const char* n : {"hit_ratio", "byte_hit_ratio"})
+    d.figure(n);
+  kit::RpcClient::declare(d);
+}
+
+}  // namespace dsim::cache
