@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "models/cache/eviction/policy.h"
+#include "sim/core/assert.h"
 #include "sim/core/rng.h"
 
 using namespace dsim;
@@ -195,6 +196,33 @@ TEST_CASE("ARC adapts p on ghost hits") {
   CHECK(t.evicted == Keys{2, 1, 3, 2});
 }
 
+TEST_CASE("ARC in bytes counts its lists and ghosts by size") {
+  // c = 100 bytes; keys 1, 2, 3 of 40 bytes, 4 of 70. Requests 1 2 1 3 2 1 as in objects,
+  // each step scaled by 40: 3M moves 2 to B1; 2M (B1 ghost) raises p to 40 and moves 1 to
+  // B2; 1M (B2 ghost) lowers p to 0 and moves 3 to B1: T2=[2,1], B1=[3]. 4M (70 bytes):
+  // case IV.A, |T1| + |B1| + 70 = 110 > 100, so B1's 3 is forgotten; then REPLACE twice
+  // (T1 empty) moves 2 and 1 to B2 to make 70 bytes of room: T1=[4]. 3M, no longer a ghost:
+  // case IV.A again, |T1| + 40 = 110 > 100 with B1 empty, so 4 is evicted leaving no ghost.
+  auto arc = make_eviction(EvictionKind::kArc, [] {
+    EvictionOptions o;
+    o.capacity_bytes = 100;
+    return o;
+  }());
+  std::string answers;
+  std::vector<ObjectKey> ev;
+  for (ObjectKey k : {1, 2, 1, 3, 2, 1, 4, 3}) {
+    if (arc->lookup(k)) {
+      answers += 'H';
+      continue;
+    }
+    answers += 'M';
+    REQUIRE(arc->admit(k, k == 4 ? 70 : 40, 0, ev));
+  }
+  CHECK(answers == "MMHMMMMM");
+  CHECK(ev == Keys{2, 1, 3, 2, 1, 4});
+  CHECK(arc->bytes() == 40);
+}
+
 TEST_CASE("2Q promotes a key found in A1out to Am") {
   // Capacity 4: Kin = 1, Kout = 2. Requests 1 2 3 4 fill A1in. 5M: A1in holds 4 > Kin, so
   // 1 leaves to A1out=[1]. 1M: a ghost, so 1 enters Am once 2 has left (A1out=[2]). 1H.
@@ -358,5 +386,15 @@ TEST_CASE("an object larger than the byte capacity is refused and evicts nothing
     CHECK(p->objects() == 0);
     p->remove(3);  // not cached: a no-op
     CHECK(p->bytes() == 0);
+  }
+}
+
+TEST_CASE("admitting a cached key is an invariant broken") {
+  for (const auto& [name, kind] : eviction_names()) {
+    INFO(name);
+    auto p = make_eviction(kind, objects_cap(4));
+    std::vector<ObjectKey> ev;
+    REQUIRE(p->admit(1, 1, 0, ev));
+    CHECK_THROWS_AS(p->admit(1, 1, 0, ev), InvariantBroken);
   }
 }
