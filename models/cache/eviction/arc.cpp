@@ -40,6 +40,7 @@ class Arc final : public PooledPolicy {
   bool admit(ObjectKey key, uint64_t size, uint64_t, std::vector<ObjectKey>& evicted) override {
     if (too_big(size)) return false;
     const uint32_t g = find(key);
+    DSIM_ASSERT(g == kNil || pool_[g].list >= kB1, "admit of key ", key, ", already cached");
     if (g != kNil) return admit_ghost(g, size, evicted);
     const double u = unit(size);
     if (sz(kT1) + sz(kB1) + u > c_) {  // Case IV.A: L1 would exceed c

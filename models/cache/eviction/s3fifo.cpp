@@ -49,6 +49,7 @@ class S3Fifo final : public PooledPolicy {
   bool admit(ObjectKey key, uint64_t size, uint64_t, std::vector<ObjectKey>& evicted) override {
     if (too_big(size)) return false;
     uint32_t i = find(key);
+    DSIM_ASSERT(i == kNil || pool_[i].list == kGhost, "admit of key ", key, ", already cached");
     const Where to = i != kNil ? kMain : kSmall;
     if (i != kNil) {  // a ghost at the miss: out of G before room is made
       lists_[kGhost].unlink(pool_, i);

@@ -162,6 +162,7 @@ class PooledPolicy : public EvictionPolicy {
   bool fits(uint64_t size) const { return cap_.holds(bytes_ + size, objects_ + 1); }
   uint32_t find(ObjectKey key) const { return index_.find(key); }
   uint32_t add_node(ObjectKey key, uint64_t size) {
+    DSIM_ASSERT(index_.find(key) == kNil, "admit of key ", key, ", which is already cached");
     const uint32_t i = pool_.alloc(key, size);
     index_.insert(key, i);
     return i;

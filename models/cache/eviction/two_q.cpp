@@ -37,6 +37,7 @@ class TwoQ final : public PooledPolicy {
     if (too_big(size)) return false;
     uint32_t i = find(key);
     Where to = kIn;
+    DSIM_ASSERT(i == kNil || pool_[i].list == kOut, "admit of key ", key, ", already cached");
     if (i != kNil) {  // a ghost in A1out: the object goes to Am
       lists_[kOut].unlink(pool_, i);
       pool_[i].bytes = size;
