@@ -15,7 +15,11 @@
 //                  refused otherwise (taking none). Hence: in any closed interval [s, s + t]
 //                  the costs admitted sum to at most burst + floor(rate x t), and exactly
 //                  that from a full bucket at s under demand that takes every token as soon
-//                  as it is whole. A cost above `burst` is never admitted.
+//                  as it is whole, provided the bucket never overflows (it holds < 1 token
+//                  after such demand, so burst >= 2 with demand at least every
+//                  (burst - 1)/rate suffices; with burst 1 the fraction of a token accrued
+//                  between its becoming whole and the next request is lost to the cap, as
+//                  in any token bucket). A cost above `burst` is never admitted.
 //   leaky_bucket   The leaky bucket as a meter, by GCRA (the generic cell rate algorithm,
 //                  virtual scheduling form): a theoretical arrival time TAT, emission
 //                  interval T = 1/rate and tolerance (burst - 1) x T. A request of cost c
