@@ -29,8 +29,9 @@
 //   leaky_queue    The leaky bucket as a queue: a FIFO drained at `rate`, holding at most
 //                  `queue` waiting requests. A request leaves at d = max(t, next), where
 //                  `next` is when the drain is free; then next = d + c x T. It is admitted,
-//                  with delay d - t, when that delay is at most queue x T (at most `queue`
-//                  requests wait ahead of it), else refused. So requests that find the
+//                  with delay d - t, when that delay is at most queue x T, else refused: at
+//                  most `queue` admitted requests (costs) wait at any time, this one
+//                  included. So requests that find the
 //                  drain busy leave exactly T apart, and one that finds it free leaves at
 //                  once (delay 0, not counted as waiting). Departure times are rounded up
 //                  to the nanosecond, so a delay is never shorter than the exact one.

@@ -410,6 +410,15 @@ TEST_CASE("rate limiter: scope global shares one limiter, per_key one each, coun
   CHECK(global.rejected() == 2);
   CHECK(keyed.allowed() == 4);
   CHECK(keyed.keys() == 4);
+  p.algorithm = RateLimitPolicy::Algorithm::kLeakyQueue;
+  p.rate = Rate{50, seconds(1)};
+  p.queue = 1;
+  RateLimiter queued(p);
+  CHECK(queued.admit(at(ms(0)), 9).delay == Duration::zero());
+  CHECK(queued.admit(at(ms(0)), 9).delay == ms(20));  // the key's own queue
+  CHECK_FALSE(queued.admit(at(ms(0)), 9).admitted);
+  CHECK(queued.admit(at(ms(0)), 8).delay == Duration::zero());
+  CHECK(queued.rejected() == 1);
   RateLimiter none{RateLimitPolicy{}};
   CHECK(none.admit(at(ms(0))).admitted);
   CHECK(none.allowed() == 1);
