@@ -7,7 +7,13 @@
 // and writes cache_windows.csv: per group and window (by its end, in seconds), the hits,
 // misses and both ratios, so the hit ratio can be followed over time (a cold start, a
 // flash crowd, a purge). A miss refused by a lease counts as a miss and carries no bytes.
+//
+// With trace_requests, every node also marked each request it received (`cache_request`:
+// the key, and size x 4 + op); the group's requests, merged in time order, are written as
+// cache_requests_<group>.csv in the trace format of models/kit/trace.h (time in seconds
+// with 9 decimals, exact to the nanosecond), which `dsim cache replay` reads.
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <string>
 
@@ -36,6 +42,30 @@ std::string cell(double v) {
   return format_number(v);
 }
 
+// Seconds with 9 decimals: a SimTime exactly.
+std::string seconds_exact(SimTime t) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%lld.%09lld", static_cast<long long>(t.ns() / 1'000'000'000),
+                static_cast<long long>(t.ns() % 1'000'000'000));
+  return buf;
+}
+
+bool in_group(const AnalysisInput::Group& g, NodeId n) {
+  return std::find(g.nodes.begin(), g.nodes.end(), n) != g.nodes.end();
+}
+
+// The requests group `g` received, as a trace (empty unless it traced them).
+std::string request_trace(const AnalysisInput& in, const AnalysisInput::Group& g) {
+  std::string csv = "time,key,size,op\n";
+  for (const TimelineMark& m : in.marks) {
+    if (in.symbol_name(m.kind) != "cache_request" || !in_group(g, m.node)) continue;
+    const auto packed = static_cast<uint64_t>(m.b);
+    csv += seconds_exact(m.at) + "," + std::to_string(static_cast<uint64_t>(m.a)) + "," +
+           std::to_string(packed >> 2) + "," + ((packed & 3) == 0 ? "get" : "put") + "\n";
+  }
+  return csv;
+}
+
 }  // namespace
 
 AnalysisOutput Cache::analyze(const AnalysisInput& in) {
@@ -49,7 +79,7 @@ AnalysisOutput Cache::analyze(const AnalysisInput& in) {
     for (const TimelineMark& m : in.marks) {
       const std::string_view kind = in.symbol_name(m.kind);
       if (kind != "cache_window" && kind != "cache_window_bytes") continue;
-      if (std::find(g.nodes.begin(), g.nodes.end(), m.node) == g.nodes.end()) continue;
+      if (!in_group(g, m.node)) continue;
       Window w;
       if (kind == "cache_window") {
         w.hits = m.a;
@@ -73,7 +103,11 @@ AnalysisOutput Cache::analyze(const AnalysisInput& in) {
              cell(ratio(w.hit_bytes, w.miss_bytes)) + "\n";
     }
     if (in.marks_truncated) {
-      out.text += "  " + g.name + ": the mark store filled up; hit ratios may miss windows\n";
+      out.text += "  " + g.name + ": the mark store filled up; hit ratios may miss windows" +
+                  (config.trace_requests ? " and the request trace is cut short" : "") + "\n";
+    }
+    if (config.trace_requests) {
+      out.files.emplace_back("cache_requests_" + g.name + ".csv", request_trace(in, g));
     }
   }
   out.files.emplace_back("cache_windows.csv", std::move(csv));

@@ -61,7 +61,8 @@ void Cache::on_start(Context& ctx) {
                s("cached_objects"),
                s("dirty_keys"),
                s("cache_window"),
-               s("cache_window_bytes")};
+               s("cache_window_bytes"),
+               s("cache_request")};
   ctx.record().level(m_.bytes_level, 0);
   ctx.record().level(m_.objects_level, 0);
   ctx.set_timer(config_.report_interval, kit::timer_tag(Timer::kReport));
@@ -116,11 +117,29 @@ void Cache::check_invariants() const {
 }
 
 void Cache::on_request(Context& ctx, const kv::KvRequest& req) {
+  if (config_.trace_requests) trace_request(ctx, req);
   if (req.op == kv::KvOpKind::kGet) {
     on_get(ctx, req);
   } else {
     on_write(ctx, req);
   }
+}
+
+// A mark per request: the key, and the object's size (known exactly with object_size;
+// else the written value's, or the cached copy's, or 0 for a miss) times 4 plus the
+// operation (0 get, 1 a write).
+void Cache::trace_request(Context& ctx, const kv::KvRequest& req) {
+  uint64_t size = 0;
+  if (config_.object_size) {
+    size = object_bytes(req.key, kv::KvValue());
+  } else if (req.op != kv::KvOpKind::kGet) {
+    size = req.value_bytes;
+  } else if (const auto it = entries_.find(req.key); it != entries_.end()) {
+    size = it->second.bytes;
+  }
+  const int64_t op = req.op == kv::KvOpKind::kGet ? 0 : 1;
+  ctx.record().mark(m_.mark_request, static_cast<int64_t>(req.key),
+                    static_cast<int64_t>(size << 2) | op);
 }
 
 void Cache::on_get(Context& ctx, const kv::KvRequest& req) {

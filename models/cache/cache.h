@@ -30,7 +30,9 @@
 //
 // Each node marks its hits and misses (count and bytes) every `report_interval`; the
 // analysis (analysis.cpp) reports hit_ratio and byte_hit_ratio over the measured period and
-// cache_windows.csv, the hit ratio over time.
+// cache_windows.csv, the hit ratio over time. With `trace_requests`, each request is marked
+// too, and the analysis writes the group's requests as a trace (models/kit/trace.h) that
+// `dsim cache replay` or another cache simulator can replay.
 #pragma once
 
 #include <cstdint>
@@ -82,6 +84,7 @@ class Cache final : public Model, private kit::CallHost {
     WritePolicy write_policy = WritePolicy::kInvalidate;
     Duration flush_interval = seconds(1);
     Duration report_interval = seconds(1);
+    bool trace_requests = false;  ///< write the requests as a trace (cache_requests_<g>.csv)
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
@@ -136,11 +139,12 @@ class Cache final : public Model, private kit::CallHost {
     Symbol coalesced, lease_refusals, fetches, fetch_failures, stale_served, refreshes;
     Symbol evictions, not_admitted, invalidations, writes_forwarded, writes_absorbed;
     Symbol writes_flushed, flush_failures, bytes_level, objects_level, dirty_level;
-    Symbol mark_window, mark_window_bytes;
+    Symbol mark_window, mark_window_bytes, mark_request;
   };
 
   // cache.cpp: reads
   void on_request(Context& ctx, const kv::KvRequest& req);
+  void trace_request(Context& ctx, const kv::KvRequest& req);
   void on_get(Context& ctx, const kv::KvRequest& req);
   void on_origin_answer(Context& ctx, NodeId from, const kv::KvResponse& resp);
   void miss(Context& ctx, const kv::KvRequest& req, Gone* expired);

@@ -123,6 +123,10 @@ Cache::Config Cache::parse(ParamReader& r) {
                                  "hits and misses are reported per window of this length "
                                  "(cache_windows.csv)");
   if (c.report_interval <= Duration::zero()) r.error("report_interval", "must be > 0");
+  c.trace_requests =
+      r.boolean("trace_requests", c.trace_requests,
+                "write the requests the group receives as a trace, cache_requests_<group>.csv "
+                "(time,key,size,op), for dsim cache replay or another cache simulator");
   kit::read_call_policy(r, c.calls);
   return c;
 }

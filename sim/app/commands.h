@@ -46,7 +46,19 @@ struct BenchArgs {
   bool print_scenario = false;  ///< print the scenario it would run, and stop
 };
 
+/// `dsim cache replay`: a request trace through one cache per eviction policy.
+struct CacheReplayArgs {
+  std::string trace;
+  std::string eviction = "all";  ///< "all", or policy names separated by commas
+  std::string capacity;          ///< a size; empty: no limit in bytes
+  uint64_t capacity_objects = 0;
+  uint64_t warmup = 0;  ///< rows replayed before measuring
+  uint64_t seed = 1;    ///< random eviction's stream
+  bool csv = false;
+};
+
 int cmd_run(const RunArgs& args, const ModelRegistry& registry);
+int cmd_cache_replay(const CacheReplayArgs& args);
 int cmd_bench(const BenchArgs& args, const ModelRegistry& registry);
 /// The scenario `dsim bench phold` runs.
 std::string phold_scenario(const BenchArgs& args);

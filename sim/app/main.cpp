@@ -20,6 +20,7 @@ class CoreCommands {
     add_validate(app);
     add_list(app);
     add_bench(app);
+    add_cache(app);
   }
 
   /// The exit code of the chosen command; nullopt when none of these was chosen.
@@ -28,6 +29,7 @@ class CoreCommands {
     if (*validate_) return dsim::cmd_validate(validate_files_, validate_overrides_, registry);
     if (*list_) return dsim::cmd_list_models(registry, list_only_);
     if (*phold_) return dsim::cmd_bench(bench_args_, registry);
+    if (*replay_) return dsim::cmd_cache_replay(replay_args_);
     return std::nullopt;
   }
 
@@ -84,7 +86,33 @@ class CoreCommands {
                      "print the scenario it runs (for dsim run) and stop");
   }
 
+  void add_cache(CLI::App& app) {
+    CLI::App* cache = app.add_subcommand("cache", "cache studies without a scenario");
+    cache->require_subcommand(1);
+    replay_ = cache->add_subcommand(
+        "replay",
+        "a request trace (time,key,size[,op] CSV) through one cache per eviction policy, with "
+        "no network or service time: hit and byte hit ratios side by side");
+    replay_->add_option("trace", replay_args_.trace, "the trace file (CSV)")->required();
+    replay_
+        ->add_option("--eviction", replay_args_.eviction, "policies, separated by commas, or all")
+        ->capture_default_str();
+    replay_->add_option("--capacity", replay_args_.capacity,
+                        "the cache's size in bytes, e.g. 64MiB");
+    replay_->add_option("--capacity-objects", replay_args_.capacity_objects,
+                        "the cache's size in objects");
+    replay_
+        ->add_option("--warmup", replay_args_.warmup,
+                     "requests replayed before the ratios are measured")
+        ->capture_default_str();
+    replay_->add_option("--seed", replay_args_.seed, "the stream of random eviction")
+        ->capture_default_str();
+    replay_->add_flag("--csv", replay_args_.csv, "print CSV instead of a table");
+  }
+
   dsim::RunArgs run_args_;
+  dsim::CacheReplayArgs replay_args_;
+  CLI::App* replay_ = nullptr;
   std::vector<std::string> validate_files_, validate_overrides_;
   std::string list_what_, list_only_;
   dsim::BenchArgs bench_args_;

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "models/cache/cache.h"
+#include "models/cache/replay.h"
 #include "support/recording_context.h"
 #include "support/scenarios.h"
 
@@ -333,4 +334,39 @@ TEST_CASE("cache: refresh_ahead refreshes an object read near its expiry, in the
   f.ctx.deliver(c, 7, f.request(KvOpKind::kGet, 1));
   CHECK(f.answers_to(7).back().value.is_single(2));
   CHECK(f.counter("hits") == 3);
+}
+
+TEST_CASE("cache: the request trace a run writes replays to the run's own hits") {
+  // Zero latency everywhere: each miss is fetched and admitted before the next request
+  // comes, so the run's cache sees exactly the sequence a pure replay does.
+  const auto out = dsim::testing::run_text(R"yaml(
+name: trace
+duration: 5s
+network: {latency: 0ms}
+groups:
+  - name: users
+    model: kv_client
+    count: 3
+    params: {target: cache, rate: 500/s, keys: "zipf(2000, s=0.9)", mix: {get: 1}}
+  - name: cache
+    model: cache
+    params: {origin: db, capacity: 200KiB, object_size: "uniform(100B, 4KiB)", eviction: s3fifo, trace_requests: true}
+  - {name: db, model: kv_store}
+)yaml");
+  std::string err;
+  const auto rows =
+      kit::parse_trace(dsim::testing::run_file(out, "cache_requests_cache.csv"), "trace", &err);
+  INFO(err);
+  REQUIRE(rows);
+  CHECK(rows->size() > 7000);
+  EvictionOptions o;
+  o.capacity_bytes = 200 * 1024;
+  const ReplayResult r = replay(*rows, EvictionKind::kS3Fifo, o);
+  const auto hits = dsim::testing::summary_figure(out, "cache", "", "hits");
+  const auto misses = dsim::testing::summary_figure(out, "cache", "", "misses");
+  REQUIRE(hits);
+  REQUIRE(misses);
+  CHECK(r.gets == static_cast<uint64_t>(*hits + *misses));
+  CHECK(r.hits == static_cast<uint64_t>(*hits));
+  CHECK(r.hit_ratio() == Approx(*dsim::testing::summary_figure(out, "cache", "", "hit_ratio")));
 }
