@@ -25,6 +25,7 @@ constexpr std::pair<std::string_view, BalancerKind> kNames[] = {
     {"consistent_hash", BalancerKind::kConsistentHash},
     {"maglev", BalancerKind::kMaglev},
     {"dns_round_robin", BalancerKind::kDnsRoundRobin},
+    {"geo_dns", BalancerKind::kGeoDns},
 };
 
 bool all_healthy(std::span<const Observed> obs) {
@@ -340,6 +341,49 @@ class DnsRoundRobinPolicy final : public BalancerPolicy {
   SimTime expires_;
 };
 
+/// GeoDNS (latency-based routing, as Route 53's and the CDNs' name servers answer): a
+/// resolution returns one record, the nearest candidate (the smallest typical latency from
+/// the caller; ties to the lower index) among those healthy in the caller's view, and the
+/// caller keeps it for the TTL — retries included, since a single record leaves a client
+/// nothing else to try. So a dead edge keeps its clients until their cached answers expire
+/// and a resolution skips it: the TTL delays the failover. The provider's health checks
+/// are stood in for by the caller's own view (Observed::healthy: the caller's ejections).
+class GeoDnsPolicy final : public BalancerPolicy {
+ public:
+  explicit GeoDnsPolicy(Duration ttl) : ttl_(ttl) {}
+  size_t pick(std::span<const Observed> obs, const PickRequest& req, Rng& rng) override {
+    if (!resolved_) {
+      // The cache entry's age is the client's own (as dns_round_robin's).
+      resolved_ = true;
+      const double left = rng.uniform_open01() * static_cast<double>(ttl_.ns());
+      expires_ = req.now + Duration::from_ns(std::max<int64_t>(1, std::llround(left)));
+      record_ = nearest(obs);
+    } else if (req.now >= expires_) {
+      expires_ = req.now + ttl_;
+      record_ = nearest(obs);
+    }
+    return record_;
+  }
+
+ private:
+  static size_t nearest(std::span<const Observed> obs) {
+    const bool healthy = any_healthy(obs);
+    size_t best = 0;
+    bool found = false;
+    for (size_t i = 0; i < obs.size(); ++i) {
+      if (!is_eligible(obs, i, healthy)) continue;
+      if (!found || obs[i].distance < obs[best].distance) best = i;
+      found = true;
+    }
+    return best;
+  }
+
+  Duration ttl_;
+  bool resolved_ = false;
+  size_t record_ = 0;
+  SimTime expires_;
+};
+
 }  // namespace
 
 std::string_view balancer_name(BalancerKind k) {
@@ -381,6 +425,8 @@ std::unique_ptr<BalancerPolicy> make_balancer(const BalancerSpec& spec) {
       return std::make_unique<MaglevPolicy>(spec);
     case BalancerKind::kDnsRoundRobin:
       return std::make_unique<DnsRoundRobinPolicy>(spec.dns_ttl);
+    case BalancerKind::kGeoDns:
+      return std::make_unique<GeoDnsPolicy>(spec.dns_ttl);
   }
   DSIM_ASSERT(false, "unknown balancer kind ", static_cast<int>(spec.kind));
   return nullptr;
@@ -499,10 +545,11 @@ void read_balancer_params(ParamReader& r, BalancerSpec& spec, bool target_node) 
         "table_size", spec.table_size, "maglev: lookup table slots (a prime)", 2, 100'000'007));
     if (!is_prime(spec.table_size)) r.error("table_size", "must be a prime number (65537 is)");
   }
-  if (given("dns_ttl", spec.kind == K::kDnsRoundRobin, "dns_round_robin")) {
+  if (given("dns_ttl", spec.kind == K::kDnsRoundRobin || spec.kind == K::kGeoDns,
+            "dns_round_robin and geo_dns")) {
     spec.dns_ttl = r.duration("dns_ttl", spec.dns_ttl,
-                              "dns_round_robin: how long a client keeps a resolved answer (the "
-                              "records' TTL)");
+                              "dns_round_robin, geo_dns: how long a client keeps a resolved "
+                              "answer (the records' TTL)");
     if (spec.dns_ttl <= Duration::zero()) r.error("dns_ttl", "must be > 0");
   }
   if (given("hash_seed", hashed, "hash_key, hash_client, consistent_hash and maglev")) {

@@ -70,6 +70,7 @@ struct Observed {
   double latency_ns = 0;     ///< peak-EWMA latency estimate; 0 before the first answer
   SimTime latency_at;        ///< when the estimate was last updated
   bool healthy = true;       ///< false: passed over while a healthy candidate remains
+  Duration distance;         ///< the typical latency to it from the caller (geo_dns)
 };
 
 /// What the call being placed brings.
@@ -96,6 +97,7 @@ enum class BalancerKind : uint8_t {
   kConsistentHash,
   kMaglev,
   kDnsRoundRobin,
+  kGeoDns,
 };
 std::string_view balancer_name(BalancerKind k);
 
@@ -109,8 +111,8 @@ struct BalancerSpec {
   uint32_t table_size = 65537;    ///< maglev: lookup table slots (a prime)
   Duration decay = seconds(10);   ///< least_latency: the estimate's time constant
   uint64_t seed = 0;              ///< hash policies: the hash seed
-  /// dns_round_robin: how long a resolved answer is kept (the records' TTL; 60 s, as the
-  /// DNS names of AWS's load balancers)
+  /// dns_round_robin, geo_dns: how long a resolved answer is kept (the records' TTL; 60 s,
+  /// as the DNS names of AWS's load balancers)
   Duration dns_ttl = seconds(60);
 };
 

@@ -17,6 +17,19 @@ void read_call_policy(ParamReader& r, CallPolicy& c) {
                "how an attempt picks its node in the target group: a balancer policy of the "
                "kit (random, round_robin, least_outstanding, power_of_d, least_latency, ...)");
   read_balancer_params(r, c.balancer, /*target_node=*/true);
+  read_ejection(r, c);
+}
+
+void read_ejection(ParamReader& r, CallPolicy& c) {
+  if (!r.has("eject_after") && !r.has("eject_for") && !r.doc_mode()) return;
+  c.eject_after = static_cast<uint32_t>(
+      r.integer("eject_after", c.eject_after,
+                "failed attempts in a row to one node after which the caller passes it over "
+                "for eject_for (0: never)",
+                0, 1'000'000));
+  c.eject_for = r.duration("eject_for", c.eject_for, "how long an ejected node is passed over");
+  if (c.eject_for <= Duration::zero()) r.error("eject_for", "must be > 0");
+  if (c.eject_after == 0 && r.has("eject_for")) r.error("eject_for", "needs eject_after");
 }
 
 std::vector<NodeId> entry_points(const Context& ctx, std::string_view group) {
@@ -29,6 +42,11 @@ void RpcClient::start(Context& ctx, std::span<const NodeId> targets, size_t home
   self_ = ctx.self();
   targets_.assign(targets.begin(), targets.end());
   observed_.assign(targets_.size(), Observed{});
+  for (size_t i = 0; i < targets_.size(); ++i)
+    observed_[i].distance = ctx.typical_latency(targets_[i]);
+  failures_in_row_.assign(targets_.size(), 0);
+  ejected_.assign(targets_.size(), 0);
+  wanted_healthy_.assign(targets_.size(), 1);
   balancer_ = make_balancer(policy_->balancer);
   balancer_->start(targets_.size(), home);
   m_retries_ = ctx.intern("retries");
@@ -39,7 +57,7 @@ void RpcClient::start(Context& ctx, std::span<const NodeId> targets, size_t home
 
 void RpcClient::declare(MetricDecls& d) {
   for (const char* c : {"retries", "redirects", "attempt_timeouts", "late_responses",
-                        "retries_denied", "deadline_exceeded"})
+                        "retries_denied", "deadline_exceeded", "caller_ejections"})
     d.counter(c);
 }
 
@@ -143,7 +161,10 @@ RpcClient::Outcome RpcClient::on_answer(Context& ctx, uint64_t id, NodeId from, 
   settle(ctx, c, true);
   switch (answer) {
     case Answer::kDone: {
-      if (const size_t i = index_of(from); i != kNoCandidate) balancer_->answered(i, c.pick);
+      if (const size_t i = index_of(from); i != kNoCandidate) {
+        balancer_->answered(i, c.pick);
+        note_result(ctx, i, true);
+      }
       const Outcome out{Outcome::Status::kDone, handle, c.requests, c.unknown};
       calls_.erase(handle);
       return out;
@@ -161,6 +182,7 @@ RpcClient::Outcome RpcClient::on_answer(Context& ctx, uint64_t id, NodeId from, 
       return {Outcome::Status::kPending, handle};
     case Answer::kRefused:
     case Answer::kIndeterminate:
+      if (const size_t i = index_of(from); i != kNoCandidate) note_result(ctx, i, false);
       attempt_failed(ctx, handle, answer == Answer::kIndeterminate);
       return {Outcome::Status::kPending, handle};
   }
@@ -198,6 +220,20 @@ void RpcClient::end(Context& ctx, uint64_t handle, CallEnd::Why why) {
   host_->call_failed(ctx, handle, e);
 }
 
+void RpcClient::note_result(Context& ctx, size_t i, bool ok) {
+  if (policy_->eject_after == 0) return;
+  if (ok) {
+    failures_in_row_[i] = 0;
+    return;
+  }
+  if (++failures_in_row_[i] < policy_->eject_after || ejected_[i]) return;
+  failures_in_row_[i] = 0;
+  ejected_[i] = 1;
+  observed_[i].healthy = false;
+  ctx.record().count(ctx.intern("caller_ejections"));
+  ctx.set_timer(policy_->eject_for, timers_.tag(static_cast<uint8_t>(Sub::kEjectEnd), i));
+}
+
 void RpcClient::on_timer(Context& ctx, uint64_t value) {
   const uint64_t v = TimerSpace::value_of(value);
   if (static_cast<Sub>(TimerSpace::sub_of(value)) == Sub::kAttempt) {
@@ -206,8 +242,14 @@ void RpcClient::on_timer(Context& ctx, uint64_t value) {
     Call& c = calls_.at(*handle);
     settle(ctx, c, false);
     ctx.record().count(m_timeouts_);
+    if (const size_t i = index_of(c.target); i != kNoCandidate) note_result(ctx, i, false);
     host_->attempt_timed_out(ctx, *handle, c.target);
     attempt_failed(ctx, *handle, true);
+    return;
+  }
+  if (static_cast<Sub>(TimerSpace::sub_of(value)) == Sub::kEjectEnd) {
+    ejected_.at(v) = 0;
+    observed_[v].healthy = wanted_healthy_[v] != 0;
     return;
   }
   auto it = calls_.find(v);  // a backoff ended: the next attempt

@@ -19,7 +19,8 @@
 //   on_timer(ctx, value)         attempt timeouts and backoffs (give it one timer kind)
 //
 // It counts, in the caller's group: retries, redirects, attempt_timeouts, late_responses,
-// and, when they happen, retries_denied (by the budget) and deadline_exceeded.
+// and, when they happen, retries_denied (by the budget), deadline_exceeded and, with
+// eject_after, caller_ejections.
 #pragma once
 
 #include <cstdint>
@@ -51,13 +52,21 @@ struct CallPolicy {
   /// own (an inherited one still applies).
   std::optional<Duration> deadline;
   BalancerSpec balancer;
+  /// Passive ejection at the caller, as twemproxy's auto_eject_hosts and memcached clients'
+  /// server failure limits do it: after this many failed attempts in a row to one target
+  /// (timed out or refused), the target is passed over for `eject_for` (0: never).
+  uint32_t eject_after = 0;
+  Duration eject_for = seconds(30);
 };
 
 /// Reads one edge's call policy, the keys every caller of plain requests writes: `timeout`
 /// (per attempt), the retry policy (`retry`, `max_attempts`, `retry_base`, ...), the
 /// optional `retry_budget` and `deadline`, and `balance` (a balancer policy, with its own
-/// parameters), in that order. `policy`'s values are the defaults.
+/// parameters), then `eject_after` and `eject_for`. `policy`'s values are the defaults.
 void read_call_policy(ParamReader& r, CallPolicy& policy);
+/// Reads `eject_after` and `eject_for` (read_call_policy() does; a caller with its own
+/// keys for the rest of the policy calls it itself). Only what is given is read.
+void read_ejection(ParamReader& r, CallPolicy& policy);
 
 /// What an answer means for its call, as the caller's model reads it.
 enum class Answer : uint8_t {
@@ -173,13 +182,16 @@ class RpcClient {
   /// an unhealthy target over while a healthy one remains. For a caller that learns its
   /// targets' health itself (a load balancer's health checks and outlier ejection); the
   /// RpcClient never changes it on its own.
-  void set_healthy(size_t index, bool healthy) { observed_.at(index).healthy = healthy; }
+  void set_healthy(size_t index, bool healthy) {
+    wanted_healthy_.at(index) = healthy;
+    observed_[index].healthy = healthy && !ejected_[index];
+  }
   /// Sets target `index`'s weight (Observed::weight), read by weighted_round_robin at each
   /// pick (a load balancer's slow start); 1 unless set.
   void set_weight(size_t index, double weight) { observed_.at(index).weight = weight; }
 
  private:
-  enum class Sub : uint8_t { kAttempt, kBackoff };
+  enum class Sub : uint8_t { kAttempt, kBackoff, kEjectEnd };
   struct Call {
     PickRequest pick;
     uint64_t origin = 0;
@@ -203,6 +215,8 @@ class RpcClient {
   /// The request in flight for `c` is over (answered or given up).
   void settle(Context& ctx, Call& c, bool answered);
   size_t index_of(NodeId n) const;
+  /// An attempt to candidate i failed (or, `ok`, was answered): counts toward ejection.
+  void note_result(Context& ctx, size_t i, bool ok);
 
   const CallPolicy* policy_;
   TimerSpace timers_;
@@ -211,6 +225,8 @@ class RpcClient {
   std::unique_ptr<BalancerPolicy> balancer_;
   std::vector<NodeId> targets_;
   std::vector<Observed> observed_;
+  std::vector<uint32_t> failures_in_row_;  // per candidate, with eject_after
+  std::vector<char> ejected_, wanted_healthy_;
   std::map<uint64_t, Call> calls_;                   // live calls by handle
   std::unordered_map<uint64_t, uint64_t> attempts_;  // call id -> handle; lookups only
   NodeId self_ = kNoNode;

@@ -89,8 +89,8 @@ void KvClient::read_calls(ParamReader& r, Config& c) {
       "round_robin, fixed (target_node), sticky (the node that last answered, moving on after a "
       "failure), key_owner (per key, the node that last answered or was named by a redirect), "
       "least_outstanding, power_of_d, least_latency, weighted_round_robin, dns_round_robin, "
-      "hash_key, "
-      "hash_client, consistent_hash, maglev; redirects are always followed");
+      "geo_dns, hash_key, hash_client, consistent_hash, maglev; redirects are always "
+      "followed");
   kit::read_balancer_params(r, calls.balancer, /*target_node=*/true);
   calls.max_redirects =
       static_cast<uint32_t>(r.integer("max_redirects", calls.max_redirects,
@@ -99,6 +99,7 @@ void KvClient::read_calls(ParamReader& r, Config& c) {
   calls.deadline = r.optional_duration(
       "deadline", "the whole operation's time, every attempt and backoff included (default: none)");
   if (calls.deadline && *calls.deadline <= Duration::zero()) r.error("deadline", "must be > 0");
+  kit::read_ejection(r, calls);
 }
 
 void KvClient::read_read_back(ParamReader& r, Config& c) {

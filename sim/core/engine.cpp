@@ -63,6 +63,9 @@ class NodeContext final : public Context {
     return g ? engine_->address_of(static_cast<uint32_t>(g - engine_->groups_.data())) : kNoNode;
   }
   void claim_address() override { engine_->claim_address(node_); }
+  Duration typical_latency(NodeId to) const override {
+    return engine_->network_.typical_latency(node_, to);
+  }
   std::string node_name(NodeId id) const override { return engine_->node_name(id); }
   uint32_t index_in_group() const override { return slot_->index_in_group; }
   std::string_view group_name() const override { return engine_->groups_[slot_->group].name; }

@@ -108,6 +108,10 @@ class Context {
   /// This node takes its group's virtual address (a gratuitous ARP): messages sent to it
   /// from now on come here. The group must have one.
   virtual void claim_address() {}
+  /// The typical one-way latency from this node to `to`: the mean latency of the network
+  /// links between them as the scenario declares them (no queues, no faults) — the
+  /// distance a latency-based DNS or anycast route knows. Zero with no network latency.
+  virtual Duration typical_latency(NodeId /*to*/) const { return Duration::zero(); }
   /// "group.index", e.g. "replicas.2".
   virtual std::string node_name(NodeId id) const = 0;
   /// This node's index within its group.

@@ -108,6 +108,18 @@ uint32_t Network::pair_class(NodeId from, NodeId to) const {
   return region_class_[a.region * config_.regions.size() + b.region];
 }
 
+Duration Network::typical_latency(NodeId from, NodeId to) {
+  const Path p = path(from, to, kNoPair);
+  double ns = 0;
+  if (p.links) {
+    for (const uint32_t link : *p.links)
+      ns += config_.graph_links[link].link.latency.mean();
+  } else {
+    ns = classes_[p.link_class].latency.mean();
+  }
+  return Duration::from_ns(static_cast<int64_t>(std::min(ns, 4.0e18)));
+}
+
 Network::Path Network::path(NodeId from, NodeId to, uint32_t /*pair*/) {
   if (config_.topology != TopologyKind::kGraph || locations_.empty())
     return Path{nullptr, 1, pair_class(from, to)};

@@ -197,6 +197,9 @@ class Network {
   bool tracks_pairs() const { return tracks_pairs_; }
   /// True when a partition drops messages from `from` to `to` now.
   bool cut(NodeId from, NodeId to) const { return !cuts_.empty() && any_cut(from, to); }
+  /// The mean latency of the links from `from` to `to` (the pair link's, or the sum over a
+  /// graph route's links), without queues, faults or access links.
+  Duration typical_latency(NodeId from, NodeId to);
   /// Stages the message crosses: 1 (its pair link) in the uniform and regions topologies;
   /// the route's links in the graph topology (0 between nodes on one host, unless a
   /// same_host link is given).

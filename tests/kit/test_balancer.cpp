@@ -412,3 +412,31 @@ TEST_CASE("balancer: under dns_round_robin the clients pinned to a record leave 
     CHECK(on_first == Approx(kClients / 4.0).margin(kClients * tolerance(0.25, kClients)));
   }
 }
+
+TEST_CASE("balancer: geo_dns answers the nearest healthy node and keeps it for the TTL") {
+  std::vector<Observed> obs(3);
+  obs[0].distance = ms(40);
+  obs[1].distance = ms(5);  // the nearest
+  obs[2].distance = ms(20);
+  BalancerSpec s;
+  s.kind = BalancerKind::kGeoDns;
+  s.dns_ttl = seconds(10);
+  auto p = make_balancer(s);
+  p->start(3, 0);
+  Rng rng(1, 2);
+  Rng mirror(1, 2);
+  const auto left = Duration::from_ns(std::llround(mirror.uniform_open01() * 1e10));
+  CHECK(p->pick(obs, at(Duration::zero()), rng) == 1);
+  // The nearest node fails and the caller knows it: the cached answer still stands, for
+  // new calls and retries alike (one record: nothing else to try).
+  obs[1].healthy = false;
+  PickRequest retry = at(left - Duration::from_ns(1));
+  retry.retry = true;
+  retry.failed = 1;
+  CHECK(p->pick(obs, retry, rng) == 1);
+  // Expired: the next resolution skips it for the nearest healthy one, for a whole TTL.
+  CHECK(p->pick(obs, at(left), rng) == 2);
+  obs[1].healthy = true;
+  CHECK(p->pick(obs, at(left + seconds(10) - Duration::from_ns(1)), rng) == 2);
+  CHECK(p->pick(obs, at(left + seconds(10)), rng) == 1);
+}

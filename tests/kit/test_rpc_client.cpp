@@ -380,3 +380,48 @@ TEST_CASE("rpc client: set_weight changes what weighted_round_robin gives a targ
     first += r.to == 1 ? 1 : 0;
   CHECK(first == 4);
 }
+
+TEST_CASE("rpc client: eject_after passes a failing target over for eject_for, then takes it back") {
+  CallPolicy p = policy();
+  p.retry.max_attempts = 1;
+  p.eject_after = 3;
+  p.eject_for = seconds(5);
+  Caller c(p);
+  RecordingContext ctx(7);
+  c.on_start(ctx);
+  RpcClient::Options to_2;
+  to_2.pinned = 1;  // every attempt to node 2 (candidate 1)
+  // Two timeouts and a success: the count starts again.
+  for (uint64_t h = 1; h <= 2; ++h) {
+    c.rpc.begin(ctx, h, to_2);
+    ctx.fire_next(c);
+  }
+  c.rpc.begin(ctx, 3, to_2);
+  c.rpc.on_answer(ctx, c.requests.back().header.id, 2, Answer::kDone);
+  CHECK(c.rpc.observed()[1].healthy);
+  // Three failures in a row (two timeouts and a refusal) eject it.
+  for (uint64_t h = 4; h <= 5; ++h) {
+    c.rpc.begin(ctx, h, to_2);
+    ctx.fire_next(c);
+  }
+  CHECK(c.rpc.observed()[1].healthy);
+  c.rpc.begin(ctx, 6, to_2);
+  c.rpc.on_answer(ctx, c.requests.back().header.id, 2, Answer::kRefused);
+  CHECK_FALSE(c.rpc.observed()[1].healthy);
+  CHECK(ctx.recorder().counters[ctx.intern("caller_ejections").id] == 1);
+  for (uint64_t h = 7; h <= 10; ++h) {
+    c.rpc.begin(ctx, h, {});
+    CHECK(c.requests.back().to != 2);  // round robin passes it over
+  }
+  // A health the caller set itself survives the ejection's end.
+  c.rpc.set_healthy(0, false);
+  ctx.advance(seconds(5));
+  while (ctx.fire_next(c)) {
+  }
+  CHECK(c.rpc.observed()[1].healthy);
+  CHECK_FALSE(c.rpc.observed()[0].healthy);
+  c.rpc.begin(ctx, 11, {});
+  c.rpc.begin(ctx, 12, {});
+  const size_t n = c.requests.size();
+  CHECK((c.requests[n - 1].to == 2 || c.requests[n - 2].to == 2));
+}
