@@ -8,6 +8,9 @@
 // misses and both ratios, so the hit ratio can be followed over time (a cold start, a
 // flash crowd, a purge). A miss refused by a lease counts as a miss and carries no bytes.
 //
+// purge_complete_ms_max: the longest time from a purge's issue to a node of the group
+// carrying it out (each node marks `cache_purge` when it does).
+//
 // With trace_requests, every node also marked each request it received (`cache_request`:
 // the key, and size x 4 + op); the group's requests, merged in time order, are written as
 // cache_requests_<group>.csv in the trace format of models/kit/trace.h (time in seconds
@@ -15,6 +18,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "models/cache/cache.h"
@@ -66,6 +70,22 @@ std::string request_trace(const AnalysisInput& in, const AnalysisInput::Group& g
   return csv;
 }
 
+// The longest time from a purge's issue to its being carried out on a node of the group
+// (the purge's `at` taken on the true clock: the nodes' clocks are assumed true), over the
+// purges every node carried out; nullopt when there were none.
+std::optional<double> purge_complete_ms(const AnalysisInput& in, const AnalysisInput::Group& g,
+                                        const Cache::Config& config) {
+  std::optional<double> worst;
+  for (const TimelineMark& m : in.marks) {
+    if (in.symbol_name(m.kind) != "cache_purge" || !in_group(g, m.node)) continue;
+    const auto i = static_cast<size_t>(m.a);
+    if (i >= config.purges.size()) continue;
+    const double ms = (m.at - (SimTime::zero() + config.purges[i].at)).to_ms();
+    worst = std::max(worst.value_or(0.0), ms);
+  }
+  return worst;
+}
+
 }  // namespace
 
 AnalysisOutput Cache::analyze(const AnalysisInput& in) {
@@ -95,6 +115,9 @@ AnalysisOutput Cache::analyze(const AnalysisInput& in) {
       out.rows.push_back({g.name, "", "hit_ratio", ratio(measured.hits, measured.misses)});
       out.rows.push_back(
           {g.name, "", "byte_hit_ratio", ratio(measured.hit_bytes, measured.miss_bytes)});
+    }
+    if (const auto ms = purge_complete_ms(in, g, config)) {
+      out.rows.push_back({g.name, "", "purge_complete_ms_max", *ms});
     }
     for (const auto& [index, w] : windows) {
       const double end_s = (every * index).to_seconds();

@@ -62,10 +62,16 @@ void Cache::on_start(Context& ctx) {
                s("dirty_keys"),
                s("cache_window"),
                s("cache_window_bytes"),
-               s("cache_request")};
+               s("cache_request"),
+               s("purged"),
+               s("cache_purge")};
   ctx.record().level(m_.bytes_level, 0);
   ctx.record().level(m_.objects_level, 0);
   ctx.set_timer(config_.report_interval, kit::timer_tag(Timer::kReport));
+  for (size_t i = 0; i < config_.purges.size(); ++i) {
+    const Purge& p = config_.purges[i];
+    ctx.set_timer(p.at + p.delay.sample_duration(ctx.rng()), kit::timer_tag(Timer::kPurge, i));
+  }
   if (config_.write_policy == WritePolicy::kWriteBehind) {
     ctx.record().level(m_.dirty_level, 0);
     ctx.set_timer(config_.flush_interval, kit::timer_tag(Timer::kFlush));
@@ -102,6 +108,9 @@ void Cache::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
     case Timer::kReport:
       report_window(ctx);
       ctx.set_timer(config_.report_interval, kit::timer_tag(Timer::kReport));
+      return;
+    case Timer::kPurge:
+      purge(ctx, value);
       return;
   }
 }
@@ -364,6 +373,19 @@ SimTime Cache::expiry(Context& ctx, bool absent) {
   double factor = 1;
   if (config_.ttl_jitter > 0) factor += config_.ttl_jitter * (2 * ctx.rng().uniform01() - 1);
   return ctx.monotonic() + Duration::from_ns(std::llround(static_cast<double>(ttl->ns()) * factor));
+}
+
+void Cache::purge(Context& ctx, size_t i) {
+  const Purge& p = config_.purges.at(i);
+  std::vector<uint64_t> keys;  // sorted: the policy sees the removals in one order
+  for (const auto& [key, e] : entries_) {
+    if (key >= p.first && key <= p.last) keys.push_back(key);
+  }
+  std::sort(keys.begin(), keys.end());
+  for (const uint64_t key : keys)
+    drop(ctx, key, Gone::kInvalidated);
+  ctx.record().count(m_.purged, static_cast<int64_t>(keys.size()));
+  ctx.record().mark(m_.mark_purge, static_cast<int64_t>(i), static_cast<int64_t>(keys.size()));
 }
 
 void Cache::count_request(bool hit, uint64_t bytes) {

@@ -28,6 +28,9 @@
 // is an object even when the origin holds no value for it. Without `object_size`, a key
 // the origin does not hold is cached as absent for `negative_ttl` (negative caching).
 //
+// `purges` drop ranges of keys on a schedule, each node after a delay of its own (a CDN's
+// purge propagating); the analysis reports how long each took to reach every node.
+//
 // Each node marks its hits and misses (count and bytes) every `report_interval`; the
 // analysis (analysis.cpp) reports hit_ratio and byte_hit_ratio over the measured period and
 // cache_windows.csv, the hit ratio over time. With `trace_requests`, each request is marked
@@ -64,6 +67,15 @@ class Cache final : public Model, private kit::CallHost {
       "invalidate, write-through, write-around or write-behind writes";
 
   enum class Stampede : uint8_t { kNone, kCoalesce, kLease };
+  /// A purge of keys first..last, issued at `at` (from the node's start, on its clock) and
+  /// carried out by each node `delay` later (drawn per node): a CDN's purge reaching its
+  /// caches one by one.
+  struct Purge {
+    Duration at;
+    uint64_t first = 0;
+    uint64_t last = UINT64_MAX;
+    Distribution delay = Distribution::constant(0).with_dim(Distribution::Dim::kTime);
+  };
   enum class WritePolicy : uint8_t { kInvalidate, kWriteThrough, kWriteAround, kWriteBehind };
 
   struct Config {
@@ -85,6 +97,7 @@ class Cache final : public Model, private kit::CallHost {
     Duration flush_interval = seconds(1);
     Duration report_interval = seconds(1);
     bool trace_requests = false;  ///< write the requests as a trace (cache_requests_<g>.csv)
+    std::vector<Purge> purges;
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
@@ -112,7 +125,7 @@ class Cache final : public Model, private kit::CallHost {
   const std::unordered_map<uint64_t, Entry>& entries() const { return entries_; }
 
  private:
-  enum class Timer : uint8_t { kCalls, kService, kFlush, kReport };
+  enum class Timer : uint8_t { kCalls, kService, kFlush, kReport, kPurge };
   /// Why a key left the cache: the cause of its next miss.
   enum class Gone : uint8_t { kEvicted, kExpired, kInvalidated };
   /// A request from a caller, answered later.
@@ -139,7 +152,7 @@ class Cache final : public Model, private kit::CallHost {
     Symbol coalesced, lease_refusals, fetches, fetch_failures, stale_served, refreshes;
     Symbol evictions, not_admitted, invalidations, writes_forwarded, writes_absorbed;
     Symbol writes_flushed, flush_failures, bytes_level, objects_level, dirty_level;
-    Symbol mark_window, mark_window_bytes, mark_request;
+    Symbol mark_window, mark_window_bytes, mark_request, purged, mark_purge;
   };
 
   // cache.cpp: reads
@@ -162,6 +175,8 @@ class Cache final : public Model, private kit::CallHost {
   SimTime expiry(Context& ctx, bool absent);
   void count_request(bool hit, uint64_t bytes);
   void report_window(Context& ctx);
+  /// Carries out purge `i`: every cached key in its range leaves.
+  void purge(Context& ctx, size_t i);
   // kit::CallHost
   void send_request(Context& ctx, uint64_t handle, const kit::CallHeader& header, NodeId to,
                     uint32_t request) override;

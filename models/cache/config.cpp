@@ -93,6 +93,33 @@ void read_objects(ParamReader& r, Cache::Config& c) {
                 "the seed of the objects' sizes (object_size), the same on every node", 0));
 }
 
+void read_purges(ParamReader& r, Cache::Config& c) {
+  const ParamNode* list =
+      r.raw("purges", "list of {at, first_key, last_key, delay}",
+            "purges on a schedule: keys first_key..last_key leave every node, each node after "
+            "its own delay (a CDN's purge propagating)",
+            "none");
+  if (!list) return;
+  if (list->kind != ParamNode::Kind::kList) {
+    r.error("purges", "expected a list of {at, first_key, last_key, delay}");
+    return;
+  }
+  for (size_t i = 0; i < list->items.size(); ++i) {
+    const std::string path = r.path() + ".purges[" + std::to_string(i) + "]";
+    ParamReader item(&list->items[i], &r.env(), path, list->items[i].loc);
+    Cache::Purge p;
+    p.at = item.duration("at", p.at, "when the purge is issued, from the node's start");
+    p.first = static_cast<uint64_t>(item.integer("first_key", 0, "the first key purged", 0));
+    p.last = static_cast<uint64_t>(item.integer("last_key", static_cast<int64_t>(p.first),
+                                                "the last key purged (default: first_key)",
+                                                static_cast<int64_t>(p.first)));
+    p.delay = item.distribution("delay", p.delay,
+                                "how long after `at` each node carries it out (drawn per node)");
+    item.finish();
+    c.purges.push_back(std::move(p));
+  }
+}
+
 }  // namespace
 
 Cache::Config Cache::parse(ParamReader& r) {
@@ -123,6 +150,7 @@ Cache::Config Cache::parse(ParamReader& r) {
                                  "hits and misses are reported per window of this length "
                                  "(cache_windows.csv)");
   if (c.report_interval <= Duration::zero()) r.error("report_interval", "must be > 0");
+  read_purges(r, c);
   c.trace_requests =
       r.boolean("trace_requests", c.trace_requests,
                 "write the requests the group receives as a trace, cache_requests_<group>.csv "
@@ -151,11 +179,12 @@ void Cache::declare(const Config&, MetricDecls& d) {
                         "writes_forwarded",
                         "writes_absorbed",
                         "writes_flushed",
-                        "flush_failures"})
+                        "flush_failures",
+                        "purged"})
     d.counter(n);
   for (const char* n : {"cached_bytes", "cached_objects", "dirty_keys"})
     d.level(n);
-  for (const char* n : {"hit_ratio", "byte_hit_ratio"})
+  for (const char* n : {"hit_ratio", "byte_hit_ratio", "purge_complete_ms_max"})
     d.figure(n);
   kit::RpcClient::declare(d);
 }

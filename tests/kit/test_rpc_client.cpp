@@ -381,7 +381,8 @@ TEST_CASE("rpc client: set_weight changes what weighted_round_robin gives a targ
   CHECK(first == 4);
 }
 
-TEST_CASE("rpc client: eject_after passes a failing target over for eject_for, then takes it back") {
+TEST_CASE(
+    "rpc client: eject_after passes a failing target over for eject_for, then takes it back") {
   CallPolicy p = policy();
   p.retry.max_attempts = 1;
   p.eject_after = 3;

@@ -370,3 +370,38 @@ groups:
   CHECK(r.hits == static_cast<uint64_t>(*hits));
   CHECK(r.hit_ratio() == Approx(*dsim::testing::summary_figure(out, "cache", "", "hit_ratio")));
 }
+
+TEST_CASE("cache: a purge drops its range of keys after the node's own delay") {
+  Fixture f;
+  auto cfg = config();
+  cfg.eviction_options.capacity_objects = 10;
+  Cache::Purge p;
+  p.at = seconds(5);
+  p.first = 2;
+  p.last = 3;
+  p.delay = Distribution::constant(static_cast<double>(seconds(1).ns()))
+                .with_dim(Distribution::Dim::kTime);
+  cfg.purges = {p};
+  Cache c(cfg);
+  c.on_start(f.ctx);
+  for (uint64_t key = 1; key <= 4; ++key) {
+    f.ctx.deliver(c, 7, f.request(KvOpKind::kGet, key));
+    f.origin_answers(c, f.to_origin().back(), static_cast<int64_t>(key));
+  }
+  CHECK(c.entries().size() == 4);
+  while (f.ctx.now() < SimTime::zero() + seconds(6) && f.ctx.fire_next(c)) {
+  }
+  CHECK(c.entries().count(1) == 1);
+  CHECK(c.entries().count(2) == 0);
+  CHECK(c.entries().count(3) == 0);
+  CHECK(c.entries().count(4) == 1);
+  CHECK(f.counter("purged") == 2);
+  REQUIRE(!f.ctx.recorder().marks.empty());
+  bool marked = false;
+  for (const auto& m : f.ctx.recorder().marks)
+    marked = marked || (f.ctx.symbol_name(m.kind) == "cache_purge" &&
+                        m.at == SimTime::zero() + seconds(6) && m.a == 0 && m.b == 2);
+  CHECK(marked);
+  f.ctx.deliver(c, 7, f.request(KvOpKind::kGet, 2));
+  CHECK(f.counter("misses_invalidated") == 1);
+}
