@@ -349,11 +349,13 @@ std::optional<KeySpec> parse_key_spec(const std::string& text, std::string* erro
   for (size_t i = 1; i < args.size(); ++i) {
     if (!read_key_arg(k, name, args[i], usage, error)) return std::nullopt;
   }
+  if (k.kind == KeySpec::Kind::kZipf) k.zipf = Distribution::zipf(k.n, k.s);
   return k;
 }
 
 KeyChooser::KeyChooser(const KeySpec& spec, uint64_t first) : spec_(spec), first_(first) {
-  if (spec_.kind == KeySpec::Kind::kZipf) zipf_ = Distribution::zipf(spec_.n, spec_.s);
+  if (spec_.kind == KeySpec::Kind::kZipf)
+    zipf_ = spec_.zipf ? *spec_.zipf : Distribution::zipf(spec_.n, spec_.s);
 }
 
 uint64_t KeyChooser::next(Rng& rng) {

@@ -159,6 +159,10 @@ struct KeySpec {
   double s = 0.99;
   double hot_keys = 0.1;
   double hot_traffic = 0.9;
+  /// zipf: the distribution of ranks, built once by parse_key_spec() and shared by every
+  /// chooser made from this spec (a table of n entries: a group of 1,000 clients over 10^6
+  /// keys builds it once, not 1,000 times); built by the chooser when absent.
+  std::optional<Distribution> zipf;
 
   std::string describe() const;
 };
