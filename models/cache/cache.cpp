@@ -273,7 +273,7 @@ void Cache::fetched(Context& ctx, uint64_t handle, const kv::KvResponse& resp) {
   e.absent = !config_.object_size && e.value.empty();
   e.bytes = object_bytes(key, e.value);
   e.fetch_time = ctx.monotonic() - j.started;
-  e.expires = expiry(ctx, e.absent);
+  e.expires = expiry(ctx, key, e.absent);
   if (!e.absent || config_.negative_ttl > Duration::zero()) store(ctx, key, e);
   for (const Waiter& w : j.waiters) {
     window_miss_bytes_ += static_cast<int64_t>(e.bytes);
@@ -367,8 +367,14 @@ uint64_t Cache::object_bytes(uint64_t key, const kv::KvValue& value) const {
   return value.empty() ? kv::kKvHeaderBytes : value.bytes();
 }
 
-SimTime Cache::expiry(Context& ctx, bool absent) {
-  const std::optional<Duration> ttl = absent ? std::optional(config_.negative_ttl) : config_.ttl;
+SimTime Cache::expiry(Context& ctx, uint64_t key, bool absent) {
+  std::optional<Duration> ttl = absent ? std::optional(config_.negative_ttl) : config_.ttl;
+  for (const TtlClass& c : config_.ttl_classes) {
+    if (!absent && key >= c.first && key <= c.last) {
+      ttl = c.ttl;
+      break;
+    }
+  }
   if (!ttl) return SimTime::max();
   double factor = 1;
   if (config_.ttl_jitter > 0) factor += config_.ttl_jitter * (2 * ctx.rng().uniform01() - 1);

@@ -70,6 +70,13 @@ class Cache final : public Model, private kit::CallHost {
   /// A purge of keys first..last, issued at `at` (from the node's start, on its clock) and
   /// carried out by each node `delay` later (drawn per node): a CDN's purge reaching its
   /// caches one by one.
+  /// Objects of keys first..last expire after `ttl` instead of the cache's ttl (a class of
+  /// objects: images for a day, an API's answers for a minute).
+  struct TtlClass {
+    uint64_t first = 0;
+    uint64_t last = UINT64_MAX;
+    Duration ttl;
+  };
   struct Purge {
     Duration at;
     uint64_t first = 0;
@@ -83,8 +90,9 @@ class Cache final : public Model, private kit::CallHost {
     kit::CallPolicy calls;  ///< the cache-to-origin edge
     EvictionKind eviction = EvictionKind::kLru;
     EvictionOptions eviction_options;
-    std::optional<Duration> ttl;  ///< none: objects do not expire
-    double ttl_jitter = 0;        ///< each object's TTL is ttl x (1 + U(-j, j))
+    std::optional<Duration> ttl;        ///< none: objects do not expire
+    double ttl_jitter = 0;              ///< each object's TTL is ttl x (1 + U(-j, j))
+    std::vector<TtlClass> ttl_classes;  ///< the first class holding a key gives its TTL
     Duration negative_ttl = Duration::zero();
     std::optional<Distribution> object_size;  ///< a catalog: every key has this size
     uint64_t catalog_seed = 1;
@@ -172,7 +180,7 @@ class Cache final : public Model, private kit::CallHost {
   void store(Context& ctx, uint64_t key, Entry e);
   void drop(Context& ctx, uint64_t key, Gone why);
   uint64_t object_bytes(uint64_t key, const kv::KvValue& value) const;
-  SimTime expiry(Context& ctx, bool absent);
+  SimTime expiry(Context& ctx, uint64_t key, bool absent);
   void count_request(bool hit, uint64_t bytes);
   void report_window(Context& ctx);
   /// Carries out purge `i`: every cached key in its range leaves.

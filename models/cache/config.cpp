@@ -72,6 +72,33 @@ void read_expiry(ParamReader& r, Cache::Config& c) {
   }
 }
 
+void read_ttl_classes(ParamReader& r, Cache::Config& c) {
+  const ParamNode* list = r.raw("ttl_classes", "list of {first_key, last_key, ttl}",
+                                "TTLs by key range: the first class holding a key gives its "
+                                "objects' TTL instead of ttl",
+                                "none");
+  if (!list) return;
+  if (list->kind != ParamNode::Kind::kList) {
+    r.error("ttl_classes", "expected a list of {first_key, last_key, ttl}");
+    return;
+  }
+  for (size_t i = 0; i < list->items.size(); ++i) {
+    const std::string path = r.path() + ".ttl_classes[" + std::to_string(i) + "]";
+    ParamReader item(&list->items[i], &r.env(), path, list->items[i].loc);
+    Cache::TtlClass t;
+    t.first = static_cast<uint64_t>(item.integer("first_key", 0, "the class's first key", 0));
+    t.last = static_cast<uint64_t>(item.integer("last_key", INT64_MAX,
+                                                "the class's last key (default: every key from "
+                                                "first_key on)",
+                                                static_cast<int64_t>(t.first)));
+    if (!item.has("ttl")) item.error("ttl", "missing required key 'ttl'");
+    t.ttl = item.duration("ttl", seconds(60), "how long the class's objects stay fresh");
+    if (t.ttl <= Duration::zero()) item.error("ttl", "must be > 0");
+    item.finish();
+    c.ttl_classes.push_back(t);
+  }
+}
+
 void read_objects(ParamReader& r, Cache::Config& c) {
   if (r.has("object_size") || r.doc_mode()) {
     c.object_size = r.distribution("object_size", Distribution::constant(1024),
@@ -127,6 +154,7 @@ Cache::Config Cache::parse(ParamReader& r) {
   c.origin = r.group("origin", "the key-value group behind the cache (a store, or a cache tier)");
   read_capacity(r, c);
   read_expiry(r, c);
+  read_ttl_classes(r, c);
   read_objects(r, c);
   c.service = r.distribution("service", c.service, "time to answer a hit (no queueing)");
   c.stampede = r.choice(

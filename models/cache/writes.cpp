@@ -57,7 +57,7 @@ void Cache::written(Context& ctx, uint64_t handle, const kv::KvResponse& resp) {
       Entry e;
       e.value = kv::KvValue::single(req.value, req.value_bytes);
       e.bytes = object_bytes(req.key, e.value);
-      e.expires = expiry(ctx, false);
+      e.expires = expiry(ctx, req.key, false);
       store(ctx, req.key, std::move(e));
     } else if (config_.write_policy == WritePolicy::kWriteThrough && it != entries_.end()) {
       Entry e = it->second;  // an append extends the cached list
@@ -98,7 +98,7 @@ void Cache::absorb_write(Context& ctx, const kv::KvRequest& req) {
   Entry e;
   e.value = kv::KvValue::single(req.value, req.value_bytes);
   e.bytes = object_bytes(req.key, e.value);
-  e.expires = expiry(ctx, false);
+  e.expires = expiry(ctx, req.key, false);
   store(ctx, req.key, std::move(e));
   dirty_[req.key] = req;
   ctx.record().count(m_.writes_absorbed);

@@ -162,7 +162,7 @@ struct KeySpec {
   /// zipf: the distribution of ranks, built once by parse_key_spec() and shared by every
   /// chooser made from this spec (a table of n entries: a group of 1,000 clients over 10^6
   /// keys builds it once, not 1,000 times); built by the chooser when absent.
-  std::optional<Distribution> zipf;
+  std::optional<Distribution> zipf = std::nullopt;
 
   std::string describe() const;
 };

@@ -405,3 +405,19 @@ TEST_CASE("cache: a purge drops its range of keys after the node's own delay") {
   f.ctx.deliver(c, 7, f.request(KvOpKind::kGet, 2));
   CHECK(f.counter("misses_invalidated") == 1);
 }
+
+TEST_CASE("cache: a TTL class gives its keys their own TTL, the others keep ttl") {
+  Fixture f;
+  auto cfg = config();
+  cfg.eviction_options.capacity_objects = 10;
+  cfg.ttl = seconds(60);
+  cfg.ttl_classes = {Cache::TtlClass{100, 199, seconds(1)}};
+  Cache c(cfg);
+  c.on_start(f.ctx);
+  for (const uint64_t key : {5, 150}) {
+    f.ctx.deliver(c, 7, f.request(KvOpKind::kGet, key));
+    f.origin_answers(c, f.to_origin().back(), 1);
+  }
+  CHECK(c.entries().at(5).expires == SimTime::zero() + seconds(60));
+  CHECK(c.entries().at(150).expires == SimTime::zero() + seconds(1));
+}
