@@ -6,7 +6,9 @@
 // empirical CDF's); it is read and checked once, at scenario load, and its rows are shared
 // by the group's nodes. Row i is sent by node i mod count of the group, at the row's time
 // counted from the node's start (the run's start), on the node's clock as arrivals are.
-// Each node keeps one timer outstanding: its next row's.
+// Each node keeps one timer outstanding: its next row's. A node that restarts after a
+// crash starts its share over from its first row, counted from the restart, as arrivals
+// start over.
 //
 //   kit::SharedTrace trace = kit::read_trace_param(r, "...");     // in parse()
 //   kit::refuse_with_trace(r, {"rate", "keys", "mix"});            // what the trace replaces

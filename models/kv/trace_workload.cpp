@@ -1,9 +1,9 @@
 // kv_client's trace-driven workload (`trace`, models/kit/trace_feed.h): the operations are
 // the rows of a request trace instead of arrivals, a key distribution and a mix. A row's
 // get is a get of its key (plus first_key); its put is a put of that key whose value is
-// the row's size in bytes (the value itself is unique to the write, as every kv_client
-// write's, for the checkers). The key-value contract has no delete: a trace with a delete
-// row is refused at load time, naming the row.
+// the row's size in bytes (at most 4GiB - 1; the value itself is unique to the write, as
+// every kv_client write's, for the checkers). The key-value contract has no delete: a trace
+// with a delete row is refused at load time, naming the row.
 #include <algorithm>
 #include <cstdint>
 #include <limits>
