@@ -45,9 +45,10 @@ SharedTrace read_trace_param(ParamReader& r, std::string_view help, std::string_
 }
 
 void refuse_with_trace(ParamReader& r, std::initializer_list<std::string_view> keys) {
-  if (!r.has("trace")) return;
+  if (!has_trace(r)) return;
   for (std::string_view key : keys) {
     if (r.has(key)) {
+      r.raw(key, "", "");  // read: reported here, not as a key nobody reads
       r.error(key,
               "cannot be given with trace: the trace's rows say when operations come, "
               "on which key and which operation");
@@ -67,10 +68,11 @@ std::vector<std::pair<std::string, double>> trace_mix(
   return mix;
 }
 
-void TraceFeed::start(Context& ctx, SharedTrace rows, std::optional<Duration> stop) {
+void TraceFeed::start(Context& ctx, SharedTrace rows, Duration start,
+                      std::optional<Duration> stop) {
   rows_ = std::move(rows);
-  stop_ = stop;
-  origin_ = ctx.monotonic();
+  if (stop) stop_ = *stop - start;
+  origin_ = ctx.monotonic() + start;
   next_ = ctx.index_in_group();
   step_ = std::max<size_t>(1, ctx.group_nodes(ctx.group_name()).size());
   schedule(ctx);

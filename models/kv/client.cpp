@@ -17,27 +17,14 @@ KvClient::Config KvClient::parse(ParamReader& r) {
   Config c;
   c.target = r.group("target", "the store group requests go to");
   const kit::ArrivalKeys keys{/*bursty=*/false, /*closed=*/true, "operation"};
-  kit::read_load(r, keys, c.arrivals);
-  c.mix = r.weights("mix", c.mix,
-                    "operation weights over get, put, cas and append, e.g. {get: 0.8, put: 0.2}");
-  for (const auto& [name, w] : c.mix) {
-    if (std::find(std::begin(kKindNames), std::end(kKindNames), name) == std::end(kKindNames)) {
-      r.error("mix", "unknown operation '" + name + "' (valid: get, put, cas, append)");
-    }
-  }
-  const std::string key_text = r.text("keys", c.keys.describe(),
-                                      "key distribution: uniform(n), zipf(n, s=0.99), "
-                                      "hotspot(n, keys=10%, traffic=90%) or sequential(n)");
-  std::string err;
-  if (auto k = kit::parse_key_spec(key_text, &err)) {
-    c.keys = *k;
-  } else {
-    r.error("keys", err);
-  }
+  const bool traced = kit::has_trace(r);  // then what the trace replaces is not read
+  if (!traced) read_ops(r, keys, c);
   c.first_key = static_cast<uint64_t>(r.integer(
       "first_key", 0, "keys are first_key .. first_key + n - 1 (to keep groups apart)", 0));
-  c.value_size = r.distribution("value_size", c.value_size, "size of a written value",
-                                Distribution::Dim::kBytes);
+  if (!traced) {
+    c.value_size = r.distribution("value_size", c.value_size, "size of a written value",
+                                  Distribution::Dim::kBytes);
+  }
   c.sessions = r.integer("sessions", c.sessions,
                          "open loop: sessions per client node, operations assigned in turn "
                          "(closed loop: one session per user)",
@@ -62,6 +49,26 @@ KvClient::Config KvClient::parse(ParamReader& r) {
   read_read_back(r, c);
   read_trace(r, c);
   return c;
+}
+
+void KvClient::read_ops(ParamReader& r, const kit::ArrivalKeys& keys, Config& c) {
+  kit::read_load(r, keys, c.arrivals);
+  c.mix = r.weights("mix", c.mix,
+                    "operation weights over get, put, cas and append, e.g. {get: 0.8, put: 0.2}");
+  for (const auto& [name, w] : c.mix) {
+    if (std::find(std::begin(kKindNames), std::end(kKindNames), name) == std::end(kKindNames)) {
+      r.error("mix", "unknown operation '" + name + "' (valid: get, put, cas, append)");
+    }
+  }
+  const std::string key_text = r.text("keys", c.keys.describe(),
+                                      "key distribution: uniform(n), zipf(n, s=0.99), "
+                                      "hotspot(n, keys=10%, traffic=90%) or sequential(n)");
+  std::string err;
+  if (auto k = kit::parse_key_spec(key_text, &err)) {
+    c.keys = *k;
+  } else {
+    r.error("keys", err);
+  }
 }
 
 void KvClient::declare(const Config& c, MetricDecls& d) {
@@ -147,7 +154,7 @@ void KvClient::on_start(Context& ctx) {
                   kit::timer_tag(Timer::kReadBack));
   }
   if (config_.trace) {
-    trace_feed_.start(ctx, config_.trace, config_.arrivals.stop);
+    trace_feed_.start(ctx, config_.trace, config_.arrivals.start, config_.arrivals.stop);
   } else {
     arrivals_.start(ctx);
   }

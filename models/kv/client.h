@@ -125,6 +125,8 @@ class KvClient final : public Model, private kit::CallHost {
     int64_t value = 0;
   };
 
+  /// The load, mix and key distribution (not read with a trace).
+  static void read_ops(ParamReader& r, const kit::ArrivalKeys& keys, Config& c);
   static void read_calls(ParamReader& r, Config& c);
   static void read_read_back(ParamReader& r, Config& c);
   static void read_trace(ParamReader& r, Config& c);  // trace_workload.cpp

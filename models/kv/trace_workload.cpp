@@ -17,12 +17,12 @@ void KvClient::read_trace(ParamReader& r, Config& c) {
       r,
       "a request trace (CSV time,key,size[,op], models/kit/trace.h; relative to the scenario's "
       "folder) whose rows are the operations: row i is sent by node i mod count at its time, "
-      "a get or a put (of a value of the row's size) of the row's key + first_key; replaces "
-      "load, arrival, rate, keys, mix, value_size and start (default: none)",
+      "a get or a put (of a value of the row's size) of the row's key + first_key, `start` "
+      "later; replaces load, arrival, rate, keys, mix and value_size (default: none)",
       "the key-value contract has no delete (rewrite the trace's deletes, e.g. as puts, or drop "
       "them)");
   kit::refuse_with_trace(r, {"load", "arrival", "rate", "rate_schedule", "rate_sine", "users",
-                             "think_time", "keys", "mix", "value_size", "start"});
+                             "think_time", "keys", "mix", "value_size"});
   if (c.trace) c.mix = kit::trace_mix(*c.trace, {"get", "put", "delete"});
 }
 

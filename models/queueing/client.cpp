@@ -6,9 +6,11 @@ Client::Config Client::parse(ParamReader& r) {
   Config c;
   c.target = r.group("target", "the group of server nodes requests go to");
   const kit::ArrivalKeys keys{/*bursty=*/true, /*closed=*/true, "request"};
-  kit::read_load(r, keys, c.arrivals);
-  c.ops =
-      r.weights("ops", c.ops, "operation types and their weights, e.g. {read: 0.8, write: 0.2}");
+  if (!kit::has_trace(r)) {  // what the trace replaces is not read beside it
+    kit::read_load(r, keys, c.arrivals);
+    c.ops =
+        r.weights("ops", c.ops, "operation types and their weights, e.g. {read: 0.8, write: 0.2}");
+  }
   kit::read_start_stop(r, keys, /*with_stop=*/false, c.arrivals);
   kit::read_call_policy(r, c.calls);
   read_keys(r, c);
@@ -39,10 +41,9 @@ void Client::read_trace(ParamReader& r, Config& c) {
       "a request trace (CSV time,key,size[,op], models/kit/trace.h; relative to the scenario's "
       "folder) whose rows are the requests: row i is sent by node i mod count at its time with "
       "the row's key, as operation read (get), write (put) or delete (delete); the row's size "
-      "is not used; replaces load, arrival, rate, keys, ops and start (default: none)");
-  kit::refuse_with_trace(
-      r, {"load", "arrival", "rate", "rate_schedule", "rate_sine", "burst_rate", "burst_length",
-          "calm_length", "users", "think_time", "keys", "ops", "start"});
+      "is not used; `start` later; replaces load, arrival, rate, keys and ops (default: none)");
+  kit::refuse_with_trace(r, {"load", "arrival", "rate", "rate_schedule", "rate_sine", "burst_rate",
+                             "burst_length", "calm_length", "users", "think_time", "keys", "ops"});
   if (c.trace) c.ops = kit::trace_mix(*c.trace, {"read", "write", "delete"});
 }
 
@@ -64,7 +65,7 @@ void Client::on_start(Context& ctx) {
     constexpr std::string_view kTraceOps[] = {"read", "write", "delete"};
     for (size_t k = 0; k < trace_symbols_.size(); ++k)
       trace_symbols_[k] = ctx.intern(kTraceOps[k]);
-    trace_feed_.start(ctx, config_.trace, std::nullopt);
+    trace_feed_.start(ctx, config_.trace, config_.arrivals.start, std::nullopt);
     return;
   }
   arrivals_.start(ctx);

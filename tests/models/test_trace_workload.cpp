@@ -213,3 +213,20 @@ TEST_CASE("trace workload: deletes, a rate beside the trace and a bad file are r
       bad + "}}\n  - {name: s, model: server}\n");
   CHECK_THAT(errors, Catch::Contains(bad + ":3: time 1ms is earlier"));
 }
+
+TEST_CASE("trace workload: start delays the whole trace and stop ends it") {
+  const auto rows = shared({row(0, 1, 1), row(5, 2, 1), row(20, 3, 1)});
+  kv::KvClient::Config c;
+  c.target = "db";
+  c.trace = rows;
+  c.arrivals.start = ms(100);
+  c.arrivals.stop = ms(115);
+  RecordingContext ctx = client_node(0, 1);
+  kv::KvClient client(c);
+  client.on_start(ctx);
+  run_out(ctx, client);
+  const auto sent = ctx.sent_of<kv::KvRequest>();
+  REQUIRE(sent.size() == 2);  // the third row's time, 120ms, is past stop
+  CHECK(ctx.sent[0].at == SimTime::zero() + ms(100));
+  CHECK(ctx.sent[1].at == SimTime::zero() + ms(105));
+}
