@@ -228,6 +228,22 @@ std::optional<std::vector<TraceRow>> parse_trace(std::string_view text, std::str
   return rows;
 }
 
+size_t trace_row_line(std::string_view text, size_t index) {
+  std::string_view line;
+  bool first = true;
+  size_t row = 0;
+  for (Lines lines(text); lines.next(&line);) {
+    if (!is_data(line)) continue;
+    if (std::exchange(first, false)) {
+      std::array<std::string_view, kMaxCells> cells;
+      split(content(line), cells);
+      if (cells[0] == "time") continue;
+    }
+    if (row++ == index) return lines.number();
+  }
+  return 0;  // no such row
+}
+
 std::optional<std::vector<TraceRow>> read_trace(const std::string& path, std::string* error,
                                                 uint64_t max_bytes) {
   std::string why;

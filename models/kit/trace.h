@@ -71,6 +71,10 @@ uint64_t trace_key(std::string_view cell);
 std::optional<std::vector<TraceRow>> parse_trace(std::string_view text, std::string_view name,
                                                  std::string* error);
 
+/// The 1-based line of text `text` (a trace parse_trace() accepted) that holds row `index`
+/// (0 when it has fewer rows).
+size_t trace_row_line(std::string_view text, size_t index);
+
 /// The rows of the trace file `path` (at most `max_bytes` long).
 std::optional<std::vector<TraceRow>> read_trace(const std::string& path, std::string* error,
                                                 uint64_t max_bytes = kMaxDataFileBytes);

@@ -17,27 +17,14 @@ KvClient::Config KvClient::parse(ParamReader& r) {
   Config c;
   c.target = r.group("target", "the store group requests go to");
   const kit::ArrivalKeys keys{/*bursty=*/false, /*closed=*/true, "operation"};
-  kit::read_load(r, keys, c.arrivals);
-  c.mix = r.weights("mix", c.mix,
-                    "operation weights over get, put, cas and append, e.g. {get: 0.8, put: 0.2}");
-  for (const auto& [name, w] : c.mix) {
-    if (std::find(std::begin(kKindNames), std::end(kKindNames), name) == std::end(kKindNames)) {
-      r.error("mix", "unknown operation '" + name + "' (valid: get, put, cas, append)");
-    }
-  }
-  const std::string key_text = r.text("keys", c.keys.describe(),
-                                      "key distribution: uniform(n), zipf(n, s=0.99), "
-                                      "hotspot(n, keys=10%, traffic=90%) or sequential(n)");
-  std::string err;
-  if (auto k = kit::parse_key_spec(key_text, &err)) {
-    c.keys = *k;
-  } else {
-    r.error("keys", err);
-  }
+  const bool traced = kit::has_trace(r);  // then what the trace replaces is not read
+  if (!traced) read_ops(r, keys, c);
   c.first_key = static_cast<uint64_t>(r.integer(
       "first_key", 0, "keys are first_key .. first_key + n - 1 (to keep groups apart)", 0));
-  c.value_size = r.distribution("value_size", c.value_size, "size of a written value",
-                                Distribution::Dim::kBytes);
+  if (!traced) {
+    c.value_size = r.distribution("value_size", c.value_size, "size of a written value",
+                                  Distribution::Dim::kBytes);
+  }
   c.sessions = r.integer("sessions", c.sessions,
                          "open loop: sessions per client node, operations assigned in turn "
                          "(closed loop: one session per user)",
@@ -60,7 +47,28 @@ KvClient::Config KvClient::parse(ParamReader& r) {
                 "clocks); false: writes are blind");
   kit::read_start_stop(r, keys, /*with_stop=*/true, c.arrivals);
   read_read_back(r, c);
+  read_trace(r, c);
   return c;
+}
+
+void KvClient::read_ops(ParamReader& r, const kit::ArrivalKeys& keys, Config& c) {
+  kit::read_load(r, keys, c.arrivals);
+  c.mix = r.weights("mix", c.mix,
+                    "operation weights over get, put, cas and append, e.g. {get: 0.8, put: 0.2}");
+  for (const auto& [name, w] : c.mix) {
+    if (std::find(std::begin(kKindNames), std::end(kKindNames), name) == std::end(kKindNames)) {
+      r.error("mix", "unknown operation '" + name + "' (valid: get, put, cas, append)");
+    }
+  }
+  const std::string key_text = r.text("keys", c.keys.describe(),
+                                      "key distribution: uniform(n), zipf(n, s=0.99), "
+                                      "hotspot(n, keys=10%, traffic=90%) or sequential(n)");
+  std::string err;
+  if (auto k = kit::parse_key_spec(key_text, &err)) {
+    c.keys = *k;
+  } else {
+    r.error("keys", err);
+  }
 }
 
 void KvClient::declare(const Config& c, MetricDecls& d) {
@@ -146,7 +154,11 @@ void KvClient::on_start(Context& ctx) {
     ctx.set_timer(*config_.arrivals.stop + config_.read_back_delay,
                   kit::timer_tag(Timer::kReadBack));
   }
-  arrivals_.start(ctx);
+  if (config_.trace) {
+    trace_feed_.start(ctx, config_.trace, config_.arrivals.start, config_.arrivals.stop);
+  } else {
+    arrivals_.start(ctx);
+  }
 }
 
 void KvClient::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
@@ -157,6 +169,9 @@ void KvClient::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
       return;
     case Timer::kCalls:
       rpc_.on_timer(ctx, value);
+      return;
+    case Timer::kTrace:
+      trace_feed_.on_timer(ctx, [&](const kit::TraceRow& row) { start_trace_op(ctx, row); });
       return;
     case Timer::kReadBack:
       read_back_keys_.assign(written_keys_.begin(), written_keys_.end());
@@ -174,7 +189,8 @@ void KvClient::next_read_back(Context& ctx) {
 
 // --- operations ---------------------------------------------------------------------------
 
-KvRequest KvClient::make_request(Context& ctx, KvOpKind kind, uint64_t key, uint32_t session) {
+KvRequest KvClient::make_request(Context& ctx, KvOpKind kind, uint64_t key, uint32_t session,
+                                 std::optional<uint32_t> value_bytes) {
   KvRequest req;
   req.op = kind;
   req.key = key;
@@ -189,7 +205,9 @@ KvRequest KvClient::make_request(Context& ctx, KvOpKind kind, uint64_t key, uint
   if (req.op != KvOpKind::kGet) {
     req.value =
         static_cast<int64_t>(ctx.self()) * kValueStride + static_cast<int64_t>(next_write_++);
-    req.value_bytes = static_cast<uint32_t>(config_.value_size.sample_count(ctx.rng()));
+    req.value_bytes = value_bytes
+                          ? *value_bytes
+                          : static_cast<uint32_t>(config_.value_size.sample_count(ctx.rng()));
     written_keys_.insert(req.key);
   }
   if (req.op == KvOpKind::kCas) {
@@ -205,11 +223,15 @@ void KvClient::start_op(Context& ctx, uint64_t user, bool final_read, uint64_t f
   const KvOpKind kind = final_read ? KvOpKind::kGet : mix_kinds_[mix_.pick(ctx.rng())];
   const uint32_t session = sessions_.next(user);
   const uint64_t key = final_read ? final_key : keys_.next(ctx.rng());
+  begin(ctx, user, final_read, make_request(ctx, kind, key, session, std::nullopt));
+}
+
+void KvClient::begin(Context& ctx, uint64_t user, bool final_read, KvRequest req) {
   const uint64_t id = next_op_++;
   Op& op = ops_[id];
   op.user = user;
   op.final_read = final_read;
-  op.req = make_request(ctx, kind, key, session);
+  op.req = std::move(req);
   op.token = ctx.record().begin_op(final_read ? m_read_back_
                                               : op_symbols_[static_cast<size_t>(op.req.op)]);
   KvInvocation what;
@@ -219,7 +241,7 @@ void KvClient::start_op(Context& ctx, uint64_t user, bool final_read, uint64_t f
   what.expected = op.req.expected;
   what.expected_absent = op.req.expected_absent;
   what.final_read = final_read;
-  what.session = session;
+  what.session = session_of(op);
   what.idempotency_key = op.req.call.idempotency_key;
   record_invoke(ctx.record(), op.token, what);
   kit::RpcClient::Options call;

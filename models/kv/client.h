@@ -27,6 +27,9 @@
 // `read_back_delay`, then reads back every key it wrote: the final reads the lost-write
 // check compares with the acknowledged writes.
 //
+// With `trace`, the operations come from a request trace instead (trace_workload.cpp): each
+// row a get or put of its key, at its time, from node (row mod count) of the group.
+//
 // With stores that version causally (contract.h, KvCausal), a read may find siblings:
 // the client's merge policy decides what the application reads (one sibling, or the
 // union of their elements for lists), and the causal context of the key's last answer is
@@ -42,6 +45,7 @@
 #include <vector>
 
 #include "models/kit/rpc_client.h"
+#include "models/kit/trace_feed.h"
 #include "models/kit/workload.h"
 #include "models/kv/contract.h"
 #include "models/kv/history.h"
@@ -80,6 +84,8 @@ class KvClient final : public Model, private kit::CallHost {
     Duration read_back_delay = seconds(2);
     int64_t read_back_attempts = 10;
     int64_t read_back_concurrency = 4;
+    /// The trace whose rows are the operations (null: arrivals, keys and mix).
+    kit::SharedTrace trace;
 
     static kit::ArrivalSpec default_arrivals() {
       kit::ArrivalSpec a;
@@ -97,14 +103,15 @@ class KvClient final : public Model, private kit::CallHost {
         keys_(config.keys, config.first_key),
         sessions_(config.arrivals.load == kit::ArrivalSpec::Load::kClosed,
                   static_cast<uint64_t>(config.sessions)),
-        rpc_(config.calls, kit::TimerSpace(Timer::kCalls), *this) {}
+        rpc_(config.calls, kit::TimerSpace(Timer::kCalls), *this),
+        trace_feed_(kit::timer_tag(Timer::kTrace)) {}
 
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;
   void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
 
  private:
-  enum class Timer : uint8_t { kArrivals, kCalls, kReadBack };
+  enum class Timer : uint8_t { kArrivals, kCalls, kReadBack, kTrace };
 
   struct Op {
     OpToken token;
@@ -118,11 +125,21 @@ class KvClient final : public Model, private kit::CallHost {
     int64_t value = 0;
   };
 
+  /// The load, mix and key distribution (not read with a trace).
+  static void read_ops(ParamReader& r, const kit::ArrivalKeys& keys, Config& c);
   static void read_calls(ParamReader& r, Config& c);
   static void read_read_back(ParamReader& r, Config& c);
+  static void read_trace(ParamReader& r, Config& c);  // trace_workload.cpp
+
+  /// The operation of a trace's row (trace_workload.cpp).
+  void start_trace_op(Context& ctx, const kit::TraceRow& row);
 
   void start_op(Context& ctx, uint64_t user, bool final_read, uint64_t final_key = 0);
-  KvRequest make_request(Context& ctx, KvOpKind kind, uint64_t key, uint32_t session);
+  /// Starts the operation of request `req` (made by make_request()).
+  void begin(Context& ctx, uint64_t user, bool final_read, KvRequest req);
+  /// A write's value has `value_bytes` (none: drawn from value_size).
+  KvRequest make_request(Context& ctx, KvOpKind kind, uint64_t key, uint32_t session,
+                         std::optional<uint32_t> value_bytes);
   void on_response(Context& ctx, const Envelope& env, const KvResponse& resp);
   void finish(Context& ctx, uint64_t op_id, HistoryOutcome outcome, Outcome metric,
               uint32_t requests, const KvValue* read = nullptr);
@@ -144,6 +161,7 @@ class KvClient final : public Model, private kit::CallHost {
   kit::KeyChooser keys_;
   kit::Sessions sessions_;
   kit::RpcClient rpc_;
+  kit::TraceFeed trace_feed_;
   kit::WeightedChoice mix_;
   std::vector<KvOpKind> mix_kinds_;
   std::map<uint64_t, Op> ops_;                            // live operations by op id

@@ -6,11 +6,20 @@ Client::Config Client::parse(ParamReader& r) {
   Config c;
   c.target = r.group("target", "the group of server nodes requests go to");
   const kit::ArrivalKeys keys{/*bursty=*/true, /*closed=*/true, "request"};
-  kit::read_load(r, keys, c.arrivals);
-  c.ops =
-      r.weights("ops", c.ops, "operation types and their weights, e.g. {read: 0.8, write: 0.2}");
+  if (!kit::has_trace(r)) {  // what the trace replaces is not read beside it
+    kit::read_load(r, keys, c.arrivals);
+    c.ops =
+        r.weights("ops", c.ops, "operation types and their weights, e.g. {read: 0.8, write: 0.2}");
+  }
   kit::read_start_stop(r, keys, /*with_stop=*/false, c.arrivals);
   kit::read_call_policy(r, c.calls);
+  read_keys(r, c);
+  c.request_bytes = r.size("request_size", c.request_bytes, "size of a request on the wire");
+  read_trace(r, c);
+  return c;
+}
+
+void Client::read_keys(ParamReader& r, Config& c) {
   if (r.has("keys") || r.doc_mode()) {
     const std::string text = r.text("keys", "none",
                                     "the key each request carries, for hash balancing and the "
@@ -24,8 +33,18 @@ Client::Config Client::parse(ParamReader& r) {
       r.error("keys", err);
     }
   }
-  c.request_bytes = r.size("request_size", c.request_bytes, "size of a request on the wire");
-  return c;
+}
+
+void Client::read_trace(ParamReader& r, Config& c) {
+  c.trace = kit::read_trace_param(
+      r,
+      "a request trace (CSV time,key,size[,op], models/kit/trace.h; relative to the scenario's "
+      "folder) whose rows are the requests: row i is sent by node i mod count at its time with "
+      "the row's key, as operation read (get), write (put) or delete (delete); the row's size "
+      "is not used; `start` later; replaces load, arrival, rate, keys and ops (default: none)");
+  kit::refuse_with_trace(r, {"load", "arrival", "rate", "rate_schedule", "rate_sine", "burst_rate",
+                             "burst_length", "calm_length", "users", "think_time", "keys", "ops"});
+  if (c.trace) c.ops = kit::trace_mix(*c.trace, {"read", "write", "delete"});
 }
 
 void Client::declare(const Config& c, MetricDecls& d) {
@@ -42,6 +61,13 @@ void Client::on_start(Context& ctx) {
   if (config_.keys) keys_.emplace(*config_.keys, 0);
   rpc_.start(ctx, targets, 0);
   if (targets.empty()) return;
+  if (config_.trace) {
+    constexpr std::string_view kTraceOps[] = {"read", "write", "delete"};
+    for (size_t k = 0; k < trace_symbols_.size(); ++k)
+      trace_symbols_[k] = ctx.intern(kTraceOps[k]);
+    trace_feed_.start(ctx, config_.trace, config_.arrivals.start, std::nullopt);
+    return;
+  }
   arrivals_.start(ctx);
 }
 
@@ -49,6 +75,10 @@ void Client::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
   const auto [kind, value] = kit::timer_of<Timer>(tag);
   if (kind == Timer::kArrivals) {
     arrivals_.on_timer(ctx, value, [&](uint64_t user) { issue(ctx, user); });
+  } else if (kind == Timer::kTrace) {
+    trace_feed_.on_timer(ctx, [&](const kit::TraceRow& row) {
+      send_op(ctx, trace_symbols_[static_cast<size_t>(row.op)], 0, row.key);
+    });
   } else {
     rpc_.on_timer(ctx, value);
   }
@@ -56,9 +86,12 @@ void Client::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
 
 void Client::issue(Context& ctx, uint64_t user) {
   const Symbol op = op_symbols_[ops_.pick(ctx.rng())];
+  send_op(ctx, op, user, keys_ ? keys_->next(ctx.rng()) : 0);
+}
+
+void Client::send_op(Context& ctx, Symbol op, uint64_t user, uint64_t key) {
   const uint64_t handle = next_handle_++;
   const OpToken token = ctx.record().begin_op(op);
-  const uint64_t key = keys_ ? keys_->next(ctx.rng()) : 0;
   pending_.emplace(handle, Pending{token, op, user, key});
   kit::RpcClient::Options call;
   call.pick.client = ctx.self();

@@ -6,8 +6,14 @@
 // a balancer policy, with a timeout, optional retries, retry budget and deadline, and an
 // optional key (for hash balancing, and for the stores a service calls); it is recorded
 // with its latency and outcome (ok, rejected, timeout).
+//
+// With `trace`, the requests come from a request trace instead (models/kit/trace_feed.h):
+// row i is sent by node i mod count at the row's time, carrying the row's key, as
+// operation "read" (a get row), "write" (put) or "delete" (delete), the names a service's
+// call plan can tell apart. The row's size is not used: request_size is the wire size.
 #pragma once
 
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,6 +21,7 @@
 #include <vector>
 
 #include "models/kit/rpc_client.h"
+#include "models/kit/trace_feed.h"
 #include "models/kit/workload.h"
 #include "models/queueing/messages.h"
 #include "sim/core/model.h"
@@ -37,6 +44,7 @@ class Client final : public Model, private kit::CallHost {
     kit::CallPolicy calls;  ///< timeout, retries, deadline and the balancer (`balance`)
     uint64_t request_bytes = 512;
     std::optional<kit::KeySpec> keys;  ///< the key each request carries; none: key 0
+    kit::SharedTrace trace;            ///< the requests, when given (instead of arrivals)
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
@@ -45,14 +53,15 @@ class Client final : public Model, private kit::CallHost {
   explicit Client(const Config& config)
       : config_(config),
         arrivals_(config.arrivals, kit::TimerSpace(Timer::kArrivals)),
-        rpc_(config.calls, kit::TimerSpace(Timer::kCalls), *this) {}
+        rpc_(config.calls, kit::TimerSpace(Timer::kCalls), *this),
+        trace_feed_(kit::timer_tag(Timer::kTrace)) {}
 
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;
   void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
 
  private:
-  enum class Timer : uint8_t { kArrivals, kCalls };
+  enum class Timer : uint8_t { kArrivals, kCalls, kTrace };
   struct Pending {
     OpToken token;
     Symbol op;
@@ -60,7 +69,11 @@ class Client final : public Model, private kit::CallHost {
     uint64_t key;
   };
 
+  static void read_keys(ParamReader& r, Config& c);
+  static void read_trace(ParamReader& r, Config& c);
   void issue(Context& ctx, uint64_t user);
+  /// Sends request `op` with `key` (for `user`, closed loop).
+  void send_op(Context& ctx, Symbol op, uint64_t user, uint64_t key);
   void finish(Context& ctx, uint64_t handle, Outcome outcome);
 
   // kit::CallHost
@@ -71,10 +84,12 @@ class Client final : public Model, private kit::CallHost {
   const Config& config_;
   kit::Arrivals arrivals_;
   kit::RpcClient rpc_;
+  kit::TraceFeed trace_feed_;
   kit::WeightedChoice ops_;
   std::optional<kit::KeyChooser> keys_;
   std::vector<Symbol> op_symbols_;
-  std::map<uint64_t, Pending> pending_;  // by handle
+  std::array<Symbol, 3> trace_symbols_{};  // by kit::TraceOp
+  std::map<uint64_t, Pending> pending_;    // by handle
   uint64_t next_handle_ = 1;
 };
 

@@ -127,37 +127,6 @@ class Parser {
   std::deque<Expr> nodes_;
 };
 
-// The file `name` of an empirical(...) in a scenario read from `base_dir`. An absolute
-// path is taken as given. A relative one is read from that folder and must stay inside its
-// tree once symbolic links are followed: a scenario passed around cannot reach, say,
-// ../../../etc/passwd by a path that looks like one of its own data files.
-std::optional<std::string> data_file_path(const std::string& base_dir, const std::string& name,
-                                          std::string* error) {
-  namespace fs = std::filesystem;
-  if (fs::path(name).is_absolute()) return name;
-  const fs::path dir = base_dir.empty() ? "." : base_dir;
-  const fs::path joined = dir / name;
-  std::error_code ec;
-  const auto resolve = [&ec](const fs::path& p) {
-    const fs::path a = fs::absolute(p, ec);
-    return ec ? a : fs::weakly_canonical(a, ec);
-  };
-  const fs::path base = resolve(dir);
-  const fs::path full = ec ? fs::path() : resolve(joined);
-  if (ec) {
-    *error = "cannot find '" + name + "': " + ec.message();
-    return std::nullopt;
-  }
-  const fs::path rel = full.lexically_relative(base);
-  if (name.empty() || rel.empty() || *rel.begin() == "..") {
-    *error = "'" + name + "' leads outside the scenario's folder (" + base.string() +
-             "); a relative path must stay in that folder or below it (symbolic links "
-             "followed), or give an absolute path";
-    return std::nullopt;
-  }
-  return joined.lexically_normal().string();
-}
-
 class Interpreter {
  public:
   Interpreter(const std::string& base_dir, std::string* error, bool allow_negative = false)
@@ -635,6 +604,33 @@ class EmpiricalCsv {
 };
 
 }  // namespace
+
+std::optional<std::string> data_file_path(const std::string& base_dir, const std::string& name,
+                                          std::string* error) {
+  namespace fs = std::filesystem;
+  if (fs::path(name).is_absolute()) return name;
+  const fs::path dir = base_dir.empty() ? "." : base_dir;
+  const fs::path joined = dir / name;
+  std::error_code ec;
+  const auto resolve = [&ec](const fs::path& p) {
+    const fs::path a = fs::absolute(p, ec);
+    return ec ? a : fs::weakly_canonical(a, ec);
+  };
+  const fs::path base = resolve(dir);
+  const fs::path full = ec ? fs::path() : resolve(joined);
+  if (ec) {
+    *error = "cannot find '" + name + "': " + ec.message();
+    return std::nullopt;
+  }
+  const fs::path rel = full.lexically_relative(base);
+  if (name.empty() || rel.empty() || *rel.begin() == "..") {
+    *error = "'" + name + "' leads outside the scenario's folder (" + base.string() +
+             "); a relative path must stay in that folder or below it (symbolic links "
+             "followed), or give an absolute path";
+    return std::nullopt;
+  }
+  return joined.lexically_normal().string();
+}
 
 std::optional<Distribution> parse_distribution(std::string_view text, Distribution::Dim dim,
                                                const std::string& base_dir, std::string* error,

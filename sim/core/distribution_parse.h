@@ -32,6 +32,14 @@ std::optional<Distribution> parse_distribution(std::string_view text, Distributi
                                                const std::string& base_dir, std::string* error,
                                                bool allow_negative = false);
 
+/// The path of the data file `name` (an empirical CDF, a trace) named by a scenario read
+/// from `base_dir`. An absolute path is taken as given. A relative one is read from that
+/// folder and must stay inside its tree once symbolic links are followed: a scenario passed
+/// around cannot reach, say, ../../../etc/passwd by a path that looks like one of its own
+/// data files. On an error, nullopt and *error is set.
+std::optional<std::string> data_file_path(const std::string& base_dir, const std::string& name,
+                                          std::string* error);
+
 /// Reads an empirical distribution from CSV text. The first line is a header. With one
 /// column, each row is an observed sample (each equally likely); with two, the rows are
 /// points (value, cumulative probability) of a piecewise-linear CDF. For a time, the first
