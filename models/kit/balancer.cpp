@@ -26,6 +26,7 @@ constexpr std::pair<std::string_view, BalancerKind> kNames[] = {
     {"maglev", BalancerKind::kMaglev},
     {"dns_round_robin", BalancerKind::kDnsRoundRobin},
     {"geo_dns", BalancerKind::kGeoDns},
+    {"hash_slots", BalancerKind::kHashSlots},
 };
 
 bool all_healthy(std::span<const Observed> obs) {
@@ -240,6 +241,30 @@ class HashPolicy final : public BalancerPolicy {
   std::vector<size_t> scratch_;
 };
 
+/// Redis Cluster's hash slots: a key's slot is its hash modulo 16,384, and the slots are
+/// split into contiguous, even ranges, candidate i owning slots [i·16384/n, (i+1)·16384/n)
+/// (what `redis-cli --cluster create` assigns). Keys are dsim's integers, so the hash is
+/// dsim's 64-bit mix, not CRC16 of the key's bytes. An owner passed over (unhealthy) hands
+/// its keys to the next candidate that is not, as a replica promoted in its place would
+/// serve them.
+class HashSlotsPolicy final : public BalancerPolicy {
+ public:
+  static constexpr uint64_t kSlots = 16384;
+  explicit HashSlotsPolicy(uint64_t seed) : seed_(seed) {}
+  size_t pick(std::span<const Observed> obs, const PickRequest& req, Rng&) override {
+    const size_t n = obs.size();
+    const uint64_t slot = mix64(req.key ^ mix64(seed_)) % kSlots;
+    size_t owner = static_cast<size_t>(slot * n / kSlots);
+    const bool healthy = any_healthy(obs);
+    for (size_t tries = 0; tries < n && !is_eligible(obs, owner, healthy); ++tries)
+      owner = (owner + 1) % n;
+    return owner;
+  }
+
+ private:
+  uint64_t seed_;
+};
+
 class ConsistentHashPolicy final : public BalancerPolicy {
  public:
   explicit ConsistentHashPolicy(const BalancerSpec& spec) : spec_(spec) {}
@@ -427,6 +452,8 @@ std::unique_ptr<BalancerPolicy> make_balancer(const BalancerSpec& spec) {
       return std::make_unique<DnsRoundRobinPolicy>(spec.dns_ttl);
     case BalancerKind::kGeoDns:
       return std::make_unique<GeoDnsPolicy>(spec.dns_ttl);
+    case BalancerKind::kHashSlots:
+      return std::make_unique<HashSlotsPolicy>(spec.seed);
   }
   DSIM_ASSERT(false, "unknown balancer kind ", static_cast<int>(spec.kind));
   return nullptr;
@@ -500,7 +527,8 @@ void read_balancer_params(ParamReader& r, BalancerSpec& spec, bool target_node) 
   using K = BalancerKind;
   const bool sampled = spec.kind == K::kPowerOfD || spec.kind == K::kLeastLatency;
   const bool hashed = spec.kind == K::kHashKey || spec.kind == K::kHashClient ||
-                      spec.kind == K::kConsistentHash || spec.kind == K::kMaglev;
+                      spec.kind == K::kConsistentHash || spec.kind == K::kMaglev ||
+                      spec.kind == K::kHashSlots;
   // Only the knobs given are read (and resolved), each checked against the policy.
   auto given = [&](std::string_view key, bool applies, std::string_view policies) {
     if (!r.has(key) && !r.doc_mode()) return false;
@@ -552,7 +580,7 @@ void read_balancer_params(ParamReader& r, BalancerSpec& spec, bool target_node) 
                               "answer (the records' TTL)");
     if (spec.dns_ttl <= Duration::zero()) r.error("dns_ttl", "must be > 0");
   }
-  if (given("hash_seed", hashed, "hash_key, hash_client, consistent_hash and maglev")) {
+  if (given("hash_seed", hashed, "hash_key, hash_client, hash_slots, consistent_hash and maglev")) {
     spec.seed = static_cast<uint64_t>(
         r.integer("hash_seed", static_cast<int64_t>(spec.seed), "hash policies: the hash seed", 0));
   }

@@ -98,6 +98,7 @@ enum class BalancerKind : uint8_t {
   kMaglev,
   kDnsRoundRobin,
   kGeoDns,
+  kHashSlots,
 };
 std::string_view balancer_name(BalancerKind k);
 

@@ -349,7 +349,8 @@ std::optional<KeySpec> parse_key_spec(const std::string& text, std::string* erro
   for (size_t i = 1; i < args.size(); ++i) {
     if (!read_key_arg(k, name, args[i], usage, error)) return std::nullopt;
   }
-  if (k.kind == KeySpec::Kind::kZipf) k.zipf = Distribution::zipf(k.n, k.s);
+  if (k.kind == KeySpec::Kind::kZipf)
+    k.zipf = std::make_shared<const Distribution>(Distribution::zipf(k.n, k.s));
   return k;
 }
 

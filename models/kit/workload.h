@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -162,7 +163,7 @@ struct KeySpec {
   /// zipf: the distribution of ranks, built once by parse_key_spec() and shared by every
   /// chooser made from this spec (a table of n entries: a group of 1,000 clients over 10^6
   /// keys builds it once, not 1,000 times); built by the chooser when absent.
-  std::optional<Distribution> zipf = std::nullopt;
+  std::shared_ptr<const Distribution> zipf = nullptr;
 
   std::string describe() const;
 };

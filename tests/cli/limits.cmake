@@ -48,15 +48,15 @@ groups:
   - {name: c, model: client, count: 100, params: {target: web, load: closed, users: 1000000}}
 " 3 "100000000 events scheduled at start" FALSE)
 
-# 55,000 key-value clients pass the estimate (68 MiB: the engine's share and the client
-# object of each, a lower bound) but take more (about 1.5 KB each with what their maps
-# allocate): the building stops at the budget.
+# 48,000 key-value clients pass the estimate (about 68 MiB: the engine's share and the
+# client object of each, a lower bound) but take more (about 1.5 KB each with what their
+# maps allocate): the building stops at the budget.
 run_expect(building "name: building
 duration: 1s
 limits: {memory: 72MiB}
 groups:
   - {name: db, model: kv_store}
-  - {name: c, model: kv_client, count: 55000, params: {target: db, rate: 1/s}}
+  - {name: c, model: kv_client, count: 48000, params: {target: db, rate: 1/s}}
 " 3 "stopped while building the engine" FALSE)
 
 # An overloaded server's queue grows while the run goes on: it stops at the budget, and

@@ -43,7 +43,7 @@ double tolerance(double p, int n) {
 TEST_CASE("balancer: every policy has a name that reads back") {
   for (const auto& [name, kind] : balancer_choices())
     CHECK(balancer_name(kind) == name);
-  CHECK(balancer_choices().size() == 14);
+  CHECK(balancer_choices().size() == 16);
 }
 
 TEST_CASE("balancer: random is the caller's draw below n, and skips unhealthy candidates") {
@@ -439,4 +439,32 @@ TEST_CASE("balancer: geo_dns answers the nearest healthy node and keeps it for t
   obs[1].healthy = true;
   CHECK(p->pick(obs, at(left + seconds(10) - Duration::from_ns(1)), rng) == 2);
   CHECK(p->pick(obs, at(left + seconds(10)), rng) == 1);
+}
+
+TEST_CASE("balancer: hash_slots gives each candidate a contiguous, even range of the 16384 slots") {
+  std::vector<Observed> obs(4);
+  BalancerSpec s;
+  s.kind = BalancerKind::kHashSlots;
+  auto p = make_balancer(s);
+  p->start(4, 0);
+  Rng rng(1, 2);
+  std::vector<int> count(4, 0);
+  std::vector<size_t> owner(1000);
+  for (uint64_t key = 0; key < 1000; ++key) {
+    PickRequest req;
+    req.key = key;
+    owner[key] = p->pick(obs, req, rng);
+    const uint64_t slot = mix64(key ^ mix64(0)) % 16384;
+    CHECK(owner[key] == slot / 4096);  // slots [0, 4096) to 0, [4096, 8192) to 1, ...
+    ++count[owner[key]];
+  }
+  for (const int c : count)  // binomial(1000, 1/4): 250 +- 5 standard deviations (68)
+    CHECK(std::abs(c - 250) < 69);
+  // Candidate 1 fails: its keys, and only its, move to candidate 2.
+  obs[1].healthy = false;
+  for (uint64_t key = 0; key < 1000; ++key) {
+    PickRequest req;
+    req.key = key;
+    CHECK(p->pick(obs, req, rng) == (owner[key] == 1 ? 2 : owner[key]));
+  }
 }
