@@ -378,7 +378,8 @@ void read_rate(ParamReader& m, Rate& out) {
 
 }  // namespace
 
-void read_rate_limit(ParamReader& r, RateLimitPolicy& p) {
+void read_rate_limit(ParamReader& r, RateLimitPolicy& p,
+                     const std::function<void(ParamReader&)>& extra) {
   using A = RateLimitPolicy::Algorithm;
   using S = RateLimitPolicy::Scope;
   ParamReader m = r.map("rate_limit",
@@ -429,6 +430,7 @@ void read_rate_limit(ParamReader& r, RateLimitPolicy& p) {
         "per_client, per_key: limiters held at most; the least recently used is dropped first", 1,
         1'000'000'000));
   }
+  if (extra) extra(m);
   m.finish();
   if (windowed && p.window <= Duration::zero()) m.error("window", "must be > 0");
   if (p.algorithm == A::kSlidingLog && p.limit > kMaxSlidingLogLimit) {
