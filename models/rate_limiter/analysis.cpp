@@ -117,11 +117,13 @@ AnalysisOutput analyze_rate_limits(const AnalysisInput& in, std::string_view mod
       out.rows.push_back({group.name, "", metric, v});
     };
     if (g.window_ns > 0) {
-      row("rate_limit_limit", static_cast<double>(g.limit));
       row("rate_limit_max_admitted", static_cast<double>(most));
+      row("rate_limit_max_sliding", static_cast<double>(max_sliding(g.tenths)));
+    }
+    if (g.window_ns > 0 && g.limit > 0) {
+      row("rate_limit_limit", static_cast<double>(g.limit));
       row("rate_limit_overshoot", static_cast<double>(over));
       row("rate_limit_max_overshoot", static_cast<double>(worst));
-      row("rate_limit_max_sliding", static_cast<double>(max_sliding(g.tenths)));
     }
     if (!g.clients.empty()) {
       row("rate_limit_clients", static_cast<double>(g.clients.size()));

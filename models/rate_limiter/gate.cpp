@@ -83,10 +83,10 @@ void WindowReport::start(Context& ctx, const kit::RateLimitPolicy& p, Spec spec,
   sub_ = sub;
   m_window_ = ctx.intern("rate_limit_window");
   m_client_ = ctx.intern("rate_limit_client");
-  if (spec != Spec::kNone) {
-    ctx.record().mark(ctx.intern("rate_limit_spec"), static_cast<int64_t>(limit_of(p)),
-                      window_.ns() * 2 + (spec == Spec::kShared ? 1 : 0));
-  }
+  // A node checking a central store does not know the store's limit: it marks 0.
+  ctx.record().mark(ctx.intern("rate_limit_spec"),
+                    spec == Spec::kUnknownLimit ? 0 : static_cast<int64_t>(limit_of(p)),
+                    window_.ns() * 2 + (spec == Spec::kPerNode ? 0 : 1));
   arm(ctx);
 }
 
@@ -153,7 +153,7 @@ void Gate::start(Context& ctx, uint64_t& next_call_seq) {
   m_failures_ = ctx.intern("rate_limit_check_failures");
   using S = WindowReport::Spec;
   report_.start(ctx, spec_->policy,
-                spec_->central() ? S::kNone : (spec_->sync ? S::kShared : S::kPerNode), timers_,
+                spec_->central() ? S::kUnknownLimit : (spec_->sync ? S::kShared : S::kPerNode), timers_,
                 kReport);
   if (spec_->store.empty()) return;
   check_op_ = ctx.intern("rate_check");
