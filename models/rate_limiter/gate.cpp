@@ -136,6 +136,7 @@ void Gate::declare(const GateSpec& spec, MetricDecls& d) {
   d.counter("rate_limit_delayed");
   d.counter("rate_limit_check_failures");
   declare_figures(d);
+  if (!spec.store.empty()) kit::RpcClient::declare(d);  // the checks' calls
 }
 
 void declare_figures(MetricDecls& d) {
