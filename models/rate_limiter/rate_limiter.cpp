@@ -30,12 +30,15 @@ void RateLimiterNode::on_start(Context& ctx) {
   m_allowed_ = ctx.intern(kit::kRateLimitCounters[0]);
   m_rejected_ = ctx.intern(kit::kRateLimitCounters[1]);
   m_pushes_ = ctx.intern("sync_pushes");
-  report_.start(ctx, config_.policy, WindowReport::Spec::kShared,
-                kit::TimerSpace(Timer::kReport), 0);
 }
 
 void RateLimiterNode::on_message(Context& ctx, const Envelope& env) {
   if (const auto* req = env.msg.get<queueing::Request>()) {
+    if (!reporting_) {  // a store that only sums synchronised counts reports no windows
+      reporting_ = true;
+      report_.start(ctx, config_.policy, WindowReport::Spec::kShared,
+                    kit::TimerSpace(Timer::kReport), 0);
+    }
     const bool ok = limiter_.admit(ctx.monotonic(), req->key).admitted;
     ctx.record().count(ok ? m_allowed_ : m_rejected_);
     report_.count(ok, req->call.reply_to);
@@ -61,7 +64,7 @@ void RateLimiterNode::on_timer(Context& ctx, TimerId /*id*/, TimerTag /*tag*/) {
 }
 
 void RateLimiterNode::on_stop(Context& ctx) {
-  report_.stop(ctx);
+  if (reporting_) report_.stop(ctx);
 }
 
 }  // namespace dsim::ratelimit

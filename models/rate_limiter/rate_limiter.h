@@ -12,7 +12,8 @@
 // total (SyncTotal); it keeps the last two windows only.
 //
 // Figures: rate_limit_allowed and rate_limit_rejected (the checks' verdicts), sync_pushes;
-// the marks of gate.h's WindowReport (the limit is the store's, shared by its callers).
+// from its first check on, the marks of gate.h's WindowReport (the limit is the store's,
+// shared by its callers).
 #pragma once
 
 #include <cstdint>
@@ -63,7 +64,8 @@ class RateLimiterNode final : public Model {
   const Config& config_;
   kit::RateLimiter limiter_;
   std::map<int64_t, uint64_t> totals_;  // window -> admitted over the group (sync)
-  WindowReport report_;
+  WindowReport report_;  // from the first check on
+  bool reporting_ = false;
   Symbol m_allowed_, m_rejected_, m_pushes_;
 };
 
