@@ -150,8 +150,8 @@ class LoadBalancer final : public Model, private kit::CallHost, private ratelimi
   explicit LoadBalancer(const Config& config)
       : config_(config),
         rpc_(config.calls, kit::TimerSpace(Timer::kCalls), *this),
-        gate_(config.rate_limit, kit::TimerSpace(Timer::kRateLimit), *this,
-              config.response_bytes) {}
+        gate_(config.rate_limit, kit::TimerSpace(Timer::kRateLimit), *this, config.response_bytes) {
+  }
 
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;

@@ -32,7 +32,7 @@ struct Window {
 struct GroupMarks {
   int64_t window_ns = 0;
   uint64_t limit = 0;
-  std::map<int64_t, Window> tenths;      // by the index of the tenth's end
+  std::map<int64_t, Window> tenths;     // by the index of the tenth's end
   std::map<int64_t, uint64_t> clients;  // admitted per client node
 };
 
@@ -109,8 +109,8 @@ AnalysisOutput analyze_rate_limits(const AnalysisInput& in, std::string_view mod
         worst = std::max(worst, w.admitted - g.limit);
       }
       most = std::max(most, w.admitted);
-      csv += group.name + "," + std::to_string(static_cast<double>(end * g.window_ns) / 1e9) +
-             "," + std::to_string(w.admitted) + "," + std::to_string(w.rejected) + "," +
+      csv += group.name + "," + std::to_string(static_cast<double>(end * g.window_ns) / 1e9) + "," +
+             std::to_string(w.admitted) + "," + std::to_string(w.rejected) + "," +
              std::to_string(g.limit) + "\n";
     }
     auto row = [&](const char* metric, double v) {

@@ -24,8 +24,8 @@ void read_distributed(ParamReader& m, GateSpec& s) {
                       "nodes synchronise their counts through it (with sync)");
   }
   if (!s.store.empty() || doc) {
-    s.timeout = m.duration("timeout", s.timeout,
-                           "with store: a check not answered within this has failed");
+    s.timeout =
+        m.duration("timeout", s.timeout, "with store: a check not answered within this has failed");
     s.fail_open = m.choice("on_failure", s.fail_open ? "open" : "closed", {"open", "closed"},
                            "with store: a failed check admits the request (open) or refuses it "
                            "(closed)") == "open";
@@ -141,8 +141,8 @@ void Gate::declare(const GateSpec& spec, MetricDecls& d) {
 
 void declare_figures(MetricDecls& d) {
   for (const char* f : {"rate_limit_limit", "rate_limit_max_admitted", "rate_limit_overshoot",
-                        "rate_limit_max_overshoot", "rate_limit_max_sliding",
-                        "rate_limit_clients", "rate_limit_fairness"})
+                        "rate_limit_max_overshoot", "rate_limit_max_sliding", "rate_limit_clients",
+                        "rate_limit_fairness"})
     d.figure(f);
 }
 
@@ -154,8 +154,8 @@ void Gate::start(Context& ctx, uint64_t& next_call_seq) {
   m_failures_ = ctx.intern("rate_limit_check_failures");
   using S = WindowReport::Spec;
   report_.start(ctx, spec_->policy,
-                spec_->central() ? S::kUnknownLimit : (spec_->sync ? S::kShared : S::kPerNode), timers_,
-                kReport);
+                spec_->central() ? S::kUnknownLimit : (spec_->sync ? S::kShared : S::kPerNode),
+                timers_, kReport);
   if (spec_->store.empty()) return;
   check_op_ = ctx.intern("rate_check");
   const std::vector<NodeId> nodes = kit::entry_points(ctx, spec_->store);
@@ -248,8 +248,8 @@ bool Gate::on_response(Context& ctx, const queueing::Response& resp, NodeId from
 void Gate::send_request(Context& ctx, uint64_t handle, const kit::CallHeader& header, NodeId to,
                         uint32_t /*request*/) {
   const Held& h = held_.at(handle);
-  ctx.send(to, queueing::Request{header, check_op_, static_cast<uint32_t>(spec_->bytes),
-                                 key_of(h)});
+  ctx.send(to,
+           queueing::Request{header, check_op_, static_cast<uint32_t>(spec_->bytes), key_of(h)});
 }
 
 void Gate::call_failed(Context& ctx, uint64_t handle, const kit::CallEnd& /*end*/) {
@@ -304,8 +304,7 @@ bool Gate::sync_admit(Context& ctx) {
 
 void Gate::push(Context& ctx) {
   sync_roll(ctx);
-  ctx.send(sync_node_,
-           SyncPush{window_, mine_ - pushed_, static_cast<uint32_t>(spec_->bytes)});
+  ctx.send(sync_node_, SyncPush{window_, mine_ - pushed_, static_cast<uint32_t>(spec_->bytes)});
   pushed_ = mine_;
 }
 

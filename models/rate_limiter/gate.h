@@ -70,13 +70,14 @@ void read_gate(ParamReader& r, GateSpec& spec);
 
 /// What a limiting node marks for the analysis: `rate_limit_spec` at its start (a = the
 /// limit per report window, b = 2 x the window in ns, + 1 when the limit is the group's
-/// together, + 0 when each node's own; a = 0 for a node checking a central store, whose nodes mark the limit; the window is the algorithm's, or one second for the rate-based ones),
+/// together, + 0 when each node's own; a = 0 for a node checking a central store, whose nodes mark
+/// the limit; the window is the algorithm's, or one second for the rate-based ones),
 /// `rate_limit_window` at the end of each tenth of a report window (a = admitted, b =
-/// rejected in it; aligned to the node's clock 0) and `rate_limit_client` at its end (a = a client's
-/// node, b = the requests of it admitted; every client seen, refused ones included).
+/// rejected in it; aligned to the node's clock 0) and `rate_limit_client` at its end (a = a
+/// client's node, b = the requests of it admitted; every client seen, refused ones included).
 class WindowReport {
  public:
-  static constexpr int64_t kTenths = 10;  ///< marks per report window
+  static constexpr int64_t kTenths = 10;                           ///< marks per report window
   enum class Spec : uint8_t { kUnknownLimit, kPerNode, kShared };  ///< what rate_limit_spec says
   void start(Context& ctx, const kit::RateLimitPolicy& p, Spec spec, kit::TimerSpace timers,
              uint8_t sub);
@@ -155,10 +156,10 @@ class Gate final : private kit::CallHost {
   uint64_t next_ = 1;
   Symbol check_op_;
   // sync
-  int64_t window_ = 0;       // the window counted
-  uint64_t mine_ = 0;        // admitted here in it
-  uint64_t pushed_ = 0;      // of those, pushed to the store
-  uint64_t others_ = 0;      // admitted elsewhere in it, as last learned
+  int64_t window_ = 0;   // the window counted
+  uint64_t mine_ = 0;    // admitted here in it
+  uint64_t pushed_ = 0;  // of those, pushed to the store
+  uint64_t others_ = 0;  // admitted elsewhere in it, as last learned
   NodeId sync_node_ = kNoNode;
   WindowReport report_;
   Symbol m_allowed_, m_rejected_, m_delayed_, m_failures_;

@@ -13,8 +13,8 @@ namespace dsim::ratelimit {
 
 struct SyncPush {
   static constexpr std::string_view kName = "rate_sync";
-  int64_t window;    ///< the fixed window's index (its start / its length)
-  uint64_t admitted; ///< admitted by the sender in that window since its last push
+  int64_t window;     ///< the fixed window's index (its start / its length)
+  uint64_t admitted;  ///< admitted by the sender in that window since its last push
   uint32_t bytes;
   uint32_t size_bytes() const { return bytes; }
   std::string describe() const {

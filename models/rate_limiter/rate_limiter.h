@@ -64,7 +64,7 @@ class RateLimiterNode final : public Model {
   const Config& config_;
   kit::RateLimiter limiter_;
   std::map<int64_t, uint64_t> totals_;  // window -> admitted over the group (sync)
-  WindowReport report_;  // from the first check on
+  WindowReport report_;                 // from the first check on
   bool reporting_ = false;
   Symbol m_allowed_, m_rejected_, m_pushes_;
 };

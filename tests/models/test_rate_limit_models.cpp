@@ -88,8 +88,9 @@ struct Balancer {
 
 }  // namespace
 
-TEST_CASE("rate limit: a service's token bucket admits burst + floor(rate x t) of a saturating "
-          "load") {
+TEST_CASE(
+    "rate limit: a service's token bucket admits burst + floor(rate x t) of a saturating "
+    "load") {
   const auto cfg = service_with(token_bucket(10, 5, Scope::kGlobal));
   RecordingContext ctx(kSelf);
   service::Service s(cfg);
@@ -103,8 +104,9 @@ TEST_CASE("rate limit: a service's token bucket admits burst + floor(rate x t) o
   CHECK(refusals_to(ctx, 20) == 2000 - 24);
 }
 
-TEST_CASE("rate limit: per_client keeps one bucket per client, so one client's flood leaves "
-          "another's alone") {
+TEST_CASE(
+    "rate limit: per_client keeps one bucket per client, so one client's flood leaves "
+    "another's alone") {
   Balancer b(token_bucket(1, 2, Scope::kPerClient));
   for (uint64_t i = 1; i <= 10; ++i)
     b.send(20, i);
@@ -132,7 +134,7 @@ TEST_CASE("rate limit: a leaky queue holds admitted requests until they drain at
   Balancer b(g);
   for (uint64_t i = 1; i <= 4; ++i)
     b.send(20, i);
-  CHECK(b.relayed() == 1);  // the first leaves at once
+  CHECK(b.relayed() == 1);             // the first leaves at once
   CHECK(refusals_to(b.ctx, 20) == 1);  // the fourth would wait 300 ms > 2 x 100 ms
   CHECK(b.ctx.counter("rate_limit_delayed") == 2);
   b.run_until(SimTime::zero() + ms(100) - nanoseconds(1));
