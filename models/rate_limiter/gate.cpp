@@ -42,19 +42,17 @@ void read_distributed(ParamReader& m, GateSpec& s) {
 void read_gate(ParamReader& r, GateSpec& s) {
   kit::read_rate_limit(r, s.policy, [&s](ParamReader& m) {
     read_distributed(m, s);
-    if (m.doc_mode()) return;
     if (s.sync && s.store.empty()) m.error("sync", "needs a store to synchronise through");
     if (s.sync && *s.sync <= Duration::zero()) m.error("sync", "must be > 0");
     if (!s.store.empty() && s.timeout <= Duration::zero()) m.error("timeout", "must be > 0");
-    if (s.sync && s.policy.algorithm != A::kFixedWindow)
-      m.error("sync", "needs algorithm: fixed_window (the nodes share a count per window)");
-    if (s.sync && s.policy.scope != kit::RateLimitPolicy::Scope::kGlobal)
-      m.error("sync", "needs scope: global (one count for the group)");
-    if (!s.central()) return;
-    for (const char* k : {"algorithm", "rate", "burst", "queue", "limit", "window"}) {
-      if (m.has(k)) m.error(k, "with a store and no sync, the store's own rate_limit decides");
-    }
+    return !s.central() || m.doc_mode();  // a central store runs the algorithm
   });
+  if (r.doc_mode() || !s.sync) return;
+  if (s.policy.algorithm != A::kFixedWindow)
+    r.error("rate_limit",
+            "sync needs algorithm: fixed_window (the nodes share a count per window)");
+  if (s.policy.scope != kit::RateLimitPolicy::Scope::kGlobal)
+    r.error("rate_limit", "sync needs scope: global (one count for the group)");
 }
 
 // WindowReport
