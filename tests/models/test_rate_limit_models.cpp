@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "models/load_balancer/load_balancer.h"
+#include "models/rate_limiter/analysis.h"
 #include "models/rate_limiter/rate_limiter.h"
 #include "models/service/service.h"
 #include "support/recording_context.h"
@@ -243,4 +244,46 @@ TEST_CASE("rate limit: the store sums the pushes of a window and answers the tot
   CHECK(totals[1].second.total == 9);
   CHECK(totals[1].first == 11);
   CHECK(totals[2].second.total == 1);
+}
+
+TEST_CASE(
+    "rate limit: the analysis sums the nodes' tenths into windows against the sum of "
+    "their limits, and measures fairness") {
+  RecordingContext names(0);
+  const Symbol spec = names.intern("rate_limit_spec");
+  const Symbol window = names.intern("rate_limit_window");
+  const Symbol client = names.intern("rate_limit_client");
+  const int64_t tenth = ms(100).ns();
+  std::vector<TimelineMark> marks;
+  for (NodeId n : {1u, 2u})  // each node its own limit of 10 per 1 s window
+    marks.push_back({SimTime::zero(), n, spec, 10, seconds(1).ns() * 2});
+  for (int64_t k = 1; k <= 20; ++k) {  // two windows of ten tenths each
+    const SimTime at = SimTime::zero() + Duration::from_ns(k * tenth);
+    marks.push_back({at, 1, window, k == 10 || k == 11 ? 9 : 0, 1});
+    marks.push_back({at, 2, window, k == 10 || k == 11 ? 6 : 0, 0});
+  }
+  marks.push_back({SimTime::zero() + seconds(2), 1, client, 20, 30});  // node 1: client 20
+  marks.push_back({SimTime::zero() + seconds(2), 2, client, 21, 0});   // client 21 starved
+  marks.push_back({SimTime::zero() + seconds(2), 2, client, 20, 30});  // node 2: client 20
+  AnalysisInput in;
+  in.groups.push_back({"lb", {1, 2}, nullptr});
+  in.marks = marks;
+  in.symbol_name = [&names](Symbol s) { return names.symbol_name(s); };
+  const AnalysisOutput out = ratelimit::analyze_rate_limits(in, "load_balancer");
+  auto figure = [&out](std::string_view metric) {
+    for (const auto& r : out.rows) {
+      if (r.metric == metric) return r.value;
+    }
+    FAIL("no figure " << metric);
+    return 0.0;
+  };
+  CHECK(figure("rate_limit_limit") == 20);
+  CHECK(figure("rate_limit_max_admitted") == 15);  // 9 + 6 in each window
+  CHECK(figure("rate_limit_max_sliding") == 30);   // tenths 10 and 11 straddle the boundary
+  CHECK(figure("rate_limit_overshoot") == 0);
+  CHECK(figure("rate_limit_clients") == 2);
+  CHECK(figure("rate_limit_fairness") == Approx(0.5));  // (60 + 0)^2 / (2 x 60^2)
+  REQUIRE(out.files.size() == 1);
+  CHECK(out.files[0].first == "load_balancer_rate_limit_windows.csv");
+  CHECK(out.files[0].second.find("lb,1.000000,15,10,20") != std::string::npos);
 }
