@@ -7,8 +7,9 @@
 //   - max_sliding: the most admitted in any 10 consecutive tenths, a window-long span that
 //     need not be aligned (what a fixed window lets through across its boundary);
 //   - the group's limit per window: the limit marked by its nodes when it is shared (sync,
-//     a store), the sum of their limits when each node limits on its own (a per_client or
-//     per_key limit is per key: the figure is then one key's limit);
+//     a store), the sum of their limits when each node limits on its own; none (no limit
+//     or overshoot figures) for a limit per client or per key, or at a node checking a
+//     store (the store's group reports it);
 //   - overshoot: per window, admitted minus the limit when above it; the figures are the
 //     sum over windows and the largest;
 //   - fairness: Jain's index (sum x)^2 / (n sum x^2) of the requests admitted per client

@@ -81,9 +81,10 @@ void WindowReport::start(Context& ctx, const kit::RateLimitPolicy& p, Spec spec,
   sub_ = sub;
   m_window_ = ctx.intern("rate_limit_window");
   m_client_ = ctx.intern("rate_limit_client");
-  // A node checking a central store does not know the store's limit: it marks 0.
-  ctx.record().mark(ctx.intern("rate_limit_spec"),
-                    spec == Spec::kUnknownLimit ? 0 : static_cast<int64_t>(limit_of(p)),
+  // A node checking a central store does not know the store's limit, and a limit per
+  // client or per key is no limit of the group: it marks 0.
+  const bool known = spec != Spec::kUnknownLimit && p.scope == kit::RateLimitPolicy::Scope::kGlobal;
+  ctx.record().mark(ctx.intern("rate_limit_spec"), known ? static_cast<int64_t>(limit_of(p)) : 0,
                     window_.ns() * 2 + (spec == Spec::kPerNode ? 0 : 1));
   arm(ctx);
 }

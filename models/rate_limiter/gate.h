@@ -70,11 +70,12 @@ void read_gate(ParamReader& r, GateSpec& spec);
 
 /// What a limiting node marks for the analysis: `rate_limit_spec` at its start (a = the
 /// limit per report window, b = 2 x the window in ns, + 1 when the limit is the group's
-/// together, + 0 when each node's own; a = 0 for a node checking a central store, whose nodes mark
-/// the limit; the window is the algorithm's, or one second for the rate-based ones),
-/// `rate_limit_window` at the end of each tenth of a report window (a = admitted, b =
-/// rejected in it; aligned to the node's clock 0) and `rate_limit_client` at its end (a = a
-/// client's node, b = the requests of it admitted; every client seen, refused ones included).
+/// together, + 0 when each node's own; a = 0 for a node checking a central store, whose
+/// nodes mark the limit, and for a limit per client or per key; the window is the algorithm's, or
+/// one second for the rate-based ones), `rate_limit_window` at the end of each tenth of a report
+/// window (a = admitted, b = rejected in it; aligned to the node's clock 0) and `rate_limit_client`
+/// at its end (a = a client's node, b = the requests of it admitted; every client seen, refused
+/// ones included).
 class WindowReport {
  public:
   static constexpr int64_t kTenths = 10;                           ///< marks per report window
