@@ -13,6 +13,7 @@
 #include "models/queueing/server.h"
 #include "models/quorum/store.h"
 #include "models/raft/node.h"
+#include "models/rate_limiter/rate_limiter.h"
 #include "models/service/service.h"
 
 namespace dsim {
@@ -29,6 +30,7 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<quorum::QuorumStore>();
   registry.add<phold::Phold>();
   registry.add<raft::RaftNode>();
+  registry.add<ratelimit::RateLimiterNode>();
   registry.add<pb::PrimaryBackup>();
   registry.add<pb::Monitor>();
 

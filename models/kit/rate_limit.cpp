@@ -378,12 +378,9 @@ void read_rate(ParamReader& m, Rate& out) {
 
 }  // namespace
 
-void read_rate_limit(ParamReader& r, RateLimitPolicy& p) {
+// The algorithm and its own keys.
+void read_algorithm(ParamReader& m, RateLimitPolicy& p) {
   using A = RateLimitPolicy::Algorithm;
-  using S = RateLimitPolicy::Scope;
-  ParamReader m = r.map("rate_limit",
-                        "a rate limit on the requests (default: none): {algorithm: "
-                        "token_bucket, rate: 100/s, burst: 20, scope: global}");
   p.algorithm = m.choice("algorithm", A::kTokenBucket,
                          {{"token_bucket", A::kTokenBucket},
                           {"leaky_bucket", A::kLeakyBucket},
@@ -419,6 +416,28 @@ void read_rate_limit(ParamReader& r, RateLimitPolicy& p) {
                           "fixed_window, sliding_log, sliding_window: the window (fixed ones "
                           "aligned to time 0)");
   }
+  if (windowed && p.window <= Duration::zero()) m.error("window", "must be > 0");
+  if (p.algorithm == A::kSlidingLog && p.limit > kMaxSlidingLogLimit) {
+    m.error("limit",
+            "sliding_log keeps one entry per request: at most 1000000 (sliding_window "
+            "approximates it in constant memory)");
+  }
+}
+
+void read_rate_limit(ParamReader& r, RateLimitPolicy& p,
+                     const std::function<bool(ParamReader&)>& extra) {
+  using A = RateLimitPolicy::Algorithm;
+  using S = RateLimitPolicy::Scope;
+  ParamReader m = r.map("rate_limit",
+                        "a rate limit on the requests (default: none): {algorithm: "
+                        "token_bucket, rate: 100/s, burst: 20, scope: global}");
+  const bool doc = m.doc_mode();
+  const bool local = extra ? extra(m) : true;
+  if (local) {
+    read_algorithm(m, p);
+  } else {
+    p.algorithm = A::kTokenBucket;
+  }
   p.scope =
       m.choice("scope", p.scope,
                {{"global", S::kGlobal}, {"per_client", S::kPerClient}, {"per_key", S::kPerKey}},
@@ -430,12 +449,6 @@ void read_rate_limit(ParamReader& r, RateLimitPolicy& p) {
         1'000'000'000));
   }
   m.finish();
-  if (windowed && p.window <= Duration::zero()) m.error("window", "must be > 0");
-  if (p.algorithm == A::kSlidingLog && p.limit > kMaxSlidingLogLimit) {
-    m.error("limit",
-            "sliding_log keeps one entry per request: at most 1000000 (sliding_window "
-            "approximates it in constant memory)");
-  }
   if (!r.has("rate_limit")) p.algorithm = A::kNone;
   r.adopt_if_given("rate_limit", m);
 }

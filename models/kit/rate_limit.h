@@ -78,6 +78,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -286,8 +287,12 @@ constexpr uint64_t kMaxSlidingLogLimit = 1'000'000;
 
 /// Reads the optional `rate_limit: {algorithm, rate, burst, queue, window, limit, scope,
 /// max_keys}` map into `policy` (absent: none). Parameters the algorithm (or the scope)
-/// does not use are errors.
-void read_rate_limit(ParamReader& r, RateLimitPolicy& policy);
+/// does not use are errors. `extra`, when given, first reads the caller's own keys of the
+/// same map (a distributed limit's `store`, say) and answers whether the algorithm's keys
+/// are read too: false when the limit is run elsewhere (a central store's), and then only
+/// `scope` and `max_keys` are, and the policy is enabled with the default algorithm.
+void read_rate_limit(ParamReader& r, RateLimitPolicy& policy,
+                     const std::function<bool(ParamReader&)>& extra = {});
 
 /// The counters a model with a rate limit reports (see the file's comment).
 inline constexpr std::string_view kRateLimitCounters[] = {"rate_limit_allowed",

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "models/load_balancer/load_balancer.h"
+#include "models/rate_limiter/analysis.h"
 
 namespace dsim::lb {
 
@@ -230,6 +231,9 @@ AnalysisOutput LoadBalancer::analyze(const AnalysisInput& in) {
     }
   }
   out.files.emplace_back("lb_backends.csv", std::move(csv));
+  AnalysisOutput limits = ratelimit::analyze_rate_limits(in, kName);
+  out.rows.insert(out.rows.end(), limits.rows.begin(), limits.rows.end());
+  out.files.insert(out.files.end(), limits.files.begin(), limits.files.end());
   return out;
 }
 

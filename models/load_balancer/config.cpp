@@ -189,6 +189,7 @@ LoadBalancer::Config LoadBalancer::parse(ParamReader& r) {
   }
   read_slow_start(r, c);
   read_vip(r, c);
+  ratelimit::read_gate(r, c.rate_limit);
   c.response_bytes =
       r.size("response_size", c.response_bytes, "size of the refusals the balancer makes itself");
   if (c.mode == Mode::kDirectReturn) {
@@ -213,6 +214,7 @@ void LoadBalancer::declare(const Config& c, MetricDecls& d) {
         "time_to_detect_slow_ms_mean", "time_to_detect_slow_ms_max", "slowdowns_undetected"})
     d.figure(f);
   if (c.mode == Mode::kProxy) kit::RpcClient::declare(d);
+  ratelimit::Gate::declare(c.rate_limit, d);
   if (c.vip) {
     for (const char* n : {"vrrp_adverts_sent", "vip_takeovers", "vip_released"})
       d.counter(n);

@@ -14,7 +14,9 @@ void LoadBalancer::on_start(Context& ctx) {
   backends_.assign(nodes.size(), Backend{});
   for (size_t i = 0; i < nodes.size(); ++i)
     backends_[i].node = nodes[i];
+  if (gate_.enabled()) rpc_.share_call_ids(next_call_seq_);
   rpc_.start(ctx, nodes, 0);
+  gate_.start(ctx, next_call_seq_);
   if (config_.mode == Mode::kDirectReturn) {
     direct_balancer_ = kit::make_balancer(config_.calls.balancer);
     direct_balancer_->start(nodes.size(), 0);
@@ -47,9 +49,16 @@ void LoadBalancer::on_start(Context& ctx) {
 
 void LoadBalancer::on_message(Context& ctx, const Envelope& env) {
   if (const auto* req = env.msg.get<queueing::Request>()) {
-    on_request(ctx, *req);
+    if (gate_.enabled()) {
+      gate_.arrive(ctx, ratelimit::Held{env.from, *req});
+    } else {
+      on_request(ctx, *req);
+    }
   } else if (const auto* resp = env.msg.get<queueing::Response>()) {
+    if (gate_.on_response(ctx, *resp, env.from)) return;
     if (!on_probe_answer(ctx, *resp, env.from)) on_response(ctx, *resp, env.from);
+  } else if (const auto* total = env.msg.get<ratelimit::SyncTotal>()) {
+    gate_.on_sync_total(ctx, *total);
   } else if (const auto* advert = env.msg.get<VrrpAdvert>()) {
     on_advert(ctx, *advert);
   }
@@ -86,6 +95,9 @@ void LoadBalancer::on_timer(Context& ctx, TimerId id, TimerTag tag) {
     case Timer::kDrainEnd:
       backends_.at(value).drain_timer = TimerId{};
       cut_calls(ctx, static_cast<size_t>(value));
+      return;
+    case Timer::kRateLimit:
+      gate_.on_timer(ctx, value);
       return;
   }
 }
@@ -229,6 +241,7 @@ void LoadBalancer::attempt_timed_out(Context& ctx, uint64_t handle, NodeId to) {
 void LoadBalancer::on_stop(Context& ctx) {
   for (const Backend& b : backends_)
     ctx.record().mark(m_.mark_backend_requests, b.node, static_cast<int64_t>(b.sent));
+  gate_.stop(ctx);
 }
 
 void LoadBalancer::check_invariants() const {

@@ -41,6 +41,7 @@
 #include "models/kit/balancer.h"
 #include "models/kit/rpc_client.h"
 #include "models/queueing/messages.h"
+#include "models/rate_limiter/gate.h"
 #include "sim/core/metric_decls.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
@@ -108,7 +109,7 @@ struct Deregistration {
   std::optional<Duration> until;
 };
 
-class LoadBalancer final : public Model, private kit::CallHost {
+class LoadBalancer final : public Model, private kit::CallHost, private ratelimit::GateHost {
  public:
   static constexpr std::string_view kName = "load_balancer";
   static constexpr std::string_view kDescription =
@@ -132,17 +133,25 @@ class LoadBalancer final : public Model, private kit::CallHost {
     /// deregistration delay, 300 s by default); 0: they are cut at once.
     Duration draining = seconds(300);
     uint64_t response_bytes = 512;  ///< the refusals it makes itself
+    /// Checked as a request arrives, before it is relayed (models/rate_limiter/gate.h).
+    ratelimit::GateSpec rate_limit;
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
-  static std::vector<std::string> callees(const Config& c) { return {c.backends}; }
+  static std::vector<std::string> callees(const Config& c) {
+    if (c.rate_limit.store.empty()) return {c.backends};
+    return {c.backends, c.rate_limit.store};
+  }
   /// With `vip`, the group has a virtual address its master holds.
   static bool virtual_address(const Config& c) { return c.vip.has_value(); }
   /// The imbalance figures of each balancer group, from its nodes' end-of-run marks.
   static AnalysisOutput analyze(const AnalysisInput& in);
 
   explicit LoadBalancer(const Config& config)
-      : config_(config), rpc_(config.calls, kit::TimerSpace(Timer::kCalls), *this) {}
+      : config_(config),
+        rpc_(config.calls, kit::TimerSpace(Timer::kCalls), *this),
+        gate_(config.rate_limit, kit::TimerSpace(Timer::kRateLimit), *this, config.response_bytes) {
+  }
 
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;
@@ -184,7 +193,8 @@ class LoadBalancer final : public Model, private kit::CallHost {
     kMasterDown,
     kDeregister,
     kRegister,
-    kDrainEnd
+    kDrainEnd,
+    kRateLimit
   };
   struct Job {
     queueing::Request request;           // as received
@@ -215,6 +225,8 @@ class LoadBalancer final : public Model, private kit::CallHost {
                     uint32_t request) override;
   void call_failed(Context& ctx, uint64_t handle, const kit::CallEnd& end) override;
   void attempt_timed_out(Context& ctx, uint64_t handle, NodeId to) override;
+  // ratelimit::GateHost
+  void gate_pass(Context& ctx, const ratelimit::Held& h) override { on_request(ctx, h.req); }
 
   // health.cpp: active health checks and outlier detection
   void probe_round(Context& ctx);
@@ -248,6 +260,8 @@ class LoadBalancer final : public Model, private kit::CallHost {
 
   const Config& config_;
   kit::RpcClient rpc_;
+  uint64_t next_call_seq_ = 1;  // shared by rpc_ and the rate limit's checks
+  ratelimit::Gate gate_;
   std::vector<Backend> backends_;
   std::unique_ptr<kit::BalancerPolicy> direct_balancer_;  // direct_return picks with it
   std::vector<kit::Observed> direct_observed_;

@@ -7,6 +7,7 @@
 
 #include "models/kit/timer.h"
 #include "models/kv/history.h"
+#include "models/rate_limiter/analysis.h"
 #include "sim/core/assert.h"
 
 namespace dsim::service {
@@ -64,6 +65,7 @@ Service::Config Service::parse(ParamReader& r) {
                              "a worker refuses, without working on it, a request whose caller "
                              "no longer awaits the answer (its timeout or deadline has passed)");
   c.plan = read_call_plan(r);
+  ratelimit::read_gate(r, c.rate_limit);
   c.response_bytes = r.size("response_size", c.response_bytes, "size of a response on the wire");
   return c;
 }
@@ -87,6 +89,7 @@ void Service::declare(const Config& c, MetricDecls& d) {
   d.counter("breaker_opened");
   d.counter("cancels_sent");
   kit::RpcClient::declare(d);
+  ratelimit::Gate::declare(c.rate_limit, d);
   if (c.plan.stores().empty()) return;
   d.history(kv::kKvFamily.name);
   d.counter("write_values_exhausted");
@@ -96,8 +99,13 @@ void Service::declare(const Config& c, MetricDecls& d) {
 }
 
 Service::Service(const Config& config)
-    : config_(config), pool_(config.pool), service_times_(config.service) {
+    : config_(config),
+      pool_(config.pool),
+      service_times_(config.service),
+      gate_(config.rate_limit, kit::TimerSpace(Timer::kRateLimit), *this, config.response_bytes) {
   edges_ = config.plan.edges();
+  DSIM_ASSERT(edges_.size() + kFirstEdgeTimer < static_cast<size_t>(Timer::kRateLimit),
+              "too many edges: ", edges_.size());
   for (size_t e = 0; e < edges_.size(); ++e) {
     edge_hosts_.push_back(std::make_unique<Edge>(*this, e, *edges_[e]));
     breakers_.emplace_back(edges_[e]->breaker);
@@ -152,12 +160,14 @@ void Service::on_start(Context& ctx) {
   m_breaker_opened_ = ctx.intern("breaker_opened");
   m_cancels_ = ctx.intern("cancels_sent");
   start_store_names(ctx);
+  gate_.start(ctx, next_call_seq_);
   pool_.report(ctx);
   ctx.record().level(m_in_flight_, 0);
 }
 
 void Service::on_message(Context& ctx, const Envelope& env) {
   if (const auto* resp = env.msg.get<queueing::Response>()) {
+    if (gate_.on_response(ctx, *resp, env.from)) return;
     for (size_t e = 0; e < edge_hosts_.size(); ++e) {
       kit::RpcClient& rpc = edge_hosts_[e]->rpc;
       if (!rpc.handle_of(resp->call)) continue;
@@ -183,10 +193,23 @@ void Service::on_message(Context& ctx, const Envelope& env) {
       ctx.record().count(m_cancelled_);  // the other copy was begun already
       return;
     }
-    arrive(ctx, env.from, tied->req, tied->tie, tied->peer);
+    receive(ctx, env.from, tied->req, tied->tie, tied->peer);
     return;
   }
-  if (const auto* req = env.msg.get<queueing::Request>()) arrive(ctx, env.from, *req, 0, kNoNode);
+  if (const auto* req = env.msg.get<queueing::Request>()) {
+    receive(ctx, env.from, *req, 0, kNoNode);
+    return;
+  }
+  if (const auto* total = env.msg.get<ratelimit::SyncTotal>()) gate_.on_sync_total(ctx, *total);
+}
+
+void Service::receive(Context& ctx, NodeId from, const queueing::Request& req, uint64_t tie,
+                      NodeId peer) {
+  if (gate_.enabled()) {
+    gate_.arrive(ctx, ratelimit::Held{from, req, tie, peer});
+  } else {
+    arrive(ctx, from, req, tie, peer);
+  }
 }
 
 // A request arrives (`tie`: a tied request's tie, its other copy at `peer`).
@@ -294,6 +317,10 @@ void Service::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
   }
   if (kind == Timer::kBulkhead) {
     bulkhead_expired(ctx, static_cast<size_t>(value));
+    return;
+  }
+  if (kind == Timer::kRateLimit) {
+    gate_.on_timer(ctx, value);
     return;
   }
   const size_t edge = static_cast<size_t>(kind) - kFirstEdgeTimer;
@@ -664,6 +691,11 @@ void Service::finish(Context& ctx, uint64_t id, bool accepted, Symbol counter) {
 
 void Service::on_stop(Context& ctx) {
   pool_.report(ctx);
+  gate_.stop(ctx);
+}
+
+AnalysisOutput Service::analyze(const AnalysisInput& in) {
+  return ratelimit::analyze_rate_limits(in, kName);
 }
 
 void Service::check_invariants() const {

@@ -46,6 +46,7 @@
 #include "models/kit/worker_pool.h"
 #include "models/kv/contract.h"
 #include "models/queueing/messages.h"
+#include "models/rate_limiter/gate.h"
 #include "models/service/plan.h"
 #include "sim/core/distribution.h"
 #include "sim/core/history.h"
@@ -55,7 +56,7 @@
 
 namespace dsim::service {
 
-class Service final : public Model {
+class Service final : public Model, private ratelimit::GateHost {
  public:
   static constexpr std::string_view kName = "service";
   static constexpr std::string_view kDescription =
@@ -73,11 +74,19 @@ class Service final : public Model {
     bool drop_expired = false;
     CallPlan plan;
     uint64_t response_bytes = 512;
+    /// Checked as a request arrives, before it queues (models/rate_limiter/gate.h).
+    ratelimit::GateSpec rate_limit;
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
   /// The groups it calls (the scenario checks the call graph has no cycle).
-  static std::vector<std::string> callees(const Config& c) { return c.plan.callees(); }
+  static std::vector<std::string> callees(const Config& c) {
+    std::vector<std::string> out = c.plan.callees();
+    if (!c.rate_limit.store.empty()) out.push_back(c.rate_limit.store);
+    return out;
+  }
+  /// The rate-limit figures of its groups (models/rate_limiter/analysis.cpp).
+  static AnalysisOutput analyze(const AnalysisInput& in);
 
   explicit Service(const Config& config);
   ~Service() override;
@@ -90,8 +99,8 @@ class Service final : public Model {
 
  private:
   // kWork's value: the worker; kHedge's and kTie's: the visit and the edge; kBulkhead's:
-  // the edge; edge e's calls: kind 4 + e.
-  enum class Timer : uint8_t { kWork, kHedge, kBulkhead, kTie };
+  // the edge; edge e's calls: kind 4 + e; the rate limit's: the last kind.
+  enum class Timer : uint8_t { kWork, kHedge, kBulkhead, kTie, kRateLimit = 255 };
   static constexpr uint8_t kFirstEdgeTimer = 4;
   static constexpr size_t kNoWorker = ~size_t{0};
   struct Leg {  // one call of the current step
@@ -123,6 +132,11 @@ class Service final : public Model {
   class Edge;
 
   void arrive(Context& ctx, NodeId from, const queueing::Request& req, uint64_t tie, NodeId peer);
+  /// A request comes in: through the rate limit's gate when there is one.
+  void receive(Context& ctx, NodeId from, const queueing::Request& req, uint64_t tie, NodeId peer);
+  void gate_pass(Context& ctx, const ratelimit::Held& h) override {
+    arrive(ctx, h.from, h.req, h.tie, h.peer);
+  }
   void on_cancel(Context& ctx, NodeId from, const queueing::Cancel& c);
   bool begin_work(Context& ctx, size_t worker, uint64_t visit);
   void release_worker(Context& ctx, size_t worker);
@@ -195,7 +209,8 @@ class Service final : public Model {
   std::vector<std::optional<Duration>> percentile_;
   std::map<uint64_t, Visit> visits_;
   uint64_t next_visit_ = 1;
-  uint64_t next_call_seq_ = 1;  // shared by every edge's RpcClient
+  uint64_t next_call_seq_ = 1;  // shared by every edge's RpcClient and the rate limit's
+  ratelimit::Gate gate_;
   std::map<StoreOpKey, StoreOp> store_ops_;
   std::vector<size_t> edge_store_;      // per edge: its store's index in CallPlan::stores()
   std::vector<uint64_t> store_tokens_;  // per store: the largest session token it gave
