@@ -269,7 +269,7 @@ TEST_CASE("cache: with object_size every key is an object of one size on every n
   for (uint64_t key = 0; key < 20; ++key) {
     f.ctx.deliver(a, 7, f.request(KvOpKind::kGet, key));
     f.origin_answers(a, f.to_origin().back(), std::nullopt);  // nothing at the origin
-    const KvResponse& r = f.answers_to(7).back();
+    const KvResponse r = f.answers_to(7).back();
     CHECK(r.status == KvStatus::kOk);
     CHECK(r.value.bytes() >= 1000);
     CHECK(r.value.bytes() <= 2000);
@@ -301,7 +301,7 @@ TEST_CASE("cache: a failed fetch answers unavailable, or the stale copy with sta
     f.ctx.advance(ms(20));
     f.ctx.deliver(c, 7, f.request(KvOpKind::kGet, 1));
     f.origin_answers(c, f.to_origin().back(), std::nullopt, KvStatus::kUnavailable);
-    const KvResponse& r = f.answers_to(7).back();
+    const KvResponse r = f.answers_to(7).back();
     if (stale) {
       CHECK(r.status == KvStatus::kOk);
       CHECK(r.value.is_single(8));

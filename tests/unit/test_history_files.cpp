@@ -139,9 +139,15 @@ TEST_CASE("history files: every exported EDN history is well formed, its end inc
   CHECK(ill_formed(short_run).empty());
   INFO(ill_formed(short_run));
   int checked = 0;
+  // Every scenario but the benchmarks, each history cut at 8 MiB (a cut history's end is
+  // one more case of a well-formed file) and without the linearizability search, which
+  // the files do not need: the large cache scenarios would otherwise take minutes under
+  // the sanitizers.
   for (const auto& e : fs::recursive_directory_iterator(root + "/scenarios")) {
     if (e.path().extension() != ".yaml") continue;
-    const std::string edn = edn_of(e.path().string(), {});
+    if (e.path().parent_path().filename() == "bench") continue;
+    const std::string edn = edn_of(e.path().string(), {"consistency.history_memory=8MiB",
+                                                       "consistency.linearizability=false"});
     if (edn.empty()) continue;  // no key-value history in it
     INFO(e.path().string() << ": " << ill_formed(edn));
     CHECK(ill_formed(edn).empty());
