@@ -273,6 +273,15 @@ bool read_key_arg(KeySpec& k, const std::string& name, const std::string& arg,
   const std::string key = eq == std::string::npos ? "" : trim(arg.substr(0, eq));
   const std::string val = eq == std::string::npos ? arg : trim(arg.substr(eq + 1));
   std::string err;
+  if (k.kind == KeySpec::Kind::kZipf && key == "new") {
+    auto v = parse_rate(val, &err);
+    if (!v || !(*v >= 0) || !std::isfinite(*v)) {
+      *error = "zipf: new must be a rate of new objects such as 10/s, got '" + val + "'";
+      return false;
+    }
+    k.new_per_second = *v;
+    return true;
+  }
   if (k.kind == KeySpec::Kind::kZipf && key == "s") {
     auto v = parse_number(val, &err);
     if (!v || !(*v > 0) || !std::isfinite(*v)) {
@@ -303,7 +312,8 @@ std::string KeySpec::describe() const {
     case Kind::kUniform:
       return "uniform(" + count + ")";
     case Kind::kZipf:
-      return "zipf(" + count + ", s=" + format_number(s) + ")";
+      return "zipf(" + count + ", s=" + format_number(s) +
+             (new_per_second > 0 ? ", new=" + format_rate(new_per_second) : "") + ")";
     case Kind::kHotspot:
       return "hotspot(" + count + ", keys=" + format_number(hot_keys * 100) +
              "%, traffic=" + format_number(hot_traffic * 100) + "%)";
@@ -317,7 +327,7 @@ std::optional<KeySpec> parse_key_spec(const std::string& text, std::string* erro
   const std::string t = trim(text);
   const size_t open = t.find('(');
   const std::string usage =
-      "expected uniform(n), zipf(n, s=0.99), hotspot(n, keys=10%, traffic=90%) or "
+      "expected uniform(n), zipf(n, s=0.99, new=0/s), hotspot(n, keys=10%, traffic=90%) or "
       "sequential(n), got '" +
       t + "'";
   if (open == std::string::npos || t.back() != ')') {
@@ -359,15 +369,22 @@ KeyChooser::KeyChooser(const KeySpec& spec, uint64_t first) : spec_(spec), first
     zipf_ = spec_.zipf ? *spec_.zipf : Distribution::zipf(spec_.n, spec_.s);
 }
 
-uint64_t KeyChooser::next(Rng& rng) {
+uint64_t KeyChooser::next(Rng& rng, SimTime now) {
   uint64_t i = 0;
   switch (spec_.kind) {
     case KeySpec::Kind::kUniform:
       i = rng.below64(spec_.n);
       break;
-    case KeySpec::Kind::kZipf:
-      i = zipf_.sample_count(rng) - 1;  // rank 1 is the first key, the hottest
+    case KeySpec::Kind::kZipf: {
+      const uint64_t rank = zipf_.sample_count(rng);
+      if (spec_.new_per_second > 0) {  // the n newest of a growing catalog, newest first
+        const auto born = static_cast<uint64_t>(spec_.new_per_second * now.to_seconds());
+        i = born + spec_.n - rank;
+      } else {
+        i = rank - 1;  // rank 1 is the first key, the hottest
+      }
       break;
+    }
     case KeySpec::Kind::kHotspot: {
       const auto hot = std::clamp<uint64_t>(
           static_cast<uint64_t>(std::llround(spec_.hot_keys * static_cast<double>(spec_.n))), 1,

@@ -160,6 +160,11 @@ struct KeySpec {
   double s = 0.99;
   double hot_keys = 0.1;
   double hot_traffic = 0.9;
+  /// zipf: new objects per second (0: a fixed catalog). The keys drawn are then the n
+  /// newest objects of a catalog that grows at this rate, the newest the most popular:
+  /// rank r at time t is key floor(rate x t) + n - r, so popularity slides onto new
+  /// objects and old ones fall out of the n (a news site's or a feed's catalog).
+  double new_per_second = 0;
   /// zipf: the distribution of ranks, built once by parse_key_spec() and shared by every
   /// chooser made from this spec (a table of n entries: a group of 1,000 clients over 10^6
   /// keys builds it once, not 1,000 times); built by the chooser when absent.
@@ -174,7 +179,8 @@ std::optional<KeySpec> parse_key_spec(const std::string& text, std::string* erro
 class KeyChooser {
  public:
   KeyChooser(const KeySpec& spec, uint64_t first);
-  uint64_t next(Rng& rng);
+  /// The next key; `now` (the node's clock) matters only to a growing catalog.
+  uint64_t next(Rng& rng, SimTime now = SimTime::zero());
 
  private:
   KeySpec spec_;

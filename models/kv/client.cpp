@@ -222,7 +222,7 @@ void KvClient::start_op(Context& ctx, uint64_t user, bool final_read, uint64_t f
   if (!rpc_.has_targets()) return;
   const KvOpKind kind = final_read ? KvOpKind::kGet : mix_kinds_[mix_.pick(ctx.rng())];
   const uint32_t session = sessions_.next(user);
-  const uint64_t key = final_read ? final_key : keys_.next(ctx.rng());
+  const uint64_t key = final_read ? final_key : keys_.next(ctx.rng(), ctx.now());
   begin(ctx, user, final_read, make_request(ctx, kind, key, session, std::nullopt));
 }
 

@@ -86,7 +86,7 @@ void Client::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
 
 void Client::issue(Context& ctx, uint64_t user) {
   const Symbol op = op_symbols_[ops_.pick(ctx.rng())];
-  send_op(ctx, op, user, keys_ ? keys_->next(ctx.rng()) : 0);
+  send_op(ctx, op, user, keys_ ? keys_->next(ctx.rng(), ctx.now()) : 0);
 }
 
 void Client::send_op(Context& ctx, Symbol op, uint64_t user, uint64_t key) {

@@ -234,3 +234,25 @@ TEST_CASE("workload: a mix draws by weight, and draws nothing for a single optio
   CHECK(open.next(9) == 0);
   CHECK(closed.next(7) == 7);
 }
+
+TEST_CASE("workload: a growing catalog draws the n newest objects, the newest the hottest") {
+  std::string err;
+  const auto spec = parse_key_spec("zipf(100, s=1.0, new=10/s)", &err);
+  INFO(err);
+  REQUIRE(spec);
+  CHECK(spec->new_per_second == 10);
+  CHECK(parse_key_spec(spec->describe(), &err)->new_per_second == 10);
+  CHECK_FALSE(parse_key_spec("zipf(100, new=fast)", &err));
+  // The same draws give the same ranks: at t the key is floor(10 t) + 100 - rank + first.
+  KeyChooser fixed(*parse_key_spec("zipf(100, s=1.0)", &err), 1000);
+  KeyChooser growing(*spec, 1000);
+  for (const double t : {0.0, 0.05, 3.0, 42.5}) {
+    Rng a(7, 1), b(7, 1);
+    const SimTime now = SimTime::zero() + Duration::from_ns(static_cast<int64_t>(t * 1e9));
+    for (int i = 0; i < 200; ++i) {
+      const uint64_t rank = fixed.next(a) - 1000 + 1;
+      const uint64_t key = growing.next(b, now);
+      CHECK(key == 1000 + static_cast<uint64_t>(10 * t) + 100 - rank);
+    }
+  }
+}
