@@ -1,3 +1,4 @@
+// The rate-limit algorithms, their keyed form and the rate_limit parameter map (rate_limit.h).
 #include "models/kit/rate_limit.h"
 
 #include <algorithm>

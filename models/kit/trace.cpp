@@ -1,3 +1,4 @@
+// Reading request traces: the CSV format of trace.h, row by row, with errors naming lines.
 #include "models/kit/trace.h"
 
 #include <array>

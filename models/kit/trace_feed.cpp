@@ -1,3 +1,5 @@
+// Trace-driven workloads: the trace parameter, read once per group, and each node's rows
+// sent at their times (trace_feed.h).
 #include "models/kit/trace_feed.h"
 
 #include <algorithm>

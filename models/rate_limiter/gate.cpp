@@ -1,3 +1,5 @@
+// The rate limit a service or a balancer keeps at its door: local, checked at a central
+// store, or synchronised through one; and the windows it reports (gate.h).
 #include "models/rate_limiter/gate.h"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// The rate_limiter store: checks answered by running the algorithm centrally, and the
+// synchronised counts of the nodes that push theirs (rate_limiter.h).
 #include "models/rate_limiter/rate_limiter.h"
 
 #include <string>
