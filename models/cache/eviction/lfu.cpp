@@ -31,7 +31,6 @@ class Lfu final : public PooledPolicy {
     if (period_ > 0 && ++lookups_ % period_ == 0) age();
     return i != kNil;
   }
-  bool contains(ObjectKey key) const override { return find(key) != kNil; }
   bool admit(ObjectKey key, uint64_t size, uint64_t, std::vector<ObjectKey>& evicted) override {
     if (too_big(size)) return false;
     while (!fits(size)) {

@@ -10,9 +10,9 @@ namespace dsim::cache::detail {
 namespace {
 
 /// LRU (reorder_on_hit) or FIFO: evicts from the head of one list.
-class LruFifo final : public PooledPolicy {
+class LruFifo final : public ListPolicy {
  public:
-  LruFifo(const EvictionOptions& o, bool reorder) : PooledPolicy(o), reorder_(reorder) {}
+  LruFifo(const EvictionOptions& o, bool reorder) : ListPolicy(o), reorder_(reorder) {}
 
   bool lookup(ObjectKey key) override {
     const uint32_t i = find(key);
@@ -20,7 +20,6 @@ class LruFifo final : public PooledPolicy {
     if (reorder_) list_.move_to_back(pool_, i);
     return true;
   }
-  bool contains(ObjectKey key) const override { return find(key) != kNil; }
   bool admit(ObjectKey key, uint64_t size, uint64_t, std::vector<ObjectKey>& evicted) override {
     if (too_big(size)) return false;
     while (!fits(size)) {
@@ -33,28 +32,18 @@ class LruFifo final : public PooledPolicy {
     count_in(i);
     return true;
   }
-  void remove(ObjectKey key) override {
-    const uint32_t i = find(key);
-    if (i != kNil) erase(i);
-  }
 
  private:
-  void erase(uint32_t i) {
-    list_.unlink(pool_, i);
-    count_out(i);
-    drop_node(i);
-  }
   bool reorder_;
-  List list_;
 };
 
 /// CLOCK with counters 0..max: the hand is the head of a FIFO list; an object under the
 /// hand with a counter > 0 has it decremented and goes to the back (the hand moves past
 /// it); one with 0 is evicted. New objects enter just behind the hand with counter 0.
-class Clock final : public PooledPolicy {
+class Clock final : public ListPolicy {
  public:
   explicit Clock(const EvictionOptions& o)
-      : PooledPolicy(o), max_(std::max<uint32_t>(o.clock_max_count, 1)) {}
+      : ListPolicy(o), max_(std::max<uint32_t>(o.clock_max_count, 1)) {}
 
   bool lookup(ObjectKey key) override {
     const uint32_t i = find(key);
@@ -62,37 +51,26 @@ class Clock final : public PooledPolicy {
     pool_[i].aux = std::min(pool_[i].aux + 1, max_);
     return true;
   }
-  bool contains(ObjectKey key) const override { return find(key) != kNil; }
   bool admit(ObjectKey key, uint64_t size, uint64_t, std::vector<ObjectKey>& evicted) override {
     if (too_big(size)) return false;
     while (!fits(size)) {
-      const uint32_t v = ring_.head;
+      const uint32_t v = list_.head;
       if (pool_[v].aux > 0) {
         --pool_[v].aux;
-        ring_.move_to_back(pool_, v);
+        list_.move_to_back(pool_, v);
         continue;
       }
       evicted.push_back(pool_[v].key);
       erase(v);
     }
     const uint32_t i = add_node(key, size);
-    ring_.push_back(pool_, i);
+    list_.push_back(pool_, i);
     count_in(i);
     return true;
   }
-  void remove(ObjectKey key) override {
-    const uint32_t i = find(key);
-    if (i != kNil) erase(i);
-  }
 
  private:
-  void erase(uint32_t i) {
-    ring_.unlink(pool_, i);
-    count_out(i);
-    drop_node(i);
-  }
   uint32_t max_;
-  List ring_;
 };
 
 /// Random: the cached objects in a dense vector (node.aux is the position), so a victim is
@@ -103,7 +81,6 @@ class RandomPolicy final : public PooledPolicy {
       : PooledPolicy(o), rng_(o.seed, stream_id("cache_random")) {}
 
   bool lookup(ObjectKey key) override { return find(key) != kNil; }
-  bool contains(ObjectKey key) const override { return find(key) != kNil; }
   bool admit(ObjectKey key, uint64_t size, uint64_t, std::vector<ObjectKey>& evicted) override {
     if (too_big(size)) return false;
     while (!fits(size)) {
@@ -144,7 +121,6 @@ class TtlPolicy final : public PooledPolicy {
   explicit TtlPolicy(const EvictionOptions& o) : PooledPolicy(o) {}
 
   bool lookup(ObjectKey key) override { return find(key) != kNil; }
-  bool contains(ObjectKey key) const override { return find(key) != kNil; }
   bool admit(ObjectKey key, uint64_t size, uint64_t expires_at,
              std::vector<ObjectKey>& evicted) override {
     if (too_big(size)) return false;

@@ -155,6 +155,8 @@ class PooledPolicy : public EvictionPolicy {
   }
   uint64_t bytes() const override { return bytes_; }
   uint64_t objects() const override { return objects_; }
+  /// Cached: its node is indexed (policies with ghosts override it to look past them).
+  bool contains(ObjectKey key) const override { return find(key) != kNil; }
 
  protected:
   bool too_big(uint64_t size) const { return cap_.bytes > 0 && size > cap_.bytes; }
@@ -186,6 +188,25 @@ class PooledPolicy : public EvictionPolicy {
   Capacity cap_;
   uint64_t bytes_ = 0;
   uint64_t objects_ = 0;
+};
+
+/// A pooled policy keeping every cached object on one list (LRU, FIFO, CLOCK): removal
+/// unlinks it from the list and the totals.
+class ListPolicy : public PooledPolicy {
+ public:
+  using PooledPolicy::PooledPolicy;
+  void remove(ObjectKey key) override {
+    const uint32_t i = find(key);
+    if (i != kNil) erase(i);
+  }
+
+ protected:
+  void erase(uint32_t i) {
+    list_.unlink(pool_, i);
+    count_out(i);
+    drop_node(i);
+  }
+  List list_;
 };
 
 // The factories of each policy (make_eviction dispatches to them).

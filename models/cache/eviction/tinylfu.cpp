@@ -100,7 +100,6 @@ class WTinyLfu final : public PooledPolicy {
     }
     return true;
   }
-  bool contains(ObjectKey key) const override { return find(key) != kNil; }
   bool admit(ObjectKey key, uint64_t size, uint64_t, std::vector<ObjectKey>& evicted) override {
     if (too_big(size)) return false;
     newcomer_ = key;
