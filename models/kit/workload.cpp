@@ -365,8 +365,8 @@ std::optional<KeySpec> parse_key_spec(const std::string& text, std::string* erro
 }
 
 KeyChooser::KeyChooser(const KeySpec& spec, uint64_t first) : spec_(spec), first_(first) {
-  if (spec_.kind == KeySpec::Kind::kZipf)
-    zipf_ = spec_.zipf ? *spec_.zipf : Distribution::zipf(spec_.n, spec_.s);
+  if (spec_.kind == KeySpec::Kind::kZipf && !spec_.zipf)
+    spec_.zipf = std::make_shared<const Distribution>(Distribution::zipf(spec_.n, spec_.s));
 }
 
 uint64_t KeyChooser::next(Rng& rng, SimTime now) {
@@ -376,7 +376,7 @@ uint64_t KeyChooser::next(Rng& rng, SimTime now) {
       i = rng.below64(spec_.n);
       break;
     case KeySpec::Kind::kZipf: {
-      const uint64_t rank = zipf_.sample_count(rng);
+      const uint64_t rank = spec_.zipf->sample_count(rng);
       if (spec_.new_per_second > 0) {  // the n newest of a growing catalog, newest first
         const auto born = static_cast<uint64_t>(spec_.new_per_second * now.to_seconds());
         i = born + spec_.n - rank;

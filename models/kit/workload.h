@@ -183,9 +183,8 @@ class KeyChooser {
   uint64_t next(Rng& rng, SimTime now = SimTime::zero());
 
  private:
-  KeySpec spec_;
+  KeySpec spec_;  // spec_.zipf: the rank distribution (zipf), shared with the group's nodes
   uint64_t first_;
-  Distribution zipf_;
   uint64_t next_sequential_ = 0;
 };
 
