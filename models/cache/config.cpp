@@ -72,31 +72,41 @@ void read_expiry(ParamReader& r, Cache::Config& c) {
   }
 }
 
-void read_ttl_classes(ParamReader& r, Cache::Config& c) {
-  const ParamNode* list = r.raw("ttl_classes", "list of {first_key, last_key, ttl}",
-                                "TTLs by key range: the first class holding a key gives its "
-                                "objects' TTL instead of ttl",
-                                "none");
+// Reads list `key` of maps `shape` ("list of {...}"), each item through `read` with a
+// reader of its own (absent: nothing is read).
+template <class Read>
+void for_each_item(ParamReader& r, std::string_view key, std::string_view shape,
+                   std::string_view help, Read read) {
+  const ParamNode* list = r.raw(key, shape, help, "none");
   if (!list) return;
   if (list->kind != ParamNode::Kind::kList) {
-    r.error("ttl_classes", "expected a list of {first_key, last_key, ttl}");
+    r.error(key, "expected a " + std::string(shape));
     return;
   }
   for (size_t i = 0; i < list->items.size(); ++i) {
-    const std::string path = r.path() + ".ttl_classes[" + std::to_string(i) + "]";
+    const std::string path = r.path() + "." + std::string(key) + "[" + std::to_string(i) + "]";
     ParamReader item(&list->items[i], &r.env(), path, list->items[i].loc);
-    Cache::TtlClass t;
-    t.first = static_cast<uint64_t>(item.integer("first_key", 0, "the class's first key", 0));
-    t.last = static_cast<uint64_t>(item.integer("last_key", INT64_MAX,
-                                                "the class's last key (default: every key from "
-                                                "first_key on)",
-                                                static_cast<int64_t>(t.first)));
-    if (!item.has("ttl")) item.error("ttl", "missing required key 'ttl'");
-    t.ttl = item.duration("ttl", seconds(60), "how long the class's objects stay fresh");
-    if (t.ttl <= Duration::zero()) item.error("ttl", "must be > 0");
+    read(item);
     item.finish();
-    c.ttl_classes.push_back(t);
   }
+}
+
+void read_ttl_classes(ParamReader& r, Cache::Config& c) {
+  for_each_item(
+      r, "ttl_classes", "list of {first_key, last_key, ttl}",
+      "TTLs by key range: the first class holding a key gives its objects' TTL instead "
+      "of ttl",
+      [&c](ParamReader& item) {
+        Cache::TtlClass t;
+        t.first = static_cast<uint64_t>(item.integer("first_key", 0, "the class's first key", 0));
+        t.last = static_cast<uint64_t>(item.integer(
+            "last_key", INT64_MAX, "the class's last key (default: every key from first_key on)",
+            static_cast<int64_t>(t.first)));
+        if (!item.has("ttl")) item.error("ttl", "missing required key 'ttl'");
+        t.ttl = item.duration("ttl", seconds(60), "how long the class's objects stay fresh");
+        if (t.ttl <= Duration::zero()) item.error("ttl", "must be > 0");
+        c.ttl_classes.push_back(t);
+      });
 }
 
 void read_objects(ParamReader& r, Cache::Config& c) {
@@ -121,30 +131,21 @@ void read_objects(ParamReader& r, Cache::Config& c) {
 }
 
 void read_purges(ParamReader& r, Cache::Config& c) {
-  const ParamNode* list =
-      r.raw("purges", "list of {at, first_key, last_key, delay}",
-            "purges on a schedule: keys first_key..last_key leave every node, each node after "
-            "its own delay (a CDN's purge propagating)",
-            "none");
-  if (!list) return;
-  if (list->kind != ParamNode::Kind::kList) {
-    r.error("purges", "expected a list of {at, first_key, last_key, delay}");
-    return;
-  }
-  for (size_t i = 0; i < list->items.size(); ++i) {
-    const std::string path = r.path() + ".purges[" + std::to_string(i) + "]";
-    ParamReader item(&list->items[i], &r.env(), path, list->items[i].loc);
-    Cache::Purge p;
-    p.at = item.duration("at", p.at, "when the purge is issued, from the node's start");
-    p.first = static_cast<uint64_t>(item.integer("first_key", 0, "the first key purged", 0));
-    p.last = static_cast<uint64_t>(item.integer("last_key", static_cast<int64_t>(p.first),
-                                                "the last key purged (default: first_key)",
-                                                static_cast<int64_t>(p.first)));
-    p.delay = item.distribution("delay", p.delay,
-                                "how long after `at` each node carries it out (drawn per node)");
-    item.finish();
-    c.purges.push_back(std::move(p));
-  }
+  for_each_item(
+      r, "purges", "list of {at, first_key, last_key, delay}",
+      "purges on a schedule: keys first_key..last_key leave every node, each node after its own "
+      "delay (a CDN's purge propagating)",
+      [&c](ParamReader& item) {
+        Cache::Purge p;
+        p.at = item.duration("at", p.at, "when the purge is issued, from the node's start");
+        p.first = static_cast<uint64_t>(item.integer("first_key", 0, "the first key purged", 0));
+        p.last = static_cast<uint64_t>(item.integer("last_key", static_cast<int64_t>(p.first),
+                                                    "the last key purged (default: first_key)",
+                                                    static_cast<int64_t>(p.first)));
+        p.delay = item.distribution(
+            "delay", p.delay, "how long after `at` each node carries it out (drawn per node)");
+        c.purges.push_back(std::move(p));
+      });
 }
 
 }  // namespace
