@@ -20,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "models/cache/cache.h"
 #include "sim/core/units.h"
@@ -54,73 +55,65 @@ std::string seconds_exact(SimTime t) {
   return buf;
 }
 
-bool in_group(const AnalysisInput::Group& g, NodeId n) {
-  return std::find(g.nodes.begin(), g.nodes.end(), n) != g.nodes.end();
-}
+// What one group's marks add up to.
+struct Tally {
+  std::map<int64_t, Window> windows;  // by window index (its end / report_interval)
+  Window measured;                    // the windows that began after the warmup
+  std::optional<double> purge_ms;     // the longest purge, issue to a node carrying it out
+  std::string trace = "time,key,size,op\n";
+};
 
-// The requests group `g` received, as a trace (empty unless it traced them).
-std::string request_trace(const AnalysisInput& in, const AnalysisInput::Group& g) {
-  std::string csv = "time,key,size,op\n";
-  for (const TimelineMark& m : in.marks) {
-    if (in.symbol_name(m.kind) != "cache_request" || !in_group(g, m.node)) continue;
+// Adds one mark of a node of the group (its kind's name `kind`) to the tally. Purges: the
+// purge's `at` is taken on the true clock (the nodes' clocks are assumed true).
+void add_mark(Tally& t, const TimelineMark& m, std::string_view kind, const Cache::Config& c,
+              SimTime warmup_end) {
+  if (kind == "cache_window" || kind == "cache_window_bytes") {
+    Window w;
+    (kind == "cache_window" ? w.hits : w.hit_bytes) = m.a;
+    (kind == "cache_window" ? w.misses : w.miss_bytes) = m.b;
+    const Duration every = c.report_interval;
+    t.windows[(m.at.ns() + every.ns() - 1) / every.ns()].add(w);
+    if (m.at - every >= warmup_end) t.measured.add(w);
+  } else if (kind == "cache_purge" && static_cast<size_t>(m.a) < c.purges.size()) {
+    const double ms = (m.at - (SimTime::zero() + c.purges[static_cast<size_t>(m.a)].at)).to_ms();
+    t.purge_ms = std::max(t.purge_ms.value_or(0.0), ms);
+  } else if (kind == "cache_request") {
     const auto packed = static_cast<uint64_t>(m.b);
-    csv += seconds_exact(m.at) + "," + std::to_string(static_cast<uint64_t>(m.a)) + "," +
-           std::to_string(packed >> 2) + "," + ((packed & 3) == 0 ? "get" : "put") + "\n";
+    t.trace += seconds_exact(m.at) + "," + std::to_string(static_cast<uint64_t>(m.a)) + "," +
+               std::to_string(packed >> 2) + "," + ((packed & 3) == 0 ? "get" : "put") + "\n";
   }
-  return csv;
-}
-
-// The longest time from a purge's issue to its being carried out on a node of the group
-// (the purge's `at` taken on the true clock: the nodes' clocks are assumed true), over the
-// purges every node carried out; nullopt when there were none.
-std::optional<double> purge_complete_ms(const AnalysisInput& in, const AnalysisInput::Group& g,
-                                        const Cache::Config& config) {
-  std::optional<double> worst;
-  for (const TimelineMark& m : in.marks) {
-    if (in.symbol_name(m.kind) != "cache_purge" || !in_group(g, m.node)) continue;
-    const auto i = static_cast<size_t>(m.a);
-    if (i >= config.purges.size()) continue;
-    const double ms = (m.at - (SimTime::zero() + config.purges[i].at)).to_ms();
-    worst = std::max(worst.value_or(0.0), ms);
-  }
-  return worst;
 }
 
 }  // namespace
 
 AnalysisOutput Cache::analyze(const AnalysisInput& in) {
+  // One pass over the marks: each node's group, each mark to its group's tally.
+  std::vector<size_t> group_of(in.node_count, in.groups.size());
+  for (size_t g = 0; g < in.groups.size(); ++g) {
+    for (const NodeId n : in.groups[g].nodes)
+      group_of.at(n) = g;
+  }
+  std::vector<Tally> tallies(in.groups.size());
+  for (const TimelineMark& m : in.marks) {
+    const size_t g = m.node < group_of.size() ? group_of[m.node] : in.groups.size();
+    if (g == in.groups.size()) continue;
+    add_mark(tallies[g], m, in.symbol_name(m.kind),
+             *static_cast<const Config*>(in.groups[g].config), in.warmup_end);
+  }
   AnalysisOutput out;
   std::string csv = "group,time_s,hits,misses,hit_ratio,byte_hit_ratio\n";
-  for (const auto& g : in.groups) {
+  for (size_t gi = 0; gi < in.groups.size(); ++gi) {
+    const auto& g = in.groups[gi];
     const auto& config = *static_cast<const Config*>(g.config);
-    const Duration every = config.report_interval;
-    std::map<int64_t, Window> windows;  // by window index (its end / report_interval)
-    Window measured;
-    for (const TimelineMark& m : in.marks) {
-      const std::string_view kind = in.symbol_name(m.kind);
-      if (kind != "cache_window" && kind != "cache_window_bytes") continue;
-      if (!in_group(g, m.node)) continue;
-      Window w;
-      if (kind == "cache_window") {
-        w.hits = m.a;
-        w.misses = m.b;
-      } else {
-        w.hit_bytes = m.a;
-        w.miss_bytes = m.b;
-      }
-      windows[(m.at.ns() + every.ns() - 1) / every.ns()].add(w);
-      if (m.at - every >= in.warmup_end) measured.add(w);
-    }
-    if (measured.hits + measured.misses > 0) {
-      out.rows.push_back({g.name, "", "hit_ratio", ratio(measured.hits, measured.misses)});
+    Tally& t = tallies[gi];
+    if (t.measured.hits + t.measured.misses > 0) {
+      out.rows.push_back({g.name, "", "hit_ratio", ratio(t.measured.hits, t.measured.misses)});
       out.rows.push_back(
-          {g.name, "", "byte_hit_ratio", ratio(measured.hit_bytes, measured.miss_bytes)});
+          {g.name, "", "byte_hit_ratio", ratio(t.measured.hit_bytes, t.measured.miss_bytes)});
     }
-    if (const auto ms = purge_complete_ms(in, g, config)) {
-      out.rows.push_back({g.name, "", "purge_complete_ms_max", *ms});
-    }
-    for (const auto& [index, w] : windows) {
-      const double end_s = (every * index).to_seconds();
+    if (t.purge_ms) out.rows.push_back({g.name, "", "purge_complete_ms_max", *t.purge_ms});
+    for (const auto& [index, w] : t.windows) {
+      const double end_s = (config.report_interval * index).to_seconds();
       csv += g.name + "," + cell(end_s) + "," + std::to_string(w.hits) + "," +
              std::to_string(w.misses) + "," + cell(ratio(w.hits, w.misses)) + "," +
              cell(ratio(w.hit_bytes, w.miss_bytes)) + "\n";
@@ -130,7 +123,7 @@ AnalysisOutput Cache::analyze(const AnalysisInput& in) {
                   (config.trace_requests ? " and the request trace is cut short" : "") + "\n";
     }
     if (config.trace_requests) {
-      out.files.emplace_back("cache_requests_" + g.name + ".csv", request_trace(in, g));
+      out.files.emplace_back("cache_requests_" + g.name + ".csv", std::move(t.trace));
     }
   }
   out.files.emplace_back("cache_windows.csv", std::move(csv));
