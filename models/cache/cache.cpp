@@ -23,6 +23,8 @@ kit::Answer answer_of(kv::KvStatus s) {
       return kit::Answer::kRefused;
     case kv::KvStatus::kIndeterminate:
       return kit::Answer::kIndeterminate;
+    case kv::KvStatus::kMiss:  // a look-aside cache tier behind this one: nothing read
+      return kit::Answer::kRefused;
   }
   return kit::Answer::kRefused;
 }
@@ -33,9 +35,12 @@ void Cache::on_start(Context& ctx) {
   EvictionOptions o = config_.eviction_options;
   o.seed = ctx.rng().next_u64();
   policy_ = make_eviction(config_.eviction, o);
-  const auto targets = kit::entry_points(ctx, config_.origin);
-  const size_t home = targets.empty() ? 0 : ctx.rng().below(static_cast<uint32_t>(targets.size()));
-  rpc_.start(ctx, targets, home);
+  if (!config_.look_aside()) {
+    const auto targets = kit::entry_points(ctx, config_.origin);
+    const size_t home =
+        targets.empty() ? 0 : ctx.rng().below(static_cast<uint32_t>(targets.size()));
+    rpc_.start(ctx, targets, home);
+  }
   const auto s = [&ctx](std::string_view n) { return ctx.intern(n); };
   m_ = Metrics{s("hits"),
                s("misses"),
@@ -64,7 +69,10 @@ void Cache::on_start(Context& ctx) {
                s("cache_window_bytes"),
                s("cache_request"),
                s("purged"),
-               s("cache_purge")};
+               s("cache_purge"),
+               s("fills"),
+               s("fills_refused"),
+               s("writes_refused")};
   ctx.record().level(m_.bytes_level, 0);
   ctx.record().level(m_.objects_level, 0);
   ctx.set_timer(config_.report_interval, kit::timer_tag(Timer::kReport));
@@ -83,6 +91,8 @@ void Cache::on_message(Context& ctx, const Envelope& env) {
     on_request(ctx, *req);
   } else if (const auto* creq = env.msg.get<kv::KvContextRequest>()) {
     on_request(ctx, creq->req);  // the cache keeps no causal contexts: a blind write
+  } else if (const auto* op = env.msg.get<kv::KvCacheOp>()) {
+    on_cache_op(ctx, *op);
   } else if (const auto* resp = env.msg.get<kv::KvResponse>()) {
     on_origin_answer(ctx, env.from, *resp);
   }
@@ -189,6 +199,10 @@ void Cache::miss(Context& ctx, const kv::KvRequest& req, Gone* expired) {
   ctx.record().count(m_.misses);
   ctx.record().count(cause);
   count_request(false, 0);
+  if (config_.look_aside()) {
+    aside_miss(ctx, req);
+    return;
+  }
   const Waiter w{req.call.reply_to, req.call.id, ctx.monotonic()};
   const auto in_flight = fetching_.find(req.key);
   if (in_flight != fetching_.end() && config_.stampede == Stampede::kCoalesce) {

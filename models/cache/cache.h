@@ -28,6 +28,15 @@
 // is an object even when the origin holds no value for it. Without `object_size`, a key
 // the origin does not hold is cached as absent for `negative_ttl` (negative caching).
 //
+// Without an `origin` the cache is look-aside (aside.cpp), as memcached and Redis are used
+// by most applications: a get it cannot serve is answered `miss` (kv::KvStatus::kMiss),
+// and the caller — a service's call plan — reads the origin itself and fills the cache with
+// what it read; a caller writing the origin deletes the copy. With `stampede: lease` a miss
+// hands out a lease (memcache's, Nishtala et al. 2013): at most one per key per
+// `lease_period`, refused misses retry, and a delete voids the lease, so a fill of a value
+// read before a newer write is refused instead of caching the old value (the stale set of
+// cache-aside). Without leases that race caches the old value until its TTL.
+//
 // `purges` drop ranges of keys on a schedule, each node after a delay of its own (a CDN's
 // purge propagating); the analysis reports how long each took to reach every node.
 //
@@ -106,10 +115,16 @@ class Cache final : public Model, private kit::CallHost {
     Duration report_interval = seconds(1);
     bool trace_requests = false;  ///< write the requests as a trace (cache_requests_<g>.csv)
     std::vector<Purge> purges;
+    Duration lease_period = seconds(10);  ///< look-aside leases: one per key per period
+    bool origin_given = false;            ///< the scenario names an origin (even one with an error)
+    bool look_aside() const { return origin.empty() && !origin_given; }
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
-  static std::vector<std::string> callees(const Config& c) { return {c.origin}; }
+  static std::vector<std::string> callees(const Config& c) {
+    if (c.look_aside()) return {};
+    return {c.origin};
+  }
   /// hit_ratio and byte_hit_ratio per group, and the hit ratio over time.
   static AnalysisOutput analyze(const AnalysisInput& in);
 
@@ -161,6 +176,12 @@ class Cache final : public Model, private kit::CallHost {
     Symbol evictions, not_admitted, invalidations, writes_forwarded, writes_absorbed;
     Symbol writes_flushed, flush_failures, bytes_level, objects_level, dirty_level;
     Symbol mark_window, mark_window_bytes, mark_request, purged, mark_purge;
+    Symbol fills, fills_refused, writes_refused;
+  };
+  /// A look-aside miss's lease on its key.
+  struct Lease {
+    uint64_t token = 0;
+    SimTime issued;  ///< monotonic clock
   };
 
   // cache.cpp: reads
@@ -190,6 +211,11 @@ class Cache final : public Model, private kit::CallHost {
                     uint32_t request) override;
   void call_failed(Context& ctx, uint64_t handle, const kit::CallEnd& end) override;
 
+  // aside.cpp: the look-aside cache
+  void aside_miss(Context& ctx, const kv::KvRequest& req);
+  void on_cache_op(Context& ctx, const kv::KvCacheOp& op);
+  void fill(Context& ctx, const kv::KvCacheOp& op);
+
   // writes.cpp: the write policies
   void on_write(Context& ctx, const kv::KvRequest& req);
   void written(Context& ctx, uint64_t handle, const kv::KvResponse& resp);
@@ -207,6 +233,7 @@ class Cache final : public Model, private kit::CallHost {
   std::map<uint64_t, Pending> pending_;          // hits in service by number
   std::map<uint64_t, kv::KvRequest> dirty_;      // write-behind: key -> its latest write
   std::map<uint64_t, uint64_t> flushing_;        // key -> the flush in flight for it
+  std::map<uint64_t, Lease> leases_;             // look-aside: key -> its lease
   std::vector<ObjectKey> evicted_;               // scratch for admit()
   uint64_t next_job_ = 1;
   uint64_t next_pending_ = 0;

@@ -53,6 +53,7 @@ void read_expiry(ParamReader& r, Cache::Config& c) {
   c.negative_ttl = r.duration("negative_ttl", c.negative_ttl,
                               "how long a key the origin does not hold is cached as absent (0: "
                               "absent keys are not cached); not with object_size");
+  if (c.look_aside() && !r.doc_mode()) return;  // read_look_aside() refuses the rest
   c.early_expiration =
       r.number("early_expiration", c.early_expiration,
                "XFetch's beta: a hit refreshes the object early with probability growing as its "
@@ -148,11 +149,69 @@ void read_purges(ParamReader& r, Cache::Config& c) {
       });
 }
 
+// Without an origin the cache is look-aside: the keys that need an origin are refused
+// (read here, so they are not also unknown keys; the readers of those keys skip them).
+void refuse_origin_keys(ParamReader& r) {
+  const auto refuse = [&r](std::string_view key, std::string_view what) {
+    if (!r.has(key)) return;
+    r.raw(key, "", "");
+    r.error(key, std::string(what) +
+                     ": a look-aside cache (no origin) has none; its callers read the origin, "
+                     "fill and delete");
+  };
+  refuse("early_expiration", "refreshes objects from the origin");
+  refuse("refresh_ahead", "refreshes objects from the origin");
+  refuse("stale_if_error", "serves a stale copy when a fetch from the origin fails");
+  refuse("write_policy", "says how writes reach the origin");
+  refuse("flush_interval", "says how often writes are flushed to the origin");
+}
+
+void read_writes(ParamReader& r, Cache::Config& c) {
+  c.write_policy = r.choice(
+      "write_policy", c.write_policy,
+      {{"invalidate", Cache::WritePolicy::kInvalidate},
+       {"write_through", Cache::WritePolicy::kWriteThrough},
+       {"write_around", Cache::WritePolicy::kWriteAround},
+       {"write_behind", Cache::WritePolicy::kWriteBehind}},
+      "invalidate (to the origin, then the copy is deleted: cache-aside's writes), write_through "
+      "(the copy is updated once the origin applied it), write_around (the copy is left as it "
+      "is, stale until it expires), write_behind (acknowledged at once, flushed later)");
+  c.flush_interval = r.duration("flush_interval", c.flush_interval,
+                                "write_behind: dirty keys are written to the origin this often");
+  if (c.flush_interval <= Duration::zero()) r.error("flush_interval", "must be > 0");
+}
+
+// Look-aside leases last `lease_period`; coalescing needs an origin.
+void read_look_aside(ParamReader& r, Cache::Config& c) {
+  if (r.has("lease_period") || r.doc_mode()) {
+    c.lease_period = r.duration("lease_period", c.lease_period,
+                                "look-aside with stampede: lease: a key's lease is handed out "
+                                "at most once per this long; misses meanwhile are refused and "
+                                "retry (memcache's 10 s)");
+    if (c.lease_period <= Duration::zero()) r.error("lease_period", "must be > 0");
+    if (!c.look_aside() || c.stampede != Cache::Stampede::kLease) {
+      r.error("lease_period", "applies to a look-aside cache (no origin) with stampede: lease");
+    }
+  }
+  if (!c.look_aside() || r.doc_mode()) return;
+  if (c.stampede == Cache::Stampede::kCoalesce) {
+    r.error("stampede",
+            "coalesce shares one fetch from the origin among misses: a look-aside "
+            "cache (no origin) fetches nothing; lease is its stampede control");
+  }
+}
+
 }  // namespace
 
 Cache::Config Cache::parse(ParamReader& r) {
   Config c;
-  c.origin = r.group("origin", "the key-value group behind the cache (a store, or a cache tier)");
+  c.origin_given = r.has("origin");
+  if (c.origin_given || r.doc_mode()) {
+    c.origin = r.group("origin",
+                       "the key-value group behind the cache (a store, or a cache tier); none: a "
+                       "look-aside cache, filled and invalidated by its callers (fill, delete)");
+  }
+  if (c.look_aside() && !r.doc_mode()) refuse_origin_keys(r);
   read_capacity(r, c);
   read_expiry(r, c);
   read_ttl_classes(r, c);
@@ -163,28 +222,18 @@ Cache::Config Cache::parse(ParamReader& r) {
       {{"none", Stampede::kNone}, {"coalesce", Stampede::kCoalesce}, {"lease", Stampede::kLease}},
       "concurrent misses of one key: none (each fetches), coalesce (one fetch "
       "answers them all), lease (one fetches; the others are refused and retry)");
-  c.write_policy = r.choice(
-      "write_policy", c.write_policy,
-      {{"invalidate", WritePolicy::kInvalidate},
-       {"write_through", WritePolicy::kWriteThrough},
-       {"write_around", WritePolicy::kWriteAround},
-       {"write_behind", WritePolicy::kWriteBehind}},
-      "invalidate (to the origin, then the copy is deleted: cache-aside's writes), write_through "
-      "(the copy is updated once the origin applied it), write_around (the copy is left as it "
-      "is, stale until it expires), write_behind (acknowledged at once, flushed later)");
-  c.flush_interval = r.duration("flush_interval", c.flush_interval,
-                                "write_behind: dirty keys are written to the origin this often");
-  if (c.flush_interval <= Duration::zero()) r.error("flush_interval", "must be > 0");
+  if (!c.look_aside() || r.doc_mode()) read_writes(r, c);
   c.report_interval = r.duration("report_interval", c.report_interval,
                                  "hits and misses are reported per window of this length "
                                  "(cache_windows.csv)");
   if (c.report_interval <= Duration::zero()) r.error("report_interval", "must be > 0");
   read_purges(r, c);
+  read_look_aside(r, c);
   c.trace_requests =
       r.boolean("trace_requests", c.trace_requests,
                 "write the requests the group receives as a trace, cache_requests_<group>.csv "
                 "(time,key,size,op), for dsim cache replay or another cache simulator");
-  kit::read_call_policy(r, c.calls);
+  if (!c.look_aside() || r.doc_mode()) kit::read_call_policy(r, c.calls);
   return c;
 }
 
@@ -209,7 +258,10 @@ void Cache::declare(const Config&, MetricDecls& d) {
                         "writes_absorbed",
                         "writes_flushed",
                         "flush_failures",
-                        "purged"})
+                        "purged",
+                        "fills",
+                        "fills_refused",
+                        "writes_refused"})
     d.counter(n);
   for (const char* n : {"cached_bytes", "cached_objects", "dirty_keys"})
     d.level(n);

@@ -20,6 +20,12 @@
 namespace dsim::cache {
 
 void Cache::on_write(Context& ctx, const kv::KvRequest& req) {
+  if (config_.look_aside()) {  // its callers write the origin, then delete the copy
+    ctx.record().count(m_.writes_refused);
+    answer(ctx, Waiter{req.call.reply_to, req.call.id, ctx.monotonic()},
+           kv::kv_reply(req, kv::KvStatus::kUnavailable));
+    return;
+  }
   if (config_.write_policy == WritePolicy::kWriteBehind && req.op == kv::KvOpKind::kPut) {
     absorb_write(ctx, req);
     return;

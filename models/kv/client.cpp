@@ -343,6 +343,11 @@ void KvClient::on_response(Context& ctx, const Envelope& env, const KvResponse& 
     case KvStatus::kIndeterminate:
       rpc_.on_answer(ctx, resp.call, env.from, Answer::kIndeterminate);
       return;
+    case KvStatus::kMiss: {  // a look-aside cache without a copy: the read saw nothing
+      const auto done = rpc_.on_answer(ctx, resp.call, env.from, Answer::kDone);
+      finish(ctx, *handle, HistoryOutcome::kFail, Outcome::kError, done.requests);
+      return;
+    }
   }
 }
 

@@ -28,6 +28,8 @@ std::string_view kv_status_name(KvStatus s) {
       return "unavailable";
     case KvStatus::kIndeterminate:
       return "indeterminate";
+    case KvStatus::kMiss:
+      return "miss";
   }
   return "?";
 }
@@ -39,6 +41,13 @@ std::string KvRequest::describe() const {
   if (op == KvOpKind::kCas) {
     s += expected_absent ? " if absent" : " if " + std::to_string(expected);
   }
+  return s;
+}
+
+std::string KvCacheOp::describe() const {
+  std::string s = std::string(erase ? "delete" : "fill") + " #" + std::to_string(call.id) +
+                  " key " + std::to_string(key);
+  if (!erase && lease != 0) s += " with lease";
   return s;
 }
 

@@ -18,6 +18,8 @@
 //   kUnavailable   not applied, definitely (no quorum, overloaded, shutting down)
 //   kIndeterminate the store cannot tell whether it was applied (a coordinator gave up
 //                  waiting for replicas that may have applied it)
+//   kMiss          a look-aside cache (below) holds no copy of the key: the answer says
+//                  nothing of the key's value
 // A store that does not answer leaves the client to time out: an unknown outcome.
 //
 // Retried writes carry the same idempotency key (in the call header: the call layer keeps
@@ -33,6 +35,14 @@
 // et al. 2007, 4.4: "the client must specify which version it is updating by passing the
 // context it obtained from an earlier read"). Stores that never hand out a context never
 // receive a KvContextRequest; the fields cost nothing to those that do not use them.
+//
+// Look-aside caches (a `cache` without an origin: memcached as Facebook runs it, Redis as
+// most applications use it): the cache answers a get it cannot serve with kMiss, and the
+// caller reads the origin itself, then fills the cache with what it read (a KvCacheOp);
+// a caller that writes the origin deletes the cache's copy (a KvCacheOp too). A miss may
+// hand the caller a lease (`lease` in the response, Nishtala et al., NSDI 2013, 3.2.1):
+// the fill must carry it, and a delete of the key since the miss voids it, so a fill of a
+// value read before a newer write cannot land after that write's delete.
 //
 // Session tokens: a store may put an opaque `session_token` (non-zero) in any answer; the
 // client keeps, per session, the largest token it received and sends it with every later
@@ -159,7 +169,14 @@ class KvCausalPtr {
   std::unique_ptr<KvCausal> p_;
 };
 
-enum class KvStatus : uint8_t { kOk, kCasMismatch, kNotLeader, kUnavailable, kIndeterminate };
+enum class KvStatus : uint8_t {
+  kOk,
+  kCasMismatch,
+  kNotLeader,
+  kUnavailable,
+  kIndeterminate,
+  kMiss,
+};
 std::string_view kv_status_name(KvStatus s);
 
 /// Bytes of a request or response beyond its value (call header, key, status): a fixed
@@ -205,6 +222,7 @@ struct KvResponse {
   uint64_t session_token = 0;  ///< for the session's later requests (0: none); see above
   NodeId hint = kNoNode;       ///< kNotLeader: the node to try instead, if known
   KvStatus status = KvStatus::kOk;
+  uint64_t lease = 0;  ///< kMiss: the lease a fill of the key must carry (0: none)
   KvCausalPtr causal;  ///< siblings and causal context, from stores that version causally
 
   uint32_t size_bytes() const {
@@ -212,9 +230,26 @@ struct KvResponse {
   }
   std::string describe() const;
 };
+/// To a look-aside cache (see the top of this file): fill the key's copy with `value`, read
+/// from the origin by the caller after a miss (with the miss's lease, if it had one), or
+/// delete the copy (`erase`) after the caller wrote the origin. Answered with a KvResponse:
+/// kOk, or kCasMismatch for a fill the cache refused (its lease was void: not stored).
+struct KvCacheOp {
+  static constexpr std::string_view kName = "kv_cache_op";
+  kit::CallHeader call;
+  uint64_t key = 0;
+  KvValue value;       ///< fill: the copy
+  uint64_t lease = 0;  ///< fill: the lease the miss handed out (0: none)
+  bool erase = false;  ///< a delete instead of a fill
+
+  uint32_t size_bytes() const { return kKvHeaderBytes + (erase ? 0 : value.bytes()) + 8; }
+  std::string describe() const;
+};
+
 // Requests and responses travel inline in a Message (no allocation per message).
 static_assert(sizeof(KvRequest) <= Message::kInlineBytes);
 static_assert(sizeof(KvResponse) <= Message::kInlineBytes);
+static_assert(sizeof(KvCacheOp) <= Message::kInlineBytes);
 
 /// A response to `req` with the given status and no value.
 inline KvResponse kv_reply(const KvRequest& req, KvStatus status, NodeId hint = kNoNode) {

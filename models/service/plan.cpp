@@ -85,12 +85,30 @@ void read_kv_call(ParamReader& r, Call& c) {
                        "' (one store node per call; the store replicates on its own)");
     }
   }
-  c.kv_op = r.choice(
-      "kv_op", c.kv_op,
-      {{"get", kv::KvOpKind::kGet}, {"put", kv::KvOpKind::kPut}, {"append", kv::KvOpKind::kAppend}},
-      "a call to a key-value store: get, put or append the end user's key "
-      "(a put or append writes a value unique to the call; compare-and-set needs "
-      "a value read before, which kv_client has and a tier does not)");
+  enum class Op : uint8_t { kGet, kPut, kAppend, kFill, kDelete };
+  const Op op = r.choice(
+      "kv_op", Op::kGet,
+      {{"get", Op::kGet},
+       {"put", Op::kPut},
+       {"append", Op::kAppend},
+       {"fill", Op::kFill},
+       {"delete", Op::kDelete}},
+      "a call to a key-value store: get, put or append the end user's key (a put or append "
+      "writes a value unique to the call; compare-and-set needs a value read before, which "
+      "kv_client has and a tier does not); to a look-aside cache also fill (with what the "
+      "request last read from or wrote to a store) or delete");
+  constexpr kv::KvOpKind kinds[] = {kv::KvOpKind::kGet, kv::KvOpKind::kPut, kv::KvOpKind::kAppend};
+  if (op == Op::kFill || op == Op::kDelete) {
+    c.aside = op == Op::kFill ? Aside::kFill : Aside::kDelete;
+    if (!c.to_cache && !r.doc_mode()) {
+      r.error("kv_op",
+              "fill and delete go to a look-aside cache (a cache group without an "
+              "origin), and '" +
+                  c.to + "' is not a cache group");
+    }
+  } else {
+    c.kv_op = kinds[static_cast<size_t>(op)];
+  }
   c.first_key = static_cast<uint64_t>(
       r.integer("first_key", 0,
                 "a call to a key-value store: the store's key is first_key + the end user's "
@@ -106,6 +124,7 @@ void read_call(ParamReader& r, Call& c) {
   const std::string_view model = r.env().model_of(c.to);
   if (speaks_kv(model)) {
     c.contract = Contract::kKv;
+    c.to_cache = model == "cache";
   } else if (!model.empty() && !speaks_plain_requests(model)) {
     r.error("to", "group '" + c.to + "' runs " + std::string(model) +
                       ", which answers neither plain requests nor the key-value contract (a "
@@ -153,7 +172,29 @@ std::vector<std::string> read_ops(ParamReader& r) {
   return ops;
 }
 
-Step read_step(ParamReader& r, const ParamNode& node, const std::string& path, size_t& edges) {
+// What the steps read so far do for cache-aside: `when: miss` needs a get from a cache
+// before it (else it would always run), a fill a store read or written before it (else it
+// would never have a value).
+struct AsideSeen {
+  bool cache_get = false;
+  bool store_value = false;
+  void check_fill(ParamReader& r, const Call& c) const {
+    if (c.aside != Aside::kFill || store_value || r.doc_mode()) return;
+    r.error("kv_op",
+            "a fill puts what the request read from or wrote to a store, and no step "
+            "before this one gets from or puts to a store");
+  }
+  void add(const Step& step) {
+    for (const Call& c : step.calls) {
+      if (c.contract != Contract::kKv || c.aside != Aside::kNone) continue;
+      cache_get = cache_get || (c.to_cache && c.kv_op == kv::KvOpKind::kGet);
+      store_value = store_value || (!c.to_cache && c.kv_op != kv::KvOpKind::kAppend);
+    }
+  }
+};
+
+Step read_step(ParamReader& r, const ParamNode& node, const std::string& path, size_t& edges,
+               AsideSeen& seen) {
   Step step;
   ParamReader s(&node, &r.env(), path, node.loc);
   const ParamNode* parallel =
@@ -166,6 +207,7 @@ Step read_step(ParamReader& r, const ParamNode& node, const std::string& path, s
                     parallel->items[i].loc);
       Call call;
       read_call(c, call);
+      seen.check_fill(c, call);
       c.finish();
       call.edge = edges++;
       step.calls.push_back(std::move(call));
@@ -174,10 +216,22 @@ Step read_step(ParamReader& r, const ParamNode& node, const std::string& path, s
   } else {
     Call call;
     read_call(s, call);
+    seen.check_fill(s, call);
     call.edge = edges++;
     step.calls.push_back(std::move(call));
   }
   step.ops = read_ops(s);
+  enum class When : uint8_t { kAlways, kMiss };
+  step.when_miss =
+      s.choice("when", When::kAlways, {{"always", When::kAlways}, {"miss", When::kMiss}},
+               "always, or miss: only when the request's last get from a cache "
+               "did not hit (cache-aside: the step that reads the database)") == When::kMiss;
+  if (step.when_miss && !seen.cache_get) {
+    s.error("when",
+            "miss: runs the step when the request's get from a cache did not hit, and "
+            "no step before this one gets from a cache");
+  }
+  seen.add(step);
   s.finish();
   return step;
 }
@@ -187,7 +241,8 @@ Step read_step(ParamReader& r, const ParamNode& node, const std::string& path, s
 void check_store_keys(ParamReader& r, const CallPlan& plan) {
   std::map<uint64_t, std::string> store_of;  // first_key -> the store called with it
   for (const Call* c : plan.edges()) {
-    if (c->contract != Contract::kKv) continue;
+    // A cache holds copies of its origin's keys: it shares them by design.
+    if (c->contract != Contract::kKv || c->to_cache) continue;
     const auto [it, added] = store_of.emplace(c->first_key, c->to);
     if (added || it->second == c->to) continue;
     r.error("calls", "the calls to stores '" + it->second + "' and '" + c->to +
@@ -222,9 +277,10 @@ CallPlan read_call_plan(ParamReader& r) {
     return plan;
   }
   size_t edges = 0;
+  AsideSeen seen;
   for (size_t i = 0; i < list->items.size(); ++i) {
     const std::string path = r.path() + ".calls[" + std::to_string(i) + "]";
-    plan.steps.push_back(read_step(r, list->items[i], path, edges));
+    plan.steps.push_back(read_step(r, list->items[i], path, edges, seen));
   }
   check_store_keys(r, plan);
   if (edges > kMaxEdges) {

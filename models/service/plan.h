@@ -10,6 +10,13 @@
 // A call to a key-value store (kv_store, quorum, raft, primary_backup) speaks the stores'
 // contract (models/kv/contract.h) instead of plain requests: it reads or writes the end
 // user's key (offset by the edge's `first_key`), as a store's client would.
+//
+// Cache-aside, done by the tier as applications do it, with a look-aside cache (a `cache`
+// group without an origin): a get to the cache; a step `when: miss` that runs only when
+// that get did not hit (missed, refused or failed) and reads the database; a call with
+// `kv_op: fill` that puts what the request last read from (or wrote to) a store into the
+// cache; and on the write path a put to the database followed by `kv_op: delete` to the
+// cache (or a fill: update instead of invalidate).
 #pragma once
 
 #include <cstdint>
@@ -33,10 +40,20 @@ enum class OnError : uint8_t {
   kFallback,  ///< the request ends at once with a fallback answer (degraded, but an answer)
 };
 
+/// A call's handle: the visit it is made for, then its sub-call (of a fan-out) in these
+/// low bits.
+inline constexpr int kSubCallBits = 16;
 /// Calls (and fan-out) per service at most: a call's sub-calls are numbered in 16 bits.
-inline constexpr uint32_t kMaxFanout = (1u << 16) - 1;
+inline constexpr uint32_t kMaxFanout = (1u << kSubCallBits) - 1;
 /// Edges (calls written under `calls:`) per service at most: each has a timer kind.
 inline constexpr size_t kMaxEdges = 64;
+
+/// A call to a look-aside cache that is not an operation of the key-value history.
+enum class Aside : uint8_t {
+  kNone,
+  kFill,    ///< put what the request last read from (or wrote to) a store into the cache
+  kDelete,  ///< delete the cache's copy of the key
+};
 
 /// What the group called answers.
 enum class Contract : uint8_t {
@@ -76,6 +93,8 @@ struct Call {
   Contract contract = Contract::kPlain;
   /// kKv: the operation on the store, the key offset and the size of a written value.
   kv::KvOpKind kv_op = kv::KvOpKind::kGet;
+  Aside aside = Aside::kNone;  ///< fill or delete (kv_op is then unused)
+  bool to_cache = false;       ///< the group called runs `cache`
   uint64_t first_key = 0;
   Distribution value_size = Distribution::constant(100).with_dim(Distribution::Dim::kBytes);
 };
@@ -83,6 +102,8 @@ struct Call {
 struct Step {
   std::vector<std::string> ops;  ///< the operations it applies to; empty: every one
   std::vector<Call> calls;       ///< one, or several in parallel
+  /// Runs only when the request's last get from a cache did not hit (cache-aside's miss).
+  bool when_miss = false;
 };
 
 struct CallPlan {

@@ -13,8 +13,7 @@
 namespace dsim::service {
 
 namespace {
-constexpr int kSubCallBits = 16;  // a call handle: the visit, then the sub-call (fan-out)
-constexpr int kEdgeBits = 8;      // a hedge timer's value: the visit, then the edge
+constexpr int kEdgeBits = 8;  // a hedge timer's value: the visit, then the edge
 // Latencies an edge keeps for its hedging percentile, and how often it recomputes it.
 constexpr size_t kRecentLatencies = 1000;
 constexpr size_t kPercentileEvery = 100;
@@ -94,7 +93,8 @@ void Service::declare(const Config& c, MetricDecls& d) {
   d.history(kv::kKvFamily.name);
   d.counter("write_values_exhausted");
   for (const Call* call : c.plan.edges()) {
-    if (call->contract == Contract::kKv) d.operation(kv::kv_op_name(call->kv_op));
+    if (call->contract == Contract::kKv && call->aside == Aside::kNone)
+      d.operation(kv::kv_op_name(call->kv_op));
   }
 }
 
@@ -350,12 +350,14 @@ bool Service::start_step(Context& ctx, uint64_t id, Visit& v) {
       applies = applies || o == op;
     if (!applies) return false;
   }
+  if (step.when_miss && v.cache_hit) return false;
   v.legs.assign(step.calls.size(), Leg{});
   v.step_began = ctx.now();
   v.starting = true;  // a call that fails at once does not move the visit on (leg_over)
   for (size_t i = 0; i < step.calls.size(); ++i) {
     const Call& call = step.calls[i];
     if (call.p < 1 && !ctx.rng().bernoulli(call.p)) continue;
+    if (call.aside == Aside::kFill && !v.has_seen) continue;  // nothing read to fill with
     start_call(ctx, id, v, call, v.legs[i]);
     if (!visits_.count(id)) return true;  // a call failed at once and ended the request
   }
@@ -445,7 +447,7 @@ void Service::make_call(Context& ctx, const Call& call, uint64_t handle, size_t 
     call_result(ctx, call.edge, handle, false, /*made=*/false);
     return;
   }
-  const Visit& v = visits_.at(handle >> kSubCallBits);
+  Visit& v = visits_.at(handle >> kSubCallBits);
   kit::RpcClient::Options o = call_options(ctx, v);
   o.pinned = pinned;
   if (call.contract == Contract::kKv) begin_store_op(ctx, call, handle, v, o);

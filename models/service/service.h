@@ -125,6 +125,12 @@ class Service final : public Model, private ratelimit::GateHost {
     uint64_t tie = 0;               // a tied request's tie (0: not tied) ...
     NodeId tie_peer = kNoNode;      // ... and the node holding its other copy
     kit::Admission::Ticket ticket;  // let in by the concurrency limit
+    // Cache-aside (plan.h): whether the last get from a cache hit, the lease its miss
+    // handed out, and what the request last read from or wrote to a store (a fill's value).
+    bool cache_hit = false;
+    uint64_t lease = 0;
+    bool has_seen = false;
+    kv::KvValue seen;
   };
   struct Job {
     uint64_t visit;
@@ -177,15 +183,20 @@ class Service final : public Model, private ratelimit::GateHost {
   struct StoreOp {  // one in flight: its operation in the history, and its request
     OpToken token;
     kv::KvRequest req;
+    bool aside = false;  // a fill or delete (cache_op): not an operation of the history
+    kv::KvCacheOp cache_op;
   };
   using StoreOpKey = std::pair<size_t, uint64_t>;  // the edge and the call's handle
   void start_store_names(Context& ctx);
   /// Records the call's operation and sets its key and idempotency key in `o`.
-  void begin_store_op(Context& ctx, const Call& call, uint64_t handle, const Visit& v,
+  void begin_store_op(Context& ctx, const Call& call, uint64_t handle, Visit& v,
                       kit::RpcClient::Options& o);
   void send_store_request(Context& ctx, size_t edge, uint64_t handle, const kit::CallHeader& header,
                           NodeId to);
   void on_store_response(Context& ctx, NodeId from, const kv::KvResponse& resp);
+  /// What a store's answer tells the visit for cache-aside (cache_hit, lease, seen).
+  void learn_from_store(const StoreOp& op, const Call& call, uint64_t handle,
+                        const kv::KvResponse& resp);
   void end_store_op(Context& ctx, size_t edge, uint64_t handle, HistoryOutcome outcome,
                     Outcome metric, uint32_t requests, std::span<const int64_t> read = {});
 

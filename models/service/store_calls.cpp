@@ -30,9 +30,26 @@ void Service::start_store_names(Context& ctx) {
   m_values_exhausted_ = ctx.intern("write_values_exhausted");
 }
 
-void Service::begin_store_op(Context& ctx, const Call& call, uint64_t handle, const Visit& v,
+void Service::begin_store_op(Context& ctx, const Call& call, uint64_t handle, Visit& v,
                              kit::RpcClient::Options& o) {
   kit::RpcClient& rpc = rpc_of(call.edge);
+  if (call.aside != Aside::kNone) {  // a fill or delete: the cache's copy, not the history
+    StoreOp op;
+    op.aside = true;
+    op.cache_op.key = call.first_key + v.request.key;
+    op.cache_op.erase = call.aside == Aside::kDelete;
+    if (call.aside == Aside::kFill) {
+      op.cache_op.value = v.seen;
+      op.cache_op.lease = v.lease;
+    }
+    o.pick.key = op.cache_op.key;
+    store_ops_[{call.edge, handle}] = std::move(op);
+    return;
+  }
+  if (call.to_cache && call.kv_op == kv::KvOpKind::kGet) {  // until it answers: no hit
+    v.cache_hit = false;
+    v.lease = 0;
+  }
   kv::KvRequest req;
   req.op = call.kv_op;
   req.key = call.first_key + v.request.key;
@@ -59,12 +76,17 @@ void Service::begin_store_op(Context& ctx, const Call& call, uint64_t handle, co
   kv::record_invoke(ctx.record(), token, what);
   o.pick.key = req.key;
   o.idempotency_key = req.call.idempotency_key;
-  store_ops_[{call.edge, handle}] = StoreOp{token, req};
+  store_ops_[{call.edge, handle}] = StoreOp{token, req, false, {}};
 }
 
 void Service::send_store_request(Context& ctx, size_t edge, uint64_t handle,
                                  const kit::CallHeader& header, NodeId to) {
   StoreOp& op = store_ops_.at({edge, handle});
+  if (op.aside) {
+    op.cache_op.call = header;
+    ctx.send(to, op.cache_op);
+    return;
+  }
   op.req.call = header;
   // The session's newest token (a retry carries what the session learned meanwhile).
   op.req.session_token = store_tokens_[edge_store_[edge]];
@@ -84,7 +106,17 @@ void Service::on_store_response(Context& ctx, NodeId from, const kv::KvResponse&
   kit::RpcClient& rpc = rpc_of(e);
   uint64_t& token = store_tokens_[edge_store_[e]];
   token = std::max(token, resp.session_token);
-  switch (resp.status) {
+  const StoreOp& op = store_ops_.at({e, *handle});
+  // A fill the cache refused (its lease was void) is done all the same: nothing to retry.
+  const bool done_anyway = op.aside && resp.status == kv::KvStatus::kCasMismatch;
+  learn_from_store(op, *edges_[e], *handle, resp);
+  switch (done_anyway ? kv::KvStatus::kOk : resp.status) {
+    case kv::KvStatus::kMiss: {  // a look-aside cache without a copy: the read saw nothing
+      const auto done = rpc.on_answer(ctx, resp.call, from, kit::Answer::kDone);
+      end_store_op(ctx, e, *handle, HistoryOutcome::kFail, Outcome::kOk, done.requests);
+      call_result(ctx, e, *handle, true);
+      return;
+    }
     case kv::KvStatus::kOk: {
       const auto done = rpc.on_answer(ctx, resp.call, from, kit::Answer::kDone);
       end_store_op(ctx, e, *handle, HistoryOutcome::kOk, Outcome::kOk, done.requests,
@@ -105,12 +137,41 @@ void Service::on_store_response(Context& ctx, NodeId from, const kv::KvResponse&
   }
 }
 
+void Service::learn_from_store(const StoreOp& op, const Call& call, uint64_t handle,
+                               const kv::KvResponse& resp) {
+  const auto it = visits_.find(handle >> kSubCallBits);
+  if (op.aside || it == visits_.end()) return;
+  Visit& v = it->second;
+  if (call.to_cache && op.req.op == kv::KvOpKind::kGet) {
+    v.cache_hit = resp.status == kv::KvStatus::kOk;
+    v.lease = resp.status == kv::KvStatus::kMiss ? resp.lease : 0;
+    return;
+  }
+  if (resp.status != kv::KvStatus::kOk || call.to_cache) return;
+  switch (op.req.op) {
+    case kv::KvOpKind::kGet:
+      v.seen = resp.value;
+      v.has_seen = true;
+      return;
+    case kv::KvOpKind::kPut:
+      v.seen = kv::KvValue::single(op.req.value, op.req.value_bytes);
+      v.has_seen = true;
+      return;
+    case kv::KvOpKind::kCas:
+    case kv::KvOpKind::kAppend:  // the list it made is not known here
+      v.has_seen = false;
+      return;
+  }
+}
+
 void Service::end_store_op(Context& ctx, size_t edge, uint64_t handle, HistoryOutcome outcome,
                            Outcome metric, uint32_t requests, std::span<const int64_t> read) {
   const auto it = store_ops_.find({edge, handle});
   DSIM_ASSERT(it != store_ops_.end(), "no operation for call ", handle, " on edge ", edge);
   const OpToken token = it->second.token;
+  const bool aside = it->second.aside;
   store_ops_.erase(it);
+  if (aside) return;
   kv::record_result(ctx.record(), token, outcome, read, requests);
   ctx.record().end_op(token, metric);
 }
