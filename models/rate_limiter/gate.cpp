@@ -24,6 +24,11 @@ void read_distributed(ParamReader& m, GateSpec& s) {
     s.store = m.group("store",
                       "a rate_limiter group: each request is checked there (central), or the "
                       "nodes synchronise their counts through it (with sync)");
+    const std::string_view model = m.env().model_of(s.store);
+    if (!doc && !model.empty() && model != "rate_limiter") {
+      m.error("store", "group '" + s.store + "' runs " + std::string(model) +
+                           ", not rate_limiter: only a rate_limiter group holds the counts");
+    }
   }
   if (!s.store.empty() || doc) {
     s.timeout =
