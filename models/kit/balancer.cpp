@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "sim/core/assert.h"
 
@@ -409,6 +410,41 @@ class GeoDnsPolicy final : public BalancerPolicy {
   SimTime expires_;
 };
 
+// `local_first` around any policy: the policy sees the healthy candidates farther than
+// the nearest healthy one as unhealthy, so it passes them over while a nearer one is
+// healthy; with no healthy candidate it sees them as they are.
+class LocalFirstPolicy final : public BalancerPolicy {
+ public:
+  explicit LocalFirstPolicy(std::unique_ptr<BalancerPolicy> inner) : inner_(std::move(inner)) {}
+  void start(size_t candidates, size_t home) override { inner_->start(candidates, home); }
+  size_t pick(std::span<const Observed> obs, const PickRequest& req, Rng& rng) override {
+    std::optional<Duration> nearest;
+    bool farther = false;
+    for (const Observed& o : obs) {
+      if (!o.healthy) continue;
+      farther = farther || (nearest && o.distance != *nearest);
+      if (!nearest || o.distance < *nearest) nearest = o.distance;
+    }
+    if (!farther) return inner_->pick(obs, req, rng);
+    view_.assign(obs.begin(), obs.end());
+    for (Observed& o : view_)
+      o.healthy = o.healthy && o.distance == *nearest;
+    return inner_->pick(view_, req, rng);
+  }
+  void answered(size_t candidate, const PickRequest& req) override {
+    inner_->answered(candidate, req);
+  }
+  void redirected(size_t candidate, const PickRequest& req) override {
+    inner_->redirected(candidate, req);
+  }
+
+ private:
+  std::unique_ptr<BalancerPolicy> inner_;
+  std::vector<Observed> view_;  // scratch: obs with the farther candidates marked unhealthy
+};
+
+std::unique_ptr<BalancerPolicy> make_policy(const BalancerSpec& spec);
+
 }  // namespace
 
 std::string_view balancer_name(BalancerKind k) {
@@ -423,6 +459,14 @@ std::vector<std::pair<std::string_view, BalancerKind>> balancer_choices() {
 }
 
 std::unique_ptr<BalancerPolicy> make_balancer(const BalancerSpec& spec) {
+  auto policy = make_policy(spec);
+  if (!spec.local_first) return policy;
+  return std::make_unique<LocalFirstPolicy>(std::move(policy));
+}
+
+namespace {
+
+std::unique_ptr<BalancerPolicy> make_policy(const BalancerSpec& spec) {
   switch (spec.kind) {
     case BalancerKind::kRandom:
       return std::make_unique<RandomPolicy>();
@@ -458,6 +502,8 @@ std::unique_ptr<BalancerPolicy> make_balancer(const BalancerSpec& spec) {
   DSIM_ASSERT(false, "unknown balancer kind ", static_cast<int>(spec.kind));
   return nullptr;
 }
+
+}  // namespace
 
 void observe_latency(Observed& o, Duration latency, SimTime now, Duration decay) {
   const auto sample = static_cast<double>(latency.ns());
@@ -579,6 +625,14 @@ void read_balancer_params(ParamReader& r, BalancerSpec& spec, bool target_node) 
                               "dns_round_robin, geo_dns: how long a client keeps a resolved "
                               "answer (the records' TTL)");
     if (spec.dns_ttl <= Duration::zero()) r.error("dns_ttl", "must be > 0");
+  }
+  if (given("local_first", spec.kind != K::kGeoDns,
+            "every policy but geo_dns (which picks the "
+            "nearest already)")) {
+    spec.local_first =
+        r.boolean("local_first", spec.local_first,
+                  "choose among the healthy candidates nearest the caller (its zone, else its "
+                  "region, ...) and go further only when none of them is healthy");
   }
   if (given("hash_seed", hashed, "hash_key, hash_client, hash_slots, consistent_hash and maglev")) {
     spec.seed = static_cast<uint64_t>(

@@ -70,7 +70,7 @@ struct Observed {
   double latency_ns = 0;     ///< peak-EWMA latency estimate; 0 before the first answer
   SimTime latency_at;        ///< when the estimate was last updated
   bool healthy = true;       ///< false: passed over while a healthy candidate remains
-  Duration distance;         ///< the typical latency to it from the caller (geo_dns)
+  Duration distance;         ///< the typical latency to it from the caller (geo_dns, local_first)
 };
 
 /// What the call being placed brings.
@@ -115,6 +115,11 @@ struct BalancerSpec {
   /// dns_round_robin, geo_dns: how long a resolved answer is kept (the records' TTL; 60 s,
   /// as the DNS names of AWS's load balancers)
   Duration dns_ttl = seconds(60);
+  /// Any policy: it chooses among the healthy candidates nearest the caller only (the
+  /// smallest typical latency: its own zone, else its region, ...), and goes further only
+  /// when none of them is healthy (Envoy's zone-aware routing, without its spill-over by
+  /// share).
+  bool local_first = false;
 };
 
 /// The names of every policy, for choice(): {{"random", kRandom}, ...}.

@@ -468,3 +468,46 @@ TEST_CASE("balancer: hash_slots gives each candidate a contiguous, even range of
     CHECK(p->pick(obs, req, rng) == (owner[key] == 1 ? 2 : owner[key]));
   }
 }
+
+TEST_CASE("balancer: local_first keeps any policy to the nearest healthy candidates") {
+  std::vector<Observed> obs(4);
+  obs[0].distance = ms(35);  // the other data center
+  obs[1].distance = ms(1);   // this one
+  obs[2].distance = ms(35);
+  obs[3].distance = ms(1);
+  for (const BalancerKind kind :
+       {BalancerKind::kRoundRobin, BalancerKind::kRandom, BalancerKind::kLeastOutstanding,
+        BalancerKind::kHashKey, BalancerKind::kConsistentHash}) {
+    INFO(balancer_name(kind));
+    BalancerSpec s;
+    s.kind = kind;
+    s.local_first = true;
+    auto p = make_balancer(s);
+    p->start(4, 0);
+    Rng rng(1, 2);
+    std::set<size_t> picked;
+    for (uint64_t k = 0; k < 200; ++k) {
+      PickRequest req = at(Duration::zero());
+      req.key = k;
+      picked.insert(p->pick(obs, req, rng));
+    }
+    CHECK(picked == std::set<size_t>{1, 3});  // both near ones, never a far one
+    obs[1].healthy = false;                   // one near one is down: the other takes all
+    picked.clear();
+    for (uint64_t k = 0; k < 200; ++k) {
+      PickRequest req = at(Duration::zero());
+      req.key = k;
+      picked.insert(p->pick(obs, req, rng));
+    }
+    CHECK(picked == std::set<size_t>{3});
+    obs[3].healthy = false;  // none near is healthy: the far ones, both
+    picked.clear();
+    for (uint64_t k = 0; k < 200; ++k) {
+      PickRequest req = at(Duration::zero());
+      req.key = k;
+      picked.insert(p->pick(obs, req, rng));
+    }
+    CHECK(picked == std::set<size_t>{0, 2});
+    obs[1].healthy = obs[3].healthy = true;
+  }
+}
