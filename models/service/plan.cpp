@@ -36,8 +36,11 @@ void read_hedge(ParamReader& r, Call& c) {
     r.error("hedge_after",
             "expected a duration > 0 or a percentile such as p95, got '" + text + "'");
   }
-  if (c.fanout != 1 && c.hedged())
-    r.error("hedge_after", "hedges a call to one node (fanout: 1), not a fan-out");
+  if (c.fanout != 1 && c.replicas == 1 && c.hedged()) {
+    r.error("hedge_after",
+            "hedges a call to one node (fanout: 1), or a fan-out to shards of "
+            "replicas (replicas: r), not a fan-out to single nodes");
+  }
 }
 
 // `tied`, `tie_delay`: tied requests, to a group whose nodes queue requests.
@@ -50,7 +53,8 @@ void read_tie(ParamReader& r, Call& c) {
                            "advice: twice the mean network delay, so two idle nodes do not "
                            "both begin)");
   if (!c.tied || r.doc_mode()) return;
-  if (c.fanout != 1) r.error("tied", "ties a call to one node (fanout: 1), not a fan-out");
+  if (c.fanout != 1 || c.replicas != 1)
+    r.error("tied", "ties a call to one node (fanout: 1, replicas: 1), not a fan-out");
   if (c.hedged()) r.error("tied", "a call is hedged or tied, not both");
   if (r.env().model_of(c.to) == "load_balancer") {
     r.error("tied",
@@ -70,6 +74,21 @@ void read_plain_call(ParamReader& r, Call& c) {
       r.integer("wait", c.wait, "answers the call needs (0: every node called)", 0, kMaxFanout));
   if (c.fanout > 0 && c.wait > c.fanout)
     r.error("wait", "cannot exceed fanout (" + std::to_string(c.fanout) + ")");
+  c.replicas = static_cast<uint32_t>(
+      r.integer("replicas", c.replicas,
+                "the group's nodes are shards of this many replicas each: fanout and wait count "
+                "shards, each shard is called at one replica, a hedge goes to another",
+                1, 255));
+  const uint32_t size = r.env().size_of(c.to);
+  if (c.replicas > 1 && !r.doc_mode()) {
+    if (r.env().model_of(c.to) == "load_balancer") {
+      r.error("replicas", "shards are nodes of a server or service group, not a load_balancer");
+    } else if (size != 0 && size % c.replicas != 0) {
+      r.error("replicas", "group '" + c.to + "' has " + std::to_string(size) +
+                              " nodes, not a whole number of shards of " +
+                              std::to_string(c.replicas));
+    }
+  }
   c.op = r.text("op", c.op, "the operation sent (default: the request's own)");
   c.request_bytes = r.size("request_size", c.request_bytes, "size of each request on the wire");
 }
@@ -77,8 +96,8 @@ void read_plain_call(ParamReader& r, Call& c) {
 // The keys only a call to a key-value store has; those of plain calls are refused with
 // the reason.
 void read_kv_call(ParamReader& r, Call& c) {
-  for (const char* key : {"fanout", "wait", "op", "request_size", "hedge_after", "hedges", "tied",
-                          "tie_delay", "cancel"}) {
+  for (const char* key : {"fanout", "wait", "replicas", "op", "request_size", "hedge_after",
+                          "hedges", "tied", "tie_delay", "cancel"}) {
     if (!r.doc_mode() && r.has(key)) {
       r.raw(key, "", "");  // read: the error below says why it does not apply
       r.error(key, "does not apply to a call to the key-value store '" + c.to +

@@ -66,8 +66,12 @@ struct Call {
   std::string to;       ///< the group called
   size_t edge = 0;      ///< its index among the service's calls (its RpcClient)
   double p = 1;         ///< probability the call is made
-  uint32_t fanout = 1;  ///< distinct nodes called; 0: every node of the group
-  uint32_t wait = 0;    ///< answers needed; 0: every node called
+  uint32_t fanout = 1;  ///< distinct nodes (or shards) called; 0: every one of the group
+  uint32_t wait = 0;    ///< answers (of nodes, or shards) needed; 0: every one called
+  /// The group's nodes are shards of this many replicas each (shard s: nodes s x replicas
+  /// .. s x replicas + replicas - 1): a call goes to one replica of each shard it fans out
+  /// to, and a hedge to another replica of the same shard. 1: every node is its own shard.
+  uint32_t replicas = 1;
   OnError on_error = OnError::kFail;
   std::string op;  ///< the operation sent; "": the request's own
   uint64_t request_bytes = 512;

@@ -146,6 +146,8 @@ void Service::on_start(Context& ctx) {
     host.rpc.start(ctx, nodes, 0);
     order_[e].resize(nodes.size());
     std::iota(order_[e].begin(), order_[e].end(), size_t{0});
+    shard_order_.emplace_back(nodes.size() / edges_[e]->replicas);
+    std::iota(shard_order_[e].begin(), shard_order_[e].end(), size_t{0});
     m_call_.push_back(ctx.intern("call_" + edges_[e]->to));
     m_call_failed_.push_back(ctx.intern("call_" + edges_[e]->to + "_failed"));
     m_short_circuited_.push_back(ctx.intern("call_" + edges_[e]->to + "_short_circuited"));
@@ -369,9 +371,16 @@ bool Service::start_step(Context& ctx, uint64_t id, Visit& v) {
 }
 
 void Service::start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, Leg& leg) {
+  if (call.replicas > 1) {
+    start_sharded(ctx, id, call, leg);
+    return;
+  }
   const auto group = static_cast<uint32_t>(order_[call.edge].size());
   const uint32_t k = call.fanout == 0 ? group : std::min(call.fanout, group);
-  leg = Leg{0, 0, 0, call.wait == 0 ? k : std::min(call.wait, k), false, ctx.now()};
+  leg = Leg{};
+  leg.need = call.wait == 0 ? k : std::min(call.wait, k);
+  leg.done = false;
+  leg.began = ctx.now();
   if (k == 0) {  // an empty group: the call fails at once
     leg_over(ctx, id, v, call, false);
     return;
@@ -508,6 +517,10 @@ void Service::hedge(Context& ctx, uint64_t id, size_t edge) {
   if (!open) return;  // answered, or moved on
   Leg& leg = *open;
   const Call& call = *edges_[edge];
+  if (call.replicas > 1) {
+    hedge_shards(ctx, id, call);
+    return;
+  }
   const std::span<const NodeId> nodes = edge_hosts_[edge]->rpc.targets();
   if (nodes.size() < 2) return;
   // Any node but the first one asked, uniformly.
@@ -606,6 +619,10 @@ void Service::settle_call(Context& ctx, size_t edge, uint64_t handle, bool ok, b
     breaker.record(ctx.monotonic(), ok, ctx.now() - leg.began);
     if (breaker.opened() != opened) ctx.record().count(m_breaker_opened_);
   }
+  if (call.replicas > 1) {
+    settle_shard(ctx, id, v, call, static_cast<uint32_t>(handle & kMaxFanout), ok);
+    return;
+  }
   ok ? ++leg.ok : ++leg.failed;
   if (leg.ok >= leg.need) {
     leg_over(ctx, id, v, call, true);
@@ -640,6 +657,13 @@ void Service::leg_over(Context& ctx, uint64_t id, Visit& v, const Call& call, bo
   v.waited_calls = v.waited_calls + (ctx.now() - v.step_began);
   ++v.step;
   run_steps(ctx, id);
+}
+
+Service::Leg& Service::leg_of(Visit& v, size_t edge) {
+  const Step& step = config_.plan.steps[v.step];
+  const size_t pos = position(step, edge);
+  DSIM_ASSERT(pos < step.calls.size(), "edge ", edge, " is not in the visit's step");
+  return v.legs[pos];
 }
 
 void Service::cancel_step(Context& ctx, uint64_t id, const Visit& v) {

@@ -36,6 +36,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -111,6 +112,16 @@ class Service final : public Model, private ratelimit::GateHost {
     NodeId first = kNoNode;  // where its first request went
     // A tied call's two nodes (candidate indexes); kNoCandidate: not tied.
     size_t tied[2] = {kit::kNoCandidate, kit::kNoCandidate};
+    // A fan-out to shards of replicas (Call::replicas > 1, shards.cpp): each shard called,
+    // and per sub-call the index in `shards` of the shard it went to.
+    struct Shard {
+      uint32_t shard = 0;
+      uint32_t first = 0;  // the replica asked first
+      uint32_t out = 0;    // its copies not yet over
+      bool done = false;   // answered, or every copy failed
+    };
+    std::vector<Shard> shards;
+    std::vector<uint32_t> sub_shard;
   };
   struct Visit {  // one request this node is serving
     queueing::Request request;
@@ -161,6 +172,15 @@ class Service final : public Model, private ratelimit::GateHost {
   void bulkhead_expired(Context& ctx, size_t edge);
   kit::RpcClient::Options call_options(Context& ctx, const Visit& v) const;
   void start_tied(Context& ctx, uint64_t id, const Call& call, Leg& leg);
+  // Fan-outs to shards of replicas (shards.cpp).
+  void start_sharded(Context& ctx, uint64_t id, const Call& call, Leg& leg);
+  void settle_shard(Context& ctx, uint64_t id, Visit& v, const Call& call, uint32_t sub, bool ok);
+  void hedge_shards(Context& ctx, uint64_t id, const Call& call);
+  /// Drops sub-call `sub` of the visit's call on `call`'s edge, if it is still out; returns
+  /// the waiting call its bulkhead place goes to, for the caller to grant.
+  std::optional<uint64_t> cancel_sub(Context& ctx, uint64_t id, const Call& call, uint32_t sub);
+  /// The leg of the visit's current step that calls on `edge`.
+  Leg& leg_of(Visit& v, size_t edge);
   void send_tie(Context& ctx, uint64_t id, size_t edge);
   Leg* open_leg(uint64_t id, size_t edge);
   void arm_hedge(Context& ctx, uint64_t id, const Call& call);
@@ -208,6 +228,7 @@ class Service final : public Model, private ratelimit::GateHost {
   std::vector<const Call*> edges_;
   std::vector<std::unique_ptr<Edge>> edge_hosts_;  // the call layer of each edge
   std::vector<std::vector<size_t>> order_;         // per edge: the fan-out's permutation
+  std::vector<std::vector<size_t>> shard_order_;   // per edge: the same, of shards
   std::vector<kit::CircuitBreaker> breakers_;      // per edge
   std::vector<kit::Bulkhead> bulkheads_;           // per edge
   std::vector<bool> bulkhead_armed_;               // per edge: its expiry timer is set
