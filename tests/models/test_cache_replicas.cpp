@@ -337,3 +337,49 @@ faults:
   REQUIRE(hit_ratio);
   CHECK(*hit_ratio > 0.7);
 }
+
+TEST_CASE("cache replicas: with the rank-0 replica dead too, the rank-1 replica promotes later") {
+  const auto cfg = config(2);  // one shard: 0 primary, 1 rank 0, 2 rank 1
+  Node r2(2, 3, cfg);
+  const auto promoted = [&] { return r2.ctx.counter("cache_failovers") > 0; };
+  r2.run_until(SimTime::zero() + seconds(3), promoted);
+  REQUIRE(promoted());
+  // failover_timeout + 1 x failover_rank_delay, seen at the next heartbeat tick.
+  CHECK(r2.ctx.now() > SimTime::zero() + ms(1500));
+  CHECK(r2.ctx.now() <= SimTime::zero() + ms(1600));
+  const auto told = r2.sent_to<CacheFailover>(1);
+  REQUIRE(told.size() == 1);
+  CHECK(told[0].primary == 2);
+  CHECK(told[0].epoch == 1);
+}
+
+TEST_CASE("cache replicas: two primaries of one epoch: the smaller index wins, the other follows") {
+  const auto cfg = config(2);
+  Node a(1, 3, cfg);
+  Node b(2, 3, cfg);
+  // Both replicas promoted themselves at once (their primary silent, each other unheard).
+  a.run_until(SimTime::zero() + seconds(2), [&] { return a.ctx.counter("cache_failovers") > 0; });
+  b.run_until(SimTime::zero() + seconds(2), [&] { return b.ctx.counter("cache_failovers") > 0; });
+  REQUIRE(a.ctx.counter("cache_failovers") == 1);
+  REQUIRE(b.ctx.counter("cache_failovers") == 1);
+  const uint64_t k = key_in_shard(0, 1);
+  b.ctx.deliver(b.cache, kUser, b.request(KvOpKind::kGet, k));
+  b.origin_answers(b.to_origin().back(), 42);
+  CHECK(b.cache.entries().count(k) == 1);
+  // b hears a's heartbeat (epoch 1, index 1 < 2): it follows a, empty, and asks for a copy.
+  b.ctx.deliver(b.cache, 1, a.sent_to<CacheHeartbeat>(2).back());
+  CHECK(b.ctx.counter("demotions") == 1);
+  CHECK(b.cache.entries().empty());
+  CHECK(b.sent_to<CacheSync>(1).size() == 1);
+  // a hears b's (the same epoch, a larger index): it stays, and tells b its view.
+  a.ctx.deliver(a.cache, 2, b.sent_to<CacheHeartbeat>(1).back());
+  CHECK(a.ctx.counter("demotions") == 0);
+  const auto view = a.sent_to<CacheFailover>(2);
+  REQUIRE(view.size() == 2);  // its promotion, then the answer to b's heartbeat
+  CHECK(view.back().primary == 1);
+  CHECK(view.back().epoch == 1);
+  b.ctx.deliver(b.cache, kUser, b.request(KvOpKind::kGet, k));
+  REQUIRE(b.answers().size() == 2);
+  CHECK(b.answers()[1].status == KvStatus::kNotLeader);
+  CHECK(b.answers()[1].hint == 1);
+}
