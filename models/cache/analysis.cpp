@@ -11,6 +11,11 @@
 // purge_complete_ms_max: the longest time from a purge's issue to a node of the group
 // carrying it out (each node marks `cache_purge` when it does).
 //
+// failover_ms_max (groups with replicas): the longest time from a shard primary's crash to
+// a replica's promotion in its place (each promoted replica marks `cache_failover` with the
+// node it replaced; the crash is that node's last going down before it). A promotion whose
+// old primary did not crash (a partition, a pause) is not counted.
+//
 // With trace_requests, every node also marked each request it received (`cache_request`:
 // the key, and size x 4 + op); the group's requests, merged in time order, are written as
 // cache_requests_<group>.csv in the trace format of models/kit/trace.h (time in seconds
@@ -19,6 +24,7 @@
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -60,13 +66,14 @@ struct Tally {
   std::map<int64_t, Window> windows;  // by window index (its end / report_interval)
   Window measured;                    // the windows that began after the warmup
   std::optional<double> purge_ms;     // the longest purge, issue to a node carrying it out
+  std::optional<double> failover_ms;  // the longest crash of a primary to its replacement
   std::string trace = "time,key,size,op\n";
 };
 
 // Adds one mark of a node of the group (its kind's name `kind`) to the tally. Purges: the
 // purge's `at` is taken on the true clock (the nodes' clocks are assumed true).
 void add_mark(Tally& t, const TimelineMark& m, std::string_view kind, const Cache::Config& c,
-              SimTime warmup_end) {
+              SimTime warmup_end, std::span<const NodeLifeEvent> life) {
   if (kind == "cache_window" || kind == "cache_window_bytes") {
     Window w;
     (kind == "cache_window" ? w.hits : w.hit_bytes) = m.a;
@@ -77,6 +84,14 @@ void add_mark(Tally& t, const TimelineMark& m, std::string_view kind, const Cach
   } else if (kind == "cache_purge" && static_cast<size_t>(m.a) < c.purges.size()) {
     const double ms = (m.at - (SimTime::zero() + c.purges[static_cast<size_t>(m.a)].at)).to_ms();
     t.purge_ms = std::max(t.purge_ms.value_or(0.0), ms);
+  } else if (kind == "cache_failover") {
+    const auto old = static_cast<NodeId>(m.a);
+    std::optional<SimTime> down;
+    for (const NodeLifeEvent& e : life) {
+      if (e.at > m.at) break;
+      if (e.node == old) down = e.status == NodeStatus::kDown ? std::optional(e.at) : std::nullopt;
+    }
+    if (down) t.failover_ms = std::max(t.failover_ms.value_or(0.0), (m.at - *down).to_ms());
   } else if (kind == "cache_request") {
     const auto packed = static_cast<uint64_t>(m.b);
     t.trace += seconds_exact(m.at) + "," + std::to_string(static_cast<uint64_t>(m.a)) + "," +
@@ -98,7 +113,7 @@ AnalysisOutput Cache::analyze(const AnalysisInput& in) {
     const size_t g = m.node < group_of.size() ? group_of[m.node] : in.groups.size();
     if (g == in.groups.size()) continue;
     add_mark(tallies[g], m, in.symbol_name(m.kind),
-             *static_cast<const Config*>(in.groups[g].config), in.warmup_end);
+             *static_cast<const Config*>(in.groups[g].config), in.warmup_end, in.life);
   }
   AnalysisOutput out;
   std::string csv = "group,time_s,hits,misses,hit_ratio,byte_hit_ratio\n";
@@ -112,6 +127,7 @@ AnalysisOutput Cache::analyze(const AnalysisInput& in) {
           {g.name, "", "byte_hit_ratio", ratio(t.measured.hit_bytes, t.measured.miss_bytes)});
     }
     if (t.purge_ms) out.rows.push_back({g.name, "", "purge_complete_ms_max", *t.purge_ms});
+    if (t.failover_ms) out.rows.push_back({g.name, "", "failover_ms_max", *t.failover_ms});
     for (const auto& [index, w] : t.windows) {
       const double end_s = (config.report_interval * index).to_seconds();
       csv += g.name + "," + cell(end_s) + "," + std::to_string(w.hits) + "," +

@@ -29,6 +29,7 @@ void Cache::aside_miss(Context& ctx, const kv::KvRequest& req) {
 }
 
 void Cache::on_cache_op(Context& ctx, const kv::KvCacheOp& op) {
+  if (redirected(ctx, op.key, op.call)) return;  // to the primary of the key's shard
   const Waiter w{op.call.reply_to, op.call.id, ctx.monotonic()};
   kv::KvResponse r;
   if (!config_.look_aside()) {  // a cache with an origin fills and invalidates itself

@@ -84,9 +84,11 @@ void Cache::on_start(Context& ctx) {
     ctx.record().level(m_.dirty_level, 0);
     ctx.set_timer(config_.flush_interval, kit::timer_tag(Timer::kFlush));
   }
+  if (sharded()) start_shards(ctx);
 }
 
 void Cache::on_message(Context& ctx, const Envelope& env) {
+  if (sharded() && on_shard_message(ctx, env)) return;
   if (const auto* req = env.msg.get<kv::KvRequest>()) {
     on_request(ctx, *req);
   } else if (const auto* creq = env.msg.get<kv::KvContextRequest>()) {
@@ -96,9 +98,15 @@ void Cache::on_message(Context& ctx, const Envelope& env) {
   } else if (const auto* resp = env.msg.get<kv::KvResponse>()) {
     on_origin_answer(ctx, env.from, *resp);
   }
+  if (sharded()) replicate(ctx);
 }
 
 void Cache::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
+  on_timer_kind(ctx, tag);
+  if (sharded()) replicate(ctx);
+}
+
+void Cache::on_timer_kind(Context& ctx, TimerTag tag) {
   const auto [kind, value] = kit::timer_of<Timer>(tag);
   switch (kind) {
     case Timer::kCalls:
@@ -122,6 +130,10 @@ void Cache::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
     case Timer::kPurge:
       purge(ctx, value);
       return;
+    case Timer::kShard:
+      shard_tick(ctx);
+      ctx.set_timer(config_.heartbeat, kit::timer_tag(Timer::kShard));
+      return;
   }
 }
 
@@ -133,9 +145,15 @@ void Cache::check_invariants() const {
   DSIM_ASSERT(policy_ == nullptr || policy_->objects() == entries_.size(), "the policy holds ",
               policy_->objects(), " objects, the cache ", entries_.size());
   DSIM_ASSERT(fetching_.size() <= jobs_.size(), "more fetches than calls");
+  DSIM_ASSERT(!sharded() || policy_ == nullptr ||
+                  (me_ < group_.size() && my_shard_ < view_.size() &&
+                   view_[my_shard_].primary < group_.size()),
+              "node ", me_, " of ", group_.size(), " in shard ", my_shard_, " of ", view_.size());
+  DSIM_ASSERT(!applying_, "a replicated batch was left half-applied");
 }
 
 void Cache::on_request(Context& ctx, const kv::KvRequest& req) {
+  if (redirected(ctx, req.key, req.call)) return;
   if (config_.trace_requests) trace_request(ctx, req);
   if (req.op == kv::KvOpKind::kGet) {
     on_get(ctx, req);
@@ -341,6 +359,9 @@ void Cache::answer_hit(Context& ctx, const Waiter& w, const Entry& e) {
 }
 
 void Cache::store(Context& ctx, uint64_t key, Entry e) {
+  // With replicas, only a primary caches what it fetched or was written (a demoted one's
+  // fetches still answer their waiters); a replica caches what its primary sends.
+  if (sharded() && !is_primary() && !applying_) return;
   if (entries_.count(key)) {
     policy_->remove(key);
     entries_.erase(key);
@@ -353,13 +374,16 @@ void Cache::store(Context& ctx, uint64_t key, Entry e) {
     entries_.erase(k);
     gone_[k] = Gone::kEvicted;
     ctx.record().count(m_.evictions);
+    if (sharded()) note_change(ctx, k, nullptr, Gone::kEvicted);
   }
   if (admitted) {
-    entries_.emplace(key, std::move(e));
+    const auto it = entries_.emplace(key, std::move(e)).first;
     gone_.erase(key);
+    if (sharded()) note_change(ctx, key, &it->second);
   } else {
     gone_[key] = Gone::kEvicted;
     ctx.record().count(m_.not_admitted);
+    if (sharded()) note_change(ctx, key, nullptr, Gone::kEvicted);
   }
   ctx.record().level(m_.bytes_level, static_cast<double>(policy_->bytes()));
   ctx.record().level(m_.objects_level, static_cast<double>(policy_->objects()));
@@ -369,6 +393,7 @@ void Cache::drop(Context& ctx, uint64_t key, Gone why) {
   if (!entries_.erase(key)) return;
   policy_->remove(key);
   gone_[key] = why;
+  if (sharded()) note_change(ctx, key, nullptr, why);
   ctx.record().level(m_.bytes_level, static_cast<double>(policy_->bytes()));
   ctx.record().level(m_.objects_level, static_cast<double>(policy_->objects()));
 }

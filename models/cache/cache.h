@@ -45,6 +45,10 @@
 // cache_windows.csv, the hit ratio over time. With `trace_requests`, each request is marked
 // too, and the analysis writes the group's requests as a trace (models/kit/trace.h) that
 // `dsim cache replay` or another cache simulator can replay.
+//
+// With `replicas` r > 0 the group is a Redis Cluster: shards of r + 1 nodes, keys to shards
+// by hash slots, one primary per shard serving, the others replicas fed asynchronously, and
+// a replica promoting itself when its primary falls silent (shards.cpp).
 #pragma once
 
 #include <cstdint>
@@ -56,6 +60,7 @@
 #include <vector>
 
 #include "models/cache/eviction/policy.h"
+#include "models/cache/replication.h"
 #include "models/kit/rpc_client.h"
 #include "models/kit/timer.h"
 #include "models/kv/contract.h"
@@ -118,6 +123,10 @@ class Cache final : public Model, private kit::CallHost {
     Duration lease_period = seconds(10);  ///< look-aside leases: one per key per period
     bool origin_given = false;            ///< the scenario names an origin (even one with an error)
     bool look_aside() const { return origin.empty() && !origin_given; }
+    uint32_t replicas = 0;                   ///< replicas per shard (0: independent nodes)
+    Duration heartbeat = ms(100);            ///< a primary heartbeats its shard this often
+    Duration failover_timeout = seconds(1);  ///< silence after which a replica promotes itself
+    Duration failover_rank_delay = ms(500);  ///< added per rank of the replica
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
@@ -148,7 +157,7 @@ class Cache final : public Model, private kit::CallHost {
   const std::unordered_map<uint64_t, Entry>& entries() const { return entries_; }
 
  private:
-  enum class Timer : uint8_t { kCalls, kService, kFlush, kReport, kPurge };
+  enum class Timer : uint8_t { kCalls, kService, kFlush, kReport, kPurge, kShard };
   /// Why a key left the cache: the cause of its next miss.
   enum class Gone : uint8_t { kEvicted, kExpired, kInvalidated };
   /// A request from a caller, answered later.
@@ -183,8 +192,18 @@ class Cache final : public Model, private kit::CallHost {
     uint64_t token = 0;
     SimTime issued;  ///< monotonic clock
   };
+  /// Who a node believes is a shard's primary, and since which epoch.
+  struct ShardView {
+    uint64_t epoch = 0;
+    uint32_t primary = 0;  ///< index in the group
+  };
+  struct ShardMetrics {
+    Symbol moved, failovers, demotions, repl_messages, repl_changes, repl_gaps, full_syncs;
+    Symbol mark_failover;
+  };
 
   // cache.cpp: reads
+  void on_timer_kind(Context& ctx, TimerTag tag);
   void on_request(Context& ctx, const kv::KvRequest& req);
   void trace_request(Context& ctx, const kv::KvRequest& req);
   void on_get(Context& ctx, const kv::KvRequest& req);
@@ -215,6 +234,35 @@ class Cache final : public Model, private kit::CallHost {
   void aside_miss(Context& ctx, const kv::KvRequest& req);
   void on_cache_op(Context& ctx, const kv::KvCacheOp& op);
   void fill(Context& ctx, const kv::KvCacheOp& op);
+  // shards.cpp: replicas and failover
+  bool sharded() const { return config_.replicas > 0; }
+  void start_shards(Context& ctx);
+  uint32_t shard_of(uint64_t key) const;
+  bool is_primary() const { return !sharded() || view_[my_shard_].primary == me_; }
+  /// Answers the call with a redirect when this node is not the primary of `key`'s shard.
+  bool redirected(Context& ctx, uint64_t key, const kit::CallHeader& call);
+  bool on_shard_message(Context& ctx, const Envelope& env);
+  void shard_tick(Context& ctx);
+  /// To the shard's other nodes, or to every other node of the group.
+  void send_heartbeats(Context& ctx, bool everyone);
+  uint32_t rank() const;
+  void promote(Context& ctx);
+  /// Takes in what a peer says of `shard`; true when the peer's view is (now) this node's.
+  bool learn(Context& ctx, uint32_t shard, uint64_t epoch, uint32_t primary);
+  void demote(Context& ctx);
+  void tell_view(Context& ctx, NodeId to, uint32_t shard);
+  void on_heartbeat(Context& ctx, NodeId from, const CacheHeartbeat& hb);
+  void on_replicate(Context& ctx, NodeId from, const CacheReplicate& rep);
+  void apply(Context& ctx, const CacheReplicate& rep);
+  void maybe_sync(Context& ctx, NodeId primary);
+  /// Applies the held batches that come next in order.
+  void drain_held(Context& ctx);
+  void on_sync(Context& ctx, NodeId from, const CacheSync& req);
+  void apply_full(Context& ctx, const CacheReplicate& rep);
+  /// Queues a change of this primary's objects for its replicas.
+  void note_change(Context& ctx, uint64_t key, const Entry* e, Gone why = Gone::kInvalidated);
+  /// Sends the changes queued by the handler that ran to the shard's replicas.
+  void replicate(Context& ctx);
 
   // writes.cpp: the write policies
   void on_write(Context& ctx, const kv::KvRequest& req);
@@ -240,6 +288,23 @@ class Cache final : public Model, private kit::CallHost {
   // Requests since the last report: hits, misses, and their bytes.
   int64_t window_hits_ = 0, window_misses_ = 0, window_hit_bytes_ = 0, window_miss_bytes_ = 0;
   Metrics m_;
+  // Replicas and failover (shards.cpp); unused with replicas = 0.
+  std::vector<NodeId> group_;                // the group's nodes, in order
+  uint32_t me_ = 0;                          // this node's index in group_
+  uint32_t my_shard_ = 0;                    // the shard this node belongs to
+  std::vector<ShardView> view_;              // by shard
+  SimTime last_heard_;                       // monotonic: the shard's primary was last heard
+  std::vector<CacheChange> outbox_;          // primary: changes not yet sent
+  uint64_t sent_seq_ = 0;                    // primary: batches sent in this epoch
+  uint64_t ticks_ = 0;                       // primary: heartbeats sent
+  std::optional<uint64_t> next_seq_;         // replica: the batch it applies next
+  uint64_t stream_ = 0;                      // primary: its start, telling its batches apart
+  uint64_t applied_epoch_ = 0;               // replica: the epoch of the batches it applies
+  uint64_t applied_stream_ = 0;              // replica: ... and their primary's stream
+  std::map<uint64_t, CacheReplicate> held_;  // replica: batches that arrived early, by seq
+  bool applying_ = false;                    // replica: storing what its primary sent
+  bool syncing_ = false;                     // replica: asked its primary for a full copy
+  ShardMetrics sm_;
 };
 
 }  // namespace dsim::cache

@@ -201,6 +201,55 @@ void read_look_aside(ParamReader& r, Cache::Config& c) {
   }
 }
 
+// Read only when given (or for the docs), so a scenario without replicas resolves to the
+// same parameters as before they existed.
+void read_replicas(ParamReader& r, Cache::Config& c) {
+  const auto given = [&r](std::string_view key) { return r.has(key) || r.doc_mode(); };
+  if (given("replicas")) {
+    c.replicas = static_cast<uint32_t>(
+        r.integer("replicas", 0,
+                  "replicas per shard, Redis Cluster style: the group's nodes form shards of "
+                  "replicas + 1 consecutive nodes, one primary serving each shard's hash slots "
+                  "(0: independent nodes)",
+                  0, 16));
+  }
+  const bool failover = c.replicas > 0 || r.doc_mode();
+  if (failover || r.has("heartbeat")) {
+    c.heartbeat = r.duration("heartbeat", c.heartbeat,
+                             "replicas: a shard's primary heartbeats its replicas this often");
+  }
+  if (failover || r.has("failover_timeout")) {
+    c.failover_timeout = r.duration("failover_timeout", c.failover_timeout,
+                                    "replicas: a replica that heard nothing from its primary for "
+                                    "this long promotes itself (Redis's cluster-node-timeout)");
+  }
+  if (failover || r.has("failover_rank_delay")) {
+    c.failover_rank_delay =
+        r.duration("failover_rank_delay", c.failover_rank_delay,
+                   "replicas: a replica of rank j (its position among the shard's replicas) "
+                   "waits j x this longer, so the first replica is promoted first");
+  }
+  if (r.doc_mode()) return;
+  if (c.replicas == 0) {
+    for (const char* key : {"heartbeat", "failover_timeout", "failover_rank_delay"}) {
+      if (r.has(key)) r.error(key, "needs replicas > 0: a node without replicas has no failover");
+    }
+    return;
+  }
+  if (c.heartbeat <= Duration::zero()) r.error("heartbeat", "must be > 0");
+  if (c.failover_timeout <= c.heartbeat) {
+    r.error("failover_timeout", "must be longer than heartbeat (" + format_duration(c.heartbeat) +
+                                    "), or every replica promotes itself between heartbeats");
+  }
+  const uint32_t nodes = r.env().group_count;
+  const uint32_t per = c.replicas + 1;
+  if (nodes > 0 && nodes % per != 0) {
+    r.error("replicas", "the group's " + std::to_string(nodes) +
+                            " nodes do not split into shards of replicas + 1 = " +
+                            std::to_string(per) + " nodes");
+  }
+}
+
 }  // namespace
 
 Cache::Config Cache::parse(ParamReader& r) {
@@ -229,6 +278,7 @@ Cache::Config Cache::parse(ParamReader& r) {
   if (c.report_interval <= Duration::zero()) r.error("report_interval", "must be > 0");
   read_purges(r, c);
   read_look_aside(r, c);
+  read_replicas(r, c);
   c.trace_requests =
       r.boolean("trace_requests", c.trace_requests,
                 "write the requests the group receives as a trace, cache_requests_<group>.csv "
@@ -263,9 +313,12 @@ void Cache::declare(const Config&, MetricDecls& d) {
                         "fills_refused",
                         "writes_refused"})
     d.counter(n);
+  for (const char* n : {"moved", "cache_failovers", "demotions", "replication_messages",
+                        "replicated_changes", "replication_gaps"})
+    d.counter(n);
   for (const char* n : {"cached_bytes", "cached_objects", "dirty_keys"})
     d.level(n);
-  for (const char* n : {"hit_ratio", "byte_hit_ratio", "purge_complete_ms_max"})
+  for (const char* n : {"hit_ratio", "byte_hit_ratio", "purge_complete_ms_max", "failover_ms_max"})
     d.figure(n);
   kit::RpcClient::declare(d);
 }

@@ -34,26 +34,11 @@ std::string_view role_name(Role r) {
   return "?";
 }
 
-uint16_t crc16_xmodem(std::string_view bytes) {
-  uint16_t crc = 0;
-  for (char ch : bytes) {
-    crc ^= static_cast<uint16_t>(static_cast<uint8_t>(ch) << 8);
-    for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
-                           : static_cast<uint16_t>(crc << 1);
-    }
-  }
-  return crc;
-}
-
 uint32_t Layout::shard_of(uint64_t key) const {
   if (shards <= 1) return 0;
   if (sharding == Sharding::kModulo) return static_cast<uint32_t>(key % shards);
-  char text[24];
-  const auto res = std::to_chars(text, text + sizeof(text), key);
-  const uint32_t slot = crc16_xmodem(std::string_view(text, res.ptr - text)) % kSlotCount;
   // Contiguous slot ranges: shard i has slots [i * 16384 / shards, (i + 1) * 16384 / shards).
-  return static_cast<uint32_t>((static_cast<uint64_t>(slot) * shards) / kSlotCount);
+  return kit::slot_shard(kit::hash_slot(key), shards);
 }
 
 uint32_t Layout::acks_needed(uint32_t waiting_on) const {

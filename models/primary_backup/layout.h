@@ -25,12 +25,13 @@
 #include <string_view>
 #include <vector>
 
+#include "models/kit/hash_slots.h"
 #include "sim/core/ids.h"
 
 namespace dsim::pb {
 
 inline constexpr uint32_t kNoIndex = std::numeric_limits<uint32_t>::max();
-inline constexpr uint32_t kSlotCount = 16384;
+inline constexpr uint32_t kSlotCount = kit::kHashSlotCount;
 
 enum class Replication : uint8_t { kAsync, kSemiSync, kSync };
 enum class Fencing : uint8_t { kNone, kEpoch };
@@ -41,9 +42,8 @@ enum class SessionReads : uint8_t { kNone, kWindow, kToken };
 std::string_view replication_name(Replication r);
 std::string_view fencing_name(Fencing f);
 
-/// CRC16/XMODEM (polynomial 0x1021, initial value 0), the checksum Redis Cluster hashes
-/// keys with.
-uint16_t crc16_xmodem(std::string_view bytes);
+/// CRC16/XMODEM, the checksum Redis Cluster hashes keys with (models/kit/hash_slots.h).
+using kit::crc16_xmodem;
 
 /// What every replica of a group shares, and tells its monitors.
 struct Layout {
