@@ -5,6 +5,7 @@
 #include <numeric>
 #include <optional>
 
+#include "models/kit/hash_slots.h"
 #include "sim/core/assert.h"
 
 namespace dsim::kit {
@@ -250,12 +251,9 @@ class HashPolicy final : public BalancerPolicy {
 /// serve them.
 class HashSlotsPolicy final : public BalancerPolicy {
  public:
-  static constexpr uint64_t kSlots = 16384;
-  explicit HashSlotsPolicy(uint64_t seed) : seed_(seed) {}
   size_t pick(std::span<const Observed> obs, const PickRequest& req, Rng&) override {
     const size_t n = obs.size();
-    const uint64_t slot = mix64(req.key ^ mix64(seed_)) % kSlots;
-    size_t owner = static_cast<size_t>(slot * n / kSlots);
+    size_t owner = slot_shard(hash_slot(req.key), static_cast<uint32_t>(n));
     const bool healthy = any_healthy(obs);
     for (size_t tries = 0; tries < n && !is_eligible(obs, owner, healthy); ++tries)
       owner = (owner + 1) % n;
@@ -263,7 +261,6 @@ class HashSlotsPolicy final : public BalancerPolicy {
   }
 
  private:
-  uint64_t seed_;
 };
 
 class ConsistentHashPolicy final : public BalancerPolicy {
@@ -497,7 +494,7 @@ std::unique_ptr<BalancerPolicy> make_policy(const BalancerSpec& spec) {
     case BalancerKind::kGeoDns:
       return std::make_unique<GeoDnsPolicy>(spec.dns_ttl);
     case BalancerKind::kHashSlots:
-      return std::make_unique<HashSlotsPolicy>(spec.seed);
+      return std::make_unique<HashSlotsPolicy>();
   }
   DSIM_ASSERT(false, "unknown balancer kind ", static_cast<int>(spec.kind));
   return nullptr;
@@ -573,8 +570,7 @@ void read_balancer_params(ParamReader& r, BalancerSpec& spec, bool target_node) 
   using K = BalancerKind;
   const bool sampled = spec.kind == K::kPowerOfD || spec.kind == K::kLeastLatency;
   const bool hashed = spec.kind == K::kHashKey || spec.kind == K::kHashClient ||
-                      spec.kind == K::kConsistentHash || spec.kind == K::kMaglev ||
-                      spec.kind == K::kHashSlots;
+                      spec.kind == K::kConsistentHash || spec.kind == K::kMaglev;
   // Only the knobs given are read (and resolved), each checked against the policy.
   auto given = [&](std::string_view key, bool applies, std::string_view policies) {
     if (!r.has(key) && !r.doc_mode()) return false;
@@ -634,7 +630,7 @@ void read_balancer_params(ParamReader& r, BalancerSpec& spec, bool target_node) 
                   "choose among the healthy candidates nearest the caller (its zone, else its "
                   "region, ...) and go further only when none of them is healthy");
   }
-  if (given("hash_seed", hashed, "hash_key, hash_client, hash_slots, consistent_hash and maglev")) {
+  if (given("hash_seed", hashed, "hash_key, hash_client, consistent_hash and maglev")) {
     spec.seed = static_cast<uint64_t>(
         r.integer("hash_seed", static_cast<int64_t>(spec.seed), "hash policies: the hash seed", 0));
   }

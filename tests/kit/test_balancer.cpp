@@ -9,6 +9,7 @@
 #include <set>
 
 #include "models/kit/balancer.h"
+#include "models/kit/hash_slots.h"
 #include "sim/core/assert.h"
 
 using namespace dsim;
@@ -454,8 +455,8 @@ TEST_CASE("balancer: hash_slots gives each candidate a contiguous, even range of
     PickRequest req;
     req.key = key;
     owner[key] = p->pick(obs, req, rng);
-    const uint64_t slot = mix64(key ^ mix64(0)) % 16384;
-    CHECK(owner[key] == slot / 4096);  // slots [0, 4096) to 0, [4096, 8192) to 1, ...
+    const uint32_t slot = hash_slot(key);  // Redis's: CRC16 of the key's text
+    CHECK(owner[key] == slot / 4096);      // slots [0, 4096) to 0, [4096, 8192) to 1, ...
     ++count[owner[key]];
   }
   for (const int c : count)  // binomial(1000, 1/4): 250 +- 5 standard deviations (68)
