@@ -16,6 +16,12 @@ Client::Config Client::parse(ParamReader& r) {
   read_keys(r, c);
   c.request_bytes = r.size("request_size", c.request_bytes, "size of a request on the wire");
   read_trace(r, c);
+  kit::read_rate_limit(r, c.rate_limit);
+  if (c.rate_limit.scope == kit::RateLimitPolicy::Scope::kPerClient && !r.doc_mode()) {
+    r.error("rate_limit",
+            "per_client: a client's limit is its own already (scope global: the "
+            "node's requests; per_key: each key's)");
+  }
   return c;
 }
 
@@ -51,6 +57,10 @@ void Client::declare(const Config& c, MetricDecls& d) {
   for (const auto& [op, weight] : c.ops)
     d.operation(op);
   kit::RpcClient::declare(d);
+  if (c.rate_limit.enabled()) {
+    for (const std::string_view n : kit::kRateLimitCounters)
+      d.counter(n);
+  }
 }
 
 void Client::on_start(Context& ctx) {
@@ -59,6 +69,11 @@ void Client::on_start(Context& ctx) {
   for (const auto& [name, w] : config_.ops)
     op_symbols_.push_back(ctx.intern(name));
   if (config_.keys) keys_.emplace(*config_.keys, 0);
+  if (config_.rate_limit.enabled()) {
+    limiter_.emplace(config_.rate_limit);
+    m_allowed_ = ctx.intern(kit::kRateLimitCounters[0]);
+    m_rejected_ = ctx.intern(kit::kRateLimitCounters[1]);
+  }
   rpc_.start(ctx, targets, 0);
   if (targets.empty()) return;
   if (config_.trace) {
@@ -75,6 +90,8 @@ void Client::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
   const auto [kind, value] = kit::timer_of<Timer>(tag);
   if (kind == Timer::kArrivals) {
     arrivals_.on_timer(ctx, value, [&](uint64_t user) { issue(ctx, user); });
+  } else if (kind == Timer::kThrottle) {
+    begin_call(ctx, value);
   } else if (kind == Timer::kTrace) {
     trace_feed_.on_timer(ctx, [&](const kit::TraceRow& row) {
       send_op(ctx, trace_symbols_[static_cast<size_t>(row.op)], 0, row.key);
@@ -93,10 +110,27 @@ void Client::send_op(Context& ctx, Symbol op, uint64_t user, uint64_t key) {
   const uint64_t handle = next_handle_++;
   const OpToken token = ctx.record().begin_op(op);
   pending_.emplace(handle, Pending{token, op, user, key});
+  if (limiter_) {
+    const kit::RateDecision d = limiter_->admit(ctx.monotonic(), key);
+    ctx.record().count(d.admitted ? m_allowed_ : m_rejected_);
+    if (!d.admitted) {  // refused by the client's own limit: never sent
+      finish(ctx, handle, Outcome::kRejected);
+      return;
+    }
+    if (d.delay > Duration::zero()) {  // leaky_queue: it leaves in its turn
+      ctx.set_timer(d.delay, kit::timer_tag(Timer::kThrottle, handle));
+      return;
+    }
+  }
+  begin_call(ctx, handle);
+}
+
+void Client::begin_call(Context& ctx, uint64_t handle) {
+  const Pending& p = pending_.at(handle);
   kit::RpcClient::Options call;
   call.pick.client = ctx.self();
-  call.pick.key = key;
-  call.origin = token.id;
+  call.pick.key = p.key;
+  call.origin = p.token.id;
   rpc_.begin(ctx, handle, call);
 }
 

@@ -11,6 +11,11 @@
 // row i is sent by node i mod count at the row's time, carrying the row's key, as
 // operation "read" (a get row), "write" (put) or "delete" (delete), the names a service's
 // call plan can tell apart. The row's size is not used: request_size is the wire size.
+//
+// With `rate_limit`, the client throttles itself (a client library's limiter, as SDKs
+// carry): each request passes the kit's limiter (models/kit/rate_limit.h) before it is
+// sent; a refused one ends at once as rejected without being sent, and under leaky_queue
+// an admitted one waits its turn to leave.
 #pragma once
 
 #include <array>
@@ -20,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/kit/rate_limit.h"
 #include "models/kit/rpc_client.h"
 #include "models/kit/trace_feed.h"
 #include "models/kit/workload.h"
@@ -45,6 +51,7 @@ class Client final : public Model, private kit::CallHost {
     uint64_t request_bytes = 512;
     std::optional<kit::KeySpec> keys;  ///< the key each request carries; none: key 0
     kit::SharedTrace trace;            ///< the requests, when given (instead of arrivals)
+    kit::RateLimitPolicy rate_limit;   ///< the client's own limit (none by default)
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
@@ -61,7 +68,7 @@ class Client final : public Model, private kit::CallHost {
   void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
 
  private:
-  enum class Timer : uint8_t { kArrivals, kCalls, kTrace };
+  enum class Timer : uint8_t { kArrivals, kCalls, kTrace, kThrottle };
   struct Pending {
     OpToken token;
     Symbol op;
@@ -74,6 +81,8 @@ class Client final : public Model, private kit::CallHost {
   void issue(Context& ctx, uint64_t user);
   /// Sends request `op` with `key` (for `user`, closed loop).
   void send_op(Context& ctx, Symbol op, uint64_t user, uint64_t key);
+  /// Starts the call of request `handle` (past the client's own rate limit).
+  void begin_call(Context& ctx, uint64_t handle);
   void finish(Context& ctx, uint64_t handle, Outcome outcome);
 
   // kit::CallHost
@@ -91,6 +100,8 @@ class Client final : public Model, private kit::CallHost {
   std::array<Symbol, 3> trace_symbols_{};  // by kit::TraceOp
   std::map<uint64_t, Pending> pending_;    // by handle
   uint64_t next_handle_ = 1;
+  std::optional<kit::RateLimiter> limiter_;
+  Symbol m_allowed_, m_rejected_;
 };
 
 }  // namespace dsim::queueing
