@@ -639,7 +639,8 @@ void Service::leg_over(Context& ctx, uint64_t id, Visit& v, const Call& call, bo
   leg.done = true;
   cancel_leg(ctx, id, call, leg);
   ctx.record().observe(m_call_[call.edge], ctx.now() - leg.began);
-  if (ok) observe_latency(call.edge, ctx.now() - leg.began);
+  // (A fan-out to shards observes each shard's answer instead: its hedges are per shard.)
+  if (ok && call.replicas == 1) observe_latency(call.edge, ctx.now() - leg.began);
   if (!ok) {
     ctx.record().count(m_call_failed_[call.edge]);
     if (call.on_error != OnError::kIgnore) {

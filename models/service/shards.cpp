@@ -5,8 +5,8 @@
 // failed when every copy sent to it failed. Hedging ("The Tail at Scale", Dean and
 // Barroso, CACM 2013: "issue the same request to multiple replicas and use the results
 // from whichever replica responds first") sends, for every shard still unanswered after
-// `hedge_after` (or the edge's latency percentile), a copy to another replica of that
-// shard, up to `hedges` rounds.
+// `hedge_after` (or the percentile of the edge's recent shard answers), a copy to another
+// replica of that shard, up to `hedges` rounds.
 #include "models/service/service.h"
 
 #include "sim/core/assert.h"
@@ -59,6 +59,7 @@ void Service::settle_shard(Context& ctx, uint64_t id, Visit& v, const Call& call
   if (ok) {
     shard.done = true;
     ++leg.ok;
+    observe_latency(call.edge, ctx.now() - leg.began);  // hedge_after: pNN is per shard
     for (uint32_t other = 0; other < leg.sub_shard.size(); ++other) {
       if (other == sub || leg.sub_shard[other] != at) continue;
       if (const auto next = cancel_sub(ctx, id, call, other)) granted.push_back(*next);
