@@ -48,6 +48,12 @@ KvClient::Config KvClient::parse(ParamReader& r) {
   kit::read_start_stop(r, keys, /*with_stop=*/true, c.arrivals);
   read_read_back(r, c);
   read_trace(r, c);
+  kit::read_rate_limit(r, c.rate_limit);
+  if (c.rate_limit.scope == kit::RateLimitPolicy::Scope::kPerClient && !r.doc_mode()) {
+    r.error("rate_limit",
+            "per_client: a client's limit is its own already (scope global: the "
+            "node's operations; per_key: each key's)");
+  }
   return c;
 }
 
@@ -80,6 +86,10 @@ void KvClient::declare(const Config& c, MetricDecls& d) {
        {"cas_mismatches", "write_values_exhausted", "sibling_reads", "siblings_read"})
     d.counter(name);
   kit::RpcClient::declare(d);
+  if (c.rate_limit.enabled()) {
+    for (const std::string_view n : kit::kRateLimitCounters)
+      d.counter(n);
+  }
 }
 
 void KvClient::read_calls(ParamReader& r, Config& c) {
@@ -144,6 +154,11 @@ void KvClient::on_start(Context& ctx) {
   m_values_exhausted_ = ctx.intern("write_values_exhausted");
   m_sibling_reads_ = ctx.intern("sibling_reads");
   m_siblings_read_ = ctx.intern("siblings_read");
+  if (config_.rate_limit.enabled()) {
+    limiter_ = std::make_unique<kit::RateLimiter>(config_.rate_limit);
+    m_allowed_ = ctx.intern(kit::kRateLimitCounters[0]);
+    m_rejected_ = ctx.intern(kit::kRateLimitCounters[1]);
+  }
   mix_ = kit::WeightedChoice(config_.mix);
   for (const auto& [name, w] : config_.mix) {
     const auto k = std::find(std::begin(kKindNames), std::end(kKindNames), name);
@@ -172,6 +187,9 @@ void KvClient::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
       return;
     case Timer::kTrace:
       trace_feed_.on_timer(ctx, [&](const kit::TraceRow& row) { start_trace_op(ctx, row); });
+      return;
+    case Timer::kThrottle:
+      begin_call(ctx, value);
       return;
     case Timer::kReadBack:
       read_back_keys_.assign(written_keys_.begin(), written_keys_.end());
@@ -244,6 +262,24 @@ void KvClient::begin(Context& ctx, uint64_t user, bool final_read, KvRequest req
   what.session = session_of(op);
   what.idempotency_key = op.req.call.idempotency_key;
   record_invoke(ctx.record(), op.token, what);
+  if (limiter_ && !final_read) {  // the client's own limit (the final read-back is not limited)
+    const kit::RateDecision d = limiter_->admit(ctx.monotonic(), op.req.key);
+    ctx.record().count(d.admitted ? m_allowed_ : m_rejected_);
+    if (!d.admitted) {  // never sent: definitely not applied
+      finish(ctx, id, HistoryOutcome::kFail, Outcome::kRejected, 0);
+      return;
+    }
+    if (d.delay > Duration::zero()) {  // leaky_queue: it leaves in its turn
+      ctx.set_timer(d.delay, kit::timer_tag(Timer::kThrottle, id));
+      return;
+    }
+  }
+  begin_call(ctx, id);
+}
+
+void KvClient::begin_call(Context& ctx, uint64_t id) {
+  const Op& op = ops_.at(id);
+  const bool final_read = op.final_read;
   kit::RpcClient::Options call;
   call.pick.key = op.req.key;
   call.pick.client = ctx.self();

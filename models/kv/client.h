@@ -38,12 +38,14 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "models/kit/rate_limit.h"
 #include "models/kit/rpc_client.h"
 #include "models/kit/trace_feed.h"
 #include "models/kit/workload.h"
@@ -86,6 +88,7 @@ class KvClient final : public Model, private kit::CallHost {
     int64_t read_back_concurrency = 4;
     /// The trace whose rows are the operations (null: arrivals, keys and mix).
     kit::SharedTrace trace;
+    kit::RateLimitPolicy rate_limit;  ///< the client's own limit (none by default)
 
     static kit::ArrivalSpec default_arrivals() {
       kit::ArrivalSpec a;
@@ -111,7 +114,7 @@ class KvClient final : public Model, private kit::CallHost {
   void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
 
  private:
-  enum class Timer : uint8_t { kArrivals, kCalls, kReadBack, kTrace };
+  enum class Timer : uint8_t { kArrivals, kCalls, kReadBack, kTrace, kThrottle };
 
   struct Op {
     OpToken token;
@@ -137,6 +140,8 @@ class KvClient final : public Model, private kit::CallHost {
   void start_op(Context& ctx, uint64_t user, bool final_read, uint64_t final_key = 0);
   /// Starts the operation of request `req` (made by make_request()).
   void begin(Context& ctx, uint64_t user, bool final_read, KvRequest req);
+  /// Starts the call of operation `id` (past the client's own rate limit).
+  void begin_call(Context& ctx, uint64_t id);
   /// A write's value has `value_bytes` (none: drawn from value_size).
   KvRequest make_request(Context& ctx, KvOpKind kind, uint64_t key, uint32_t session,
                          std::optional<uint32_t> value_bytes);
@@ -176,6 +181,8 @@ class KvClient final : public Model, private kit::CallHost {
   uint64_t next_write_ = 1;
   Symbol op_symbols_[4];
   Symbol m_read_back_, m_cas_failed_, m_values_exhausted_, m_sibling_reads_, m_siblings_read_;
+  std::unique_ptr<kit::RateLimiter> limiter_;  // null: no limit of its own
+  Symbol m_allowed_, m_rejected_;
 };
 
 }  // namespace dsim::kv

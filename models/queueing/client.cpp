@@ -70,7 +70,7 @@ void Client::on_start(Context& ctx) {
     op_symbols_.push_back(ctx.intern(name));
   if (config_.keys) keys_.emplace(*config_.keys, 0);
   if (config_.rate_limit.enabled()) {
-    limiter_.emplace(config_.rate_limit);
+    limiter_ = std::make_unique<kit::RateLimiter>(config_.rate_limit);
     m_allowed_ = ctx.intern(kit::kRateLimitCounters[0]);
     m_rejected_ = ctx.intern(kit::kRateLimitCounters[1]);
   }

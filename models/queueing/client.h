@@ -20,6 +20,7 @@
 
 #include <array>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -100,7 +101,7 @@ class Client final : public Model, private kit::CallHost {
   std::array<Symbol, 3> trace_symbols_{};  // by kit::TraceOp
   std::map<uint64_t, Pending> pending_;    // by handle
   uint64_t next_handle_ = 1;
-  std::optional<kit::RateLimiter> limiter_;
+  std::unique_ptr<kit::RateLimiter> limiter_;  // null: no limit of its own
   Symbol m_allowed_, m_rejected_;
 };
 

@@ -1,5 +1,6 @@
-// A client's own rate limit (models/queueing/client.cpp): requests it refuses end at once as
-// rejected and are never sent; under leaky_queue the admitted ones leave in their turn.
+// A client's own rate limit (models/queueing/client.cpp, models/kv/client.cpp): requests it refuses
+// end at once as rejected and are never sent; under leaky_queue the admitted ones leave in their
+// turn.
 #include <catch2/catch.hpp>
 
 #include "support/scenarios.h"
@@ -50,4 +51,24 @@ groups:
   CHECK(figure(out, "users", "request", "ok") == 39);
   CHECK(figure(out, "users", "request", "latency_ms_max") > 1900);  // + service and network
   CHECK(figure(out, "users", "request", "latency_ms_max") < 1950);
+}
+
+TEST_CASE("kv_client: operations its own limit refuses fail unsent, and the history says so") {
+  const RunOutput out = dsim::testing::run_text(R"(
+duration: 10s
+groups:
+  - {name: users, model: kv_client, params: {target: db, rate: 100/s, arrival: fixed, keys: uniform(10), mix: {put: 1}, rate_limit: {algorithm: fixed_window, limit: 20, window: 1s}}}
+  - {name: db, model: kv_store}
+checks: [linearizable]
+)");
+  // 100 operations a second against 20 per 1-second window: 20 in each of the 10 windows
+  // (the run's last arrival at 10 s opens an eleventh), the rest refused.
+  const double allowed = figure(out, "users", "", "rate_limit_allowed");
+  CHECK(allowed >= 200);
+  CHECK(allowed <= 201);
+  CHECK(allowed + figure(out, "users", "", "rate_limit_rejected") ==
+        figure(out, "users", "put", "requests"));
+  CHECK(figure(out, "db", "", "served") == allowed);
+  REQUIRE(out.checks.size() == 1);
+  CHECK(out.checks[0].passed);  // refused writes are failed operations: never applied
 }
