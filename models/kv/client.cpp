@@ -48,12 +48,7 @@ KvClient::Config KvClient::parse(ParamReader& r) {
   kit::read_start_stop(r, keys, /*with_stop=*/true, c.arrivals);
   read_read_back(r, c);
   read_trace(r, c);
-  kit::read_rate_limit(r, c.rate_limit);
-  if (c.rate_limit.scope == kit::RateLimitPolicy::Scope::kPerClient && !r.doc_mode()) {
-    r.error("rate_limit",
-            "per_client: a client's limit is its own already (scope global: the "
-            "node's operations; per_key: each key's)");
-  }
+  kit::read_client_rate_limit(r, c.rate_limit);
   return c;
 }
 
@@ -86,10 +81,7 @@ void KvClient::declare(const Config& c, MetricDecls& d) {
        {"cas_mismatches", "write_values_exhausted", "sibling_reads", "siblings_read"})
     d.counter(name);
   kit::RpcClient::declare(d);
-  if (c.rate_limit.enabled()) {
-    for (const std::string_view n : kit::kRateLimitCounters)
-      d.counter(n);
-  }
+  kit::ClientThrottle::declare(c.rate_limit, d);
 }
 
 void KvClient::read_calls(ParamReader& r, Config& c) {
@@ -154,11 +146,7 @@ void KvClient::on_start(Context& ctx) {
   m_values_exhausted_ = ctx.intern("write_values_exhausted");
   m_sibling_reads_ = ctx.intern("sibling_reads");
   m_siblings_read_ = ctx.intern("siblings_read");
-  if (config_.rate_limit.enabled()) {
-    limiter_ = std::make_unique<kit::RateLimiter>(config_.rate_limit);
-    m_allowed_ = ctx.intern(kit::kRateLimitCounters[0]);
-    m_rejected_ = ctx.intern(kit::kRateLimitCounters[1]);
-  }
+  throttle_.start(ctx, config_.rate_limit);
   mix_ = kit::WeightedChoice(config_.mix);
   for (const auto& [name, w] : config_.mix) {
     const auto k = std::find(std::begin(kKindNames), std::end(kKindNames), name);
@@ -262,19 +250,16 @@ void KvClient::begin(Context& ctx, uint64_t user, bool final_read, KvRequest req
   what.session = session_of(op);
   what.idempotency_key = op.req.call.idempotency_key;
   record_invoke(ctx.record(), op.token, what);
-  if (limiter_ && !final_read) {  // the client's own limit (the final read-back is not limited)
-    const kit::RateDecision d = limiter_->admit(ctx.monotonic(), op.req.key);
-    ctx.record().count(d.admitted ? m_allowed_ : m_rejected_);
-    if (!d.admitted) {  // never sent: definitely not applied
-      finish(ctx, id, HistoryOutcome::kFail, Outcome::kRejected, 0);
-      return;
-    }
-    if (d.delay > Duration::zero()) {  // leaky_queue: it leaves in its turn
-      ctx.set_timer(d.delay, kit::timer_tag(Timer::kThrottle, id));
-      return;
-    }
+  // The client's own limit (the final read-back is not limited).
+  const kit::ClientThrottle::Verdict v =
+      final_read ? kit::ClientThrottle::Verdict{} : throttle_.check(ctx, op.req.key);
+  if (v.refused) {  // never sent: definitely not applied
+    finish(ctx, id, HistoryOutcome::kFail, Outcome::kRejected, 0);
+  } else if (v.delay > Duration::zero()) {  // leaky_queue: it leaves in its turn
+    ctx.set_timer(v.delay, kit::timer_tag(Timer::kThrottle, id));
+  } else {
+    begin_call(ctx, id);
   }
-  begin_call(ctx, id);
 }
 
 void KvClient::begin_call(Context& ctx, uint64_t id) {

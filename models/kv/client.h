@@ -38,14 +38,13 @@
 #pragma once
 
 #include <map>
-#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "models/kit/rate_limit.h"
+#include "models/kit/client_throttle.h"
 #include "models/kit/rpc_client.h"
 #include "models/kit/trace_feed.h"
 #include "models/kit/workload.h"
@@ -181,8 +180,7 @@ class KvClient final : public Model, private kit::CallHost {
   uint64_t next_write_ = 1;
   Symbol op_symbols_[4];
   Symbol m_read_back_, m_cas_failed_, m_values_exhausted_, m_sibling_reads_, m_siblings_read_;
-  std::unique_ptr<kit::RateLimiter> limiter_;  // null: no limit of its own
-  Symbol m_allowed_, m_rejected_;
+  kit::ClientThrottle throttle_;
 };
 
 }  // namespace dsim::kv

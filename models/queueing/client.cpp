@@ -16,12 +16,7 @@ Client::Config Client::parse(ParamReader& r) {
   read_keys(r, c);
   c.request_bytes = r.size("request_size", c.request_bytes, "size of a request on the wire");
   read_trace(r, c);
-  kit::read_rate_limit(r, c.rate_limit);
-  if (c.rate_limit.scope == kit::RateLimitPolicy::Scope::kPerClient && !r.doc_mode()) {
-    r.error("rate_limit",
-            "per_client: a client's limit is its own already (scope global: the "
-            "node's requests; per_key: each key's)");
-  }
+  kit::read_client_rate_limit(r, c.rate_limit);
   return c;
 }
 
@@ -57,10 +52,7 @@ void Client::declare(const Config& c, MetricDecls& d) {
   for (const auto& [op, weight] : c.ops)
     d.operation(op);
   kit::RpcClient::declare(d);
-  if (c.rate_limit.enabled()) {
-    for (const std::string_view n : kit::kRateLimitCounters)
-      d.counter(n);
-  }
+  kit::ClientThrottle::declare(c.rate_limit, d);
 }
 
 void Client::on_start(Context& ctx) {
@@ -69,11 +61,7 @@ void Client::on_start(Context& ctx) {
   for (const auto& [name, w] : config_.ops)
     op_symbols_.push_back(ctx.intern(name));
   if (config_.keys) keys_.emplace(*config_.keys, 0);
-  if (config_.rate_limit.enabled()) {
-    limiter_ = std::make_unique<kit::RateLimiter>(config_.rate_limit);
-    m_allowed_ = ctx.intern(kit::kRateLimitCounters[0]);
-    m_rejected_ = ctx.intern(kit::kRateLimitCounters[1]);
-  }
+  throttle_.start(ctx, config_.rate_limit);
   rpc_.start(ctx, targets, 0);
   if (targets.empty()) return;
   if (config_.trace) {
@@ -110,19 +98,14 @@ void Client::send_op(Context& ctx, Symbol op, uint64_t user, uint64_t key) {
   const uint64_t handle = next_handle_++;
   const OpToken token = ctx.record().begin_op(op);
   pending_.emplace(handle, Pending{token, op, user, key});
-  if (limiter_) {
-    const kit::RateDecision d = limiter_->admit(ctx.monotonic(), key);
-    ctx.record().count(d.admitted ? m_allowed_ : m_rejected_);
-    if (!d.admitted) {  // refused by the client's own limit: never sent
-      finish(ctx, handle, Outcome::kRejected);
-      return;
-    }
-    if (d.delay > Duration::zero()) {  // leaky_queue: it leaves in its turn
-      ctx.set_timer(d.delay, kit::timer_tag(Timer::kThrottle, handle));
-      return;
-    }
+  const kit::ClientThrottle::Verdict v = throttle_.check(ctx, key);
+  if (v.refused) {  // by the client's own limit: never sent
+    finish(ctx, handle, Outcome::kRejected);
+  } else if (v.delay > Duration::zero()) {  // leaky_queue: it leaves in its turn
+    ctx.set_timer(v.delay, kit::timer_tag(Timer::kThrottle, handle));
+  } else {
+    begin_call(ctx, handle);
   }
-  begin_call(ctx, handle);
 }
 
 void Client::begin_call(Context& ctx, uint64_t handle) {

@@ -20,13 +20,12 @@
 
 #include <array>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "models/kit/rate_limit.h"
+#include "models/kit/client_throttle.h"
 #include "models/kit/rpc_client.h"
 #include "models/kit/trace_feed.h"
 #include "models/kit/workload.h"
@@ -101,8 +100,7 @@ class Client final : public Model, private kit::CallHost {
   std::array<Symbol, 3> trace_symbols_{};  // by kit::TraceOp
   std::map<uint64_t, Pending> pending_;    // by handle
   uint64_t next_handle_ = 1;
-  std::unique_ptr<kit::RateLimiter> limiter_;  // null: no limit of its own
-  Symbol m_allowed_, m_rejected_;
+  kit::ClientThrottle throttle_;
 };
 
 }  // namespace dsim::queueing

@@ -377,10 +377,7 @@ void Service::start_call(Context& ctx, uint64_t id, Visit& v, const Call& call, 
   }
   const auto group = static_cast<uint32_t>(order_[call.edge].size());
   const uint32_t k = call.fanout == 0 ? group : std::min(call.fanout, group);
-  leg = Leg{};
-  leg.need = call.wait == 0 ? k : std::min(call.wait, k);
-  leg.done = false;
-  leg.began = ctx.now();
+  leg = Leg::open(call, k, ctx.now());
   if (k == 0) {  // an empty group: the call fails at once
     leg_over(ctx, id, v, call, false);
     return;

@@ -34,6 +34,7 @@
 // from the end users' rows.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -122,6 +123,15 @@ class Service final : public Model, private ratelimit::GateHost {
     };
     std::vector<Shard> shards;
     std::vector<uint32_t> sub_shard;
+
+    /// A leg calling k nodes (or shards) of `call`, from `now`: it needs `wait` of them.
+    static Leg open(const Call& call, uint32_t k, SimTime now) {
+      Leg leg;
+      leg.need = call.wait == 0 ? k : std::min(call.wait, k);
+      leg.done = false;
+      leg.began = now;
+      return leg;
+    }
   };
   struct Visit {  // one request this node is serving
     queueing::Request request;

@@ -23,10 +23,7 @@ void Service::start_sharded(Context& ctx, uint64_t id, const Call& call, Leg& le
   std::vector<size_t>& order = shard_order_[call.edge];
   const auto shards = static_cast<uint32_t>(order.size());
   const uint32_t k = call.fanout == 0 ? shards : std::min(call.fanout, shards);
-  leg = Leg{};
-  leg.need = call.wait == 0 ? k : std::min(call.wait, k);
-  leg.done = false;
-  leg.began = ctx.now();
+  leg = Leg::open(call, k, ctx.now());
   if (k == 0) {  // an empty group: the call fails at once
     leg_over(ctx, id, visits_.at(id), call, false);
     return;
