@@ -53,8 +53,11 @@ void read_tie(ParamReader& r, Call& c) {
                            "advice: twice the mean network delay, so two idle nodes do not "
                            "both begin)");
   if (!c.tied || r.doc_mode()) return;
-  if (c.fanout != 1 || c.replicas != 1)
-    r.error("tied", "ties a call to one node (fanout: 1, replicas: 1), not a fan-out");
+  if (c.fanout != 1 && c.replicas == 1) {
+    r.error("tied",
+            "ties a call to one node (fanout: 1), or each shard's call of a fan-out to "
+            "shards of replicas (replicas: r), not a fan-out to single nodes");
+  }
   if (c.hedged()) r.error("tied", "a call is hedged or tied, not both");
   if (r.env().model_of(c.to) == "load_balancer") {
     r.error("tied",

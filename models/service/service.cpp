@@ -13,7 +13,6 @@
 namespace dsim::service {
 
 namespace {
-constexpr int kEdgeBits = 8;  // a hedge timer's value: the visit, then the edge
 // Latencies an edge keeps for its hedging percentile, and how often it recomputes it.
 constexpr size_t kRecentLatencies = 1000;
 constexpr size_t kPercentileEvery = 100;
@@ -416,8 +415,13 @@ void Service::start_tied(Context& ctx, uint64_t id, const Call& call, Leg& leg) 
 // The tie delay of the call on `edge` of visit `id` is over: its second copy goes, unless
 // the first has been answered.
 void Service::send_tie(Context& ctx, uint64_t id, size_t edge) {
-  if (const Leg* leg = open_leg(id, edge))
+  const Leg* leg = open_leg(id, edge);
+  if (!leg) return;
+  if (edges_[edge]->replicas > 1) {
+    tie_shards(ctx, id, *edges_[edge]);
+  } else {
     admit_call(ctx, *edges_[edge], call_handle(id, 1), leg->tied[1]);
+  }
 }
 
 // The leg of visit `id`'s current step that calls on `edge`, while it waits for answers;
@@ -571,6 +575,10 @@ void Service::send_request(Context& ctx, size_t edge, uint64_t handle,
   if ((handle & ((1u << kSubCallBits) - 1)) == 0 && leg && leg->first == kNoNode) leg->first = to;
   const Symbol op = call.op.empty() ? v.request.op : edge_op_[edge];
   const queueing::Request req{header, op, static_cast<uint32_t>(call.request_bytes), v.request.key};
+  if (leg && call.tied && call.replicas > 1) {
+    send_shard_tied(ctx, edge, handle, req, *leg, to);
+    return;
+  }
   if (leg && leg->tied[0] != kit::kNoCandidate) {
     // Each copy names the other's node; the tie is this visit's call on this edge.
     const size_t other = leg->tied[(handle & 1) == 0 ? 1 : 0];

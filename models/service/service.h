@@ -104,6 +104,7 @@ class Service final : public Model, private ratelimit::GateHost {
   // the edge; edge e's calls: kind 4 + e; the rate limit's: the last kind.
   enum class Timer : uint8_t { kWork, kHedge, kBulkhead, kTie, kRateLimit = 255 };
   static constexpr uint8_t kFirstEdgeTimer = 4;
+  static constexpr int kEdgeBits = 8;  // a hedge or tie timer's value: the visit, then the edge
   static constexpr size_t kNoWorker = ~size_t{0};
   struct Leg {  // one call of the current step
     uint32_t sent = 0, ok = 0, failed = 0, need = 0;
@@ -117,9 +118,10 @@ class Service final : public Model, private ratelimit::GateHost {
     // and per sub-call the index in `shards` of the shard it went to.
     struct Shard {
       uint32_t shard = 0;
-      uint32_t first = 0;  // the replica asked first
-      uint32_t out = 0;    // its copies not yet over
-      bool done = false;   // answered, or every copy failed
+      uint32_t first = 0;   // the replica asked first
+      uint32_t second = 0;  // tied: the replica of the second copy
+      uint32_t out = 0;     // its copies not yet over
+      bool done = false;    // answered, or every copy failed
     };
     std::vector<Shard> shards;
     std::vector<uint32_t> sub_shard;
@@ -186,6 +188,11 @@ class Service final : public Model, private ratelimit::GateHost {
   void start_sharded(Context& ctx, uint64_t id, const Call& call, Leg& leg);
   void settle_shard(Context& ctx, uint64_t id, Visit& v, const Call& call, uint32_t sub, bool ok);
   void hedge_shards(Context& ctx, uint64_t id, const Call& call);
+  /// Tied: the second copies, to each shard's other replica, of the shards still unanswered.
+  void tie_shards(Context& ctx, uint64_t id, const Call& call);
+  /// Sends copy `sub` of a tied call to shards as a TiedRequest naming its peer's node.
+  void send_shard_tied(Context& ctx, size_t edge, uint64_t handle, const queueing::Request& req,
+                       const Leg& leg, NodeId to);
   /// Drops sub-call `sub` of the visit's call on `call`'s edge, if it is still out; returns
   /// the waiting call its bulkhead place goes to, for the caller to grant.
   std::optional<uint64_t> cancel_sub(Context& ctx, uint64_t id, const Call& call, uint32_t sub);

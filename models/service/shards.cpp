@@ -6,7 +6,9 @@
 // Barroso, CACM 2013: "issue the same request to multiple replicas and use the results
 // from whichever replica responds first") sends, for every shard still unanswered after
 // `hedge_after` (or the percentile of the edge's recent shard answers), a copy to another
-// replica of that shard, up to `hedges` rounds.
+// replica of that shard, up to `hedges` rounds. Tied requests send each shard's call to two
+// of its replicas, the second copy `tie_delay` after the first, each naming the other's
+// node: the replica that begins one first has the other dropped (queueing::TiedRequest).
 #include "models/service/service.h"
 
 #include "sim/core/assert.h"
@@ -17,6 +19,8 @@ namespace {
 uint64_t sub_handle(uint64_t visit, uint32_t sub) {
   return (visit << kSubCallBits) | sub;
 }
+// Marks the ties of shards' copies apart from those of calls to single nodes (service.cpp).
+constexpr uint64_t kShardTie = uint64_t{1} << 63;
 }  // namespace
 
 void Service::start_sharded(Context& ctx, uint64_t id, const Call& call, Leg& leg) {
@@ -32,14 +36,53 @@ void Service::start_sharded(Context& ctx, uint64_t id, const Call& call, Leg& le
   leg.shards.reserve(k);
   for (uint32_t j = 0; j < k; ++j) {
     const auto replica = ctx.rng().below(call.replicas);
+    uint32_t second = replica;
+    if (call.tied) {  // another replica
+      second = ctx.rng().below(call.replicas - 1);
+      if (second >= replica) ++second;
+    }
     const auto shard = static_cast<uint32_t>(order[j]);
-    leg.shards.push_back(Leg::Shard{shard, replica, 1, false});
+    // A tied shard counts its second copy from the start: the first failing does not end it.
+    leg.shards.push_back(Leg::Shard{shard, replica, second, call.tied ? 2u : 1u, false});
     leg.sub_shard.push_back(j);
     ++leg.sent;
     admit_call(ctx, call, sub_handle(id, j), size_t{shard} * call.replicas + replica);
     if (!visits_.count(id) || leg.done) return;
   }
   if (call.hedged()) arm_hedge(ctx, id, call);
+  if (!call.tied) return;
+  if (call.tie_delay > Duration::zero()) {
+    ctx.set_timer(call.tie_delay, kit::timer_tag(Timer::kTie, (id << kEdgeBits) | call.edge));
+  } else {
+    tie_shards(ctx, id, call);
+  }
+}
+
+void Service::tie_shards(Context& ctx, uint64_t id, const Call& call) {
+  Visit& v = visits_.at(id);
+  Leg& leg = leg_of(v, call.edge);
+  for (uint32_t at = 0; at < leg.shards.size(); ++at) {
+    if (leg.shards[at].done) continue;  // answered already (its count of copies is moot)
+    const uint32_t sub = leg.sent++;
+    leg.sub_shard.push_back(at);
+    const Leg::Shard& shard = leg.shards[at];
+    admit_call(ctx, call, sub_handle(id, sub), size_t{shard.shard} * call.replicas + shard.second);
+    if (!visits_.count(id) || leg.done) return;
+  }
+}
+
+void Service::send_shard_tied(Context& ctx, size_t edge, uint64_t handle,
+                              const queueing::Request& req, const Leg& leg, NodeId to) {
+  const Call& call = *edges_[edge];
+  const auto sub = static_cast<uint32_t>(handle & kMaxFanout);
+  const uint32_t at = leg.sub_shard.at(sub);
+  const Leg::Shard& shard = leg.shards[at];
+  const uint32_t peer = sub < leg.shards.size() ? shard.second : shard.first;
+  const NodeId peer_node = rpc_of(edge).targets()[size_t{shard.shard} * call.replicas + peer];
+  // The tie, unique among this node's: the visit, the edge, and the shard's place in the call.
+  const uint64_t visit = handle >> kSubCallBits;
+  const uint64_t tie = kShardTie | ((visit << kEdgeBits | edge) << kSubCallBits | at);
+  ctx.send(to, queueing::TiedRequest{req, tie, peer_node});
 }
 
 // Copy `sub` of the visit's sharded call is over: answered (ok) or failed every attempt.

@@ -122,3 +122,39 @@ TEST_CASE("service: a fan-out to shards waits for `wait` shards, not for copies"
   CHECK(f.ctx.sent_of<queueing::Cancel>().size() == 1);
   CHECK(f.ctx.pending().empty());
 }
+
+TEST_CASE("service: a tied fan-out to shards sends each shard's call to two of its replicas") {
+  Fixture f;
+  auto cfg = sharded(Duration::zero());
+  cfg.plan.steps[0].calls[0].tied = true;
+  cfg.plan.steps[0].calls[0].tie_delay = ms(1);
+  Service s(cfg);
+  s.on_start(f.ctx);
+  f.request(s);
+  auto tied = f.ctx.sent_of<queueing::TiedRequest>();
+  REQUIRE(tied.size() == 3);  // the first copies, each naming its shard's other replica
+  for (const auto& [to, t] : tied) {
+    CHECK(shard_of(t.peer) == shard_of(to));
+    CHECK(t.peer != to);
+  }
+  f.ctx.deliver(s, tied[0].first, Response{tied[0].second.req.call.id, true, 10});
+  REQUIRE(f.ctx.fire_next(s));  // the tie delay: second copies for the two shards still out
+  CHECK(f.ctx.now() == SimTime::zero() + ms(1));
+  tied = f.ctx.sent_of<queueing::TiedRequest>();
+  REQUIRE(tied.size() == 5);
+  for (size_t i = 3; i < 5; ++i) {
+    const auto& first = tied[i - 2];  // shards 1 and 2's first copies
+    CHECK(tied[i].first == first.second.peer);
+    CHECK(tied[i].second.peer == first.first);
+    CHECK(tied[i].second.tie == first.second.tie);  // one tie per shard
+  }
+  CHECK(tied[1].second.tie != tied[2].second.tie);
+  // The first copy of shard 1 is refused: its second copy may still answer.
+  f.ctx.deliver(s, tied[1].first, Response{tied[1].second.req.call.id, false, 10});
+  CHECK(f.ctx.sent_of<Response>().empty());
+  f.ctx.deliver(s, tied[3].first, Response{tied[3].second.req.call.id, true, 10});
+  f.ctx.deliver(s, tied[4].first, Response{tied[4].second.req.call.id, true, 10});
+  REQUIRE(f.ctx.sent_of<Response>().size() == 1);
+  CHECK(f.ctx.sent_of<Response>()[0].second.accepted);
+  s.check_invariants();
+}
