@@ -100,9 +100,17 @@ void Service::settle_shard(Context& ctx, uint64_t id, Visit& v, const Call& call
     shard.done = true;
     ++leg.ok;
     observe_latency(call.edge, ctx.now() - leg.began);  // hedge_after: pNN is per shard
-    for (uint32_t other = 0; other < leg.sub_shard.size(); ++other) {
-      if (other == sub || leg.sub_shard[other] != at) continue;
+    // The shard's other copies still out, if any: its first (sub `at`), and hedges or tied
+    // second copies, numbered after every shard's first.
+    const auto drop = [&](uint32_t other) {
+      if (other == sub || leg.sub_shard[other] != at) return;
       if (const auto next = cancel_sub(ctx, id, call, other)) granted.push_back(*next);
+    };
+    if (shard.out > 0) {
+      drop(at);
+      for (auto other = static_cast<uint32_t>(leg.shards.size()); other < leg.sub_shard.size();
+           ++other)
+        drop(other);
     }
   } else if (shard.out == 0) {
     shard.done = true;
