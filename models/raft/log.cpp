@@ -151,14 +151,14 @@ bool LogStore::save_hard_state(DurableStore& disk, uint64_t term, NodeId vote) {
   std::string v;
   put_u64(v, term);
   put_u64(v, vote);
-  return disk.write(kHardState, std::move(v));
+  return disk.write(kHardState, std::move(v), 0, DiskWrite::kMetadata);
 }
 
 bool LogStore::append(DurableStore& disk, uint64_t first, std::span<const Entry> entries) {
   if (entries.empty()) return true;
   auto [v, bytes] = encode_segment(entries);
   const std::string key = segment_key(first);
-  if (!disk.write(key, std::move(v), bytes + key.size())) return false;
+  if (!disk.write(key, std::move(v), bytes + key.size(), DiskWrite::kLog)) return false;
   segments_[first] = first + entries.size() - 1;
   return true;
 }
@@ -187,10 +187,11 @@ uint64_t LogStore::truncate_from(DurableStore& disk, uint64_t from, const RaftLo
   const uint64_t kept_first = std::max(first, log.base_index() + 1);
   if (kept_first != first) {
     // Entries below the base are compacted: the segment is rewritten from the base on.
-    if (!disk.write(segment_key(kept_first), std::move(v), bytes + 24)) return last;
+    if (!disk.write(segment_key(kept_first), std::move(v), bytes + 24, DiskWrite::kLog))
+      return last;
     disk.erase(segment_key(first));
     segments_.erase(it);
-  } else if (!disk.write(segment_key(first), std::move(v), bytes + 24)) {
+  } else if (!disk.write(segment_key(first), std::move(v), bytes + 24, DiskWrite::kLog)) {
     return last;
   } else {
     segments_.erase(it);
@@ -208,7 +209,7 @@ bool LogStore::save_snapshot(DurableStore& disk, uint64_t index, uint64_t term, 
   put_u64(v, base_index);
   put_u64(v, base_term);
   v += state;
-  return disk.write(kSnapshot, std::move(v));
+  return disk.write(kSnapshot, std::move(v), 0, DiskWrite::kSnapshot);
 }
 
 void LogStore::compact(DurableStore& disk, uint64_t base) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 namespace dsim {
@@ -27,10 +28,11 @@ int64_t sample_signed_ns(const Distribution& d, Rng& rng) {
 bool ClockSpec::is_ideal() const {
   return offset.kind() == Distribution::Kind::kConstant && offset.mean() == 0 &&
          drift_ppm.kind() == Distribution::Kind::kConstant && drift_ppm.mean() == 0 &&
-         wobble_amplitude == Duration::zero() && sync_period == Duration::zero() && steps.empty();
+         wobble_amplitude == Duration::zero() && sync_period == Duration::zero() && steps.empty() &&
+         timer_jitter.kind() == Distribution::Kind::kConstant && timer_jitter.mean() == 0;
 }
 
-NodeClock::NodeClock(const ClockSpec& spec, Rng rng) {
+NodeClock::NodeClock(const ClockSpec& spec, Rng rng, Rng jitter_rng) {
   // Draw order is fixed: offset, drift, wobble phase, sync phase.
   offset_ = sample_signed_ns(spec.offset, rng);
   const double ppm = std::clamp(spec.drift_ppm.sample(rng), -kMaxDriftPpm, kMaxDriftPpm);
@@ -47,6 +49,17 @@ NodeClock::NodeClock(const ClockSpec& spec, Rng rng) {
   }
   if (!spec.steps.empty()) steps_ = &spec.steps;
   rng_ = rng;
+  if (spec.timer_jitter.kind() != Distribution::Kind::kConstant || spec.timer_jitter.mean() != 0) {
+    jitter_ = &spec.timer_jitter;
+    jitter_rng_ = jitter_rng;
+  }
+}
+
+Duration NodeClock::timer_wait(Duration local) {
+  if (!jitter_) return local;
+  const int64_t late = std::max<int64_t>(0, jitter_->sample_duration(*jitter_rng_).ns());
+  if (local.ns() > std::numeric_limits<int64_t>::max() - late) return Duration::max();
+  return Duration::from_ns(local.ns() + late);
 }
 
 int64_t NodeClock::scaled(int64_t dt) const {

@@ -39,8 +39,12 @@ struct ClockSpec {
     Duration by;
   };
   std::vector<Step> steps;  ///< scheduled jumps of the wall clock, in time order (shared)
+  /// How late a timer fires past its due time on the oscillator (scheduling latency, timer
+  /// slack), drawn anew for every timer set; non-negative.
+  Distribution timer_jitter = Distribution::constant(0).with_dim(Distribution::Dim::kTime);
 
-  /// True when the clock is just true time (no offset, drift, wobble, sync or steps).
+  /// True when the clock is just true time (no offset, drift, wobble, sync, steps or
+  /// timer jitter).
   bool is_ideal() const;
 };
 
@@ -50,8 +54,9 @@ inline constexpr double kMaxDriftPpm = 500'000;
 class NodeClock {
  public:
   NodeClock() = default;  ///< an ideal clock
-  /// A clock set up from `spec`, drawing its initial offset, drift and phases from `rng`.
-  NodeClock(const ClockSpec& spec, Rng rng);
+  /// A clock set up from `spec`, drawing its initial offset, drift and phases from `rng`,
+  /// and its timers' jitter from `jitter_rng`.
+  NodeClock(const ClockSpec& spec, Rng rng, Rng jitter_rng);
   NodeClock(const NodeClock&) = default;
   NodeClock& operator=(const NodeClock&) = default;
 
@@ -63,6 +68,10 @@ class NodeClock {
   /// How much true time passes, from t, while the oscillator advances `local` (>= 0):
   /// the smallest D with mono(t + D) - mono(t) >= local.
   Duration true_duration(SimTime t, Duration local) const;
+
+  /// A timer set for `local` of oscillator time fires after this much oscillator time:
+  /// `local` plus a draw of the timer jitter (none for an ideal clock).
+  Duration timer_wait(Duration local);
 
   /// Changes the drift from true time t on.
   void set_drift_ppm(SimTime t, double ppm);
@@ -89,7 +98,9 @@ class NodeClock {
   int64_t next_sync_ = 0;
   const std::vector<ClockSpec::Step>* steps_ = nullptr;  // the group's scheduled steps
   size_t next_step_ = 0;
-  std::optional<Rng> rng_;  // sync errors, drawn in sync order
+  std::optional<Rng> rng_;                // sync errors, drawn in sync order
+  const Distribution* jitter_ = nullptr;  // the group's timer jitter; null: none
+  std::optional<Rng> jitter_rng_;         // its draws, one per timer set
 };
 
 }  // namespace dsim

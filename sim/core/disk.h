@@ -39,6 +39,13 @@
 
 namespace dsim {
 
+/// What a write is, for its cost: a scenario can give each kind its own write and sync
+/// times (`disk.metadata`, `disk.log`, `disk.snapshot`); a kind it does not give costs
+/// what `data` costs. Raft's term and vote are metadata, its entries log, its snapshots
+/// snapshot.
+enum class DiskWrite : uint8_t { kData, kMetadata, kLog, kSnapshot };
+inline constexpr size_t kDiskWriteKinds = 4;
+
 /// A pending disk operation (a sync); see DurableStore::sync().
 struct DiskOpId {
   uint64_t seq = 0;  ///< 1, 2, ... per node, across restarts
@@ -59,12 +66,15 @@ class DurableStore {
   /// Sets `key` to `value`: visible at once, durable after a later sync completes.
   /// `bytes` is its size on disk (0: key + value). False, and nothing written, when the
   /// disk is full.
-  virtual bool write(std::string_view key, std::string value, uint64_t bytes = 0) = 0;
+  virtual bool write(std::string_view key, std::string value, uint64_t bytes = 0,
+                     DiskWrite kind = DiskWrite::kData) = 0;
   /// Removes `key` (a write of its absence; allowed on a full disk). False when there was
   /// no such key.
   virtual bool erase(std::string_view key) = 0;
   /// Makes every write made so far durable; Model::on_disk(ctx, op, tag) is called when
-  /// it is. Syncs complete in the order they were requested.
+  /// it is. Syncs complete in the order they were requested. A sync takes the fsync time
+  /// of each kind of write it covers that has its own costs, one after another (each kind
+  /// its own file), or the data kind's when it covers only data writes or none.
   virtual DiskOpId sync(uint64_t tag = 0) = 0;
   /// Bytes stored (what get() sees).
   virtual uint64_t used_bytes() const = 0;

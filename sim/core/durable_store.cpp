@@ -60,7 +60,25 @@ void NodeDisk::apply_completed_writes() {
   }
 }
 
-bool NodeDisk::write(std::string_view key, std::string value, uint64_t bytes) {
+const Distribution& NodeDisk::write_time(DiskWrite kind) const {
+  const auto& own = spec_->kinds[static_cast<size_t>(kind)];
+  return own ? own->write : spec_->write;
+}
+
+Duration NodeDisk::sync_time() {
+  const uint8_t kinds = unsynced_kinds_;
+  unsynced_kinds_ = 0;
+  if (kinds == 0) return spec_->fsync.sample_duration(rng_);
+  Duration total = Duration::zero();
+  for (size_t k = 0; k < kDiskWriteKinds; ++k) {
+    if (!(kinds & (1u << k))) continue;
+    const auto& own = spec_->kinds[k];
+    total += (own ? own->fsync : spec_->fsync).sample_duration(rng_);
+  }
+  return total;
+}
+
+bool NodeDisk::write(std::string_view key, std::string value, uint64_t bytes, DiskWrite kind) {
   if (bytes == 0) bytes = key.size() + value.size();
   auto it = current_.find(key);
   const uint64_t old = it == current_.end() ? 0 : it->second.bytes;
@@ -69,7 +87,10 @@ bool NodeDisk::write(std::string_view key, std::string value, uint64_t bytes) {
     return false;
   }
   apply_completed_writes();
-  Duration d = spec_->write.sample_duration(rng_);
+  Duration d = write_time(kind).sample_duration(rng_);
+  // Data writes, and kinds without costs of their own, share the data sync.
+  const size_t k = static_cast<size_t>(kind);
+  unsynced_kinds_ |= static_cast<uint8_t>(1u << (spec_->kinds[k] ? k : 0));
   if (spec_->bandwidth_bytes_per_s > 0) {
     d += Duration::from_ns(
         std::llround(std::ceil(static_cast<double>(bytes) * 1e9 / spec_->bandwidth_bytes_per_s)));
@@ -107,7 +128,7 @@ bool NodeDisk::erase(std::string_view key) {
 DiskOpId NodeDisk::sync(uint64_t tag) {
   apply_completed_writes();
   const DiskOpId id{next_seq_++};
-  const SimTime done = occupy(scale(spec_->fsync.sample_duration(rng_), factor()));
+  const SimTime done = occupy(scale(sync_time(), factor()));
   device_ops_.push_back(Op{Op::Kind::kSync, {}, {}, 0, done, id.seq, tag});
   ++counters_.syncs;
   if (scheduler_) scheduler_->schedule_disk(node_, done);
@@ -134,6 +155,7 @@ void NodeDisk::crash() {
     }
   }
   device_ops_.clear();
+  unsynced_kinds_ = 0;
   current_ = durable_;
   used_ = 0;
   for (const auto& [k, e] : current_)

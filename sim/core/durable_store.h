@@ -3,6 +3,7 @@
 // its disk is slow) and what a crash keeps.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -22,6 +23,14 @@ struct DiskSpec {
   Distribution write = Distribution::constant(20e3).with_dim(Distribution::Dim::kTime);
   /// Device time of one sync, after the writes ahead of it.
   Distribution fsync = Distribution::constant(1e6).with_dim(Distribution::Dim::kTime);
+  /// The costs of a kind of write (DiskWrite) that has its own.
+  struct KindCost {
+    Distribution write;
+    Distribution fsync;
+  };
+  /// By DiskWrite; none: the kind costs what data costs (`write`, `fsync`). Index 0 (data)
+  /// is always none.
+  std::array<std::optional<KindCost>, kDiskWriteKinds> kinds;
   double bandwidth_bytes_per_s = 0;  ///< 0: unlimited
   uint64_t capacity_bytes = 0;       ///< 0: unlimited
   /// On a crash, lose writes no completed sync covered (true), or only those still in
@@ -46,7 +55,8 @@ class NodeDisk final : public DurableStore {
   std::optional<std::string_view> get(std::string_view key) const override;
   void for_each(std::string_view prefix,
                 const std::function<void(std::string_view, std::string_view)>& fn) const override;
-  bool write(std::string_view key, std::string value, uint64_t bytes = 0) override;
+  bool write(std::string_view key, std::string value, uint64_t bytes = 0,
+             DiskWrite kind = DiskWrite::kData) override;
   bool erase(std::string_view key) override;
   DiskOpId sync(uint64_t tag = 0) override;
   uint64_t used_bytes() const override { return used_; }
@@ -100,8 +110,14 @@ class NodeDisk final : public DurableStore {
   static void apply(std::map<std::string, Entry, std::less<>>& to, const Op& op);
   void apply_completed_writes();  // lose_unsynced == false: writes done by now are durable
 
+  // The write and fsync times of a kind of write.
+  const Distribution& write_time(DiskWrite kind) const;
+  // The device time of a sync covering the kinds written since the last one.
+  Duration sync_time();
+
   const DiskSpec* spec_;
   Rng rng_;
+  uint8_t unsynced_kinds_ = 0;  // bit per DiskWrite with its own costs, written since a sync
   NodeId node_;
   DiskScheduler* scheduler_;
   const SimTime* now_;

@@ -319,6 +319,7 @@ TimerId Engine::set_timer(NodeId node, Duration after, TimerTag tag) {
   if (clocks_.empty()) {
     t.local_due = saturating_add(now_, after).ns();  // an ideal oscillator: true time
   } else {
+    after = clocks_[node].timer_wait(after);
     t.local_due = clocks_[node].mono(now_) + after.ns();
     real = clocks_[node].true_duration(now_, after);
   }
@@ -644,7 +645,8 @@ RunStats Engine::run() {
     clocks_.resize(nodes_.size());
     for (NodeId id = 0; id < nodes_.size(); ++id) {
       if (const ClockSpec* spec = group_clocks_[nodes_[id].group].get())
-        clocks_[id] = NodeClock(*spec, Rng(config_.seed, stream_id("clock", id)));
+        clocks_[id] = NodeClock(*spec, Rng(config_.seed, stream_id("clock", id)),
+                                Rng(config_.seed, stream_id("timer_jitter", id)));
     }
   }
   if (halted_ || !start_nodes()) {

@@ -556,6 +556,27 @@ void read_placement(ParamReader& g, const ScenarioSpec& spec, GroupSpec& group) 
 }
 
 // The keys of a group's `disk:` map.
+// Costs of their own for the kinds of writes models name (DiskWrite): each kind given
+// here, with `write` and `fsync` defaulting to the disk's.
+void read_disk_kinds(ParamReader& d, DiskSpec& disk) {
+  constexpr std::pair<const char*, DiskWrite> kKinds[] = {{"metadata", DiskWrite::kMetadata},
+                                                          {"log", DiskWrite::kLog},
+                                                          {"snapshot", DiskWrite::kSnapshot}};
+  for (const auto& [name, kind] : kKinds) {
+    auto& own = disk.kinds[static_cast<size_t>(kind)];
+    if (!d.has(name)) continue;
+    ParamReader k = d.map(name,
+                          "costs of this kind of write (Raft: metadata = term and vote, "
+                          "log = entries, snapshot = snapshots); default: the disk's");
+    const DiskSpec::KindCost base = own ? *own : DiskSpec::KindCost{disk.write, disk.fsync};
+    own = DiskSpec::KindCost{
+        k.distribution("write", base.write, "device time of one such write"),
+        k.distribution("fsync", base.fsync, "device time of a sync covering such writes")};
+    k.finish();
+    d.adopt(name, k);
+  }
+}
+
 void read_disk(ParamReader& d, DiskSpec& disk) {
   disk.write = d.distribution("write", disk.write, "device time of one write");
   disk.fsync = d.distribution("fsync", disk.fsync, "device time of one sync");
@@ -576,6 +597,7 @@ void read_disk(ParamReader& d, DiskSpec& disk) {
   disk.lose_unsynced = d.boolean("lose_unsynced", disk.lose_unsynced,
                                  "a crash loses writes no completed sync covered (false: only "
                                  "writes still in flight)");
+  read_disk_kinds(d, disk);
 }
 
 }  // namespace
@@ -596,14 +618,33 @@ void read_network(ParamReader& top, ScenarioSpec& spec) {
   top.adopt("network", net);
 }
 
+// `profile: server` sets the oscillator drift and the timer jitter of a commodity server;
+// keys given beside it override either. `ideal` sets both back to none.
+void apply_clock_profile(ParamReader& r, ClockSpec& c) {
+  const std::string profile =
+      r.choice("profile", "ideal", {"ideal", "server"},
+               "sets drift_ppm and timer_jitter: ideal (none) or server (drift uniform(-15, 15) "
+               "ppm, timers up to 50us late)");
+  if (profile == "ideal") {
+    c.drift_ppm = Distribution::constant(0);
+    c.timer_jitter = kZeroTime;
+    return;
+  }
+  // NTP (RFC 5905) assumes a computer's oscillator within 15 ppm of true frequency; Linux
+  // lets a timer fire up to its default timer slack, 50 us, late.
+  c.drift_ppm = Distribution::uniform(-15, 15);
+  c.timer_jitter = Distribution::uniform(0, 50e3).with_dim(Distribution::Dim::kTime);
+}
+
 ClockSpec read_clock(ParamReader& parent, const ClockSpec& def, const std::string& help) {
   ParamReader r = parent.map("clock", help);
   ClockSpec c = def;
+  if (r.has("profile")) apply_clock_profile(r, c);
   c.offset = r.distribution("offset", def.offset,
                             "initial offset of the wall clock from true time (may be negative), "
                             "drawn per node",
                             Distribution::Dim::kTime, true);
-  c.drift_ppm = r.distribution("drift_ppm", def.drift_ppm,
+  c.drift_ppm = r.distribution("drift_ppm", c.drift_ppm,
                                "oscillator drift in parts per million (+: fast), drawn per node",
                                Distribution::Dim::kNumber);
   c.wobble_amplitude = r.duration("wobble_amplitude", def.wobble_amplitude,
@@ -614,6 +655,10 @@ ClockSpec read_clock(ParamReader& parent, const ClockSpec& def, const std::strin
       r.duration("sync_period", def.sync_period, "NTP-like sync every this long (0: never)");
   c.sync_error = r.duration("sync_error", def.sync_error,
                             "after a sync the clock is within +-this of true time");
+  c.timer_jitter = r.distribution("timer_jitter", c.timer_jitter,
+                                  "how late each timer fires past its due time (scheduling "
+                                  "latency), drawn per timer",
+                                  Distribution::Dim::kTime);
   if (const ParamNode* steps =
           r.raw("steps", "list", "jumps of the wall clock: [{at: 10s, by: -2s}, ...]")) {
     c.steps.clear();
@@ -641,6 +686,7 @@ ClockSpec read_clock(ParamReader& parent, const ClockSpec& def, const std::strin
     r.error("drift_ppm",
             "must stay within +-" + std::to_string(static_cast<int64_t>(kMaxDriftPpm)) + " ppm");
   }
+  if (c.timer_jitter.min_value() < 0) r.error("timer_jitter", "a timer cannot fire early");
   if (c.sync_period > Duration::zero() && c.sync_error >= c.sync_period) {
     r.error("sync_error", "must be smaller than sync_period");
   }

@@ -29,7 +29,7 @@ TEST_CASE("clock: drift and steps are exact integer arithmetic") {
   ClockSpec spec;
   spec.offset = constant_time(ms(5));
   spec.drift_ppm = Distribution::constant(100);  // 100 ppm fast
-  NodeClock c(spec, Rng(1, 1));
+  NodeClock c(spec, Rng(1, 1), Rng(2, 1));
   CHECK(c.mono(at(seconds(10))) == 10'001'000'000);  // 10 s + 100 ppm = 1 ms more
   CHECK(c.wall(at(seconds(10))) == at(ms(10'006)));  // + the 5 ms offset
   c.step(at(seconds(10)), -seconds(2));
@@ -53,7 +53,7 @@ TEST_CASE("clock: drift and steps are exact integer arithmetic") {
 TEST_CASE("clock: scheduled steps apply at their time, sync keeps the error bounded") {
   ClockSpec spec;
   spec.steps = {{at(seconds(3)), seconds(1)}};
-  NodeClock c(spec, Rng(1, 2));
+  NodeClock c(spec, Rng(1, 2), Rng(2, 2));
   CHECK(c.wall(at(seconds(2))) == at(seconds(2)));
   CHECK(c.wall(at(seconds(3))) == at(seconds(4)));
 
@@ -62,7 +62,7 @@ TEST_CASE("clock: scheduled steps apply at their time, sync keeps the error boun
   synced.drift_ppm = Distribution::constant(1000);
   synced.sync_period = seconds(10);
   synced.sync_error = ms(2);
-  NodeClock s(synced, Rng(1, 3));
+  NodeClock s(synced, Rng(1, 3), Rng(2, 3));
   CHECK(s.skew(at(Duration::zero())) == seconds(1));
   // After the first sync (within the first 10 s), the skew is the sync error plus the
   // drift accumulated since: at most 2 ms + 1000 ppm * 10 s = 12 ms.
@@ -77,7 +77,7 @@ TEST_CASE("clock: wobble oscillates within its amplitude") {
   ClockSpec spec;
   spec.wobble_amplitude = ms(3);
   spec.wobble_period = seconds(4);
-  NodeClock c(spec, Rng(1, 4));
+  NodeClock c(spec, Rng(1, 4), Rng(2, 4));
   int64_t lo = 0, hi = 0;
   for (int t = 0; t < 400; ++t) {
     const int64_t skew = c.skew(at(ms(10 * t))).ns();
@@ -166,6 +166,82 @@ TEST_CASE("timers follow the node's oscillator, and are rescheduled when its dri
   REQUIRE(!log2.fired.empty());
   // 1 s at rate 1, then the remaining 1 s local at +50%: 2/3 s, rounded up.
   CHECK(log2.fired[0].first == at(ms(1000) + nanoseconds(666'666'667)));
+}
+
+TEST_CASE("timer jitter: each timer fires late by its own draw, never early") {
+  ClockSpec spec;
+  spec.timer_jitter = Distribution::uniform(0, 50e3).with_dim(Distribution::Dim::kTime);
+  CHECK_FALSE(spec.is_ideal());
+  NodeClock c(spec, Rng(1, 5), Rng(2, 5));
+  Duration lo = Duration::max(), hi = Duration::zero();
+  for (int i = 0; i < 10'000; ++i) {
+    const Duration late = c.timer_wait(ms(150)) - ms(150);
+    lo = std::min(lo, late);
+    hi = std::max(hi, late);
+  }
+  CHECK(lo >= Duration::zero());
+  CHECK(lo < microseconds(1));  // 10,000 draws reach within 0.01% of each end
+  CHECK(hi <= microseconds(50));
+  CHECK(hi > microseconds(49));
+  NodeClock ideal(ClockSpec{}, Rng(1, 6), Rng(2, 6));
+  CHECK(ideal.timer_wait(ms(150)) == ms(150));
+
+  // On an engine: two nodes' 150 ms timers no longer fire at the same instant.
+  EngineConfig cfg;
+  cfg.end = at(seconds(1));
+  Engine e(cfg);
+  Log log;
+  const Engine* ep = &e;
+  e.add_group("n", 2, [&] { return std::make_unique<Keeper>(&log, ep, ms(150)); });
+  e.set_clock(0, spec);
+  e.run();
+  REQUIRE(log.fired.size() >= 2);
+  CHECK(log.fired[0].first > at(ms(150)));
+  CHECK(log.fired[0].first <= at(ms(150) + microseconds(50)));
+  CHECK(log.fired[0].first != log.fired[1].first);
+}
+
+namespace {
+
+// Records when the disk says its syncs complete.
+struct SyncTimes final : DiskScheduler {
+  std::vector<SimTime> at;
+  void schedule_disk(NodeId, SimTime t) override { at.push_back(t); }
+};
+
+}  // namespace
+
+TEST_CASE("disk: kinds of writes with costs of their own, syncs pay each kind they cover") {
+  SimTime now;
+  DiskSpec spec;
+  spec.write = constant_time(microseconds(10));
+  spec.fsync = constant_time(ms(5));
+  spec.kinds[static_cast<size_t>(DiskWrite::kMetadata)] =
+      DiskSpec::KindCost{constant_time(microseconds(1)), constant_time(microseconds(100))};
+  SyncTimes times;
+  NodeDisk d(&spec, Rng(1, 1), 0, &times, &now);
+  // Metadata alone: a 1 us write, then a 100 us sync.
+  d.write("term", "1", 0, DiskWrite::kMetadata);
+  d.sync();
+  REQUIRE(times.at.size() == 1);
+  CHECK(times.at[0] == at(microseconds(101)));
+  // Log entries have no costs of their own: they cost data's (10 us and 5 ms). With
+  // metadata in the same sync, both are synced: 1 + 10 us of writes, then 5.1 ms.
+  now = at(ms(1));
+  d.write("term", "2", 0, DiskWrite::kMetadata);
+  d.write("log/1", "e", 0, DiskWrite::kLog);
+  d.sync();
+  CHECK(times.at[1] == at(ms(1) + microseconds(11) + microseconds(5'100)));
+  // A sync with nothing written costs data's fsync, as before kinds existed.
+  now = at(ms(10));
+  d.sync();
+  CHECK(times.at[2] == at(ms(15)));
+  // Data writes alone: data's costs, once.
+  now = at(ms(20));
+  d.write("x", "1");
+  d.write("y", "1");
+  d.sync();
+  CHECK(times.at[3] == at(ms(20) + microseconds(20) + ms(5)));
 }
 
 TEST_CASE("crash drops volatile state and unsynced writes, restart rebuilds from the disk") {
