@@ -10,6 +10,7 @@
 #include "sim/scenario/call_graph.h"
 #include "sim/scenario/check_resolve.h"
 #include "sim/scenario/network_spec.h"
+#include "sim/scenario/vars.h"
 #include "sim/scenario/yaml_tree.h"
 
 namespace dsim {
@@ -251,6 +252,7 @@ void apply_options(ParamNode& root, const LoadOptions& options, Diagnostics& dia
   for (const auto& o : options.overrides)
     apply_override(root, o, diag);
   std::erase_if(root.entries, [](const ParamNode::Entry& e) { return e.key == "sweep"; });
+  expand_vars(root, diag);
   if (options.seed)
     root.set("seed", ParamNode::make_scalar(std::to_string(*options.seed), {"--seed", 0, 0}));
 }
