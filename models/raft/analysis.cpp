@@ -15,6 +15,13 @@ namespace {
 
 enum class MarkKind : uint8_t { kOther, kLeader, kFollow, kCandidate, kStepDown };
 
+constexpr uint32_t kWholeRunGroup = 0xffffffffu;  // FaultEvent::aimed_groups: every group
+
+// The start of a crash or pause: what a failover trial is made of.
+bool is_trial_fault(const FaultEvent& f) {
+  return f.phase != FaultPhase::kEnd && (f.kind == "crash" || f.kind == "pause");
+}
+
 // One event of the merged timeline, ordered by time, then faults before node life before
 // marks (a control action at time t precedes the handlers at t it causes).
 struct Event {
@@ -50,15 +57,19 @@ double percentile(const std::vector<double>& sorted, double p) {
 // follows, the leader spans still open and the failover in progress (analysis.h).
 class Replay {
  public:
-  Replay(const AnalysisInput& in, const std::vector<NodeId>& nodes)
+  Replay(const AnalysisInput& in, const AnalysisInput::Group& group)
       : in_(in),
-        nodes_(nodes),
-        majority_(kit::majority(static_cast<uint32_t>(nodes.size()))),
+        nodes_(group.nodes),
+        group_index_(group.index),
+        lag_(group.config ? static_cast<size_t>(
+                                static_cast<const RaftConfig*>(group.config)->lagging_followers)
+                          : 0),
+        majority_(kit::majority(static_cast<uint32_t>(nodes_.size()))),
         pos_(in.node_count, -1),
-        status_(nodes.size(), NodeStatus::kUp),
-        followed_(nodes.size(), 0) {
-    for (size_t i = 0; i < nodes.size(); ++i)
-      pos_[nodes[i]] = static_cast<int>(i);
+        status_(nodes_.size(), NodeStatus::kUp),
+        followed_(nodes_.size(), 0) {
+    for (size_t i = 0; i < nodes_.size(); ++i)
+      pos_[nodes_[i]] = static_cast<int>(i);
   }
 
   ClusterTimeline run();
@@ -75,6 +86,8 @@ class Replay {
   size_t index_of(NodeId id) const { return static_cast<size_t>(pos_[id]); }
   MarkKind kind_of(Symbol s);
   std::vector<Event> merged_events();
+  bool aims_here(const FaultEvent& f) const;
+  void classify_trial(const FaultEvent& f, SimTime at);
   void on_fault(const FaultEvent& f, SimTime at);
   void on_life(const NodeLifeEvent& l, SimTime at);
   void on_mark(const TimelineMark& m, SimTime at);
@@ -84,11 +97,14 @@ class Replay {
   bool reaches_majority(NodeId l) const;
   bool effective() const;
   void open_failover(SimTime at, const std::string& cause);
+  void note_eligibility();
   void close_if_effective(SimTime at);
   void count_votes();
 
   const AnalysisInput& in_;
   const std::vector<NodeId>& nodes_;
+  const uint32_t group_index_;
+  const size_t lag_;  // lagging_followers
   const uint32_t majority_;
   std::vector<int> pos_;                // node id -> index in the cluster
   std::map<uint32_t, MarkKind> kinds_;  // by symbol id
@@ -126,7 +142,7 @@ std::vector<Event> Replay::merged_events() {
   std::vector<Event> events;
   for (size_t i = 0; i < in_.faults.size(); ++i) {
     const FaultEvent& f = in_.faults[i];
-    if (f.kind == "partition" && (f.cut || f.phase == FaultPhase::kEnd))
+    if ((f.kind == "partition" && (f.cut || f.phase == FaultPhase::kEnd)) || is_trial_fault(f))
       events.push_back({f.at, 0, i});
   }
   for (size_t i = 0; i < in_.life.size(); ++i) {
@@ -159,7 +175,32 @@ ClusterTimeline Replay::run() {
   return std::move(out_);
 }
 
+bool Replay::aims_here(const FaultEvent& f) const {
+  for (uint32_t g : f.aimed_groups) {
+    if (g == kWholeRunGroup || g == group_index_) return true;
+  }
+  return false;
+}
+
+// A crash or pause of a server while the cluster has no effective leader (a failover still
+// open, or none established yet), or one aimed at the cluster that found no node to hit,
+// is a trial that cannot be measured; one that hits the effective leader opens a failover
+// (on_life).
+void Replay::classify_trial(const FaultEvent& f, SimTime at) {
+  bool lost = false;
+  const char* reason = "";
+  if (f.no_target) {
+    lost = aims_here(f);
+    reason = "no_target";
+  } else if (open_ || !ever_established_) {
+    lost = std::any_of(f.nodes.begin(), f.nodes.end(), [this](NodeId n) { return member(n); });
+    reason = "during_failover";
+  }
+  if (lost) out_.lost.push_back({at, f.kind, reason});
+}
+
 void Replay::on_fault(const FaultEvent& f, SimTime at) {
+  if (is_trial_fault(f)) return classify_trial(f, at);
   if (f.phase == FaultPhase::kEnd) {
     cuts_.erase(f.id);
     return;
@@ -193,6 +234,8 @@ void Replay::on_mark(const TimelineMark& m, SimTime at) {
       break;
     case MarkKind::kCandidate:
       candidates_[term].insert(m.node);
+      if (open_ && term > cur_.old_term && cur_.first_candidate == kNoNode)
+        cur_.first_candidate = m.node;
       if (!first_candidacy_.count(term)) first_candidacy_[term] = at;
       break;
     case MarkKind::kStepDown:
@@ -264,6 +307,21 @@ bool Replay::effective() const {
   return true;
 }
 
+// lagging_followers: the old leader held its last entries back from the `lag_` servers
+// after it (in group order, cyclically); the survivors among them cannot win (Raft 5.4.1).
+void Replay::note_eligibility() {
+  const size_t n = nodes_.size();
+  const size_t l = index_of(cur_.old_leader);
+  for (size_t d = 1; d <= lag_ && d < n; ++d)
+    cur_.lagging.push_back(nodes_[(l + d) % n]);
+  cur_.survivors = cur_.eligible = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (i == l || status_[i] != NodeStatus::kUp) continue;
+    ++cur_.survivors;
+    cur_.eligible += cur_.can_win(nodes_[i]) ? 1 : 0;
+  }
+}
+
 void Replay::open_failover(SimTime at, const std::string& cause) {
   open_ = true;
   cur_ = Failover{};
@@ -273,6 +331,7 @@ void Replay::open_failover(SimTime at, const std::string& cause) {
   cur_.cause = cause;
   cur_.old_leader = est_leader_;
   cur_.old_term = est_term_;
+  if (lag_ > 0 && (cause == "crash" || cause == "pause")) note_eligibility();
 }
 
 void Replay::close_if_effective(SimTime at) {
@@ -305,7 +364,22 @@ struct GroupStats {
   std::vector<double> elect;       // ms, sorted: those that elected a new leader
   std::map<std::string, uint64_t> by_cause;
   uint64_t unfinished = 0;
+  std::map<std::string, uint64_t> lost_by_reason;
+  uint64_t lost = 0;
+  // lagging_followers: finished failovers whose survivors' eligibility is known, those whose
+  // first candidate could win, and those won by a server that could not (always 0).
+  uint64_t eligibility_known = 0;
+  uint64_t first_candidate_eligible = 0;
+  uint64_t ineligible_winners = 0;
 };
+
+void count_eligibility(GroupStats& st, const Failover& f) {
+  if (f.survivors < 0) return;
+  ++st.eligibility_known;
+  st.first_candidate_eligible +=
+      f.first_candidate != kNoNode && f.can_win(f.first_candidate) ? 1 : 0;
+  st.ineligible_winners += f.new_leader != kNoNode && !f.can_win(f.new_leader) ? 1 : 0;
+}
 
 GroupStats stats_of(const ClusterTimeline& t, SimTime warmup_end) {
   GroupStats st;
@@ -316,8 +390,14 @@ GroupStats stats_of(const ClusterTimeline& t, SimTime warmup_end) {
       continue;
     }
     ++st.by_cause[f.cause];
+    count_eligibility(st, f);
     st.leaderless.push_back(to_ms(f.end - f.start));
     if (f.elected != SimTime::max()) st.elect.push_back(to_ms(f.elected - f.start));
+  }
+  for (const auto& l : t.lost) {
+    if (l.at < warmup_end) continue;
+    ++st.lost;
+    ++st.lost_by_reason[l.reason];
   }
   std::sort(st.leaderless.begin(), st.leaderless.end());
   std::sort(st.elect.begin(), st.elect.end());
@@ -340,7 +420,10 @@ std::string failover_row(const AnalysisInput& in, const std::string& group, cons
          "," + node_label(in, f.old_leader) + "," + std::to_string(f.old_term) + "," +
          node_label(in, f.new_leader) + "," + (f.finished() ? std::to_string(f.new_term) : "") +
          "," + (elected ? fmt(to_ms(f.elected - f.start), 3) : "") + "," +
-         (f.finished() ? fmt(to_ms(f.end - f.start), 3) : "") + "," + (measured ? "1" : "0") + "\n";
+         (f.finished() ? fmt(to_ms(f.end - f.start), 3) : "") + "," + (measured ? "1" : "0") + "," +
+         node_label(in, f.first_candidate) + "," +
+         (f.survivors < 0 ? "," : std::to_string(f.survivors) + "," + std::to_string(f.eligible)) +
+         "\n";
 }
 
 // A row of leaders.csv.
@@ -374,6 +457,7 @@ constexpr const char* kPercentileNames[] = {"p50", "p90", "p99", "p999"};
 constexpr double kPercentiles[] = {0.5, 0.9, 0.99, 0.999};
 constexpr const char* kCauses[] = {"crash", "pause", "isolation", "step_down", "election"};
 constexpr const char* kDistributions[] = {"leaderless", "time_to_elect"};
+constexpr const char* kLostReasons[] = {"no_target", "during_failover"};
 
 // prefix_count, then (when there are any) percentiles, max and mean of sorted values.
 void add_distribution_rows(AnalysisOutput& out, const std::string& group, const std::string& prefix,
@@ -398,8 +482,20 @@ void add_summary_rows(AnalysisOutput& out, const std::string& group, const Clust
             static_cast<double>(it == st.by_cause.end() ? 0 : it->second));
   }
   add_row(out, group, "failovers_unfinished", static_cast<double>(st.unfinished));
+  add_row(out, group, "failover_trials_lost", static_cast<double>(st.lost));
+  for (const char* reason : kLostReasons) {
+    const auto it = st.lost_by_reason.find(reason);
+    add_row(out, group, std::string("failover_trials_lost_") + reason,
+            static_cast<double>(it == st.lost_by_reason.end() ? 0 : it->second));
+  }
   add_distribution_rows(out, group, kDistributions[0], st.leaderless);
   add_distribution_rows(out, group, kDistributions[1], st.elect);
+  if (st.eligibility_known > 0) {
+    add_row(out, group, "failovers_eligibility_known", static_cast<double>(st.eligibility_known));
+    add_row(out, group, "first_candidate_eligible",
+            static_cast<double>(st.first_candidate_eligible));
+    add_row(out, group, "ineligible_winners", static_cast<double>(st.ineligible_winners));
+  }
   add_row(out, group, "split_votes", static_cast<double>(t.split_votes));
   add_row(out, group, "max_term", static_cast<double>(t.max_term));
   add_row(out, group, "election_safety_violations",
@@ -413,6 +509,7 @@ std::string summary_text(const std::string& group, const ClusterTimeline& t, con
          fmt(percentile(v, 0.5), 1) + " p90 " + fmt(percentile(v, 0.9), 1) + " p99 " +
          fmt(percentile(v, 0.99), 1) + " max " + fmt(v.back(), 1) +
          (st.unfinished ? "; " + std::to_string(st.unfinished) + " unfinished" : "") +
+         (st.lost ? "; " + std::to_string(st.lost) + " trials lost (lost_trials.csv)" : "") +
          "; split votes " + std::to_string(t.split_votes) + " (failovers.csv, " +
          "leaderless.csv, leaders.csv)\n";
 }
@@ -420,9 +517,13 @@ std::string summary_text(const std::string& group, const ClusterTimeline& t, con
 }  // namespace
 
 void declare_analysis(MetricDecls& d) {
-  for (const char* f : {"failovers", "failovers_unfinished", "split_votes", "max_term",
-                        "election_safety_violations"})
+  for (const char* f :
+       {"failovers", "failovers_unfinished", "split_votes", "max_term",
+        "election_safety_violations", "failover_trials_lost", "failovers_eligibility_known",
+        "first_candidate_eligible", "ineligible_winners"})
     d.figure(f);
+  for (const char* reason : kLostReasons)
+    d.figure(std::string("failover_trials_lost_") + reason);
   for (const char* cause : kCauses)
     d.figure(std::string("failovers_") + cause);
   for (const char* prefix : kDistributions) {
@@ -434,27 +535,36 @@ void declare_analysis(MetricDecls& d) {
   }
 }
 
-ClusterTimeline analyze_cluster(const AnalysisInput& in, const std::vector<NodeId>& nodes) {
-  return Replay(in, nodes).run();
+ClusterTimeline analyze_cluster(const AnalysisInput& in, const AnalysisInput::Group& group) {
+  return Replay(in, group).run();
 }
 
 AnalysisOutput RaftNode::analyze(const AnalysisInput& in) {
   AnalysisOutput out;
   std::string failovers_csv =
       "group,start_s,end_s,cause,old_leader,old_term,new_leader,new_term,time_to_elect_ms,"
-      "leaderless_ms,measured\n";
+      "leaderless_ms,measured,first_candidate,survivors,eligible\n";
   std::string hist_csv = "group,bucket_lo_ms,bucket_hi_ms,count,cdf\n";
   std::string leaders_csv = "group,term,leader,elected_s,end_s,end_reason\n";
+  std::string lost_csv = "group,at_s,fault,reason,measured\n";
   for (const auto& g : in.groups) {
-    const ClusterTimeline t = analyze_cluster(in, g.nodes);
+    const ClusterTimeline t = analyze_cluster(in, g);
     for (const auto& f : t.failovers)
       failovers_csv += failover_row(in, g.name, f);
     for (const auto& s : t.leaders)
       leaders_csv += leader_row(in, g.name, s);
+    for (const auto& l : t.lost)
+      lost_csv += g.name + "," + secs(l.at) + "," + l.fault + "," + l.reason + "," +
+                  (l.at >= in.warmup_end ? "1" : "0") + "\n";
     const GroupStats st = stats_of(t, in.warmup_end);
     hist_csv += histogram_rows(g.name, st.leaderless);
     add_summary_rows(out, g.name, t, st);
-    if (!st.leaderless.empty()) out.text += summary_text(g.name, t, st);
+    if (!st.leaderless.empty()) {
+      out.text += summary_text(g.name, t, st);
+    } else if (st.lost) {
+      out.text += "  " + g.name + ": no failover measured; " + std::to_string(st.lost) +
+                  " trials lost (lost_trials.csv)\n";
+    }
     if (in.marks_truncated) {
       out.text += "  " + g.name + ": the mark store filled up; later failovers are missing\n";
     }
@@ -462,6 +572,7 @@ AnalysisOutput RaftNode::analyze(const AnalysisInput& in) {
   out.files.emplace_back("failovers.csv", std::move(failovers_csv));
   out.files.emplace_back("leaderless.csv", std::move(hist_csv));
   out.files.emplace_back("leaders.csv", std::move(leaders_csv));
+  out.files.emplace_back("lost_trials.csv", std::move(lost_csv));
   return out;
 }
 

@@ -18,6 +18,7 @@
 // and connected both ways to the new leader.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,7 +37,17 @@ struct Failover {
   NodeId new_leader = kNoNode;
   uint64_t new_term = 0;
   SimTime elected;  ///< first leader of a newer term; SimTime::max(): none
+  /// The first server to campaign for a newer term after the start; kNoNode: none.
+  NodeId first_candidate = kNoNode;
+  /// With lagging_followers, for a crash or pause: the servers left up, and how many of them
+  /// could win (not held behind by the old leader); -1: not known.
+  int survivors = -1;
+  int eligible = -1;
+  std::vector<NodeId> lagging;  ///< the old leader's lagging followers
   bool finished() const { return end != SimTime::max(); }
+  bool can_win(NodeId n) const {
+    return std::find(lagging.begin(), lagging.end(), n) == lagging.end();
+  }
 };
 
 struct LeaderSpan {
@@ -47,8 +58,19 @@ struct LeaderSpan {
   std::string end_reason;  ///< step_down, crash, run_end
 };
 
+/// A crash or pause meant as a failover trial that could not be measured: aimed at the
+/// cluster, it found no node to hit (`no_target`: e.g. no server held the leader role), or
+/// it hit a server while the cluster had no effective leader to lose (`during_failover`: a
+/// failover still in progress, or none established yet).
+struct LostTrial {
+  SimTime at;
+  std::string fault;   ///< crash, pause
+  std::string reason;  ///< no_target, during_failover
+};
+
 struct ClusterTimeline {
   std::vector<Failover> failovers;
+  std::vector<LostTrial> lost;  ///< in time order, the warm-up's included
   std::vector<LeaderSpan> leaders;
   uint64_t split_votes = 0;  ///< terms with two or more candidates and no leader
   uint64_t max_term = 0;
@@ -58,7 +80,7 @@ struct ClusterTimeline {
 /// The figures the analysis reports per group (failovers by cause, leaderless_ms, ...).
 void declare_analysis(MetricDecls& d);
 
-/// Reconstructs one cluster's leaders and failovers (the group's nodes `nodes`).
-ClusterTimeline analyze_cluster(const AnalysisInput& in, const std::vector<NodeId>& nodes);
+/// Reconstructs one cluster's leaders, failovers and lost trials.
+ClusterTimeline analyze_cluster(const AnalysisInput& in, const AnalysisInput::Group& group);
 
 }  // namespace dsim::raft

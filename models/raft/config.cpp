@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "models/kit/quorum.h"
 #include "sim/core/units.h"
 
 namespace dsim::raft {
@@ -22,6 +23,31 @@ Duration RaftConfig::election_timeout_min() const {
   const double lo = election_timeout.min_value();
   return Duration::from_ns(std::isfinite(lo) && lo > 0 ? std::llround(lo) : 0);
 }
+
+namespace {
+
+// Unequal logs: how many followers the leader keeps behind, and by how many entries; at
+// most as many as the cluster can lose with a majority left to commit without them.
+void read_lag(ParamReader& r, RaftConfig& c) {
+  c.lagging_followers = r.integer(
+      "lagging_followers", c.lagging_followers,
+      "experiments: the leader holds back its last lag_entries entries from this many of its "
+      "followers (the next ones in group order), so they cannot win the election after it "
+      "crashes (0: none)",
+      0);
+  if (c.lagging_followers == 0 && !r.has("lag_entries")) return;
+  c.lag_entries = r.integer("lag_entries", c.lag_entries,
+                            "entries the lagging followers are kept behind the leader's log", 1);
+  const int64_t n = r.env().group_count;
+  if (n > 0 && c.lagging_followers > n - static_cast<int64_t>(kit::majority(uint32_t(n)))) {
+    r.error("lagging_followers",
+            "at most " + std::to_string(n - kit::majority(uint32_t(n))) + " of " +
+                std::to_string(n) +
+                " servers can lag: the leader needs a majority without them to commit");
+  }
+}
+
+}  // namespace
 
 RaftConfig RaftConfig::parse(ParamReader& r) {
   RaftConfig c;
@@ -73,6 +99,7 @@ RaftConfig RaftConfig::parse(ParamReader& r) {
                             "client requests the leader holds at once; more are answered "
                             "unavailable",
                             1);
+  read_lag(r, c);
   kv::read_state_machine_params(r, c.state);
   c.validate(r);
   return c;

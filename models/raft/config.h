@@ -51,6 +51,12 @@ struct RaftConfig {
   int64_t snapshot_threshold = 1000;
   int64_t snapshot_keep = 100;
   uint64_t snapshot_chunk = uint64_t{1} << 20;
+  /// Servers with unequal logs (an experiment's knob, not part of Raft): the leader holds
+  /// back its last `lag_entries` entries from `lagging_followers` of its followers (those
+  /// after it in the group's order, cyclically), so when it crashes they cannot win an
+  /// election (Raft 5.4.1) while the others can. 0: none lag.
+  int64_t lagging_followers = 0;
+  int64_t lag_entries = 1;
   /// Client requests (writes and reads) the leader holds at once; more are refused.
   int64_t max_pending = 10000;
   kv::KvStateMachine::Config state;

@@ -191,6 +191,10 @@ class RaftNode final : public Model {
   void handle_vote_reply(Context& ctx, NodeId from, const VoteReply& m);
   void reset_election_timer(Context& ctx);
   bool heard_from_leader_recently(Context& ctx) const;
+  /// lagging_followers: whether this leader holds entries back from `peer`, and the last
+  /// entry `p` may be sent.
+  bool lagging(NodeId peer) const;
+  uint64_t sendable_last(const Peer& p) const;
   uint32_t majority() const { return kit::majority(static_cast<uint32_t>(peers_.size())); }
   Duration eto_min() const { return eto_min_; }
 
@@ -218,7 +222,7 @@ class RaftNode final : public Model {
   bool heartbeat_at_match(Context& ctx, Peer& p);
   void send_heartbeat(Context& ctx, const Peer& p, uint64_t prev, uint64_t leader_commit);
   void send_entries(Context& ctx, Peer& p, bool heartbeat);
-  uint64_t batch_end(uint64_t from) const;
+  uint64_t batch_end(uint64_t from, uint64_t last) const;
   size_t inflight_limit() const;
   void replicate(Context& ctx);  ///< sends what each follower can take now
   void broadcast_round(Context& ctx);

@@ -201,9 +201,26 @@ void RaftNode::send_heartbeat(Context& ctx, const Peer& p, uint64_t prev, uint64
   ctx.send(p.id, std::move(hb));
 }
 
-uint64_t RaftNode::batch_end(uint64_t from) const {
-  // Batching: as many entries as max_batch_entries and max_batch_bytes allow (one at least).
+bool RaftNode::lagging(NodeId peer) const {
+  if (config_.lagging_followers == 0) return false;
+  const auto pos = [this](NodeId id) {
+    return static_cast<size_t>(std::lower_bound(peers_.begin(), peers_.end(), id) - peers_.begin());
+  };
+  const size_t n = peers_.size();
+  const size_t d = (pos(peer) + n - pos(self_)) % n;
+  return d >= 1 && d <= static_cast<size_t>(config_.lagging_followers);
+}
+
+uint64_t RaftNode::sendable_last(const Peer& p) const {
   const uint64_t last = log_.last_index();
+  if (!lagging(p.id)) return last;
+  const auto lag = static_cast<uint64_t>(config_.lag_entries);
+  return last > lag ? last - lag : 0;
+}
+
+uint64_t RaftNode::batch_end(uint64_t from, uint64_t last) const {
+  // Batching: as many entries as max_batch_entries and max_batch_bytes allow (one at least),
+  // up to `last`.
   uint64_t to = from;
   uint64_t bytes = log_.at(to).size_bytes();
   while (to < last && to - from + 1 < static_cast<uint64_t>(config_.max_batch_entries)) {
@@ -230,8 +247,9 @@ void RaftNode::send_entries(Context& ctx, Peer& p, bool heartbeat) {
     m.prev_log_term = *log_.term_at(p.next - 1);
     m.leader_commit = commit_;
     m.round = round_;
-    if (p.next <= log_.last_index()) {
-      const uint64_t to = batch_end(p.next);
+    const uint64_t last = sendable_last(p);
+    if (p.next <= last) {
+      const uint64_t to = batch_end(p.next, last);
       m.entries = std::make_shared<const std::vector<Entry>>(log_.slice(p.next, to));
       if (p.mode == Peer::Mode::kReplicate) {
         if (p.inflight.empty()) p.oldest_inflight_sent = now;
@@ -244,13 +262,13 @@ void RaftNode::send_entries(Context& ctx, Peer& p, bool heartbeat) {
     if (p.mode == Peer::Mode::kProbe) p.probe_sent = true;
     ctx.send(p.id, std::move(m));
   } while (p.mode == Peer::Mode::kReplicate && p.inflight.size() < limit &&
-           p.next <= log_.last_index());
+           p.next <= sendable_last(p));
 }
 
 void RaftNode::replicate(Context& ctx) {
   for (auto& p : progress_) {
     if (p.mode == Peer::Mode::kReplicate) {
-      if (p.inflight.size() < inflight_limit() && p.next <= log_.last_index()) {
+      if (p.inflight.size() < inflight_limit() && p.next <= sendable_last(p)) {
         send_append(ctx, p, false);
       }
     } else if (p.mode == Peer::Mode::kProbe && !p.probe_sent) {

@@ -96,9 +96,21 @@ class Injector : public std::enable_shared_from_this<Injector> {
     // Restart, resume, heal and a clock change without `for` happen at an instant; the
     // others last until `for` runs out, a heal, or the end of the run.
     const bool lasting = e.undo && !(f.kind == K::kClock && !lasts);
-    engine_.record_fault({engine_.now(), lasting ? FaultPhase::kStart : FaultPhase::kInstant, id,
-                          kind, e.targets, e.detail, std::move(e.affected), std::move(e.installed),
-                          no_target});
+    FaultEvent event{engine_.now(),
+                     lasting ? FaultPhase::kStart : FaultPhase::kInstant,
+                     id,
+                     kind,
+                     e.targets,
+                     e.detail,
+                     std::move(e.affected),
+                     std::move(e.installed),
+                     no_target,
+                     {}};
+    if (no_target) {
+      for (const auto& term : f.target.terms)
+        event.aimed_groups.push_back(term.group);
+    }
+    engine_.record_fault(std::move(event));
     if (f.kind == K::kRestart) end_released(K::kCrash, NodeStatus::kDown);
     if (f.kind == K::kResume) end_released(K::kPause, NodeStatus::kPaused);
     if (!lasting) return;
@@ -115,7 +127,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
     active_.erase(it);
     if (a.undo) a.undo();
     engine_.record_fault(
-        {engine_.now(), FaultPhase::kEnd, id, a.kind_name, a.targets, "", {}, {}, false});
+        {engine_.now(), FaultPhase::kEnd, id, a.kind_name, a.targets, "", {}, {}, false, {}});
   }
 
  private:

@@ -45,6 +45,9 @@ struct FaultEvent {
   /// Start and instant: its target resolved to no node then (a role nobody held, say), so
   /// it did nothing.
   bool no_target = false;
+  /// With no_target: the groups its target chose from (0xffffffff: the whole run), so an
+  /// analysis can tell which trials it cost.
+  std::vector<uint32_t> aimed_groups;
 };
 
 /// A fact a model recorded (Recorder::mark): `kind` with two numbers whose meaning the
@@ -71,6 +74,7 @@ struct AnalysisInput {
     std::string name;
     std::vector<NodeId> nodes;
     const void* config = nullptr;  ///< the group's parsed Config (the model's own type)
+    uint32_t index = 0;  ///< the group's number in the scenario (FaultEvent::aimed_groups)
   };
   std::vector<Group> groups;
   std::span<const TimelineMark> marks;  ///< every mark of the run, in time order

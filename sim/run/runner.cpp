@@ -220,8 +220,8 @@ Files add_analyses(const ScenarioSpec& spec, const Engine& engine, RunOutput& ou
     AnalysisInput in;
     for (size_t gi = 0; gi < spec.groups.size(); ++gi) {
       if (spec.groups[gi].factory != factory) continue;
-      in.groups.push_back(
-          {spec.groups[gi].name, engine.groups()[gi].nodes, spec.groups[gi].config.get()});
+      in.groups.push_back({spec.groups[gi].name, engine.groups()[gi].nodes,
+                           spec.groups[gi].config.get(), static_cast<uint32_t>(gi)});
     }
     const MetricsRecorder& m = engine.metrics();
     in.marks = m.marks();

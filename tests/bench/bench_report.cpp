@@ -23,8 +23,9 @@ std::vector<FaultEvent> repeating_faults(int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const auto id = static_cast<uint64_t>(i + 1);
     const SimTime start = SimTime::zero() + ms(10) * i;
-    log.push_back({start, FaultPhase::kStart, id, "crash", "web.3", "restart after 4ms", {}, {}});
-    log.push_back({start + ms(4), FaultPhase::kEnd, id, "crash", "web.3", "", {}, {}});
+    log.push_back(
+        {start, FaultPhase::kStart, id, "crash", "web.3", "restart after 4ms", {}, {}, false, {}});
+    log.push_back({start + ms(4), FaultPhase::kEnd, id, "crash", "web.3", "", {}, {}, false, {}});
   }
   return log;
 }

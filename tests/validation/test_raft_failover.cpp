@@ -73,13 +73,13 @@ Trials run(std::vector<std::string> overrides) {
     while (std::getline(in, line)) {
       if (line.empty() || line[0] == '#' || line.rfind("group,", 0) == 0) continue;
       // group,start_s,end_s,cause,old_leader,old_term,new_leader,new_term,time_to_elect_ms,
-      // leaderless_ms,measured
+      // leaderless_ms,measured,...
       std::vector<std::string> cells;
       std::stringstream ss(line);
       std::string cell;
       while (std::getline(ss, cell, ','))
         cells.push_back(cell);
-      if (cells.size() == 11 && !cells[9].empty()) t.leaderless_ms.push_back(std::stod(cells[9]));
+      if (cells.size() >= 11 && !cells[9].empty()) t.leaderless_ms.push_back(std::stod(cells[9]));
     }
   }
   std::sort(t.leaderless_ms.begin(), t.leaderless_ms.end());
