@@ -31,13 +31,28 @@ void read_quorum(ParamReader& r, Config& c) {
       r.integer("r", c.r, "replies a read waits for (R), the coordinator's own included", 1, 1000);
   if (c.w > c.n) r.error("w", "must be <= n");
   if (c.r > c.n) r.error("r", "must be <= n");
-  // Acknowledgements and replies come from distinct nodes: more than the group holds never
-  // arrive, and every operation would fail.
-  const int64_t nodes = r.env().group_count;
+  c.coordinators = r.integer(
+      "coordinators", c.coordinators,
+      "the group's last k nodes hold no data and stay off the ring: each coordinates every "
+      "request it receives, and every leg to the replicas crosses the network (a coordinator "
+      "that is not a replica, as Cassandra's or Voldemort's client-side routing: PBS's WARS "
+      "model); 0: every node is a replica",
+      0, 1'000'000);
+  const int64_t group = r.env().group_count;
+  if (group > 0 && c.coordinators >= group) {
+    r.error("coordinators", "leaves no replica: the group has only " + group_size(group));
+  }
+  // Acknowledgements and replies come from distinct replicas: more than the group holds
+  // never arrive, and every operation would fail.
+  const int64_t nodes = group > 0 ? std::max<int64_t>(1, group - c.coordinators) : 0;
+  const std::string holds = c.coordinators > 0
+                                ? std::to_string(nodes) + " replicas (and " +
+                                      std::to_string(c.coordinators) + " coordinators)"
+                                : group_size(nodes);
   const auto check_size = [&](std::string_view key, int64_t value, std::string_view waiter) {
     if (nodes == 0 || value <= nodes) return;
     r.error(key, std::string(waiter) + " waits for " + std::to_string(value) +
-                     " replies from distinct nodes, but the group has only " + group_size(nodes));
+                     " replies from distinct nodes, but the group has only " + holds);
   };
   check_size("w", c.w, "a write");
   check_size("r", c.r, "a read");
@@ -53,7 +68,13 @@ const ParamNode* read_list(ParamReader& r, std::string_view key, std::string_vie
   return nullptr;
 }
 
-std::vector<double> read_weights(ParamReader& r) {
+// The nodes that may hold data: the group less its coordinators (0: the size is unknown).
+int64_t replica_nodes(ParamReader& r, const Config& c) {
+  const int64_t group = r.env().group_count;
+  return group > 0 ? std::max<int64_t>(1, group - c.coordinators) : 0;
+}
+
+std::vector<double> read_weights(ParamReader& r, int64_t nodes) {
   std::vector<double> weights;
   const ParamNode* w = read_list(r, "weights", "list of numbers",
                                  "capacity weight of each node by index (a node gets vnodes x "
@@ -70,10 +91,9 @@ std::vector<double> read_weights(ParamReader& r) {
     }
     weights.push_back(*v);
   }
-  const int64_t nodes = r.env().group_count;
   if (nodes > 0 && static_cast<int64_t>(w->items.size()) > nodes) {
     r.error("weights", std::to_string(w->items.size()) + " weights, but the group has only " +
-                           group_size(nodes));
+                           group_size(nodes) + " that hold data");
   }
   return weights;
 }
@@ -100,7 +120,7 @@ QuorumStore::MembershipChange read_change(ParamReader& item, int64_t nodes) {
   return ch;
 }
 
-std::vector<QuorumStore::MembershipChange> read_membership(ParamReader& r) {
+std::vector<QuorumStore::MembershipChange> read_membership(ParamReader& r, int64_t nodes) {
   std::vector<QuorumStore::MembershipChange> changes;
   const ParamNode* m =
       read_list(r, "membership", "list of {at, add|remove}",
@@ -111,7 +131,7 @@ std::vector<QuorumStore::MembershipChange> read_membership(ParamReader& r) {
   for (size_t i = 0; i < m->items.size(); ++i) {
     ParamReader item(&m->items[i], &r.env(), r.path() + ".membership[" + std::to_string(i) + "]",
                      m->items[i].loc);
-    changes.push_back(read_change(item, r.env().group_count));
+    changes.push_back(read_change(item, nodes));
   }
   std::stable_sort(changes.begin(), changes.end(),
                    [](const auto& a, const auto& b) { return a.at < b.at; });
@@ -123,7 +143,8 @@ void read_ring(ParamReader& r, Config& c) {
                        "virtual nodes (tokens) per node of weight 1 ([002]:710-715: 100-150 "
                        "homogeneous, 150-200 below 10 nodes; the seeds' code uses 150)",
                        1, 100000);
-  c.weights = read_weights(r);
+  const int64_t nodes = replica_nodes(r, c);
+  c.weights = read_weights(r, nodes);
   c.ring_seed = static_cast<uint64_t>(
       r.integer("ring_seed", 0, "seed of the token positions (the same ring on every node)", 0));
   c.initial_members =
@@ -131,11 +152,10 @@ void read_ring(ParamReader& r, Config& c) {
                 "the first k nodes of the group form the ring at the start; the others join "
                 "through `membership` (0: every node)",
                 0, 1'000'000);
-  const int64_t nodes = r.env().group_count;
   if (nodes > 0 && c.initial_members > nodes) {
-    r.error("initial_members", "the group has only " + group_size(nodes));
+    r.error("initial_members", "the group has only " + group_size(nodes) + " that hold data");
   }
-  c.membership = read_membership(r);
+  c.membership = read_membership(r, nodes);
 }
 
 QuorumStore::Fanout read_fanout(ParamReader& r, std::string_view key, std::string_view what) {

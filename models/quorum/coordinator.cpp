@@ -111,7 +111,9 @@ void QuorumStore::on_client(Context& ctx, NodeId client, const KvRequest& req,
   }
   const bool self_in =
       std::any_of(tg.begin(), tg.end(), [&](const Target& t) { return t.node == self_; });
-  if (forwarded || (config_.coordinator_choice == Choice::kReceiver && self_in)) {
+  // A coordinator that holds no data coordinates whatever it receives: all its legs to the
+  // replicas cross the network (PBS's WARS model).
+  if (forwarded || data_less_ || (config_.coordinator_choice == Choice::kReceiver && self_in)) {
     coordinate(ctx, client, req, context);
     return;
   }

@@ -20,8 +20,15 @@ uint32_t QuorumStore::index_of(NodeId id) const {
   return static_cast<uint32_t>(it - group_.begin());
 }
 
-Ring QuorumStore::ring_for(size_t applied_events) const {
+uint32_t QuorumStore::replica_count() const {
   const auto size = static_cast<uint32_t>(group_.size());
+  const auto coordinators = static_cast<uint32_t>(config_.coordinators);
+  return size > coordinators ? size - coordinators : 0;
+}
+
+Ring QuorumStore::ring_for(size_t applied_events) const {
+  // Coordinators (the group's last `coordinators` nodes) are never members.
+  const uint32_t size = replica_count();
   std::set<uint32_t> members;
   const uint32_t initial =
       config_.initial_members > 0

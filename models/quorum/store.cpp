@@ -15,6 +15,7 @@ void QuorumStore::on_start(Context& ctx) {
   const auto nodes = ctx.group_nodes(ctx.group_name());
   group_.assign(nodes.begin(), nodes.end());
   if (group_.empty()) group_.push_back(ctx.self());
+  data_less_ = index_of(self_) >= replica_count();
   layout_ = layout_for(config_);
   recover(ctx);
   join_ring(ctx);

@@ -79,6 +79,9 @@ class QuorumStore final : public Model {
     int64_t n = 3;  ///< replicas per key ([004]:171-174, [002]:4978-4980: N=3, W=2, R=2)
     int64_t w = 2;
     int64_t r = 2;
+    /// The last k nodes of the group hold no data and stay off the ring: each coordinates
+    /// every request it receives (a coordinator that is not a replica).
+    int64_t coordinators = 0;
     int64_t vnodes = 150;         ///< tokens per node of weight 1 ([002]:8968, 710-715)
     std::vector<double> weights;  ///< by node index; missing ones are 1
     uint64_t ring_seed = 0;
@@ -208,6 +211,8 @@ class QuorumStore final : public Model {
   // Ring and membership (membership.cpp).
   uint32_t index_of(NodeId id) const;
   NodeId node_of(uint32_t index) const { return group_[index]; }
+  /// The nodes that may hold data: the group less its `coordinators`.
+  uint32_t replica_count() const;
   Ring ring_for(size_t applied_events) const;
   /// The ring as of the changes due by now, and a timer for the next one.
   void join_ring(Context& ctx);
@@ -331,6 +336,7 @@ class QuorumStore final : public Model {
   MerkleLayout layout_;
   NodeId self_ = kNoNode;
   std::vector<NodeId> group_;
+  bool data_less_ = false;  ///< one of the group's `coordinators`
   Ring ring_;
   size_t applied_events_ = 0;
   uint64_t incarnation_ = 0;
