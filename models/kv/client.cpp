@@ -1,6 +1,9 @@
 #include "models/kv/client.h"
 
 #include <algorithm>
+#include <string>
+
+#include "sim/core/units.h"
 
 namespace dsim::kv {
 
@@ -47,6 +50,7 @@ KvClient::Config KvClient::parse(ParamReader& r) {
                 "clocks); false: writes are blind");
   kit::read_start_stop(r, keys, /*with_stop=*/true, c.arrivals);
   read_read_back(r, c);
+  read_probes(r, c);
   read_trace(r, c);
   kit::read_client_rate_limit(r, c.rate_limit);
   return c;
@@ -76,6 +80,15 @@ void KvClient::declare(const Config& c, MetricDecls& d) {
   for (const auto& [op, weight] : c.mix)
     d.operation(op);
   if (c.read_back) d.operation("read_back");
+  if (!c.visibility_probes.empty()) {
+    d.operation("probe");
+    for (Duration t : c.visibility_probes) {
+      const std::string at = "_at_" + probe_label(t);
+      for (const char* name :
+           {"visibility_pairs", "p_visible", "p_visible_ci_lo", "p_visible_ci_hi"})
+        d.figure(name + at);
+    }
+  }
   d.history(kKvFamily.name);
   for (const char* name :
        {"cas_mismatches", "write_values_exhausted", "sibling_reads", "siblings_read"})
@@ -132,6 +145,39 @@ void KvClient::read_read_back(ParamReader& r, Config& c) {
   }
 }
 
+void KvClient::read_probes(ParamReader& r, Config& c) {
+  constexpr std::string_view kKey = "visibility_probes";
+  const ParamNode* p = r.raw(
+      kKey, "list of durations",
+      "after each acknowledged write, a get of its key exactly t after the acknowledgement "
+      "arrived, for each t listed (PBS's t-visibility probes; t_visibility_at.csv): operations "
+      "of type `probe`, left out of the staleness and session figures",
+      "[] (none)");
+  if (!p) return;
+  if (p->kind != ParamNode::Kind::kList) {
+    r.error(kKey, "expected a list of durations, e.g. [0ms, 1ms, 10ms]");
+    return;
+  }
+  for (const ParamNode& item : p->items) {
+    std::string err;
+    const auto t =
+        item.kind == ParamNode::Kind::kScalar ? parse_duration(item.scalar, &err) : std::nullopt;
+    if (!t || *t < Duration::zero()) {
+      r.error(kKey, "each probe time must be a duration >= 0, e.g. 5ms; got '" + item.scalar + "'" +
+                        (err.empty() ? "" : ": " + err));
+      continue;
+    }
+    if (std::find(c.visibility_probes.begin(), c.visibility_probes.end(), *t) !=
+        c.visibility_probes.end()) {
+      r.error(kKey, "probe time " + probe_label(*t) + " is listed twice");
+      continue;
+    }
+    c.visibility_probes.push_back(*t);
+  }
+  if (c.visibility_probes.size() > 64) r.error(kKey, "at most 64 probe times");
+  std::sort(c.visibility_probes.begin(), c.visibility_probes.end());
+}
+
 // --- the workload -------------------------------------------------------------------------
 
 void KvClient::on_start(Context& ctx) {
@@ -139,6 +185,7 @@ void KvClient::on_start(Context& ctx) {
   for (size_t k = 0; k < 4; ++k)
     op_symbols_[k] = ctx.intern(kKindNames[k]);
   m_read_back_ = ctx.intern("read_back");
+  if (!config_.visibility_probes.empty()) m_probe_ = ctx.intern("probe");
   // The client's home node (where `sticky` starts): one draw, whatever the policy.
   const size_t home = targets.empty() ? 0 : ctx.rng().below(static_cast<uint32_t>(targets.size()));
   rpc_.start(ctx, targets, home);
@@ -178,6 +225,9 @@ void KvClient::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
       return;
     case Timer::kThrottle:
       begin_call(ctx, value);
+      return;
+    case Timer::kProbe:
+      start_probe(ctx, value);
       return;
     case Timer::kReadBack:
       read_back_keys_.assign(written_keys_.begin(), written_keys_.end());
@@ -232,13 +282,16 @@ void KvClient::start_op(Context& ctx, uint64_t user, bool final_read, uint64_t f
   begin(ctx, user, final_read, make_request(ctx, kind, key, session, std::nullopt));
 }
 
-void KvClient::begin(Context& ctx, uint64_t user, bool final_read, KvRequest req) {
+void KvClient::begin(Context& ctx, uint64_t user, bool final_read, KvRequest req,
+                     const Probe* probe) {
   const uint64_t id = next_op_++;
   Op& op = ops_[id];
   op.user = user;
   op.final_read = final_read;
+  op.probe = probe != nullptr;
   op.req = std::move(req);
   op.token = ctx.record().begin_op(final_read ? m_read_back_
+                                   : probe    ? m_probe_
                                               : op_symbols_[static_cast<size_t>(op.req.op)]);
   KvInvocation what;
   what.kind = op.req.op;
@@ -249,10 +302,15 @@ void KvClient::begin(Context& ctx, uint64_t user, bool final_read, KvRequest req
   what.final_read = final_read;
   what.session = session_of(op);
   what.idempotency_key = op.req.call.idempotency_key;
+  if (probe) {
+    what.probe = true;
+    what.probe_of = probe->value;
+    what.probe_after = probe->after;
+  }
   record_invoke(ctx.record(), op.token, what);
-  // The client's own limit (the final read-back is not limited).
+  // The client's own limit (neither the final read-back nor probes are limited).
   const kit::ClientThrottle::Verdict v =
-      final_read ? kit::ClientThrottle::Verdict{} : throttle_.check(ctx, op.req.key);
+      final_read || probe ? kit::ClientThrottle::Verdict{} : throttle_.check(ctx, op.req.key);
   if (v.refused) {  // never sent: definitely not applied
     finish(ctx, id, HistoryOutcome::kFail, Outcome::kRejected, 0);
   } else if (v.delay > Duration::zero()) {  // leaky_queue: it leaves in its turn
@@ -278,9 +336,10 @@ void KvClient::send_request(Context& ctx, uint64_t handle, const kit::CallHeader
                             uint32_t /*request*/) {
   Op& op = ops_.at(handle);
   op.req.call = header;
-  // The session's newest token (a retry carries what the session learned meanwhile).
+  // The session's newest token (a retry carries what the session learned meanwhile); a
+  // probe reads as a reader that knows nothing of the write would.
   const auto tok = session_tokens_.find(session_of(op));
-  op.req.session_token = tok == session_tokens_.end() ? 0 : tok->second;
+  op.req.session_token = tok == session_tokens_.end() || op.probe ? 0 : tok->second;
   if (op.req.op != KvOpKind::kGet) {
     if (auto it = contexts_.find({session_of(op), op.req.key}); it != contexts_.end()) {
       ctx.send(to, KvContextRequest{op.req, it->second});
@@ -308,7 +367,29 @@ void KvClient::finish(Context& ctx, uint64_t op_id, HistoryOutcome outcome, Outc
     next_read_back(ctx);
     return;
   }
+  if (op.probe) return;
+  if (outcome == HistoryOutcome::kOk && op.req.op != KvOpKind::kGet) schedule_probes(ctx, op);
   arrivals_.done(ctx, op.user);
+}
+
+// --- visibility probes --------------------------------------------------------------------
+
+void KvClient::schedule_probes(Context& ctx, const Op& op) {
+  for (Duration t : config_.visibility_probes) {
+    const uint64_t id = next_probe_++;
+    probes_[id] = Probe{op.req.key, op.req.value, session_of(op), t};
+    ctx.set_timer(t, kit::timer_tag(Timer::kProbe, id));
+  }
+}
+
+void KvClient::start_probe(Context& ctx, uint64_t probe_id) {
+  auto it = probes_.find(probe_id);
+  if (it == probes_.end()) return;
+  const Probe p = it->second;
+  probes_.erase(it);
+  if (!rpc_.has_targets()) return;
+  KvRequest req = make_request(ctx, KvOpKind::kGet, p.key, p.session, std::nullopt);
+  begin(ctx, 0, false, std::move(req), &p);
 }
 
 // --- answers ------------------------------------------------------------------------------
@@ -324,14 +405,15 @@ void KvClient::on_response(Context& ctx, const Envelope& env, const KvResponse& 
     return;
   }
   Op& op = ops_.at(*handle);
-  if (resp.session_token != 0) {
+  // A probe's answer teaches its session nothing: probes are not the session's reads.
+  if (resp.session_token != 0 && !op.probe) {
     uint64_t& t = session_tokens_[session_of(op)];
     t = std::max(t, resp.session_token);
   }
   using kit::Answer;
   switch (resp.status) {
     case KvStatus::kOk: {
-      if (resp.causal && config_.causal_context) {
+      if (resp.causal && config_.causal_context && !op.probe) {
         contexts_[{session_of(op), op.req.key}] = resp.causal->context;
       }
       const auto done = rpc_.on_answer(ctx, resp.call, env.from, Answer::kDone);
@@ -341,7 +423,7 @@ void KvClient::on_response(Context& ctx, const Envelope& env, const KvResponse& 
         return;
       }
       const KvValue read = merged_read(ctx, resp);
-      learn(op, &read, false);
+      if (!op.probe) learn(op, &read, false);
       finish(ctx, *handle, HistoryOutcome::kOk, Outcome::kOk, done.requests, &read);
       return;
     }

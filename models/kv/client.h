@@ -27,6 +27,11 @@
 // `read_back_delay`, then reads back every key it wrote: the final reads the lost-write
 // check compares with the acknowledged writes.
 //
+// With `visibility_probes: [t1, t2, ...]`, every acknowledged write is followed by a get of
+// its key exactly t after the acknowledgement arrived, for each t (PBS's t-visibility
+// probes): operations of their own type, `probe`, marked in the history, that the
+// staleness and session figures leave out and t_visibility_at.csv reports.
+//
 // With `trace`, the operations come from a request trace instead (trace_workload.cpp): each
 // row a get or put of its key, at its time, from node (row mod count) of the group.
 //
@@ -88,6 +93,9 @@ class KvClient final : public Model, private kit::CallHost {
     /// The trace whose rows are the operations (null: arrivals, keys and mix).
     kit::SharedTrace trace;
     kit::RateLimitPolicy rate_limit;  ///< the client's own limit (none by default)
+    /// Visibility probes: a get of each acknowledged write's key this long after its
+    /// acknowledgement, for each time (sorted, distinct).
+    std::vector<Duration> visibility_probes;
 
     static kit::ArrivalSpec default_arrivals() {
       kit::ArrivalSpec a;
@@ -113,13 +121,21 @@ class KvClient final : public Model, private kit::CallHost {
   void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
 
  private:
-  enum class Timer : uint8_t { kArrivals, kCalls, kReadBack, kTrace, kThrottle };
+  enum class Timer : uint8_t { kArrivals, kCalls, kReadBack, kTrace, kThrottle, kProbe };
 
   struct Op {
     OpToken token;
     KvRequest req;  // as sent; req.call is the current attempt's
     uint64_t user = 0;
     bool final_read = false;
+    bool probe = false;  ///< a visibility probe
+  };
+  // A probe due: of the write of `value` on `key`, acknowledged `after` before it is due.
+  struct Probe {
+    uint64_t key = 0;
+    int64_t value = 0;
+    uint32_t session = 0;
+    Duration after;
   };
   // What a session last knew of a key (for the expected value of a compare-and-set).
   struct Known {
@@ -131,14 +147,20 @@ class KvClient final : public Model, private kit::CallHost {
   static void read_ops(ParamReader& r, const kit::ArrivalKeys& keys, Config& c);
   static void read_calls(ParamReader& r, Config& c);
   static void read_read_back(ParamReader& r, Config& c);
+  static void read_probes(ParamReader& r, Config& c);
   static void read_trace(ParamReader& r, Config& c);  // trace_workload.cpp
 
   /// The operation of a trace's row (trace_workload.cpp).
   void start_trace_op(Context& ctx, const kit::TraceRow& row);
 
   void start_op(Context& ctx, uint64_t user, bool final_read, uint64_t final_key = 0);
-  /// Starts the operation of request `req` (made by make_request()).
-  void begin(Context& ctx, uint64_t user, bool final_read, KvRequest req);
+  /// Starts the operation of request `req` (made by make_request()); `probe`: the write a
+  /// visibility probe reads after.
+  void begin(Context& ctx, uint64_t user, bool final_read, KvRequest req,
+             const Probe* probe = nullptr);
+  /// Schedules the visibility probes of the acknowledged write `op`.
+  void schedule_probes(Context& ctx, const Op& op);
+  void start_probe(Context& ctx, uint64_t probe_id);
   /// Starts the call of operation `id` (past the client's own rate limit).
   void begin_call(Context& ctx, uint64_t id);
   /// A write's value has `value_bytes` (none: drawn from value_size).
@@ -176,10 +198,13 @@ class KvClient final : public Model, private kit::CallHost {
   std::map<std::pair<uint32_t, uint64_t>, std::vector<uint64_t>> contexts_;
   std::vector<uint64_t> read_back_keys_;
   size_t read_back_next_ = 0;
+  std::map<uint64_t, Probe> probes_;  // scheduled probes by id
+  uint64_t next_probe_ = 1;
   uint64_t next_op_ = 1;
   uint64_t next_write_ = 1;
   Symbol op_symbols_[4];
-  Symbol m_read_back_, m_cas_failed_, m_values_exhausted_, m_sibling_reads_, m_siblings_read_;
+  Symbol m_read_back_, m_probe_, m_cas_failed_, m_values_exhausted_, m_sibling_reads_,
+      m_siblings_read_;
   kit::ClientThrottle throttle_;
 };
 

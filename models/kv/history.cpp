@@ -8,6 +8,13 @@ std::unique_ptr<HistoryLog> make_kv_history() {
 
 KvHistory::KvHistory() : HistoryLog(kKvFamily) {}
 
+std::string probe_label(Duration t) {
+  const int64_t ns = t.ns();
+  if (ns % 1'000'000 == 0) return std::to_string(ns / 1'000'000) + "ms";
+  if (ns % 1'000 == 0) return std::to_string(ns / 1'000) + "us";
+  return std::to_string(ns) + "ns";
+}
+
 uint32_t KvHistory::invoke(SimTime at, NodeId client, const KvInvocation& what) {
   if (ops_.size() >= kNone - 1) return kNone;
   KvHistoryOp op;
@@ -21,6 +28,11 @@ uint32_t KvHistory::invoke(SimTime at, NodeId client, const KvInvocation& what) 
   op.kind = what.kind;
   op.expected_absent = what.expected_absent;
   op.final_read = what.final_read;
+  if (what.probe) {
+    op.probe = true;
+    op.value = what.probe_of;
+    op.expected = what.probe_after.ns();
+  }
   ops_.push_back(op);
   done_.push_back(false);
   return static_cast<uint32_t>(ops_.size() - 1);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "models/kv/contract.h"
@@ -29,7 +30,17 @@ struct KvInvocation {
   bool final_read = false;       ///< a read-back at the end of the run (lost-write check)
   uint32_t session = 0;          ///< the client's session (per client node)
   uint64_t idempotency_key = 0;  ///< what a store uses to recognise a retried write
+  /// A visibility probe: a get of the key of the acknowledged write whose value is
+  /// `probe_of`, issued `probe_after` after its acknowledgement (kv_client
+  /// visibility_probes).
+  bool probe = false;
+  int64_t probe_of = 0;
+  Duration probe_after;
 };
+
+/// The name of a probe time in figures: the largest unit that writes it whole
+/// (`0ms`, `5ms`, `1500us`, `250ns`), so it never holds a '.' (checks split on it).
+std::string probe_label(Duration t);
 
 /// What an operation returned: a read's value.
 struct KvResult {
@@ -42,8 +53,8 @@ struct KvHistoryOp {
   SimTime invoke;
   SimTime complete = kNever;  ///< true time it completed or was given up; kNever: in flight
   uint64_t key = 0;
-  int64_t value = 0;
-  int64_t expected = 0;
+  int64_t value = 0;     ///< a write's value; a probe's: the write it probes
+  int64_t expected = 0;  ///< a cas's expected value; a probe's: its time after the ack (ns)
   uint64_t idempotency_key = 0;
   uint64_t read_begin = 0;  ///< the read's value: KvHistory::read_value()
   NodeId client = kNoNode;
@@ -55,8 +66,11 @@ struct KvHistoryOp {
   bool expected_absent = false;
   bool final_read = false;
   bool served = false;  ///< see HistorySpan::served
+  bool probe = false;   ///< a visibility probe (a get): KvInvocation::probe
 
   bool is_write() const { return kind != KvOpKind::kGet; }
+  /// A probe's time after the acknowledgement of the write it probes.
+  Duration probe_after() const { return Duration::from_ns(expected); }
   bool ok() const { return outcome == HistoryOutcome::kOk; }
 };
 

@@ -30,6 +30,15 @@ class HistoryBuilder {
                   uint32_t session = 0) {
     return add(kv::KvOpKind::kAppend, key, x, std::nullopt, {}, t0, t1, o, c, session);
   }
+  /// A visibility probe of the write of `of`, issued `after_ns` after its acknowledgement.
+  uint32_t probe(uint64_t key, int64_t of, int64_t after_ns, std::vector<int64_t> read, int64_t t0,
+                 int64_t t1, O o = O::kOk, NodeId c = 0) {
+    const uint32_t i = get(key, std::move(read), t0, t1, o, c);
+    ops_[i].op.probe = true;
+    ops_[i].op.value = of;
+    ops_[i].op.expected = after_ns;
+    return i;
+  }
   /// Marks operation i as a final read (read-back).
   void final_read(uint32_t i) { final_.push_back(i); }
 

@@ -129,6 +129,39 @@ TEST_CASE("staleness: t-visibility buckets reads by the time since the last writ
   CHECK(s.stale_lag_max_ns == 6'000'000);
 }
 
+TEST_CASE("staleness: visibility probes count per probe time, and in nothing else") {
+  HistoryBuilder b;
+  b.put(1, 10, 0, 1'000'000);                                        // acknowledged at 1 ms
+  b.probe(1, 10, 0, {}, 1'000'000, 1'100'000);                       // t = 0: misses it
+  b.probe(1, 10, 0, {10}, 1'000'000, 1'200'000);                     // t = 0: sees it
+  b.put(1, 20, 1'500'000, 2'000'000);                                // a newer write
+  b.probe(1, 10, 2'000'000, {20}, 3'000'000, 3'100'000);             // t = 2 ms: sees a newer one
+  b.probe(1, 10, 2'000'000, {}, 3'000'000, 4'000'000, O::kUnknown);  // timed out: failed
+  b.probe(1, 10, 2'000'000, {}, 3'000'000, -1);              // in flight at the end: counts nowhere
+  b.probe(1, 20, 0, {10}, 2'000'000, 2'100'000, O::kOk, 2);  // group 1, t = 0: misses 20
+  b.probe(1, 20, 0, {20}, 2'000'000, 2'200'000, O::kFail, 2);
+  const StalenessResult r = run(b);
+  const StalenessStats& s = r.total;
+  CHECK(s.reads == 0);  // probes are not the workload's reads
+  CHECK(s.stale_reads == 0);
+  CHECK(s.tvis.empty());
+  CHECK(s.ryw_reads == 0);
+  CHECK(s.mr_reads == 0);
+  REQUIRE(s.probes.size() == 2);
+  CHECK(s.probes.at(0).pairs == 3);
+  CHECK(s.probes.at(0).visible == 1);
+  CHECK(s.probes.at(0).failed == 1);
+  CHECK(s.probes.at(2'000'000).pairs == 1);
+  CHECK(s.probes.at(2'000'000).visible == 1);
+  CHECK(s.probes.at(2'000'000).failed == 1);
+  CHECK(r.groups.at(1).probes.at(0).pairs == 1);
+  CHECK(r.groups.at(1).probes.at(0).visible == 0);
+  // Before the warmup's end, probes are not measured.
+  StalenessConfig late;
+  late.measured_from = SimTime::from_ns(2'000'000);
+  CHECK(run(b, late).total.probes.at(0).pairs == 1);
+}
+
 TEST_CASE("staleness: read-your-writes and monotonic reads, per session and key") {
   HistoryBuilder b;
   // Session (node 0, 0) writes 10, then reads an older value: a read-your-writes violation.

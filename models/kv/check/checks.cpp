@@ -1,6 +1,8 @@
 #include "models/kv/check/checks.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <set>
 #include <string>
@@ -202,6 +204,69 @@ std::string tvis_csv(const std::string& header, const StatsTables& all) {
   return out;
 }
 
+// Wilson's score interval at 95% for `v` successes in `n` trials (unknown when n = 0): it
+// stays inside [0, 1] and keeps its coverage near p = 0 or 1, where the normal
+// approximation's does not.
+std::pair<double, double> wilson95(uint64_t v, uint64_t n) {
+  if (n == 0) return {kUnknown, kUnknown};
+  constexpr double z = 1.959963984540054;
+  const double nn = static_cast<double>(n);
+  const double p = static_cast<double>(v) / nn;
+  const double denom = 1 + z * z / nn;
+  const double center = (p + z * z / (2 * nn)) / denom;
+  const double half = z * std::sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / denom;
+  return {std::max(0.0, center - half), std::min(1.0, center + half)};
+}
+
+// The visibility probes' figures of one client group (declared by kv_client).
+void probe_rows(std::vector<AnalysisOutput::Row>& rows, const std::string& group,
+                const check::StalenessStats& s) {
+  for (const auto& [t, c] : s.probes) {
+    const std::string at = "_at_" + probe_label(Duration::from_ns(t));
+    const auto [lo, hi] = wilson95(c.visible, c.pairs);
+    rows.push_back({group, "", "visibility_pairs" + at, static_cast<double>(c.pairs)});
+    rows.push_back({group, "", "p_visible" + at, ratio(c.visible, c.pairs)});
+    rows.push_back({group, "", "p_visible_ci_lo" + at, lo});
+    rows.push_back({group, "", "p_visible_ci_hi" + at, hi});
+  }
+}
+
+std::string tvis_at_csv(const std::string& header, const StatsTables& all) {
+  std::string out = header;
+  out +=
+      "# t-visibility at the probes' times: of the probes of acknowledged writes issued t after "
+      "the acknowledgement, the share that saw the write (or a newer one), with Wilson's 95% "
+      "interval; failed = probes that ended without success (not in pairs)\n";
+  out += "group,t_ms,pairs,visible,p_visible,ci_lo,ci_hi,failed\n";
+  for (const auto& [group, s] : all) {
+    for (const auto& [t, c] : s->probes) {
+      const auto [lo, hi] = wilson95(c.visible, c.pairs);
+      out += group + "," + format_value(static_cast<double>(t) / 1e6) + "," +
+             std::to_string(c.pairs) + "," + std::to_string(c.visible) + "," +
+             format_value(ratio(c.visible, c.pairs)) + "," + format_value(lo) + "," +
+             format_value(hi) + "," + std::to_string(c.failed) + "\n";
+    }
+  }
+  return out;
+}
+
+// One line per client group that probed: p visible [95% interval] and pairs per time.
+std::string probes_text(const StatsTables& probed) {
+  std::string text;
+  char buf[96];
+  for (const auto& [group, s] : probed) {
+    text += "  t-visibility probes of " + group + ":";
+    for (const auto& [at, c] : s->probes) {
+      const auto [lo, hi] = wilson95(c.visible, c.pairs);
+      std::snprintf(buf, sizeof buf, " %.4f [%.4f, %.4f] of %llu;", ratio(c.visible, c.pairs), lo,
+                    hi, static_cast<unsigned long long>(c.pairs));
+      text += " " + probe_label(Duration::from_ns(at)) + buf;
+    }
+    text.back() = '\n';
+  }
+  return text;
+}
+
 std::string k_csv(const std::string& header, const StatsTables& all) {
   std::string out = header;
   out += "# k-staleness: reads by how many acknowledged versions behind they were (0 = fresh)\n";
@@ -256,6 +321,16 @@ AnalysisOutput run_staleness(const HistoryCheckInput& in) {
   out.text = staleness_text(st.total, st.has_final_reads);
   out.files.emplace_back("t_visibility.csv", tvis_csv(in.file_header, tables));
   out.files.emplace_back("k_staleness.csv", k_csv(in.file_header, tables));
+  // Probe figures are the client group's (each kv_client declares its probe times).
+  StatsTables probed;
+  for (const auto& [g, stats] : st.groups) {
+    if (stats.probes.empty()) continue;
+    probe_rows(out.rows, in.group_names[g], stats);
+    probed.emplace_back(in.group_names[g], &stats);
+  }
+  out.text += probes_text(probed);
+  if (!probed.empty())
+    out.files.emplace_back("t_visibility_at.csv", tvis_at_csv(in.file_header, probed));
   return out;
 }
 

@@ -174,8 +174,9 @@ std::string render_history_csv(const KvHistory& h, const NodeNamer& name,
   for (uint32_t i = 0; i < h.size(); ++i) {
     const KvHistoryOp& o = h.ops()[i];
     out += std::to_string(i) + "," + csv_cell(name(o.client)) + "," + std::to_string(o.session) +
-           "," + std::string(kv_op_name(o.kind)) + "," + std::to_string(o.key) + ",";
-    if (o.is_write()) out += std::to_string(o.value);
+           "," + std::string(o.probe ? "probe" : kv_op_name(o.kind)) + "," + std::to_string(o.key) +
+           ",";
+    if (o.is_write() || o.probe) out += std::to_string(o.value);
     out += ",";
     if (o.kind == KvOpKind::kCas) out += o.expected_absent ? "absent" : std::to_string(o.expected);
     out += ",";

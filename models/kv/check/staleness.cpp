@@ -90,6 +90,7 @@ class KeyChecker {
     }
     duplicates();
     reads();
+    probes();
     lost_writes();
   }
 
@@ -190,7 +191,7 @@ class KeyChecker {
       sessions[{op(w).client, op(w).session}].writes.push_back(w);
     for (uint32_t i : *ops_) {
       const KvHistoryOp& o = op(i);
-      if (o.kind == KvOpKind::kGet && o.ok() && !o.final_read && seen_.at(i).valid) {
+      if (o.kind == KvOpKind::kGet && o.ok() && !o.final_read && !o.probe && seen_.at(i).valid) {
         sessions[{o.client, o.session}].reads.push_back(i);
       }
     }
@@ -248,7 +249,7 @@ class KeyChecker {
     size_t p = 0;
     for (uint32_t i : *ops_) {
       const KvHistoryOp& r = op(i);
-      if (r.kind != KvOpKind::kGet || !r.ok() || r.final_read) continue;
+      if (r.kind != KvOpKind::kGet || !r.ok() || r.final_read || r.probe) continue;
       const Seen& seen = seen_.at(i);
       if (!seen.valid) continue;
       while (p < ok_writes_.size() && op(ok_writes_[p]).complete < r.invoke) {
@@ -264,6 +265,29 @@ class KeyChecker {
         record_tvis(r, (r.invoke - ref.complete).ns(),
                     seen.reflects(ref.value) || ref.invoke.ns() <= seen.base);
       }
+    }
+  }
+
+  // Each probe measured: did it see the write it probes?
+  void probes() {
+    for (uint32_t i : *ops_) {
+      const KvHistoryOp& p = op(i);
+      // A probe still in flight at the end of the run is left out: it neither saw nor failed.
+      if (!p.probe || p.invoke < cfg_.measured_from || p.complete == KvHistoryOp::kNever) continue;
+      const int64_t t = p.probe_after().ns();
+      if (!p.ok()) {
+        both(p, [&](StalenessStats& s) { s.probes[t].failed++; });
+        continue;
+      }
+      const Seen& seen = seen_.at(i);
+      const KvHistoryOp* w = writer_of(p.value);
+      if (!seen.valid || !w) continue;  // an invalid read (counted so)
+      const bool visible = seen.reflects(w->value) || w->invoke.ns() <= seen.base;
+      both(p, [&](StalenessStats& s) {
+        ProbeCounts& c = s.probes[t];
+        c.pairs++;
+        if (visible) c.visible++;
+      });
     }
   }
 

@@ -17,6 +17,11 @@
 //   - t-visibility: ref = the successful write that completed last before r was invoked;
 //     t = r.invoke - ref.complete; r sees ref when it reflects ref or ref is not newer
 //     than r's base.
+//   - visibility probes (kv_client visibility_probes): a probe p of write w, issued a set
+//     t after w's acknowledgement, sees w when it reflects w or w is not newer than p's
+//     base (as for t-visibility, with w as the reference). Probes count in nothing else
+//     here: not in reads, k, t-visibility buckets or sessions (they are not the
+//     workload's reads, and their times are chosen); they stay in invalid reads.
 //   - read-your-writes: violated when a successful write of r's session, completed before
 //     r was invoked, is newer than r's base and not reflected in r;
 //   - monotonic reads: violated when a write reflected by an earlier read of r's session
@@ -53,6 +58,13 @@ struct TvisBucket {
   uint64_t visible = 0;
 };
 
+/// The visibility probes issued one time after their writes' acknowledgements.
+struct ProbeCounts {
+  uint64_t pairs = 0;    ///< successful probes (valid reads), each with its write
+  uint64_t visible = 0;  ///< of those, the probes that saw their write (or a newer one)
+  uint64_t failed = 0;   ///< probes that ended without success (not in pairs; in flight: neither)
+};
+
 struct StalenessStats {
   uint64_t reads = 0;  ///< successful gets counted (measured, not final, valid)
   uint64_t stale_reads = 0;
@@ -70,6 +82,7 @@ struct StalenessStats {
   uint64_t duplicate_appends = 0;
   std::vector<TvisBucket> tvis;
   int64_t stale_lag_max_ns = -1;  ///< largest t of a read that did not see its ref; -1: none
+  std::map<int64_t, ProbeCounts> probes;  ///< by the probe's time after the ack (ns)
 
   void count_k(uint64_t k);
 };
