@@ -390,6 +390,41 @@ TEST_CASE("quorum: a get waits for R replies and returns siblings with a context
     CHECK(cl.values_at(n, key) == std::vector<int64_t>{3});
 }
 
+TEST_CASE("quorum: a coordinator that holds no data sends every leg to the N replicas") {
+  auto c = base_config();
+  c.coordinators = 1;  // node 3 of 4
+  Cluster cl(4, c);
+  cl.start();
+  for (uint64_t k = 0; k < 200; ++k) {
+    const auto h = cl.home(k);
+    CHECK(std::find(h.begin(), h.end(), NodeId{3}) == h.end());  // never on the ring
+  }
+  const uint64_t key = 7;
+  cl.send(3, request(kv::KvOpKind::kPut, key, 77, 1));
+  const auto writes = cl.ctx[3]->sent_of<QuorumWrite>();
+  REQUIRE(writes.size() == 3);  // to each replica, none to itself
+  std::set<NodeId> to;
+  for (const auto& [n, w] : writes)
+    to.insert(n);
+  CHECK(to == std::set<NodeId>{0, 1, 2});
+  CHECK(cl.response(1).status == KvStatus::kOk);
+  CHECK(cl.ctx[3]->counter("coordinated_puts") == 1);
+  CHECK(cl.ctx[3]->counter("forwarded") == 0);
+  CHECK(cl.node[3]->data().empty());
+  for (NodeId n = 0; n < 3; ++n)
+    CHECK(cl.values_at(n, key) == std::vector<int64_t>{77});
+  // A read asks the three replicas and answers with what R of them hold.
+  cl.send(3, request(kv::KvOpKind::kGet, key, 0, 2));
+  CHECK(cl.ctx[3]->sent_of<QuorumRead>().size() == 3);
+  const KvResponse r = cl.response(2);
+  REQUIRE(r.status == KvStatus::kOk);
+  CHECK(elements(r.value) == std::vector<int64_t>{77});
+  // A replica that receives a request still coordinates it, writing its own copy at once.
+  cl.send(0, request(kv::KvOpKind::kPut, key, 78, 3));
+  CHECK(cl.ctx[0]->sent_of<QuorumWrite>().size() == 2);
+  CHECK(cl.response(3).status == KvStatus::kOk);
+}
+
 TEST_CASE("quorum: a node outside the preference list forwards, or redirects the client") {
   auto c = base_config();
   c.coordinator_choice = QuorumStore::Choice::kFirst;
