@@ -15,6 +15,7 @@
 
     da.plot_availability(run)                      # per client group, faults shaded
     da.plot_t_visibility(run)                      # P(a read sees a write) after t ms
+    da.load_t_visibility_at(run)                   # the same at exact t (visibility probes)
     da.sweep_t_visibility(sw)                      # the same per point (--keep-runs)
 
 Only pandas and matplotlib (Debian's python3-pandas, python3-matplotlib) are needed.
@@ -34,6 +35,7 @@ from .io import (
     load_sweep,
     load_sweep_run_files,
     load_t_visibility,
+    load_t_visibility_at,
     load_unavailability,
     parse_quantity,
     read_dsim_csv,
@@ -66,6 +68,7 @@ __all__ = [
     "load_sweep",
     "load_sweep_run_files",
     "load_t_visibility",
+    "load_t_visibility_at",
     "load_unavailability",
     "parse_quantity",
     "read_dsim_csv",

@@ -330,6 +330,18 @@ def load_t_visibility(run) -> pd.DataFrame:
     return read_dsim_csv(path)
 
 
+def load_t_visibility_at(run) -> pd.DataFrame:
+    """t_visibility_at.csv of a run (a Run or its directory), written when a kv_client has
+    `visibility_probes`: per client group and probe time `t_ms` after a write's
+    acknowledgement, the successful probes (`pairs`), those that saw the write
+    (`visible`), the share `p_visible` and its 95% Wilson interval `ci_lo`..`ci_hi`, and
+    the probes that ended without success (`failed`)."""
+    path = _run_path(run) / "t_visibility_at.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no t_visibility_at.csv (no kv_client visibility_probes)")
+    return read_dsim_csv(path)
+
+
 def load_unavailability(run, op: str | None = None) -> pd.DataFrame:
     """unavailability.csv of a run (a Run or its directory): per client group, the
     intervals in which every operation the group invoked failed (`op` "all"), or every

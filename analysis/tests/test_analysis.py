@@ -344,6 +344,29 @@ class LabRunFiles(unittest.TestCase):
                          len(seen[(seen.group == "west") & seen.t_ms_hi.notna()]))
 
 
+class ProbeFiles(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.dir = Path(cls.tmp.name) / "pbs"
+        dsim("run", REPO / "scenarios" / "quorum" / "pbs_t_visibility.yaml", "--set",
+             "duration=3s", "--out", cls.dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_t_visibility_at_the_probe_times(self):
+        tv = da.load_t_visibility_at(self.dir)
+        self.assertEqual(list(tv.columns), ["group", "t_ms", "pairs", "visible", "p_visible",
+                                            "ci_lo", "ci_hi", "failed"])
+        wars = tv[tv.group == "clients"]
+        self.assertEqual(list(wars.t_ms), [0, 1, 5, 10])
+        self.assertTrue(((wars.p_visible - wars.visible / wars.pairs).abs() < 1e-9).all())
+        self.assertTrue(((wars.ci_lo <= wars.p_visible) & (wars.p_visible <= wars.ci_hi)).all())
+        self.assertTrue((tv[tv.group == "clients_dynamo"].p_visible == 1).all())
+
+
 class LabSweepFiles(unittest.TestCase):
     """The PACELC lab's sweep, shortened: R/W zipped, replica delays zipped, runs kept."""
     R, W = "groups.store.params.r", "groups.store.params.w"
