@@ -161,6 +161,12 @@ Measured run_dsim(const Wars& m, int coordinators, uint64_t seed) {
     const double hi = metric(out, "clients", "p_visible_ci_hi" + label);
     CHECK(lo <= got.p.back());
     CHECK(got.p.back() <= hi);
+    // Wilson's 95% score interval: the roots in p of (p_hat - p)^2 = z^2 p (1 - p) / n.
+    const double n = got.pairs.back(), ph = got.p.back(), z = 1.959963984540054;
+    const double a2 = 1 + z * z / n, b2 = -(2 * ph + z * z / n), c2 = ph * ph;
+    const double root = std::sqrt(std::max(0.0, b2 * b2 - 4 * a2 * c2));
+    CHECK(lo == Approx((-b2 - root) / (2 * a2)).margin(1e-9));
+    CHECK(hi == Approx((-b2 + root) / (2 * a2)).margin(1e-9));
   }
   return got;
 }
@@ -204,6 +210,17 @@ TEST_CASE("t-visibility with a data-less coordinator matches the WARS model (exp
     m.r = 2;
     m.w = 2;
     compare(m, 2);
+  }
+  SECTION("N=3 R=2 W=2: with W + R > N every read sees the write") {
+    // The first R responders include one of the W replicas that acknowledged, and each of
+    // those held the write before the commit.
+    m.r = 2;
+    m.w = 2;
+    const Measured sim = run_dsim(m, 1, 6);
+    for (double p : sim.p)
+      CHECK(p == 1.0);
+    for (double p : monte_carlo(m, kTrials, 6))
+      CHECK(p == 1.0);
   }
 }
 

@@ -215,7 +215,8 @@ std::pair<double, double> wilson95(uint64_t v, uint64_t n) {
   const double denom = 1 + z * z / nn;
   const double center = (p + z * z / (2 * nn)) / denom;
   const double half = z * std::sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / denom;
-  return {std::max(0.0, center - half), std::min(1.0, center + half)};
+  // At p = 0 (1) the lower (upper) end is exactly 0 (1); rounding must not move it inside.
+  return {v == 0 ? 0.0 : std::max(0.0, center - half), v == n ? 1.0 : std::min(1.0, center + half)};
 }
 
 // The visibility probes' figures of one client group (declared by kv_client).
