@@ -1,6 +1,6 @@
 // t-visibility of the quorum store against an independent Monte Carlo of PBS's WARS model
 // (Bailis et al., "Probabilistically Bounded Staleness for Practical Partial Quorums",
-// VLDB 2012, section 4):
+// VLDB 2012):
 //   - a coordinator sends a write to all N replicas; the leg to replica i takes W_i, its
 //     acknowledgement A_i; the write commits when the coordinator holds W acknowledgements,
 //     at the W-th smallest W_i + A_i;
