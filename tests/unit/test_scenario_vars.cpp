@@ -4,23 +4,14 @@
 
 #include <string>
 
-#include "models/builtin.h"
 #include "sim/scenario/scenario.h"
 #include "sim/scenario/vars.h"
 #include "sim/scenario/yaml_tree.h"
+#include "support/scenarios.h"
 
 using namespace dsim;
 
 namespace {
-
-const ModelRegistry& registry() {
-  static const ModelRegistry r = [] {
-    ModelRegistry m;
-    register_builtin_models(m);
-    return m;
-  }();
-  return r;
-}
 
 // The scalar at `path` (map keys) after expanding `text`'s variables.
 std::string expanded(const std::string& text, std::initializer_list<const char*> path,
@@ -98,7 +89,7 @@ groups:
   Diagnostics diag;
   LoadOptions opts;
   opts.overrides = {"vars.tmin=12ms"};
-  auto spec = load_scenario_text(text, "v.yaml", opts, registry(), diag);
+  auto spec = load_scenario_text(text, "v.yaml", opts, testing::builtin_registry(), diag);
   INFO(diag.render());
   REQUIRE(spec);
   const std::string resolved = emit_yaml(spec->resolved);

@@ -25,21 +25,12 @@
 #include <string>
 #include <vector>
 
-#include "models/builtin.h"
 #include "sim/run/runner.h"
+#include "support/scenarios.h"
 
 using namespace dsim;
 
 namespace {
-
-const ModelRegistry& registry() {
-  static const ModelRegistry r = [] {
-    ModelRegistry reg;
-    register_builtin_models(reg);
-    return reg;
-  }();
-  return r;
-}
 
 double metric(const RunOutput& out, const std::string& group, const std::string& name) {
   for (const auto& r : out.summary) {
@@ -145,7 +136,7 @@ Measured run_dsim(const Wars& m, int coordinators, uint64_t seed) {
   LoadOptions opts;
   opts.seed = seed;
   const std::string yaml = scenario(m, coordinators);
-  auto spec = load_scenario_text(yaml, "wars.yaml", opts, registry(), diag);
+  auto spec = load_scenario_text(yaml, "wars.yaml", opts, testing::builtin_registry(), diag);
   INFO(yaml << diag.render());
   REQUIRE(spec);
   const RunOutput out = run_scenario(*spec);

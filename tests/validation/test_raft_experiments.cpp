@@ -20,21 +20,12 @@
 #include <string>
 #include <vector>
 
-#include "models/builtin.h"
 #include "sim/run/runner.h"
+#include "support/scenarios.h"
 
 using namespace dsim;
 
 namespace {
-
-ModelRegistry& registry() {
-  static ModelRegistry r = [] {
-    ModelRegistry reg;
-    register_builtin_models(reg);
-    return reg;
-  }();
-  return r;
-}
 
 struct Result {
   std::map<std::string, double> figures;  // the replicas' group rows
@@ -57,7 +48,7 @@ Result run(const std::string& file, std::vector<std::string> overrides, double w
   opts.overrides = std::move(overrides);
   opts.overrides.push_back("checks=[]");
   auto spec = load_scenario(std::string(DSIM_SOURCE_DIR) + "/scenarios/raft/" + file, opts,
-                            registry(), diag);
+                            testing::builtin_registry(), diag);
   INFO(diag.render());
   REQUIRE(spec);
   const RunOutput out = run_scenario(*spec);
