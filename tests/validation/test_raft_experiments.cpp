@@ -82,10 +82,10 @@ double figure(const Result& r, const std::string& name) {
 TEST_CASE("raft unequal logs: the first timeout is an electable survivor's with probability e/s",
           "[validation][raft]") {
   for (int lagging : {1, 2}) {
-    const Result r = run("election_experiment.yaml",
-                         {"duration=900s", "groups.writer.params.rate=20/s",
-                          "groups.replicas.params.lagging_followers=" + std::to_string(lagging)},
-                         1.0);
+    const Result r = run(
+        "election_experiment.yaml",
+        {"duration=900s", "groups.replicas.params.lagging_followers=" + std::to_string(lagging)},
+        1.0);
     const double n = figure(r, "failovers_eligibility_known");
     const double k = figure(r, "first_candidate_eligible");
     const double p = (4.0 - lagging) / 4.0;
