@@ -15,8 +15,6 @@ namespace {
 
 enum class MarkKind : uint8_t { kOther, kLeader, kFollow, kCandidate, kStepDown };
 
-constexpr uint32_t kWholeRunGroup = 0xffffffffu;  // FaultEvent::aimed_groups: every group
-
 // The start of a crash or pause: what a failover trial is made of.
 bool is_trial_fault(const FaultEvent& f) {
   return f.phase != FaultPhase::kEnd && (f.kind == "crash" || f.kind == "pause");

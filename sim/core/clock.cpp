@@ -25,11 +25,15 @@ int64_t sample_signed_ns(const Distribution& d, Rng& rng) {
 
 }  // namespace
 
+bool ClockSpec::has_timer_jitter() const {
+  return timer_jitter.kind() != Distribution::Kind::kConstant || timer_jitter.mean() != 0;
+}
+
 bool ClockSpec::is_ideal() const {
   return offset.kind() == Distribution::Kind::kConstant && offset.mean() == 0 &&
          drift_ppm.kind() == Distribution::Kind::kConstant && drift_ppm.mean() == 0 &&
          wobble_amplitude == Duration::zero() && sync_period == Duration::zero() && steps.empty() &&
-         timer_jitter.kind() == Distribution::Kind::kConstant && timer_jitter.mean() == 0;
+         !has_timer_jitter();
 }
 
 NodeClock::NodeClock(const ClockSpec& spec, Rng rng, Rng jitter_rng) {
@@ -49,7 +53,7 @@ NodeClock::NodeClock(const ClockSpec& spec, Rng rng, Rng jitter_rng) {
   }
   if (!spec.steps.empty()) steps_ = &spec.steps;
   rng_ = rng;
-  if (spec.timer_jitter.kind() != Distribution::Kind::kConstant || spec.timer_jitter.mean() != 0) {
+  if (spec.has_timer_jitter()) {
     jitter_ = &spec.timer_jitter;
     jitter_rng_ = jitter_rng;
   }

@@ -43,6 +43,8 @@ struct ClockSpec {
   /// slack), drawn anew for every timer set; non-negative.
   Distribution timer_jitter = Distribution::constant(0).with_dim(Distribution::Dim::kTime);
 
+  /// True when timers fire late by a draw of timer_jitter.
+  bool has_timer_jitter() const;
   /// True when the clock is just true time (no offset, drift, wobble, sync, steps or
   /// timer jitter).
   bool is_ideal() const;

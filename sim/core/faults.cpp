@@ -42,7 +42,7 @@ std::string_view fault_kind_name(FaultKind k) {
 
 namespace {
 
-constexpr uint32_t kWholeRun = 0xffffffffu;
+constexpr uint32_t kWholeRun = kWholeRunGroup;
 constexpr size_t kNamesShown = 8;
 
 // What starting a fault did: what the fault log says of it, whom it hit, how to undo it.

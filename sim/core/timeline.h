@@ -32,6 +32,10 @@ enum class NodeStatus : uint8_t { kUp, kDown, kPaused };
 
 enum class FaultPhase : uint8_t { kStart, kEnd, kInstant };
 
+/// A fault target's group meaning "every node of the run" (TargetSpec::Term::group,
+/// FaultEvent::aimed_groups).
+inline constexpr uint32_t kWholeRunGroup = 0xffffffffu;
+
 /// One start or end of a fault, for the trace, faults.csv and the time-series markers.
 struct FaultEvent {
   SimTime at;
@@ -45,7 +49,7 @@ struct FaultEvent {
   /// Start and instant: its target resolved to no node then (a role nobody held, say), so
   /// it did nothing.
   bool no_target = false;
-  /// With no_target: the groups its target chose from (0xffffffff: the whole run), so an
+  /// With no_target: the groups its target chose from (kWholeRunGroup: the whole run), so an
   /// analysis can tell which trials it cost.
   std::vector<uint32_t> aimed_groups;
 };
