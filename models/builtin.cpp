@@ -1,6 +1,7 @@
 #include "models/builtin.h"
 
 #include "models/cache/cache.h"
+#include "models/gossip/gossip.h"
 #include "models/kv/check/checks.h"
 #include "models/kv/client.h"
 #include "models/kv/store.h"
@@ -33,6 +34,7 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<ratelimit::RateLimiterNode>();
   registry.add<pb::PrimaryBackup>();
   registry.add<pb::Monitor>();
+  registry.add<gossip::GossipNode>();
 
   registry.add_family(kv::kv_history_family());
 }
