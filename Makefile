@@ -1,7 +1,8 @@
 # Thin wrapper over CMake presets. `make run` and `make test` do everything on a fresh
-# Debian 12 machine, installing the packages they need first.
-.PHONY: all deps build run test test-release test-asan test-fuzz fuzz fuzz-deps fuzz-build \
-        format lint bench clean
+# Debian 12 machine, installing the packages they need first (.ci/deps): `run` builds the
+# dsim binary alone, `test` every test and benchmark.
+.PHONY: all deps build build-dsim run test test-release test-asan test-fuzz fuzz fuzz-deps \
+        fuzz-build format lint bench clean
 
 # `make fuzz`: seconds each fuzz target runs, and extra libFuzzer flags (tests/fuzz/fuzz.sh).
 FUZZ_SECONDS ?= 600
@@ -16,7 +17,12 @@ build: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release
 
-run: build
+# The dsim binary alone (build/dsim), without the tests and benchmarks: all `run` needs.
+build-dsim: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release --target dsim
+
+run: build-dsim
 	./build/dsim run scenarios/quickstart.yaml
 
 test: test-release test-asan test-fuzz

@@ -1,5 +1,5 @@
 // `phold`: the PHOLD benchmark workload (Fujimoto 1990), in the two forms the engine
-// benchmarks use (see ../shared/bench/README.md and `dsim bench phold`):
+// benchmarks use (see tests/bench/peers/README.md and `dsim bench phold`):
 //   - timers: the group holds `tokens` timers; each waits a `delay` draw, counts one
 //     event, and waits again. It measures the bare event loop.
 //   - net: the group holds `tokens` messages; a node receiving one forwards it at once to

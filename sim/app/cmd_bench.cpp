@@ -1,4 +1,4 @@
-// `dsim bench phold`: the engine benchmark of ../shared/bench/README.md. It writes the
+// `dsim bench phold`: the engine benchmark of tests/bench/peers/README.md. It writes the
 // workload as a scenario (model `phold`), loads it through the scenario layer and the
 // model registry, and runs it on the engine exactly as `dsim run` would; only the
 // output files are skipped. The wall clock is read here, around the run, and nowhere in
@@ -40,7 +40,7 @@ std::string phold_scenario(const BenchArgs& a) {
   s += "description: >\n  dsim bench phold --workload " + a.workload + " --nodes " +
        std::to_string(a.nodes) + " --tokens " + std::to_string(a.tokens) + " --end-s " +
        format_seconds(SimTime::from_ns(end_ns)) + " --seed " + std::to_string(a.seed) +
-       " (../shared/bench/README.md).\n";
+       " (tests/bench/peers/README.md).\n";
   s += "seed: " + std::to_string(a.seed) + "\n";
   s += "duration: " + std::to_string(end_ns) + "ns\n";
   if (a.workload == "net") {

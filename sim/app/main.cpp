@@ -70,7 +70,7 @@ class CoreCommands {
     bench->require_subcommand(1);
     phold_ = bench->add_subcommand(
         "phold",
-        "PHOLD workloads through the full engine (model phold, ../shared/bench/README.md)");
+        "PHOLD workloads through the full engine (model phold, tests/bench/peers/README.md)");
     phold_->add_option("--workload", bench_args_.workload, "timers or net")
         ->check(CLI::IsMember({"timers", "net"}))
         ->capture_default_str();

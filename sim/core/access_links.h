@@ -2,7 +2,7 @@
 // latency is drawn once, when the node is added, from the node's own stream
 // ("net-access", id); a message from a to b crosses a's link and b's, so it takes
 // access(a) + access(b) on top of whatever else the network adds. This is the star
-// network of the engine benchmark (../shared/bench/README.md: host i's link has latency
+// network of the engine benchmark (tests/bench/peers/README.md: host i's link has latency
 // U(0.05 ms, 0.5 ms) drawn once, a hop i -> j takes lat[i] + lat[j]) and of any
 // population of clients with their own last-mile latencies.
 //

@@ -2,7 +2,7 @@
 //
 // A model is a deterministic state machine per node, in the sans-IO style: it reacts to
 // its start, to messages and to its own timers through a Context, and does nothing else —
-// no I/O, no clocks but ctx.now(), no randomness but ctx.rng(). See DESIGN.md section 4.
+// no I/O, no clocks but ctx.now(), no randomness but ctx.rng(). See docs/writing-a-model.md.
 #pragma once
 
 #include <span>

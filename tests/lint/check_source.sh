@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fails on what DESIGN.md bans in sim/ and models/: wall clocks, ambient randomness and
-# the standard library's distributions (all break determinism), mutable statics, and
-# models reaching past their Context (engine internals, YAML).
+# Fails on what sim/ and models/ must not do (docs/writing-a-model.md, "Checklist"; README,
+# "Determinism"): read wall clocks, draw ambient randomness or use the standard library's
+# distributions (all break determinism), keep mutable statics, or reach past a model's
+# Context (engine internals, YAML).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 status=0
@@ -9,12 +10,12 @@ report() { echo "lint: $1"; echo "$2" | sed 's/^/  /'; status=1; }
 
 banned='std::chrono::(system_clock|steady_clock|high_resolution_clock)|std::random_device|[^_a-zA-Z.]s?rand\(|std::(uniform_int|uniform_real|normal|exponential|lognormal|bernoulli|poisson|discrete|gamma|weibull)_distribution|std::mt19937|std::default_random_engine|\btime\(NULL\)|\btime\(nullptr\)|gettimeofday|clock_gettime|thread_local'
 hits=$(grep -rnE "$banned" sim models docs/examples --include='*.h' --include='*.cpp' | grep -v 'dsim-lint: allow')
-[ -n "$hits" ] && report "banned calls in sim/ or models/ (DESIGN.md 3; mark a CLI-only line '// dsim-lint: allow(wall-clock)')" "$hits"
+[ -n "$hits" ] && report "banned calls in sim/ or models/ (no wall clock, no randomness but the run's seeded streams, no <random> distributions: they break determinism; see docs/writing-a-model.md; mark a CLI-only line '// dsim-lint: allow(wall-clock)')" "$hits"
 
 # Mutable statics: 'static' variables that are neither const nor constexpr.
 statics=$(grep -rnE '^\s*(inline\s+)?static\s+[A-Za-z_:<>, ]+\s+[a-z_][a-zA-Z0-9_]*\s*(=|;|\{)' sim models \
   --include='*.h' --include='*.cpp' | grep -vE 'static\s+(const|constexpr)|constexpr|static_assert|\(' | grep -v 'dsim-lint: allow')
-[ -n "$statics" ] && report "mutable static state (DESIGN.md 3: no ambient state)" "$statics"
+[ -n "$statics" ] && report "mutable static state (no ambient state: a run's state lives in its engine and models, so two runs can share a process; see docs/writing-a-model.md)" "$statics"
 
 # One assertion macro for invariants: DSIM_ASSERT (sim/core/assert.h), on in every build.
 asserts=$(grep -rnE '(^|[^_A-Za-z])assert\(|<cassert>|throw std::(logic_error|runtime_error)' sim models docs/examples \

@@ -30,7 +30,7 @@ TEST_CASE("time: unit helpers count nanoseconds", "[time]") {
   CHECK(SimTime().ns() == 0);
   CHECK(SimTime::zero().ns() == 0);
   CHECK(SimTime::max().ns() == kMax);
-  // 292 years fit in int64 nanoseconds (DESIGN.md section 3).
+  // 292 years fit in int64 nanoseconds (sim/core/time.h).
   const Duration years292 = hours(24 * 365) * 292;
   CHECK(years292.ns() > 0);
   CHECK(years292 < Duration::max());
