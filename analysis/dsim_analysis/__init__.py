@@ -1,6 +1,6 @@
 """Read dsim's results into pandas and draw the standard plots.
 
-    import sys; sys.path.insert(0, "<dsim>/analysis")
+    import sys; sys.path.insert(0, "<dsim>/analysis")   # or: pip install -e analysis
     import dsim_analysis as da
 
     run = da.load_run("runs/quickstart-42")        # a `dsim run` directory
@@ -18,6 +18,9 @@
     da.load_t_visibility_at(run)                   # the same at exact t (visibility probes)
     da.sweep_t_visibility(sw)                      # the same per point (--keep-runs)
 
+    OUT = da.output_dir("my_lab")                  # results outside the repository
+    da.check(p99 < 50, "p99 stays under 50 ms")    # a claim: warns "CHECK FAILED: ..."
+
 Only pandas and matplotlib (Debian's python3-pandas, python3-matplotlib) are needed.
 """
 
@@ -27,6 +30,7 @@ from .io import (
     Sweep,
     availability_by_group,
     availability_by_op,
+    dsim_binary,
     header_fields,
     latency_cdf,
     latency_percentiles,
@@ -43,6 +47,7 @@ from .io import (
     sweep_t_visibility,
     t_quantile_975,
 )
+from .worksheet import ClaimWarning, check, output_dir, strict
 from .plots import (
     plot_availability,
     plot_latency_cdf,
@@ -60,6 +65,7 @@ __all__ = [
     "Sweep",
     "availability_by_group",
     "availability_by_op",
+    "dsim_binary",
     "header_fields",
     "latency_cdf",
     "latency_percentiles",
@@ -83,4 +89,8 @@ __all__ = [
     "plot_timeline",
     "plot_tradeoff",
     "shade_faults",
+    "ClaimWarning",
+    "check",
+    "output_dir",
+    "strict",
 ]

@@ -486,7 +486,9 @@ def latency_cdf(latency: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _dsim_binary() -> str:
+def dsim_binary() -> str:
+    """The dsim command line run_dsim calls: the DSIM environment variable, else build/dsim
+    of the repository this package is in, else dsim on the PATH."""
     here = Path(__file__).resolve().parents[2]
     for candidate in (os.environ.get("DSIM"), here / "build" / "dsim", shutil.which("dsim")):
         if candidate and Path(candidate).exists():
@@ -494,12 +496,15 @@ def _dsim_binary() -> str:
     raise FileNotFoundError("no dsim binary: build it (make build) or set DSIM=/path/to/dsim")
 
 
+_dsim_binary = dsim_binary
+
+
 def run_dsim(*args, check_codes=(0, 1)) -> subprocess.CompletedProcess:
     """Runs the dsim command line (the DSIM environment variable, else build/dsim of this
     repository, else dsim on the PATH) and returns the completed process. Exit codes
     outside `check_codes` raise with dsim's error output (1 means a scenario check
     failed, which an experiment may expect)."""
-    cmd = [_dsim_binary(), *[str(a) for a in args]]
+    cmd = [dsim_binary(), *[str(a) for a in args]]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode not in check_codes:
         raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}:\n{proc.stderr}")

@@ -119,6 +119,13 @@ def shade_faults(ax, faults: pd.DataFrame, end_s: float | None = None, label=Tru
         return 0
     right = end_s if end_s is not None else ax.get_xlim()[1]
     n = 0
+    # Labels of faults close together go on rows below one another, not over one another:
+    # each row remembers where its last label ends (estimated in points from the x limits
+    # and the axes' width).
+    left_x, right_x = ax.get_xlim()
+    width_pt = max(ax.get_window_extent().width * 72 / ax.figure.dpi, 1.0)
+    pt_per_x = width_pt / ((right_x - left_x) or 1.0)
+    row_ends = []
     for f in faults.itertuples(index=False):
         end = right if (f.end_s is None or math.isnan(f.end_s)) else f.end_s
         if end > f.start_s:
@@ -127,10 +134,20 @@ def shade_faults(ax, faults: pd.DataFrame, end_s: float | None = None, label=Tru
         else:  # an instant (a restart, a heal): a line
             ax.axvline(f.start_s, color=FAULT_COLOR, lw=1, ls=":")
         if label and f.label:
+            start_pt = (f.start_s - left_x) * pt_per_x
+            end_pt = start_pt + 2 + 4.2 * len(str(f.label)) + 4   # x-small: about 4.2 pt a character
+            row = next((i for i, e in enumerate(row_ends) if e <= start_pt), len(row_ends))
+            row_ends[row:row + 1] = [end_pt]
             ax.annotate(str(f.label), (f.start_s, 1), xycoords=("data", "axes fraction"),
-                        xytext=(2, -2), textcoords="offset points", va="top",
+                        xytext=(2, -2 - 9 * row), textcoords="offset points", va="top",
                         fontsize="x-small", color=FAULT_COLOR)
         n += 1
+    if row_ends and ax.get_yscale() == "linear":
+        # Room at the top for the labels' rows, so that they do not sit on the data.
+        height_pt = max(ax.get_window_extent().height * 72 / ax.figure.dpi, 1.0)
+        frac = min((4 + 9 * len(row_ends)) / height_pt, 0.5)
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + (hi - lo) * frac / (1 - frac))
     return n
 
 
@@ -156,9 +173,12 @@ def plot_timeline(run: Run, metrics=("throughput_per_s", "availability"), groups
         if metric == "availability":
             ax.set_ylim(-0.02, 1.05)
         ax.grid(True, alpha=0.3)
+        if end is not None:
+            ax.set_xlim(0, end)
         shade_faults(ax, faults, end_s=end, label=(ax is axes[0]))
     axes[-1].set_xlabel("simulated time (s)")
-    axes[0].legend(fontsize="small", loc="lower left")
+    # Outside the panels, on the right: inside, it would hide lines or fault labels.
+    axes[0].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     if end is not None:
         axes[-1].set_xlim(0, end)
     return axes
@@ -277,6 +297,13 @@ def plot_t_visibility(data, by=None, groups=("all",), ax=None):
     return ax
 
 
+# Where plot_tradeoff puts the labels of line i's points, right of the point (left of it
+# they would run into the y axis at x = 0): (x offset, alignment), (y offset, alignment),
+# in points: just above, just below, a row higher, a row lower.
+_LABEL_CORNERS = [((4, "left"), (2, "bottom")), ((4, "left"), (-2, "top")),
+                  ((4, "left"), (10, "bottom")), ((4, "left"), (-10, "top"))]
+
+
 def plot_tradeoff(sweep: Sweep, x, y, by=None, annotate: str | None = None, ax=None,
                   logx=False, logy=False):
     """Two figures of a sweep against each other, one marker per point at the means over
@@ -298,9 +325,12 @@ def plot_tradeoff(sweep: Sweep, x, y, by=None, annotate: str | None = None, ax=N
         ax.errorbar(part["mean"], part["mean_y"], xerr=_ci_err(part), yerr=_ci_err(part, "_y"),
                     marker=MARKERS[i % len(MARKERS)], ms=5, capsize=3, lw=1.2, label=label)
         if annotate is not None:
+            # Each line labels its points at another height, so that the labels of points
+            # that coincide (or nearly) on different lines do not print over one another.
+            (dx, ha), (dy, va) = _LABEL_CORNERS[i % len(_LABEL_CORNERS)]
             for px, py, text in zip(part["mean"], part["mean_y"], part[annotate]):
-                ax.annotate(str(text), (px, py), xytext=(4, 4), textcoords="offset points",
-                            fontsize="x-small")
+                ax.annotate(str(text), (px, py), xytext=(dx, dy), textcoords="offset points",
+                            ha=ha, va=va, fontsize="x-small")
     ax.set_xlabel(_figure_label(*xf))
     ax.set_ylabel(_figure_label(*yf))
     if logx:

@@ -1,11 +1,14 @@
 """Tests of the dsim_analysis package on real dsim output (DSIM names the binary)."""
 
+import contextlib
+import io
 import math
 import os
 import shutil
 import subprocess
 import tempfile
 import unittest
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -441,6 +444,74 @@ class LabSweepFiles(unittest.TestCase):
         self.assertEqual([line.get_label() for line in ax.lines],
                          ["r = 1, w = 1", "r = 1, w = 2", "r = 2, w = 1", "r = 2, w = 2"])
         self.assertEqual(list(ax.lines[0].get_xdata()), [0.001, 0.004, 0.016])
+
+
+class Worksheet(unittest.TestCase):
+    """What the notebooks share: checked claims and an output folder."""
+
+    def setUp(self):
+        self.env = {k: os.environ.get(k) for k in ("DSIM_NOTEBOOK_STRICT", "DSIM_NOTEBOOK_OUT",
+                                                   "XDG_CACHE_HOME")}
+        for k in self.env:
+            os.environ.pop(k, None)
+        self.tmp = Path(tempfile.mkdtemp(prefix="dsim_worksheet_"))
+
+    def tearDown(self):
+        for k, v in self.env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(self.tmp)
+
+    def test_a_failed_check_warns_every_time_and_the_run_goes_on(self):
+        printed = io.StringIO()
+        with warnings.catch_warnings(record=True) as seen, contextlib.redirect_stdout(printed):
+            warnings.simplefilter("default")
+            for _ in range(2):  # the same check again (a cell run twice) warns again
+                da.check(1 > 2, "one is more than two", "1 against 2")
+            da.check(2 > 1, "two is more than one")
+        self.assertEqual(printed.getvalue(), "ok: two is more than one\n")
+        self.assertEqual([str(w.message) for w in seen],
+                         ["CHECK FAILED: one is more than two (1 against 2)"] * 2)
+        self.assertTrue(all(w.category is da.ClaimWarning for w in seen))
+        self.assertEqual(Path(seen[0].filename).resolve(), Path(__file__).resolve())
+
+    def test_strict_makes_a_failed_check_an_error(self):
+        os.environ["DSIM_NOTEBOOK_STRICT"] = "1"
+        self.assertTrue(da.strict())
+        with self.assertRaisesRegex(da.ClaimWarning, "CHECK FAILED: one is more than two"):
+            da.check(1 > 2, "one is more than two")
+        with contextlib.redirect_stdout(io.StringIO()):
+            da.check(2 > 1, "two is more than one")
+        os.environ["DSIM_NOTEBOOK_STRICT"] = "0"
+        self.assertFalse(da.strict())
+
+    def test_output_dir_is_outside_the_repository(self):
+        os.environ["XDG_CACHE_HOME"] = str(self.tmp / "cache")
+        out = da.output_dir("some_lab")
+        self.assertEqual(out, (self.tmp / "cache" / "dsim" / "notebooks" / "some_lab").resolve())
+        self.assertTrue(out.is_dir())
+        os.environ["DSIM_NOTEBOOK_OUT"] = str(self.tmp / "ci")
+        self.assertEqual(da.output_dir("some_lab"), (self.tmp / "ci" / "some_lab").resolve())
+        (self.tmp / "file").write_text("")
+        os.environ["DSIM_NOTEBOOK_OUT"] = str(self.tmp / "file")  # cannot hold folders
+        out = da.output_dir("some_lab")
+        self.assertTrue(out.is_dir())
+        self.assertNotIn(str(REPO), str(out))
+
+    def test_fault_labels_close_together_take_separate_rows(self):
+        fig, ax = plt.subplots(figsize=(6, 3))
+        ax.set_xlim(0, 30)
+        ax.set_ylim(0, 1)
+        faults = pd.DataFrame({"start_s": [10.0, 10.5, 20.0], "end_s": [15.0, 10.5, 25.0],
+                               "label": ["crash web.0", "restart web.0", "crash web.2"]})
+        da.shade_faults(ax, faults)
+        offsets = [t.xyann[1] for t in ax.texts]
+        self.assertEqual(offsets[0], offsets[2])   # far apart: the same row
+        self.assertLess(offsets[1], offsets[0])    # close to the first: the row below
+        self.assertGreater(ax.get_ylim()[1], 1)    # room above the data for the labels
+        plt.close(fig)
 
 
 if __name__ == "__main__":
