@@ -47,7 +47,7 @@ from .io import (
     sweep_t_visibility,
     t_quantile_975,
 )
-from .worksheet import ClaimWarning, check, output_dir, strict
+from .worksheet import ClaimWarning, check, failed_checks, output_dir, strict
 from .plots import (
     plot_availability,
     plot_latency_cdf,
@@ -91,6 +91,7 @@ __all__ = [
     "shade_faults",
     "ClaimWarning",
     "check",
+    "failed_checks",
     "output_dir",
     "strict",
 ]

@@ -12,6 +12,7 @@ on; with DSIM_NOTEBOOK_STRICT=1 (as the tests run the notebooks) it is an error 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -64,3 +65,19 @@ def output_dir(name: str) -> Path:
     except OSError:
         out = Path(tempfile.mkdtemp(prefix=f"dsim-{name}-"))
     return out.resolve()
+
+
+def failed_checks(output: str) -> str | None:
+    """The scenario checks that failed, from what `dsim run` or `dsim sweep` printed (its
+    `FAIL` lines, or a sweep's `check '...': k of n passed` with k < n), joined by '; ';
+    None when none did. For check()'s detail:
+    `da.check(proc.returncode == 0, "...", da.failed_checks(proc.stdout))`."""
+    failed = []
+    for line in output.splitlines():
+        line = line.strip()
+        m = re.match(r"check '(.*)': (\d+) of (\d+) passed", line)
+        if line.startswith("FAIL"):
+            failed.append(line[len("FAIL"):].strip())
+        elif m and int(m.group(2)) < int(m.group(3)):
+            failed.append(f"{m.group(1)}: {m.group(2)} of {m.group(3)} passed")
+    return "; ".join(dict.fromkeys(failed)) or None

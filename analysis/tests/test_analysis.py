@@ -487,6 +487,14 @@ class Worksheet(unittest.TestCase):
         os.environ["DSIM_NOTEBOOK_STRICT"] = "0"
         self.assertFalse(da.strict())
 
+    def test_failed_checks_read_from_dsim_output(self):
+        run = ("checks:\n  PASS  availability >= 0.99  (1)\n  FAIL  latency_ms_p99 < 50  (61.2)\n")
+        self.assertEqual(da.failed_checks(run), "latency_ms_p99 < 50  (61.2)")
+        sweep = ("  check 'availability >= 0.99': 3 of 3 passed; closest to failing r0 (seed 7): 1\n"
+                 "  check 'latency_ms_p99 < 50': 1 of 3 passed; worst r1 (seed 9): 197.7\n")
+        self.assertEqual(da.failed_checks(sweep), "latency_ms_p99 < 50: 1 of 3 passed")
+        self.assertIsNone(da.failed_checks("checks:\n  PASS  availability >= 0.99  (1)\n"))
+
     def test_output_dir_is_outside_the_repository(self):
         os.environ["XDG_CACHE_HOME"] = str(self.tmp / "cache")
         out = da.output_dir("some_lab")
