@@ -1,6 +1,6 @@
 """Read dsim's results into pandas and draw the standard plots.
 
-    import sys; sys.path.insert(0, "<dsim>/analysis")   # or: pip install -e analysis
+    import sys; sys.path.insert(0, "<dsim>/analysis")   # or install it: analysis/pyproject.toml
     import dsim_analysis as da
 
     run = da.load_run("runs/quickstart-42")        # a `dsim run` directory
