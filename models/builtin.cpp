@@ -16,6 +16,7 @@
 #include "models/raft/node.h"
 #include "models/rate_limiter/rate_limiter.h"
 #include "models/service/service.h"
+#include "models/swim/swim.h"
 
 namespace dsim {
 
@@ -35,6 +36,7 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<pb::PrimaryBackup>();
   registry.add<pb::Monitor>();
   registry.add<gossip::GossipNode>();
+  registry.add<swim::SwimNode>();
 
   registry.add_family(kv::kv_history_family());
 }

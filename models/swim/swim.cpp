@@ -1,0 +1,300 @@
+// The SWIM member: its protocol period (ping, ping-req, the failed probe), the suspicion
+// mechanism with incarnation numbers, and piggybacked dissemination (Das et al. 2002,
+// sections 3, 4.1 and 4.2).
+#include "models/swim/swim.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "models/kit/timer.h"
+#include "sim/core/assert.h"
+
+namespace dsim::swim {
+
+namespace {
+
+constexpr uint32_t kNone = 0xffffffffu;
+constexpr uint32_t kRelaySeq = 0x80000000u;  // relayed pings' seqs, apart from own probes'
+constexpr std::string_view kIncarnationKey = "swim/incarnation";
+
+std::string updates_text(const Updates& us) {
+  static constexpr const char* kNames[] = {"alive", "suspect", "dead"};
+  std::string out;
+  for (const Update& u : us)
+    out += std::string(" ") + kNames[static_cast<int>(u.state)] + "(" + std::to_string(u.member) +
+           "," + std::to_string(u.incarnation) + ")";
+  return out;
+}
+
+}  // namespace
+
+std::string Ping::describe() const {
+  return "ping " + std::to_string(seq) + updates_text(updates);
+}
+std::string PingReq::describe() const {
+  return "ping-req " + std::to_string(seq) + " for " + std::to_string(target) +
+         updates_text(updates);
+}
+std::string Ack::describe() const {
+  return "ack " + std::to_string(seq) + updates_text(updates);
+}
+
+// --- start and the protocol period ---------------------------------------------------------
+
+void SwimNode::on_start(Context& ctx) {
+  peers_ = ctx.group_nodes(ctx.group_name());
+  n_ = static_cast<uint32_t>(peers_.size());
+  self_ = ctx.index_in_group();
+  DSIM_ASSERT(self_ < n_ && peers_[self_] == ctx.self(), "node ", ctx.self(),
+              " is not at its place in its group");
+  DSIM_ASSERT(std::is_sorted(peers_.begin(), peers_.end()), "group ", ctx.group_name(),
+              " is not in node id order (index_of searches it)");
+  m_suspect_ = ctx.intern(kMarkSuspect);
+  m_dead_ = ctx.intern(kMarkDead);
+  m_alive_ = ctx.intern(kMarkAlive);
+  m_refute_ = ctx.intern(kMarkRefute);
+  m_rejoin_ = ctx.intern(kMarkRejoin);
+  m_probes_ = ctx.intern("probes");
+  m_failed_probes_ = ctx.intern("failed_probes");
+  m_indirect_ = ctx.intern("indirect_probes_sent");
+  m_messages_ = ctx.intern("swim_messages");
+  m_bytes_ = ctx.intern("swim_bytes");
+  m_view_ = ctx.intern("view_entries");
+  ctx.record().level(m_view_, 0);
+  const double log_n = std::max(1.0, std::log10(static_cast<double>(n_)));
+  suspicion_timeout_ = Duration::from_ns(static_cast<int64_t>(
+      config_.suspicion_mult * log_n * static_cast<double>(config_.period.ns())));
+  // A restart comes back with a higher incarnation than any it had, and says so.
+  if (const auto stored = ctx.disk().get(kIncarnationKey)) {
+    incarnation_ = static_cast<uint32_t>(std::stoul(std::string(*stored))) + 1;
+    gossip_.add(Update{self_, State::kAlive, incarnation_});
+    ctx.record().mark(m_rejoin_, self_, incarnation_);
+  }
+  ctx.disk().write(kIncarnationKey, std::to_string(incarnation_), 0, DiskWrite::kMetadata);
+  ctx.disk().sync();
+  const int64_t p = config_.period.ns();
+  ctx.set_timer(Duration::from_ns(1 + static_cast<int64_t>(ctx.rng().uniform01() * (p - 1))),
+                kit::timer_tag(Timer::kPeriod, 0));
+}
+
+void SwimNode::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
+  const auto [kind, value] = kit::timer_of<Timer>(tag);
+  switch (kind) {
+    case Timer::kPeriod:
+      period(ctx);
+      ctx.set_timer(config_.period, tag);
+      return;
+    case Timer::kPingTimeout:
+      if (probing_ && !acked_ && value == seq_) indirect(ctx);
+      return;
+    case Timer::kSuspicion: {
+      const auto member = static_cast<uint32_t>(value);
+      suspicion_timers_.erase(member);
+      const MemberState s = view_.get(member);
+      if (s.state == State::kSuspect) apply(ctx, Update{member, State::kDead, s.incarnation});
+      return;
+    }
+    case Timer::kRelay:
+      relays_.erase(static_cast<uint32_t>(value));
+      return;
+  }
+}
+
+void SwimNode::period(Context& ctx) {
+  if (probing_ && !acked_) probe_failed(ctx);
+  probing_ = false;
+  const uint32_t target = next_target(ctx);
+  if (target == kNone) return;
+  target_ = target;
+  target_incarnation_ = view_.get(target).incarnation;
+  seq_ = (seq_ + 1) % kRelaySeq;
+  probing_ = true;
+  acked_ = false;
+  ctx.record().count(m_probes_);
+  send_ping(ctx, target, seq_);
+  ctx.set_timer(config_.ping_timeout, kit::timer_tag(Timer::kPingTimeout, seq_));
+}
+
+// Round robin through a random permutation, k -> (a k + b) mod n with gcd(a, n) = 1, drawn
+// anew after each pass (section 4.3), skipping itself and the members it holds dead.
+uint32_t SwimNode::next_target(Context& ctx) {
+  if (config_.targets == Targets::kRandom) {
+    for (uint32_t tries = 0; tries < 64 && n_ > 1; ++tries) {
+      const uint32_t m = ctx.rng().below(n_);
+      if (usable(m)) return m;
+    }
+    // Few usable members: the round robin below finds one if there is one.
+  }
+  for (uint32_t tries = 0; tries <= n_; ++tries) {
+    if (rr_k_ % n_ == 0) {
+      do {
+        rr_a_ = 1 + ctx.rng().below(std::max<uint32_t>(n_ - 1, 1));
+      } while (std::gcd(rr_a_, uint64_t{n_}) != 1);
+      rr_b_ = ctx.rng().below(n_);
+      rr_k_ = 0;
+    }
+    const auto m = static_cast<uint32_t>((rr_a_ * rr_k_ + rr_b_) % n_);
+    ++rr_k_;
+    if (usable(m)) return m;
+  }
+  return kNone;
+}
+
+bool SwimNode::usable(uint32_t index) const {
+  return index != self_ && view_.get(index).state != State::kDead;
+}
+
+void SwimNode::indirect(Context& ctx) {
+  std::vector<uint32_t> chosen;
+  for (uint32_t tries = 0;
+       tries < 8 * config_.indirect_probes && chosen.size() < config_.indirect_probes; ++tries) {
+    const uint32_t m = ctx.rng().below(n_);
+    if (m == target_ || !usable(m) || std::find(chosen.begin(), chosen.end(), m) != chosen.end())
+      continue;
+    chosen.push_back(m);
+  }
+  for (uint32_t m : chosen) {
+    PingReq req{seq_, target_, piggyback(m), static_cast<uint32_t>(config_.update_bytes)};
+    ctx.record().count(m_indirect_);
+    ctx.record().count(m_messages_);
+    ctx.record().count(m_bytes_, req.size_bytes());
+    ctx.send(node_of(m), std::move(req));
+  }
+}
+
+void SwimNode::probe_failed(Context& ctx) {
+  ctx.record().count(m_failed_probes_);
+  // About the incarnation it probed: if the member came back with a higher one meanwhile,
+  // the failed probe says nothing about it (and the precedence rules ignore the update).
+  apply(ctx,
+        Update{target_, config_.suspicion ? State::kSuspect : State::kDead, target_incarnation_});
+}
+
+void SwimNode::send_ping(Context& ctx, uint32_t target, uint32_t seq) {
+  Ping ping{seq, piggyback(target), static_cast<uint32_t>(config_.update_bytes)};
+  ctx.record().count(m_messages_);
+  ctx.record().count(m_bytes_, ping.size_bytes());
+  ctx.send(node_of(target), std::move(ping));
+}
+
+// --- messages --------------------------------------------------------------------------------
+
+void SwimNode::on_message(Context& ctx, const Envelope& env) {
+  const uint32_t from = index_of(env.from);
+  if (from == kNone) return;  // not a member of this group
+  if (const auto* ping = env.msg.get<Ping>()) {
+    receive(ctx, ping->updates);
+    Ack ack{ping->seq, piggyback(from), static_cast<uint32_t>(config_.update_bytes)};
+    ctx.record().count(m_messages_);
+    ctx.record().count(m_bytes_, ack.size_bytes());
+    ctx.send(env.from, std::move(ack));
+  } else if (const auto* req = env.msg.get<PingReq>()) {
+    receive(ctx, req->updates);
+    if (req->target >= n_ || req->target == self_) return;
+    uint32_t rs = kRelaySeq | static_cast<uint32_t>(relays_.size());
+    while (relays_.count(rs))
+      rs = kRelaySeq | ((rs + 1) & ~kRelaySeq);
+    relays_[rs] = Relay{env.from, req->seq};
+    send_ping(ctx, req->target, rs);
+    ctx.set_timer(config_.period, kit::timer_tag(Timer::kRelay, rs));
+  } else if (const auto* ack = env.msg.get<Ack>()) {
+    receive(ctx, ack->updates);
+    if (probing_ && ack->seq == seq_) {
+      acked_ = true;
+      return;
+    }
+    const auto it = relays_.find(ack->seq);
+    if (it == relays_.end()) return;
+    const Relay relay = it->second;
+    relays_.erase(it);
+    const uint32_t asker = index_of(relay.asker);
+    Ack fwd{relay.asker_seq, piggyback(asker), static_cast<uint32_t>(config_.update_bytes)};
+    ctx.record().count(m_messages_);
+    ctx.record().count(m_bytes_, fwd.size_bytes());
+    ctx.send(relay.asker, std::move(fwd));
+  }
+}
+
+uint32_t SwimNode::index_of(NodeId node) const {
+  // Group members' ids are increasing in group order.
+  const auto it = std::lower_bound(peers_.begin(), peers_.end(), node);
+  return it != peers_.end() && *it == node ? static_cast<uint32_t>(it - peers_.begin()) : kNone;
+}
+
+// --- the view and dissemination --------------------------------------------------------------
+
+void SwimNode::receive(Context& ctx, const Updates& updates) {
+  for (const Update& u : updates) {
+    if (u.member >= n_) continue;
+    if (u.member == self_) {
+      about_self(ctx, u);
+    } else {
+      apply(ctx, u);
+    }
+  }
+}
+
+void SwimNode::about_self(Context& ctx, const Update& u) {
+  if (u.state == State::kAlive || u.incarnation < incarnation_) return;
+  // Suspected or declared dead at the current incarnation: refute with a higher one.
+  incarnation_ = u.incarnation + 1;
+  gossip_.add(Update{self_, State::kAlive, incarnation_});
+  ctx.record().mark(m_refute_, self_, incarnation_);
+  ctx.disk().write(kIncarnationKey, std::to_string(incarnation_), 0, DiskWrite::kMetadata);
+  ctx.disk().sync();
+}
+
+void SwimNode::apply(Context& ctx, const Update& u) {
+  const MemberState before = view_.get(u.member);
+  if (!overrides(u, before)) return;
+  view_.set(u.member, MemberState{u.state, u.incarnation});
+  gossip_.add(u);
+  changed(ctx, u, before);
+}
+
+void SwimNode::changed(Context& ctx, const Update& u, MemberState before) {
+  ctx.record().level(m_view_, static_cast<double>(view_.size()));
+  if (const auto it = suspicion_timers_.find(u.member); it != suspicion_timers_.end()) {
+    ctx.cancel_timer(it->second);
+    suspicion_timers_.erase(it);
+  }
+  switch (u.state) {
+    case State::kSuspect:
+      ctx.record().mark(m_suspect_, u.member, u.incarnation);
+      suspicion_timers_[u.member] =
+          ctx.set_timer(suspicion_timeout_, kit::timer_tag(Timer::kSuspicion, u.member));
+      return;
+    case State::kDead:
+      ctx.record().mark(m_dead_, u.member, u.incarnation);
+      return;
+    case State::kAlive:
+      if (before.state != State::kAlive) ctx.record().mark(m_alive_, u.member, u.incarnation);
+      return;
+  }
+}
+
+Updates SwimNode::piggyback(uint32_t for_target) {
+  const double log_n = std::ceil(std::log10(static_cast<double>(n_) + 1));
+  const auto limit =
+      static_cast<uint32_t>(std::max(1.0, std::ceil(config_.retransmit_mult * log_n)));
+  Updates out;
+  const MemberState s = view_.get(for_target);
+  // Lifeguard's buddy system: the member hears first that this node suspects it.
+  if (config_.buddy && s.state == State::kSuspect)
+    out.push_back(Update{for_target, s.state, s.incarnation});
+  for (const Update& u : gossip_.take(config_.max_piggyback - out.size(), limit)) {
+    if (out.empty() || !(u == out.front())) out.push_back(u);
+  }
+  return out;
+}
+
+void SwimNode::check_invariants() const {
+  DSIM_ASSERT(view_.sorted(), "view out of order");
+  DSIM_ASSERT(view_.get(self_).state == State::kAlive && view_.get(self_).incarnation == 0,
+              "a member holds a view of itself");
+  DSIM_ASSERT(!probing_ || target_ < n_, "probing member ", target_, " of ", n_);
+}
+
+}  // namespace dsim::swim

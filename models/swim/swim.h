@@ -1,0 +1,156 @@
+// `swim`: membership and failure detection by SWIM (Das, Gupta and Motivala, "SWIM:
+// Scalable Weakly-consistent Infection-style Process Group Membership Protocol", DSN 2002):
+//   - every protocol period (on the node's own clock) a member pings one other member,
+//     chosen round robin through a random permutation of the group (section 4.3), or
+//     uniformly at random (the basic protocol of section 3); without
+//     an ack within `ping_timeout` it asks `indirect_probes` other members to ping the
+//     target for it (ping-req); without any ack by the end of the period, the probe failed;
+//   - a failed probe makes the target suspected (section 4.2), or dead at once without the
+//     suspicion mechanism; a suspicion not refuted within the suspicion timeout becomes
+//     dead. A member that hears it is suspected (or dead) refutes it with a higher
+//     incarnation number, which overrides the suspicion everywhere it spreads;
+//   - membership updates (alive, suspect, dead, each with an incarnation) travel piggybacked
+//     on pings, ping-reqs and acks, each sent a bounded number of times (section 4.1).
+// Lifeguard's buddy system (Dadgar et al. 2018) is an option: a ping to a member this node
+// suspects carries that suspicion first, so the member can refute it at once.
+//
+// Memory: a member's view holds only what differs from "every member of the group alive at
+// incarnation 0" (view.h), so it grows with the changes a member has heard of, not with the
+// group: 10^5 members fit. The round-robin order is an affine permutation, two numbers.
+//
+// The analysis (analysis.cpp) reads the members' timeline marks (suspect, dead, alive per
+// observer and target) against the crashes: time to first suspicion and to detection by
+// every live member, false positives (live members declared dead), refutations.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "models/swim/view.h"
+#include "sim/core/model.h"
+#include "sim/core/params.h"
+#include "sim/core/timeline.h"
+
+namespace dsim::swim {
+
+/// Timeline marks: a = the target's index in the group, b = the incarnation.
+inline constexpr std::string_view kMarkSuspect = "swim_suspect";
+inline constexpr std::string_view kMarkDead = "swim_dead";
+inline constexpr std::string_view kMarkAlive = "swim_alive";    ///< a suspicion cleared
+inline constexpr std::string_view kMarkRefute = "swim_refute";  ///< a = self, b = new incarnation
+inline constexpr std::string_view kMarkRejoin =
+    "swim_rejoin";  ///< a restart: a = self, b = new incarnation
+
+/// A probe: `seq` is the prober's; `target` is whom it is for (a relayed ping's target is
+/// the relay's own probe of it).
+struct Ping {
+  static constexpr std::string_view kName = "swim_ping";
+  uint32_t seq = 0;
+  Updates updates;
+  uint32_t update_bytes = 0;
+  uint32_t size_bytes() const { return 24 + static_cast<uint32_t>(updates.size()) * update_bytes; }
+  std::string describe() const;
+};
+
+/// Asks the receiver to ping `target` and forward its ack.
+struct PingReq {
+  static constexpr std::string_view kName = "swim_ping_req";
+  uint32_t seq = 0;
+  uint32_t target = 0;  ///< index in the group
+  Updates updates;
+  uint32_t update_bytes = 0;
+  uint32_t size_bytes() const { return 28 + static_cast<uint32_t>(updates.size()) * update_bytes; }
+  std::string describe() const;
+};
+
+/// Answers a ping (or forwards the answer to a ping-req): `seq` is the asker's.
+struct Ack {
+  static constexpr std::string_view kName = "swim_ack";
+  uint32_t seq = 0;
+  Updates updates;
+  uint32_t update_bytes = 0;
+  uint32_t size_bytes() const { return 24 + static_cast<uint32_t>(updates.size()) * update_bytes; }
+  std::string describe() const;
+};
+
+class SwimNode final : public Model {
+ public:
+  static constexpr std::string_view kName = "swim";
+  static constexpr std::string_view kDescription =
+      "SWIM membership and failure detection (Das et al. 2002): round-robin pings, "
+      "ping-req through k members, suspicion with incarnation numbers, piggybacked "
+      "dissemination; detection times, false positives";
+
+  enum class Targets : uint8_t { kRoundRobin, kRandom };
+
+  struct Config {
+    Duration period = seconds(1);     ///< the protocol period T'
+    Duration ping_timeout = ms(200);  ///< before the indirect probes
+    uint32_t indirect_probes = 3;     ///< k
+    bool suspicion = true;
+    double suspicion_mult = 4;   ///< suspicion timeout: mult × max(1, log10 n) × period
+    double retransmit_mult = 4;  ///< an update is piggybacked mult × ceil(log10(n + 1)) times
+    uint32_t max_piggyback = 8;  ///< updates per message
+    uint64_t update_bytes = 16;  ///< one update on the wire
+    bool buddy = false;          ///< Lifeguard's buddy system
+    Targets targets = Targets::kRoundRobin;
+  };
+  static Config parse(ParamReader& r);
+  static void declare(const Config& c, MetricDecls& d);
+  static AnalysisOutput analyze(const AnalysisInput& in);
+
+  explicit SwimNode(const Config& config) : config_(config) {}
+
+  void on_start(Context& ctx) override;
+  void on_message(Context& ctx, const Envelope& env) override;
+  void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
+  void check_invariants() const override;
+
+ private:
+  enum class Timer : uint8_t { kPeriod, kPingTimeout, kSuspicion, kRelay };
+  struct Relay {  // a ping this node sends for another's ping-req
+    NodeId asker;
+    uint32_t asker_seq;
+  };
+
+  void period(Context& ctx);
+  void probe_failed(Context& ctx);
+  uint32_t next_target(Context& ctx);
+  void indirect(Context& ctx);
+  void receive(Context& ctx, const Updates& updates);
+  /// Applies one update to the view; spreads it when it changed anything.
+  void apply(Context& ctx, const Update& u);
+  /// This node's own state as others see it: refutes a suspicion or death.
+  void about_self(Context& ctx, const Update& u);
+  void changed(Context& ctx, const Update& u, MemberState before);
+  Updates piggyback(uint32_t for_target);
+  void send_ping(Context& ctx, uint32_t target, uint32_t seq);
+  NodeId node_of(uint32_t index) const { return peers_[index]; }
+  uint32_t index_of(NodeId node) const;
+  bool usable(uint32_t index) const;  ///< not self, not dead
+
+  const Config& config_;
+  std::span<const NodeId> peers_;
+  uint32_t self_ = 0;  // index in the group
+  uint32_t n_ = 0;
+  uint32_t incarnation_ = 0;
+  View view_;
+  Dissemination gossip_;
+  // round robin: member (a × k + b) mod n for k = 0, 1, ...
+  uint64_t rr_a_ = 1, rr_b_ = 0, rr_k_ = 0;
+  // the current probe
+  uint32_t seq_ = 0;
+  uint32_t target_ = 0;
+  uint32_t target_incarnation_ = 0;  // the target's, as this member knew it at the ping
+  bool probing_ = false, acked_ = false;
+  std::unordered_map<uint32_t, Relay> relays_;              // by the relay ping's seq; lookups only
+  std::unordered_map<uint32_t, TimerId> suspicion_timers_;  // by member; lookups only
+  Duration suspicion_timeout_;
+  Symbol m_suspect_, m_dead_, m_alive_, m_refute_, m_rejoin_, m_probes_, m_failed_probes_,
+      m_indirect_, m_messages_, m_bytes_, m_view_;
+};
+
+}  // namespace dsim::swim

@@ -1,0 +1,125 @@
+// A SWIM member's view of the group and the updates it spreads.
+//   - View: each member's state (alive, suspect, dead) and incarnation, stored only where it
+//     differs from "alive at incarnation 0", with SWIM's precedence rules (section 4.2):
+//     alive(i) overrides suspect(j) and alive(j) when i > j; suspect(i) overrides alive(j)
+//     when i >= j and suspect(j) when i > j; dead overrides both when its incarnation is at
+//     least theirs. Alive with a higher incarnation also overrides dead (a member back after
+//     a restart), as memberlist does.
+//   - Dissemination: the updates waiting to be piggybacked, each sent at most `limit`
+//     times, the least sent first (section 4.1's infection-style dissemination).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace dsim::swim {
+
+enum class State : uint8_t { kAlive, kSuspect, kDead };
+
+struct Update {
+  uint32_t member = 0;  ///< index in the group
+  State state = State::kAlive;
+  uint32_t incarnation = 0;
+  bool operator==(const Update&) const = default;
+};
+using Updates = std::vector<Update>;
+
+struct MemberState {
+  State state = State::kAlive;
+  uint32_t incarnation = 0;
+};
+
+/// True when `u` overrides what a member holds as `cur`.
+inline bool overrides(const Update& u, MemberState cur) {
+  switch (u.state) {
+    case State::kAlive:
+      return u.incarnation > cur.incarnation;
+    case State::kSuspect:
+      return cur.state == State::kAlive
+                 ? u.incarnation >= cur.incarnation
+                 : cur.state == State::kSuspect && u.incarnation > cur.incarnation;
+    case State::kDead:
+      return cur.state != State::kDead && u.incarnation >= cur.incarnation;
+  }
+  return false;
+}
+
+class View {
+ public:
+  MemberState get(uint32_t member) const {
+    const auto it = find(member);
+    return it != entries_.end() && it->member == member ? it->state : MemberState{};
+  }
+  void set(uint32_t member, MemberState s) {
+    auto it = find(member);
+    const bool held = it != entries_.end() && it->member == member;
+    const bool plain = s.state == State::kAlive && s.incarnation == 0;
+    if (held && plain) {
+      entries_.erase(it);
+    } else if (held) {
+      it->state = s;
+    } else if (!plain) {
+      entries_.insert(it, Entry{member, s});
+    }
+  }
+  size_t size() const { return entries_.size(); }
+  bool sorted() const {
+    return std::is_sorted(entries_.begin(), entries_.end(),
+                          [](const Entry& a, const Entry& b) { return a.member < b.member; });
+  }
+
+ private:
+  struct Entry {
+    uint32_t member;
+    MemberState state;
+  };
+  std::vector<Entry>::const_iterator find(uint32_t member) const {
+    return std::lower_bound(entries_.begin(), entries_.end(), member,
+                            [](const Entry& e, uint32_t m) { return e.member < m; });
+  }
+  std::vector<Entry>::iterator find(uint32_t member) {
+    return std::lower_bound(entries_.begin(), entries_.end(), member,
+                            [](const Entry& e, uint32_t m) { return e.member < m; });
+  }
+  std::vector<Entry> entries_;  // sorted by member
+};
+
+class Dissemination {
+ public:
+  /// Queues `u`, replacing an older update about the same member.
+  void add(const Update& u) {
+    for (Item& it : items_) {
+      if (it.update.member == u.member) {
+        it = Item{u, 0};
+        return;
+      }
+    }
+    items_.push_back(Item{u, 0});
+  }
+  /// Up to `max` updates, the least sent first; each counts as sent once, and is dropped
+  /// after `limit` sends.
+  std::vector<Update> take(size_t max, uint32_t limit) {
+    std::stable_sort(items_.begin(), items_.end(),
+                     [](const Item& a, const Item& b) { return a.sent < b.sent; });
+    std::vector<Update> out;
+    for (size_t i = 0; i < items_.size() && out.size() < max; ++i) {
+      out.push_back(items_[i].update);
+      ++items_[i].sent;
+    }
+    items_.erase(std::remove_if(items_.begin(), items_.end(),
+                                [limit](const Item& it) { return it.sent >= limit; }),
+                 items_.end());
+    return out;
+  }
+  size_t size() const { return items_.size(); }
+
+ private:
+  struct Item {
+    Update update;
+    uint32_t sent;
+  };
+  std::vector<Item> items_;
+};
+
+}  // namespace dsim::swim

@@ -1,0 +1,208 @@
+// The SWIM model, one handler at a time: the probe and its indirect probes, the suspicion
+// and its timeout, refutation by incarnation, relayed acks, the precedence of updates and
+// the round-robin order (Das et al. 2002, sections 3, 4.2 and 4.3).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "models/swim/swim.h"
+#include "support/recording_context.h"
+
+using namespace dsim;
+using namespace dsim::swim;
+using dsim::testing::RecordingContext;
+
+namespace {
+
+// Member `index` of a group "members" of `n` nodes with ids 100, 101, ...
+RecordingContext member_of(uint32_t n, uint32_t index) {
+  RecordingContext ctx(100 + index);
+  std::vector<NodeId> ids;
+  for (uint32_t i = 0; i < n; ++i)
+    ids.push_back(100 + i);
+  ctx.groups["members"] = ids;
+  ctx.set_group("members", index);
+  return ctx;
+}
+
+size_t marks_named(RecordingContext& ctx, std::string_view name) {
+  const Symbol s = ctx.intern(name);
+  return static_cast<size_t>(std::count_if(ctx.recorder().marks.begin(), ctx.recorder().marks.end(),
+                                           [&](const TimelineMark& m) { return m.kind == s; }));
+}
+
+// The marks `name` about member `target`.
+std::vector<TimelineMark> marks_about(RecordingContext& ctx, std::string_view name,
+                                      uint32_t target) {
+  const Symbol s = ctx.intern(name);
+  std::vector<TimelineMark> out;
+  for (const TimelineMark& m : ctx.recorder().marks)
+    if (m.kind == s && m.a == target) out.push_back(m);
+  return out;
+}
+
+// Fires timers until the next period has begun (a ping went out), or `limit` timers.
+std::pair<NodeId, Ping> next_ping(RecordingContext& ctx, SwimNode& m) {
+  const size_t before = ctx.sent_of<Ping>().size();
+  for (int i = 0; i < 100 && ctx.sent_of<Ping>().size() == before; ++i)
+    REQUIRE(ctx.fire_next(m));
+  return ctx.sent_of<Ping>().back();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "swim updates: alive needs a higher incarnation, suspect overrides alive at equal, dead "
+    "overrides both") {
+  const MemberState alive0{State::kAlive, 0}, suspect1{State::kSuspect, 1}, dead1{State::kDead, 1};
+  CHECK_FALSE(overrides({0, State::kAlive, 0}, alive0));
+  CHECK(overrides({0, State::kAlive, 2}, suspect1));
+  CHECK_FALSE(overrides({0, State::kAlive, 1}, suspect1));
+  CHECK(overrides({0, State::kSuspect, 0}, alive0));
+  CHECK_FALSE(overrides({0, State::kSuspect, 1}, suspect1));
+  CHECK(overrides({0, State::kSuspect, 2}, suspect1));
+  CHECK(overrides({0, State::kDead, 1}, suspect1));
+  CHECK_FALSE(overrides({0, State::kDead, 0}, suspect1));
+  CHECK_FALSE(overrides({0, State::kSuspect, 5}, dead1));
+  CHECK(overrides({0, State::kAlive, 2}, dead1));  // back after a restart
+}
+
+TEST_CASE("swim: a ping is acked, with the updates piggybacked") {
+  SwimNode::Config c;
+  SwimNode m(c);
+  RecordingContext ctx = member_of(5, 0);
+  m.on_start(ctx);
+  ctx.deliver(m, 103, Ping{7, {{2, State::kSuspect, 0}}, 16});
+  auto acks = ctx.sent_of<Ack>();
+  REQUIRE(acks.size() == 1);
+  CHECK(acks[0].first == 103);
+  CHECK(acks[0].second.seq == 7);
+  // It heard that member 2 is suspected: that is news it passes on.
+  CHECK(acks[0].second.updates == Updates{{2, State::kSuspect, 0}});
+  CHECK(marks_named(ctx, kMarkSuspect) == 1);
+  CHECK(ctx.sent.back().msg.size_bytes() == 24 + 16);
+  m.check_invariants();
+}
+
+TEST_CASE("swim: an unanswered probe goes indirect, then suspects, then declares dead") {
+  SwimNode::Config c;
+  c.period = seconds(1);
+  c.ping_timeout = ms(200);
+  c.indirect_probes = 2;
+  c.suspicion_mult = 3;  // n = 5: timeout 3 x max(1, log10 5) x 1 s = 3 s
+  SwimNode m(c);
+  RecordingContext ctx = member_of(5, 0);
+  m.on_start(ctx);
+  const auto [to, ping] = next_ping(ctx, m);
+  const uint32_t target = to - 100;
+  REQUIRE(target != 0);
+  const SimTime sent_at = ctx.now();
+  REQUIRE(ctx.fire_next(m));  // the ping timeout
+  CHECK(ctx.now() == sent_at + ms(200));
+  auto reqs = ctx.sent_of<PingReq>();
+  REQUIRE(reqs.size() == 2);
+  std::set<NodeId> asked;
+  for (const auto& [via, r] : reqs) {
+    CHECK(r.target == target);
+    CHECK(r.seq == ping.seq);
+    CHECK(via != to);
+    CHECK(via != 100);
+    asked.insert(via);
+  }
+  CHECK(asked.size() == 2);
+  // No ack by the end of the period: suspected, and the next ping carries it.
+  const auto next = next_ping(ctx, m);
+  CHECK(ctx.now() == sent_at + seconds(1));
+  REQUIRE(marks_about(ctx, kMarkSuspect, target).size() == 1);
+  CHECK(marks_about(ctx, kMarkSuspect, target)[0].at == sent_at + seconds(1));
+  CHECK(std::find(next.second.updates.begin(), next.second.updates.end(),
+                  Update{target, State::kSuspect, 0}) != next.second.updates.end());
+  // Nobody refutes within the suspicion timeout: dead, and no longer probed.
+  while (ctx.now() < sent_at + seconds(1) + seconds(3) + ms(1))
+    REQUIRE(ctx.fire_next(m));
+  const auto dead = marks_about(ctx, kMarkDead, target);
+  REQUIRE(dead.size() == 1);
+  CHECK(dead[0].at == sent_at + seconds(1) + seconds(3));
+  const size_t pings = ctx.sent_of<Ping>().size();
+  for (int i = 0; i < 40; ++i)
+    REQUIRE(ctx.fire_next(m));
+  for (size_t i = pings; i < ctx.sent_of<Ping>().size(); ++i)
+    CHECK(ctx.sent_of<Ping>()[i].first != to);
+  m.check_invariants();
+}
+
+TEST_CASE("swim: an ack through a ping-req clears the probe, and a refutation clears a suspicion") {
+  SwimNode::Config c;
+  SwimNode m(c);
+  RecordingContext ctx = member_of(5, 0);
+  m.on_start(ctx);
+  const auto [to, ping] = next_ping(ctx, m);
+  REQUIRE(ctx.fire_next(m));                   // the ping timeout: ping-reqs go out
+  ctx.deliver(m, 104, Ack{ping.seq, {}, 16});  // an intermediary forwards the ack
+  const auto second = next_ping(ctx, m);
+  CHECK(marks_named(ctx, kMarkSuspect) == 0);
+  ctx.deliver(m, second.first, Ack{second.second.seq, {}, 16});
+  // Someone else suspects member 3; member 3 refutes with incarnation 1.
+  const uint32_t other = to == 103 ? 2 : 3;
+  ctx.deliver(m, 100 + other == 102 ? 104 : 102, Ping{1, {{other, State::kSuspect, 0}}, 16});
+  CHECK(marks_about(ctx, kMarkSuspect, other).size() == 1);
+  ctx.deliver(m, 100 + other, Ping{2, {{other, State::kAlive, 1}}, 16});
+  CHECK(marks_about(ctx, kMarkAlive, other).size() == 1);
+  // Well past the suspicion timeout, answering every probe: nobody is declared dead.
+  for (int i = 0; i < 10; ++i) {
+    const auto [peer, p] = next_ping(ctx, m);
+    ctx.deliver(m, peer, Ack{p.seq, {}, 16});
+  }
+  CHECK(marks_named(ctx, kMarkDead) == 0);
+}
+
+TEST_CASE("swim: a member told it is suspected refutes with a higher incarnation") {
+  SwimNode::Config c;
+  SwimNode m(c);
+  RecordingContext ctx = member_of(5, 2);
+  m.on_start(ctx);
+  ctx.deliver(m, 101, Ping{9, {{2, State::kSuspect, 0}}, 16});
+  CHECK(marks_named(ctx, kMarkRefute) == 1);
+  const auto acks = ctx.sent_of<Ack>();
+  REQUIRE(acks.size() == 1);
+  CHECK(acks[0].second.updates == Updates{{2, State::kAlive, 1}});
+  CHECK(ctx.node_disk().get("swim/incarnation") == std::optional<std::string_view>("1"));
+  // An old suspicion (incarnation 0) is stale now: no second refutation.
+  ctx.deliver(m, 103, Ping{10, {{2, State::kSuspect, 0}}, 16});
+  CHECK(marks_named(ctx, kMarkRefute) == 1);
+}
+
+TEST_CASE("swim: a ping-req is relayed and its ack forwarded with the asker's seq") {
+  SwimNode::Config c;
+  SwimNode m(c);
+  RecordingContext ctx = member_of(5, 1);
+  m.on_start(ctx);
+  ctx.deliver(m, 100, PingReq{42, 3, {}, 16});
+  auto pings = ctx.sent_of<Ping>();
+  REQUIRE(pings.size() == 1);
+  CHECK(pings[0].first == 103);
+  ctx.deliver(m, 103, Ack{pings[0].second.seq, {}, 16});
+  auto acks = ctx.sent_of<Ack>();
+  REQUIRE(acks.size() == 1);
+  CHECK(acks[0].first == 100);
+  CHECK(acks[0].second.seq == 42);
+}
+
+TEST_CASE("swim round robin: every other member once per pass") {
+  SwimNode::Config c;
+  SwimNode m(c);
+  const uint32_t n = 12;
+  RecordingContext ctx = member_of(n, 5);
+  m.on_start(ctx);
+  for (int pass = 0; pass < 3; ++pass) {
+    std::set<NodeId> seen;
+    for (uint32_t i = 0; i + 1 < n; ++i) {
+      const auto [to, ping] = next_ping(ctx, m);
+      ctx.deliver(m, to, Ack{ping.seq, {}, 16});
+      seen.insert(to);
+    }
+    CHECK(seen.size() == n - 1);
+    CHECK(seen.count(105) == 0);
+  }
+}
