@@ -8,6 +8,7 @@
 #include <numeric>
 #include <string>
 
+#include "models/kit/detection.h"
 #include "models/kit/timer.h"
 #include "sim/core/assert.h"
 
@@ -39,6 +40,11 @@ std::string PingReq::describe() const {
 }
 std::string Ack::describe() const {
   return "ack " + std::to_string(seq) + updates_text(updates);
+}
+
+AnalysisOutput SwimNode::analyze(const AnalysisInput& in) {
+  return kit::detection_analysis(
+      in, kit::DetectionMarks{kMarkSuspect, kMarkDead, kMarkAlive, kMarkRefute, kMarkRejoin});
 }
 
 // --- start and the protocol period ---------------------------------------------------------

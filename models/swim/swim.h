@@ -18,9 +18,10 @@
 // incarnation 0" (view.h), so it grows with the changes a member has heard of, not with the
 // group: 10^5 members fit. The round-robin order is an affine permutation, two numbers.
 //
-// The analysis (analysis.cpp) reads the members' timeline marks (suspect, dead, alive per
-// observer and target) against the crashes: time to first suspicion and to detection by
-// every live member, false positives (live members declared dead), refutations.
+// The analysis (the kit's detection.h) reads the members' timeline marks (suspect, dead,
+// alive per observer and target) against the crashes: time to first suspicion and to
+// detection by every live member, false positives (live members declared dead),
+// refutations.
 #pragma once
 
 #include <cstdint>

@@ -1,22 +1,14 @@
-// The SWIM analysis: the members' suspect, dead and alive marks against the crashes and
-// restarts, in true time.
-//   - each crash of a member opens a detection trial, closed by its restart or the end of
-//     the run: when some member first suspected it, first declared it dead, and when every
-//     live member held it dead at once (detections.csv);
-//   - a member declared dead at its current incarnation while it was up (or paused: alive,
-//     only slow) is a false positive, counted once per member and incarnation (a restarted
-//     member's old incarnation did die); suspicions of a live member's current incarnation
-//     (once each) and refutations are counted too.
-// A crashed member forgets its view; a restarted one starts with everyone alive.
+// Failure-detection trials from the members' suspect, dead and alive marks against the
+// crashes and restarts, in true time (detection.h).
 #include <algorithm>
 #include <cstdio>
 #include <set>
 #include <unordered_map>
 #include <utility>
 
-#include "models/swim/swim.h"
+#include "models/kit/detection.h"
 
-namespace dsim::swim {
+namespace dsim::kit {
 
 namespace {
 
@@ -109,13 +101,13 @@ struct Replay {
   }
 };
 
-Kind kind_of(const AnalysisInput& in, Symbol s) {
+Kind kind_of(const AnalysisInput& in, Symbol s, const DetectionMarks& names) {
   const std::string_view name = in.symbol_name(s);
-  if (name == kMarkSuspect) return Kind::kSuspect;
-  if (name == kMarkDead) return Kind::kDead;
-  if (name == kMarkAlive) return Kind::kAlive;
-  if (name == kMarkRefute) return Kind::kRefute;
-  if (name == kMarkRejoin) return Kind::kRejoin;
+  if (name == names.suspect) return Kind::kSuspect;
+  if (name == names.dead) return Kind::kDead;
+  if (name == names.alive) return Kind::kAlive;
+  if (name == names.refute) return Kind::kRefute;
+  if (name == names.rejoin) return Kind::kRejoin;
   return Kind::kOther;
 }
 
@@ -131,7 +123,7 @@ struct Mean {
 
 }  // namespace
 
-AnalysisOutput SwimNode::analyze(const AnalysisInput& in) {
+AnalysisOutput detection_analysis(const AnalysisInput& in, const DetectionMarks& names) {
   AnalysisOutput out;
   std::string csv =
       "group,target,crashed_s,first_suspect_ms,first_dead_ms,all_dead_ms,restarted_s,measured\n";
@@ -151,7 +143,7 @@ AnalysisOutput SwimNode::analyze(const AnalysisInput& in) {
       life_until(m.at, false);
       const auto it = position.find(m.node);
       if (it == position.end()) continue;
-      const Kind k = kind_of(in, m.kind);
+      const Kind k = kind_of(in, m.kind, names);
       if (k != Kind::kOther)
         r.on_mark(k, it->second, static_cast<uint32_t>(m.a), static_cast<uint32_t>(m.b), m.at);
     }
@@ -181,7 +173,7 @@ AnalysisOutput SwimNode::analyze(const AnalysisInput& in) {
     const std::pair<const char*, const Mean*> timings[] = {
         {"first_suspect_ms", &suspect}, {"first_dead_ms", &dead}, {"all_dead_ms", &all}};
     for (const auto& [name, m] : timings) {
-      if (m->n == 0) continue;
+      if (m->n == 0 || (m == &suspect && names.suspect.empty())) continue;
       row(std::string(name) + "_mean", m->sum / double(m->n));
       row(std::string(name) + "_max", m->max);
     }
@@ -191,8 +183,8 @@ AnalysisOutput SwimNode::analyze(const AnalysisInput& in) {
       row("false_positives_per_node_hour",
           double(r.false_positives) / (double(g.nodes.size()) * hours));
     }
-    row("false_suspicions", double(r.false_suspicions));
-    row("refutations", double(r.refutations));
+    if (!names.suspect.empty()) row("false_suspicions", double(r.false_suspicions));
+    if (!names.refute.empty()) row("refutations", double(r.refutations));
     out.text +=
         "  " + g.name + ": " + std::to_string(crashes) + " crashes, " + std::to_string(detected) +
         " detected" +
@@ -200,8 +192,9 @@ AnalysisOutput SwimNode::analyze(const AnalysisInput& in) {
                       " ms on average"
                 : "") +
         (all.n ? ", by every live member after " + fixed(all.sum / double(all.n), 0) + " ms" : "") +
-        "; " + std::to_string(r.false_positives) + " false positives, " +
-        std::to_string(r.refutations) + " refutations (detections.csv)\n";
+        "; " + std::to_string(r.false_positives) + " false positives" +
+        (names.refute.empty() ? "" : ", " + std::to_string(r.refutations) + " refutations") +
+        " (detections.csv)\n";
     if (in.marks_truncated) {
       out.text += "  " + g.name + ": the mark store filled up; later detections are missing\n";
     }
@@ -210,4 +203,4 @@ AnalysisOutput SwimNode::analyze(const AnalysisInput& in) {
   return out;
 }
 
-}  // namespace dsim::swim
+}  // namespace dsim::kit

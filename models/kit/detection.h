@@ -1,0 +1,33 @@
+// Failure-detection trials, for the models whose members decide who is dead (swim,
+// heartbeat_gossip): a post-run analysis of the marks each member records when it
+// suspects, declares dead or clears another member (a: the target's index in the group,
+// b: the incarnation), against the crashes and restarts, in true time:
+//   - each crash of a member opens a trial, closed by its restart or the end of the run:
+//     when some member first suspected it, first declared it dead, and when every live
+//     member held it dead at once (detections.csv);
+//   - a member declared dead at its current incarnation while it was up (or paused:
+//     alive, only slow) is a false positive, once per member and incarnation;
+//   - summary rows per group: crashes, crashes_detected, first_suspect_ms_*,
+//     first_dead_ms_*, all_dead_ms_*, false_positives, false_positives_per_node_hour, and,
+//     when the model has suspicions and refutations, false_suspicions and refutations.
+// A crashed member forgets its view; a restarted one starts with everyone alive.
+#pragma once
+
+#include <string_view>
+
+#include "sim/core/timeline.h"
+
+namespace dsim::kit {
+
+/// The names of a model's marks; an empty name: the model records no such mark.
+struct DetectionMarks {
+  std::string_view suspect;
+  std::string_view dead;
+  std::string_view alive;   ///< a suspicion or death cleared
+  std::string_view refute;  ///< a = self, b = its new incarnation
+  std::string_view rejoin;  ///< a restart: a = self, b = its new incarnation
+};
+
+AnalysisOutput detection_analysis(const AnalysisInput& in, const DetectionMarks& names);
+
+}  // namespace dsim::kit
