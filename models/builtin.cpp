@@ -2,6 +2,7 @@
 
 #include "models/cache/cache.h"
 #include "models/gossip/gossip.h"
+#include "models/heartbeat_gossip/heartbeat_gossip.h"
 #include "models/kv/check/checks.h"
 #include "models/kv/client.h"
 #include "models/kv/store.h"
@@ -37,6 +38,7 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<pb::Monitor>();
   registry.add<gossip::GossipNode>();
   registry.add<swim::SwimNode>();
+  registry.add<heartbeat_gossip::HeartbeatGossip>();
 
   registry.add_family(kv::kv_history_family());
 }
