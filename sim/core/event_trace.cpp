@@ -233,7 +233,10 @@ void EventTrace::close(SimTime now) {
 
 std::string EventTrace::render(const std::string& head,
                                const std::vector<std::string>& group_names) const {
-  std::string out = "{\n";
+  std::string out;
+  // The events once, with room for the names and the rest (the file can be large).
+  out.reserve(body_.size() + head.size() + 160 * (seen_.size() + node_group_.size()) + 1024);
+  out += "{\n";
   out += head;
   out += "  \"displayTimeUnit\": \"ns\",\n  \"traceEvents\": [\n";
   auto meta = [&out](const char* what, uint32_t pid, uint64_t tid, const char* key,
