@@ -294,10 +294,8 @@ void Engine::advance(uint32_t slot) {
       const uint32_t copy = alloc_message();
       messages_[copy] = messages_[slot];  // (re-indexed: alloc may move messages_)
       messages_[copy].at = *c.duplicate_exit;
-      if (trace_) {
-        InFlight& d = messages_[copy];
-        d.flow = trace_->send(now_, d.from, d.to, d.msg.name(), d.msg.size_bytes(), true);
-      }
+      // A copy made on the way (not in its sender's handler) has no arrow in the trace.
+      messages_[copy].flow = 0;
       ++messages_[copy].stage;
       advance(copy);
     }

@@ -374,6 +374,43 @@ TEST_CASE("output.trace: the same run gives the same bytes, and changes nothing 
   CHECK(a.files.size() == off.files.size() + 1);
 }
 
+TEST_CASE("output.trace: lost, duplicated and cut-off messages keep the arrows whole") {
+  const RunOutput out = dsim::testing::run_text(R"Y(
+duration: 6s
+network: {latency: 0.5ms}
+groups:
+  - {name: web, model: server, count: 3, params: {workers: 4, service: exponential(mean=1ms)}}
+  - {name: clients, model: client, count: 2, params: {target: web, rate: 200/s, timeout: 100ms}}
+faults:
+  - {at: 1s, for: 2s, degrade: web.0, loss: 20%, duplicate: 10%, delay: exponential(mean=20ms)}
+  - {at: 2s, for: 2s, partition: [[web.0, web.1], [web.2, clients]]}
+  - {at: 4500ms, crash: web.1, restart_after: 1s}
+  - {at: 5s, pause: web.2, for: 200ms}
+output:
+  trace: true
+)Y");
+  const std::string* text = file_of(out, "trace.json");
+  REQUIRE(text);
+  const Json trace = parse_json(*text);
+  check_structure(trace, 0, 6'000'000'000);
+  std::map<std::string, int> causes, lives;
+  int duplicates = 0, fault_starts = 0;
+  for (const Json& e : trace.at("traceEvents").items) {
+    if (ph(e) == "i" && e.at("cat").text == "drop") ++causes[e.at("args").at("cause").text];
+    if (ph(e) == "i" && e.at("cat").text == "node") ++lives[e.at("name").text];
+    if (ph(e) == "i" && e.at("cat").text == "fault") ++fault_starts;
+    if (ph(e) == "s" && e.at("args").has("duplicate")) ++duplicates;
+  }
+  CHECK(causes["loss"] > 0);
+  CHECK(causes["partition"] > 0);
+  CHECK(duplicates > 0);
+  CHECK(lives["crash"] == 1);
+  CHECK(lives["restart"] == 1);
+  CHECK(lives["pause"] == 1);
+  CHECK(lives["resume"] == 1);
+  CHECK(fault_starts >= 4);
+}
+
 TEST_CASE("output.trace: a bad window or budget is refused with where and why") {
   auto errors = [](const std::string& trace) {
     Diagnostics diag;
