@@ -99,6 +99,7 @@ int cmd_run(const RunArgs& args, const ModelRegistry& registry) {
   if (!moved_aside.empty())
     std::cerr << "dsim: what was at --out is now in " << moved_aside << "\n";
   print_results(*spec, args, out, dir);
+  if (!out.trace_message.empty() && !args.quiet) std::cerr << "dsim: " << out.trace_message << "\n";
   if (aborted(out.stats.reason)) {
     std::cerr << args.file << ": run aborted: " << stop_reason_name(out.stats.reason) << " at "
               << format_seconds(out.stats.end_time) << " s"

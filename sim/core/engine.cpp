@@ -215,6 +215,7 @@ void Engine::send(NodeId from, NodeId to, Message&& msg) {
   } else {
     if (network_.cut(from, to)) {
       network_.count_dropped(pair, from, DropCause::kPartition);
+      if (trace_) trace_->drop(now_, 0, from, from, to, msg.name(), "partition");
       return;
     }
     path = network_.path(from, to, pair);
@@ -230,6 +231,7 @@ void Engine::send(NodeId from, NodeId to, Message&& msg) {
   m.path = path;
   m.at = now_;
   m.extra = Duration::zero();
+  m.flow = trace_ ? trace_->send(now_, from, to, m.msg.name(), bytes) : 0;
   if (from != to && network_.access().enabled()) {
     // The sender's access link before the path, the receiver's after it.
     m.at = saturating_add(now_, network_.access().of(from));
@@ -239,6 +241,7 @@ void Engine::send(NodeId from, NodeId to, Message&& msg) {
     const Network::Extras x = network_.extras(from, to, m.msg.type(), nodes_[from].net_rng);
     if (x.dropped) {
       network_.count_dropped(pair, from, DropCause::kLoss);
+      if (trace_) trace_->drop(now_, m.flow, from, from, to, m.msg.name(), "loss");
       free_message(slot);
       return;
     }
@@ -249,6 +252,10 @@ void Engine::send(NodeId from, NodeId to, Message&& msg) {
     network_.count_duplicated(pair, from);
     const uint32_t copy = alloc_message();
     messages_[copy] = messages_[slot];
+    if (trace_) {
+      InFlight& c = messages_[copy];
+      c.flow = trace_->send(now_, from, to, c.msg.name(), bytes, true);
+    }
     advance(copy);
   }
   advance(slot);
@@ -277,6 +284,8 @@ void Engine::advance(uint32_t slot) {
         network_.cross(m.path, m.stage, m.pair, m.msg.size_bytes(), m.at, nodes_[m.from].net_rng);
     if (c.dropped) {
       network_.count_dropped(m.pair, m.from, c.cause);
+      if (trace_)
+        trace_->drop(now_, m.flow, m.to, m.from, m.to, m.msg.name(), drop_cause_name(c.cause));
       free_message(slot);
       return;
     }
@@ -285,6 +294,8 @@ void Engine::advance(uint32_t slot) {
       const uint32_t copy = alloc_message();
       messages_[copy] = messages_[slot];  // (re-indexed: alloc may move messages_)
       messages_[copy].at = *c.duplicate_exit;
+      // A copy made on the way (not in its sender's handler) has no arrow in the trace.
+      messages_[copy].flow = 0;
       ++messages_[copy].stage;
       advance(copy);
     }
@@ -362,6 +373,7 @@ void Engine::fire_timer(uint32_t slot, uint32_t stamp) {
   free_timers_.push_back(slot);
   if (!live || !nodes_[node].model) return;
   trace(EventKind::kTimer, node);
+  if (trace_) trace_->handler(now_, node, EventTrace::Handler::kTimer, {}, kNoNode, 0, tag);
   enter(node);
   nodes_[node].model->on_timer(*ctx_, id, tag);
   after_handler(node);
@@ -383,11 +395,13 @@ void Engine::deliver(uint32_t slot) {
   trace(EventKind::kMessage, to);
   if (from != to && network_.cut(from, to)) {  // a partition began while it was in flight
     network_.count_dropped(m.pair, from, DropCause::kPartition);
+    if (trace_) trace_->drop(now_, m.flow, to, from, to, m.msg.name(), "partition");
     free_message(slot);
     return;
   }
   if (!nodes_[to].model) {
     network_.count_dropped(m.pair, from, DropCause::kNodeDown);
+    if (trace_) trace_->drop(now_, m.flow, to, from, to, m.msg.name(), "node_down");
     free_message(slot);
     return;
   }
@@ -398,8 +412,13 @@ void Engine::deliver(uint32_t slot) {
   // Move the message out first: the handler may send, which may grow messages_.
   const Message msg = std::move(m.msg);
   const uint32_t pair = m.pair;
+  const uint64_t flow = m.flow;
   free_message(slot);
   network_.count_delivered(pair, from, to, msg.size_bytes());
+  if (trace_) {
+    trace_->handler(now_, to, EventTrace::Handler::kMessage, msg.name(), from, msg.size_bytes());
+    trace_->arrive(now_, flow, to, msg.name());
+  }
   enter(to);
   nodes_[to].model->on_message(*ctx_, Envelope{from, to, msg});
   after_handler(to);
@@ -432,6 +451,7 @@ void Engine::complete_disk(NodeId node, uint32_t epoch) {
   const auto done = n.disk->complete_sync();
   if (!done) return;
   trace(EventKind::kDisk, node);
+  if (trace_) trace_->handler(now_, node, EventTrace::Handler::kDisk, {});
   enter(node);
   n.model->on_disk(*ctx_, done->op, done->tag);
   after_handler(node);
@@ -451,6 +471,10 @@ bool Engine::crash(NodeId id) {
       if (static_cast<EventKind>(r >> kKindShift) == EventKind::kMessage) {
         const auto slot = static_cast<uint32_t>(r & 0xffffffffu);
         network_.count_dropped(messages_[slot].pair, messages_[slot].from, DropCause::kNodeDown);
+        if (trace_) {
+          const InFlight& m = messages_[slot];
+          trace_->drop(now_, m.flow, id, m.from, id, m.msg.name(), "node_down");
+        }
         free_message(slot);
       } else if (static_cast<EventKind>(r >> kKindShift) == EventKind::kTimer) {
         const auto slot = static_cast<uint32_t>(r & 0xffffffffu);
@@ -464,6 +488,7 @@ bool Engine::crash(NodeId id) {
   }
   ++fault_counts_[id].crashes;
   life_log_.push_back({now_, id, NodeStatus::kDown});
+  if (trace_) trace_->life(now_, id, "crash");
   return true;
 }
 
@@ -474,6 +499,10 @@ bool Engine::restart(NodeId id) {
   n.model = makers_[n.group]();
   ++fault_counts_[id].restarts;
   life_log_.push_back({now_, id, NodeStatus::kUp});
+  if (trace_) {
+    trace_->life(now_, id, "restart");
+    trace_->handler(now_, id, EventTrace::Handler::kStart, {});
+  }
   enter(id);
   n.model->on_start(*ctx_);
   after_handler(id);
@@ -486,6 +515,7 @@ bool Engine::pause(NodeId id) {
   n.status = NodeStatus::kPaused;
   ++fault_counts_[id].pauses;
   life_log_.push_back({now_, id, NodeStatus::kPaused});
+  if (trace_) trace_->life(now_, id, "pause");
   return true;
 }
 
@@ -494,6 +524,7 @@ bool Engine::resume(NodeId id) {
   if (n.status != NodeStatus::kPaused) return false;
   n.status = NodeStatus::kUp;
   life_log_.push_back({now_, id, NodeStatus::kUp});
+  if (trace_) trace_->life(now_, id, "resume");
   // What waited runs now, in the order it arrived.
   if (auto it = deferred_.find(id); it != deferred_.end()) {
     for (uint64_t r : it->second) {
@@ -551,6 +582,7 @@ std::string_view Engine::role(NodeId id) const {
 
 void Engine::record_fault(FaultEvent e) {
   fingerprint_ = mix64(fingerprint_ ^ e.id) ^ static_cast<uint64_t>(e.phase);
+  if (trace_) trace_->fault(e);
   fault_log_.push_back(std::move(e));
 }
 
@@ -588,6 +620,7 @@ bool Engine::start_nodes() {
     nodes_[id].model = makers_[nodes_[id].group]();
   }
   for (NodeId id = 0; id < n; ++id) {
+    if (trace_) trace_->handler(now_, id, EventTrace::Handler::kStart, {});
     enter(id);
     nodes_[id].model->on_start(*ctx_);
     after_handler(id);
@@ -649,6 +682,15 @@ RunStats Engine::run() {
                                 Rng(config_.seed, stream_id("timer_jitter", id)));
     }
   }
+  if (config_.trace) {
+    std::vector<uint32_t> node_group(nodes_.size());
+    std::vector<std::string> names(nodes_.size());
+    for (NodeId id = 0; id < nodes_.size(); ++id) {
+      node_group[id] = nodes_[id].group;
+      names[id] = node_name(id);
+    }
+    trace_ = std::make_unique<EventTrace>(*config_.trace, std::move(node_group), std::move(names));
+  }
   if (halted_ || !start_nodes()) {
     stats.started = false;
     stats.reason = *halted_;
@@ -659,6 +701,7 @@ RunStats Engine::run() {
   if (!aborted(stats.reason) && config_.end != SimTime::max()) now_ = config_.end;
   metrics_.set_now(now_);
   stats.end_time = now_;
+  if (trace_) trace_->close(now_);  // what on_stop does is not part of the run
   for (NodeId id = 0; id < nodes_.size(); ++id) {
     if (!nodes_[id].model) continue;
     enter(id);

@@ -19,6 +19,7 @@
 #include "sim/core/clock.h"
 #include "sim/core/durable_store.h"
 #include "sim/core/event_queue.h"
+#include "sim/core/event_trace.h"
 #include "sim/core/message.h"
 #include "sim/core/metrics.h"
 #include "sim/core/model.h"
@@ -40,6 +41,8 @@ struct EngineConfig {
   bool check_invariants = false;       ///< call Model::check_invariants() after each handler
   uint64_t history_max_bytes = Histories::kDefaultMaxBytes;  ///< memory for the histories
   NetworkConfig network;
+  /// Record the run's events (output.trace); nullopt: no trace, and nothing else changes.
+  std::optional<TraceConfig> trace;
 };
 
 /// Why a run stopped. The memory and wall-clock limits are decided by a watcher (see
@@ -130,6 +133,8 @@ class Engine final : private DiskScheduler {
   SymbolTable& symbols() { return symbols_; }
   const SymbolTable& symbols() const { return symbols_; }
   const NetworkCounters& network_counters() const { return network_.totals(); }
+  /// The run's event trace (EngineConfig::trace), or null; complete once run() returned.
+  const EventTrace* event_trace() const { return trace_.get(); }
   const std::vector<GroupInfo>& groups() const { return groups_; }
   const GroupInfo* find_group(std::string_view name) const;
   /// Gives group `group` a virtual address (Context::group_address), held at first by its
@@ -233,8 +238,9 @@ class Engine final : private DiskScheduler {
     uint32_t pair = 0;
     uint32_t stage = 0;  // next stage of the path to cross; == path.stages: arrived
     Network::Path path;
-    SimTime at;      // when it reaches the next stage (or its destination)
-    Duration extra;  // per-message delay added on arrival
+    SimTime at;         // when it reaches the next stage (or its destination)
+    Duration extra;     // per-message delay added on arrival
+    uint64_t flow = 0;  // its arrow in the event trace (0: none)
   };
 
   // Context operations, for the node whose handler runs.
@@ -298,6 +304,7 @@ class Engine final : private DiskScheduler {
   uint64_t watch_every_ = 0;
   std::optional<StopReason> halted_;
   uint64_t fingerprint_ = 0;
+  std::unique_ptr<EventTrace> trace_;  // null unless EngineConfig::trace
   bool ran_ = false;
 };
 

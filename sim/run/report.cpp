@@ -184,6 +184,20 @@ std::string render_summary_csv(const ScenarioSpec& spec, const std::vector<Summa
   return out;
 }
 
+std::string render_trace_json(const ScenarioSpec& spec, const Engine& engine) {
+  const EventTrace* trace = engine.event_trace();
+  if (!trace) return {};
+  // dsim_version first: output_dir.h knows the file as dsim's by it.
+  std::string head = "  \"dsim_version\": " + json_string(kVersion) + ",\n";
+  head += "  \"schema_version\": " + std::to_string(kSchemaVersion) + ",\n";
+  head += "  \"scenario\": " + json_string(spec.name) + ",\n";
+  head += "  \"seed\": " + std::to_string(spec.seed) + ",\n";
+  std::vector<std::string> groups;
+  for (const auto& g : engine.groups())
+    groups.push_back(g.name);
+  return trace->render(head, groups);
+}
+
 std::string render_summary_json(const ScenarioSpec& spec, const RunOutput& out) {
   std::string j = "{\n";
   j += "  \"dsim_version\": " + json_string(kVersion) + ",\n";

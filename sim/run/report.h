@@ -27,6 +27,8 @@ std::string render_links_csv(const ScenarioSpec& spec, const Engine& engine);
 std::string render_graph_links_csv(const ScenarioSpec& spec, const Engine& engine);
 /// Every fault start, end and instant.
 std::string render_faults_csv(const ScenarioSpec& spec, const Engine& engine);
+/// trace.json (output.trace): the engine's event trace, after dsim's identification.
+std::string render_trace_json(const ScenarioSpec& spec, const Engine& engine);
 /// The short human summary for the terminal, laid out for `width` columns. Figures are
 /// rounded for people (the files keep every digit).
 std::string render_terminal_summary(const ScenarioSpec& spec, const RunOutput& out,

@@ -309,6 +309,7 @@ std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invari
   cfg.history_max_bytes = spec.consistency.history_memory;
   cfg.network = spec.network;
   cfg.network.pair_counters = spec.output.links;
+  cfg.trace = spec.output.trace;
   auto engine = std::make_unique<Engine>(std::move(cfg));
   if (watcher) engine->watch(watch_every, std::move(watcher));
   for (const auto& g : spec.groups) {
@@ -355,6 +356,7 @@ void render_files(const ScenarioSpec& spec, Engine& engine, RunOutput& out, File
   out.files.emplace_back("faults.csv", render_faults_csv(spec, engine));
   if (spec.network.topology == TopologyKind::kGraph)
     out.files.emplace_back("graph_links.csv", render_graph_links_csv(spec, engine));
+  if (engine.event_trace()) out.files.emplace_back("trace.json", render_trace_json(spec, engine));
   for (auto& f : analysis_files)
     out.files.push_back(std::move(f));
   for (auto& f : verdict_files)
@@ -391,6 +393,11 @@ RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
   for (const auto& c : spec.checks) {
     auto v = lookup_metric(out.summary, c);
     out.checks.push_back({&c, v, v && std::isfinite(*v) && c.holds(*v)});
+  }
+  if (const EventTrace* trace = engine->event_trace(); trace && trace->truncated()) {
+    out.trace_message = "trace.json holds its first " + std::to_string(trace->events()) +
+                        " events (output.trace.max_events); it stops at " +
+                        format_seconds(trace->truncated_at()) + " s";
   }
   if (progress) progress({RunProgress::Stage::kWriting, "", 0, 0, out.stats.end_time, 0});
   render_files(spec, *engine, out, std::move(analysis_files), std::move(verdict_files));

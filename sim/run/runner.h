@@ -52,6 +52,8 @@ struct RunOutput {
   std::string refused;
   /// Set when a memory or wall-clock limit stopped the run: which, and what it found.
   std::string limit_message;
+  /// Set when the event trace (output.trace) stopped at its budget: says where.
+  std::string trace_message;
 
   bool checks_passed() const;
 };

@@ -327,6 +327,77 @@ void read_run(ParamReader& top, ScenarioSpec& spec) {
       top.duration("warmup", spec.warmup, "initial period left out of the summary figures");
 }
 
+// `output.trace`: true, or a map {window: [from, to], max_events: N}.
+void read_trace(ParamReader& out, ScenarioSpec& spec) {
+  const char* help =
+      "write trace.json, the run's events in the Trace Event Format (Perfetto's UI, "
+      "chrome://tracing): true, or {window: [from, to], max_events: N}";
+  const bool given = out.has("trace");
+  const ParamNode* v = out.raw("trace", "boolean or map", help, "false");
+  if (!given || !v) return;
+  if (v->kind == ParamNode::Kind::kScalar) {
+    const std::string& t = v->scalar;
+    if (t == "true" || t == "yes" || t == "on") {
+      spec.output.trace = TraceConfig{};
+    } else if (t != "false" && t != "no" && t != "off") {
+      out.error(
+          "trace",
+          "expected true, false or a map {window: [from, to], max_events: N}, got '" + t + "'");
+    }
+    return;
+  }
+  if (v->kind != ParamNode::Kind::kMap) {
+    out.error("trace", "expected true, false or a map {window: [from, to], max_events: N}, got " +
+                           v->kind_name());
+    return;
+  }
+  ParamReader t(v, &out.env(), out.path() + ".trace", v->loc);
+  TraceConfig cfg;
+  cfg.max_events = static_cast<uint64_t>(
+      t.integer("max_events", static_cast<int64_t>(cfg.max_events),
+                "events recorded at most; the trace stops there and says so (truncated)", 1));
+  const ParamNode* w =
+      t.raw("window", "[from, to]", "the simulated times recorded, both included", "the whole run");
+  if (w) {
+    if (w->kind != ParamNode::Kind::kList || w->items.size() != 2) {
+      t.error("window", "expected [from, to], two times such as [10s, 12s], got " +
+                            (w->kind == ParamNode::Kind::kList
+                                 ? "a list of " + std::to_string(w->items.size())
+                                 : w->kind_name()));
+    } else {
+      std::optional<Duration> ends[2];
+      for (int i = 0; i < 2; ++i) {
+        const ParamNode& item = w->items[static_cast<size_t>(i)];
+        std::string err;
+        if (item.kind != ParamNode::Kind::kScalar) {
+          t.error("window",
+                  std::string(i ? "to" : "from") + ": expected a time, got " + item.kind_name());
+        } else if (auto d = parse_duration(item.scalar, &err)) {
+          ends[i] = d;
+        } else {
+          t.error("window", std::string(i ? "to" : "from") + ": " + err);
+        }
+      }
+      if (ends[0] && ends[1]) {
+        if (*ends[0] >= *ends[1]) {
+          t.error("window", "from (" + format_duration(*ends[0]) + ") must be before to (" +
+                                format_duration(*ends[1]) + ")");
+        } else if (*ends[0] >= spec.duration) {
+          t.error("window", "from (" + format_duration(*ends[0]) +
+                                ") must be before the end of the run (duration " +
+                                format_duration(spec.duration) + ")");
+        } else {
+          cfg.from = SimTime::zero() + *ends[0];
+          cfg.to = SimTime::zero() + *ends[1];
+        }
+      }
+    }
+  }
+  t.finish();
+  out.adopt("trace", t);
+  spec.output.trace = cfg;
+}
+
 void read_output(ParamReader& top, ScenarioSpec& spec) {
   ParamReader out = top.map("output", "what the run writes");
   spec.output.window = out.duration("window", spec.output.window,
@@ -335,6 +406,7 @@ void read_output(ParamReader& top, ScenarioSpec& spec) {
       "links", spec.output.links,
       "write links.csv; false: no per-pair counters, so pairs of nodes that talk cost no "
       "memory (unless a pair link queues)");
+  read_trace(out, spec);
   out.finish();
   top.adopt("output", out);
 }

@@ -11,6 +11,7 @@
 
 #include "sim/core/clock.h"
 #include "sim/core/durable_store.h"
+#include "sim/core/event_trace.h"
 #include "sim/core/faults.h"
 #include "sim/core/network.h"
 #include "sim/core/params.h"
@@ -40,6 +41,8 @@ struct GroupSpec {
 struct OutputSpec {
   Duration window = seconds(1);  ///< time-series window
   bool links = true;             ///< links.csv, and the per-pair counters behind it
+  /// trace.json (output.trace): the window (default the whole run) and the event budget.
+  std::optional<TraceConfig> trace;
 };
 
 struct LimitsSpec {
