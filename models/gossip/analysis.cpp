@@ -8,20 +8,14 @@
 //     period the nodes reported when the run ended.
 // A crash loses what the node knew; a restarted node is live and knows nothing.
 #include <algorithm>
-#include <cstdio>
 #include <unordered_map>
 
 #include "models/gossip/gossip.h"
+#include "sim/core/units.h"
 
 namespace dsim::gossip {
 
 namespace {
-
-std::string fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
 
 struct Point {
   SimTime at;
@@ -167,9 +161,9 @@ void spread_rows(std::string& csv, const std::string& group, const Rumor& r, Dur
       ++c;
     const Point& pt = r.curve[c];
     csv += group + "," + rumor_name(r.id) + "," + std::to_string(k) + "," +
-           fixed((t - r.started).to_seconds(), 6) + "," + std::to_string(pt.informed) + "," +
-           std::to_string(pt.live) + "," + fixed(pt.live ? double(pt.informed) / pt.live : 0.0, 6) +
-           "\n";
+           format_fixed((t - r.started).to_seconds(), 6) + "," + std::to_string(pt.informed) + "," +
+           std::to_string(pt.live) + "," +
+           format_fixed(pt.live ? double(pt.informed) / pt.live : 0.0, 6) + "\n";
     if (t >= last) break;
   }
 }
@@ -202,11 +196,11 @@ AnalysisOutput GossipNode::analyze(const AnalysisInput& in) {
       const double periods =
           all ? (r->reached_all - r->started).to_seconds() / config.period.to_seconds() : 0;
       rumors_csv += g.name + "," + rumor_name(r->id) + "," + in.node_name(r->origin) + "," +
-                    fixed(r->started.to_seconds(), 6) + "," + (all ? fixed(ms, 3) : "") + "," +
-                    (all ? fixed(periods, 3) : "") + "," +
-                    (r->died != SimTime::max() ? fixed(r->died.to_seconds(), 6) : "") + "," +
-                    (r->residue >= 0 ? fixed(r->residue, 6) : "") + "," + (measured ? "1" : "0") +
-                    "\n";
+                    format_fixed(r->started.to_seconds(), 6) + "," +
+                    (all ? format_fixed(ms, 3) : "") + "," + (all ? format_fixed(periods, 3) : "") +
+                    "," + (r->died != SimTime::max() ? format_fixed(r->died.to_seconds(), 6) : "") +
+                    "," + (r->residue >= 0 ? format_fixed(r->residue, 6) : "") + "," +
+                    (measured ? "1" : "0") + "\n";
       spread_rows(spread_csv, g.name, *r, config.period, in.end);
       if (!measured) continue;
       ++n;
@@ -240,10 +234,10 @@ AnalysisOutput GossipNode::analyze(const AnalysisInput& in) {
     out.text +=
         "  " + g.name + ": " + std::to_string(int64_t(n)) + " rumors, " +
         std::to_string(int64_t(reached)) + " reached every live node" +
-        (reached > 0 ? " in " + fixed(time_sum / reached / period_ms, 2) +
-                           " periods on average (max " + fixed(time_max / period_ms, 2) + ")"
+        (reached > 0 ? " in " + format_fixed(time_sum / reached / period_ms, 2) +
+                           " periods on average (max " + format_fixed(time_max / period_ms, 2) + ")"
                      : "") +
-        (finished > 0 ? "; residue " + fixed(residue_sum / finished, 4) : "") +
+        (finished > 0 ? "; residue " + format_fixed(residue_sum / finished, 4) : "") +
         (n - finished > 0
              ? "; " + std::to_string(int64_t(n - finished)) + " still spreading at the end"
              : "") +

@@ -78,10 +78,9 @@ void GossipNode::on_start(Context& ctx) {
   if (config_.peers == Peers::kNearby) find_nearest(ctx);
 
   const int64_t p = config_.period.ns();
-  const Duration first =
-      config_.phase == Phase::kAligned
-          ? Duration::from_ns(p - ((ctx.now().ns() % p) + p) % p)
-          : Duration::from_ns(1 + static_cast<int64_t>(ctx.rng().uniform01() * (p - 1)));
+  const Duration first = config_.phase == Phase::kAligned
+                             ? Duration::from_ns(p - ((ctx.now().ns() % p) + p) % p)
+                             : kit::random_phase(ctx.rng(), config_.period);
   ctx.set_timer(first, kit::timer_tag(Timer::kRound, 0));
   schedule_rumor(ctx, 0);
   if (config_.rumor_rate > 0) {

@@ -107,9 +107,7 @@ void HeartbeatGossip::on_start(Context& ctx) {
       phi_->heard(i, ctx.monotonic());
     }
   }
-  const int64_t p = config_.period.ns();
-  ctx.set_timer(Duration::from_ns(1 + static_cast<int64_t>(ctx.rng().uniform01() * (p - 1))),
-                kit::timer_tag(Timer::kPeriod, 0));
+  ctx.set_timer(kit::random_phase(ctx.rng(), config_.period), kit::timer_tag(Timer::kPeriod, 0));
 }
 
 void HeartbeatGossip::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {

@@ -1,22 +1,16 @@
 // Failure-detection trials from the members' suspect, dead and alive marks against the
 // crashes and restarts, in true time (detection.h).
 #include <algorithm>
-#include <cstdio>
 #include <set>
 #include <unordered_map>
 #include <utility>
 
 #include "models/kit/detection.h"
+#include "sim/core/units.h"
 
 namespace dsim::kit {
 
 namespace {
-
-std::string fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
 
 struct Trial {
   uint32_t target = 0;
@@ -112,7 +106,7 @@ Kind kind_of(const AnalysisInput& in, Symbol s, const DetectionMarks& names) {
 }
 
 std::string ms_since(SimTime at, SimTime from) {
-  return at == SimTime::max() ? "" : fixed((at - from).to_seconds() * 1e3, 3);
+  return at == SimTime::max() ? "" : format_fixed((at - from).to_seconds() * 1e3, 3);
 }
 
 struct Mean {
@@ -154,10 +148,10 @@ AnalysisOutput detection_analysis(const AnalysisInput& in, const DetectionMarks&
     for (const Trial& t : r.trials) {
       const bool measured = t.crashed >= in.warmup_end;
       csv += g.name + "," + in.node_name(g.nodes[t.target]) + "," +
-             fixed(t.crashed.to_seconds(), 6) + "," + ms_since(t.first_suspect, t.crashed) + "," +
-             ms_since(t.first_dead, t.crashed) + "," + ms_since(t.all_dead, t.crashed) + "," +
-             (t.restarted == SimTime::max() ? "" : fixed(t.restarted.to_seconds(), 6)) + "," +
-             (measured ? "1" : "0") + "\n";
+             format_fixed(t.crashed.to_seconds(), 6) + "," + ms_since(t.first_suspect, t.crashed) +
+             "," + ms_since(t.first_dead, t.crashed) + "," + ms_since(t.all_dead, t.crashed) + "," +
+             (t.restarted == SimTime::max() ? "" : format_fixed(t.restarted.to_seconds(), 6)) +
+             "," + (measured ? "1" : "0") + "\n";
       if (!measured) continue;
       ++crashes;
       auto ms = [&](SimTime at) { return (at - t.crashed).to_seconds() * 1e3; };
@@ -188,10 +182,11 @@ AnalysisOutput detection_analysis(const AnalysisInput& in, const DetectionMarks&
     out.text +=
         "  " + g.name + ": " + std::to_string(crashes) + " crashes, " + std::to_string(detected) +
         " detected" +
-        (dead.n ? "; first declared dead after " + fixed(dead.sum / double(dead.n), 0) +
+        (dead.n ? "; first declared dead after " + format_fixed(dead.sum / double(dead.n), 0) +
                       " ms on average"
                 : "") +
-        (all.n ? ", by every live member after " + fixed(all.sum / double(all.n), 0) + " ms" : "") +
+        (all.n ? ", by every live member after " + format_fixed(all.sum / double(all.n), 0) + " ms"
+               : "") +
         "; " + std::to_string(r.false_positives) + " false positives" +
         (names.refute.empty() ? "" : ", " + std::to_string(r.refutations) + " refutations") +
         " (detections.csv)\n";

@@ -133,4 +133,12 @@ class Timeout {
   uint32_t attempts_ = 0;
 };
 
+/// The wait before the first of a node's periodic rounds: uniform in (0, period], so nodes
+/// that start together (a gossip member, a SWIM prober) run at random phases, not in
+/// lockstep.
+inline Duration random_phase(Rng& rng, Duration period) {
+  const int64_t p = period.ns();
+  return Duration::from_ns(1 + static_cast<int64_t>(rng.uniform01() * static_cast<double>(p - 1)));
+}
+
 }  // namespace dsim::kit

@@ -80,9 +80,7 @@ void SwimNode::on_start(Context& ctx) {
   }
   ctx.disk().write(kIncarnationKey, std::to_string(incarnation_), 0, DiskWrite::kMetadata);
   ctx.disk().sync();
-  const int64_t p = config_.period.ns();
-  ctx.set_timer(Duration::from_ns(1 + static_cast<int64_t>(ctx.rng().uniform01() * (p - 1))),
-                kit::timer_tag(Timer::kPeriod, 0));
+  ctx.set_timer(kit::random_phase(ctx.rng(), config_.period), kit::timer_tag(Timer::kPeriod, 0));
 }
 
 void SwimNode::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
