@@ -83,12 +83,16 @@ void GossipNode::on_start(Context& ctx) {
                              : kit::random_phase(ctx.rng(), config_.period);
   ctx.set_timer(first, kit::timer_tag(Timer::kRound, 0));
   schedule_rumor(ctx, 0);
-  if (config_.rumor_rate > 0) {
-    const double mean_s = static_cast<double>(peers_.size()) / config_.rumor_rate;
-    ctx.set_timer(Duration::from_ns(
-                      static_cast<int64_t>(-std::log(ctx.rng().uniform_open01()) * mean_s * 1e9)),
-                  kit::timer_tag(Timer::kRandomRumor, 0));
-  }
+  if (config_.rumor_rate > 0) schedule_random_rumor(ctx);
+}
+
+// Each node starts rumors as a Poisson process at rumor_rate / n: together, a Poisson
+// stream at rumor_rate with uniformly random origins.
+void GossipNode::schedule_random_rumor(Context& ctx) {
+  const double mean_s = static_cast<double>(peers_.size()) / config_.rumor_rate;
+  ctx.set_timer(
+      Duration::from_ns(static_cast<int64_t>(-std::log(ctx.rng().uniform_open01()) * mean_s * 1e9)),
+      kit::timer_tag(Timer::kRandomRumor, 0));
 }
 
 void GossipNode::schedule_rumor(Context& ctx, uint64_t from) {
@@ -115,14 +119,10 @@ void GossipNode::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
       start_rumor(ctx);
       schedule_rumor(ctx, value + 1);
       return;
-    case Timer::kRandomRumor: {
+    case Timer::kRandomRumor:
       start_rumor(ctx);
-      const double mean_s = static_cast<double>(peers_.size()) / config_.rumor_rate;
-      ctx.set_timer(Duration::from_ns(
-                        static_cast<int64_t>(-std::log(ctx.rng().uniform_open01()) * mean_s * 1e9)),
-                    tag);
+      schedule_random_rumor(ctx);
       return;
-    }
   }
 }
 
@@ -135,7 +135,7 @@ void GossipNode::round(Context& ctx) {
   ++rounds_;
   if (peers_.size() < 2) return;
   // Only a node with something to push calls in a push exchange; pulls call regardless.
-  if (config_.exchange == Exchange::kPush && spread_set().empty()) return;
+  if (config_.exchange == Exchange::kPush && !spreads_anything()) return;
   const uint32_t others = static_cast<uint32_t>(peers_.size() - 1);
   const uint32_t fanout = std::min(config_.fanout, others);
   std::vector<NodeId> chosen;
@@ -288,6 +288,10 @@ const GossipNode::Known* GossipNode::find(RumorId id) const {
 
 GossipNode::Known* GossipNode::find(RumorId id) {
   return const_cast<Known*>(std::as_const(*this).find(id));
+}
+
+bool GossipNode::spreads_anything() const {
+  return config_.protocol == Protocol::kAntiEntropy ? !known_.empty() : hot_ > 0;
 }
 
 std::vector<RumorId> GossipNode::spread_set() const {

@@ -147,6 +147,7 @@ class GossipNode final : public Model {
   void round(Context& ctx);
   void contact(Context& ctx, NodeId peer);
   void start_rumor(Context& ctx);
+  void schedule_random_rumor(Context& ctx);
   /// Sets the timer of this node's next scheduled rumor at or after `from` (its number).
   void schedule_rumor(Context& ctx, uint64_t from);
   void on_request(Context& ctx, NodeId from, const GossipRequest& req);
@@ -161,6 +162,7 @@ class GossipNode final : public Model {
   /// already knew it).
   void counted(Context& ctx, RumorId id, bool needless);
   std::vector<RumorId> spread_set() const;  ///< what this node sends: hot, or all
+  bool spreads_anything() const;            ///< spread_set() is not empty
   std::vector<RumorId> known_ids() const;
   std::vector<RumorId> missing_from(const std::vector<RumorId>& theirs) const;
   template <class M>

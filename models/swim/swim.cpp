@@ -160,11 +160,9 @@ void SwimNode::indirect(Context& ctx) {
     chosen.push_back(m);
   }
   for (uint32_t m : chosen) {
-    PingReq req{seq_, target_, piggyback(m), static_cast<uint32_t>(config_.update_bytes)};
     ctx.record().count(m_indirect_);
-    ctx.record().count(m_messages_);
-    ctx.record().count(m_bytes_, req.size_bytes());
-    ctx.send(node_of(m), std::move(req));
+    send(ctx, node_of(m),
+         PingReq{seq_, target_, piggyback(m), static_cast<uint32_t>(config_.update_bytes)});
   }
 }
 
@@ -177,10 +175,15 @@ void SwimNode::probe_failed(Context& ctx) {
 }
 
 void SwimNode::send_ping(Context& ctx, uint32_t target, uint32_t seq) {
-  Ping ping{seq, piggyback(target), static_cast<uint32_t>(config_.update_bytes)};
+  send(ctx, node_of(target),
+       Ping{seq, piggyback(target), static_cast<uint32_t>(config_.update_bytes)});
+}
+
+template <class M>
+void SwimNode::send(Context& ctx, NodeId to, M msg) {
   ctx.record().count(m_messages_);
-  ctx.record().count(m_bytes_, ping.size_bytes());
-  ctx.send(node_of(target), std::move(ping));
+  ctx.record().count(m_bytes_, msg.size_bytes());
+  ctx.send(to, std::move(msg));
 }
 
 // --- messages --------------------------------------------------------------------------------
@@ -190,10 +193,8 @@ void SwimNode::on_message(Context& ctx, const Envelope& env) {
   if (from == kNone) return;  // not a member of this group
   if (const auto* ping = env.msg.get<Ping>()) {
     receive(ctx, ping->updates);
-    Ack ack{ping->seq, piggyback(from), static_cast<uint32_t>(config_.update_bytes)};
-    ctx.record().count(m_messages_);
-    ctx.record().count(m_bytes_, ack.size_bytes());
-    ctx.send(env.from, std::move(ack));
+    send(ctx, env.from,
+         Ack{ping->seq, piggyback(from), static_cast<uint32_t>(config_.update_bytes)});
   } else if (const auto* req = env.msg.get<PingReq>()) {
     receive(ctx, req->updates);
     if (req->target >= n_ || req->target == self_) return;
@@ -214,10 +215,8 @@ void SwimNode::on_message(Context& ctx, const Envelope& env) {
     const Relay relay = it->second;
     relays_.erase(it);
     const uint32_t asker = index_of(relay.asker);
-    Ack fwd{relay.asker_seq, piggyback(asker), static_cast<uint32_t>(config_.update_bytes)};
-    ctx.record().count(m_messages_);
-    ctx.record().count(m_bytes_, fwd.size_bytes());
-    ctx.send(relay.asker, std::move(fwd));
+    send(ctx, relay.asker,
+         Ack{relay.asker_seq, piggyback(asker), static_cast<uint32_t>(config_.update_bytes)});
   }
 }
 

@@ -129,6 +129,9 @@ class SwimNode final : public Model {
   void changed(Context& ctx, const Update& u, MemberState before);
   Updates piggyback(uint32_t for_target);
   void send_ping(Context& ctx, uint32_t target, uint32_t seq);
+  /// Sends `msg`, counting it in swim_messages and swim_bytes.
+  template <class M>
+  void send(Context& ctx, NodeId to, M msg);
   NodeId node_of(uint32_t index) const { return peers_[index]; }
   uint32_t index_of(NodeId node) const;
   bool usable(uint32_t index) const;  ///< not self, not dead
