@@ -16,6 +16,7 @@
 #include "sim/core/metric_decls.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/report_figure.h"
 #include "sim/core/timeline.h"
 
 namespace dsim {
@@ -53,6 +54,8 @@ struct TheoryOutput {
 ///                                                           and operation it records
 /// and, optionally, a post-run analysis of the groups running it (timeline.h):
 ///   static AnalysisOutput analyze(const AnalysisInput& in);
+/// and its sections of the HTML report, from the files its analysis wrote (report_figure.h):
+///   static std::vector<ReportSection> report(const ReportInput& in);
 /// and a comparison of a finished run's figures with closed-form theory:
 ///   static TheoryOutput theory(const TheoryInput& in);
 /// and the groups a group of it calls (the scenario's call graph, checked for cycles):
@@ -88,6 +91,9 @@ struct ModelFactory {
   /// Optional: `dsim analyze run DIR` — the run's figures beside closed-form theory, for the
   /// groups running this model (called once, with every group of the scenario).
   std::function<TheoryOutput(const TheoryInput&)> theory;
+  /// Optional: `dsim report` — the sections of the HTML report about the groups running
+  /// this model (called once per run directory, with every such group).
+  std::function<std::vector<ReportSection>(const ReportInput&)> report;
 
   /// Optional: the groups a group with this parsed config calls (the call graph, which
   /// must have no cycle).
@@ -177,6 +183,11 @@ class ModelRegistry {
                     { M::theory(in) } -> std::same_as<TheoryOutput>;
                   }) {
       f.theory = [](const TheoryInput& in) { return M::theory(in); };
+    }
+    if constexpr (requires(const ReportInput& in) {
+                    { M::report(in) } -> std::same_as<std::vector<ReportSection>>;
+                  }) {
+      f.report = [](const ReportInput& in) { return M::report(in); };
     }
     if constexpr (requires(const typename M::Config& c) {
                     { M::callees(c) } -> std::same_as<std::vector<std::string>>;
