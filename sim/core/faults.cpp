@@ -426,6 +426,8 @@ class Injector : public std::enable_shared_from_this<Injector> {
         return;
       case K::kRandom:
         return add_random(scope, rng, out);
+      case K::kSample:
+        return add_sample(term, scope, rng, out);
       case K::kMinority:
       case K::kMajority: {
         const size_t n = scope.size();
@@ -447,6 +449,21 @@ class Injector : public std::enable_shared_from_this<Injector> {
         return;
       }
     }
+  }
+
+  // `count` (or a share) of the nodes that are not down; of all of them when too few are up.
+  void add_sample(const TargetSpec::Term& term, const std::vector<NodeId>& scope, Rng& rng,
+                  std::vector<NodeId>& out) const {
+    const size_t k =
+        term.count > 0
+            ? term.count
+            : std::max<size_t>(1, static_cast<size_t>(std::llround(term.share * scope.size())));
+    std::vector<NodeId> live;
+    for (NodeId n : scope) {
+      if (engine_.status(n) != NodeStatus::kDown) live.push_back(n);
+    }
+    auto picked = sample(live.size() >= k ? live : scope, k, rng);
+    out.insert(out.end(), picked.begin(), picked.end());
   }
 
   // One of the nodes that are not down (all of them when every one is).

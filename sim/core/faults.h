@@ -25,6 +25,7 @@ struct TargetSpec {
       kGroup,     ///< every node of a group: replicas
       kAll,       ///< every node of the run: all
       kRandom,    ///< one node, at random (of the group, or of the run): replicas.random
+      kSample,    ///< `count` nodes, or a `share` of them, at random: replicas.random(10%)
       kMinority,  ///< a random minority of the group: (n-1)/2 nodes
       kMajority,  ///< a random majority of the group: n/2+1 nodes
       kRole,      ///< the nodes whose model reports this role: replicas.leader
@@ -34,6 +35,8 @@ struct TargetSpec {
     uint32_t group = 0xffffffffu;  ///< 0xffffffff: the whole run (bare random/role)
     NodeId node = kNoNode;
     uint32_t region = 0;
+    uint32_t count = 0;  ///< kSample: how many nodes (0: `share` of the scope)
+    double share = 0;    ///< kSample: the fraction of the scope, rounded, at least one node
     std::string role;
   };
   std::vector<Term> terms;

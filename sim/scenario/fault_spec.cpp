@@ -2,6 +2,7 @@
 // checked against the groups (and regions) the scenario defines.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -123,7 +124,9 @@ class TargetParser {
     uint64_t n = 0;
     for (const auto& term : t.terms) {
       const uint64_t scope = term.group == kWholeRun ? total_ : spec_.groups[term.group].count;
-      n += (term.kind == K::kNode || term.kind == K::kRandom) ? 1 : scope;
+      n += (term.kind == K::kNode || term.kind == K::kRandom) ? 1
+           : term.kind == K::kSample && term.count > 0 ? std::min<uint64_t>(term.count, scope)
+                                                       : scope;
     }
     return n;
   }
@@ -150,6 +153,7 @@ class TargetParser {
   std::optional<Term> parse_term(const std::string& text, const SourceLoc& loc,
                                  const std::string& where) {
     if (text.rfind("region:", 0) == 0) return region_term(text.substr(7), loc, where);
+    if (text.rfind("random(", 0) == 0) return sample_term(text, kWholeRun, text, loc, where);
     const size_t dot = text.find('.');
     if (dot == std::string::npos) return run_term(text, loc, where);
     return group_term(text, dot, loc, where);
@@ -184,6 +188,36 @@ class TargetParser {
     return std::nullopt;
   }
 
+  // random(N) or random(P%) over a group (or the run): N nodes, or P% of them rounded (at
+  // least one), drawn when the fault starts among the nodes that are up.
+  std::optional<Term> sample_term(const std::string& text, uint32_t group,
+                                  const std::string& selector_text, const SourceLoc& loc,
+                                  const std::string& where) {
+    const std::string inner = selector_text.size() > 8 && selector_text.back() == ')'
+                                  ? selector_text.substr(7, selector_text.size() - 8)
+                                  : "";
+    Term t;
+    t.kind = K::kSample;
+    t.group = group;
+    const bool percent = !inner.empty() && inner.back() == '%';
+    const std::string number = percent ? inner.substr(0, inner.size() - 1) : inner;
+    char* end = nullptr;
+    const double v = number.empty() ? 0 : std::strtod(number.c_str(), &end);
+    const bool read = !number.empty() && end == number.c_str() + number.size();
+    if (percent && read && v > 0 && v <= 100) {
+      t.share = v / 100;
+      return t;
+    }
+    if (!percent && read && v >= 1 && v <= 1e9 && v == std::floor(v)) {
+      t.count = static_cast<uint32_t>(v);
+      return t;
+    }
+    diag_.error(loc, where + ": cannot read target '" + text +
+                         "' (expected random(N), N nodes, or random(P%), a share of them, "
+                         "with 0 < P <= 100)");
+    return std::nullopt;
+  }
+
   // A name without a dot: a group, or a selector over the whole run.
   std::optional<Term> run_term(const std::string& text, const SourceLoc& loc,
                                const std::string& where) {
@@ -196,7 +230,8 @@ class TargetParser {
     t.group = kWholeRun;
     if (auto kind = selector(text, K::kAll)) return t.kind = *kind, t;
     diag_.error(loc, where + ": no group or node named '" + text + "' (groups: " + group_names() +
-                         "; nodes are group.0, group.1, ...; selectors: all, random, minority, "
+                         "; nodes are group.0, group.1, ...; selectors: all, random, random(N), "
+                         "random(P%), minority, "
                          "majority, group.random, group.<role> such as replicas.leader, "
                          "region:<name>)");
     return std::nullopt;
@@ -216,6 +251,7 @@ class TargetParser {
     if (!tail.empty() && std::all_of(tail.begin(), tail.end(), ::isdigit)) {
       return node_term(text, *g, tail, loc, where);
     }
+    if (tail.rfind("random(", 0) == 0) return sample_term(text, *g, tail, loc, where);
     Term t;
     t.group = *g;
     if (auto kind = selector(tail, K::kGroup)) return t.kind = *kind, t;
@@ -224,9 +260,10 @@ class TargetParser {
                          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
                        });
     if (!ident) {
-      diag_.error(loc, where + ": cannot read target '" + text +
-                           "' (expected group.index, group.random, group.minority, "
-                           "group.majority, group.all or group.<role>)");
+      diag_.error(
+          loc, where + ": cannot read target '" + text +
+                   "' (expected group.index, group.random, group.minority, "
+                   "group.majority, group.random(N), group.random(P%), group.all or group.<role>)");
       return std::nullopt;
     }
     if (!known_role(*g, text, tail, loc, where)) return std::nullopt;

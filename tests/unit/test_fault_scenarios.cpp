@@ -2,6 +2,7 @@
 // log and its markers in the outputs.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include "models/builtin.h"
@@ -139,6 +140,44 @@ checks:
   CHECK(out.checks[0].passed);
 }
 
+TEST_CASE("random(N) and random(P%) crash that many nodes that are up") {
+  const std::string yaml = R"Y(
+duration: 10s
+network: {latency: 1ms}
+groups:
+  - {name: a, model: server, count: 40}
+  - {name: b, model: server, count: 7}
+faults:
+  - {at: 1s, crash: a.random(10%)}
+  - {at: 2s, crash: a.random(10%)}
+  - {at: 3s, crash: [b.random(2), b.0]}
+  - {at: 4s, crash: random(2.5%)}
+)Y";
+  Diagnostics diag;
+  auto s = load_scenario_text(yaml, "sample.yaml", {}, registry(), diag);
+  INFO(diag.render());
+  REQUIRE(s);
+  const RunOutput out = run_scenario(*s);
+  REQUIRE(out.faults.size() == 4);
+  auto count = [](const std::string& targets) {
+    return std::count(targets.begin(), targets.end(), ' ') + 1;
+  };
+  CHECK(count(out.faults[0].targets) == 4);
+  CHECK(count(out.faults[1].targets) == 4);
+  // The second draw is among the 36 nodes still up: no node crashed twice.
+  for (size_t from = 0; from < out.faults[1].targets.size();) {
+    const size_t end =
+        std::min(out.faults[1].targets.find(' ', from), out.faults[1].targets.size());
+    const std::string node = out.faults[1].targets.substr(from, end - from);
+    CHECK((" " + out.faults[0].targets + " ").find(" " + node + " ") == std::string::npos);
+    from = end + 1;
+  }
+  const std::string& b = out.faults[2].targets;
+  CHECK((count(b) == 2 || count(b) == 3));  // the two drawn, and b.0 unless drawn
+  CHECK((b.rfind("b.0 ", 0) == 0 || b == "b.0"));
+  CHECK(count(out.faults[3].targets) == 1);  // 2.5% of 47 rounds to 1
+}
+
 TEST_CASE("bad fault input is reported with its location") {
   struct Case {
     const char* yaml;
@@ -160,6 +199,9 @@ TEST_CASE("bad fault input is reported with its location") {
       {"faults:\n  - {at: 5s, clock: web.0}\n", "needs step: and/or drift_ppm:"},
       {"faults:\n  - {at: 5s, degrade: web.0}\n", "needs loss:, duplicate: and/or delay:"},
       {"faults:\n  - {at: 5s, crash: region:eu}\n", "the scenario has no regions"},
+      {"faults:\n  - {at: 5s, crash: web.random(0)}\n", "cannot read target 'web.random(0)'"},
+      {"faults:\n  - {at: 5s, crash: web.random(150%)}\n", "with 0 < P <= 100"},
+      {"faults:\n  - {at: 5s, crash: random(x)}\n", "cannot read target 'random(x)'"},
       {"nemesis:\n  - {crash: web.random, rate: 1/min, stop: 2min}\n", "after the end of the run"},
       {"nemesis:\n  - {crash: web.random, at: 5s}\n", "belongs to the faults timeline"},
   };
