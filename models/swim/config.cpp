@@ -33,6 +33,24 @@ SwimNode::Config SwimNode::parse(ParamReader& r) {
   c.buddy = r.boolean("buddy", c.buddy,
                       "Lifeguard's buddy system: a ping to a suspected member carries the "
                       "suspicion first, so the member refutes it at once");
+  c.health_max = static_cast<uint32_t>(
+      r.integer("health_max", c.health_max,
+                "Lifeguard's local health multiplier: at most this (0: off; memberlist uses 8). "
+                "Failed probes, missing nacks and refutations raise it, successful probes lower "
+                "it; period and ping_timeout are x (1 + multiplier)",
+                0, 64));
+  c.dynamic_suspicion =
+      r.boolean("dynamic_suspicion", c.dynamic_suspicion,
+                "Lifeguard's dynamic suspicion: the timeout starts at suspicion_max_mult x the "
+                "suspicion_mult one and falls to it as `confirmations` other members suspect "
+                "the same member");
+  c.suspicion_max_mult =
+      r.number("suspicion_max_mult", c.suspicion_max_mult,
+               "dynamic suspicion: the longest timeout, as a multiple of the shortest", 1, 1e6);
+  c.confirmations = static_cast<uint32_t>(r.integer(
+      "confirmations", c.confirmations,
+      "dynamic suspicion: K, the independent suspicions that bring the timeout to the shortest", 1,
+      64));
   if (c.ping_timeout >= c.period) {
     r.error("ping_timeout", "must be shorter than the period: the indirect probes need the rest");
   }
@@ -40,11 +58,17 @@ SwimNode::Config SwimNode::parse(ParamReader& r) {
   return c;
 }
 
-void SwimNode::declare(const Config&, MetricDecls& d) {
+void SwimNode::declare(const Config& config, MetricDecls& d) {
   for (std::string_view c :
        {"probes", "failed_probes", "indirect_probes_sent", "swim_messages", "swim_bytes"})
     d.counter(c);
   d.level("view_entries");
+  if (config.health_max > 0) {
+    d.counter("nacks");
+    d.counter("missed_nacks");
+    d.level("local_health");
+  }
+  if (config.dynamic_suspicion) d.counter("suspicion_confirmations");
   for (std::string_view f :
        {"crashes", "crashes_detected", "first_suspect_ms_mean", "first_suspect_ms_max",
         "first_dead_ms_mean", "first_dead_ms_max", "all_dead_ms_mean", "all_dead_ms_max",

@@ -1,6 +1,6 @@
 // The SWIM member: its protocol period (ping, ping-req, the failed probe), the suspicion
 // mechanism with incarnation numbers, and piggybacked dissemination (Das et al. 2002,
-// sections 3, 4.1 and 4.2).
+// sections 3, 4.1 and 4.2). Lifeguard's refinements are in lifeguard.cpp.
 #include "models/swim/swim.h"
 
 #include <algorithm>
@@ -68,7 +68,12 @@ void SwimNode::on_start(Context& ctx) {
   m_messages_ = ctx.intern("swim_messages");
   m_bytes_ = ctx.intern("swim_bytes");
   m_view_ = ctx.intern("view_entries");
+  m_health_ = ctx.intern("local_health");
+  m_nacks_ = ctx.intern("nacks");
+  m_missed_nacks_ = ctx.intern("missed_nacks");
+  m_confirmations_ = ctx.intern("suspicion_confirmations");
   ctx.record().level(m_view_, 0);
+  if (config_.health_max > 0) ctx.record().level(m_health_, 0);
   const double log_n = std::max(1.0, std::log10(static_cast<double>(n_)));
   suspicion_timeout_ = Duration::from_ns(static_cast<int64_t>(
       config_.suspicion_mult * log_n * static_cast<double>(config_.period.ns())));
@@ -88,14 +93,14 @@ void SwimNode::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
   switch (kind) {
     case Timer::kPeriod:
       period(ctx);
-      ctx.set_timer(config_.period, tag);
+      ctx.set_timer(scaled(config_.period), tag);
       return;
     case Timer::kPingTimeout:
       if (probing_ && !acked_ && value == seq_) indirect(ctx);
       return;
     case Timer::kSuspicion: {
       const auto member = static_cast<uint32_t>(value);
-      suspicion_timers_.erase(member);
+      suspicions_.erase(member);
       const MemberState s = view_.get(member);
       if (s.state == State::kSuspect) apply(ctx, Update{member, State::kDead, s.incarnation});
       return;
@@ -103,11 +108,14 @@ void SwimNode::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
     case Timer::kRelay:
       relays_.erase(static_cast<uint32_t>(value));
       return;
+    case Timer::kNack:
+      relay_nack(ctx, static_cast<uint32_t>(value));
+      return;
   }
 }
 
 void SwimNode::period(Context& ctx) {
-  if (probing_ && !acked_) probe_failed(ctx);
+  if (probing_) probe_ended(ctx);
   probing_ = false;
   const uint32_t target = next_target(ctx);
   if (target == kNone) return;
@@ -116,9 +124,10 @@ void SwimNode::period(Context& ctx) {
   seq_ = (seq_ + 1) % kRelaySeq;
   probing_ = true;
   acked_ = false;
+  nacks_expected_ = nacks_ = 0;
   ctx.record().count(m_probes_);
   send_ping(ctx, target, seq_);
-  ctx.set_timer(config_.ping_timeout, kit::timer_tag(Timer::kPingTimeout, seq_));
+  ctx.set_timer(scaled(config_.ping_timeout), kit::timer_tag(Timer::kPingTimeout, seq_));
 }
 
 // Round robin through a random permutation, k -> (a k + b) mod n with gcd(a, n) = 1, drawn
@@ -159,6 +168,7 @@ void SwimNode::indirect(Context& ctx) {
       continue;
     chosen.push_back(m);
   }
+  if (config_.health_max > 0) nacks_expected_ = static_cast<uint32_t>(chosen.size());
   for (uint32_t m : chosen) {
     ctx.record().count(m_indirect_);
     send(ctx, node_of(m),
@@ -166,24 +176,32 @@ void SwimNode::indirect(Context& ctx) {
   }
 }
 
+// The end of a probe's period: a success makes this member healthier (Lifeguard); a failure
+// suspects the target, and less healthy by each relay that did not even nack (or by one
+// without relays).
+void SwimNode::probe_ended(Context& ctx) {
+  if (acked_) {
+    adjust_health(ctx, -1);
+    return;
+  }
+  probe_failed(ctx);
+  if (config_.health_max == 0) return;
+  const uint32_t missed = nacks_expected_ - std::min(nacks_, nacks_expected_);
+  ctx.record().count(m_missed_nacks_, missed);
+  adjust_health(ctx, nacks_expected_ > 0 ? static_cast<int>(missed) : 1);
+}
+
 void SwimNode::probe_failed(Context& ctx) {
   ctx.record().count(m_failed_probes_);
   // About the incarnation it probed: if the member came back with a higher one meanwhile,
   // the failed probe says nothing about it (and the precedence rules ignore the update).
-  apply(ctx,
-        Update{target_, config_.suspicion ? State::kSuspect : State::kDead, target_incarnation_});
+  apply(ctx, Update{target_, config_.suspicion ? State::kSuspect : State::kDead,
+                    target_incarnation_, self_});
 }
 
 void SwimNode::send_ping(Context& ctx, uint32_t target, uint32_t seq) {
   send(ctx, node_of(target),
        Ping{seq, piggyback(target), static_cast<uint32_t>(config_.update_bytes)});
-}
-
-template <class M>
-void SwimNode::send(Context& ctx, NodeId to, M msg) {
-  ctx.record().count(m_messages_);
-  ctx.record().count(m_bytes_, msg.size_bytes());
-  ctx.send(to, std::move(msg));
 }
 
 // --- messages --------------------------------------------------------------------------------
@@ -204,6 +222,8 @@ void SwimNode::on_message(Context& ctx, const Envelope& env) {
     relays_[rs] = Relay{env.from, req->seq};
     send_ping(ctx, req->target, rs);
     ctx.set_timer(config_.period, kit::timer_tag(Timer::kRelay, rs));
+    if (config_.health_max > 0)
+      ctx.set_timer(config_.ping_timeout, kit::timer_tag(Timer::kNack, rs));
   } else if (const auto* ack = env.msg.get<Ack>()) {
     receive(ctx, ack->updates);
     if (probing_ && ack->seq == seq_) {
@@ -217,6 +237,11 @@ void SwimNode::on_message(Context& ctx, const Envelope& env) {
     const uint32_t asker = index_of(relay.asker);
     send(ctx, relay.asker,
          Ack{relay.asker_seq, piggyback(asker), static_cast<uint32_t>(config_.update_bytes)});
+  } else if (const auto* nack = env.msg.get<Nack>()) {
+    if (probing_ && nack->seq == seq_) {
+      ++nacks_;
+      ctx.record().count(m_nacks_);
+    }
   }
 }
 
@@ -245,13 +270,19 @@ void SwimNode::about_self(Context& ctx, const Update& u) {
   incarnation_ = u.incarnation + 1;
   gossip_.add(Update{self_, State::kAlive, incarnation_});
   ctx.record().mark(m_refute_, self_, incarnation_);
+  adjust_health(ctx, 1);  // Lifeguard: being suspected hints that this member is slow
   ctx.disk().write(kIncarnationKey, std::to_string(incarnation_), 0, DiskWrite::kMetadata);
   ctx.disk().sync();
 }
 
 void SwimNode::apply(Context& ctx, const Update& u) {
   const MemberState before = view_.get(u.member);
-  if (!overrides(u, before)) return;
+  if (!overrides(u, before)) {
+    if (u.state == State::kSuspect && before.state == State::kSuspect &&
+        u.incarnation == before.incarnation)
+      confirm_suspicion(ctx, u);
+    return;
+  }
   view_.set(u.member, MemberState{u.state, u.incarnation});
   gossip_.add(u);
   changed(ctx, u, before);
@@ -259,15 +290,14 @@ void SwimNode::apply(Context& ctx, const Update& u) {
 
 void SwimNode::changed(Context& ctx, const Update& u, MemberState before) {
   ctx.record().level(m_view_, static_cast<double>(view_.size()));
-  if (const auto it = suspicion_timers_.find(u.member); it != suspicion_timers_.end()) {
-    ctx.cancel_timer(it->second);
-    suspicion_timers_.erase(it);
+  if (const auto it = suspicions_.find(u.member); it != suspicions_.end()) {
+    ctx.cancel_timer(it->second.timer);
+    suspicions_.erase(it);
   }
   switch (u.state) {
     case State::kSuspect:
       ctx.record().mark(m_suspect_, u.member, u.incarnation);
-      suspicion_timers_[u.member] =
-          ctx.set_timer(suspicion_timeout_, kit::timer_tag(Timer::kSuspicion, u.member));
+      start_suspicion(ctx, u);
       return;
     case State::kDead:
       ctx.record().mark(m_dead_, u.member, u.incarnation);
@@ -286,9 +316,9 @@ Updates SwimNode::piggyback(uint32_t for_target) {
   const MemberState s = view_.get(for_target);
   // Lifeguard's buddy system: the member hears first that this node suspects it.
   if (config_.buddy && s.state == State::kSuspect)
-    out.push_back(Update{for_target, s.state, s.incarnation});
+    out.push_back(Update{for_target, s.state, s.incarnation, self_});
   for (const Update& u : gossip_.take(config_.max_piggyback - out.size(), limit)) {
-    if (out.empty() || !(u == out.front())) out.push_back(u);
+    if (out.empty() || !u.same_news(out.front())) out.push_back(u);
   }
   return out;
 }
@@ -298,6 +328,11 @@ void SwimNode::check_invariants() const {
   DSIM_ASSERT(view_.get(self_).state == State::kAlive && view_.get(self_).incarnation == 0,
               "a member holds a view of itself");
   DSIM_ASSERT(!probing_ || target_ < n_, "probing member ", target_, " of ", n_);
+  DSIM_ASSERT(health_ <= config_.health_max, "local health ", health_, " above ",
+              config_.health_max);
+  for (const auto& [member, s] : suspicions_)
+    DSIM_ASSERT(view_.get(member).state == State::kSuspect && !s.confirmers.empty(),
+                "a suspicion timer for member ", member, ", which is not suspected");
 }
 
 }  // namespace dsim::swim

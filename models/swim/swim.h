@@ -11,7 +11,11 @@
 //     incarnation number, which overrides the suspicion everywhere it spreads;
 //   - membership updates (alive, suspect, dead, each with an incarnation) travel piggybacked
 //     on pings, ping-reqs and acks, each sent a bounded number of times (section 4.1).
-// Lifeguard's buddy system (Dadgar et al. 2018) is an option: a ping to a member this node
+// Lifeguard's three refinements (Dadgar, Phillips and Currey, "Lifeguard: Local Health
+// Awareness for More Accurate Failure Detection", 2018) are options (lifeguard.cpp): a
+// local health multiplier that stretches a struggling member's period and timeouts, fed by
+// the nacks of ping-req relays; suspicion timeouts that start long and shrink with
+// independent confirmations; and the buddy system, in which a ping to a member this node
 // suspects carries that suspicion first, so the member can refute it at once.
 //
 // Memory: a member's view holds only what differs from "every member of the group alive at
@@ -67,6 +71,15 @@ struct PingReq {
   std::string describe() const;
 };
 
+/// A ping-req relay's "no ack from the target yet" after ping_timeout (Lifeguard): the asker
+/// expected it, and a missing nack tells the asker that it, not the target, is slow.
+struct Nack {
+  static constexpr std::string_view kName = "swim_nack";
+  uint32_t seq = 0;  ///< the asker's
+  uint32_t size_bytes() const { return 16; }
+  std::string describe() const { return "nack " + std::to_string(seq); }
+};
+
 /// Answers a ping (or forwards the answer to a ping-req): `seq` is the asker's.
 struct Ack {
   static constexpr std::string_view kName = "swim_ack";
@@ -97,6 +110,14 @@ class SwimNode final : public Model {
     uint32_t max_piggyback = 8;  ///< updates per message
     uint64_t update_bytes = 16;  ///< one update on the wire
     bool buddy = false;          ///< Lifeguard's buddy system
+    /// Lifeguard's local health multiplier: at most this (0: off); period and ping timeout
+    /// are × (1 + multiplier).
+    uint32_t health_max = 0;
+    /// Lifeguard's dynamic suspicion: the timeout starts at suspicion_max_mult × the
+    /// shortest and falls to the shortest as `confirmations` others suspect the same.
+    bool dynamic_suspicion = false;
+    double suspicion_max_mult = 6;
+    uint32_t confirmations = 3;  ///< K
     Targets targets = Targets::kRoundRobin;
   };
   static Config parse(ParamReader& r);
@@ -111,14 +132,27 @@ class SwimNode final : public Model {
   void check_invariants() const override;
 
  private:
-  enum class Timer : uint8_t { kPeriod, kPingTimeout, kSuspicion, kRelay };
+  enum class Timer : uint8_t { kPeriod, kPingTimeout, kSuspicion, kRelay, kNack };
   struct Relay {  // a ping this node sends for another's ping-req
     NodeId asker;
     uint32_t asker_seq;
   };
+  struct Suspicion {  // a member this node holds suspected, and who else suspects it
+    TimerId timer;
+    SimTime since;                     // monotonic
+    std::vector<uint32_t> confirmers;  // the first suspecter first
+  };
 
   void period(Context& ctx);
   void probe_failed(Context& ctx);
+  void probe_ended(Context& ctx);
+  // Lifeguard (lifeguard.cpp)
+  void adjust_health(Context& ctx, int delta);
+  Duration scaled(Duration d) const { return d * static_cast<int64_t>(1 + health_); }
+  Duration suspicion_timeout(uint32_t confirmed) const;
+  void start_suspicion(Context& ctx, const Update& u);
+  void confirm_suspicion(Context& ctx, const Update& u);
+  void relay_nack(Context& ctx, uint32_t relay_seq);
   uint32_t next_target(Context& ctx);
   void indirect(Context& ctx);
   void receive(Context& ctx, const Updates& updates);
@@ -150,11 +184,21 @@ class SwimNode final : public Model {
   uint32_t target_ = 0;
   uint32_t target_incarnation_ = 0;  // the target's, as this member knew it at the ping
   bool probing_ = false, acked_ = false;
-  std::unordered_map<uint32_t, Relay> relays_;              // by the relay ping's seq; lookups only
-  std::unordered_map<uint32_t, TimerId> suspicion_timers_;  // by member; lookups only
-  Duration suspicion_timeout_;
+  uint32_t nacks_expected_ = 0, nacks_ = 0;             // for the current probe
+  uint32_t health_ = 0;                                 // Lifeguard's local health multiplier
+  std::unordered_map<uint32_t, Relay> relays_;          // by the relay ping's seq; lookups only
+  std::unordered_map<uint32_t, Suspicion> suspicions_;  // by member; lookups only
+  Duration suspicion_timeout_;                          // the shortest
   Symbol m_suspect_, m_dead_, m_alive_, m_refute_, m_rejoin_, m_probes_, m_failed_probes_,
-      m_indirect_, m_messages_, m_bytes_, m_view_;
+      m_indirect_, m_messages_, m_bytes_, m_view_, m_health_, m_nacks_, m_missed_nacks_,
+      m_confirmations_;
 };
+
+template <class M>
+void SwimNode::send(Context& ctx, NodeId to, M msg) {
+  ctx.record().count(m_messages_);
+  ctx.record().count(m_bytes_, msg.size_bytes());
+  ctx.send(to, std::move(msg));
+}
 
 }  // namespace dsim::swim

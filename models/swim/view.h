@@ -21,7 +21,12 @@ struct Update {
   uint32_t member = 0;  ///< index in the group
   State state = State::kAlive;
   uint32_t incarnation = 0;
+  uint32_t from = 0;  ///< a suspicion's: the member that suspects (Lifeguard's confirmations)
   bool operator==(const Update&) const = default;
+  /// The same news about the same member, whoever it came from.
+  bool same_news(const Update& o) const {
+    return member == o.member && state == o.state && incarnation == o.incarnation;
+  }
 };
 using Updates = std::vector<Update>;
 

@@ -206,3 +206,145 @@ TEST_CASE("swim round robin: every other member once per pass") {
     CHECK(seen.count(105) == 0);
   }
 }
+
+// --- Lifeguard (Dadgar et al. 2018) ----------------------------------------------------------
+
+namespace {
+
+// Fires every timer due at or before `t`, then moves the clock to `t`.
+void advance_to(RecordingContext& ctx, SwimNode& m, SimTime t) {
+  auto due = [&] {
+    return std::any_of(ctx.timers.begin(), ctx.timers.end(),
+                       [&](const auto& x) { return !x.fired && !x.cancelled && x.at <= t; });
+  };
+  while (due())
+    REQUIRE(ctx.fire_next(m));
+  ctx.set_now(t);
+}
+
+}  // namespace
+
+TEST_CASE("swim lifeguard: failed probes stretch the period and a successful one shortens it") {
+  SwimNode::Config c;
+  c.period = seconds(1);
+  c.indirect_probes = 0;  // no relays: each failed probe raises the multiplier by one
+  c.health_max = 8;
+  SwimNode m(c);
+  RecordingContext ctx = member_of(5, 0);
+  m.on_start(ctx);
+  next_ping(ctx, m);
+  const SimTime t0 = ctx.now();
+  next_ping(ctx, m);  // the first probe failed: multiplier 1
+  CHECK(ctx.now() == t0 + seconds(1));
+  const auto [to, ping] = next_ping(ctx, m);  // the second failed too: multiplier 2
+  CHECK(ctx.now() == t0 + seconds(3));
+  CHECK(ctx.recorder().levels[ctx.intern("local_health").id] == 2);
+  // The ping timeout is stretched as well: 3 x 200 ms.
+  REQUIRE(ctx.fire_next(m));
+  CHECK(ctx.now() == t0 + seconds(3) + ms(600));
+  ctx.deliver(m, to, Ack{ping.seq, {}, 16});
+  next_ping(ctx, m);  // 3 s after the last: the ack brings the multiplier down to 1
+  CHECK(ctx.now() == t0 + seconds(6));
+  CHECK(ctx.recorder().levels[ctx.intern("local_health").id] == 1);
+  m.check_invariants();
+}
+
+TEST_CASE("swim lifeguard: a relay nacks a ping-req whose target is silent") {
+  SwimNode::Config c;
+  c.health_max = 8;
+  SwimNode m(c);
+  RecordingContext ctx = member_of(5, 1);
+  m.on_start(ctx);
+  ctx.deliver(m, 100, PingReq{42, 3, {}, 16});
+  ctx.deliver(m, 102, PingReq{43, 4, {}, 16});
+  const auto pings = ctx.sent_of<Ping>();
+  REQUIRE(pings.size() == 2);
+  ctx.deliver(m, 104, Ack{pings[1].second.seq, {}, 16});  // member 4 answers, member 3 does not
+  advance_to(ctx, m, ctx.now() + c.ping_timeout);
+  const auto nacks = ctx.sent_of<Nack>();
+  REQUIRE(nacks.size() == 1);
+  CHECK(nacks[0].first == 100);
+  CHECK(nacks[0].second.seq == 42);
+}
+
+TEST_CASE(
+    "swim lifeguard: each relay that does not nack a failed probe counts against the prober") {
+  for (const uint32_t nacks : {0u, 1u, 2u}) {
+    SwimNode::Config c;
+    c.indirect_probes = 2;
+    c.health_max = 8;
+    SwimNode m(c);
+    RecordingContext ctx = member_of(5, 0);
+    m.on_start(ctx);
+    const auto [to, ping] = next_ping(ctx, m);
+    REQUIRE(ctx.fire_next(m));  // the ping timeout: two ping-reqs
+    const auto reqs = ctx.sent_of<PingReq>();
+    REQUIRE(reqs.size() == 2);
+    for (uint32_t i = 0; i < nacks; ++i)
+      ctx.deliver(m, reqs[i].first, Nack{ping.seq});
+    next_ping(ctx, m);
+    INFO(nacks << " nacks");
+    CHECK(ctx.recorder().levels[ctx.intern("local_health").id] == 2 - nacks);
+    CHECK(ctx.recorder().counters[ctx.intern("missed_nacks").id] == 2 - nacks);
+  }
+}
+
+TEST_CASE("swim lifeguard: a suspicion's timeout shrinks with independent confirmations") {
+  SwimNode::Config c;
+  c.period = seconds(1000);  // no probe of its own in the few seconds watched
+  c.suspicion_mult = 0.001;  // the shortest timeout: 0.001 x max(1, log10 5) x 1000 s = 1 s
+  c.dynamic_suspicion = true;
+  c.suspicion_max_mult = 6;  // the longest: 6 s
+  c.confirmations = 3;       // K (n - 2 = 3 others could confirm)
+  SECTION("alone, a suspicion waits the longest timeout") {
+    SwimNode m(c);
+    RecordingContext ctx = member_of(5, 0);
+    m.on_start(ctx);
+    const SimTime t = ctx.now();
+    ctx.deliver(m, 103, Ping{1, {{2, State::kSuspect, 0, 3}}, 16});
+    advance_to(ctx, m, t + seconds(6) - Duration::from_ns(1));
+    CHECK(marks_about(ctx, kMarkDead, 2).empty());
+    advance_to(ctx, m, t + seconds(6));
+    CHECK(marks_about(ctx, kMarkDead, 2).size() == 1);
+  }
+  SECTION("a second suspecter brings it to max - (max - min) log 2 / log 4 = 3.5 s") {
+    SwimNode m(c);
+    RecordingContext ctx = member_of(5, 0);
+    m.on_start(ctx);
+    const SimTime t = ctx.now();
+    ctx.deliver(m, 103, Ping{1, {{2, State::kSuspect, 0, 3}}, 16});
+    advance_to(ctx, m, t + seconds(1));
+    ctx.deliver(m, 104, Ping{2, {{2, State::kSuspect, 0, 4}}, 16});
+    ctx.deliver(m, 101, Ping{3, {{2, State::kSuspect, 0, 4}}, 16});  // 4 again: not counted
+    CHECK(ctx.recorder().counters[ctx.intern("suspicion_confirmations").id] == 1);
+    // The confirmation is news: passed on.
+    const auto acks = ctx.sent_of<Ack>();
+    CHECK(std::any_of(acks.begin(), acks.end(), [](const auto& a) {
+      return std::find(a.second.updates.begin(), a.second.updates.end(),
+                       Update{2, State::kSuspect, 0, 4}) != a.second.updates.end();
+    }));
+    advance_to(ctx, m, t + ms(3499));
+    CHECK(marks_about(ctx, kMarkDead, 2).empty());
+    advance_to(ctx, m, t + ms(3501));
+    CHECK(marks_about(ctx, kMarkDead, 2).size() == 1);
+    m.check_invariants();
+  }
+  SECTION("K confirmations bring it to the shortest, counted from the first suspicion") {
+    SwimNode m(c);
+    RecordingContext ctx = member_of(5, 0);
+    m.on_start(ctx);
+    const SimTime t = ctx.now();
+    ctx.deliver(m, 103, Ping{1, {{2, State::kSuspect, 0, 3}}, 16});
+    advance_to(ctx, m, t + ms(1500));
+    // Two confirmations: 6 - 5 log 3 / log 4 = 2.04 s, not over yet.
+    for (uint32_t from : {4u, 1u})
+      ctx.deliver(m, 100 + from, Ping{from, {{2, State::kSuspect, 0, from}}, 16});
+    advance_to(ctx, m, t + ms(1500));
+    CHECK(marks_about(ctx, kMarkDead, 2).empty());
+    // The third (this member's own suspicion, as its failed probe would report it): the
+    // shortest timeout, 1 s, which has passed.
+    ctx.deliver(m, 101, Ping{9, {{2, State::kSuspect, 0, 0}}, 16});
+    advance_to(ctx, m, t + ms(1500));
+    CHECK(marks_about(ctx, kMarkDead, 2).size() == 1);
+  }
+}
