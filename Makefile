@@ -2,7 +2,7 @@
 # Debian 12 machine, installing the packages they need first (.ci/deps): `run` builds the
 # dsim binary alone, `test` every test and benchmark.
 .PHONY: all deps build build-dsim run test test-release test-asan test-fuzz fuzz fuzz-deps \
-        fuzz-build format lint bench clean
+        fuzz-build format lint docs bench clean
 
 # `make fuzz`: seconds each fuzz target runs, and extra libFuzzer flags (tests/fuzz/fuzz.sh).
 FUZZ_SECONDS ?= 600
@@ -57,6 +57,10 @@ format:
 
 lint:
 	tests/lint/check_source.sh
+
+# The parameter tables of docs/models/*.md, regenerated from the code (tests/docs).
+docs: build-dsim
+	tests/docs/update_param_tables.py build/dsim
 
 bench: build
 	./build/tests/bench/dsim_bench

@@ -1,7 +1,7 @@
 """Loading dsim's output files into tidy pandas DataFrames.
 
 Every file dsim writes starts with a `# dsim <version> key=value ...` line; other `#`
-lines are comments. Columns are documented in the README ("Output files", "Sweeps").
+lines are comments. Columns are documented in docs/outputs.md and docs/sweeps.md.
 """
 
 from __future__ import annotations

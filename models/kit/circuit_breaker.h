@@ -7,10 +7,12 @@
 //
 // What "enough failures" means differs between sources, so each is a variant:
 //   consecutive  `failures` failures in a row; a success resets the count (a
-//                failure_threshold with success_threshold in half-open, as in the seeds'
-//                state-machine description and their second Python breaker)
+//                failure_threshold with success_threshold in half-open, as in the state
+//                machine of the "Infrastructure - Hard Level" problem set and the Python
+//                breaker of the Modern System Design - Interview Prep Guide)
 //   cumulative   `failures` failures since the breaker last closed, successes in between
-//                not resetting the count (the seeds' first Python breaker, which never
+//                not resetting the count (the Python breaker of the "System Design -
+//                Advanced Level" guide, which never
 //                resets failure_count while closed; it closes on the first trial success)
 //   rate         over the last `window` calls (at least `min_calls` of them), a share of
 //                failures of at least `failure_rate` (Resilience4j's count-based window)

@@ -1,11 +1,11 @@
 // Retries: when a failed attempt is tried again (RetryPolicy) and how many retries a caller
 // may make in all (RetryBudget), for the call layer (rpc_client.h).
 //
-// The backoff is the seeds' pattern: doubling from a base delay up to a cap ("delays: 1 s,
-// 2 s, 4 s, 8 s, 16 s... capped at max_delay", five retries at most), with jitter. The
-// seeds give two jitters, so both are offered: proportional, the delay times a uniform
-// factor in [1 - f, 1 + f] ("random ±25%"), and additive, the delay plus a uniform draw up
-// to jitter_max.
+// The backoff is the Modern System Design - Interview Prep Guide's pattern: doubling from a
+// base delay up to a cap ("delays: 1 s, 2 s, 4 s, 8 s, 16 s... capped at max_delay", five
+// retries at most), with jitter. The guide gives two jitters, so both are offered: proportional,
+// the delay times a uniform factor in [1 - f, 1 + f] ("random ±25%"), and additive, the delay plus
+// a uniform draw up to jitter_max.
 //
 // A retry budget caps retries at a share of the requests, as Finagle's RetryBudget and
 // Envoy's retry budgets do, so that retries cannot multiply the load of a struggling

@@ -35,7 +35,7 @@ bool Ring::has_member(uint32_t index) const {
 
 size_t Ring::first_after(uint64_t pos) const {
   // The first token strictly after the key: Dynamo's "first node with a position larger
-  // than the item's position" (and the seeds' bisect_right, [002]:9032-9037).
+  // than the item's position" (and the bisect_right of the Interview Prep Guide's ring).
   auto it = std::upper_bound(tokens_.begin(), tokens_.end(),
                              std::make_pair(pos, std::numeric_limits<uint32_t>::max()));
   const auto i = static_cast<size_t>(it - tokens_.begin());

@@ -2,15 +2,15 @@
 // policies and, next, caches and sharded stores place keys on it.
 //
 // Keys and nodes hash onto one circular space; a key belongs to the first node found
-// clockwise from it ([003]:351-430; [002]:663-746). Each node appears at many points,
-// its virtual nodes (tokens), which evens out the load; a node's token count is
-// `vnodes` x its weight, so a node with twice the capacity gets twice the tokens
-// ([002]:710-715: "2x RAM -> 2x virtual nodes"; [003]:501). The preference list of a
-// key is the first N distinct nodes clockwise from it (Dynamo 4.3); walking on past them
-// gives the stand-ins a sloppy quorum uses. Adding a node moves only the keys of the
-// ranges it takes over: about 1/(n+1) of them ([002]:721).
+// clockwise from it (Alex Xu, System Design Interview, "Design Consistent Hashing"). Each node
+// appears at many points, its virtual nodes (tokens), which evens out the load; a node's token
+// count is `vnodes` x its weight, so a node with twice the capacity gets twice the tokens
+// ("2x RAM -> 2x virtual nodes", as the Modern System Design - Interview Prep Guide puts it). The
+// preference list of a key is the first N distinct nodes clockwise from it (Dynamo 4.3); walking on
+// past them gives the stand-ins a sloppy quorum uses. Adding a node moves only the keys of the
+// ranges it takes over: about 1/(n+1) of them (hash mod n would move n/(n+1)).
 //
-// The space is 64 bits wide (the seeds use SHA-1's 160 bits, [003]:360: the width only
+// The space is 64 bits wide (Xu's chapter uses SHA-1's 160 bits: the width only
 // matters for collisions, and 2^64 positions make them negligible). Positions come from
 // splitmix64, seeded by `seed`, so rings are identical on every node and run, and a test
 // can draw independent rings by changing the seed.

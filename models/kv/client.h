@@ -11,7 +11,7 @@
 //
 // Every operation is a call through the kit's call layer (models/kit/rpc_client.h): every
 // attempt has a timeout; a failed attempt is retried by the retry policy (none, fixed, or
-// exponential backoff with jitter and a cap: the seeds' pattern, models/kit/retry.h),
+// exponential backoff with jitter and a cap: models/kit/retry.h),
 // within an optional retry budget and deadline, under the same idempotency key, so a store
 // can recognise a retried write. A "not leader, try X" answer is followed at once (a
 // redirect is not a retry). The store node each attempt goes to is picked by any of the

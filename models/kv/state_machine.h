@@ -2,11 +2,11 @@
 // apply requests to: the semantics of get/put/cas/append in one place, and an
 // idempotency table so a retried write is applied once.
 //
-// Idempotency follows the seeds' pattern ([002]:9264-9346): the store remembers the result
-// of each write by its idempotency key for a TTL ("longer than the retry window, 24 hours
-// typical", [002]:9273) and answers a retry with the remembered result instead of
-// applying it again; failures are not remembered. The table is also bounded in entries
-// (oldest forgotten first) so long runs keep bounded memory.
+// Idempotency follows the idempotency-key pattern of the Modern System Design - Interview
+// Prep Guide: the store remembers the result of each write by its idempotency key for a TTL
+// (longer than the retry window; the guide's is 24 hours) and answers a retry with the remembered
+// result instead of applying it again; failures are not remembered. The table is also bounded in
+// entries (oldest forgotten first) so long runs keep bounded memory.
 #pragma once
 
 #include <cstdint>

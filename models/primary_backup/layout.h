@@ -2,18 +2,19 @@
 // the modes, how keys map to shards and shards to nodes, log positions, epoch histories
 // and shard configurations.
 //
-// Shards. A key belongs to one of `shards` shards. The seeds shard by hash: Redis
-// Cluster's hash slots, "CRC16(key) % 16384" ([003]:3203-3204, 3264-3268), or consistent
-// hashing ([004]:345, [002]:1606-1609). With a fixed set of shards the two differ only in
-// how slots are dealt, so `hash_slots` is the default: slot = CRC16/XMODEM of the key's
-// decimal text mod 16384 (Redis hashes the key's bytes with that CRC), and the 16384 slots
-// are cut into `shards` contiguous ranges. `modulo` (key mod shards) makes the mapping
+// Shards. A key belongs to one of `shards` shards. The system-design books shard by hash:
+// Redis Cluster's hash slots, "CRC16(key) % 16384" (Alex Xu, System Design Interview
+// volume 2, "Real-time Gaming Leaderboard"), or consistent hashing. With a fixed set of shards the
+// two differ only in how slots are dealt, so `hash_slots` is the default: slot = CRC16/XMODEM of
+// the key's decimal text mod 16384 (Redis hashes the key's bytes with that CRC), and the 16384
+// slots are cut into `shards` contiguous ranges. `modulo` (key mod shards) makes the mapping
 // obvious in small examples.
 //
 // Placement. Shard s lives on `backups` + 1 nodes of the replica group: nodes
 // s, s+1, ..., s+backups (mod the group's size); the first is its initial primary, the
-// others its initial backups ("1 primary + 2 replicas" per shard, [002]:10690). With more
-// shards than nodes every node is the primary of some shards and a backup of others.
+// others its initial backups ("1 primary + 2 replicas" per shard, the Interview Prep Guide's
+// example). With more shards than nodes every node is the primary of some shards and a backup of
+// others.
 #pragma once
 
 #include <algorithm>

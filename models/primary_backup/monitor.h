@@ -1,17 +1,16 @@
 // `pb_monitor`: the group that watches a primary_backup group and decides its shards'
 // configurations — who is primary, which backups are in sync — like Redis Sentinel
-// ([004]:347, "Sentinel for automatic failover"; [002]:8172-8175, "If master isolated,
-// new master elected. Brief unavailability (<30s) during election") or a ZooKeeper-based
-// controller ([002]:2437-2441).
+// ("If master isolated, new master elected. Brief unavailability (<30s) during election",
+// as the Modern System Design - Interview Prep Guide describes Redis with Sentinel) or a
+// ZooKeeper-based controller.
 //
-// Failure detection: heartbeats with a timeout ([001]:330-339, "Heartbeats with
-// timeouts"; kit::HeartbeatDetector). Each monitor pings every replica each
-// `heartbeat_interval`; a primary whose answers stop for `failure_timeout`, or that reports
-// it lost its copy (restarted) or was deposed, is suspected. The detector has the failure
-// modes the seed lists: false positives when messages are only slow or a partition hides a
-// live node, false negatives (slow detection: up to the timeout + one interval), and
-// flapping when answers come and go around the timeout. Times are the monitor's own clock
-// (ctx.now()), so a step of that clock moves every deadline at once, as it would in a real
+// Failure detection: heartbeats with a timeout (kit::HeartbeatDetector). Each monitor pings every
+// replica each `heartbeat_interval`; a primary whose answers stop for `failure_timeout`, or that
+// reports it lost its copy (restarted) or was deposed, is suspected. The detector has the failure
+// modes the "Infrastructure - Hard Level" problem set lists: false positives when messages are only
+// slow or a partition hides a live node, false negatives (slow detection: up to the timeout + one
+// interval), and flapping when answers come and go around the timeout. Times are the monitor's own
+// clock (ctx.now()), so a step of that clock moves every deadline at once, as it would in a real
 // monitor.
 //
 // Every configuration change is chosen by a majority of the monitors, so the two sides of
@@ -43,8 +42,8 @@
 // The same two phases, without the fence, add a caught-up backup to the in-sync set or
 // remove a lagging one at the primary's request (`pb_isr_change`).
 //
-// Why monitors and not the backups themselves: the seeds' primary-backup systems fail
-// over from outside (Sentinel; a slave "promoted to master", [003]:55-56), the backups'
+// Why monitors and not the backups themselves: the primary-backup systems of the
+// system-design books fail over from outside (Sentinel; a slave "promoted to master"), the backups'
 // view of the primary is only the replication stream, and a separate majority makes the
 // monitors' placement decide, in a partition, which side may promote a new primary.
 #pragma once

@@ -100,14 +100,14 @@ void parse_reads(ParamReader& r, Config& c) {
       {{"primary", ReadFrom::kPrimary}, {"any", ReadFrom::kAny}, {"backups", ReadFrom::kBackups}},
       "who serves reads: the primary only; whichever replica the client "
       "asked; or backups (the primary sends reads on to an in-sync backup)");
-  c.read_your_writes = r.choice(
-      "read_your_writes", c.read_your_writes,
-      {{"none", SessionReads::kNone},
-       {"window", SessionReads::kWindow},
-       {"token", SessionReads::kToken}},
-      "session reads from backups: none; window: a session's reads go to the primary for "
-      "ryw_window after it wrote (the seeds' rule); token: a backup serves a read only once "
-      "it has applied what the session saw");
+  c.read_your_writes =
+      r.choice("read_your_writes", c.read_your_writes,
+               {{"none", SessionReads::kNone},
+                {"window", SessionReads::kWindow},
+                {"token", SessionReads::kToken}},
+               "session reads from backups: none; window: a session's reads go to the primary for "
+               "ryw_window after it wrote; token: a backup serves a read only once "
+               "it has applied what the session saw");
   c.ryw_window = r.duration("ryw_window", c.ryw_window,
                             "window: how long after a write its session reads from the primary");
 }

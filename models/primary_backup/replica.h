@@ -5,15 +5,15 @@
 // (a write sent elsewhere is answered "not leader, try <primary>"); the primary applies
 // it (KvStateMachine: idempotency keys honoured), appends it to the shard's log and ships
 // the log to the backups, which acknowledge what they received and apply it after
-// `apply_delay` ([002]:10396-10434: "Replication log", "Replication lag"). The primary
+// `apply_delay` (single-leader replication as the Modern System Design - Interview Prep
+// Guide describes it: "Replication log", "Replication lag"). The primary
 // answers the client:
-//   async      at once ([002]:1622-1625: "Primary responds immediately, replicas updated in
-//              background"; [002]:599-603);
+//   async      at once ("Primary responds immediately, replicas updated in background",
+//              the same guide);
 //   semi_sync  once one in-sync backup has the entry;
-//   sync       once every in-sync backup has it ([002]:573-581: sync = durable, slower,
-//              less available).
-// Entries are shipped at once or every `batch_interval` ([002]:7323-7345, "Async
-// replication (every 1 second)"), so replication lag is visible and tunable.
+//   sync       once every in-sync backup has it (sync = durable, slower, less available).
+// Entries are shipped at once or every `batch_interval` (the guide's "Async replication
+// (every 1 second)"), so replication lag is visible and tunable.
 //
 // The in-sync set (ISR) of a shard is part of its configuration, which only the monitors
 // change: the primary asks them to remove a backup whose acknowledgements lag more than
@@ -25,8 +25,8 @@
 // Reads: from the primary only (`read_from: primary`), from whichever replica the client
 // asked (`any`: backups answer from their possibly stale copy), or from backups
 // (`backups`: the primary sends reads on to a backup). Read-your-writes by session
-// (`read_your_writes`): `window` is the seeds' rule, "after write, read from PRIMARY for 1
-// second, then switch to REPLICA" ([002]:10430-10433) — a backup sends a session's read to
+// (`read_your_writes`): `window` is the guide's rule, "after write, read from PRIMARY for 1
+// second, then switch to REPLICA" — a backup sends a session's read to
 // the primary when the session wrote less than `ryw_window` ago; `token` gives a session
 // token (contract.h): the stamp of what the session wrote or read, and a backup serves a
 // read only once its applied copy covers the token (also giving monotonic reads). Under

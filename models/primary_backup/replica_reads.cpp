@@ -2,7 +2,7 @@
 // the client asked (a backup answers from its possibly stale copy), or backups (the
 // primary sends reads on to an in-sync backup). Read-your-writes by session
 // (`read_your_writes`): `window` sends a session's reads to the primary for `ryw_window`
-// after it wrote ([002]:10430-10433); `token` has a backup serve a read only once its
+// after it wrote (the Interview Prep Guide's rule); `token` has a backup serve a read only once its
 // applied copy covers the session's token (the stamp of what the session wrote or read).
 // Under sync and semi-sync the primary does not show a write before it is acknowledged:
 // a read of a key with a write still waiting for backups waits for it.

@@ -1,9 +1,8 @@
 // Replication and acknowledgements at the primary. A write becomes an entry of the shard's
-// log ([002]:10396-10434, "Replication log", "Replication lag"), shipped to the backups at
-// once or every `batch_interval` ([002]:7323-7345); the backups acknowledge what they
-// received. The commit bound is what the primary may answer: async at once
-// ([002]:1622-1625), semi_sync once one in-sync backup has the entry, sync once every
-// in-sync backup has it ([002]:573-581), and under sync also every caught-up backup
+// log (replica.h), shipped to the backups at once or every `batch_interval`; the backups
+// acknowledge what they received. The commit bound is what the primary may answer: async at once,
+// semi_sync once one in-sync backup has the entry, sync once every
+// in-sync backup has it, and under sync also every caught-up backup
 // about to join the in-sync set (Kafka's ISR). The heartbeat resends what was lost; a
 // backup the backlog no longer reaches gets a snapshot (replica_resync.cpp).
 #include "models/primary_backup/replica.h"

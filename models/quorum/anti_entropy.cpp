@@ -1,6 +1,6 @@
 // Anti-entropy: now and then a node compares, with its next peer in turn, Merkle trees of
 // the key ranges both replicate, recursing into the differing subtrees only, and the two
-// exchange the keys of the differing leaves ([002]:751-876; Dynamo 4.7; merkle.h). A
+// exchange the keys of the differing leaves (Dynamo 4.7; merkle.h). A
 // round is MerkleHashes (one level at a time) -> MerkleDiff, then at the leaves
 // MerkleSync -> MerkleSyncReply; a round that goes silent ends at its timeout.
 #include "models/quorum/store.h"

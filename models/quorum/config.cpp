@@ -23,7 +23,7 @@ std::string group_size(int64_t nodes) {
 void read_quorum(ParamReader& r, Config& c) {
   c.n = r.integer("n", c.n,
                   "replicas per key (N): the length of a key's preference list "
-                  "([004]:171-174: N=3, W=2, R=2)",
+                  "(N=3, W=2, R=2 is the usual example)",
                   1, 1000);
   c.w = r.integer(
       "w", c.w, "acknowledgements a write waits for (W), the coordinator's own included", 1, 1000);
@@ -78,7 +78,7 @@ std::vector<double> read_weights(ParamReader& r, int64_t nodes) {
   std::vector<double> weights;
   const ParamNode* w = read_list(r, "weights", "list of numbers",
                                  "capacity weight of each node by index (a node gets vnodes x "
-                                 "weight tokens; [002]:713: 2x RAM -> 2x virtual nodes); "
+                                 "weight tokens: 2x RAM -> 2x virtual nodes); "
                                  "missing entries are 1",
                                  "[] (all 1)", "expected a list of numbers, e.g. [1, 1, 2]");
   if (!w) return weights;
@@ -140,8 +140,8 @@ std::vector<QuorumStore::MembershipChange> read_membership(ParamReader& r, int64
 
 void read_ring(ParamReader& r, Config& c) {
   c.vnodes = r.integer("vnodes", c.vnodes,
-                       "virtual nodes (tokens) per node of weight 1 ([002]:710-715: 100-150 "
-                       "homogeneous, 150-200 below 10 nodes; the seeds' code uses 150)",
+                       "virtual nodes (tokens) per node of weight 1 (commonly 100-150 for "
+                       "equal nodes, 150-200 below 10 nodes)",
                        1, 100000);
   const int64_t nodes = replica_nodes(r, c);
   c.weights = read_weights(r, nodes);
@@ -182,7 +182,7 @@ void read_coordination(ParamReader& r, Config& c) {
       "first of the preference list (Dynamo), or a random one");
   c.sloppy_quorum = r.boolean("sloppy_quorum", c.sloppy_quorum,
                               "true: replace unreachable replicas by the next healthy nodes on "
-                              "the ring, which keep hinted writes ([003]:563-566); false: a "
+                              "the ring, which keep hinted writes; false: a "
                               "strict quorum of the preference list");
 }
 
@@ -231,7 +231,7 @@ void read_repair(ParamReader& r, Config& c) {
                                   "after the R-th");
   c.hinted_handoff = r.boolean("hinted_handoff", c.hinted_handoff,
                                "a stand-in returns hinted writes to their node when it answers "
-                               "again ([003]:435-438)");
+                               "again");
   c.handoff_interval = r.duration("handoff_interval", c.handoff_interval,
                                   "how often a node tries to hand hinted writes back (and to "
                                   "resend unacknowledged membership transfers)");
@@ -242,8 +242,8 @@ void read_repair(ParamReader& r, Config& c) {
 void read_anti_entropy(ParamReader& r, Config& c) {
   c.anti_entropy_interval =
       r.duration("anti_entropy_interval", c.anti_entropy_interval,
-                 "how often a node compares Merkle trees with its next peer (0: never; the seeds: "
-                 "weekly, [002]:854)");
+                 "how often a node compares Merkle trees with its next peer (0: never; "
+                 "Cassandra's repair: typically weekly)");
   c.merkle_ranges = r.integer("merkle_ranges", c.merkle_ranges,
                               "key ranges, one Merkle tree each (a power of two)", 1, 65536);
   if ((c.merkle_ranges & (c.merkle_ranges - 1)) != 0) {
@@ -251,7 +251,7 @@ void read_anti_entropy(ParamReader& r, Config& c) {
   }
   c.merkle_depth = r.integer("merkle_depth", c.merkle_depth,
                              "levels below each tree's root: 2^depth leaves per range "
-                             "([002]:864: 15-20 for large data sets)",
+                             "(typically 15-20 for large data sets)",
                              0, 40);
 }
 

@@ -1,6 +1,6 @@
 // Hinted handoff: a stand-in that took a write for an unreachable replica keeps a hint
 // naming that replica, on its disk, and hands the write back once the replica answers
-// again ([003]:435-438, 568-569; Dynamo 4.6). The periodic maintenance tick that does it
+// again (Dynamo 4.6; Alex Xu's key-value store chapter). The periodic maintenance tick that does it
 // also gives up on silent batches and resends unacknowledged membership transfers.
 #include "models/quorum/store.h"
 

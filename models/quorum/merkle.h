@@ -2,9 +2,11 @@
 //
 // "Leaves = hashes of key-value pairs; internal nodes = hash of concatenated children;
 // compare roots, recurse into the differing branch, exchange only the differing keys"
-// ([002]:751-876; [003]:454-458). Dynamo (4.7) keeps one tree per key range so that two
-// replicas compare only the ranges they share; Cassandra's repair builds a tree per token
-// range of a chosen depth ([002]:848-854: "depth typically 15-20 levels").
+// (the Merkle tree section of the Modern System Design - Interview Prep Guide; Alex Xu's
+// System Design Interview, "Design a Key-Value Store", likewise). Dynamo (4.7) keeps one tree per
+// key range so that two replicas compare only the ranges they share; Cassandra's repair builds a
+// tree per token range of a chosen depth (the Interview Prep Guide: "depth typically 15-20
+// levels").
 //
 // Here the key space (64-bit ring positions) is cut into 2^range_bits equal ranges, each
 // with its own tree of the given depth: a range's 2^depth leaves are equal slices of it,

@@ -1,6 +1,7 @@
 // `quorum`: a Dynamo-style leaderless replicated key-value store (DeCandia et al.,
-// "Dynamo: Amazon's Highly Available Key-value Store", SOSP 2007; the seeds' key-value
-// store chapter, [003]:433-598 and [002]:644-878; see README "quorum").
+// "Dynamo: Amazon's Highly Available Key-value Store", SOSP 2007; the key-value store
+// chapters of Alex Xu's System Design Interview and of the Modern System Design - Interview
+// Prep Guide; see docs/models/quorum.md).
 //
 // Every node of the group is a replica and a possible coordinator. A key's preference
 // list is the first N nodes clockwise from it on a consistent-hashing ring with virtual
@@ -14,13 +15,13 @@
 // Failures: a replica that does not answer within `replica_timeout` is suspected for
 // `suspect_for` (Dynamo 4.8.3: local failure detection). A strict quorum then fails the
 // operation; a sloppy quorum ("the first W healthy servers for writes and first R
-// healthy servers for reads on the hash ring", [003]:563-566) sends it on to the next
-// healthy nodes clockwise, and a stand-in keeps the write with a hint naming the node it
-// stands in for, on its disk, and hands it back when that node answers again (hinted
-// handoff, [003]:435-438, 568-569). Divergence is repaired by read repair (Dynamo 5: the
-// seeds do not describe it) in the background or before answering, and by anti-entropy:
-// replicas compare Merkle trees per key range and exchange only the keys of differing
-// leaves ([002]:751-876; merkle.h). Membership changes at scheduled times move the keys
+// healthy servers for reads on the hash ring", as Xu's key-value store chapter puts it) sends it on
+// to the next healthy nodes clockwise, and a stand-in keeps the write with a hint naming the node
+// it stands in for, on its disk, and hands it back when that node answers again (hinted handoff,
+// Xu's key-value store chapter). Divergence is repaired by read repair (Dynamo 5: the system-design
+// books do not describe it) in the background or before answering, and by anti-entropy: replicas
+// compare Merkle trees per key range and exchange only the keys of differing leaves (the Interview
+// Prep Guide's Merkle tree section; merkle.h). Membership changes at scheduled times move the keys
 // whose preference lists change to their new replicas.
 //
 // QuorumStore is one class whose member functions are defined by concern: store.cpp
@@ -76,13 +77,13 @@ class QuorumStore final : public Model {
   };
 
   struct Config {
-    int64_t n = 3;  ///< replicas per key ([004]:171-174, [002]:4978-4980: N=3, W=2, R=2)
+    int64_t n = 3;  ///< replicas per key (N=3, W=2, R=2: the usual example)
     int64_t w = 2;
     int64_t r = 2;
     /// The last k nodes of the group hold no data and stay off the ring: each coordinates
     /// every request it receives (a coordinator that is not a replica).
     int64_t coordinators = 0;
-    int64_t vnodes = 150;         ///< tokens per node of weight 1 ([002]:8968, 710-715)
+    int64_t vnodes = 150;         ///< tokens per node of weight 1 (the Interview Prep Guide's code)
     std::vector<double> weights;  ///< by node index; missing ones are 1
     uint64_t ring_seed = 0;
     int64_t initial_members = 0;  ///< the first k nodes form the ring; 0: all

@@ -4,9 +4,9 @@
 // Dynamo (DeCandia et al., SOSP 2007, 4.4) versions every value with a vector clock, a
 // list of (node, counter) pairs: version a descends from b when a's clock is >= b's in
 // every entry, and two versions neither of which descends from the other are siblings
-// (conflicting, kept both, handed to the client to reconcile). The seeds say the same:
-// "[server, version] pairs ... ancestors (one descends from the other) or siblings
-// (conflicting updates)" ([003]:460-466, 553-555).
+// (conflicting, kept both, handed to the client to reconcile). Alex Xu's System Design
+// Interview ("Design a Key-Value Store") says the same: "[server, version] pairs ...
+// ancestors (one descends from the other) or siblings (conflicting updates)".
 //
 // A coordinator's clock entry alone cannot tell a write that saw the previous one from a
 // concurrent write through the same coordinator (the Dynamo clock's known blind spot), so
@@ -18,7 +18,8 @@
 //
 // Last-write-wins instead keeps one version per key: the one with the latest timestamp —
 // the wall clock of the node that coordinated the write, so a skewed clock loses updates
-// ([002]:10469, 10996-11006: LWW, "simple but lossy"). Ties go to the larger dot.
+// (the Modern System Design - Interview Prep Guide calls LWW "simple but lossy"). Ties go to the
+// larger dot.
 #pragma once
 
 #include <compare>

@@ -64,6 +64,6 @@ int cmd_bench(const BenchArgs& args, const ModelRegistry& registry);
 std::string phold_scenario(const BenchArgs& args);
 int cmd_validate(const std::vector<std::string>& files, const std::vector<std::string>& overrides,
                  const ModelRegistry& registry);
-int cmd_list_models(const ModelRegistry& registry, const std::string& only);
+int cmd_list_models(const ModelRegistry& registry, const std::string& only, bool markdown = false);
 
 }  // namespace dsim

@@ -27,7 +27,7 @@ class CoreCommands {
   std::optional<int> run(const dsim::ModelRegistry& registry) {
     if (*run_) return dsim::cmd_run(run_args_, registry);
     if (*validate_) return dsim::cmd_validate(validate_files_, validate_overrides_, registry);
-    if (*list_) return dsim::cmd_list_models(registry, list_only_);
+    if (*list_) return dsim::cmd_list_models(registry, list_only_, list_markdown_);
     if (*phold_) return dsim::cmd_bench(bench_args_, registry);
     if (*replay_) return dsim::cmd_cache_replay(replay_args_);
     return std::nullopt;
@@ -62,6 +62,8 @@ class CoreCommands {
     list_ = app.add_subcommand("list", "list what scenarios can use");
     list_->add_option("what", list_what_, "models")->required()->check(CLI::IsMember({"models"}));
     list_->add_option("name", list_only_, "show only this one");
+    list_->add_flag("--markdown", list_markdown_,
+                    "print each model's parameters as a Markdown table");
   }
 
   void add_bench(CLI::App& app) {
@@ -115,6 +117,7 @@ class CoreCommands {
   CLI::App* replay_ = nullptr;
   std::vector<std::string> validate_files_, validate_overrides_;
   std::string list_what_, list_only_;
+  bool list_markdown_ = false;
   dsim::BenchArgs bench_args_;
   CLI::App* run_ = nullptr;
   CLI::App* validate_ = nullptr;

@@ -1,7 +1,7 @@
 // Availability of a service as its clients saw it, from the operation history:
 // unavailability intervals, and the time to recover after each fault.
 //
-// Definitions (README, "Availability analysis"):
+// Definitions (docs/consistency.md, "Availability analysis"):
 //   - An operation succeeded when its outcome is ok; it failed when it is fail or unknown.
 //   - An unavailability interval of a client group starts at the invocation of a failed
 //     operation while no interval is open, and ends at the invocation of the group's next

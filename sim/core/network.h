@@ -1,5 +1,5 @@
 // The network between nodes: for each message sent, whether it arrives, when, and how
-// many copies. See README "Network" for the user's view.
+// many copies. See docs/network.md for the user's view.
 //
 // A message crosses a sequence of links. In the uniform and regions topologies that is
 // one link per ordered pair of nodes, whose properties come from the pair's relation

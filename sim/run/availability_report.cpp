@@ -241,7 +241,7 @@ class Report {
     std::string out = header;
     out +=
         "# intervals in which every operation a client group invoked failed (op all), or every "
-        "operation of one type (see README)\n";
+        "operation of one type (see docs/consistency.md)\n";
     out += "group,op,start_s,end_s,duration_s,failed_ops\n";
     for (const auto& i : pooled_.intervals)
       out += interval_line(group_name(i.group), "all", i);

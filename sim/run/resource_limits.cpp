@@ -13,7 +13,7 @@ namespace dsim {
 
 namespace {
 
-// The estimate's costs, measured on the release build (README, "Memory limits"): a node
+// The estimate's costs, measured on the release build (docs/scenario-format.md): a node
 // of the cheapest model (phold, whose object takes 48 B with the allocator's header) with
 // its rows in the output files takes 348 B, an event scheduled at start (a phold token, a
 // closed-loop user) 54 to 78 B, and the process itself about 13 MiB. A node of another

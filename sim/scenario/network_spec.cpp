@@ -120,10 +120,11 @@ std::optional<std::pair<std::string, std::string>> read_pair(const ParamNode* n,
   return std::pair{n->items[0].scalar, n->items[1].scalar};
 }
 
-// The built-in profile with the seeds' latency numbers. [002]:7915-7917 ("Latency Numbers
-// Every SDE Should Know"): within a datacenter 500 us, cross-country (US) 50 ms,
-// trans-Atlantic 150 ms; also [002]:101, 103. [003]:146 calls the 150 ms a round trip
-// ("CA to Netherlands round trip"), [002] does not say: `seeds` reads them as one-way
+// The built-in profile with the latency numbers of the system-design books. The Modern
+// System Design - Interview Prep Guide ("Latency Numbers Every SDE Should Know"): within a
+// datacenter 500 us, cross-country (US) 50 ms, trans-Atlantic 150 ms. Alex Xu's System
+// Design Interview ("Back-of-the-envelope Estimation") calls the 150 ms a round trip ("CA
+// to Netherlands round trip"), the guide does not say: `seeds` reads them as one-way
 // latencies, `seeds_rtt` as round trips (one-way = half).
 struct Profile {
   Distribution same_region = kZeroTime;
@@ -606,7 +607,8 @@ void read_network(ParamReader& top, ScenarioSpec& spec) {
   ParamReader net = top.map("network", "the network between nodes");
   spec.network_profile =
       net.choice("profile", "none", {"none", "seeds", "seeds_rtt"},
-                 "built-in regions and latencies from the seeds: us-east, us-west, eu-west; "
+                 "built-in regions and latencies from the system-design books' latency "
+                 "tables: us-east, us-west, eu-west; "
                  "0.5 ms in a region, 50 ms across the US, 150 ms across the Atlantic "
                  "(seeds: one-way; seeds_rtt: those are round trips)");
   if (spec.network_profile == "none") spec.network_profile.clear();

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fails on what sim/ and models/ must not do (docs/writing-a-model.md, "Checklist"; README,
+# Fails on what sim/ and models/ must not do (docs/writing-a-model.md, "Checklist"; docs/checks.md,
 # "Determinism"): read wall clocks, draw ambient randomness or use the standard library's
 # distributions (all break determinism), keep mutable statics, or reach past a model's
 # Context (engine internals, YAML).

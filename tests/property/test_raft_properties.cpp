@@ -7,8 +7,8 @@
 // Then everything is healed and, by the end of the run, there must be one leader and every
 // live log must be the same, committed and applied.
 //
-// Seeds: DSIM_RAFT_SEEDS (default 200) starting at DSIM_RAFT_FIRST_SEED (default 1). The
-// long run the README documents: DSIM_RAFT_SEEDS=100000 ./build/tests/property_tests "[raft]"
+// Seeds: DSIM_RAFT_SEEDS (default 200) starting at DSIM_RAFT_FIRST_SEED (default 1). The long
+// run of docs/models/raft.md: DSIM_RAFT_SEEDS=100000 ./build/tests/property_tests "[raft]"
 // With DSIM_RAFT_DUMP=<dir>, each failing seed's scenario is written there, to be run with
 // `dsim run` (and --check-invariants) on its own.
 #include <catch2/catch.hpp>

@@ -147,7 +147,8 @@ groups:
   const MemoryEstimate large = estimate_memory(raft);
   CHECK_THAT(small.breakdown, Catch::Contains("their models (1000 phold x "));
   CHECK_THAT(large.breakdown, Catch::Contains("their models (1000 raft x "));
-  // phold's node, engine share and model object, is the 320 B the README measures at the least.
+  // phold's node, engine share and model object, is the 320 B docs/scenario-format.md
+  // measures at the least.
   CHECK(small.bytes - (uint64_t{8} << 20) >= 1000 * 300);
   CHECK(large.bytes > small.bytes);
   CHECK(large.bytes - small.bytes ==

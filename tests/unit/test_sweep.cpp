@@ -194,7 +194,7 @@ TEST_CASE("sweep: replication 0 keeps the root seed, the others get distinct der
   // Different roots do not share replications (unlike root + r).
   for (uint32_t r = 1; r < 100; ++r)
     CHECK(replication_seed(43, r) != replication_seed(42, r + 1));
-  // Pinned: documented in the README and relied on to repeat sweeps across versions.
+  // Pinned: documented in docs/sweeps.md and relied on to repeat sweeps across versions.
   CHECK(replication_seed(42, 1) == 2676768340233283047ULL);
   CHECK(replication_seed(42, 2) == 5889034074388292448ULL);
 }

@@ -1,6 +1,6 @@
 // The operation history as files: history.csv (one row per operation) and Jepsen's EDN
 // history format (history.edn), so dsim's verdicts can be cross-checked with Knossos,
-// Elle or Porcupine. Formats in README ("History files").
+// Elle or Porcupine. Formats in docs/consistency.md ("Histories").
 #pragma once
 
 #include <functional>

@@ -1,5 +1,5 @@
-// Staleness and session figures of a key-value history, with exact definitions (README,
-// "Consistency verdicts").
+// Staleness and session figures of a key-value history, with exact definitions
+// (docs/consistency.md, "Consistency verdicts").
 //
 // Writes are ordered only by real time: write a precedes write b (a ≺ b) when a completed
 // before b was invoked; concurrent writes are not ordered. Values identify the writes that
