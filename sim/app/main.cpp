@@ -56,8 +56,8 @@ class CoreCommands {
   }
 
   void add_report(CLI::App& app) {
-    report_ = app.add_subcommand("report", "write the HTML report of a run directory");
-    report_->add_option("dir", report_args_.dir, "the run directory")->required();
+    report_ = app.add_subcommand("report", "write the HTML report of a run or sweep directory");
+    report_->add_option("dir", report_args_.dir, "the run (or sweep) directory")->required();
     report_->add_option("--out", report_args_.out, "the page to write (default DIR/report.html)");
   }
 

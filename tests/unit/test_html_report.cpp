@@ -195,8 +195,19 @@ TEST_CASE("report: the quickstart's report has every section and charts with dat
   require_self_contained(html);
   CHECK(html.find("http://") == std::string::npos);
   CHECK(html.find("https://") == std::string::npos);
-  // The same files give the same bytes; so does the run just made, from memory.
+  // The same files give the same bytes.
   CHECK(render(dir) == html);
+
+  // A message diagram in the directory: its own section, the SVG inline without its XML
+  // prolog and namespace (implied in HTML).
+  std::ofstream(dir / "diagram.svg", std::ios::binary)
+      << "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
+         "class=\"msgs\"><text>ping</text></svg>\n";
+  const std::string with_diagram = render(dir);
+  CHECK(with_diagram.find("<section id=\"messages\">") != std::string::npos);
+  CHECK(with_diagram.find("<svg class=\"msgs\"><text>ping</text></svg>") != std::string::npos);
+  CHECK(with_diagram.find("http://") == std::string::npos);
+  CHECK(with_diagram.find("<?xml") == std::string::npos);
 }
 
 TEST_CASE("report: faults are bands on every time series", "[report]") {
@@ -280,6 +291,14 @@ TEST_CASE("report: dsim report and dsim run --report from the command line", "[r
   CHECK_THAT(out, Catch::Contains(mine.string()) && Catch::Contains("did not write"));
   CHECK(read(mine) == "<p>mine</p>\n");
 
+  // --out over one of the run's other files: refused too.
+  const std::string summary = read(dir / "summary.csv");
+  std::tie(code, out) =
+      dsim_cli("report " + dir.string() + " --out " + (dir / "summary.csv").string());
+  CHECK(code == 2);
+  CHECK_THAT(out, Catch::Contains("not a report"));
+  CHECK(read(dir / "summary.csv") == summary);
+
   // Not a run directory: exit 2, nothing written.
   const fs::path empty = scratch("not_a_run");
   fs::create_directories(empty);
@@ -295,4 +314,30 @@ TEST_CASE("report: dsim report and dsim run --report from the command line", "[r
   CHECK(code == 2);
   CHECK_THAT(out, Catch::Contains("nodes.csv: line "));
   CHECK(read(dir / "report.html") == before);
+}
+
+TEST_CASE("report: a sweep's report draws its figures against the swept values", "[report]") {
+  const fs::path dir = scratch("sweep");
+  auto [code, out] = dsim_cli("sweep " + std::string(DSIM_SOURCE_DIR) +
+                              "/tests/sweep/tiny_sweep.yaml -q -j 1 --out " + dir.string());
+  INFO(out);
+  REQUIRE(code == 1);  // one worker cannot keep up at the highest rate: a check fails
+  std::tie(code, out) = dsim_cli("report " + dir.string());
+  REQUIRE(code == 0);
+  const std::string html = read(dir / "report.html");
+  CHECK(html.starts_with("<!-- # dsim "));
+  // Four figures of the end users, each with the mean, the interval and the worst run.
+  const auto points = chart_points(html);
+  CHECK(points.size() == 4);
+  for (long n : points)
+    CHECK(n > 0);
+  CHECK(html.find("data-series=\"4\"") != std::string::npos);
+  CHECK(html.find("95% CI low") != std::string::npos);
+  // Per point and check: passes and a failing point marked.
+  CHECK(html.find("<tr class=\"fail\">") != std::string::npos);
+  CHECK(html.find("<tr class=\"pass\">") != std::string::npos);
+  CHECK(html.find("dsim run sweep.yaml --seed ") != std::string::npos);
+  require_self_contained(html);
+  // The sweep's directory with its report is still dsim's to replace.
+  CHECK_FALSE(refuse_output_dir(dir.string(), OutputKind::kSweep, false));
 }
