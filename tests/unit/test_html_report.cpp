@@ -341,3 +341,54 @@ TEST_CASE("report: a sweep's report draws its figures against the swept values",
   // The sweep's directory with its report is still dsim's to replace.
   CHECK_FALSE(refuse_output_dir(dir.string(), OutputKind::kSweep, false));
 }
+
+TEST_CASE("report: a model's report hook gets its groups and the run's files", "[report]") {
+  // The built-in models, the server's with a report hook of the test's.
+  const ModelRegistry& builtin = dsim::testing::builtin_registry();
+  std::vector<std::string> groups;
+  bool absent_is_nullopt = false, read_bad = false;
+  ModelRegistry reg;
+  for (const ModelFactory* f : builtin.all()) {
+    ModelFactory copy = *f;
+    if (copy.name == "server") {
+      copy.report = [&](const ReportInput& in) {
+        groups = in.groups;
+        absent_is_nullopt = !in.table("no_such.csv");
+        if (read_bad) in.table("bad.csv");
+        ReportSection s;
+        s.title = "Web tier";
+        const auto nodes = in.table("nodes.csv");
+        s.text = nodes ? std::to_string(nodes->rows.size()) + " nodes in the run" : "";
+        ReportFigure served;
+        served.title = "Requests served";
+        served.kind = ReportFigure::Kind::bars;
+        served.categories = {"web"};
+        served.series = {{"served", {{0, in.figure("web", "", "served").value_or(-1)}}}};
+        served.bands = in.fault_bands;
+        s.figures.push_back(std::move(served));
+        return std::vector<ReportSection>{s};
+      };
+    }
+    reg.add(std::move(copy));
+  }
+  for (const auto& family : builtin.families())
+    reg.add_family(family);
+
+  const fs::path dir =
+      run_into("scenarios/quickstart.yaml", {"duration=2s", "warmup=0s"}, "model_hook");
+  std::string err;
+  const auto html = render_run_report(directory_files(dir.string()), dir.string(), reg, &err);
+  INFO(err);
+  REQUIRE(html);
+  CHECK(groups == std::vector<std::string>{"web"});
+  CHECK(absent_is_nullopt);
+  CHECK(html->find("<section id=\"web-tier\">") != std::string::npos);
+  CHECK(html->find("23 nodes in the run") != std::string::npos);
+  CHECK(html->find("data-kind=\"bars\" data-series=\"1\" data-points=\"1\"") != std::string::npos);
+
+  // A malformed file a hook reads fails the report, naming the file and line.
+  std::ofstream(dir / "bad.csv") << "a,b\n\"unclosed\n";
+  read_bad = true;
+  CHECK_FALSE(render_run_report(directory_files(dir.string()), dir.string(), reg, &err));
+  CHECK_THAT(err, Catch::Contains("bad.csv: line 2"));
+}
