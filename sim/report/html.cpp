@@ -18,7 +18,7 @@ p.caption,figcaption{color:#57606a;font-size:.9em;margin:.2em 0 .6em}
 table{border-collapse:collapse;font-size:.88em;margin:.4em 0 1em}
 th,td{border:1px solid #d0d7de;padding:.25em .6em;text-align:right}
 th{background:#f3f5f7}td:first-child,th:first-child{text-align:left}
-td.text{text-align:left}tr.fail td{background:#ffebe9}tr.pass td.verdict{color:#1a7f37}
+td.text,th.text{text-align:left}tr.fail td{background:#ffebe9}tr.pass td.verdict{color:#1a7f37}
 tr.fail td.verdict{color:#cf222e;font-weight:600}
 figure.chart{margin:1em 0 1.6em}figure.chart svg{max-width:100%;height:auto}
 ul.legend{list-style:none;padding:0;margin:.2em 0;font-size:.85em;display:flex;flex-wrap:wrap;gap:.3em 1.2em}
@@ -101,9 +101,15 @@ std::string render_table(const ReportTable& table) {
   if (!table.title.empty()) out += "<h3>" + escape(table.title) + "</h3>\n";
   if (!table.caption.empty()) out += "<p class=\"caption\">" + escape(table.caption) + "</p>\n";
   if (table.rows.empty()) return out + "<p class=\"empty\">No rows.</p>\n";
+  // A column's heading sits over its cells: left over text, right over numbers.
+  std::vector<bool> text_column(table.columns.size(), false);
+  for (const auto& row : table.rows) {
+    for (size_t i = 0; i < row.size() && i < text_column.size(); ++i)
+      if (!row[i].empty() && !CsvTable::number(row[i])) text_column[i] = true;
+  }
   out += "<table>\n<tr>";
-  for (const auto& c : table.columns)
-    out += "<th>" + escape(c) + "</th>";
+  for (size_t i = 0; i < table.columns.size(); ++i)
+    out += (text_column[i] ? "<th class=\"text\">" : "<th>") + escape(table.columns[i]) + "</th>";
   out += "</tr>\n";
   for (const auto& row : table.rows) {
     // A verdict column marks its row: failed checks stand out.

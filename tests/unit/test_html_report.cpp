@@ -392,3 +392,19 @@ TEST_CASE("report: a model's report hook gets its groups and the run's files", "
   CHECK_FALSE(render_run_report(directory_files(dir.string()), dir.string(), reg, &err));
   CHECK_THAT(err, Catch::Contains("bad.csv: line 2"));
 }
+
+TEST_CASE("report: with many nodes the load is drawn per group", "[report]") {
+  const fs::path dir = run_into(
+      "scenarios/quickstart.yaml",
+      {"duration=1s", "warmup=0s", "groups.clients.count=200", "groups.clients.params.rate=5/s"},
+      "many_nodes");
+  const std::string html = render(dir);
+  // 203 nodes: per group, the mean and the busiest node, received and sent.
+  const size_t at = html.find("<section id=\"load-per-node\">");
+  REQUIRE(at != std::string::npos);
+  const std::string load = html.substr(at, html.find("</section>", at) - at);
+  CHECK(load.find("Messages per node, by group") != std::string::npos);
+  CHECK(load.find("data-series=\"4\" data-points=\"8\"") != std::string::npos);
+  CHECK(load.find("received, busiest node") != std::string::npos);
+  CHECK(load.find(">clients.0<") == std::string::npos);  // no bar per node
+}
