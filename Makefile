@@ -23,7 +23,7 @@ build-dsim: deps
 	cmake --build --preset release --target dsim
 
 run: build-dsim
-	./build/dsim run scenarios/quickstart.yaml
+	./build/dsim run scenarios/quickstart.yaml --report
 
 test: test-release test-asan test-fuzz
 

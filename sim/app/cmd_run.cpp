@@ -5,6 +5,7 @@
 #include "sim/app/commands.h"
 #include "sim/app/progress.h"
 #include "sim/app/terminal.h"
+#include "sim/report/run_report.h"
 #include "sim/run/output_dir.h"
 #include "sim/run/report.h"
 #include "sim/run/runner.h"
@@ -52,7 +53,24 @@ void print_results(const ScenarioSpec& spec, const RunArgs& args, const RunOutpu
     std::cout << render_terminal_summary(spec, out, terminal_width());
     if (args.check_determinism) std::cout << "\ndeterminism: two runs wrote identical bytes\n";
     std::cout << "\nresults in " << dir << "/\n";
+    for (const auto& [name, content] : out.files) {
+      if (name == report::kReportFile) std::cout << "report: " << dir << "/" << name << "\n";
+    }
   }
+}
+
+// Adds report.html to the run's files (--report); a report that cannot be made is said,
+// and the run's results are written without it.
+void add_report(const ScenarioSpec& spec, const std::string& dir, const ModelRegistry& registry,
+                RunOutput& out) {
+  std::string error;
+  auto html =
+      report::render_run_report(report::memory_files(out.files), dir, registry, &error, &spec);
+  if (!html) {
+    std::cerr << "dsim: " << report::kReportFile << " not written: " << error << "\n";
+    return;
+  }
+  out.files.emplace_back(report::kReportFile, std::move(*html));
 }
 
 }  // namespace
@@ -91,6 +109,7 @@ int cmd_run(const RunArgs& args, const ModelRegistry& registry) {
   if (args.check_determinism) {
     if (const int code = check_determinism(*spec, args, out)) return code;
   }
+  if (args.report) add_report(*spec, dir, registry, out);
   std::string error, moved_aside;
   if (!write_run_directory(dir, out.files, &error, args.force, &moved_aside)) {
     std::cerr << "dsim: " << error << "\n";

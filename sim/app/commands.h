@@ -33,7 +33,14 @@ struct RunArgs {
   bool json = false;
   bool check_determinism = false;
   bool check_invariants = false;
-  bool force = false;  ///< write to --out whatever is there (moved aside, not deleted)
+  bool force = false;   ///< write to --out whatever is there (moved aside, not deleted)
+  bool report = false;  ///< also write report.html into the run directory
+};
+
+/// `dsim report`: the HTML report of a run directory.
+struct ReportArgs {
+  std::string dir;
+  std::string out;  ///< empty: <dir>/report.html
 };
 
 /// `dsim bench phold`: the PHOLD workloads of the engine benchmark (see cmd_bench.cpp).
@@ -58,6 +65,7 @@ struct CacheReplayArgs {
 };
 
 int cmd_run(const RunArgs& args, const ModelRegistry& registry);
+int cmd_report(const ReportArgs& args, const ModelRegistry& registry);
 int cmd_cache_replay(const CacheReplayArgs& args);
 int cmd_bench(const BenchArgs& args, const ModelRegistry& registry);
 /// The scenario `dsim bench phold` runs.

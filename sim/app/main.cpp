@@ -12,11 +12,12 @@
 
 namespace {
 
-// The subcommands of single scenarios and models: run, validate, list and bench.
+// The subcommands of single scenarios and models: run, report, validate, list and bench.
 class CoreCommands {
  public:
   explicit CoreCommands(CLI::App& app) {
     add_run(app);
+    add_report(app);
     add_validate(app);
     add_list(app);
     add_bench(app);
@@ -26,6 +27,7 @@ class CoreCommands {
   /// The exit code of the chosen command; nullopt when none of these was chosen.
   std::optional<int> run(const dsim::ModelRegistry& registry) {
     if (*run_) return dsim::cmd_run(run_args_, registry);
+    if (*report_) return dsim::cmd_report(report_args_, registry);
     if (*validate_) return dsim::cmd_validate(validate_files_, validate_overrides_, registry);
     if (*list_) return dsim::cmd_list_models(registry, list_only_, list_markdown_);
     if (*phold_) return dsim::cmd_bench(bench_args_, registry);
@@ -49,6 +51,14 @@ class CoreCommands {
                    "run twice in one process and fail if any output byte differs");
     run_->add_flag("--check-invariants", run_args_.check_invariants,
                    "check every model's invariants after each handler");
+    run_->add_flag("--report", run_args_.report,
+                   "also write report.html, the run's HTML report (docs/report.md)");
+  }
+
+  void add_report(CLI::App& app) {
+    report_ = app.add_subcommand("report", "write the HTML report of a run or sweep directory");
+    report_->add_option("dir", report_args_.dir, "the run (or sweep) directory")->required();
+    report_->add_option("--out", report_args_.out, "the page to write (default DIR/report.html)");
   }
 
   void add_validate(CLI::App& app) {
@@ -113,6 +123,8 @@ class CoreCommands {
   }
 
   dsim::RunArgs run_args_;
+  dsim::ReportArgs report_args_;
+  CLI::App* report_ = nullptr;
   dsim::CacheReplayArgs replay_args_;
   CLI::App* replay_ = nullptr;
   std::vector<std::string> validate_files_, validate_overrides_;

@@ -22,8 +22,11 @@ struct Survey {
 };
 
 // Whether `line` is dsim's header: "# dsim <version> " (";; dsim " in history.edn) and
-// then the scenario's or sweep's name or the seed, as every file dsim writes starts.
+// then the scenario's or sweep's name or the seed, as every file dsim writes starts; in
+// report.html, inside an HTML comment ("<!-- # dsim ... -->").
 bool dsim_header(std::string_view line) {
+  constexpr std::string_view kComment = "<!-- ";
+  if (line.starts_with(kComment)) return dsim_header(line.substr(kComment.size()));
   for (std::string_view lead : {"# dsim ", ";; dsim "}) {
     if (!line.starts_with(lead)) continue;
     const std::string_view rest = line.substr(lead.size());
@@ -35,9 +38,10 @@ bool dsim_header(std::string_view line) {
   return false;
 }
 
-// A regular file that starts with one of dsim's header lines (summary.json: with its
-// first key, dsim_version).
-bool dsim_file(const fs::path& p) {
+}  // namespace
+
+bool written_by_dsim(const std::string& path) {
+  const fs::path p(path);
   std::error_code ec;
   if (!fs::is_regular_file(fs::symlink_status(p, ec))) return false;
   std::ifstream in(p, std::ios::binary);
@@ -46,6 +50,12 @@ bool dsim_file(const fs::path& p) {
   const std::string_view head(buf, static_cast<size_t>(in.gcount()));
   if (head.starts_with("{\n  \"dsim_version\": \"")) return true;
   return dsim_header(head.substr(0, head.find('\n')));
+}
+
+namespace {
+
+bool dsim_file(const fs::path& p) {
+  return written_by_dsim(p.string());
 }
 
 bool real_directory(const fs::path& p) {

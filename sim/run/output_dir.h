@@ -13,7 +13,8 @@
 //     before the results take its place;
 //   - the current directory or one above it: always refused.
 // A file is dsim's when its first line is dsim's header (`# dsim ...`, `;; dsim ...` in
-// history.edn, `"dsim_version"` first in summary.json); a run's directory has summary.csv,
+// history.edn, `<!-- # dsim ... -->` in report.html, `"dsim_version"` first in
+// summary.json); a run's directory has summary.csv,
 // a sweep's runs.csv and sweep.yaml (and runs/, a run's directory per run).
 #pragma once
 
@@ -25,6 +26,9 @@
 namespace dsim {
 
 enum class OutputKind { kRun, kSweep };
+
+/// Whether `path` is a regular file (not a link) whose first line is one of dsim's headers.
+bool written_by_dsim(const std::string& path);
 
 /// Why results of `kind` must not go to `dir`, for people (naming the path, what is there
 /// and how to proceed); nullopt when they may.
