@@ -2,7 +2,9 @@
 // (analysis.h): who led when (leaders.csv), each failover against the fault that caused it
 // (failovers.csv with faults.csv), the distribution of leaderless times (leaderless.csv)
 // and the crashes that could not be measured (lost_trials.csv).
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,10 +18,10 @@ namespace {
 
 // The fault of faults.csv that started when the failover did, of a kind that explains its
 // cause: "crash#3 raft.2"; "" when none did (an election, a step-down).
-std::string causing_fault(const ReportInput& in, double start_s, const std::string& cause) {
+std::string causing_fault(const std::optional<CsvTable>& faults, double start_s,
+                          const std::string& cause) {
   std::string kind = cause == "isolation" ? "partition" : cause;
   if (kind != "crash" && kind != "pause" && kind != "partition") return "";
-  const auto faults = in.table ? in.table("faults.csv") : std::nullopt;
   if (!faults) return "";
   const auto t = faults->column("time_s"), ev = faults->column("event"),
              id = faults->column("fault"), k = faults->column("kind"),
@@ -94,11 +96,17 @@ ReportSection failovers_section(const ReportInput& in, const kit::GroupRows& fai
   f.x_label = "failover (group, start)";
   f.y_label = "time (ms)";
   ReportSeries elect{"time to elect", {}}, leaderless{"leaderless", {}};
-  for (size_t i = 0; i < failovers.size(); ++i) {
+  const auto faults = in.table ? in.table("faults.csv") : std::nullopt;
+  constexpr size_t kMostRows = 200, kMostBars = 60;
+  const size_t shown = std::min(failovers.size(), kMostRows);
+  if (shown < failovers.size())
+    t.caption += " The first " + std::to_string(shown) + " of " + std::to_string(failovers.size()) +
+                 " failovers are shown; failovers.csv has them all.";
+  for (size_t i = 0; i < shown; ++i) {
     const auto start = failovers.number(i, "start_s").value_or(0);
     const std::string& cause = failovers.cell(i, "cause");
     t.rows.push_back({failovers.cell(i, "group"), failovers.cell(i, "start_s"), cause,
-                      causing_fault(in, start, cause), failovers.cell(i, "old_leader"),
+                      causing_fault(faults, start, cause), failovers.cell(i, "old_leader"),
                       failovers.cell(i, "new_leader"), failovers.cell(i, "time_to_elect_ms"),
                       failovers.cell(i, "leaderless_ms"), failovers.cell(i, "measured")});
     const auto x = static_cast<double>(i);
@@ -107,7 +115,6 @@ ReportSection failovers_section(const ReportInput& in, const kit::GroupRows& fai
     leaderless.points.emplace_back(x, failovers.number(i, "leaderless_ms").value_or(0));
   }
   f.series = {std::move(elect), std::move(leaderless)};
-  constexpr size_t kMostBars = 60;
   if (failovers.size() <= kMostBars) s.figures.push_back(std::move(f));
   s.tables.push_back(std::move(t));
   return s;

@@ -349,3 +349,17 @@ TEST_CASE("report: service and server show queue waits and workers", "[report]")
   REQUIRE(server.size() == 1);
   REQUIRE(table(server[0], "Queues and workers"));
 }
+
+TEST_CASE("report: raft lists at most 200 failovers and draws no bars for hundreds", "[report]") {
+  const test::TempDir dir("report_raft_many");
+  run_into("raft/failover.yaml", {"duration=400s"}, dir);
+  const auto failovers = file_rows(dir, "failovers.csv", "replicas", nullptr);
+  REQUIRE(failovers.size() > 200);
+  const auto sections = model_report("raft", report_input(dir.path, {"replicas"}));
+  const ReportSection* f = section(sections, "Raft: failovers");
+  REQUIRE(f);
+  CHECK(f->figures.empty());
+  REQUIRE(table(*f, "Failovers"));
+  CHECK(table(*f, "Failovers")->rows.size() == 200);
+  CHECK(table(*f, "Failovers")->caption.find("failovers.csv has them all") != std::string::npos);
+}
