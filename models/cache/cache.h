@@ -68,6 +68,7 @@
 #include "sim/core/metric_decls.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/report_figure.h"
 #include "sim/core/timeline.h"
 
 namespace dsim::cache {
@@ -136,6 +137,8 @@ class Cache final : public Model, private kit::CallHost {
   }
   /// hit_ratio and byte_hit_ratio per group, and the hit ratio over time.
   static AnalysisOutput analyze(const AnalysisInput& in);
+  /// Its sections of the HTML report: hit ratio over time and the cache figures (report.cpp).
+  static std::vector<ReportSection> report(const ReportInput& in);
 
   explicit Cache(const Config& config)
       : config_(config), rpc_(config.calls, kit::TimerSpace(Timer::kCalls), *this) {}

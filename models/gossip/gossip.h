@@ -27,6 +27,7 @@
 
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/report_figure.h"
 #include "sim/core/timeline.h"
 
 namespace dsim::gossip {
@@ -125,6 +126,8 @@ class GossipNode final : public Model {
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
   static AnalysisOutput analyze(const AnalysisInput& in);
+  /// Its sections of the HTML report: the rumors' spread curves, residue and delays (report.cpp).
+  static std::vector<ReportSection> report(const ReportInput& in);
 
   explicit GossipNode(const Config& config) : config_(config) {}
 

@@ -69,6 +69,10 @@ AnalysisOutput HeartbeatGossip::analyze(const AnalysisInput& in) {
                                  kit::DetectionMarks{{}, kMarkDead, kMarkAlive, {}, kMarkRejoin});
 }
 
+std::vector<ReportSection> HeartbeatGossip::report(const ReportInput& in) {
+  return kit::detection_report(in, kName);
+}
+
 void HeartbeatGossip::on_start(Context& ctx) {
   peers_ = ctx.group_nodes(ctx.group_name());
   self_ = ctx.index_in_group();

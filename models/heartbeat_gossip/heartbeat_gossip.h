@@ -26,6 +26,7 @@
 #include "models/kit/failure_detector.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/report_figure.h"
 #include "sim/core/timeline.h"
 
 namespace dsim::heartbeat_gossip {
@@ -67,6 +68,9 @@ class HeartbeatGossip final : public Model {
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
   static AnalysisOutput analyze(const AnalysisInput& in);
+  /// Its sections of the HTML report: detection times per crash and false positives
+  /// (kit/detection.h).
+  static std::vector<ReportSection> report(const ReportInput& in);
 
   explicit HeartbeatGossip(const Config& config) : config_(config) {}
 

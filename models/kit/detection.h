@@ -14,7 +14,9 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
+#include "sim/core/report_figure.h"
 #include "sim/core/timeline.h"
 
 namespace dsim::kit {
@@ -29,5 +31,10 @@ struct DetectionMarks {
 };
 
 AnalysisOutput detection_analysis(const AnalysisInput& in, const DetectionMarks& names);
+
+/// The report section of the model's groups (detection_report.cpp): per crash, the times to
+/// the first suspicion, the first declaration and agreement (detections.csv), and the
+/// false positives; none when the run has neither.
+std::vector<ReportSection> detection_report(const ReportInput& in, std::string_view model);
 
 }  // namespace dsim::kit

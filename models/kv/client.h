@@ -58,6 +58,7 @@
 #include "sim/core/distribution.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/report_figure.h"
 
 namespace dsim::kv {
 
@@ -105,6 +106,9 @@ class KvClient final : public Model, private kit::CallHost {
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
+  /// Its sections of the HTML report: the consistency verdicts, staleness curves and unavailability
+  /// (report.cpp).
+  static std::vector<ReportSection> report(const ReportInput& in);
   static std::vector<std::string> callees(const Config& c) { return {c.target}; }
 
   explicit KvClient(const Config& config)

@@ -45,6 +45,7 @@
 #include "sim/core/metric_decls.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/report_figure.h"
 #include "sim/core/timeline.h"
 
 namespace dsim::lb {
@@ -146,6 +147,8 @@ class LoadBalancer final : public Model, private kit::CallHost, private ratelimi
   static bool virtual_address(const Config& c) { return c.vip.has_value(); }
   /// The imbalance figures of each balancer group, from its nodes' end-of-run marks.
   static AnalysisOutput analyze(const AnalysisInput& in);
+  /// Its sections of the HTML report: requests per backend, balance, detection (report.cpp).
+  static std::vector<ReportSection> report(const ReportInput& in);
 
   explicit LoadBalancer(const Config& config)
       : config_(config),

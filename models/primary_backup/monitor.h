@@ -61,6 +61,7 @@
 #include "models/primary_backup/messages.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/report_figure.h"
 
 namespace dsim::pb {
 
@@ -81,6 +82,8 @@ class Monitor final : public Model {
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
+  /// Its sections of the HTML report: failovers and their phases (report.cpp).
+  static std::vector<ReportSection> report(const ReportInput& in);
 
   explicit Monitor(const Config& config)
       : config_(config),

@@ -62,6 +62,7 @@
 #include "sim/core/distribution.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/report_figure.h"
 
 namespace dsim::pb {
 
@@ -100,6 +101,8 @@ class PrimaryBackup final : public Model {
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
+  /// Its sections of the HTML report: replication lag and refusals (report.cpp).
+  static std::vector<ReportSection> report(const ReportInput& in);
 
   explicit PrimaryBackup(const Config& config)
       : config_(config), tick_(kit::timer_tag(Timer::kTick), config.replication_heartbeat) {}

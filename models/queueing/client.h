@@ -32,6 +32,7 @@
 #include "models/queueing/messages.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/report_figure.h"
 
 namespace dsim::queueing {
 
@@ -55,6 +56,8 @@ class Client final : public Model, private kit::CallHost {
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
+  /// Its sections of the HTML report: retries, timeouts and throttling (report.cpp).
+  static std::vector<ReportSection> report(const ReportInput& in);
   static std::vector<std::string> callees(const Config& c) { return {c.target}; }
 
   explicit Client(const Config& config)

@@ -18,6 +18,7 @@
 #include "sim/core/model.h"
 #include "sim/core/params.h"
 #include "sim/core/registry.h"
+#include "sim/core/report_figure.h"
 
 namespace dsim::queueing {
 
@@ -40,6 +41,8 @@ class Server final : public Model {
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
+  /// Its sections of the HTML report: queue waits, utilization, concurrency limit (report.cpp).
+  static std::vector<ReportSection> report(const ReportInput& in);
 
   explicit Server(const Config& config)
       : config_(config), pool_(config.pool), service_times_(config.service) {}

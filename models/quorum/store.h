@@ -47,6 +47,7 @@
 #include "models/quorum/versions.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/report_figure.h"
 
 namespace dsim::quorum {
 
@@ -113,6 +114,8 @@ class QuorumStore final : public Model {
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
+  /// Its sections of the HTML report: availability and convergence figures (report.cpp).
+  static std::vector<ReportSection> report(const ReportInput& in);
 
   explicit QuorumStore(const Config& config) : config_(config), suspicions_(config.suspect_for) {}
 

@@ -53,6 +53,7 @@
 #include "models/raft/messages.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/report_figure.h"
 #include "sim/core/timeline.h"
 
 namespace dsim::raft {
@@ -75,6 +76,8 @@ class RaftNode final : public Model {
   static void declare(const Config& c, MetricDecls& d);
   /// The post-run failover analysis (analysis.cpp).
   static AnalysisOutput analyze(const AnalysisInput& in);
+  /// Its sections of the HTML report: leaders, failovers, leaderless times (report.cpp).
+  static std::vector<ReportSection> report(const ReportInput& in);
 
   /// One named timer per concern (kit::timer_tag): each is a kit::Timeout member.
   enum class Timer : uint8_t {

@@ -142,4 +142,8 @@ AnalysisOutput RateLimiterNode::analyze(const AnalysisInput& in) {
   return analyze_rate_limits(in, kName);
 }
 
+std::vector<ReportSection> RateLimiterNode::report(const ReportInput& in) {
+  return rate_limit_report(in, kName);
+}
+
 }  // namespace dsim::ratelimit

@@ -28,6 +28,7 @@
 #include "sim/core/metric_decls.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/report_figure.h"
 #include "sim/core/timeline.h"
 
 namespace dsim::ratelimit {
@@ -48,6 +49,8 @@ class RateLimiterNode final : public Model {
   /// The admitted count per window of every limiting group against its limit, and the
   /// fairness between clients (analysis.cpp).
   static AnalysisOutput analyze(const AnalysisInput& in);
+  /// Its sections of the HTML report: admitted and rejected per window (report.cpp).
+  static std::vector<ReportSection> report(const ReportInput& in);
 
   explicit RateLimiterNode(const Config& config) : config_(config), limiter_(config.policy) {}
 

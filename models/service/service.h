@@ -55,6 +55,7 @@
 #include "sim/core/model.h"
 #include "sim/core/params.h"
 #include "sim/core/registry.h"
+#include "sim/core/report_figure.h"
 
 namespace dsim::service {
 
@@ -89,6 +90,8 @@ class Service final : public Model, private ratelimit::GateHost {
   }
   /// The rate-limit figures of its groups (models/rate_limiter/analysis.cpp).
   static AnalysisOutput analyze(const AnalysisInput& in);
+  /// Its sections of the HTML report: queues, failures, retries, rate limit (report.cpp).
+  static std::vector<ReportSection> report(const ReportInput& in);
 
   explicit Service(const Config& config);
   ~Service() override;

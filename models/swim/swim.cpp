@@ -47,6 +47,10 @@ AnalysisOutput SwimNode::analyze(const AnalysisInput& in) {
       in, kit::DetectionMarks{kMarkSuspect, kMarkDead, kMarkAlive, kMarkRefute, kMarkRejoin});
 }
 
+std::vector<ReportSection> SwimNode::report(const ReportInput& in) {
+  return kit::detection_report(in, kName);
+}
+
 // --- start and the protocol period ---------------------------------------------------------
 
 void SwimNode::on_start(Context& ctx) {

@@ -37,6 +37,7 @@
 #include "models/swim/view.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
+#include "sim/core/report_figure.h"
 #include "sim/core/timeline.h"
 
 namespace dsim::swim {
@@ -123,6 +124,9 @@ class SwimNode final : public Model {
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
   static AnalysisOutput analyze(const AnalysisInput& in);
+  /// Its sections of the HTML report: detection times per crash and false positives
+  /// (kit/detection.h).
+  static std::vector<ReportSection> report(const ReportInput& in);
 
   explicit SwimNode(const Config& config) : config_(config) {}
 
