@@ -21,10 +21,11 @@ struct Survey {
   std::vector<std::string> strangers;
 };
 
-// Whether `line` is dsim's header: "# dsim <version> " (";; dsim " in history.edn) and
+// Whether `line` is dsim's header: "# dsim <version> " (";; dsim " in history.edn, in a
+// comment "<!-- # dsim " in diagram.svg) and
 // then the scenario's or sweep's name or the seed, as every file dsim writes starts.
 bool dsim_header(std::string_view line) {
-  for (std::string_view lead : {"# dsim ", ";; dsim "}) {
+  for (std::string_view lead : {"# dsim ", ";; dsim ", "<!-- # dsim "}) {
     if (!line.starts_with(lead)) continue;
     const std::string_view rest = line.substr(lead.size());
     const size_t space = rest.find(' ');
@@ -184,6 +185,10 @@ std::string what_is_there(const Survey& s, OutputKind kind) {
 }
 
 }  // namespace
+
+bool written_by_dsim(const std::string& path) {
+  return dsim_file(path);
+}
 
 std::string backup_path(const std::string& dir) {
   const fs::path target = fs::path(dir).lexically_normal();
