@@ -31,10 +31,12 @@ core_up=$(grep -rnE '#include\s+[<"](yaml-cpp/|CLI/|sim/scenario/|sim/run/|sim/s
 [ -n "$core_up" ] && report "sim/core includes a higher layer" "$core_up"
 scen_up=$(grep -rnE '#include\s+[<"](sim/run/|sim/sweep/|sim/app/|models/)' sim/scenario)
 [ -n "$scen_up" ] && report "sim/scenario includes a higher layer" "$scen_up"
-run_up=$(grep -rnE '#include\s+[<"](sim/sweep/|sim/app/|CLI/)' sim/run)
+run_up=$(grep -rnE '#include\s+[<"](sim/sweep/|sim/report/|sim/app/|CLI/)' sim/run)
 [ -n "$run_up" ] && report "sim/run includes a higher layer" "$run_up"
-sweep_up=$(grep -rnE '#include\s+[<"](sim/app/|CLI/|models/)' sim/sweep)
+sweep_up=$(grep -rnE '#include\s+[<"](sim/report/|sim/app/|CLI/|models/)' sim/sweep)
 [ -n "$sweep_up" ] && report "sim/sweep includes a higher layer (or a model)" "$sweep_up"
+report_up=$(grep -rnE '#include\s+[<"](sim/app/|CLI/|models/)' sim/report)
+[ -n "$report_up" ] && report "sim/report includes a higher layer (or a model)" "$report_up"
 
 # Unordered containers must not be iterated where order could reach output or events.
 unordered_iter=$(grep -rnE 'for\s*\(.*:\s*[a-z_]*(unordered|_by_id|pending_)[a-z_]*\s*\)' sim models --include='*.cpp' | grep -v 'dsim-lint: allow')
