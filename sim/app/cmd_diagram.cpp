@@ -90,9 +90,10 @@ Range around_fault(const std::string& dir, const std::string& id) {
   const auto event = t.column("event");
   if (!fault || !event) throw BadInput{dir + "/faults.csv: expected columns fault and event"};
   std::optional<Range> r;
-  std::set<std::string> ids;
+  std::vector<std::string> ids;  // in the order they start
+  std::set<std::string> seen;
   for (const auto& row : t.rows) {
-    ids.insert(row[*fault]);
+    if (seen.insert(row[*fault]).second) ids.push_back(row[*fault]);
     if (row[*fault] != id) continue;
     const auto at = seconds_cell(t, row, "time_s");
     if (!at) continue;
@@ -100,10 +101,11 @@ Range around_fault(const std::string& dir, const std::string& id) {
     r->to = std::max(r->to, *at);
   }
   if (!r) {
-    throw BadInput{"the run has no fault " + id + ": faults.csv lists " +
-                   (ids.empty() ? std::string("none")
-                                : std::to_string(ids.size()) + " (ids 1 to " +
-                                      std::to_string(ids.size()) + ")")};
+    std::string listed = ids.empty() ? "none" : std::to_string(ids.size()) + " (";
+    for (size_t i = 0; i < ids.size() && i < 8; ++i)
+      listed += (i ? ", " : "") + ids[i];
+    if (!ids.empty()) listed += ids.size() > 8 ? ", ...)" : ")";
+    throw BadInput{"the run has no fault " + id + ": faults.csv lists " + listed};
   }
   return *r;
 }

@@ -247,7 +247,7 @@ TEST_CASE("diagram: dsim diagram around a raft failover", "[diagram]") {
     CHECK(run_dsim("diagram '" + dir.string() + "' --around failover:3", &err) == 2);
     CHECK(err.find("the run has no failover 3: failovers.csv lists 1") != std::string::npos);
     CHECK(run_dsim("diagram '" + dir.string() + "' --around fault:9", &err) == 2);
-    CHECK(err.find("the run has no fault 9: faults.csv lists 1") != std::string::npos);
+    CHECK(err.find("the run has no fault 9: faults.csv lists 1 (1)") != std::string::npos);
     CHECK(run_dsim("diagram '" + dir.string() + "' --around election", &err) == 2);
     CHECK(err.find("expected failover, failover:N or fault:ID") != std::string::npos);
     CHECK(run_dsim("diagram '" + dir.string() + "' --window 10s,9s", &err) == 2);
