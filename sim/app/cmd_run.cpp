@@ -6,6 +6,7 @@
 #include "sim/app/progress.h"
 #include "sim/app/terminal.h"
 #include "sim/report/run_report.h"
+#include "sim/report/message_diagram.h"
 #include "sim/run/output_dir.h"
 #include "sim/run/report.h"
 #include "sim/run/runner.h"
@@ -25,12 +26,18 @@ std::string first_difference(const std::string& a, const std::string& b) {
   return "line " + std::to_string(line);
 }
 
+// With output.diagram: diagram.svg joins the files (drawn here, above sim/run).
+void add_diagram(RunOutput& out) {
+  if (out.diagram) out.files.emplace_back("diagram.svg", render_message_diagram(*out.diagram));
+}
+
 // Runs the scenario again and compares every file: exit code 4 (said) when one differs,
 // else 0.
 int check_determinism(const ScenarioSpec& spec, const RunArgs& args, const RunOutput& out) {
   RunOptions options;
   options.check_invariants = args.check_invariants;
-  const RunOutput again = run_scenario(spec, options);
+  RunOutput again = run_scenario(spec, options);
+  add_diagram(again);
   for (size_t i = 0; i < out.files.size(); ++i) {
     const std::string other = i < again.files.size() ? again.files[i].second : "";
     if (out.files[i].second != other) {
@@ -101,6 +108,7 @@ int cmd_run(const RunArgs& args, const ModelRegistry& registry) {
     options.progress = [&bar](const RunProgress& p) { bar->update(p); };
   }
   RunOutput out = run_scenario(*spec, options);
+  add_diagram(out);
   bar.reset();
   if (!out.refused.empty()) {
     std::cerr << args.file << ": not run: " << out.refused << "\n";

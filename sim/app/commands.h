@@ -64,8 +64,20 @@ struct CacheReplayArgs {
   bool csv = false;
 };
 
+/// `dsim diagram`: the message diagram of a window of a run directory's run.
+struct DiagramArgs {
+  std::string run_dir;
+  std::string window;  ///< "FROM,TO"; empty: --around, the scenario's output.diagram, or all
+  std::string around;  ///< failover[:N] | fault:ID
+  std::string span;    ///< with --around: the window's length
+  std::string client;  ///< the node highlighted
+  std::string out;     ///< empty: RUN_DIR/diagram.svg
+  std::optional<uint64_t> max_messages;
+};
+
 int cmd_run(const RunArgs& args, const ModelRegistry& registry);
 int cmd_report(const ReportArgs& args, const ModelRegistry& registry);
+int cmd_diagram(const DiagramArgs& args, const ModelRegistry& registry);
 int cmd_cache_replay(const CacheReplayArgs& args);
 int cmd_bench(const BenchArgs& args, const ModelRegistry& registry);
 /// The scenario `dsim bench phold` runs.

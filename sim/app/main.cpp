@@ -12,7 +12,8 @@
 
 namespace {
 
-// The subcommands of single scenarios and models: run, report, validate, list and bench.
+// The subcommands of single scenarios and models: run, report, diagram, validate, list,
+// bench and cache.
 class CoreCommands {
  public:
   explicit CoreCommands(CLI::App& app) {
@@ -22,6 +23,7 @@ class CoreCommands {
     add_list(app);
     add_bench(app);
     add_cache(app);
+    add_diagram(app);
   }
 
   /// The exit code of the chosen command; nullopt when none of these was chosen.
@@ -32,6 +34,7 @@ class CoreCommands {
     if (*list_) return dsim::cmd_list_models(registry, list_only_, list_markdown_);
     if (*phold_) return dsim::cmd_bench(bench_args_, registry);
     if (*replay_) return dsim::cmd_cache_replay(replay_args_);
+    if (*diagram_) return dsim::cmd_diagram(diagram_args_, registry);
     return std::nullopt;
   }
 
@@ -122,9 +125,36 @@ class CoreCommands {
     replay_->add_flag("--csv", replay_args_.csv, "print CSV instead of a table");
   }
 
+  void add_diagram(CLI::App& app) {
+    diagram_ = app.add_subcommand(
+        "diagram",
+        "draw a space-time diagram of a run's messages (diagram.svg), running its "
+        "scenario.resolved.yaml again in memory (docs/message-diagram.md)");
+    diagram_->add_option("run_dir", diagram_args_.run_dir, "a run directory (dsim run's --out)")
+        ->required();
+    diagram_->add_option("--window", diagram_args_.window,
+                         "the send times drawn: FROM,TO, e.g. 9.9s,10.3s");
+    diagram_->add_option("--around", diagram_args_.around,
+                         "a window around an event of the run: failover[:N] (failovers.csv) or "
+                         "fault:ID (faults.csv)");
+    diagram_->add_option("--span", diagram_args_.span,
+                         "with --around: the window's length, e.g. 200ms (default: the event "
+                         "and a quarter of its length on each side)");
+    diagram_->add_option("--client", diagram_args_.client,
+                         "the node whose messages and operations are highlighted, e.g. "
+                         "clients.0");
+    diagram_->add_option("--max-messages", diagram_args_.max_messages,
+                         "messages drawn at most (default 3000)");
+    diagram_->add_option("--out", diagram_args_.out,
+                         "the SVG file (default RUN_DIR/diagram.svg; never replaces a file "
+                         "dsim did not write)");
+  }
+
   dsim::RunArgs run_args_;
   dsim::ReportArgs report_args_;
   CLI::App* report_ = nullptr;
+  dsim::DiagramArgs diagram_args_;
+  CLI::App* diagram_ = nullptr;
   dsim::CacheReplayArgs replay_args_;
   CLI::App* replay_ = nullptr;
   std::vector<std::string> validate_files_, validate_overrides_;
@@ -149,7 +179,7 @@ int main(int argc, char** argv) {
   app.footer(
       "Exit codes: 0 ok, 1 a check failed, 2 bad input, 3 aborted by a limit, "
       "4 determinism check failed.");
-  CoreCommands core(app);          // run, validate, list, bench
+  CoreCommands core(app);          // run, validate, list, bench, cache, diagram
   dsim::StudyCommands study(app);  // sweep, merge, analyze
 
   try {

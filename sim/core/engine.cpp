@@ -215,7 +215,7 @@ void Engine::send(NodeId from, NodeId to, Message&& msg) {
   } else {
     if (network_.cut(from, to)) {
       network_.count_dropped(pair, from, DropCause::kPartition);
-      if (trace_) trace_->drop(now_, 0, from, from, to, msg.name(), "partition");
+      if (trace_) trace_->refuse(now_, from, to, msg.name(), bytes, "partition");
       return;
     }
     path = network_.path(from, to, pair);
@@ -682,14 +682,15 @@ RunStats Engine::run() {
                                 Rng(config_.seed, stream_id("timer_jitter", id)));
     }
   }
-  if (config_.trace) {
+  if (config_.trace || config_.messages) {
     std::vector<uint32_t> node_group(nodes_.size());
     std::vector<std::string> names(nodes_.size());
     for (NodeId id = 0; id < nodes_.size(); ++id) {
       node_group[id] = nodes_[id].group;
       names[id] = node_name(id);
     }
-    trace_ = std::make_unique<EventTrace>(*config_.trace, std::move(node_group), std::move(names));
+    trace_ = std::make_unique<EventTrace>(config_.trace, std::move(node_group), std::move(names));
+    if (config_.messages) trace_->record_messages(*config_.messages);
   }
   if (halted_ || !start_nodes()) {
     stats.started = false;

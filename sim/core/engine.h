@@ -43,6 +43,8 @@ struct EngineConfig {
   NetworkConfig network;
   /// Record the run's events (output.trace); nullopt: no trace, and nothing else changes.
   std::optional<TraceConfig> trace;
+  /// Keep the messages of a window as records (output.diagram); nullopt: none.
+  std::optional<MessageLogConfig> messages;
 };
 
 /// Why a run stopped. The memory and wall-clock limits are decided by a watcher (see
@@ -133,7 +135,8 @@ class Engine final : private DiskScheduler {
   SymbolTable& symbols() { return symbols_; }
   const SymbolTable& symbols() const { return symbols_; }
   const NetworkCounters& network_counters() const { return network_.totals(); }
-  /// The run's event trace (EngineConfig::trace), or null; complete once run() returned.
+  /// The run's event trace (EngineConfig::trace and ::messages), or null; complete once
+  /// run() returned.
   const EventTrace* event_trace() const { return trace_.get(); }
   const std::vector<GroupInfo>& groups() const { return groups_; }
   const GroupInfo* find_group(std::string_view name) const;
@@ -304,7 +307,7 @@ class Engine final : private DiskScheduler {
   uint64_t watch_every_ = 0;
   std::optional<StopReason> halted_;
   uint64_t fingerprint_ = 0;
-  std::unique_ptr<EventTrace> trace_;  // null unless EngineConfig::trace
+  std::unique_ptr<EventTrace> trace_;  // null unless EngineConfig::trace or ::messages
   bool ran_ = false;
 };
 

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "sim/core/assert.h"
+
 namespace dsim {
 
 namespace {
@@ -55,9 +57,12 @@ const char* handler_name(EventTrace::Handler h) {
 
 }  // namespace
 
-EventTrace::EventTrace(TraceConfig config, std::vector<uint32_t> node_group,
+EventTrace::EventTrace(std::optional<TraceConfig> config, std::vector<uint32_t> node_group,
                        std::vector<std::string> node_name)
-    : config_(config), node_group_(std::move(node_group)), seen_(node_group_.size(), false) {
+    : config_(config.value_or(TraceConfig{})),
+      json_(config.has_value()),
+      node_group_(std::move(node_group)),
+      seen_(node_group_.size(), false) {
   node_name_.reserve(node_name.size());
   for (const auto& n : node_name) {
     node_name_.emplace_back();
@@ -69,13 +74,17 @@ EventTrace::EventTrace(TraceConfig config, std::vector<uint32_t> node_group,
   fault_pid_ = groups + 1;  // groups are processes 1..groups
 }
 
+void EventTrace::record_messages(const MessageLogConfig& config) {
+  messages_ = std::make_unique<MessageLog>(config);
+}
+
 const std::string& EventTrace::name_of(NodeId node) const {
   static const std::string none = "null";
   return node < node_name_.size() ? node_name_[node] : none;
 }
 
 bool EventTrace::begin(SimTime now, char ph, uint32_t pid, uint64_t tid) {
-  if (closed_ || !in_window(now)) return false;
+  if (!json_ || closed_ || !in_window(now)) return false;
   if (events_ >= config_.max_events) {
     if (!truncated_) {
       truncated_ = true;
@@ -127,8 +136,11 @@ void EventTrace::handler(SimTime now, NodeId node, Handler kind, std::string_vie
 
 uint64_t EventTrace::send(SimTime now, NodeId from, NodeId to, std::string_view kind,
                           uint32_t bytes, bool duplicate) {
-  if (!begin_node(now, 's', from)) return 0;
+  const uint64_t record = messages_ ? messages_->send(now, from, to, kind, bytes, duplicate) : 0;
+  const uint64_t high = record << kRecordShift;
+  if (!begin_node(now, 's', from)) return high;
   const uint64_t flow = next_flow_++;
+  DSIM_ASSERT(flow < (uint64_t{1} << kRecordShift), "too many trace arrows for their ids");
   body_ += ",\"cat\":\"message\",\"name\":";
   append_string(body_, kind);
   body_ += ",\"id\":";
@@ -141,10 +153,12 @@ uint64_t EventTrace::send(SimTime now, NodeId from, NodeId to, std::string_view 
   body_ += '}';
   end_event();
   ++open_flows_;
-  return flow;
+  return high | flow;
 }
 
 void EventTrace::arrive(SimTime now, uint64_t flow, NodeId to, std::string_view kind) {
+  if (messages_) messages_->deliver(now, static_cast<uint32_t>(flow >> kRecordShift));
+  flow &= (uint64_t{1} << kRecordShift) - 1;
   if (flow == 0 || !begin_node(now, 'f', to)) return;
   body_ += ",\"bp\":\"e\",\"cat\":\"message\",\"name\":";
   append_string(body_, kind);
@@ -156,6 +170,8 @@ void EventTrace::arrive(SimTime now, uint64_t flow, NodeId to, std::string_view 
 
 void EventTrace::drop(SimTime now, uint64_t flow, NodeId at_node, NodeId from, NodeId to,
                       std::string_view kind, std::string_view cause) {
+  if (messages_) messages_->drop(now, static_cast<uint32_t>(flow >> kRecordShift), cause);
+  flow &= (uint64_t{1} << kRecordShift) - 1;
   if (!begin_node(now, 'i', at_node)) return;
   body_ += ",\"s\":\"t\",\"cat\":\"drop\",\"name\":";
   append_string(body_, "dropped " + std::string(kind));
@@ -172,6 +188,12 @@ void EventTrace::drop(SimTime now, uint64_t flow, NodeId at_node, NodeId from, N
   }
   body_ += '}';
   end_event();
+}
+
+void EventTrace::refuse(SimTime now, NodeId from, NodeId to, std::string_view kind, uint32_t bytes,
+                        std::string_view cause) {
+  if (messages_) messages_->refuse(now, from, to, kind, bytes, cause);
+  drop(now, 0, from, from, to, kind, cause);
 }
 
 void EventTrace::life(SimTime now, NodeId node, std::string_view what) {

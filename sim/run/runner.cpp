@@ -310,6 +310,8 @@ std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invari
   cfg.network = spec.network;
   cfg.network.pair_counters = spec.output.links;
   cfg.trace = spec.output.trace;
+  if (const auto& d = spec.output.diagram)
+    cfg.messages = MessageLogConfig{d->from, d->to, d->max_messages};
   auto engine = std::make_unique<Engine>(std::move(cfg));
   if (watcher) engine->watch(watch_every, std::move(watcher));
   for (const auto& g : spec.groups) {
@@ -356,7 +358,8 @@ void render_files(const ScenarioSpec& spec, Engine& engine, RunOutput& out, File
   out.files.emplace_back("faults.csv", render_faults_csv(spec, engine));
   if (spec.network.topology == TopologyKind::kGraph)
     out.files.emplace_back("graph_links.csv", render_graph_links_csv(spec, engine));
-  if (engine.event_trace()) out.files.emplace_back("trace.json", render_trace_json(spec, engine));
+  if (spec.output.trace) out.files.emplace_back("trace.json", render_trace_json(spec, engine));
+  if (out.diagram) out.files.emplace_back("messages.csv", render_messages_csv(spec, *out.diagram));
   for (auto& f : analysis_files)
     out.files.push_back(std::move(f));
   for (auto& f : verdict_files)
@@ -399,6 +402,8 @@ RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
                         " events (output.trace.max_events); it stops at " +
                         format_seconds(trace->truncated_at()) + " s";
   }
+  if (spec.output.diagram)
+    out.diagram = record_diagram(spec, *spec.output.diagram, *engine, out.stats.end_time);
   if (progress) progress({RunProgress::Stage::kWriting, "", 0, 0, out.stats.end_time, 0});
   render_files(spec, *engine, out, std::move(analysis_files), std::move(verdict_files));
   return out;

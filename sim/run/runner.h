@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sim/core/engine.h"
+#include "sim/run/diagram_recording.h"
 #include "sim/scenario/scenario.h"
 
 namespace dsim {
@@ -54,6 +55,9 @@ struct RunOutput {
   std::string limit_message;
   /// Set when the event trace (output.trace) stopped at its budget: says where.
   std::string trace_message;
+  /// With output.diagram: what the message diagram draws (diagram.svg is drawn from it by
+  /// sim/report, above this layer; messages.csv is among the files).
+  std::optional<DiagramRecording> diagram;
 
   bool checks_passed() const;
 };

@@ -327,6 +327,46 @@ void read_run(ParamReader& top, ScenarioSpec& spec) {
       top.duration("warmup", spec.warmup, "initial period left out of the summary figures");
 }
 
+// A window [from, to] of simulated times within the run (output.trace, output.diagram):
+// sets `from` and `to` when given and valid.
+void read_window(ParamReader& t, const ScenarioSpec& spec, std::string_view help, SimTime& from,
+                 SimTime& to) {
+  const ParamNode* w = t.raw("window", "[from, to]", help, "the whole run");
+  if (!w) return;
+  if (w->kind != ParamNode::Kind::kList || w->items.size() != 2) {
+    t.error("window",
+            "expected [from, to], two times such as [10s, 12s], got " +
+                (w->kind == ParamNode::Kind::kList ? "a list of " + std::to_string(w->items.size())
+                                                   : w->kind_name()));
+    return;
+  }
+  std::optional<Duration> ends[2];
+  for (int i = 0; i < 2; ++i) {
+    const ParamNode& item = w->items[static_cast<size_t>(i)];
+    std::string err;
+    if (item.kind != ParamNode::Kind::kScalar) {
+      t.error("window",
+              std::string(i ? "to" : "from") + ": expected a time, got " + item.kind_name());
+    } else if (auto d = parse_duration(item.scalar, &err)) {
+      ends[i] = d;
+    } else {
+      t.error("window", std::string(i ? "to" : "from") + ": " + err);
+    }
+  }
+  if (!ends[0] || !ends[1]) return;
+  if (*ends[0] >= *ends[1]) {
+    t.error("window", "from (" + format_duration(*ends[0]) + ") must be before to (" +
+                          format_duration(*ends[1]) + ")");
+  } else if (*ends[0] >= spec.duration) {
+    t.error("window", "from (" + format_duration(*ends[0]) +
+                          ") must be before the end of the run (duration " +
+                          format_duration(spec.duration) + ")");
+  } else {
+    from = SimTime::zero() + *ends[0];
+    to = SimTime::zero() + *ends[1];
+  }
+}
+
 // `output.trace`: true, or a map {window: [from, to], max_events: N}.
 void read_trace(ParamReader& out, ScenarioSpec& spec) {
   const char* help =
@@ -356,46 +396,55 @@ void read_trace(ParamReader& out, ScenarioSpec& spec) {
   cfg.max_events = static_cast<uint64_t>(
       t.integer("max_events", static_cast<int64_t>(cfg.max_events),
                 "events recorded at most; the trace stops there and says so (truncated)", 1));
-  const ParamNode* w =
-      t.raw("window", "[from, to]", "the simulated times recorded, both included", "the whole run");
-  if (w) {
-    if (w->kind != ParamNode::Kind::kList || w->items.size() != 2) {
-      t.error("window", "expected [from, to], two times such as [10s, 12s], got " +
-                            (w->kind == ParamNode::Kind::kList
-                                 ? "a list of " + std::to_string(w->items.size())
-                                 : w->kind_name()));
-    } else {
-      std::optional<Duration> ends[2];
-      for (int i = 0; i < 2; ++i) {
-        const ParamNode& item = w->items[static_cast<size_t>(i)];
-        std::string err;
-        if (item.kind != ParamNode::Kind::kScalar) {
-          t.error("window",
-                  std::string(i ? "to" : "from") + ": expected a time, got " + item.kind_name());
-        } else if (auto d = parse_duration(item.scalar, &err)) {
-          ends[i] = d;
-        } else {
-          t.error("window", std::string(i ? "to" : "from") + ": " + err);
-        }
-      }
-      if (ends[0] && ends[1]) {
-        if (*ends[0] >= *ends[1]) {
-          t.error("window", "from (" + format_duration(*ends[0]) + ") must be before to (" +
-                                format_duration(*ends[1]) + ")");
-        } else if (*ends[0] >= spec.duration) {
-          t.error("window", "from (" + format_duration(*ends[0]) +
-                                ") must be before the end of the run (duration " +
-                                format_duration(spec.duration) + ")");
-        } else {
-          cfg.from = SimTime::zero() + *ends[0];
-          cfg.to = SimTime::zero() + *ends[1];
-        }
-      }
-    }
-  }
+  read_window(t, spec, "the simulated times recorded, both included", cfg.from, cfg.to);
   t.finish();
   out.adopt("trace", t);
   spec.output.trace = cfg;
+}
+
+// `output.diagram`: a map {window: [from, to], client: NODE, max_messages: N}.
+void read_diagram(ParamReader& out, ScenarioSpec& spec) {
+  const char* help =
+      "write diagram.svg, a space-time diagram of the messages sent within a window, and "
+      "messages.csv: {window: [from, to], client: NODE, max_messages: N}";
+  const bool given = out.has("diagram");
+  const ParamNode* v = out.raw("diagram", "map", help, "none");
+  if (!given || !v) return;
+  if (v->kind != ParamNode::Kind::kMap) {
+    out.error("diagram",
+              "expected a map {window: [from, to], client: NODE, max_messages: N}, got " +
+                  v->kind_name());
+    return;
+  }
+  ParamReader d(v, &out.env(), out.path() + ".diagram", v->loc);
+  DiagramSpec cfg;
+  cfg.max_messages = static_cast<uint64_t>(
+      d.integer("max_messages", static_cast<int64_t>(cfg.max_messages),
+                "messages drawn at most; the caption says how many more were left out", 1,
+                static_cast<int64_t>(kMaxLoggedMessages)));
+  read_window(d, spec, "the send times drawn, both included", cfg.from, cfg.to);
+  cfg.client =
+      d.text("client", "", "the node (group.index) whose messages and operations are highlighted");
+  if (!cfg.client.empty()) {
+    const size_t dot = cfg.client.rfind('.');
+    const std::string group = dot == std::string::npos ? cfg.client : cfg.client.substr(0, dot);
+    const std::string index = dot == std::string::npos ? "" : cfg.client.substr(dot + 1);
+    const uint32_t size = out.env().size_of(group);
+    const bool digits = !index.empty() && index.size() <= 9 &&
+                        index.find_first_not_of("0123456789") == std::string::npos;
+    if (!out.env().find_group(group)) {
+      d.error("client", "no group '" + group + "': expected a node such as " +
+                            (out.env().group_names.empty() ? std::string("clients")
+                                                           : out.env().group_names.front()) +
+                            ".0");
+    } else if (!digits || std::stoul(index) >= size) {
+      d.error("client", "'" + cfg.client + "' is not a node: group " + group + " has nodes " +
+                            group + ".0 to " + group + "." + std::to_string(size - 1));
+    }
+  }
+  d.finish();
+  out.adopt("diagram", d);
+  spec.output.diagram = cfg;
 }
 
 void read_output(ParamReader& top, ScenarioSpec& spec) {
@@ -407,6 +456,7 @@ void read_output(ParamReader& top, ScenarioSpec& spec) {
       "write links.csv; false: no per-pair counters, so pairs of nodes that talk cost no "
       "memory (unless a pair link queues)");
   read_trace(out, spec);
+  read_diagram(out, spec);
   out.finish();
   top.adopt("output", out);
 }

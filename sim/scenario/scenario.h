@@ -38,11 +38,22 @@ struct GroupSpec {
   DiskSpec disk;
 };
 
+/// diagram.svg and messages.csv (output.diagram): the messages sent within a window, drawn
+/// as a space-time diagram (sim/report/message_diagram.h).
+struct DiagramSpec {
+  static constexpr uint64_t kDefaultMaxMessages = 3000;
+  SimTime from;                                 ///< first send time drawn
+  SimTime to = SimTime::max();                  ///< last send time drawn (max: the end of the run)
+  uint64_t max_messages = kDefaultMaxMessages;  ///< messages drawn at most
+  std::string client;  ///< the node whose messages and operations are highlighted; "": none
+};
+
 struct OutputSpec {
   Duration window = seconds(1);  ///< time-series window
   bool links = true;             ///< links.csv, and the per-pair counters behind it
   /// trace.json (output.trace): the window (default the whole run) and the event budget.
   std::optional<TraceConfig> trace;
+  std::optional<DiagramSpec> diagram;
 };
 
 struct LimitsSpec {
