@@ -195,10 +195,6 @@ std::string what_is_there(const Survey& s, OutputKind kind) {
 
 }  // namespace
 
-bool written_by_dsim(const std::string& path) {
-  return dsim_file(path);
-}
-
 std::string backup_path(const std::string& dir) {
   const fs::path target = fs::path(dir).lexically_normal();
   std::error_code ec;

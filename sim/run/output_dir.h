@@ -49,10 +49,6 @@ bool write_run_directory(const std::string& dir,
 bool commit_output_dir(const std::string& partial, const std::string& dir, OutputKind kind,
                        bool force, std::string* error, std::string* moved_aside = nullptr);
 
-/// Whether `path` is a regular file that dsim wrote (it starts with dsim's header line), so
-/// dsim may replace it.
-bool written_by_dsim(const std::string& path);
-
 /// Where --force moves what is at `dir`: the first of <dir>.old, <dir>.old.2, ... that is
 /// free.
 std::string backup_path(const std::string& dir);
