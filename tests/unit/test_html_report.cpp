@@ -214,13 +214,14 @@ TEST_CASE("report: faults are bands on every time series", "[report]") {
   const fs::path dir =
       run_into("scenarios/raft/leader_crash.yaml", {"duration=16s", "warmup=1s"}, "raft");
   const std::string html = render(dir);
-  // Four time-series charts, each with the crash as a band labelled kind#id.
+  // Four time-series charts and Raft's leader over time, each with the crash as a band
+  // labelled kind#id.
   const auto points = chart_points(html);
   CHECK(std::count_if(points.begin(), points.end(), [](long n) { return n > 0; }) >= 8);
   size_t bands = 0;
   for (size_t at = 0; (at = html.find("data-bands=\"1\"", at)) != std::string::npos; ++at)
     ++bands;
-  CHECK(bands == 4);
+  CHECK(bands == 5);
   CHECK(html.find(">crash#1</text>") != std::string::npos);
   CHECK(html.find("<td class=\"text\">crash</td>") != std::string::npos);  // the faults table
   // Same scenario and seed, another directory: the same page but for nothing.
