@@ -6,6 +6,8 @@
 #include <set>
 #include <string_view>
 
+#include "sim/report/html.h"
+
 namespace dsim {
 
 namespace {
@@ -25,30 +27,6 @@ std::string num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", v);
   return buf;
-}
-
-std::string xml(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (const char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 // A time in seconds with `decimals` digits after the point (0 to 9), exact.
@@ -201,7 +179,8 @@ class Drawing {
             "\" data-not-drawn=\"" + std::to_string(left_out_) + "\" data-nodes=\"" +
             std::to_string(g_.lanes().size()) + "\" data-from-s=\"" + full_seconds(rec_.from) +
             "\" data-to-s=\"" + full_seconds(rec_.to) + "\"" +
-            (rec_.client ? " data-client=\"" + xml(rec_.node_names[*rec_.client]) + "\"" : "") +
+            (rec_.client ? " data-client=\"" + report::escape(rec_.node_names[*rec_.client]) + "\""
+                         : "") +
             ">\n";
     out_ +=
         "<style>text{font-family:sans-serif;font-size:11px;fill:#222}"
@@ -220,7 +199,7 @@ class Drawing {
     std::string title = "Messages of " + rec_.title + ", " + full_seconds(rec_.from) + " to " +
                         full_seconds(rec_.to);
     if (rec_.client) title += "; client " + rec_.node_names[*rec_.client] + " highlighted";
-    out_ += "<text class=\"title\" x=\"12\" y=\"22\">" + xml(title) + "</text>\n";
+    out_ += "<text class=\"title\" x=\"12\" y=\"22\">" + report::escape(title) + "</text>\n";
   }
 
   void axis() {
@@ -252,7 +231,7 @@ class Drawing {
           (f.instant ? "" : " to " + (f.end ? full_seconds(*f.end) : "the end"));
       const double y0 = g_.y(a);
       out_ += "<g class=\"fault\" data-fault=\"" + std::to_string(f.id) + "\"><title>" +
-              xml(title) + "</title>";
+              report::escape(title) + "</title>";
       if (f.instant) {
         out_ += "<line x1=\"" + num(DiagramGeometry::kLeft) + "\" y1=\"" + num(y0) + "\" x2=\"" +
                 num(right()) + "\" y2=\"" + num(y0) + "\" stroke=\"" + kFaultColor +
@@ -267,7 +246,7 @@ class Drawing {
       const double ly = std::max(y0 + 11, last_label + 12);
       last_label = ly;
       out_ += "<text x=\"" + num(right() + 6) + "\" y=\"" + num(ly) + "\" fill=\"#a05a00\">" +
-              xml(what.size() > 40 ? what.substr(0, 38) + "…" : what) + "</text></g>\n";
+              report::escape(what.size() > 40 ? what.substr(0, 38) + "…" : what) + "</text></g>\n";
     }
   }
 
@@ -282,7 +261,7 @@ class Drawing {
       const double b = g_.x(lanes[j - 1]) + g_.lane_spacing() / 2 - 4;
       out_ += "<g class=\"group-heading\"><line x1=\"" + num(a) + "\" y1=\"54\" x2=\"" + num(b) +
               "\" y2=\"54\" stroke=\"#888\"/><text class=\"group\" x=\"" + num((a + b) / 2) +
-              "\" y=\"48\" text-anchor=\"middle\">" + xml(rec_.node_groups[lanes[i]]) +
+              "\" y=\"48\" text-anchor=\"middle\">" + report::escape(rec_.node_groups[lanes[i]]) +
               "</text></g>\n";
       i = j;
     }
@@ -292,11 +271,11 @@ class Drawing {
 
   void lane(NodeId n) {
     const double x = g_.x(n);
-    out_ += "<g class=\"node\" data-node=\"" + xml(rec_.node_names[n]) + "\">";
+    out_ += "<g class=\"node\" data-node=\"" + report::escape(rec_.node_names[n]) + "\">";
     out_ +=
         "<text x=\"" + num(x) + "\" y=\"74\" text-anchor=\"middle\"" +
         (is_client(n) ? std::string(" fill=\"") + kClientColor + "\" font-weight=\"bold\"" : "") +
-        ">" + xml(rec_.node_names[n]) + "</text>";
+        ">" + report::escape(rec_.node_names[n]) + "</text>";
     const std::vector<LaneState> states = lane_states(rec_, n);
     for (size_t i = 0; i < states.size(); ++i) {
       const SimTime a = states[i].at;
@@ -320,7 +299,7 @@ class Drawing {
                           : e.what == "pause" ? kPausedColor
                                               : "#2e8b57";
       out_ += "<g class=\"life\" data-what=\"" + e.what + "\"><title>" +
-              xml(rec_.node_names[n] + " " + e.what + " at " + full_seconds(e.at)) +
+              report::escape(rec_.node_names[n] + " " + e.what + " at " + full_seconds(e.at)) +
               "</title><rect x=\"" + num(x - 7) + "\" y=\"" + num(y - 2) +
               "\" width=\"14\" height=\"4\" fill=\"" + color + "\"/><text x=\"" + num(x + 9) +
               "\" y=\"" + num(y + 3) + "\" class=\"small\" fill=\"" + color + "\">" + e.what +
@@ -349,13 +328,14 @@ class Drawing {
                                 (op.complete ? "completed " + full_seconds(*op.complete) +
                                                    (op.served ? " (ok)" : " (not served)")
                                              : std::string("in flight at the end"));
-      out_ += "<g class=\"op\"><title>" + xml(title) + "</title><rect x=\"" + num(left) +
+      out_ += "<g class=\"op\"><title>" + report::escape(title) + "</title><rect x=\"" + num(left) +
               "\" y=\"" + num(y0) + "\" width=\"4\" height=\"" + num(y1 - y0) + "\" fill=\"" +
               (op.served ? kClientColor : "#999999") + "\" fill-opacity=\"0.45\" stroke=\"" +
               (op.served ? kClientColor : "#777777") + "\" stroke-width=\"0.6\"/>";
       if (y1 - y0 >= 14 && track == 0) {
         out_ += "<text class=\"small\" x=\"" + num(left - 2) + "\" y=\"" + num(y0 + 9) +
-                "\" text-anchor=\"end\" fill=\"" + kClientColor + "\">" + xml(op.op) + "</text>";
+                "\" text-anchor=\"end\" fill=\"" + kClientColor + "\">" + report::escape(op.op) +
+                "</text>";
       }
       out_ += "</g>\n";
     }
@@ -392,7 +372,7 @@ class Drawing {
     if (!claim(mx - half_w, my - half_h, mx + half_w, my + half_h)) return;
     out_ += "<text class=\"label\" x=\"" + num(mx) + "\" y=\"" + num(my - 2) +
             "\" text-anchor=\"middle\" fill=\"" + color + "\" transform=\"rotate(" + num(angle) +
-            " " + num(mx) + " " + num(my) + ")\">" + xml(m.kind) + "</text>";
+            " " + num(mx) + " " + num(my) + ")\">" + report::escape(m.kind) + "</text>";
   }
 
   void message(const DiagramMessage& m, bool labelled) {
@@ -429,8 +409,8 @@ class Drawing {
       title += ", in flight at the end of the run";
     }
     if (m.duplicate) title += " (a copy the network made)";
-    out_ += "<g class=\"" + cls + "\" data-kind=\"" + xml(m.kind) + "\"><title>" + xml(title) +
-            "</title>";
+    out_ += "<g class=\"" + cls + "\" data-kind=\"" + report::escape(m.kind) + "\"><title>" +
+            report::escape(title) + "</title>";
     const std::string common =
         "\" stroke=\"" + std::string(dropped ? "#999999" : color) + "\" stroke-width=\"" +
         (client ? "1.6" : "1") + "\" fill=\"none\"" +
@@ -472,8 +452,8 @@ class Drawing {
     double x = DiagramGeometry::kLeft;
     const double y = g_.plot_bottom() + 28;
     auto item = [&](const std::string& shape, const std::string& text) {
-      out_ += shape + "<text x=\"" + num(x + 34) + "\" y=\"" + num(y + 4) + "\">" + xml(text) +
-              "</text>";
+      out_ += shape + "<text x=\"" + num(x + 34) + "\" y=\"" + num(y + 4) + "\">" +
+              report::escape(text) + "</text>";
       x += 44 + 6.2 * static_cast<double>(text.size());
     };
     auto line = [&](const char* color, const std::string& extra) {
@@ -506,7 +486,8 @@ class Drawing {
                        full_seconds(rec_.from) + " to " + full_seconds(rec_.to) + "), " +
                        std::to_string(dropped_) + " dropped, " + std::to_string(in_flight_) +
                        " in flight when the run ended. Hover over an arrow for its details.";
-    out_ += "<text class=\"caption\" x=\"12\" y=\"" + num(y) + "\">" + xml(text) + "</text>\n";
+    out_ += "<text class=\"caption\" x=\"12\" y=\"" + num(y) + "\">" + report::escape(text) +
+            "</text>\n";
     std::string more;
     if (left_out_ > 0) {
       const SimTime first =
@@ -521,7 +502,7 @@ class Drawing {
     }
     if (!more.empty()) {
       out_ += "<text class=\"caption note\" x=\"12\" y=\"" + num(y + 18) + "\" fill=\"" +
-              kDropColor + "\">" + xml(more) + "</text>\n";
+              kDropColor + "\">" + report::escape(more) + "</text>\n";
     }
   }
 
