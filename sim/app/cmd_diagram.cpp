@@ -2,13 +2,15 @@
 // scenario and seed give the same run, so it runs the directory's scenario.resolved.yaml
 // again in memory with the messages of the window recorded, writes no run directory, and
 // draws diagram.svg (sim/report/message_diagram.h). The window is given, or found around
-// an event the run directory lists: a failover (failovers.csv) or a fault (faults.csv).
+// an event the run directory lists: a failover (failovers.csv), a fault (faults.csv), or
+// a counterexample of a failing linearizability verdict (linearizability.txt).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
+#include <sstream>
 
 #include "sim/app/commands.h"
 #include "sim/core/csv_table.h"
@@ -110,17 +112,76 @@ Range around_fault(const std::string& dir, const std::string& id) {
   return *r;
 }
 
+// `counterexample[:N]`: the N-th key linearizability.txt finds not linearizable, from the
+// first invocation to the last completion of the operations that no order explains; its
+// last operation's client is highlighted unless --client says otherwise.
+Range around_counterexample(const std::string& dir, const std::string& n_text,
+                            std::string* client) {
+  uint64_t n = 1;
+  if (!n_text.empty()) {
+    const bool digits =
+        n_text.size() <= 9 && n_text.find_first_not_of("0123456789") == std::string::npos;
+    n = digits ? std::stoul(n_text) : 0;
+    if (n == 0)
+      throw BadInput{"--around counterexample:" + n_text +
+                     ": expected counterexample:N with N = 1, 2, ..."};
+  }
+  const std::string path = dir + "/linearizability.txt";
+  if (!fs::exists(path))
+    throw BadInput{"the run has no linearizability.txt (the verdict of key-value histories)"};
+  std::string error;
+  const auto text = read_text_file(path, kMaxResultFileBytes, &error);
+  if (!text) throw BadInput{"cannot read '" + path + "': " + error};
+  std::istringstream lines(*text);
+  uint64_t found = 0;
+  std::optional<Range> r;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("key ")) {
+      if (r) break;  // the block asked for has ended
+      if (line.find(": not linearizable") != std::string::npos && ++found == n) r = Range{};
+      continue;
+    }
+    const size_t open = line.rfind('['), close = line.rfind(" s]");
+    if (!r || !line.starts_with("    #") || open == std::string::npos || close == std::string::npos)
+      continue;
+    // "    #348 clients.3/s0 append key 45 9000000041 ok [1.730618477 s, 1.731395179 s]"
+    const std::string span = line.substr(open + 1, close - open - 1);
+    const size_t comma = span.find(" s, ");
+    const auto from =
+        comma == std::string::npos ? std::nullopt : CsvTable::number(span.substr(0, comma));
+    const auto to =
+        comma == std::string::npos ? std::nullopt : CsvTable::number(span.substr(comma + 4));
+    if (!from || !to) throw BadInput{path + ": cannot read the times of '" + line + "'"};
+    const SimTime a = SimTime::from_ns(std::llround(*from * 1e9));
+    const SimTime b = SimTime::from_ns(std::llround(*to * 1e9));
+    const bool first = r->to == SimTime{};
+    r->from = first ? a : std::min(r->from, a);
+    r->to = std::max(r->to, b);
+    const size_t name = line.find(' ', 5) + 1, slash = line.find('/', name);
+    if (slash != std::string::npos) *client = line.substr(name, slash - name);
+  }
+  if (!r || r->to == SimTime{})
+    throw BadInput{"the run has no counterexample " + std::to_string(n) +
+                   ": linearizability.txt lists " + std::to_string(found)};
+  return *r;
+}
+
 // The window around an event: `span` long when given (a fifth of it before the event),
 // else the event widened by a quarter of its length (at least 20 ms) on each side.
-Range window_around(const DiagramArgs& args, const std::string& dir, const ScenarioSpec& spec) {
+Range window_around(const DiagramArgs& args, const std::string& dir, const ScenarioSpec& spec,
+                    std::string* client) {
   const std::string& ev = args.around;
   Range e;
   if (ev == "failover" || ev.starts_with("failover:")) {
     e = around_failover(dir, ev.size() > 8 ? ev.substr(9) : "");
   } else if (ev.starts_with("fault:") && ev.size() > 6) {
     e = around_fault(dir, ev.substr(6));
+  } else if (ev == "counterexample" || ev.starts_with("counterexample:")) {
+    e = around_counterexample(dir, ev.size() > 14 ? ev.substr(15) : "", client);
   } else {
-    throw BadInput{"--around '" + ev + "': expected failover, failover:N or fault:ID"};
+    throw BadInput{"--around '" + ev +
+                   "': expected failover, failover:N, fault:ID, counterexample or "
+                   "counterexample:N"};
   }
   Range w;
   if (!args.span.empty()) {
@@ -139,12 +200,13 @@ Range window_around(const DiagramArgs& args, const std::string& dir, const Scena
   return w;
 }
 
-Range choose_window(const DiagramArgs& args, const std::string& dir, const ScenarioSpec& spec) {
+Range choose_window(const DiagramArgs& args, const std::string& dir, const ScenarioSpec& spec,
+                    std::string* client) {
   if (!args.window.empty() && !args.around.empty())
     throw BadInput{"give --window or --around, not both"};
   if (!args.span.empty() && args.around.empty()) throw BadInput{"--span goes with --around"};
   const SimTime end = SimTime::zero() + spec.duration;
-  if (!args.around.empty()) return window_around(args, dir, spec);
+  if (!args.around.empty()) return window_around(args, dir, spec, client);
   if (args.window.empty()) {
     if (spec.output.diagram) return {spec.output.diagram->from, spec.output.diagram->to};
     return {SimTime::zero(), end};
@@ -206,7 +268,8 @@ int diagram(const DiagramArgs& args, const ModelRegistry& registry) {
     std::cerr << diag.render();
     throw BadInput{dir + ": its scenario.resolved.yaml does not load with this dsim"};
   }
-  const Range w = choose_window(args, dir, *spec);
+  std::string event_client;  // the client an event names (a counterexample's)
+  const Range w = choose_window(args, dir, *spec, &event_client);
   check_client(args.client, *spec);
   if (args.max_messages && *args.max_messages == 0)
     throw BadInput{"--max-messages must be at least 1"};
@@ -220,7 +283,11 @@ int diagram(const DiagramArgs& args, const ModelRegistry& registry) {
   DiagramSpec d = spec->output.diagram.value_or(DiagramSpec{});
   d.from = w.from;
   d.to = w.to;
-  if (!args.client.empty()) d.client = args.client;
+  if (!args.client.empty()) {
+    d.client = args.client;
+  } else if (!event_client.empty()) {
+    d.client = event_client;
+  }
   if (args.max_messages) d.max_messages = std::min(*args.max_messages, kMaxLoggedMessages);
   spec->output.diagram = d;
   spec->output.trace.reset();

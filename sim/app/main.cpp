@@ -135,8 +135,10 @@ class CoreCommands {
     diagram_->add_option("--window", diagram_args_.window,
                          "the send times drawn: FROM,TO, e.g. 9.9s,10.3s");
     diagram_->add_option("--around", diagram_args_.around,
-                         "a window around an event of the run: failover[:N] (failovers.csv) or "
-                         "fault:ID (faults.csv)");
+                         "a window around an event of the run: failover[:N] (failovers.csv), "
+                         "fault:ID (faults.csv) or counterexample[:N] (the operations of the "
+                         "N-th key linearizability.txt finds not linearizable; its client "
+                         "highlighted)");
     diagram_->add_option("--span", diagram_args_.span,
                          "with --around: the window's length, e.g. 200ms (default: the event "
                          "and a quarter of its length on each side)");
