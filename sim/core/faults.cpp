@@ -458,22 +458,25 @@ class Injector : public std::enable_shared_from_this<Injector> {
         term.count > 0
             ? term.count
             : std::max<size_t>(1, static_cast<size_t>(std::llround(term.share * scope.size())));
-    std::vector<NodeId> live;
-    for (NodeId n : scope) {
-      if (engine_.status(n) != NodeStatus::kDown) live.push_back(n);
-    }
+    const std::vector<NodeId> live = up(scope);
     auto picked = sample(live.size() >= k ? live : scope, k, rng);
     out.insert(out.end(), picked.begin(), picked.end());
   }
 
   // One of the nodes that are not down (all of them when every one is).
   void add_random(const std::vector<NodeId>& scope, Rng& rng, std::vector<NodeId>& out) const {
+    const std::vector<NodeId> live = up(scope);
+    const auto& from = live.empty() ? scope : live;
+    if (!from.empty()) out.push_back(from[rng.below64(from.size())]);
+  }
+
+  // The nodes of `scope` that are not down (up or paused), in scope order.
+  std::vector<NodeId> up(const std::vector<NodeId>& scope) const {
     std::vector<NodeId> live;
     for (NodeId n : scope) {
       if (engine_.status(n) != NodeStatus::kDown) live.push_back(n);
     }
-    const auto& from = live.empty() ? scope : live;
-    if (!from.empty()) out.push_back(from[rng.below64(from.size())]);
+    return live;
   }
 
   // k distinct nodes of `from`, chosen uniformly (partial Fisher-Yates), in node order.
