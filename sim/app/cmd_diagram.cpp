@@ -133,7 +133,7 @@ Range around_counterexample(const std::string& dir, const std::string& n_text,
   const auto text = read_text_file(path, kMaxResultFileBytes, &error);
   if (!text) throw BadInput{"cannot read '" + path + "': " + error};
   std::istringstream lines(*text);
-  uint64_t found = 0;
+  uint64_t found = 0, ops = 0;  // counterexamples seen; operations of the one asked for
   std::optional<Range> r;
   for (std::string line; std::getline(lines, line);) {
     if (line.starts_with("key ")) {
@@ -154,13 +154,13 @@ Range around_counterexample(const std::string& dir, const std::string& n_text,
     if (!from || !to) throw BadInput{path + ": cannot read the times of '" + line + "'"};
     const SimTime a = SimTime::from_ns(std::llround(*from * 1e9));
     const SimTime b = SimTime::from_ns(std::llround(*to * 1e9));
-    const bool first = r->to == SimTime{};
-    r->from = first ? a : std::min(r->from, a);
+    r->from = ops == 0 ? a : std::min(r->from, a);
     r->to = std::max(r->to, b);
+    ++ops;
     const size_t name = line.find(' ', 5) + 1, slash = line.find('/', name);
     if (slash != std::string::npos) *client = line.substr(name, slash - name);
   }
-  if (!r || r->to == SimTime{})
+  if (ops == 0)
     throw BadInput{"the run has no counterexample " + std::to_string(n) +
                    ": linearizability.txt lists " + std::to_string(found)};
   return *r;
