@@ -16,6 +16,7 @@
 
 #include "sim/core/csv_table.h"
 #include "sim/core/report_figure.h"
+#include "sim/report/run_sections.h"
 #include "sim/run/runner.h"
 #include "support/scenarios.h"
 
@@ -65,21 +66,9 @@ inline ReportInput report_input(const std::filesystem::path& dir, std::vector<st
     return it->second;
   };
   if (const auto faults = in.table("faults.csv")) {
-    const auto t = faults->column("time_s"), ev = faults->column("event"),
-               id = faults->column("fault"), kind = faults->column("kind");
-    REQUIRE((t && ev && id && kind));
-    std::map<std::string, ReportBand> open;
-    for (const auto& row : faults->rows) {
-      const double at = CsvTable::number(row[*t]).value_or(0);
-      if (row[*ev] == "start") open[row[*id]] = {at, at, row[*kind] + "#" + row[*id]};
-      if (row[*ev] == "end" && open.count(row[*id])) {
-        open[row[*id]].to = at;
-        in.fault_bands.push_back(open[row[*id]]);
-        open.erase(row[*id]);
-      }
-    }
-    for (const auto& [fault, band] : open)
-      in.fault_bands.push_back(band);
+    REQUIRE((faults->column("time_s") && faults->column("event") && faults->column("fault") &&
+             faults->column("kind")));
+    in.fault_bands = report::fault_bands(*faults, in.figure("run", "", "sim_seconds").value_or(0));
   }
   return in;
 }
