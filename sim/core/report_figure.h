@@ -41,7 +41,8 @@ struct ReportFigure {
   bool log_y = false;
   std::vector<ReportSeries> series;
   std::vector<ReportBand> bands;
-  std::vector<std::string> categories;  ///< bars: the name of each x position
+  /// bars, or a line over words: the name of each x position (x = 0, 1, ...)
+  std::vector<std::string> categories;
 };
 
 struct ReportTable {

@@ -98,6 +98,14 @@ Extent extent(const ReportFigure& f) {
   return e;
 }
 
+// A line over n categories: one tick at each, with room at both ends.
+Axis category_axis(size_t n) {
+  Axis a{-0.3, static_cast<double>(n) - 0.7, false, {}};
+  for (size_t i = 0; i < n; ++i)
+    a.ticks.push_back(static_cast<double>(i));
+  return a;
+}
+
 std::string x_px(const Axis& a, double v) {
   return num(kLeft + a.frac(v) * kPlotW);
 }
@@ -127,10 +135,15 @@ std::string render_axes(const ReportFigure& f, const Axis& x, const Axis& y) {
   if (f.kind != ReportFigure::Kind::bars) {
     for (double t : x.ticks) {
       const std::string px = x_px(x, t);
+      // A line over categories is labelled with their names.
+      const size_t c = static_cast<size_t>(std::max(t, 0.0));
+      const std::string label = f.categories.empty()      ? tick_text(t, x.log)
+                                : c < f.categories.size() ? f.categories[c]
+                                                          : "";
       out += "<line x1=\"" + px + "\" x2=\"" + px + "\" y1=\"" + num(kTop) + "\" y2=\"" +
              num(kTop + kPlotH) + "\" stroke=\"#f0f2f4\"/>";
       out += "<text x=\"" + px + "\" y=\"" + num(kTop + kPlotH + 15) +
-             "\" text-anchor=\"middle\">" + tick_text(t, x.log) + "</text>\n";
+             "\" text-anchor=\"middle\">" + escape(label) + "</text>\n";
     }
   }
   out += "<rect x=\"" + num(kLeft) + "\" y=\"" + num(kTop) + "\" width=\"" + num(kPlotW) +
@@ -320,7 +333,8 @@ std::string render_chart(const ReportFigure& f) {
            std::string(total ? " (no point can be drawn on these axes)" : "") + ".</p>\n";
   } else {
     const Axis x = f.kind == ReportFigure::Kind::bars ? Axis{e.x_lo, e.x_hi, false, {}}
-                                                      : make_axis(e.x_lo, e.x_hi, f.log_x);
+                   : f.categories.empty()             ? make_axis(e.x_lo, e.x_hi, f.log_x)
+                                                      : category_axis(f.categories.size());
     const Axis y = make_axis(e.y_lo, e.y_hi, f.log_y);
     out += "<svg viewBox=\"0 0 " + num(kWidth) + " " + num(chart_height(f)) + "\" width=\"" +
            num(kWidth) + "\" height=\"" + num(chart_height(f)) +

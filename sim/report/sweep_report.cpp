@@ -1,6 +1,11 @@
 #include "sim/report/sweep_report.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <map>
+#include <tuple>
 
 #include "sim/core/csv_table.h"
 #include "sim/report/html.h"
@@ -63,41 +68,185 @@ std::string point_label(const Sweep& s, size_t point) {
   return label;
 }
 
-// x of a point: the swept value when one numeric key is swept, else the point's index.
-bool numeric_axis(const Sweep& s) {
-  if (s.keys.size() != 1) return false;
-  for (const auto& [p, v] : s.values)
-    if (!CsvTable::number(v[0])) return false;
-  return true;
+// A swept value read as a number with its unit: "150/s" -> (150, "/s"), "8" -> (8, "");
+// nullopt for a distribution, a map or a word.
+std::optional<std::pair<double, std::string>> number_with_unit(const std::string& v) {
+  if (v.empty() || !(std::isdigit(static_cast<unsigned char>(v[0])) || v[0] == '-' || v[0] == '+' ||
+                     v[0] == '.'))
+    return std::nullopt;
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  const std::string unit(end);
+  if (end == v.c_str() || !std::isfinite(x) || unit.size() > 4) return std::nullopt;
+  for (char c : unit)
+    if (!std::isalpha(static_cast<unsigned char>(c)) && c != '/' && c != '%') return std::nullopt;
+  return std::pair{x, unit};
 }
 
-ReportFigure figure(const Sweep& s, const std::string& metric, const std::string& y_label) {
+// The swept key the figures are drawn against, and where each point falls on it.
+struct XAxis {
+  size_t key = 0;
+  std::string label;
+  std::vector<std::string> categories;  // a key of words: its values in sweep order
+  std::map<std::string, double> x;      // swept value -> x
+};
+
+std::vector<std::string> distinct_values(const Sweep& s, size_t key) {
+  std::vector<std::string> out;
+  for (const auto& [p, v] : s.values)
+    if (std::find(out.begin(), out.end(), v[key]) == out.end()) out.push_back(v[key]);
+  return out;
+}
+
+// The values of a key as numbers of one unit; nullopt when any is not.
+std::optional<std::map<std::string, double>> numeric_values(const std::vector<std::string>& vs,
+                                                            std::string* unit) {
+  std::map<std::string, double> out;
+  for (size_t i = 0; i < vs.size(); ++i) {
+    const auto n = number_with_unit(vs[i]);
+    if (!n || (i > 0 && n->second != *unit)) return std::nullopt;
+    *unit = n->second;
+    out[vs[i]] = n->first;
+  }
+  return out;
+}
+
+// The x axis: of the keys that vary, a numeric one (values of one unit) before one of
+// words, then the one with the most values, then the later (faster varying) one.
+XAxis choose_x(const Sweep& s) {
+  XAxis a;
+  std::tuple<bool, size_t, size_t> best{false, 0, 0};
+  for (size_t k = 0; k < s.keys.size(); ++k) {
+    const auto vs = distinct_values(s, k);
+    std::string unit;
+    const std::tuple<bool, size_t, size_t> rank{numeric_values(vs, &unit).has_value(), vs.size(),
+                                                k};
+    if (k == 0 || rank >= best) {
+      best = rank;
+      a.key = k;
+    }
+  }
+  const std::string& key = s.keys.empty() ? std::string("point") : s.keys[a.key];
+  const size_t dot = key.rfind('.');
+  a.label = key.substr(dot == std::string::npos ? 0 : dot + 1);
+  if (s.keys.empty()) return a;
+  const auto vs = distinct_values(s, a.key);
+  std::string unit;
+  if (auto nums = numeric_values(vs, &unit)) {
+    a.x = std::move(*nums);
+    if (!unit.empty()) a.label += " (" + unit + ")";
+  } else {
+    a.categories = vs;
+    for (size_t i = 0; i < vs.size(); ++i)
+      a.x[vs[i]] = static_cast<double>(i);
+  }
+  return a;
+}
+
+// The keys that tell the curves of one figure apart: every key but the x axis, a key
+// with one value, and a key zipped with the x axis (its value follows from x's).
+std::vector<size_t> facet_keys(const Sweep& s, size_t x_key) {
+  std::vector<size_t> out;
+  for (size_t k = 0; k < s.keys.size(); ++k) {
+    if (k == x_key || distinct_values(s, k).size() < 2) continue;
+    std::map<std::string, std::string> follows;
+    bool determined = true;
+    for (const auto& [p, v] : s.values) {
+      const auto [it, fresh] = follows.try_emplace(v[x_key], v[k]);
+      if (!fresh && it->second != v[k]) determined = false;
+    }
+    if (!determined) out.push_back(k);
+  }
+  return out;
+}
+
+std::string facet_label(const Sweep& s, const std::vector<size_t>& keys,
+                        const std::vector<std::string>& v) {
+  std::string label;
+  for (size_t k : keys) {
+    const size_t dot = s.keys[k].rfind('.');
+    label += (label.empty() ? "" : ", ") +
+             s.keys[k].substr(dot == std::string::npos ? 0 : dot + 1) + "=" + v[k];
+  }
+  return label;
+}
+
+// One metric of the chosen group and operation: mean, interval and worst of each point,
+// as (facet label -> series by column), x from the axis.
+using Curves = std::map<std::string, std::map<size_t, ReportSeries>>;
+Curves curves(const Sweep& s, const XAxis& a, const std::vector<size_t>& facets,
+              const std::string& metric, const std::vector<size_t>& columns,
+              std::vector<std::string>* order) {
   const CsvTable& t = s.figures;
   const size_t pi = *t.column("point"), gi = *t.column("group"), oi = *t.column("op"),
-               mi = *t.column("metric"), mean = *t.column("mean"), lo = *t.column("ci95_lo"),
-               hi = *t.column("ci95_hi"), worst = *t.column("worst");
-  const bool by_value = numeric_axis(s);
-  ReportFigure f;
-  f.title = metric + " of " + s.group + "/" + s.op;
-  f.kind = ReportFigure::Kind::line;
-  f.x_label = by_value ? s.keys[0] : "point";
-  f.y_label = y_label;
-  f.caption =
-      "The mean over the replications with its 95% confidence interval, and the "
-      "value in the worst replication of each point.";
-  ReportSeries m{"mean", {}}, l{"95% CI low", {}}, h{"95% CI high", {}}, w{"worst", {}};
+               mi = *t.column("metric");
+  Curves out;
   for (const auto& row : t.rows) {
     if (row[gi] != s.group || row[oi] != s.op || row[mi] != metric) continue;
     const auto point = CsvTable::number(row[pi]);
     if (!point) continue;
-    const double x =
-        by_value ? *CsvTable::number(s.values.at(static_cast<size_t>(*point))[0]) : *point;
-    for (auto [series, col] : {std::pair{&m, mean}, {&l, lo}, {&h, hi}, {&w, worst}}) {
-      if (const auto y = CsvTable::number(row[col])) series->points.emplace_back(x, *y);
+    const auto& v = s.values.at(static_cast<size_t>(*point));
+    const double x = s.keys.empty() ? *point : a.x.at(v[a.key]);
+    const std::string facet = facet_label(s, facets, v);
+    if (!out.count(facet)) order->push_back(facet);
+    for (size_t c : columns) {
+      if (const auto y = CsvTable::number(row[c])) out[facet][c].points.emplace_back(x, *y);
     }
   }
-  f.series = {m, l, h, w};
-  return f;
+  for (auto& [facet, by_column] : out)
+    for (auto& [c, series] : by_column)
+      std::sort(series.points.begin(), series.points.end());
+  return out;
+}
+
+// Up to this many curves of the other keys, each gets its own figures with its interval
+// and worst replication; past it, one figure per metric holds every curve's mean.
+constexpr size_t kMaxFacets = 6;
+
+std::vector<ReportFigure> metric_figures(const Sweep& s, const std::string& metric,
+                                         const std::string& y_label) {
+  const CsvTable& t = s.figures;
+  const size_t mean = *t.column("mean"), lo = *t.column("ci95_lo"), hi = *t.column("ci95_hi"),
+               worst = *t.column("worst");
+  const XAxis a = choose_x(s);
+  const std::vector<size_t> facets = facet_keys(s, a.key);
+  std::vector<std::string> order;
+  Curves by_facet = curves(s, a, facets, metric, {mean, lo, hi, worst}, &order);
+  if (order.empty()) order.push_back("");  // a figure that says it has no data
+  ReportFigure f;
+  f.kind = ReportFigure::Kind::line;
+  f.x_label = a.label;
+  f.y_label = y_label;
+  f.categories = a.categories;
+  std::vector<ReportFigure> out;
+  if (order.size() <= kMaxFacets) {
+    f.caption =
+        "The mean over the replications with its 95% confidence interval, and the "
+        "value in the worst replication of each point.";
+    for (const auto& facet : order) {
+      f.title = metric + " of " + s.group + "/" + s.op + (facet.empty() ? "" : ", " + facet);
+      f.series.clear();
+      for (auto [column, name] :
+           {std::pair{mean, "mean"}, {lo, "95% CI low"}, {hi, "95% CI high"}, {worst, "worst"}}) {
+        ReportSeries series = by_facet[facet][column];
+        series.name = name;
+        f.series.push_back(std::move(series));
+      }
+      out.push_back(f);
+    }
+    return out;
+  }
+  f.title = metric + " of " + s.group + "/" + s.op;
+  f.caption = "The mean over the replications of each combination of the other swept keys (" +
+              std::to_string(order.size()) +
+              " curves); their confidence intervals and worst replications are in sweep.csv.";
+  for (const auto& facet : order) {
+    ReportSeries series = by_facet[facet][mean];
+    series.name = facet;
+    f.series.push_back(std::move(series));
+  }
+  out.push_back(std::move(f));
+  return out;
 }
 
 ReportSection points_section(const Sweep& s) {
@@ -197,7 +346,8 @@ std::optional<std::string> render_sweep_report(const RunFiles& files, const std:
   figs.title = "Figures against the swept values";
   if (!s.group.empty()) {
     for (const auto& [metric, label] : kFigures)
-      figs.figures.push_back(figure(s, metric, label));
+      for (auto& f : metric_figures(s, metric, label))
+        figs.figures.push_back(std::move(f));
   } else {
     figs.text = "No operation figures in sweep.csv.";
   }

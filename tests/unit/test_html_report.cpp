@@ -4,6 +4,7 @@
 // line, and the bad inputs they refuse without writing anything.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "sim/report/html.h"
 #include "sim/report/run_report.h"
 #include "sim/report/svg_chart.h"
+#include "sim/report/sweep_report.h"
 #include "sim/run/output_dir.h"
 #include "support/scenarios.h"
 
@@ -327,11 +329,15 @@ TEST_CASE("report: a sweep's report draws its figures against the swept values",
   REQUIRE(code == 0);
   const std::string html = read(dir / "report.html");
   CHECK(html.starts_with("<!-- # dsim "));
-  // Four figures of the end users, each with the mean, the interval and the worst run.
+  // Four figures of the end users against the rate, one per worker count, each with the
+  // mean, the interval and the worst run.
   const auto points = chart_points(html);
-  CHECK(points.size() == 4);
+  CHECK(points.size() == 4 * 3);
   for (long n : points)
-    CHECK(n > 0);
+    CHECK(n >= 3 * 3);  // a worst replication that completed nothing has no latency
+  for (const char* title : {"<h3>availability of all/all, workers=1</h3>",
+                            "<h3>latency_ms_p99 of all/all, workers=4</h3>", ">rate (/s)</text>"})
+    CHECK(html.find(title) != std::string::npos);
   CHECK(html.find("data-series=\"4\"") != std::string::npos);
   CHECK(html.find("95% CI low") != std::string::npos);
   // Per point and check: passes and a failing point marked.
@@ -341,6 +347,86 @@ TEST_CASE("report: a sweep's report draws its figures against the swept values",
   require_self_contained(html);
   // The sweep's directory with its report is still dsim's to replace.
   CHECK_FALSE(refuse_output_dir(dir.string(), OutputKind::kSweep, false));
+}
+
+namespace {
+
+// A sweep.csv of the given swept keys and points, each point with an availability of 1.
+std::string sweep_csv(const std::vector<std::string>& keys,
+                      const std::vector<std::vector<std::string>>& points) {
+  std::string csv = "# dsim 0.1.0 seed=1 sweep=made\npoint,";
+  for (const auto& k : keys)
+    csv += k + ",";
+  csv += "group,op,metric,n,mean,ci95_lo,ci95_hi,worst,worst_replication\n";
+  for (size_t p = 0; p < points.size(); ++p) {
+    csv += std::to_string(p) + ",";
+    for (const auto& v : points[p])
+      csv += v + ",";
+    csv += "all,all,availability,3,1,1,1,1,0\n";
+  }
+  return csv;
+}
+
+}  // namespace
+
+TEST_CASE("report: a sweep of several keys is drawn against one with a curve per other",
+          "[report]") {
+  std::string error;
+  SECTION("a key zipped with the x axis draws no curves of its own") {
+    std::vector<std::vector<std::string>> points;
+    for (const char* timeout : {"100ms", "200ms"})
+      for (int i = 1; i <= 3; ++i)
+        points.push_back({timeout, std::to_string(5 * i) + "/s", std::to_string(i) + "s"});
+    const auto html = render_sweep_report(
+        memory_files({{"sweep.csv", sweep_csv({"a.timeout", "a.rate", "a.window"}, points)}}),
+        "made", &error);
+    REQUIRE(html);
+    // rate and window advance together, with more values than timeout: the later one is the
+    // x axis, rate follows from it, and each timeout is a curve of 3 points.
+    CHECK(html->find(">window (s)</text>") != std::string::npos);
+    CHECK(html->find("<h3>availability of all/all, timeout=100ms</h3>") != std::string::npos);
+    const auto n = chart_points(*html);
+    CHECK(n.size() == 2 + 3);  // the metrics sweep.csv lacks are one figure without data
+    CHECK(std::count(n.begin(), n.end(), 3 * 4) == 2);
+  }
+  SECTION("a key of words is an axis of names") {
+    const auto html = render_sweep_report(
+        memory_files({{"sweep.csv", sweep_csv({"a.service"}, {{"\"exponential(mean=1ms)\""},
+                                                              {"\"uniform(1ms 3ms)\""}})}}),
+        "made", &error);
+    REQUIRE(html);
+    CHECK(html->find(">uniform(1ms 3ms)</text>") != std::string::npos);
+    CHECK(html->find(">service</text>") != std::string::npos);
+  }
+  SECTION("up to six curves each get their own figures") {
+    std::vector<std::vector<std::string>> points;
+    for (int p = 1; p <= 7; ++p)
+      for (int r : {1, 2})
+        points.push_back({std::to_string(p) + "s", std::to_string(r)});
+    const auto html = render_sweep_report(
+        memory_files({{"sweep.csv", sweep_csv({"a.pause", "a.rate"}, points)}}), "made", &error);
+    REQUIRE(html);
+    // pause has the most values: the x axis; each rate is a figure of 7 points per series.
+    CHECK(html->find(">pause (s)</text>") != std::string::npos);
+    CHECK(html->find("<h3>availability of all/all, rate=2</h3>") != std::string::npos);
+    const auto n = chart_points(*html);
+    CHECK(n.size() == 2 + 3);  // the metrics sweep.csv lacks are one figure without data
+    CHECK(std::count(n.begin(), n.end(), 7 * 4) == 2);
+  }
+  SECTION("past six curves one figure per metric holds every mean") {
+    std::vector<std::vector<std::string>> points;
+    for (int w = 1; w <= 9; ++w)
+      for (int r = 1; r <= 7; ++r)
+        points.push_back({std::to_string(w), std::to_string(r)});
+    const auto html = render_sweep_report(
+        memory_files({{"sweep.csv", sweep_csv({"a.workers", "a.rate"}, points)}}), "made", &error);
+    REQUIRE(html);
+    const auto n = chart_points(*html);
+    CHECK(n.size() == 4);
+    CHECK(std::count(n.begin(), n.end(), 9 * 7) == 1);
+    CHECK(html->find("data-series=\"7\"") != std::string::npos);
+    CHECK(html->find("rate=7") != std::string::npos);
+  }
 }
 
 TEST_CASE("report: a model's report hook gets its groups and the run's files", "[report]") {
