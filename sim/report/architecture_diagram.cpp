@@ -50,6 +50,21 @@ std::vector<size_t> columns(const std::vector<DiagramGroup>& groups,
   return col;
 }
 
+// A call's arrow from the caller's right edge to the callee's left edge. One that skips a
+// column goes over the top of the boxes between, in the margin above them.
+std::string arrow_path(double x1, double y1, double x2, double y2, bool skips) {
+  const double bend = kColGap / 2;
+  if (!skips) {
+    return "M" + num(x1) + " " + num(y1) + "C" + num(x1 + bend) + " " + num(y1) + " " +
+           num(x2 - bend) + " " + num(y2) + " " + num(x2) + " " + num(y2);
+  }
+  const double lane = kPad / 2;
+  return "M" + num(x1) + " " + num(y1) + "C" + num(x1 + bend) + " " + num(y1) + " " +
+         num(x1 + bend / 2) + " " + num(lane) + " " + num(x1 + bend) + " " + num(lane) + "H" +
+         num(x2 - bend) + "C" + num(x2 - bend / 2) + " " + num(lane) + " " + num(x2 - bend) + " " +
+         num(y2) + " " + num(x2) + " " + num(y2);
+}
+
 }  // namespace
 
 std::string render_architecture(const std::vector<DiagramGroup>& groups) {
@@ -85,9 +100,8 @@ std::string render_architecture(const std::vector<DiagramGroup>& groups) {
       const size_t c = it->second;
       const double x1 = box_x(g) + kBoxW, y1 = box_y(g) + kBoxH / 2;
       const double x2 = box_x(c) - 3, y2 = box_y(c) + kBoxH / 2;
-      arrows += "<path d=\"M" + num(x1) + " " + num(y1) + "C" + num(x1 + kColGap / 2) + " " +
-                num(y1) + " " + num(x2 - kColGap / 2) + " " + num(y2) + " " + num(x2) + " " +
-                num(y2) + "\" marker-end=\"url(#arch-arrow)\"><title>" +
+      arrows += "<path d=\"" + arrow_path(x1, y1, x2, y2, col[c] > col[g] + 1) +
+                "\" marker-end=\"url(#arch-arrow)\"><title>" +
                 escape(groups[g].name + " calls " + callee) + "</title></path>\n";
     }
   }

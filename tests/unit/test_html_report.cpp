@@ -11,6 +11,7 @@
 #include <regex>
 #include <sstream>
 
+#include "sim/report/architecture_diagram.h"
 #include "sim/report/html.h"
 #include "sim/report/run_report.h"
 #include "sim/report/svg_chart.h"
@@ -124,6 +125,19 @@ TEST_CASE("report: log ticks are decades covering the range", "[report]") {
   CHECK(wide.front() == Approx(1e-3));
   CHECK(wide.back() >= 1e12);
   CHECK(wide.size() <= 9);
+}
+
+TEST_CASE("report: a call that skips a column goes over the boxes between", "[report]") {
+  const std::string svg = render_architecture({{"clients", "client", 2, {"web", "db"}},
+                                               {"web", "service", 1, {"cache"}},
+                                               {"cache", "cache", 1, {"db"}},
+                                               {"db", "kv_store", 1, {}}});
+  CHECK(svg.find("data-calls=\"4\"") != std::string::npos);
+  // clients -> db skips two columns: its path runs along the margin above the boxes (y 7).
+  const std::regex over("<path d=\"M[^\"]*C[^\"]* 7\\.0H[^\"]*\"[^>]*><title>clients calls db<");
+  CHECK(std::regex_search(svg, over));
+  const std::regex direct("<path d=\"M[0-9. ]*C[0-9. ]*\"[^>]*><title>web calls cache<");
+  CHECK(std::regex_search(svg, direct));
 }
 
 TEST_CASE("report: text is escaped in HTML and SVG", "[report]") {
