@@ -30,7 +30,7 @@ HeartbeatGossip::Config HeartbeatGossip::parse(ParamReader& r) {
     if (phi && !r.doc_mode()) r.error("fail_after", "applies to detector: timeout");
   }
   if (phi || r.doc_mode() || r.has("phi_threshold") || r.has("phi_model") || r.has("phi_window") ||
-      r.has("phi_min_std_dev")) {
+      r.has("phi_min_std_dev") || r.has("phi_acceptable_pause")) {
     c.phi.threshold =
         r.number("phi_threshold", c.phi.threshold,
                  "phi: dead above this level (Cassandra's phi_convict_threshold)", 0.01, 100);
@@ -43,9 +43,13 @@ HeartbeatGossip::Config HeartbeatGossip::parse(ParamReader& r) {
         r.integer("phi_window", c.phi.window, "phi: gaps kept per member", 2, 100000));
     c.phi.min_std_dev = r.duration("phi_min_std_dev", c.phi.min_std_dev,
                                    "phi: floor of the gaps' standard deviation");
+    c.phi.acceptable_pause = r.duration("phi_acceptable_pause", c.phi.acceptable_pause,
+                                        "phi: added to the mean gap before phi is computed (Akka's "
+                                        "acceptable-heartbeat-pause)");
     c.phi.first_interval = c.period;
     if (!phi && !r.doc_mode()) {
-      for (const char* key : {"phi_threshold", "phi_model", "phi_window", "phi_min_std_dev"})
+      for (const char* key :
+           {"phi_threshold", "phi_model", "phi_window", "phi_min_std_dev", "phi_acceptable_pause"})
         if (r.has(key)) r.error(key, "applies to detector: phi");
     }
   }

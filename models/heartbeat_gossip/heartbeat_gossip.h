@@ -8,7 +8,8 @@
 //   - a member whose counter has not risen for `fail_after` is declared dead (the
 //     paper's T_fail); or, with `detector: phi`, when the phi-accrual level of the gaps
 //     between its counter's rises passes `phi_threshold` (Hayashibara et al. 2004, as
-//     Cassandra and Akka use it: the kit's PhiAccrualDetector);
+//     Cassandra and Akka use it: the kit's PhiAccrualDetector, with Akka's acceptable
+//     heartbeat pause as `phi_acceptable_pause`);
 //   - a counter that rises again brings the member back. A counter's high bits are the
 //     member's generation, raised at each restart and kept on its disk (as Cassandra's
 //     generation), so a restarted member's counter starts above its old one.

@@ -10,7 +10,8 @@
 // - SuspicionList: a peer that failed to answer is suspected for a while, until it is
 //   heard from again (Dynamo's local failure detection, DeCandia et al. 2007, 4.8.3).
 // - PhiAccrualDetector: suspicion as a level, phi = -log10 P(a heartbeat this late),
-//   from the observed heartbeat intervals (Hayashibara et al. 2004; Cassandra and Akka).
+//   from the observed heartbeat intervals (Hayashibara et al. 2004; Cassandra and Akka),
+//   with Akka's acceptable heartbeat pause.
 #pragma once
 
 #include <cstdint>
@@ -79,13 +80,18 @@ class PhiAccrualDetector {
     Duration min_std_dev = ms(100);
     /// Assumed before the second heartbeat (one interval gives no spread).
     Duration first_interval = seconds(1);
+    /// Added to the mean interval before phi is computed, in both models (Akka's
+    /// acceptable-heartbeat-pause): a pause this much longer than the usual interval is
+    /// not yet suspicious, whatever the spread the window has seen.
+    Duration acceptable_pause = Duration::zero();
   };
 
   explicit PhiAccrualDetector(Config config) : config_(config) {}
 
   void heard(uint32_t peer, SimTime now);
-  /// -log10 of the probability that the next heartbeat comes later than `now`; 0 for a
-  /// peer never heard from.
+  /// -log10 of the probability that the next heartbeat comes later than `now`, the mean
+  /// interval taken `acceptable_pause` longer; 0 for a peer never heard from. Finite however
+  /// late (normal_phi).
   double phi(uint32_t peer, SimTime now) const;
   bool suspected(uint32_t peer, SimTime now) const { return phi(peer, now) > config_.threshold; }
 
@@ -99,5 +105,9 @@ class PhiAccrualDetector {
   Config config_;
   std::map<uint32_t, Peer> peers_;
 };
+
+/// -log10 Q(z), Q the upper tail of the standard normal distribution: finite for every
+/// finite z, growing as z^2 / (2 ln 10) far in the tail.
+double normal_phi(double z);
 
 }  // namespace dsim::kit
