@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "sim/core/assert.h"
 #include "sim/core/faults.h"
 #include "sim/core/metric_decls.h"
 #include "sim/run/report.h"
@@ -204,6 +205,23 @@ const SummaryRow* find_row(const std::vector<SummaryRow>& rows, const std::strin
   return nullptr;
 }
 
+// An analysis file joins the run's files. Models that share an analysis of the kit (the
+// detection of swim and heartbeat_gossip) write a file of the same name and columns, one
+// row per group: the second model's rows are appended to the first's.
+void add_analysis_file(const ScenarioSpec& spec, Files& files, const std::string& name,
+                       std::string content) {
+  const auto same =
+      std::find_if(files.begin(), files.end(), [&](const auto& f) { return f.first == name; });
+  if (same == files.end()) {
+    files.emplace_back(name, file_header(spec) + content);
+    return;
+  }
+  const size_t eol = content.find('\n');
+  DSIM_ASSERT(eol != std::string::npos &&
+              same->second.find("\n" + content.substr(0, eol + 1)) != std::string::npos);
+  same->second += content.substr(eol + 1);
+}
+
 // The models' post-run analyses (ModelFactory::analyze): each model with one is called
 // once, with every group that runs it. Rows join the summary; files are returned.
 Files add_analyses(const ScenarioSpec& spec, const Engine& engine, RunOutput& out,
@@ -237,7 +255,7 @@ Files add_analyses(const ScenarioSpec& spec, const Engine& engine, RunOutput& ou
     for (auto& r : a.rows)
       out.summary.push_back({std::move(r.group), std::move(r.op), std::move(r.metric), r.value});
     for (auto& [name, content] : a.files)
-      files.emplace_back(name, file_header(spec) + content);
+      add_analysis_file(spec, files, name, std::move(content));
     out.analysis_text += a.text;
   }
   return files;

@@ -247,6 +247,12 @@ TEST_CASE("report: heartbeat_gossip shows each crash of its own groups only", "[
   const auto rows = file_rows(dir, "detections.csv", "timeout", nullptr);
   REQUIRE(rows.size() == 2);  // at 30 s and 90 s
   CHECK(table(hb[0], "Crashes")->rows.size() == rows.size());
+  // swim's groups share the file: its rows are kept beside heartbeat_gossip's.
+  CHECK(file_rows(dir, "detections.csv", "swim", nullptr).size() == 2);
+  const auto sw = model_report("swim", report_input(dir.path, {"swim"}));
+  REQUIRE(sw.size() == 1);
+  REQUIRE(table(sw[0], "Crashes"));
+  CHECK(table(sw[0], "Crashes")->rows.size() == 2);
   REQUIRE(hb[0].figures.size() == 1);
   CHECK(hb[0].figures[0].series.size() == 2);  // no suspicion: first and all declared
   const ReportTable* figures = table(hb[0], "Detection figures");
