@@ -57,15 +57,26 @@ std::optional<CsvTable> read_table(const RunFiles& files, const std::string& whe
   return t;
 }
 
-std::string point_label(const Sweep& s, size_t point) {
+// A swept key by its last name: "groups.web.params.workers" -> "workers".
+std::string short_key(const std::string& key) {
+  const size_t dot = key.rfind('.');
+  return key.substr(dot == std::string::npos ? 0 : dot + 1);
+}
+
+// "workers=2, rate=100/s": the values of the given keys at a point.
+std::string values_label(const Sweep& s, const std::vector<size_t>& keys,
+                         const std::vector<std::string>& v) {
   std::string label;
-  const auto& v = s.values.at(point);
-  for (size_t i = 0; i < s.keys.size() && i < v.size(); ++i) {
-    const size_t dot = s.keys[i].rfind('.');
-    label +=
-        (i ? ", " : "") + s.keys[i].substr(dot == std::string::npos ? 0 : dot + 1) + "=" + v[i];
-  }
+  for (size_t k : keys)
+    label += (label.empty() ? "" : ", ") + short_key(s.keys[k]) + "=" + v[k];
   return label;
+}
+
+std::string point_label(const Sweep& s, size_t point) {
+  std::vector<size_t> all(s.keys.size());
+  for (size_t k = 0; k < all.size(); ++k)
+    all[k] = k;
+  return values_label(s, all, s.values.at(point));
 }
 
 // A swept value read as a number with its unit: "150/s" -> (150, "/s"), "8" -> (8, "");
@@ -115,36 +126,27 @@ std::optional<std::map<std::string, double>> numeric_values(const std::vector<st
 // words, then the one with the most values, then the later (faster varying) one.
 XAxis choose_x(const Sweep& s) {
   XAxis a;
+  a.label = "point";
   std::tuple<bool, size_t, size_t> best{false, 0, 0};
   for (size_t k = 0; k < s.keys.size(); ++k) {
     const auto vs = distinct_values(s, k);
     std::string unit;
-    const std::tuple<bool, size_t, size_t> rank{numeric_values(vs, &unit).has_value(), vs.size(),
-                                                k};
-    if (k == 0 || rank >= best) {
-      best = rank;
-      a.key = k;
-    }
-  }
-  const std::string& key = s.keys.empty() ? std::string("point") : s.keys[a.key];
-  const size_t dot = key.rfind('.');
-  a.label = key.substr(dot == std::string::npos ? 0 : dot + 1);
-  if (s.keys.empty()) return a;
-  const auto vs = distinct_values(s, a.key);
-  std::string unit;
-  if (auto nums = numeric_values(vs, &unit)) {
-    a.x = std::move(*nums);
-    if (!unit.empty()) a.label += " (" + unit + ")";
-  } else {
-    a.categories = vs;
+    auto nums = numeric_values(vs, &unit);
+    const std::tuple<bool, size_t, size_t> rank{nums.has_value(), vs.size(), k};
+    if (k > 0 && rank < best) continue;
+    best = rank;
+    a.key = k;
+    a.label = short_key(s.keys[k]) + (nums && !unit.empty() ? " (" + unit + ")" : "");
+    a.categories = nums ? std::vector<std::string>{} : vs;
+    a.x.clear();
     for (size_t i = 0; i < vs.size(); ++i)
-      a.x[vs[i]] = static_cast<double>(i);
+      a.x[vs[i]] = nums ? nums->at(vs[i]) : static_cast<double>(i);
   }
   return a;
 }
 
-// The keys that tell the curves of one figure apart: every key but the x axis, a key
-// with one value, and a key zipped with the x axis (its value follows from x's).
+// The keys that tell the curves apart: every key except the x axis, a key with one value
+// and a key zipped with the x axis (its value follows from x's).
 std::vector<size_t> facet_keys(const Sweep& s, size_t x_key) {
   std::vector<size_t> out;
   for (size_t k = 0; k < s.keys.size(); ++k) {
@@ -158,17 +160,6 @@ std::vector<size_t> facet_keys(const Sweep& s, size_t x_key) {
     if (!determined) out.push_back(k);
   }
   return out;
-}
-
-std::string facet_label(const Sweep& s, const std::vector<size_t>& keys,
-                        const std::vector<std::string>& v) {
-  std::string label;
-  for (size_t k : keys) {
-    const size_t dot = s.keys[k].rfind('.');
-    label += (label.empty() ? "" : ", ") +
-             s.keys[k].substr(dot == std::string::npos ? 0 : dot + 1) + "=" + v[k];
-  }
-  return label;
 }
 
 // One metric of the chosen group and operation: mean, interval and worst of each point,
@@ -187,7 +178,7 @@ Curves curves(const Sweep& s, const XAxis& a, const std::vector<size_t>& facets,
     if (!point) continue;
     const auto& v = s.values.at(static_cast<size_t>(*point));
     const double x = s.keys.empty() ? *point : a.x.at(v[a.key]);
-    const std::string facet = facet_label(s, facets, v);
+    const std::string facet = values_label(s, facets, v);
     if (!out.count(facet)) order->push_back(facet);
     for (size_t c : columns) {
       if (const auto y = CsvTable::number(row[c])) out[facet][c].points.emplace_back(x, *y);
@@ -203,13 +194,12 @@ Curves curves(const Sweep& s, const XAxis& a, const std::vector<size_t>& facets,
 // and worst replication; past it, one figure per metric holds every curve's mean.
 constexpr size_t kMaxFacets = 6;
 
-std::vector<ReportFigure> metric_figures(const Sweep& s, const std::string& metric,
-                                         const std::string& y_label) {
+std::vector<ReportFigure> metric_figures(const Sweep& s, const XAxis& a,
+                                         const std::vector<size_t>& facets,
+                                         const std::string& metric, const std::string& y_label) {
   const CsvTable& t = s.figures;
   const size_t mean = *t.column("mean"), lo = *t.column("ci95_lo"), hi = *t.column("ci95_hi"),
                worst = *t.column("worst");
-  const XAxis a = choose_x(s);
-  const std::vector<size_t> facets = facet_keys(s, a.key);
   std::vector<std::string> order;
   Curves by_facet = curves(s, a, facets, metric, {mean, lo, hi, worst}, &order);
   if (order.empty()) order.push_back("");  // a figure that says it has no data
@@ -345,8 +335,10 @@ std::optional<std::string> render_sweep_report(const RunFiles& files, const std:
   ReportSection figs;
   figs.title = "Figures against the swept values";
   if (!s.group.empty()) {
+    const XAxis a = choose_x(s);
+    const std::vector<size_t> facets = facet_keys(s, a.key);
     for (const auto& [metric, label] : kFigures)
-      for (auto& f : metric_figures(s, metric, label))
+      for (auto& f : metric_figures(s, a, facets, metric, label))
         figs.figures.push_back(std::move(f));
   } else {
     figs.text = "No operation figures in sweep.csv.";
