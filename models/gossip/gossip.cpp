@@ -14,12 +14,6 @@ namespace dsim::gossip {
 
 namespace {
 
-constexpr uint32_t kHeaderBytes = 16;
-
-uint32_t wire_bytes(size_t values, size_t ids, const WireSizes& s) {
-  return kHeaderBytes + static_cast<uint32_t>(values) * s.rumor + static_cast<uint32_t>(ids) * s.id;
-}
-
 std::string rumor_list(const std::vector<RumorId>& ids) {
   std::string out;
   for (size_t i = 0; i < ids.size() && i < 4; ++i) {
@@ -37,20 +31,20 @@ bool contains(const std::vector<RumorId>& sorted, RumorId id) {
 }  // namespace
 
 uint32_t GossipRequest::size_bytes() const {
-  return wire_bytes(rumors.size(), digest.size(), sizes);
+  return sizes.message(rumors.size(), digest.size());
 }
 std::string GossipRequest::describe() const {
   return "gossip rumors [" + rumor_list(rumors) + "] digest of " + std::to_string(digest.size());
 }
 uint32_t GossipReply::size_bytes() const {
-  return wire_bytes(rumors.size(), wanted.size() + already_known.size(), sizes);
+  return sizes.message(rumors.size(), wanted.size() + already_known.size());
 }
 std::string GossipReply::describe() const {
   return "gossip reply rumors [" + rumor_list(rumors) + "] wanted " +
          std::to_string(wanted.size()) + " known " + std::to_string(already_known.size());
 }
 uint32_t GossipValues::size_bytes() const {
-  return wire_bytes(rumors.size(), 0, sizes);
+  return sizes.message(rumors.size(), 0);
 }
 std::string GossipValues::describe() const {
   return "gossip values [" + rumor_list(rumors) + "]";

@@ -21,10 +21,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "sim/core/cycles.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
 #include "sim/core/report_figure.h"
@@ -56,8 +58,13 @@ enum class Peers : uint8_t { kUniform, kNearby };
 /// push-pull, or with digests, the ids the caller knows.
 /// Sizes on the wire: a rumor's value and a rumor id.
 struct WireSizes {
+  static constexpr uint32_t kHeader = 16;
   uint32_t rumor = 0;
   uint32_t id = 0;
+  /// A message's bytes: its header, `values` rumors' values and `ids` rumor ids.
+  uint32_t message(size_t values, size_t ids) const {
+    return kHeader + static_cast<uint32_t>(values) * rumor + static_cast<uint32_t>(ids) * id;
+  }
 };
 
 struct GossipRequest {
@@ -128,6 +135,12 @@ class GossipNode final : public Model {
   static AnalysisOutput analyze(const AnalysisInput& in);
   /// Its sections of the HTML report: the rumors' spread curves, residue and delays (report.cpp).
   static std::vector<ReportSection> report(const ReportInput& in);
+  /// The cycle-driven form (engine: cycles; cycles.cpp): the same exchanges and stop rules
+  /// on the whole group's state, one turn per node and cycle.
+  static std::unique_ptr<CycleGroup> cycle_group(const Config& c, const CycleSetup& s);
+  static std::string cycle_refusal(const Config& c);
+  /// Rumors a cycle-driven group can hold: what a node knows is a bit set of one word.
+  static constexpr uint32_t kMaxCycleRumors = 64;
 
   explicit GossipNode(const Config& config) : config_(config) {}
 

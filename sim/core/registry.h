@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/core/cycles.h"
 #include "sim/core/distribution.h"
 #include "sim/core/history.h"
 #include "sim/core/metric_decls.h"
@@ -63,6 +64,10 @@ struct TheoryOutput {
 /// and whether a group with this config has a virtual address its nodes claim
 /// (Context::group_address; a balancer pair's VIP):
 ///   static bool virtual_address(const Config& c);
+/// and its cycle-driven form (engine: cycles, cycles.h), with what keeps a config from
+/// running cycle-driven ("" when nothing does; else "key: why"):
+///   static std::unique_ptr<CycleGroup> cycle_group(const Config& c, const CycleSetup& s);
+///   static std::string cycle_refusal(const Config& c);
 /// and, when its nodes report roles (Model::role()) that fault targets can name
 /// (`replicas.leader`), every one of them:
 ///   static constexpr std::string_view kRoles[] = {"leader", "follower", "candidate"};
@@ -100,6 +105,10 @@ struct ModelFactory {
   std::function<std::vector<std::string>(const void* config)> callees;
   /// Optional: whether a group with this parsed config has a virtual address.
   std::function<bool(const void* config)> virtual_address;
+  /// Optional: the model's cycle-driven form (engine: cycles), for one group; and what
+  /// keeps a parsed config from running cycle-driven ("" when nothing does).
+  std::function<std::unique_ptr<CycleGroup>(const void* config, const CycleSetup&)> cycle_group;
+  std::function<std::string(const void* config)> cycle_refusal;
   /// The roles its nodes can report (Model::role()), which fault targets may name.
   std::vector<std::string> roles;
   /// sizeof one node's model object: what a node of this model holds at the least, beside
@@ -201,6 +210,17 @@ class ModelRegistry {
                   }) {
       f.virtual_address = [](const void* cfg) {
         return M::virtual_address(*static_cast<const typename M::Config*>(cfg));
+      };
+    }
+    if constexpr (requires(const typename M::Config& c, const CycleSetup& s) {
+                    { M::cycle_group(c, s) } -> std::same_as<std::unique_ptr<CycleGroup>>;
+                    { M::cycle_refusal(c) } -> std::same_as<std::string>;
+                  }) {
+      f.cycle_group = [](const void* cfg, const CycleSetup& s) {
+        return M::cycle_group(*static_cast<const typename M::Config*>(cfg), s);
+      };
+      f.cycle_refusal = [](const void* cfg) {
+        return M::cycle_refusal(*static_cast<const typename M::Config*>(cfg));
       };
     }
     if constexpr (requires { std::size(M::kRoles); }) {

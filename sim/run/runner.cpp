@@ -6,6 +6,7 @@
 #include <set>
 
 #include "sim/core/assert.h"
+#include "sim/core/cycle_engine.h"
 #include "sim/core/faults.h"
 #include "sim/core/metric_decls.h"
 #include "sim/run/report.h"
@@ -223,9 +224,10 @@ void add_analysis_file(const ScenarioSpec& spec, Files& files, const std::string
 }
 
 // The models' post-run analyses (ModelFactory::analyze): each model with one is called
-// once, with every group that runs it. Rows join the summary; files are returned.
-Files add_analyses(const ScenarioSpec& spec, const Engine& engine, RunOutput& out,
-                   const ProgressFn& progress) {
+// once, with every group that runs it, on the run's record (`record`: everything but the
+// groups). Rows join the summary; files are returned.
+Files add_analyses(const ScenarioSpec& spec, const std::vector<GroupInfo>& groups,
+                   const AnalysisInput& record, RunOutput& out, const ProgressFn& progress) {
   Files files;
   std::vector<const ModelFactory*> done;
   for (const auto& g : spec.groups) {
@@ -235,22 +237,12 @@ Files add_analyses(const ScenarioSpec& spec, const Engine& engine, RunOutput& ou
     done.push_back(factory);
     if (progress)
       progress({RunProgress::Stage::kChecking, factory->name, 0, 0, out.stats.end_time, 0});
-    AnalysisInput in;
+    AnalysisInput in = record;
     for (size_t gi = 0; gi < spec.groups.size(); ++gi) {
       if (spec.groups[gi].factory != factory) continue;
-      in.groups.push_back({spec.groups[gi].name, engine.groups()[gi].nodes,
-                           spec.groups[gi].config.get(), static_cast<uint32_t>(gi)});
+      in.groups.push_back({spec.groups[gi].name, groups[gi].nodes, spec.groups[gi].config.get(),
+                           static_cast<uint32_t>(gi)});
     }
-    const MetricsRecorder& m = engine.metrics();
-    in.marks = m.marks();
-    in.marks_truncated = m.marks_dropped() > 0;
-    in.life = engine.life_log();
-    in.faults = engine.fault_log();
-    in.warmup_end = SimTime::zero() + spec.warmup;
-    in.end = out.stats.end_time;
-    in.node_count = engine.node_count();
-    in.symbol_name = [&engine](Symbol s) { return engine.symbols().name(s); };
-    in.node_name = [&engine](NodeId id) { return engine.node_name(id); };
     AnalysisOutput a = factory->analyze(in);
     for (auto& r : a.rows)
       out.summary.push_back({std::move(r.group), std::move(r.op), std::move(r.metric), r.value});
@@ -259,6 +251,22 @@ Files add_analyses(const ScenarioSpec& spec, const Engine& engine, RunOutput& ou
     out.analysis_text += a.text;
   }
   return files;
+}
+
+Files add_analyses(const ScenarioSpec& spec, const Engine& engine, RunOutput& out,
+                   const ProgressFn& progress) {
+  AnalysisInput in;
+  const MetricsRecorder& m = engine.metrics();
+  in.marks = m.marks();
+  in.marks_truncated = m.marks_dropped() > 0;
+  in.life = engine.life_log();
+  in.faults = engine.fault_log();
+  in.warmup_end = SimTime::zero() + spec.warmup;
+  in.end = out.stats.end_time;
+  in.node_count = engine.node_count();
+  in.symbol_name = [&engine](Symbol s) { return engine.symbols().name(s); };
+  in.node_name = [&engine](NodeId id) { return engine.node_name(id); };
+  return add_analyses(spec, engine.groups(), in, out, progress);
 }
 
 }  // namespace
@@ -386,8 +394,91 @@ void render_files(const ScenarioSpec& spec, Engine& engine, RunOutput& out, File
 
 }  // namespace
 
+namespace {
+
+void add_check_results(const ScenarioSpec& spec, RunOutput& out) {
+  for (const auto& c : spec.checks) {
+    auto v = lookup_metric(out.summary, c);
+    out.checks.push_back({&c, v, v && std::isfinite(*v) && c.holds(*v)});
+  }
+}
+
+// The run rows of a cycle-driven run: those of an event-driven one, from its traffic.
+void add_cycle_run_rows(std::vector<SummaryRow>& rows, const CycleEngine& engine,
+                        const RunStats& stats) {
+  const CycleTraffic& t = engine.traffic();
+  auto run = [&](const std::string& metric, double v) { rows.push_back({"run", "", metric, v}); };
+  run("events", static_cast<double>(stats.events));
+  run("sim_seconds", stats.end_time.to_seconds());
+  run("measured_seconds", engine.measured_seconds());
+  run("aborted", aborted(stats.reason) ? 1 : 0);
+  run("nodes", static_cast<double>(engine.node_count()));
+  run("peak_pending_events", 0);
+  run("messages_sent", static_cast<double>(t.sent));
+  run("messages_delivered", static_cast<double>(t.delivered));
+  run("messages_dropped", static_cast<double>(t.lost));
+  for (size_t c = 0; c < kDropCauses; ++c) {
+    const auto cause = static_cast<DropCause>(c);
+    run("dropped_" + std::string(drop_cause_name(cause)),
+        cause == DropCause::kLoss ? static_cast<double>(t.lost) : 0.0);
+  }
+  run("bytes_sent", static_cast<double>(t.bytes));
+}
+
+// engine: cycles — the groups' cycle forms on the cycle engine; the same summary, checks
+// and analyses as an event-driven run, and the files that do not need events.
+RunOutput run_cycles(const ScenarioSpec& spec, const RunOptions& options) {
+  RunOutput out;
+  ResourceGuard guard(spec.limits);
+  CycleEngineConfig cfg;
+  cfg.seed = spec.seed;
+  cfg.end = SimTime::zero() + spec.duration;
+  cfg.warmup = spec.warmup;
+  cfg.loss = spec.network.loss;
+  cfg.order = spec.cycle_order;
+  CycleEngine engine(cfg);
+  CycleSetup setup;
+  setup.warmup_end = SimTime::zero() + spec.warmup;
+  setup.measured = spec.duration - spec.warmup;
+  for (const auto& g : spec.groups) {
+    setup.count = g.count;
+    engine.add_group(g.name, g.count, g.factory->cycle_group(g.config.get(), setup));
+  }
+  const ProgressFn& progress = options.progress;
+  out.stats = engine.run([&](const EngineActivity& a) {
+    if (progress) progress(progress_of(a));
+    return guard.poll();
+  });
+  if (out.stats.reason == StopReason::kMemoryLimit || out.stats.reason == StopReason::kWallLimit)
+    out.limit_message = guard.message();
+  for (size_t g = 0; g < spec.groups.size(); ++g)
+    for (const auto& [metric, v] : engine.rows()[g])
+      out.summary.push_back({spec.groups[g].name, "", metric, v});
+  add_cycle_run_rows(out.summary, engine, out.stats);
+  AnalysisInput record;
+  record.marks = engine.marks();
+  record.marks_truncated = engine.marks_dropped() > 0;
+  record.warmup_end = SimTime::zero() + spec.warmup;
+  record.end = out.stats.end_time;
+  record.node_count = engine.node_count();
+  record.symbol_name = [&engine](Symbol s) { return engine.symbols().name(s); };
+  record.node_name = [&engine](NodeId id) { return engine.node_name(id); };
+  Files analysis_files = add_analyses(spec, engine.groups(), record, out, progress);
+  add_check_results(spec, out);
+  if (progress) progress({RunProgress::Stage::kWriting, "", 0, 0, out.stats.end_time, 0});
+  out.files.emplace_back("summary.csv", render_summary_csv(spec, out.summary));
+  out.files.emplace_back("summary.json", render_summary_json(spec, out));
+  out.files.emplace_back("scenario.resolved.yaml", render_resolved_yaml(spec));
+  for (auto& f : analysis_files)
+    out.files.push_back(std::move(f));
+  return out;
+}
+
+}  // namespace
+
 RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
   RunOutput out;
+  if (spec.engine == EngineKind::kCycles) return run_cycles(spec, options);
   if (auto why = refuse_by_estimate(spec)) {
     out.refused = *why;
     return out;
@@ -411,10 +502,7 @@ RunOutput run_scenario(const ScenarioSpec& spec, const RunOptions& options) {
   auto analysis_files = add_analyses(spec, *engine, out, progress);
   auto verdict_files =
       add_verdicts(spec, *engine, fault_intervals(out.faults, out.stats.end_time), out, progress);
-  for (const auto& c : spec.checks) {
-    auto v = lookup_metric(out.summary, c);
-    out.checks.push_back({&c, v, v && std::isfinite(*v) && c.holds(*v)});
-  }
+  add_check_results(spec, out);
   if (const EventTrace* trace = engine->event_trace(); trace && trace->truncated()) {
     out.trace_message = "trace.json holds its first " + std::to_string(trace->events()) +
                         " events (output.trace.max_events); it stops at " +

@@ -327,6 +327,74 @@ void read_run(ParamReader& top, ScenarioSpec& spec) {
       top.duration("warmup", spec.warmup, "initial period left out of the summary figures");
 }
 
+// engine: events | cycles, and the cycle engine's settings.
+void read_engine(ParamReader& top, ScenarioSpec& spec) {
+  spec.engine = top.choice(
+      "engine", EngineKind::kEvents,
+      {{"events", EngineKind::kEvents}, {"cycles", EngineKind::kCycles}},
+      "events: discrete events (messages with latency, timers, clocks, faults); cycles: "
+      "PeerSim's cycle-driven engine, every node one turn per cycle with instant exchanges "
+      "(models with a cycle form only: gossip)");
+  ParamReader c = top.map("cycles", "engine: cycles: how the cycles run");
+  spec.cycle_order = c.choice(
+      "order", spec.cycle_order, {{"random", CycleOrder::kRandom}, {"fixed", CycleOrder::kFixed}},
+      "the order of the nodes' turns in a cycle: random, drawn anew each cycle (PeerSim's "
+      "shuffle), or fixed, by index (PeerSim's default)");
+  c.finish();
+  top.adopt_if_given("cycles", c);
+  if (top.has("cycles") && spec.engine != EngineKind::kCycles)
+    top.error("cycles", "applies only with engine: cycles");
+}
+
+// What engine: cycles cannot run: a model without a cycle form (or a config its form
+// refuses), and whatever needs events: faults, clocks, a network beyond its loss, traces.
+void check_cycle_engine(ParamReader& top, const ScenarioSpec& spec, Diagnostics& diag) {
+  if (spec.engine != EngineKind::kCycles) return;
+  std::string runs;
+  for (const ModelFactory* f : spec.registry->all())
+    if (f->cycle_group) runs += (runs.empty() ? "" : ", ") + f->name;
+  for (const GroupSpec& g : spec.groups) {
+    if (!g.factory) continue;
+    if (!g.factory->cycle_group) {
+      diag.error(g.loc, "group " + g.name + ": model " + g.model +
+                            " has no cycle-driven form; engine: cycles runs " + runs);
+    } else if (const std::string why = g.factory->cycle_refusal(g.config.get()); !why.empty()) {
+      diag.error(g.loc, "group " + g.name + ": " + why);
+    } else if (!g.clock.is_ideal()) {
+      diag.error(g.loc, "group " + g.name +
+                            ": engine: cycles has no clocks (a clock: of its own "
+                            "or the scenario's)");
+    }
+  }
+  const std::string why_events = "needs engine: events (the cycle engine has no events)";
+  for (const char* key : {"faults", "nemesis"})
+    if (top.has(key)) top.error(key, why_events);
+  if (spec.output.trace) top.error("output", "trace: " + why_events);
+  if (spec.output.diagram) top.error("output", "diagram: " + why_events);
+  // What the network does beyond losing messages needs events: any of it is an error.
+  const NetworkConfig& n = spec.network;
+  const NetworkConfig defaults;
+  auto zero = [](const Distribution& d) {
+    return d.kind() == Distribution::Kind::kConstant && d.mean() == 0;
+  };
+  const std::pair<const char*, bool> unused[] = {
+      {"latency", !zero(n.latency)},
+      {"duplicate", n.duplicate > 0},
+      {"reorder", n.reorder > 0},
+      {"bandwidth", n.bandwidth_bps > 0},
+      {"queue", n.queue_bytes != defaults.queue_bytes},
+      {"access_latency", !zero(n.access_latency)},
+      {"topology", n.topology != TopologyKind::kUniform},
+      {"message_delay", !n.message_delay.empty()},
+  };
+  for (const auto& [key, set] : unused) {
+    if (!set) continue;
+    top.error("network", std::string(key) +
+                             ": engine: cycles exchanges state instantly, so only network.loss "
+                             "applies");
+  }
+}
+
 // A window [from, to] of simulated times within the run (output.trace, output.diagram):
 // sets `from` and `to` when given and valid.
 void read_window(ParamReader& t, const ScenarioSpec& spec, std::string_view help, SimTime& from,
@@ -536,6 +604,7 @@ std::optional<ScenarioSpec> read_scenario(ParamNode tree, const std::string& fil
   env.base_dir = dirname_of(file);
   ParamReader top(&*root, &env, "", SourceLoc{file, 1, 1});
   read_run(top, spec);
+  read_engine(top, spec);
   read_network(top, spec);
   const ClockSpec clock_default =
       read_clock(top, ClockSpec{}, "the clock of every node (a group's clock overrides it)");
@@ -555,6 +624,7 @@ std::optional<ScenarioSpec> read_scenario(ParamNode tree, const std::string& fil
   resolve_checks(spec, diag);
   read_faults(faults, nemesis, env, spec);
   check_windows(top, spec);
+  check_cycle_engine(top, spec, diag);
   if (!diag.ok()) return std::nullopt;
   set_resolved(top, std::move(resolved_groups), spec);
   return spec;

@@ -82,6 +82,10 @@ struct AvailabilitySpec {
   double recovered_fraction = 0.9;
 };
 
+/// Which engine runs the scenario: discrete events (the default), or cycles (PeerSim's
+/// cycle-driven set-up, for the models with a cycle form: sim/core/cycles.h).
+enum class EngineKind : uint8_t { kEvents, kCycles };
+
 struct ScenarioSpec {
   std::string file;  ///< where it was read from
   /// The models and history families it was read with (outlives the spec).
@@ -91,6 +95,8 @@ struct ScenarioSpec {
   uint64_t seed = 1;
   Duration duration = seconds(60);
   Duration warmup = Duration::zero();
+  EngineKind engine = EngineKind::kEvents;
+  CycleOrder cycle_order = CycleOrder::kRandom;  ///< engine: cycles
   NetworkConfig network;
   std::vector<GroupSpec> groups;
   std::vector<CheckSpec> checks;
