@@ -66,6 +66,8 @@ void HeartbeatGossip::declare(const Config&, MetricDecls& d) {
        {"crashes", "crashes_detected", "first_dead_ms_mean", "first_dead_ms_max",
         "all_dead_ms_mean", "all_dead_ms_max", "false_positives", "false_positives_per_node_hour"})
     d.figure(f);
+  for (std::string_view f : kit::kFlapAndHealFigures)
+    d.figure(f);
 }
 
 AnalysisOutput HeartbeatGossip::analyze(const AnalysisInput& in) {

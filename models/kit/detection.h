@@ -7,10 +7,21 @@
 //     member held it dead at once (detections.csv);
 //   - a member declared dead at its current incarnation while it was up (or paused:
 //     alive, only slow) is a false positive, once per member and incarnation;
+//   - every declaration of death of a live member at its current incarnation after the
+//     warmup, by each observer (re-declarations after a refutation included; repeating one
+//     the observer holds adds nothing), is a false declaration;
+//   - a flap: a false episode that ended after the warmup, a live member held dead by some
+//     live observer since a false declaration, then by none (not when it crashed instead);
+//   - each end of a partition whose cut separated members of the group is a heal: from it
+//     to the first moment no live observer holds a live member suspected or dead
+//     (heals.csv; empty when that never came);
 //   - summary rows per group: crashes, crashes_detected, first_suspect_ms_*,
 //     first_dead_ms_*, all_dead_ms_*, false_positives, false_positives_per_node_hour, and,
-//     when the model has suspicions and refutations, false_suspicions and refutations.
-// A crashed member forgets its view; a restarted one starts with everyone alive.
+//     when the model has suspicions and refutations, false_suspicions and refutations;
+//     false_declarations, false_declarations_per_node_hour, flaps; after heals: heals,
+//     heals_converged, heal_converge_ms_mean and _max.
+// A crashed member forgets its view; a restarted one starts with everyone alive. The views
+// are kept as sparse (observer, target) entries of the members held suspected or dead.
 #pragma once
 
 #include <string_view>
@@ -32,9 +43,19 @@ struct DetectionMarks {
 
 AnalysisOutput detection_analysis(const AnalysisInput& in, const DetectionMarks& names);
 
+/// The figures detection_analysis gives every group besides its crash trials and false
+/// positives, for the models to declare.
+inline constexpr std::string_view kFlapAndHealFigures[] = {"false_declarations",
+                                                           "false_declarations_per_node_hour",
+                                                           "flaps",
+                                                           "heals",
+                                                           "heals_converged",
+                                                           "heal_converge_ms_mean",
+                                                           "heal_converge_ms_max"};
+
 /// The report section of the model's groups (detection_report.cpp): per crash, the times to
-/// the first suspicion, the first declaration and agreement (detections.csv), and the
-/// false positives; none when the run has neither.
+/// the first suspicion, the first declaration and agreement (detections.csv), the false
+/// positives, false declarations, flaps and heals (heals.csv); none when the run has neither.
 std::vector<ReportSection> detection_report(const ReportInput& in, std::string_view model);
 
 }  // namespace dsim::kit

@@ -1,6 +1,7 @@
 // The report section of the failure-detection trials (detection.h): per crash, how long
 // until a member first suspected it, first declared it dead, and every live member held it
-// dead (detections.csv), and the false positives of each group (summary.csv).
+// dead (detections.csv), the false positives of each group (summary.csv), the false
+// declarations and flaps, and how long the views took to agree after each heal (heals.csv).
 #include <string>
 #include <vector>
 
@@ -62,7 +63,21 @@ std::vector<ReportSection> detection_report(const ReportInput& in, std::string_v
        {"false_positives_per_node_hour", "false positives / node hour", 4},
        {"false_suspicions", "false suspicions"},
        {"refutations", "refutations"}});
-  if (rows.empty() && !figures) return out;
+  const auto flapping = figures_table(
+      in, in.groups, "Flapping and healing",
+      "Every false declaration of death after the warmup (re-declarations of a member that "
+      "refuted included), the false episodes that ended (flaps), and the partitions that "
+      "healed: how many, how many after which every live member again held every live member "
+      "alive, and how long that took.",
+      {{"false_declarations", "false declarations"},
+       {"false_declarations_per_node_hour", "false declarations / node hour", 4},
+       {"flaps", "flaps"},
+       {"heals", "heals"},
+       {"heals_converged", "views agreed"},
+       {"heal_converge_ms_mean", "agreed after, mean (ms)", 1},
+       {"heal_converge_ms_max", "agreed after, max (ms)", 1}});
+  const auto heals = group_rows(in, "heals.csv", in.groups);
+  if (rows.empty() && !figures && !flapping) return out;
   ReportSection s;
   s.title = std::string(model) + ": failure detection";
   s.text =
@@ -74,6 +89,14 @@ std::vector<ReportSection> detection_report(const ReportInput& in, std::string_v
     if (!f.categories.empty() && f.categories.size() <= kMostBars) s.figures.push_back(f);
   }
   if (figures) s.tables.push_back(*figures);
+  if (flapping) s.tables.push_back(*flapping);
+  if (!heals.empty()) {
+    s.tables.push_back(rows_table(heals, "Heals",
+                                  "One row per end of a partition that separated members of the "
+                                  "group, with the time until the views agreed again (empty: "
+                                  "never).",
+                                  {"group", "healed_s", "converged_ms", "measured"}));
+  }
   if (!rows.empty())
     s.tables.push_back(rows_table(rows, "Crashes",
                                   "One row per crash of a member, with its detection times.",

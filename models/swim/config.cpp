@@ -1,6 +1,8 @@
 // The SWIM model's parameters and the figures it reports.
 #include "models/swim/swim.h"
 
+#include "models/kit/detection.h"
+
 namespace dsim::swim {
 
 SwimNode::Config SwimNode::parse(ParamReader& r) {
@@ -73,6 +75,8 @@ void SwimNode::declare(const Config& config, MetricDecls& d) {
        {"crashes", "crashes_detected", "first_suspect_ms_mean", "first_suspect_ms_max",
         "first_dead_ms_mean", "first_dead_ms_max", "all_dead_ms_mean", "all_dead_ms_max",
         "false_positives", "false_positives_per_node_hour", "false_suspicions", "refutations"})
+    d.figure(f);
+  for (std::string_view f : kit::kFlapAndHealFigures)
     d.figure(f);
 }
 

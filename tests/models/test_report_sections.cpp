@@ -234,6 +234,7 @@ faults:
   const ReportTable* figures = table(swim[0], "Detection figures");
   REQUIRE(figures);
   CHECK(figures->rows.at(0).at(column_of(*figures, "false positives")) == "0");
+  CHECK_FALSE(table(swim[0], "Heals"));  // no partition, no heals.csv
 }
 
 TEST_CASE("report: heartbeat_gossip shows each crash of its own groups only", "[report]") {
@@ -259,6 +260,27 @@ TEST_CASE("report: heartbeat_gossip shows each crash of its own groups only", "[
   REQUIRE(figures);
   REQUIRE(figures->rows.size() == 1);
   CHECK(figures->rows[0][0] == "timeout");
+}
+
+TEST_CASE("report: the detection section shows the false declarations and each heal", "[report]") {
+  const test::TempDir dir("report_heals");
+  run_into("membership/partition_heal.yaml", {"duration=230s"}, dir);
+  const auto sw = model_report("swim", report_input(dir.path, {"swim"}));
+  REQUIRE(sw.size() == 1);
+  const ReportTable* flapping = table(sw[0], "Flapping and healing");
+  REQUIRE(flapping);
+  REQUIRE(flapping->rows.size() == 1);
+  CHECK(flapping->rows[0].at(column_of(*flapping, "heals")) == "2");
+  CHECK(flapping->rows[0].at(column_of(*flapping, "false declarations")) != "0");
+  const ReportTable* heals = table(sw[0], "Heals");
+  REQUIRE(heals);
+  CHECK(heals->rows.size() == file_rows(dir, "heals.csv", "swim", nullptr).size());
+  CHECK(heals->rows.size() == 2);
+  // heartbeat_gossip's rows share heals.csv with swim's; each section shows its own.
+  const auto hb = model_report("heartbeat_gossip", report_input(dir.path, {"heartbeat"}));
+  REQUIRE(hb.size() == 1);
+  REQUIRE(table(hb[0], "Heals"));
+  CHECK(table(hb[0], "Heals")->rows.size() == 2);
 }
 
 TEST_CASE("report: load_balancer shows the requests per backend", "[report]") {
