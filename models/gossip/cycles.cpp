@@ -5,9 +5,10 @@
 // and sizes, the network's loss drawn per message, but no latency, so what a turn changes
 // is visible at once to the turns after it.
 //
-// What a node knows is one word: bit i is scheduled rumor i (so at most kMaxCycleRumors).
-// A node costs 8 bytes (anti-entropy), 16 (rumor mongering) plus 2 per rumor with the
-// counter stop rule: 10^6 nodes fit in a few megabytes.
+// What a node knows is one word: bit i is scheduled rumor i (so at most kMaxCycleRumors),
+// in 1, 2, 4 or 8 bytes as the rumors need. A node costs that (anti-entropy), twice that
+// (rumor mongering), plus 2 bytes per rumor with the counter stop rule: 10^6 nodes fit in
+// a few megabytes.
 #include <algorithm>
 #include <bit>
 
@@ -18,8 +19,9 @@ namespace dsim::gossip {
 
 namespace {
 
-using Bits = uint64_t;
-
+// Bits: what a node knows, one bit per rumor: the narrowest word that holds the group's
+// rumors, so that one rumor among 10^6 nodes is 1 MB of state, which the caches hold.
+template <class Bits>
 class GossipCycles final : public CycleGroup {
  public:
   GossipCycles(const GossipNode::Config& c, const CycleSetup& s)
@@ -159,7 +161,7 @@ class GossipCycles final : public CycleGroup {
     // The caller, on the reply.
     each(back, [&](uint32_t i) { receive(world, x, i); });
     each(already, [&](uint32_t i) { counted(world, x, i, true); });
-    const Bits values = wanted & known_[x];
+    const Bits values = static_cast<Bits>(wanted & known_[x]);
     if (values == 0 || send(world, std::popcount(values), 0)) return;
     each(values, [&](uint32_t i) { receive(world, y, i); });
   }
@@ -240,7 +242,10 @@ class GossipCycles final : public CycleGroup {
 }  // namespace
 
 std::unique_ptr<CycleGroup> GossipNode::cycle_group(const Config& c, const CycleSetup& s) {
-  return std::make_unique<GossipCycles>(c, s);
+  if (c.rumors <= 8) return std::make_unique<GossipCycles<uint8_t>>(c, s);
+  if (c.rumors <= 16) return std::make_unique<GossipCycles<uint16_t>>(c, s);
+  if (c.rumors <= 32) return std::make_unique<GossipCycles<uint32_t>>(c, s);
+  return std::make_unique<GossipCycles<uint64_t>>(c, s);
 }
 
 std::string GossipNode::cycle_refusal(const Config& c) {

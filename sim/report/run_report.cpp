@@ -149,6 +149,11 @@ ReportSection scenario_section(const ScenarioSpec& spec, const RunData& run,
   facts += fact("seed", std::to_string(spec.seed)) +
            fact("duration", format_duration(spec.duration)) +
            fact("warmup", format_duration(spec.warmup));
+  if (spec.engine == EngineKind::kCycles) {
+    facts += fact("engine", std::string("cycles (turns in ") +
+                                (spec.cycle_order == CycleOrder::kRandom ? "a random" : "index") +
+                                " order; an event is a turn)");
+  }
   if (!stop_reason.empty()) facts += fact("stopped", stop_reason);
   if (auto v = run.figure("run", "", "sim_seconds"))
     facts += fact("simulated", format_short(*v, 6) + " s");

@@ -509,3 +509,15 @@ TEST_CASE("report: with many nodes the load is drawn per group", "[report]") {
   CHECK(load.find("received, busiest node") != std::string::npos);
   CHECK(load.find(">clients.0<") == std::string::npos);  // no bar per node
 }
+
+TEST_CASE("report: a cycle-driven run's report names its engine and draws the spread", "[report]") {
+  const fs::path dir = run_into("scenarios/scale/gossip_million.yaml",
+                                {"groups.0.count=2000", "duration=15.5s"}, "cycles");
+  CHECK_FALSE(fs::exists(dir / "latency.csv"));  // a cycle run writes no event files
+  const std::string html = render(dir);
+  CHECK(html.find("<dt>engine</dt><dd>cycles (turns in a random order") != std::string::npos);
+  CHECK(html.find("<section id=\"gossip") != std::string::npos);
+  const auto points = chart_points(html);
+  CHECK(std::any_of(points.begin(), points.end(), [](long n) { return n >= 5; }));
+  CHECK(render(dir) == html);
+}
