@@ -46,8 +46,7 @@ class GossipCycles final : public CycleGroup {
   // Starts the scheduled rumor that is due: rumor i on node (origin + i) mod n, whose
   // id counts the rumors that node started before (as gossip.cpp numbers them).
   void at(CycleWorld& world) override {
-    intern(world);
-    advance(world);
+    catch_up(world);
     const uint32_t i = started_++;
     const uint32_t origin = static_cast<uint32_t>((uint64_t{config_.origin} + i) % n_);
     ids_[i] = (uint64_t{origin} << 32) | (i / n_);
@@ -55,8 +54,7 @@ class GossipCycles final : public CycleGroup {
   }
 
   void turn(CycleWorld& world, uint32_t x) override {
-    intern(world);
-    advance(world);
+    catch_up(world);
     ++rounds_;
     if (n_ < 2) return;
     if (config_.exchange == Exchange::kPush && spread(x) == 0) return;
@@ -76,8 +74,7 @@ class GossipCycles final : public CycleGroup {
   }
 
   std::vector<std::pair<std::string, double>> finish(CycleWorld& world) override {
-    intern(world);
-    advance(world);
+    catch_up(world);
     // The nodes' traffic, as the event-driven nodes report it when the run ends (the
     // analysis adds them up): here the group's total, on its first node.
     world.mark(0, m_traffic_, rounds_, messages_);
@@ -94,6 +91,14 @@ class GossipCycles final : public CycleGroup {
  private:
   bool rumor() const { return config_.protocol == Protocol::kRumor; }
   Bits spread(uint32_t x) const { return rumor() ? hot_[x] : known_[x]; }
+
+  // Before anything at a new time: the symbols once, and the hot rumors' level up to now.
+  // Every turn of a cycle shares its time, so this runs once per cycle, not per turn.
+  void catch_up(CycleWorld& world) {
+    if (interned_ && world.now() == last_) return;
+    intern(world);
+    advance(world);
+  }
 
   void intern(CycleWorld& world) {
     if (interned_) return;

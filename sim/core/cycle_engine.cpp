@@ -50,11 +50,9 @@ class CycleWorldImpl final : public CycleWorld {
 
 uint32_t CycleEngine::add_group(std::string name, uint32_t count,
                                 std::unique_ptr<CycleGroup> group) {
-  const Duration period = group->period();
-  DSIM_ASSERT(period > Duration::zero());
+  DSIM_ASSERT(group->period() > Duration::zero());
   const auto g = static_cast<uint32_t>(state_.size());
   Group s;
-  s.period = period;
   s.model = std::move(group);
   s.first = static_cast<NodeId>(nodes_);
   s.count = count;
@@ -122,7 +120,7 @@ RunStats CycleEngine::run(const Engine::Watcher& watcher) {
   // The next thing due of each group: its own work, else its next cycle.
   auto next_of = [&](uint32_t g, bool* own) {
     const Group& s = state_[g];
-    const SimTime cycle = SimTime::zero() + s.period * (s.cycle + 1);
+    const SimTime cycle = SimTime::zero() + s.model->period() * (s.cycle + 1);
     const SimTime due = s.model->next_due();
     *own = due <= cycle;
     return std::min(due, cycle);

@@ -57,7 +57,6 @@ class CycleEngine {
  private:
   friend class CycleWorldImpl;
   struct Group {
-    Duration period;
     std::unique_ptr<CycleGroup> model;
     NodeId first = 0;
     uint32_t count = 0;

@@ -147,16 +147,23 @@ void add_fault_rows(std::vector<SummaryRow>& rows, const Engine& engine) {
     rows.push_back({"run", "", "faults_" + kind, static_cast<double>(n)});
 }
 
+// What the `run` rows are made of, from either engine.
+struct RunFigures {
+  double measured_seconds = 0;
+  size_t nodes = 0;
+  NetworkCounters net;
+};
+
 // The run as a whole.
-void add_run_rows(std::vector<SummaryRow>& rows, const ScenarioSpec& spec, const Engine& engine,
-                  const RunStats& stats) {
-  const NetworkCounters& net = engine.network_counters();
+void add_run_rows(std::vector<SummaryRow>& rows, const ScenarioSpec& spec, const RunStats& stats,
+                  const RunFigures& f) {
+  const NetworkCounters& net = f.net;
   auto run = [&](const char* metric, double v) { rows.push_back({"run", "", metric, v}); };
   run("events", static_cast<double>(stats.events));
   run("sim_seconds", stats.end_time.to_seconds());
-  run("measured_seconds", engine.metrics().measured_seconds());
+  run("measured_seconds", f.measured_seconds);
   run("aborted", aborted(stats.reason) ? 1 : 0);
-  run("nodes", static_cast<double>(engine.node_count()));
+  run("nodes", static_cast<double>(f.nodes));
   run("peak_pending_events", static_cast<double>(stats.peak_pending));
   run("messages_sent", static_cast<double>(net.sent));
   run("messages_delivered", static_cast<double>(net.delivered));
@@ -168,7 +175,6 @@ void add_run_rows(std::vector<SummaryRow>& rows, const ScenarioSpec& spec, const
   run("bytes_sent", static_cast<double>(net.bytes_sent));
   // Rows that only scenarios using these features have (so older outputs keep theirs).
   if (duplication_configured(spec)) run("messages_duplicated", static_cast<double>(net.duplicated));
-  if (!spec.faults.empty() || !spec.nemesis.empty()) add_fault_rows(rows, engine);
 }
 
 std::vector<SummaryRow> build_summary(const ScenarioSpec& spec, const Engine& engine,
@@ -176,7 +182,10 @@ std::vector<SummaryRow> build_summary(const ScenarioSpec& spec, const Engine& en
   std::vector<SummaryRow> rows;
   add_client_rows(rows, spec, engine);
   add_group_rows(rows, engine);
-  add_run_rows(rows, spec, engine, stats);
+  add_run_rows(
+      rows, spec, stats,
+      {engine.metrics().measured_seconds(), engine.node_count(), engine.network_counters()});
+  if (!spec.faults.empty() || !spec.nemesis.empty()) add_fault_rows(rows, engine);
   return rows;
 }
 
@@ -403,28 +412,6 @@ void add_check_results(const ScenarioSpec& spec, RunOutput& out) {
   }
 }
 
-// The run rows of a cycle-driven run: those of an event-driven one, from its traffic.
-void add_cycle_run_rows(std::vector<SummaryRow>& rows, const CycleEngine& engine,
-                        const RunStats& stats) {
-  const CycleTraffic& t = engine.traffic();
-  auto run = [&](const std::string& metric, double v) { rows.push_back({"run", "", metric, v}); };
-  run("events", static_cast<double>(stats.events));
-  run("sim_seconds", stats.end_time.to_seconds());
-  run("measured_seconds", engine.measured_seconds());
-  run("aborted", aborted(stats.reason) ? 1 : 0);
-  run("nodes", static_cast<double>(engine.node_count()));
-  run("peak_pending_events", 0);
-  run("messages_sent", static_cast<double>(t.sent));
-  run("messages_delivered", static_cast<double>(t.delivered));
-  run("messages_dropped", static_cast<double>(t.lost));
-  for (size_t c = 0; c < kDropCauses; ++c) {
-    const auto cause = static_cast<DropCause>(c);
-    run("dropped_" + std::string(drop_cause_name(cause)),
-        cause == DropCause::kLoss ? static_cast<double>(t.lost) : 0.0);
-  }
-  run("bytes_sent", static_cast<double>(t.bytes));
-}
-
 // engine: cycles — the groups' cycle forms on the cycle engine; the same summary, checks
 // and analyses as an event-driven run, and the files that do not need events.
 RunOutput run_cycles(const ScenarioSpec& spec, const RunOptions& options) {
@@ -454,7 +441,13 @@ RunOutput run_cycles(const ScenarioSpec& spec, const RunOptions& options) {
   for (size_t g = 0; g < spec.groups.size(); ++g)
     for (const auto& [metric, v] : engine.rows()[g])
       out.summary.push_back({spec.groups[g].name, "", metric, v});
-  add_cycle_run_rows(out.summary, engine, out.stats);
+  RunFigures figures{engine.measured_seconds(), engine.node_count(), {}};
+  const CycleTraffic& t = engine.traffic();
+  figures.net.sent = t.sent;
+  figures.net.bytes_sent = t.bytes;
+  figures.net.delivered = t.delivered;
+  figures.net.dropped[static_cast<size_t>(DropCause::kLoss)] = t.lost;
+  add_run_rows(out.summary, spec, out.stats, figures);
   AnalysisInput record;
   record.marks = engine.marks();
   record.marks_truncated = engine.marks_dropped() > 0;
