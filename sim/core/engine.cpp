@@ -69,6 +69,10 @@ class NodeContext final : public Context {
   std::string node_name(NodeId id) const override { return engine_->node_name(id); }
   uint32_t index_in_group() const override { return slot_->index_in_group; }
   std::string_view group_name() const override { return engine_->groups_[slot_->group].name; }
+  uint32_t group_joining(std::string_view group) const override {
+    const GroupInfo* g = engine_->find_group(group);
+    return g ? g->joining : 0;
+  }
 
  private:
   Engine* engine_;
@@ -458,8 +462,18 @@ void Engine::complete_disk(NodeId node, uint32_t epoch) {
 }
 
 bool Engine::crash(NodeId id) {
+  if (nodes_[id].status == NodeStatus::kDown) return false;
+  stop(id);
+  ++fault_counts_[id].crashes;
+  life_log_.push_back({now_, id, NodeStatus::kDown});
+  if (trace_) trace_->life(now_, id, "crash");
+  return true;
+}
+
+// Drops the node's model and everything pending for it.
+void Engine::stop(NodeId id) {
   NodeSlot& n = nodes_[id];
-  if (n.status == NodeStatus::kDown) return false;
+  n.leaving = n.rejoin = false;
   n.model.reset();
   n.status = NodeStatus::kDown;
   ++n.incarnation;
@@ -486,26 +500,79 @@ bool Engine::crash(NodeId id) {
     }
     deferred_.erase(it);
   }
-  ++fault_counts_[id].crashes;
-  life_log_.push_back({now_, id, NodeStatus::kDown});
-  if (trace_) trace_->life(now_, id, "crash");
-  return true;
 }
 
 bool Engine::restart(NodeId id) {
   NodeSlot& n = nodes_[id];
-  if (n.status != NodeStatus::kDown) return false;
-  n.status = NodeStatus::kUp;
-  n.model = makers_[n.group]();
+  if (n.status != NodeStatus::kDown || n.outside) return false;
   ++fault_counts_[id].restarts;
   life_log_.push_back({now_, id, NodeStatus::kUp});
+  start(id, "restart");
+  return true;
+}
+
+void Engine::start(NodeId id, std::string_view why) {
+  NodeSlot& n = nodes_[id];
+  n.status = NodeStatus::kUp;
+  n.model = makers_[n.group]();
   if (trace_) {
-    trace_->life(now_, id, "restart");
+    trace_->life(now_, id, why);
     trace_->handler(now_, id, EventTrace::Handler::kStart, {});
   }
   enter(id);
   n.model->on_start(*ctx_);
   after_handler(id);
+}
+
+void Engine::set_joining(uint32_t group, uint32_t count) {
+  DSIM_ASSERT(!ran_ && group < groups_.size() && count <= groups_[group].nodes.size());
+  GroupInfo& g = groups_[group];
+  g.joining = count;
+  for (size_t i = g.nodes.size() - count; i < g.nodes.size(); ++i) {
+    nodes_[g.nodes[i]].outside = true;
+    nodes_[g.nodes[i]].status = NodeStatus::kDown;
+    life_log_.push_back({SimTime::zero(), g.nodes[i], NodeStatus::kDown, LifeCause::kAbsent});
+  }
+}
+
+bool Engine::leave(NodeId id) {
+  NodeSlot& n = nodes_[id];
+  if (n.status != NodeStatus::kUp || n.leaving) return false;
+  n.leaving = true;
+  if (trace_) trace_->handler(now_, id, EventTrace::Handler::kLeave, {});
+  enter(id);
+  const Duration linger = n.model->on_leave(*ctx_);
+  after_handler(id);
+  const uint32_t incarnation = n.incarnation;
+  at(saturating_add(now_, std::max(linger, Duration::zero())),
+     [id, incarnation](Engine& e) { e.left(id, incarnation); });
+  return true;
+}
+
+// The end of a leave: the node stops, unless it crashed meanwhile.
+void Engine::left(NodeId id, uint32_t incarnation) {
+  NodeSlot& n = nodes_[id];
+  if (n.incarnation != incarnation || !n.leaving) return;
+  const bool rejoin = n.rejoin;
+  n.rejoin = false;
+  stop(id);
+  n.outside = true;
+  life_log_.push_back({now_, id, NodeStatus::kDown, LifeCause::kLeave});
+  if (trace_) trace_->life(now_, id, "left");
+  if (rejoin) join(id);
+}
+
+bool Engine::join(NodeId id) {
+  NodeSlot& n = nodes_[id];
+  if (n.leaving) {
+    const bool first = !n.rejoin;
+    n.rejoin = true;
+    return first;
+  }
+  if (!n.outside) return false;
+  n.outside = false;
+  life_log_.push_back({now_, id, NodeStatus::kUp, LifeCause::kJoin});
+  start(id, "join");
   return true;
 }
 
@@ -617,9 +684,10 @@ bool Engine::start_nodes() {
   const uint64_t n = nodes_.size();
   for (NodeId id = 0; id < n; ++id) {
     if (id % kSetupWatchNodes == 0 && poll({Phase::kCreatingModels, id, n, now_, 0})) return false;
-    nodes_[id].model = makers_[nodes_[id].group]();
+    if (!nodes_[id].outside) nodes_[id].model = makers_[nodes_[id].group]();
   }
   for (NodeId id = 0; id < n; ++id) {
+    if (nodes_[id].outside) continue;
     if (trace_) trace_->handler(now_, id, EventTrace::Handler::kStart, {});
     enter(id);
     nodes_[id].model->on_start(*ctx_);

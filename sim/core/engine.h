@@ -91,6 +91,7 @@ struct RunStats {
 struct GroupInfo {
   std::string name;
   std::vector<NodeId> nodes;
+  uint32_t joining = 0;  ///< the last nodes, outside the group at time 0 (set_joining)
 };
 
 /// Per-node fault counters (nodes.csv).
@@ -115,6 +116,8 @@ class Engine final : private DiskScheduler {
   /// Adds `count` nodes named "<name>.<i>", each with a model from `make`. Returns the
   /// group's index. Call before run().
   uint32_t add_group(std::string name, uint32_t count, ModelMaker make);
+  /// The group's last `count` nodes start outside it: not running until a join().
+  void set_joining(uint32_t group, uint32_t count);
   /// Runs `action` at true time `at` (fault injection, scenario events).
   void at(SimTime at, std::function<void(Engine&)> action);
   /// Calls `watcher` every `every_events` events, every few nodes while adding them and
@@ -174,6 +177,18 @@ class Engine final : private DiskScheduler {
   bool restart(NodeId id);
   bool pause(NodeId id);
   bool resume(NodeId id);
+  /// A running node leaves its group gracefully: Model::on_leave, then, after the time it
+  /// asks for, it stops as in a crash (what it has not synced is lost) and is outside the
+  /// group. False if it is not up, or already leaving.
+  bool leave(NodeId id);
+  /// A node outside its group (joining at time 0, or left) starts and joins it: a new model
+  /// instance, on_start. A node still leaving joins again as soon as it has left. False if
+  /// it is neither.
+  bool join(NodeId id);
+  /// Outside its group: not yet joined, or left (not crashed).
+  bool outside(NodeId id) const { return nodes_[id].outside; }
+  /// Between a leave() and its stop.
+  bool leaving(NodeId id) const { return nodes_[id].leaving; }
   /// Service and disk times of the node multiplied by `factor` (gray failure); 1 = normal.
   void set_slowdown(NodeId id, double factor);
   double slowdown(NodeId id) const { return nodes_[id].slowdown; }
@@ -223,6 +238,9 @@ class Engine final : private DiskScheduler {
     NodeStatus status = NodeStatus::kUp;
     double slowdown = 1;
     std::unique_ptr<NodeDisk> disk;  // created on first use; survives crashes
+    bool outside = false;            // not yet joined, or left
+    bool leaving = false;            // between a leave() and its stop
+    bool rejoin = false;             // join() while leaving: join at the stop
   };
   struct TimerSlot {
     TimerTag tag = 0;
@@ -259,6 +277,9 @@ class Engine final : private DiskScheduler {
   void advance(uint32_t slot);  // crosses stages until one must wait for its time
   void deliver(uint32_t slot);
   void run_control(uint32_t slot);
+  void stop(NodeId id);                         // drops the model and what is pending for it
+  void start(NodeId id, std::string_view why);  // a new model instance, on_start
+  void left(NodeId id, uint32_t incarnation);   // a leave's end
   void complete_disk(NodeId node, uint32_t epoch);
   void schedule_disk(NodeId node, SimTime at) override;
   uint32_t alloc_message();

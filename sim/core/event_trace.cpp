@@ -51,6 +51,8 @@ const char* handler_name(EventTrace::Handler h) {
       return "timer";
     case EventTrace::Handler::kDisk:
       return "disk";
+    case EventTrace::Handler::kLeave:
+      return "leave";
   }
   return "?";
 }

@@ -38,7 +38,7 @@ class EventTrace {
   /// UI to draw them and bind the message arrows to them.
   static constexpr int64_t kSliceNs = 1;
 
-  enum class Handler : uint8_t { kStart, kMessage, kTimer, kDisk };
+  enum class Handler : uint8_t { kStart, kMessage, kTimer, kDisk, kLeave };
 
   /// `node_group` and `node_name` give each node's group and name (nodes are numbered
   /// from 0). `config` nullopt: no JSON is written (a message log alone).

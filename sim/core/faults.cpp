@@ -36,6 +36,10 @@ std::string_view fault_kind_name(FaultKind k) {
       return "clock";
     case FaultKind::kDegrade:
       return "degrade";
+    case FaultKind::kLeave:
+      return "leave";
+    case FaultKind::kJoin:
+      return "join";
   }
   return "?";
 }
@@ -111,8 +115,16 @@ class Injector : public std::enable_shared_from_this<Injector> {
         event.aimed_groups.push_back(term.group);
     }
     engine_.record_fault(std::move(event));
-    if (f.kind == K::kRestart) end_released(K::kCrash, NodeStatus::kDown);
-    if (f.kind == K::kResume) end_released(K::kPause, NodeStatus::kPaused);
+    if (f.kind == K::kRestart)
+      end_released(K::kCrash, [this](NodeId n) { return engine_.status(n) == NodeStatus::kDown; });
+    if (f.kind == K::kResume) {
+      end_released(K::kPause,
+                   [this](NodeId n) { return engine_.status(n) == NodeStatus::kPaused; });
+    }
+    if (f.kind == K::kJoin) {
+      end_released(K::kLeave,
+                   [this](NodeId n) { return engine_.outside(n) || engine_.leaving(n); });
+    }
     if (!lasting) return;
     active_.emplace(id, Active{f.kind, std::move(e.undo), kind, e.targets, std::move(e.nodes)});
     if (!lasts) return;
@@ -165,6 +177,16 @@ class Injector : public std::enable_shared_from_this<Injector> {
         return clock(f, rng);
       case K::kDegrade:
         return degrade(f, id, rng);
+      case K::kLeave:
+        return held(each_target(f.target, rng, [this](NodeId n) { return engine_.leave(n); }),
+                    [this](NodeId n) { engine_.join(n); });
+      case K::kJoin: {
+        joining_ = true;  // random targets: of the nodes outside their groups
+        Effect e =
+            on_nodes(each_target(f.target, rng, [this](NodeId n) { return engine_.join(n); }));
+        joining_ = false;
+        return e;
+      }
     }
     return {};
   }
@@ -379,15 +401,16 @@ class Injector : public std::enable_shared_from_this<Injector> {
         "one_way"};
   }
 
-  // Ends the crash (pause) faults none of whose nodes is still down (paused): an explicit
-  // restart (resume) released them.
-  void end_released(FaultKind kind, NodeStatus held) {
+  // Ends the crash (pause, leave) faults none of whose nodes is still down (paused, leaving
+  // or outside): an explicit restart (resume, join) released them.
+  template <class Held>
+  void end_released(FaultKind kind, Held held) {
     std::vector<uint64_t> done;
     for (const auto& [id, a] : active_) {
       if (a.kind != kind) continue;
       bool any = false;
       for (NodeId n : a.nodes)
-        any = any || engine_.status(n) == held;
+        any = any || held(n);
       if (!any) done.push_back(id);
     }
     for (uint64_t id : done)
@@ -459,6 +482,11 @@ class Injector : public std::enable_shared_from_this<Injector> {
             ? term.count
             : std::max<size_t>(1, static_cast<size_t>(std::llround(term.share * scope.size())));
     const std::vector<NodeId> live = up(scope);
+    if (joining_) {  // of the nodes outside, as many as there are
+      auto picked = sample(live, std::min(k, live.size()), rng);
+      out.insert(out.end(), picked.begin(), picked.end());
+      return;
+    }
     auto picked = sample(live.size() >= k ? live : scope, k, rng);
     out.insert(out.end(), picked.begin(), picked.end());
   }
@@ -466,15 +494,16 @@ class Injector : public std::enable_shared_from_this<Injector> {
   // One of the nodes that are not down (all of them when every one is).
   void add_random(const std::vector<NodeId>& scope, Rng& rng, std::vector<NodeId>& out) const {
     const std::vector<NodeId> live = up(scope);
-    const auto& from = live.empty() ? scope : live;
+    const auto& from = live.empty() && !joining_ ? scope : live;
     if (!from.empty()) out.push_back(from[rng.below64(from.size())]);
   }
 
-  // The nodes of `scope` that are not down (up or paused), in scope order.
+  // The nodes of `scope` that are not down (up or paused), in scope order; for a join,
+  // those outside their groups.
   std::vector<NodeId> up(const std::vector<NodeId>& scope) const {
     std::vector<NodeId> live;
     for (NodeId n : scope) {
-      if (engine_.status(n) != NodeStatus::kDown) live.push_back(n);
+      if (joining_ ? engine_.outside(n) : engine_.status(n) != NodeStatus::kDown) live.push_back(n);
     }
     return live;
   }
@@ -505,6 +534,7 @@ class Injector : public std::enable_shared_from_this<Injector> {
   // Nodes the targets of the fault being started resolved to, over every resolve(): 0 means
   // it hit nobody. Counting is a side effect of the const target resolution.
   mutable size_t resolved_ = 0;
+  bool joining_ = false;  // resolving a join's targets
   std::map<uint64_t, Active> active_;
 };
 

@@ -55,8 +55,10 @@ enum class FaultKind : uint8_t {
   kDiskFull,
   kClock,
   kDegrade,
+  kLeave,
+  kJoin,
 };
-inline constexpr FaultKind kLastFaultKind = FaultKind::kDegrade;
+inline constexpr FaultKind kLastFaultKind = FaultKind::kJoin;
 std::string_view fault_kind_name(FaultKind k);
 
 struct PartitionSpec {

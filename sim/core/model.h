@@ -118,6 +118,9 @@ class Context {
   virtual uint32_t index_in_group() const = 0;
   /// The name of this node's group, e.g. "replicas" (group_nodes() of it lists its peers).
   virtual std::string_view group_name() const = 0;
+  /// How many of the group's last nodes are outside it at time 0 and join it later (a
+  /// `join` fault): the group's `joining` key.
+  virtual uint32_t group_joining(std::string_view /*group*/) const { return 0; }
 };
 
 class Model {
@@ -132,6 +135,10 @@ class Model {
   virtual void on_disk(Context& /*ctx*/, DiskOpId /*op*/, uint64_t /*tag*/) {}
   /// Called once at the end of the run on every live node (to report final levels).
   virtual void on_stop(Context& /*ctx*/) {}
+  /// The node leaves its group gracefully (a `leave` fault): it may tell the others, and
+  /// returns how long it goes on running to do so; then it stops as a crash does (what it
+  /// has not synced by then is lost). Default: it stops at once.
+  virtual Duration on_leave(Context& /*ctx*/) { return Duration::zero(); }
   /// Called after every handler with --check-invariants: DSIM_ASSERT each invariant.
   virtual void check_invariants() const {}
   /// A role other components can target ("leader", "follower"); empty when none.

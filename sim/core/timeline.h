@@ -64,12 +64,20 @@ struct TimelineMark {
   int64_t b = 0;
 };
 
-/// A node entered `status` (crash: kDown; restart and resume: kUp; pause: kPaused). Every
-/// node is up at time 0.
+/// Why a node went down or came up: a fault (crash, restart, pause, resume), or a member
+/// leaving its group gracefully, or joining it (a group's `joining` nodes are outside at
+/// time 0: one kAbsent event each).
+enum class LifeCause : uint8_t { kFault, kAbsent, kLeave, kJoin };
+
+/// A node entered `status` (crash, leave: kDown; restart, resume, join: kUp; pause:
+/// kPaused). Every node is up at time 0 but a group's `joining` ones (kAbsent at time 0).
 struct NodeLifeEvent {
   SimTime at;
   NodeId node = kNoNode;
   NodeStatus status = NodeStatus::kUp;
+  LifeCause cause = LifeCause::kFault;
+  /// Down by a leave, absent, or up by a join: the node is outside its group, or enters it.
+  bool graceful() const { return cause != LifeCause::kFault; }
 };
 
 /// What a model's analysis receives: the groups that run the model and the run's record.

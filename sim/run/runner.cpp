@@ -357,6 +357,7 @@ std::unique_ptr<Engine> build_engine(const ScenarioSpec& spec, bool check_invari
     engine->set_clock(gi, g.clock);
     engine->set_disk(gi, g.disk);
     if (engine->halted()) return engine;  // a limit stopped the building: it will not run
+    if (g.joining > 0) engine->set_joining(gi, g.joining);
     if (factory->virtual_address && factory->virtual_address(config.get())) engine->add_address(gi);
   }
   if (spec.network.topology != TopologyKind::kUniform) place_nodes(spec, *engine);

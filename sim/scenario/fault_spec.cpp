@@ -31,7 +31,8 @@ constexpr Kinds kKinds[] = {
     {"pause", FaultKind::kPause, true},         {"resume", FaultKind::kResume, false},
     {"slow", FaultKind::kSlow, true},           {"disk_slow", FaultKind::kDiskSlow, true},
     {"disk_full", FaultKind::kDiskFull, true},  {"clock", FaultKind::kClock, true},
-    {"degrade", FaultKind::kDegrade, true},
+    {"degrade", FaultKind::kDegrade, true},     {"leave", FaultKind::kLeave, true},
+    {"join", FaultKind::kJoin, false},
 };
 
 std::string kind_list() {
@@ -676,14 +677,34 @@ void check_lasts(ParamReader& r, Timing& t, FaultKind kind, const ScenarioSpec& 
   }
 }
 
+// A join adds the nodes outside their groups: its groups must have some, at the start
+// (`joining`) or after a leave; else it could add nobody.
+void check_join(ParamReader& r, const FaultSpec& f, const ScenarioSpec& spec, bool any_leave) {
+  if (f.kind != FaultKind::kJoin || any_leave) return;
+  for (const auto& term : f.target.terms) {
+    const bool whole_run = term.group == kWholeRun;
+    bool outside = false;
+    for (size_t g = 0; g < spec.groups.size(); ++g)
+      outside = outside || ((whole_run || g == term.group) && spec.groups[g].joining > 0);
+    if (outside) continue;
+    r.error("join",
+            "join " + f.target.text + ": " +
+                (whole_run ? std::string("no group") : "group " + spec.groups[term.group].name) +
+                " has no nodes outside it (give the group joining: N, or make members "
+                "leave first): the join would add nobody");
+    return;
+  }
+}
+
 void read_timeline_fault(const ParamNode& item, size_t i, ParamEnv& env, TargetParser& tp,
-                         ScenarioSpec& spec) {
+                         ScenarioSpec& spec, bool any_leave) {
   ParamReader r(&item, &env, "faults[" + std::to_string(i) + "]", item.loc);
   Timing t = read_timing(r, spec);
   auto f = read_fault(r, item, env, tp, false);
   r.finish();
   check_timing(r, t, spec);
   if (!f) return;
+  check_join(r, *f, spec, any_leave);
   check_lasts(r, t, f->kind, spec);
   f->at = SimTime::zero() + t.at;
   f->lasts = t.lasts;
@@ -748,7 +769,7 @@ void check_nemesis_count(ParamReader& r, const NemesisSpec& n, const char* key) 
 }
 
 void read_nemesis(const ParamNode& item, size_t i, ParamEnv& env, TargetParser& tp,
-                  ScenarioSpec& spec) {
+                  ScenarioSpec& spec, bool any_leave) {
   ParamReader r(&item, &env, "nemesis[" + std::to_string(i) + "]", item.loc);
   const bool has_rate = r.has("rate"), has_interval = r.has("interval");
   const double rate = r.rate("rate", 1.0 / 60, "faults per second of healthy time (Poisson)");
@@ -768,6 +789,7 @@ void read_nemesis(const ParamNode& item, size_t i, ParamEnv& env, TargetParser& 
   if (has_rate && rate <= 0) r.error("rate", "must be > 0");
   check_nemesis_window(r, start, stop, spec);
   if (!f) return;
+  check_join(r, *f, spec, any_leave);
   const bool lasting = is_lasting(f->kind);
   if (!lasting && has_duration) r.error("duration", "an instant fault takes no duration");
   NemesisSpec n;
@@ -793,8 +815,15 @@ void read_faults(const ParamNode* faults, const ParamNode* nemesis, ParamEnv& en
                "faults: expected a list such as [{at: 10s, crash: replicas.0, for: 5s}]");
     faults = nullptr;
   }
+  // Whether any fault makes members leave (then a join has someone to add back).
+  bool any_leave = false;
+  for (const ParamNode* list : {faults, nemesis}) {
+    if (!list || list->kind != ParamNode::Kind::kList) continue;
+    for (const auto& item : list->items)
+      any_leave = any_leave || item.find("leave") != nullptr;
+  }
   for (size_t i = 0; faults && i < faults->items.size(); ++i)
-    read_timeline_fault(faults->items[i], i, env, tp, spec);
+    read_timeline_fault(faults->items[i], i, env, tp, spec, any_leave);
   if (nemesis && nemesis->kind != ParamNode::Kind::kList) {
     diag.error(nemesis->loc,
                "nemesis: expected a list such as [{crash: replicas.random, rate: 1/min, "
@@ -802,7 +831,7 @@ void read_faults(const ParamNode* faults, const ParamNode* nemesis, ParamEnv& en
     nemesis = nullptr;
   }
   for (size_t i = 0; nemesis && i < nemesis->items.size(); ++i)
-    read_nemesis(nemesis->items[i], i, env, tp, spec);
+    read_nemesis(nemesis->items[i], i, env, tp, spec, any_leave);
 }
 
 }  // namespace dsim

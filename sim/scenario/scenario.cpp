@@ -106,6 +106,11 @@ class GroupsReader {
     group.model = g.text("model", "", "the model every node of the group runs (dsim list models)");
     group.count = static_cast<uint32_t>(g.integer("count", 1, "number of nodes", 1, kMaxNodes));
     total_nodes_ += group.count;
+    group.joining = static_cast<uint32_t>(
+        g.integer("joining", 0,
+                  "how many of the group's last nodes are outside it at the start and join it "
+                  "later, by a join fault",
+                  0, group.count));
     const ParamNode* params = g.raw("params", "map", "the model's parameters");
     read_group_extras(g, spec_, clock_default_, group);
     g.finish();
@@ -353,6 +358,7 @@ void check_cycle_engine(ParamReader& top, const ScenarioSpec& spec, Diagnostics&
   std::string runs;
   for (const ModelFactory* f : spec.registry->all())
     if (f->cycle_group) runs += (runs.empty() ? "" : ", ") + f->name;
+  const std::string why_events = "needs engine: events (the cycle engine has no events)";
   for (const GroupSpec& g : spec.groups) {
     if (!g.factory) continue;
     if (!g.factory->cycle_group) {
@@ -364,9 +370,10 @@ void check_cycle_engine(ParamReader& top, const ScenarioSpec& spec, Diagnostics&
       diag.error(g.loc, "group " + g.name +
                             ": engine: cycles has no clocks (a clock: of its own "
                             "or the scenario's)");
+    } else if (g.joining > 0) {
+      diag.error(g.loc, "group " + g.name + ": joining " + why_events);
     }
   }
-  const std::string why_events = "needs engine: events (the cycle engine has no events)";
   for (const char* key : {"faults", "nemesis"})
     if (top.has(key)) top.error(key, why_events);
   if (spec.output.trace) top.error("output", "trace: " + why_events);

@@ -28,6 +28,7 @@ struct GroupSpec {
   std::string name;
   std::string model;
   uint32_t count = 1;
+  uint32_t joining = 0;  ///< the last nodes, outside the group at time 0 (join faults add them)
   SourceLoc loc;
   const ModelFactory* factory = nullptr;
   std::shared_ptr<const void> config;  ///< the model's parsed Config

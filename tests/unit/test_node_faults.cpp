@@ -1,10 +1,11 @@
 // Clocks (exact drift and step arithmetic, timers on drifting oscillators, sync bounds),
 // the durable store (what a crash keeps), and node faults on a real engine: crash and
-// restart, pause and resume; a group's virtual address.
+// restart, pause and resume, leave and join; a group's virtual address.
 #include <catch2/catch.hpp>
 
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "sim/core/clock.h"
@@ -356,6 +357,79 @@ TEST_CASE("messages to a crashed node are dropped as node_down, its timers never
   // 5 s + 4 s.
   REQUIRE(!log.fired.empty());
   CHECK(log.fired[0].first == at(seconds(9)));
+}
+
+namespace {
+
+// Logs its starts and the notes it receives; leaving, it says so and lingers `linger`.
+class Leaver final : public Model {
+ public:
+  Leaver(std::vector<std::string>* log, Duration linger) : log_(log), linger_(linger) {}
+  void on_start(Context& ctx) override {
+    log_->push_back("start " + ctx.node_name(ctx.self()) + " joining " +
+                    std::to_string(ctx.group_joining(ctx.group_name())));
+  }
+  void on_message(Context& ctx, const Envelope&) override {
+    log_->push_back("note " + ctx.node_name(ctx.self()) + (leaving_ ? " leaving" : ""));
+  }
+  void on_timer(Context&, TimerId, TimerTag) override {}
+  Duration on_leave(Context& ctx) override {
+    leaving_ = true;
+    log_->push_back("leave " + ctx.node_name(ctx.self()));
+    return linger_;
+  }
+
+ private:
+  std::vector<std::string>* log_;
+  Duration linger_;
+  bool leaving_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("a joining node starts outside its group and a leave lingers then stops it outside") {
+  EngineConfig cfg;
+  cfg.end = at(seconds(20));
+  cfg.network.latency = constant_time(ms(1));
+  Engine e(cfg);
+  std::vector<std::string> log;
+  // Notes to dst.1 at 1 s (outside: dropped), 5 s (lingering: delivered), 7 s (left: dropped).
+  e.add_group("src", 1, [] {
+    return std::make_unique<Sender>(2, std::vector<Duration>{seconds(1), seconds(5), seconds(7)});
+  });
+  const uint32_t dst =
+      e.add_group("dst", 2, [&] { return std::make_unique<Leaver>(&log, seconds(2)); });
+  e.set_joining(dst, 1);
+  e.at(at(seconds(2)), [](Engine& en) {
+    CHECK(en.outside(2));
+    CHECK_FALSE(en.restart(2));  // a restart brings back crashed nodes, not outsiders
+    CHECK(en.join(2));
+    CHECK_FALSE(en.join(2));  // a member already
+  });
+  e.at(at(seconds(4)), [](Engine& en) {
+    CHECK(en.leave(2));
+    CHECK_FALSE(en.leave(2));  // already leaving
+  });
+  e.at(at(ms(6500)), [](Engine& en) { CHECK(en.outside(2)); });
+  // Asked to join while it lingers, it joins again the moment it has left.
+  e.at(at(seconds(10)), [](Engine& en) { CHECK(en.leave(1)); });
+  e.at(at(seconds(11)), [](Engine& en) { CHECK(en.join(1)); });
+  e.run();
+  CHECK(log == std::vector<std::string>{"start dst.0 joining 1", "start dst.1 joining 1",
+                                        "leave dst.1", "note dst.1 leaving", "leave dst.0",
+                                        "start dst.0 joining 1"});
+  CHECK(e.network().totals().dropped[static_cast<size_t>(DropCause::kNodeDown)] == 2);
+  CHECK(e.node_fault_counters()[2].crashes == 0);  // a leave is no crash
+  using C = LifeCause;
+  std::vector<std::tuple<int64_t, NodeId, NodeStatus, C>> life;
+  for (const NodeLifeEvent& l : e.life_log())
+    life.emplace_back(l.at.ns() / 1'000'000, l.node, l.status, l.cause);
+  CHECK(life == std::vector<std::tuple<int64_t, NodeId, NodeStatus, C>>{
+                    {0, 2, NodeStatus::kDown, C::kAbsent},
+                    {2000, 2, NodeStatus::kUp, C::kJoin},
+                    {6000, 2, NodeStatus::kDown, C::kLeave},
+                    {12000, 1, NodeStatus::kDown, C::kLeave},
+                    {12000, 1, NodeStatus::kUp, C::kJoin}});
 }
 
 namespace {
