@@ -55,6 +55,10 @@ HeartbeatGossip::Config HeartbeatGossip::parse(ParamReader& r) {
   }
   c.entry_bytes = r.size("entry_size", c.entry_bytes, "one member's entry on the wire");
   if (c.entry_bytes > 1024) r.error("entry_size", "at most 1KiB");
+  c.leave_linger = r.duration("leave_linger", c.leave_linger,
+                              "a leaving member (a leave fault) goes on this long, gossiping its "
+                              "counter marked left, before it stops",
+                              Duration::zero());
   return c;
 }
 
@@ -68,11 +72,13 @@ void HeartbeatGossip::declare(const Config&, MetricDecls& d) {
     d.figure(f);
   for (std::string_view f : kit::kFlapAndHealFigures)
     d.figure(f);
+  for (std::string_view f : kit::kJoinAndLeaveFigures)
+    d.figure(f);
 }
 
 AnalysisOutput HeartbeatGossip::analyze(const AnalysisInput& in) {
-  return kit::detection_analysis(in,
-                                 kit::DetectionMarks{{}, kMarkDead, kMarkAlive, {}, kMarkRejoin});
+  return kit::detection_analysis(
+      in, kit::DetectionMarks{{}, kMarkDead, kMarkAlive, {}, kMarkRejoin, kMarkLeft, kMarkLeave});
 }
 
 std::vector<ReportSection> HeartbeatGossip::report(const ReportInput& in) {
@@ -87,6 +93,8 @@ void HeartbeatGossip::on_start(Context& ctx) {
   m_dead_ = ctx.intern(kMarkDead);
   m_alive_ = ctx.intern(kMarkAlive);
   m_rejoin_ = ctx.intern(kMarkRejoin);
+  m_left_ = ctx.intern(kMarkLeft);
+  m_leave_ = ctx.intern(kMarkLeave);
   m_messages_ = ctx.intern("heartbeat_messages");
   m_bytes_ = ctx.intern("heartbeat_bytes");
   m_dead_count_ = ctx.intern("members_dead");
@@ -94,11 +102,18 @@ void HeartbeatGossip::on_start(Context& ctx) {
   const size_t n = peers_.size();
   counters_.assign(n, 0);
   dead_.assign(n, 0);
+  // The group's first members; those joining later are unknown until heard of.
+  const size_t founders = n - std::min<size_t>(n, ctx.group_joining(ctx.group_name()));
+  member_.assign(n, 0);
+  std::fill(member_.begin(), member_.begin() + static_cast<std::ptrdiff_t>(founders), 1);
+  member_[self_] = 1;
   constexpr std::string_view kGenerationKey = "heartbeat/generation";
   uint64_t generation = 0;
   if (const auto stored = ctx.disk().get(kGenerationKey)) {
     generation = std::stoull(std::string(*stored)) + 1;
     ctx.record().mark(m_rejoin_, self_, static_cast<int64_t>(generation));
+  } else if (self_ >= founders) {
+    ctx.record().mark(m_rejoin_, self_, 0);
   }
   ctx.disk().write(kGenerationKey, std::to_string(generation), 0, DiskWrite::kMetadata);
   ctx.disk().sync();
@@ -113,11 +128,31 @@ void HeartbeatGossip::on_start(Context& ctx) {
     // short first gap would make the detector sure of itself at once.
     phi_ = std::make_unique<kit::PhiAccrualDetector>(config_.phi);
     for (uint32_t i = 0; i < n; ++i) {
-      phi_->heard(i, ctx.monotonic() - config_.period);
-      phi_->heard(i, ctx.monotonic());
+      if (member_[i]) watch(ctx, i);
     }
   }
   ctx.set_timer(kit::random_phase(ctx.rng(), config_.period), kit::timer_tag(Timer::kPeriod, 0));
+}
+
+// Starts watching a member: as if just heard from. The phi window starts with one gap of a
+// period, as Akka bootstraps its estimate: a single short first gap would make the detector
+// sure of itself at once.
+void HeartbeatGossip::watch(Context& ctx, uint32_t member) {
+  if (timeout_) {
+    timeout_->heard(member, ctx.monotonic());
+    return;
+  }
+  phi_->forget(member);
+  phi_->heard(member, ctx.monotonic() - config_.period);
+  phi_->heard(member, ctx.monotonic());
+}
+
+// A graceful leave: the counter marked left spreads with the tables while it lingers.
+Duration HeartbeatGossip::on_leave(Context& ctx) {
+  counters_[self_] |= kLeftBit;
+  ctx.record().mark(m_leave_, self_,
+                    static_cast<int64_t>((counters_[self_] & ~kLeftBit) >> kGenerationShift));
+  return config_.leave_linger;
 }
 
 void HeartbeatGossip::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
@@ -131,18 +166,21 @@ void HeartbeatGossip::round(Context& ctx) {
   // Verdicts first, on what the table says now.
   const SimTime now = ctx.monotonic();
   for (uint32_t i = 0; i < n; ++i) {
-    if (i == self_ || dead_[i] || !suspected(i, now)) continue;
+    if (i == self_ || dead_[i] || !member_[i] || !suspected(i, now)) continue;
     dead_[i] = 1;
     ctx.record().mark(m_dead_, i, static_cast<int64_t>(counters_[i] >> kGenerationShift));
   }
   ctx.record().level(m_dead_count_,
                      static_cast<double>(std::count(dead_.begin(), dead_.end(), uint8_t{1})));
-  if (n < 2) return;
-  const uint32_t fanout = std::min(config_.fanout, n - 1);
+  // To `fanout` members drawn from those it holds in the group (dead or not).
+  std::vector<uint32_t> others;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (i != self_ && member_[i]) others.push_back(i);
+  }
+  const auto fanout = static_cast<uint32_t>(std::min<size_t>(config_.fanout, others.size()));
   std::vector<uint32_t> chosen;
   while (chosen.size() < fanout) {
-    uint32_t to = ctx.rng().below(n - 1);
-    if (to >= self_) ++to;
+    const uint32_t to = others[ctx.rng().below(static_cast<uint32_t>(others.size()))];
     if (std::find(chosen.begin(), chosen.end(), to) == chosen.end()) chosen.push_back(to);
   }
   for (uint32_t to : chosen) {
@@ -161,13 +199,29 @@ void HeartbeatGossip::on_message(Context& ctx, const Envelope& env) {
   const auto* hb = env.msg.get<Heartbeats>();
   if (!hb || hb->counters.size() != counters_.size()) return;
   for (uint32_t i = 0; i < counters_.size(); ++i) {
-    if (i == self_ || hb->counters[i] <= counters_[i]) continue;
+    if (i == self_ || !newer(hb->counters[i], counters_[i])) continue;
     counters_[i] = hb->counters[i];
     heard(ctx, i);
   }
 }
 
+// A newer counter of `member`: it lives, joined again, or left.
 void HeartbeatGossip::heard(Context& ctx, uint32_t member) {
+  const auto generation = static_cast<int64_t>((counters_[member] & ~kLeftBit) >> kGenerationShift);
+  if (counters_[member] & kLeftBit) {
+    if (!member_[member]) return;
+    member_[member] = 0;
+    dead_[member] = 0;
+    ctx.record().mark(m_left_, member, generation);
+    return;
+  }
+  if (!member_[member]) {  // a member that joined, or left and came back
+    member_[member] = 1;
+    dead_[member] = 0;
+    watch(ctx, member);
+    ctx.record().mark(m_alive_, member, generation);
+    return;
+  }
   if (timeout_) {
     timeout_->heard(member, ctx.monotonic());
   } else {
@@ -175,12 +229,15 @@ void HeartbeatGossip::heard(Context& ctx, uint32_t member) {
   }
   if (!dead_[member]) return;
   dead_[member] = 0;
-  ctx.record().mark(m_alive_, member, static_cast<int64_t>(counters_[member] >> kGenerationShift));
+  ctx.record().mark(m_alive_, member, generation);
 }
 
 void HeartbeatGossip::check_invariants() const {
-  DSIM_ASSERT(counters_.size() == peers_.size() && dead_.size() == peers_.size(),
+  DSIM_ASSERT(counters_.size() == peers_.size() && dead_.size() == peers_.size() &&
+                  member_.size() == peers_.size(),
               "tables sized for ", counters_.size(), " of ", peers_.size());
+  for (size_t i = 0; i < dead_.size(); ++i)
+    DSIM_ASSERT(!dead_[i] || member_[i], "member ", i, " held dead though not in the group");
   DSIM_ASSERT(!dead_[self_], "a member holds itself dead");
 }
 

@@ -12,7 +12,11 @@
 //     heartbeat pause as `phi_acceptable_pause`);
 //   - a counter that rises again brings the member back. A counter's high bits are the
 //     member's generation, raised at each restart and kept on its disk (as Cassandra's
-//     generation), so a restarted member's counter starts above its old one.
+//     generation), so a restarted member's counter starts above its old one;
+//   - joins and leaves (as Cassandra's gossip states): a member joining after the start is
+//     unknown to the others until a counter of it reaches them; a leaving member marks its
+//     counter `left` and gossips it for `leave_linger` before it stops: who hears it holds
+//     it left, neither watched nor sent to, and not declared dead.
 // Memory: each member holds the whole table, n counters (and, with phi, a window of
 // gaps per member), so a group costs O(n^2): thousands of members, not millions. A message
 // carries the table: `entry_size` bytes per member.
@@ -37,8 +41,18 @@ namespace dsim::heartbeat_gossip {
 inline constexpr std::string_view kMarkDead = "heartbeat_dead";
 inline constexpr std::string_view kMarkAlive = "heartbeat_alive";
 inline constexpr std::string_view kMarkRejoin = "heartbeat_rejoin";
-/// A counter: generation << kGenerationShift, plus the heartbeats of that generation.
+/// Holds the member left (a = the member, b = its generation); a member leaves (a = self).
+inline constexpr std::string_view kMarkLeft = "heartbeat_left";
+inline constexpr std::string_view kMarkLeave = "heartbeat_leave";
+/// A counter: generation << kGenerationShift, plus the heartbeats of that generation, and
+/// kLeftBit once the member leaves.
 inline constexpr int kGenerationShift = 40;
+inline constexpr uint64_t kLeftBit = uint64_t{1} << 63;
+/// `a` is newer news than `b`: a higher counter, or the same one marked left.
+inline bool newer(uint64_t a, uint64_t b) {
+  const uint64_t ca = a & ~kLeftBit, cb = b & ~kLeftBit;
+  return ca > cb || (ca == cb && (a & kLeftBit) && !(b & kLeftBit));
+}
 
 /// A member's table: every member's heartbeat counter, by index in the group.
 struct Heartbeats {
@@ -65,6 +79,7 @@ class HeartbeatGossip final : public Model {
     Duration fail_after = seconds(10);  ///< T_fail
     kit::PhiAccrualDetector::Config phi;
     uint64_t entry_bytes = 12;
+    Duration leave_linger = seconds(1);  ///< a leaving member gossips its leave this long
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
@@ -78,6 +93,7 @@ class HeartbeatGossip final : public Model {
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;
   void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
+  Duration on_leave(Context& ctx) override;
   void check_invariants() const override;
 
  private:
@@ -92,9 +108,11 @@ class HeartbeatGossip final : public Model {
   uint32_t self_ = 0;
   std::vector<uint64_t> counters_;
   std::vector<uint8_t> dead_;
+  std::vector<uint8_t> member_;  // in the group as this member knows: not left, not unknown
   std::unique_ptr<kit::HeartbeatDetector> timeout_;
   std::unique_ptr<kit::PhiAccrualDetector> phi_;
-  Symbol m_dead_, m_alive_, m_rejoin_, m_messages_, m_bytes_, m_dead_count_;
+  void watch(Context& ctx, uint32_t member);
+  Symbol m_dead_, m_alive_, m_rejoin_, m_left_, m_leave_, m_messages_, m_bytes_, m_dead_count_;
 };
 
 }  // namespace dsim::heartbeat_gossip

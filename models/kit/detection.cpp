@@ -22,7 +22,18 @@ struct Trial {
   bool open = true;
 };
 
-enum class Kind : uint8_t { kSuspect, kDead, kAlive, kRefute, kRejoin, kOther };
+// A join or a leave: from it until every other live member holds the member in the group
+// (a join) or left (a leave).
+struct Change {
+  uint32_t target = 0;
+  bool join = false;
+  SimTime at, known = SimTime::max();
+  std::vector<uint8_t> holders;  // observers that hold it a member (join) or left (leave)
+  uint32_t holding = 0;
+  bool declared_dead = false;  // a leave: some member declared it dead
+};
+
+enum class Kind : uint8_t { kSuspect, kDead, kAlive, kRefute, kRejoin, kLeft, kLeave, kOther };
 
 // Who holds whom suspected or dead among the live members, as sparse (observer, target)
 // entries (a member alive in a view has none): the false declarations, the false episodes
@@ -126,14 +137,18 @@ struct Replay {
         live(n, 1),
         live_count(uint32_t(n)),
         incarnation(n, 0),
+        joiner(n, 0),
         views(n, input.warmup_end) {}
 
   const AnalysisInput& in;
   std::vector<uint8_t> live;
   uint32_t live_count;
   std::vector<uint32_t> incarnation;  // each member's own, as it last announced
+  std::vector<uint8_t> joiner;        // outside the group at time 0: a fresh view holds it so
   std::vector<Trial> trials;
   std::unordered_map<uint32_t, size_t> open;  // target -> trials[]; lookups only
+  std::vector<Change> changes;
+  std::unordered_map<uint32_t, size_t> changing;  // target -> changes[]; lookups only
   std::set<std::pair<uint32_t, uint32_t>> false_dead, false_suspect;  // (target, incarnation)
   int64_t false_positives = 0, false_suspicions = 0, refutations = 0;
   Views views;
@@ -143,8 +158,56 @@ struct Replay {
     if (t.all_dead == SimTime::max() && live_count > 0 && t.holding == live_count) t.all_dead = at;
   }
 
+  // Every other live member holds the change.
+  void check_known(Change& c, SimTime at) const {
+    const uint32_t others = live_count - (live[c.target] ? 1 : 0);
+    if (c.known == SimTime::max() && c.holding == others) c.known = at;
+  }
+
+  static void hold(Change& c, uint32_t observer, bool holds) {
+    if (holds == bool(c.holders[observer])) return;
+    c.holders[observer] = holds ? 1 : 0;
+    holds ? ++c.holding : --c.holding;
+  }
+
+  // A leave is already held by those that never learned of the member's join.
+  void open_change(uint32_t target, bool join, SimTime at) {
+    Change c;
+    c.target = target;
+    c.join = join;
+    c.at = at;
+    c.holders.assign(live.size(), 0);
+    if (const auto it = changing.find(target); !join && it != changing.end()) {
+      const Change& joined = changes[it->second];
+      for (uint32_t o = 0; o < live.size(); ++o)
+        hold(c, o, joined.join && live[o] && o != target && !joined.holders[o]);
+    }
+    changing[target] = changes.size();
+    changes.push_back(std::move(c));
+    check_known(changes.back(), at);
+  }
+
+  // What an observer's mark about a joining or leaving member says of the change.
+  void on_change_mark(Kind kind, uint32_t observer, uint32_t target, SimTime at) {
+    const auto it = changing.find(target);
+    if (it == changing.end() || !live[observer] || observer == target) return;
+    Change& c = changes[it->second];
+    if (!c.join && kind == Kind::kDead) c.declared_dead = true;
+    hold(c, observer, c.join ? kind != Kind::kLeft : kind == Kind::kLeft);
+    check_known(c, at);
+  }
+
   void on_mark(Kind kind, uint32_t observer, uint32_t target, uint32_t inc, SimTime at) {
     if (target >= live.size()) return;
+    if (kind == Kind::kLeave) {
+      if (observer == target) open_change(target, false, at);
+      return;
+    }
+    if (kind != Kind::kRefute && kind != Kind::kRejoin) on_change_mark(kind, observer, target, at);
+    if (kind == Kind::kLeft) {  // right about a member that left; wrong about a live one
+      if (live[observer]) views.on_mark(Kind::kAlive, observer, target, inc, false, false, at);
+      return;
+    }
     if (kind == Kind::kRefute || kind == Kind::kRejoin) {
       refutations += kind == Kind::kRefute ? 1 : 0;
       incarnation[target] = std::max(incarnation[target], inc);
@@ -181,6 +244,25 @@ struct Replay {
       if (t.holders[p]) t.holders[p] = 0, --t.holding;  // a crash or restart forgets
       if (!up) check_all_dead(t, e.at);
     }
+    if (e.cause == LifeCause::kAbsent) joiner[p] = 1;
+    if (up) changing.erase(p);                // back: an open leave of it is over
+    for (auto& [target, index] : changing) {  // order does not reach the output
+      // A crash or restart forgets: a fresh view holds the group's first members, not those
+      // that joined later.
+      Change& c = changes[index];
+      const bool holds = up && p != target && (c.join ? !joiner[target] : bool(joiner[target]));
+      hold(c, p, holds);
+      check_known(c, e.at);
+    }
+    if (up && e.cause == LifeCause::kJoin) open_change(p, true, e.at);
+    if (e.graceful()) {  // a join, a leave, absent from the start: no crash
+      if (const auto it = open.find(p); it != open.end()) {
+        trials[it->second].restarted = e.at;
+        trials[it->second].open = false;
+        open.erase(it);
+      }
+      return;
+    }
     if (up) {
       if (const auto it = open.find(p); it != open.end()) {
         trials[it->second].restarted = e.at;
@@ -206,6 +288,8 @@ Kind kind_of(const AnalysisInput& in, Symbol s, const DetectionMarks& names) {
   if (name == names.alive) return Kind::kAlive;
   if (name == names.refute) return Kind::kRefute;
   if (name == names.rejoin) return Kind::kRejoin;
+  if (!names.left.empty() && name == names.left) return Kind::kLeft;
+  if (!names.leave.empty() && name == names.leave) return Kind::kLeave;
   return Kind::kOther;
 }
 
@@ -318,6 +402,40 @@ Heals heal_rows(const AnalysisInput& in, const AnalysisInput::Group& g, const Re
   return s;
 }
 
+// One row of members.csv per join and leave; the summary of the measured ones.
+struct Changes {
+  Mean join, leave;
+  int64_t joins = 0, leaves = 0, declared_dead = 0;
+};
+
+Changes change_rows(const AnalysisInput& in, const AnalysisInput::Group& g, const Replay& r,
+                    std::string& csv) {
+  Changes s;
+  for (const Change& c : r.changes) {
+    const bool measured = c.at >= in.warmup_end;
+    csv += g.name + "," + in.node_name(g.nodes[c.target]) + "," + (c.join ? "join" : "leave") +
+           "," + format_fixed(c.at.to_seconds(), 6) + "," + ms_since(c.known, c.at) + "," +
+           (c.declared_dead ? "1" : "0") + "," + (measured ? "1" : "0") + "\n";
+    if (!measured) continue;
+    (c.join ? s.joins : s.leaves) += 1;
+    s.declared_dead += c.declared_dead ? 1 : 0;
+    if (c.known != SimTime::max())
+      (c.join ? s.join : s.leave).add((c.known - c.at).to_seconds() * 1e3);
+  }
+  return s;
+}
+
+std::string change_text(const std::string& group, const Changes& c) {
+  auto part = [](int64_t n, const Mean& m, const char* what) {
+    return std::to_string(n) + " " + what + ", " + std::to_string(m.n) +
+           " known to every live member" +
+           (m.n ? " after " + format_fixed(m.sum / double(m.n), 0) + " ms on average" : "");
+  };
+  return "  " + group + ": " + part(c.joins, c.join, "joins") + "; " +
+         part(c.leaves, c.leave, "leaves") + ", " + std::to_string(c.declared_dead) +
+         " declared dead instead (members.csv)\n";
+}
+
 std::string summary_text(const std::string& group, const Trials& t, const Replay& r,
                          const DetectionMarks& names) {
   auto mean = [](const Mean& m) { return format_fixed(m.sum / double(m.n), 0); };
@@ -346,14 +464,17 @@ AnalysisOutput detection_analysis(const AnalysisInput& in, const DetectionMarks&
   std::string csv =
       "group,target,crashed_s,first_suspect_ms,first_dead_ms,all_dead_ms,restarted_s,measured\n";
   std::string heals_csv = "group,healed_s,converged_ms,measured\n";
-  bool any_heal = false;
+  std::string members_csv = "group,member,change,at_s,known_ms,declared_dead,measured\n";
+  bool any_heal = false, any_change = false;
   const double hours = (in.end - in.warmup_end).to_seconds() / 3600.0;
   for (const auto& g : in.groups) {
     Replay r(in, g.nodes.size());
     replay(in, g, names, r);
     const Trials t = trial_rows(in, g, r, csv);
     const Heals h = heal_rows(in, g, r, heals_csv);
+    const Changes c = change_rows(in, g, r, members_csv);
     any_heal = any_heal || !r.views.heals.empty();
+    any_change = any_change || !r.changes.empty();
     auto row = [&](std::string_view metric, double v) {
       out.rows.push_back({g.name, "", std::string(metric), v});
     };
@@ -386,14 +507,30 @@ AnalysisOutput detection_analysis(const AnalysisInput& in, const DetectionMarks&
         row("heal_converge_ms_max", h.converge.max);
       }
     }
+    if (c.joins + c.leaves > 0) {
+      row("joins", double(c.joins));
+      row("joins_known", double(c.join.n));
+      row("leaves", double(c.leaves));
+      row("leaves_known", double(c.leave.n));
+      row("leaves_declared_dead", double(c.declared_dead));
+      const std::pair<const char*, const Mean*> known[] = {{"join_known_ms", &c.join},
+                                                           {"leave_known_ms", &c.leave}};
+      for (const auto& [name, m] : known) {
+        if (m->n == 0) continue;
+        row(std::string(name) + "_mean", m->sum / double(m->n));
+        row(std::string(name) + "_max", m->max);
+      }
+    }
     out.text += summary_text(g.name, t, r, names);
     if (h.heals > 0) out.text += heal_text(g.name, h);
+    if (c.joins + c.leaves > 0) out.text += change_text(g.name, c);
     if (in.marks_truncated) {
       out.text += "  " + g.name + ": the mark store filled up; later detections are missing\n";
     }
   }
   out.files.emplace_back("detections.csv", std::move(csv));
   if (any_heal) out.files.emplace_back("heals.csv", std::move(heals_csv));
+  if (any_change) out.files.emplace_back("members.csv", std::move(members_csv));
   return out;
 }
 

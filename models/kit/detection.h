@@ -15,12 +15,20 @@
 //   - each end of a partition whose cut separated members of the group is a heal: from it
 //     to the first moment no live observer holds a live member suspected or dead
 //     (heals.csv; empty when that never came);
+//   - a leave (the leaver's leave mark) and a join (a member entering the group after time 0)
+//     are no crashes: from a leave to the moment every live member holds the leaver left,
+//     and from a join to the moment every other live member holds the newcomer a member
+//     (members.csv); a leaver some member declared dead instead counts in
+//     leaves_declared_dead;
 //   - summary rows per group: crashes, crashes_detected, first_suspect_ms_*,
 //     first_dead_ms_*, all_dead_ms_*, false_positives, false_positives_per_node_hour, and,
 //     when the model has suspicions and refutations, false_suspicions and refutations;
 //     false_declarations, false_declarations_per_node_hour, flaps; after heals: heals,
-//     heals_converged, heal_converge_ms_mean and _max.
-// A crashed member forgets its view; a restarted one starts with everyone alive. The views
+//     heals_converged, heal_converge_ms_mean and _max; after joins and leaves: joins,
+//     joins_known, join_known_ms_mean and _max, leaves, leaves_known, leave_known_ms_mean
+//     and _max, leaves_declared_dead.
+// A crashed member forgets its view; a restarted one starts with everyone alive (but those
+// joining later, held outside the group until it hears of them). The views
 // are kept as sparse (observer, target) entries of the members held suspected or dead.
 #pragma once
 
@@ -38,7 +46,9 @@ struct DetectionMarks {
   std::string_view dead;
   std::string_view alive;   ///< a suspicion or death cleared
   std::string_view refute;  ///< a = self, b = its new incarnation
-  std::string_view rejoin;  ///< a restart: a = self, b = its new incarnation
+  std::string_view rejoin;  ///< a restart or join: a = self, b = its new incarnation
+  std::string_view left;    ///< holds the member left (a leave that reached it)
+  std::string_view leave;   ///< a member leaves: a = self, b = its incarnation
 };
 
 AnalysisOutput detection_analysis(const AnalysisInput& in, const DetectionMarks& names);
@@ -52,6 +62,11 @@ inline constexpr std::string_view kFlapAndHealFigures[] = {"false_declarations",
                                                            "heals_converged",
                                                            "heal_converge_ms_mean",
                                                            "heal_converge_ms_max"};
+
+/// The figures of joins and leaves, for the models that have them to declare.
+inline constexpr std::string_view kJoinAndLeaveFigures[] = {
+    "joins",        "joins_known",         "join_known_ms_mean", "join_known_ms_max",   "leaves",
+    "leaves_known", "leave_known_ms_mean", "leave_known_ms_max", "leaves_declared_dead"};
 
 /// The report section of the model's groups (detection_report.cpp): per crash, the times to
 /// the first suspicion, the first declaration and agreement (detections.csv), the false

@@ -89,6 +89,8 @@ class PhiAccrualDetector {
   explicit PhiAccrualDetector(Config config) : config_(config) {}
 
   void heard(uint32_t peer, SimTime now);
+  /// Drops what was heard of the peer (it left): its next heartbeat starts a new window.
+  void forget(uint32_t peer) { peers_.erase(peer); }
   /// -log10 of the probability that the next heartbeat comes later than `now`, the mean
   /// interval taken `acceptable_pause` longer; 0 for a peer never heard from. Finite however
   /// late (normal_phi).

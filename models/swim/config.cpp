@@ -53,6 +53,10 @@ SwimNode::Config SwimNode::parse(ParamReader& r) {
       "confirmations", c.confirmations,
       "dynamic suspicion: K, the independent suspicions that bring the timeout to the shortest", 1,
       64));
+  c.leave_linger = r.duration("leave_linger", c.leave_linger,
+                              "a leaving member (a leave fault) goes on this long, spreading "
+                              "its leave on its pings and acks, before it stops",
+                              Duration::zero());
   if (c.ping_timeout >= c.period) {
     r.error("ping_timeout", "must be shorter than the period: the indirect probes need the rest");
   }
@@ -62,7 +66,7 @@ SwimNode::Config SwimNode::parse(ParamReader& r) {
 
 void SwimNode::declare(const Config& config, MetricDecls& d) {
   for (std::string_view c :
-       {"probes", "failed_probes", "indirect_probes_sent", "swim_messages", "swim_bytes"})
+       {"probes", "failed_probes", "indirect_probes_sent", "swim_messages", "swim_bytes", "syncs"})
     d.counter(c);
   d.level("view_entries");
   if (config.health_max > 0) {
@@ -77,6 +81,8 @@ void SwimNode::declare(const Config& config, MetricDecls& d) {
         "false_positives", "false_positives_per_node_hour", "false_suspicions", "refutations"})
     d.figure(f);
   for (std::string_view f : kit::kFlapAndHealFigures)
+    d.figure(f);
+  for (std::string_view f : kit::kJoinAndLeaveFigures)
     d.figure(f);
 }
 

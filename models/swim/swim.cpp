@@ -19,9 +19,10 @@ namespace {
 constexpr uint32_t kNone = 0xffffffffu;
 constexpr uint32_t kRelaySeq = 0x80000000u;  // relayed pings' seqs, apart from own probes'
 constexpr std::string_view kIncarnationKey = "swim/incarnation";
+constexpr uint64_t kAnnounce = 1;  // the sync after which a restart or a join announces itself
 
 std::string updates_text(const Updates& us) {
-  static constexpr const char* kNames[] = {"alive", "suspect", "dead"};
+  static constexpr const char* kNames[] = {"alive", "suspect", "dead", "left"};
   std::string out;
   for (const Update& u : us)
     out += std::string(" ") + kNames[static_cast<int>(u.state)] + "(" + std::to_string(u.member) +
@@ -38,13 +39,17 @@ std::string PingReq::describe() const {
   return "ping-req " + std::to_string(seq) + " for " + std::to_string(target) +
          updates_text(updates);
 }
+std::string Sync::describe() const {
+  return std::string(reply ? "sync reply" : "sync") + updates_text(updates);
+}
 std::string Ack::describe() const {
   return "ack " + std::to_string(seq) + updates_text(updates);
 }
 
 AnalysisOutput SwimNode::analyze(const AnalysisInput& in) {
   return kit::detection_analysis(
-      in, kit::DetectionMarks{kMarkSuspect, kMarkDead, kMarkAlive, kMarkRefute, kMarkRejoin});
+      in, kit::DetectionMarks{kMarkSuspect, kMarkDead, kMarkAlive, kMarkRefute, kMarkRejoin,
+                              kMarkLeft, kMarkLeave});
 }
 
 std::vector<ReportSection> SwimNode::report(const ReportInput& in) {
@@ -66,6 +71,9 @@ void SwimNode::on_start(Context& ctx) {
   m_alive_ = ctx.intern(kMarkAlive);
   m_refute_ = ctx.intern(kMarkRefute);
   m_rejoin_ = ctx.intern(kMarkRejoin);
+  m_left_ = ctx.intern(kMarkLeft);
+  m_leave_ = ctx.intern(kMarkLeave);
+  m_syncs_ = ctx.intern("syncs");
   m_probes_ = ctx.intern("probes");
   m_failed_probes_ = ctx.intern("failed_probes");
   m_indirect_ = ctx.intern("indirect_probes_sent");
@@ -81,15 +89,58 @@ void SwimNode::on_start(Context& ctx) {
   const double log_n = std::max(1.0, std::log10(static_cast<double>(n_)));
   suspicion_timeout_ = Duration::from_ns(static_cast<int64_t>(
       config_.suspicion_mult * log_n * static_cast<double>(config_.period.ns())));
-  // A restart comes back with a higher incarnation than any it had, and says so.
-  if (const auto stored = ctx.disk().get(kIncarnationKey)) {
-    incarnation_ = static_cast<uint32_t>(std::stoul(std::string(*stored))) + 1;
-    gossip_.add(Update{self_, State::kAlive, incarnation_});
-    ctx.record().mark(m_rejoin_, self_, incarnation_);
-  }
+  const uint32_t founders = n_ - std::min(n_, ctx.group_joining(ctx.group_name()));
+  view_ = View(founders);
+  // A restart comes back with a higher incarnation than any it had, and says so; a member
+  // joining for the first time starts at 1, above the "not a member" it is held at.
+  // It speaks of the new incarnation once that is durable: a crash before would bring it
+  // back at the same one, which others may already hold dead.
+  const auto stored = ctx.disk().get(kIncarnationKey);
+  const bool announce = stored || self_ >= founders;
+  if (announce)
+    incarnation_ = stored ? static_cast<uint32_t>(std::stoul(std::string(*stored))) + 1 : 1;
   ctx.disk().write(kIncarnationKey, std::to_string(incarnation_), 0, DiskWrite::kMetadata);
-  ctx.disk().sync();
+  ctx.disk().sync(announce ? kAnnounce : 0);
   ctx.set_timer(kit::random_phase(ctx.rng(), config_.period), kit::timer_tag(Timer::kPeriod, 0));
+}
+
+void SwimNode::on_disk(Context& ctx, DiskOpId /*op*/, uint64_t tag) {
+  if (tag != kAnnounce) return;
+  gossip_.add(Update{self_, State::kAlive, incarnation_});
+  ctx.record().mark(m_rejoin_, self_, incarnation_);
+  syncing_ = true;
+  sync(ctx);
+}
+
+// Memberlist's join: the state exchange with one member tells the newcomer who left, died or
+// joined since the start, and tells that member (who spreads it) that the newcomer is alive.
+void SwimNode::sync(Context& ctx) {
+  const uint32_t to = next_target(ctx);
+  if (to == kNone) return;
+  ctx.record().count(m_syncs_);
+  Updates mine = view_.updates();
+  mine.push_back(Update{self_, State::kAlive, incarnation_});
+  send(ctx, node_of(to), Sync{false, std::move(mine), static_cast<uint32_t>(config_.update_bytes)});
+  ctx.set_timer(config_.period, kit::timer_tag(Timer::kSync, 0));
+}
+
+void SwimNode::on_sync(Context& ctx, NodeId from, const Sync& sync) {
+  receive(ctx, sync.updates);
+  if (sync.reply) {
+    syncing_ = false;
+    return;
+  }
+  Updates mine = view_.updates();
+  mine.push_back(Update{self_, leaving_ ? State::kLeft : State::kAlive, incarnation_});
+  send(ctx, from, Sync{true, std::move(mine), static_cast<uint32_t>(config_.update_bytes)});
+}
+
+// A graceful leave: the member's own "left" spreads on its messages while it lingers.
+Duration SwimNode::on_leave(Context& ctx) {
+  leaving_ = true;
+  gossip_.add(Update{self_, State::kLeft, incarnation_});
+  ctx.record().mark(m_leave_, self_, incarnation_);
+  return config_.leave_linger;
 }
 
 void SwimNode::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
@@ -114,6 +165,9 @@ void SwimNode::on_timer(Context& ctx, TimerId /*id*/, TimerTag tag) {
       return;
     case Timer::kNack:
       relay_nack(ctx, static_cast<uint32_t>(value));
+      return;
+    case Timer::kSync:
+      if (syncing_) sync(ctx);
       return;
   }
 }
@@ -160,7 +214,8 @@ uint32_t SwimNode::next_target(Context& ctx) {
 }
 
 bool SwimNode::usable(uint32_t index) const {
-  return index != self_ && view_.get(index).state != State::kDead;
+  const State s = view_.get(index).state;
+  return index != self_ && s != State::kDead && s != State::kLeft;
 }
 
 void SwimNode::indirect(Context& ctx) {
@@ -241,6 +296,8 @@ void SwimNode::on_message(Context& ctx, const Envelope& env) {
     const uint32_t asker = index_of(relay.asker);
     send(ctx, relay.asker,
          Ack{relay.asker_seq, piggyback(asker), static_cast<uint32_t>(config_.update_bytes)});
+  } else if (const auto* sy = env.msg.get<Sync>()) {
+    on_sync(ctx, env.from, *sy);
   } else if (const auto* nack = env.msg.get<Nack>()) {
     if (probing_ && nack->seq == seq_) {
       ++nacks_;
@@ -270,6 +327,10 @@ void SwimNode::receive(Context& ctx, const Updates& updates) {
 
 void SwimNode::about_self(Context& ctx, const Update& u) {
   if (u.state == State::kAlive || u.incarnation < incarnation_) return;
+  if (leaving_) {  // it is leaving: its own word overrides a suspicion at its incarnation
+    if (u.state != State::kLeft) gossip_.add(Update{self_, State::kLeft, incarnation_});
+    return;
+  }
   // Suspected or declared dead at the current incarnation: refute with a higher one.
   incarnation_ = u.incarnation + 1;
   gossip_.add(Update{self_, State::kAlive, incarnation_});
@@ -306,6 +367,9 @@ void SwimNode::changed(Context& ctx, const Update& u, MemberState before) {
     case State::kDead:
       ctx.record().mark(m_dead_, u.member, u.incarnation);
       return;
+    case State::kLeft:
+      ctx.record().mark(m_left_, u.member, u.incarnation);
+      return;
     case State::kAlive:
       if (before.state != State::kAlive) ctx.record().mark(m_alive_, u.member, u.incarnation);
       return;
@@ -329,8 +393,7 @@ Updates SwimNode::piggyback(uint32_t for_target) {
 
 void SwimNode::check_invariants() const {
   DSIM_ASSERT(view_.sorted(), "view out of order");
-  DSIM_ASSERT(view_.get(self_).state == State::kAlive && view_.get(self_).incarnation == 0,
-              "a member holds a view of itself");
+  DSIM_ASSERT(view_.get(self_) == view_.initial(self_), "a member holds a view of itself");
   DSIM_ASSERT(!probing_ || target_ < n_, "probing member ", target_, " of ", n_);
   DSIM_ASSERT(health_ <= config_.health_max, "local health ", health_, " above ",
               config_.health_max);

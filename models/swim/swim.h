@@ -10,7 +10,10 @@
 //     dead. A member that hears it is suspected (or dead) refutes it with a higher
 //     incarnation number, which overrides the suspicion everywhere it spreads;
 //   - membership updates (alive, suspect, dead, each with an incarnation) travel piggybacked
-//     on pings, ping-reqs and acks, each sent a bounded number of times (section 4.1).
+//     on pings, ping-reqs and acks, each sent a bounded number of times (section 4.1);
+//   - joins and leaves, as memberlist runs them: a member that starts after time 0 (a join,
+//     a restart) exchanges views with one member (Sync); a leaving member spreads its own
+//     "left" for `leave_linger` before it stops, and is never declared dead for it.
 // Lifeguard's three refinements (Dadgar, Phillips and Currey, "Lifeguard: Local Health
 // Awareness for More Accurate Failure Detection", 2018) are options (lifeguard.cpp): a
 // local health multiplier that stretches a struggling member's period and timeouts, fed by
@@ -48,7 +51,9 @@ inline constexpr std::string_view kMarkDead = "swim_dead";
 inline constexpr std::string_view kMarkAlive = "swim_alive";    ///< a suspicion cleared
 inline constexpr std::string_view kMarkRefute = "swim_refute";  ///< a = self, b = new incarnation
 inline constexpr std::string_view kMarkRejoin =
-    "swim_rejoin";  ///< a restart: a = self, b = new incarnation
+    "swim_rejoin";  ///< a restart or a join: a = self, b = new incarnation
+inline constexpr std::string_view kMarkLeft = "swim_left";    ///< holds the member left
+inline constexpr std::string_view kMarkLeave = "swim_leave";  ///< a = self, b = incarnation
 
 /// A probe: `seq` is the prober's; `target` is whom it is for (a relayed ping's target is
 /// the relay's own probe of it).
@@ -79,6 +84,18 @@ struct Nack {
   uint32_t seq = 0;  ///< the asker's
   uint32_t size_bytes() const { return 16; }
   std::string describe() const { return "nack " + std::to_string(seq); }
+};
+
+/// A push-pull state exchange (memberlist's join): a member that starts after time 0 (a
+/// join, a rejoin, a restart) sends what its view holds to one member, which merges it and
+/// answers with its own (`reply`).
+struct Sync {
+  static constexpr std::string_view kName = "swim_sync";
+  bool reply = false;
+  Updates updates;
+  uint32_t update_bytes = 0;
+  uint32_t size_bytes() const { return 24 + static_cast<uint32_t>(updates.size()) * update_bytes; }
+  std::string describe() const;
 };
 
 /// Answers a ping (or forwards the answer to a ping-req): `seq` is the asker's.
@@ -120,6 +137,8 @@ class SwimNode final : public Model {
     double suspicion_max_mult = 6;
     uint32_t confirmations = 3;  ///< K
     Targets targets = Targets::kRoundRobin;
+    /// A leaving member goes on this long, its leave piggybacked on its pings and acks.
+    Duration leave_linger = seconds(1);
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
@@ -133,10 +152,12 @@ class SwimNode final : public Model {
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;
   void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
+  Duration on_leave(Context& ctx) override;
+  void on_disk(Context& ctx, DiskOpId op, uint64_t tag) override;
   void check_invariants() const override;
 
  private:
-  enum class Timer : uint8_t { kPeriod, kPingTimeout, kSuspicion, kRelay, kNack };
+  enum class Timer : uint8_t { kPeriod, kPingTimeout, kSuspicion, kRelay, kNack, kSync };
   struct Relay {  // a ping this node sends for another's ping-req
     NodeId asker;
     uint32_t asker_seq;
@@ -148,6 +169,9 @@ class SwimNode final : public Model {
   };
 
   void period(Context& ctx);
+  /// A push-pull exchange with a random member, again each period until one answers.
+  void sync(Context& ctx);
+  void on_sync(Context& ctx, NodeId from, const Sync& sync);
   void probe_failed(Context& ctx);
   void probe_ended(Context& ctx);
   // Lifeguard (lifeguard.cpp)
@@ -179,6 +203,8 @@ class SwimNode final : public Model {
   uint32_t self_ = 0;  // index in the group
   uint32_t n_ = 0;
   uint32_t incarnation_ = 0;
+  bool leaving_ = false;
+  bool syncing_ = false;  // no member has answered this one's Sync yet
   View view_;
   Dissemination gossip_;
   // round robin: member (a × k + b) mod n for k = 0, 1, ...
@@ -193,9 +219,9 @@ class SwimNode final : public Model {
   std::unordered_map<uint32_t, Relay> relays_;          // by the relay ping's seq; lookups only
   std::unordered_map<uint32_t, Suspicion> suspicions_;  // by member; lookups only
   Duration suspicion_timeout_;                          // the shortest
-  Symbol m_suspect_, m_dead_, m_alive_, m_refute_, m_rejoin_, m_probes_, m_failed_probes_,
-      m_indirect_, m_messages_, m_bytes_, m_view_, m_health_, m_nacks_, m_missed_nacks_,
-      m_confirmations_;
+  Symbol m_suspect_, m_dead_, m_alive_, m_refute_, m_rejoin_, m_left_, m_leave_, m_syncs_,
+      m_probes_, m_failed_probes_, m_indirect_, m_messages_, m_bytes_, m_view_, m_health_, m_nacks_,
+      m_missed_nacks_, m_confirmations_;
 };
 
 template <class M>

@@ -1,10 +1,14 @@
 // A SWIM member's view of the group and the updates it spreads.
-//   - View: each member's state (alive, suspect, dead) and incarnation, stored only where it
-//     differs from "alive at incarnation 0", with SWIM's precedence rules (section 4.2):
-//     alive(i) overrides suspect(j) and alive(j) when i > j; suspect(i) overrides alive(j)
-//     when i >= j and suspect(j) when i > j; dead overrides both when its incarnation is at
-//     least theirs. Alive with a higher incarnation also overrides dead (a member back after
-//     a restart), as memberlist does.
+//   - View: each member's state (alive, suspect, dead, left) and incarnation, stored only
+//     where it differs from its state at the start: "alive at incarnation 0" for the group's
+//     first members, "left at incarnation 0" (not a member yet) for those that join later.
+//     SWIM's precedence rules (section 4.2): alive(i) overrides suspect(j) and alive(j) when
+//     i > j; suspect(i) overrides alive(j) when i >= j and suspect(j) when i > j; dead
+//     overrides both when its incarnation is at least theirs. Alive with a higher
+//     incarnation also overrides dead and left (a member back after a restart, or joining
+//     again), as memberlist does. Left (a member's own word that it leaves, memberlist's
+//     StateLeft) overrides alive, suspect and dead at an incarnation at least theirs, and
+//     dead does not override it: a member that left is not declared dead.
 //   - Dissemination: the updates waiting to be piggybacked, each sent at most `limit`
 //     times, the least sent first (section 4.1's infection-style dissemination).
 #pragma once
@@ -15,7 +19,7 @@
 
 namespace dsim::swim {
 
-enum class State : uint8_t { kAlive, kSuspect, kDead };
+enum class State : uint8_t { kAlive, kSuspect, kDead, kLeft };
 
 struct Update {
   uint32_t member = 0;  ///< index in the group
@@ -33,6 +37,7 @@ using Updates = std::vector<Update>;
 struct MemberState {
   State state = State::kAlive;
   uint32_t incarnation = 0;
+  bool operator==(const MemberState&) const = default;
 };
 
 /// True when `u` overrides what a member holds as `cur`.
@@ -45,21 +50,30 @@ inline bool overrides(const Update& u, MemberState cur) {
                  ? u.incarnation >= cur.incarnation
                  : cur.state == State::kSuspect && u.incarnation > cur.incarnation;
     case State::kDead:
-      return cur.state != State::kDead && u.incarnation >= cur.incarnation;
+      return cur.state != State::kDead && cur.state != State::kLeft &&
+             u.incarnation >= cur.incarnation;
+    case State::kLeft:
+      return cur.state != State::kLeft && u.incarnation >= cur.incarnation;
   }
   return false;
 }
 
 class View {
  public:
+  /// Members from `founders` on are not members at the start (they join later).
+  explicit View(uint32_t founders = 0xffffffffu) : founders_(founders) {}
+  /// The member's state at the start.
+  MemberState initial(uint32_t member) const {
+    return member < founders_ ? MemberState{} : MemberState{State::kLeft, 0};
+  }
   MemberState get(uint32_t member) const {
     const auto it = find(member);
-    return it != entries_.end() && it->member == member ? it->state : MemberState{};
+    return it != entries_.end() && it->member == member ? it->state : initial(member);
   }
   void set(uint32_t member, MemberState s) {
     auto it = find(member);
     const bool held = it != entries_.end() && it->member == member;
-    const bool plain = s.state == State::kAlive && s.incarnation == 0;
+    const bool plain = s == initial(member);
     if (held && plain) {
       entries_.erase(it);
     } else if (held) {
@@ -69,6 +83,14 @@ class View {
     }
   }
   size_t size() const { return entries_.size(); }
+  /// What differs from the start, as updates (a push-pull state exchange), member order.
+  std::vector<Update> updates() const {
+    std::vector<Update> out;
+    out.reserve(entries_.size());
+    for (const Entry& e : entries_)
+      out.push_back(Update{e.member, e.state.state, e.state.incarnation, 0});
+    return out;
+  }
   bool sorted() const {
     return std::is_sorted(entries_.begin(), entries_.end(),
                           [](const Entry& a, const Entry& b) { return a.member < b.member; });
@@ -87,6 +109,7 @@ class View {
     return std::lower_bound(entries_.begin(), entries_.end(), member,
                             [](const Entry& e, uint32_t m) { return e.member < m; });
   }
+  uint32_t founders_;
   std::vector<Entry> entries_;  // sorted by member
 };
 

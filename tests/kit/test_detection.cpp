@@ -1,6 +1,7 @@
 // The failure-detection analysis (detection.h) on made-up marks: false declarations count
-// every declaration, flaps count the false episodes that ended, and a heal's convergence
-// runs from the heal to the clearing of the last live member held suspected or dead.
+// every declaration, flaps count the false episodes that ended, a heal's convergence runs
+// from the heal to the clearing of the last live member held suspected or dead, and joins and
+// leaves are no crashes: each is known once every other live member holds it.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -16,7 +17,7 @@ using namespace dsim::kit;
 
 namespace {
 
-constexpr Symbol kSuspect{0}, kDead{1}, kAlive{2}, kRefute{3}, kRejoin{4};
+constexpr Symbol kSuspect{0}, kDead{1}, kAlive{2}, kRefute{3}, kRejoin{4}, kLeft{5}, kLeave{6};
 
 SimTime at(int64_t millis) {
   return SimTime::zero() + ms(millis);
@@ -43,11 +44,11 @@ struct Run {
     in.end = end;
     in.node_count = members;
     in.symbol_name = [](Symbol s) {
-      constexpr std::string_view names[] = {"s", "d", "a", "r", "j"};
-      return s.id < 5 ? names[s.id] : std::string_view("other");
+      constexpr std::string_view names[] = {"s", "d", "a", "r", "j", "l", "v"};
+      return s.id < 7 ? names[s.id] : std::string_view("other");
     };
     in.node_name = [](NodeId n) { return "g." + std::to_string(n); };
-    return detection_analysis(in, DetectionMarks{"s", "d", "a", "r", "j"});
+    return detection_analysis(in, DetectionMarks{"s", "d", "a", "r", "j", "l", "v"});
   }
 
   // A partition of `sides` (each a list of nodes) from `from` to `to` milliseconds.
@@ -168,4 +169,45 @@ TEST_CASE("detection analysis: views that agree at the heal converge at once") {
   CHECK(rows.at("heal_converge_ms_max") == 0);
   CHECK(rows.at("flaps") == 0);  // suspected, never declared dead
   CHECK(rows.at("false_declarations") == 0);
+}
+
+TEST_CASE(
+    "detection analysis: joins and leaves are known once every other live member holds them") {
+  Run run;
+  run.members = 4;
+  run.end = at(100000);
+  // 3 is outside the group at the start and joins at 20 s; 0 learns of it at 21 s, 1 at
+  // 22 s, 2 (which crashes at 21.5 s and is not waited for) never.
+  run.life = {{at(0), 3, NodeStatus::kDown, LifeCause::kAbsent},
+              {at(20000), 3, NodeStatus::kUp, LifeCause::kJoin},
+              {at(21500), 2, NodeStatus::kDown},
+              {at(40000), 2, NodeStatus::kUp},
+              {at(52000), 1, NodeStatus::kDown, LifeCause::kLeave}};
+  run.marks = {
+      {at(21000), 0, kAlive, 3, 1},
+      {at(22000), 1, kAlive, 3, 1},
+      // 1 leaves at 50 s (and stops at 52 s): 3 holds it left at once, 0 declares it dead
+      // first, then hears of the leave at 53 s; 2 at 54 s.
+      {at(50000), 1, kLeave, 1, 0},
+      {at(50500), 3, kLeft, 1, 0},
+      {at(51000), 0, kDead, 1, 0},
+      {at(53000), 0, kLeft, 1, 0},
+      {at(54000), 2, kLeft, 1, 0},
+  };
+  const AnalysisOutput out = run.analyze();
+  const auto rows = rows_of(out);
+  CHECK(rows.at("crashes") == 1);  // 2's crash; not the absence, the join or the leave
+  CHECK(rows.at("joins") == 1);
+  CHECK(rows.at("joins_known") == 1);
+  CHECK(rows.at("join_known_ms_mean") == Approx(2000));
+  CHECK(rows.at("leaves") == 1);
+  CHECK(rows.at("leaves_known") == 1);
+  CHECK(rows.at("leave_known_ms_max") == Approx(4000));
+  CHECK(rows.at("leaves_declared_dead") == 1);
+  // Declared dead while it lingered, alive: a false declaration, not one after it left.
+  CHECK(rows.at("false_declarations") == 1);
+  CHECK(file_of(out, "members.csv") ==
+        "group,member,change,at_s,known_ms,declared_dead,measured\n"
+        "g,g.3,join,20.000000,2000.000,0,1\n"
+        "g,g.1,leave,50.000000,4000.000,1,1\n");
 }

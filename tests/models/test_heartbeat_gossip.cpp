@@ -99,3 +99,58 @@ TEST_CASE("heartbeat gossip: a restarted member's counter starts a generation ab
   CHECK(counters[2] >> kGenerationShift == 1);
   CHECK(marks_named(ctx, kMarkRejoin).size() == 1);
 }
+
+TEST_CASE(
+    "heartbeat gossip: a newcomer is unknown until its counter arrives and a left counter is "
+    "held left and never dead") {
+  HeartbeatGossip::Config c;
+  c.fanout = 3;
+  c.fail_after = seconds(5);
+  HeartbeatGossip m(c);
+  RecordingContext ctx = member_of(5, 0);
+  ctx.joining["members"] = 1;  // member 4 joins later
+  m.on_start(ctx);
+  REQUIRE(ctx.fire_next(m));
+  for (const auto& [to, hb] : ctx.sent_of<Heartbeats>())
+    CHECK(to != 104);  // not sent to a member it does not know
+  // Member 4's counter arrives: it is a member now, watched from here.
+  ctx.deliver(m, 104, Heartbeats{{0, 0, 0, 0, 1}, 12});
+  CHECK(marks_named(ctx, kMarkAlive).size() == 1);
+  // Member 2 leaves: its counter, the same but marked left, is newer news.
+  ctx.deliver(m, 102, Heartbeats{{0, 0, 3, 0, 1}, 12});
+  ctx.deliver(m, 103, Heartbeats{{0, 0, 3 | kLeftBit, 0, 1}, 12});
+  const auto left = marks_named(ctx, kMarkLeft);
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].a == 2);
+  ctx.deliver(m, 101, Heartbeats{{0, 0, 3, 0, 1}, 12});  // older news: still left
+  // Long past fail_after, with 1, 3 and 4 heard from each round: no one is declared dead (2
+  // is not even watched), and no table goes to 2 any more.
+  const size_t before = ctx.sent_of<Heartbeats>().size();
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(ctx.fire_next(m));
+    ctx.deliver(m, 103, Heartbeats{{0, uint64_t(i + 2), 3, uint64_t(i + 2), uint64_t(i + 2)}, 12});
+  }
+  CHECK(marks_named(ctx, kMarkDead).empty());
+  const auto sent = ctx.sent_of<Heartbeats>();
+  CHECK(sent.size() == before + 20 * 3);
+  for (size_t i = before; i < sent.size(); ++i)
+    CHECK(sent[i].first != 102);
+  m.check_invariants();
+}
+
+TEST_CASE("heartbeat gossip: a leaving member marks its counter left and goes on gossiping") {
+  HeartbeatGossip::Config c;
+  c.leave_linger = seconds(2);
+  HeartbeatGossip m(c);
+  RecordingContext ctx = member_of(3, 1);
+  m.on_start(ctx);
+  REQUIRE(ctx.fire_next(m));
+  CHECK(m.on_leave(ctx) == seconds(2));
+  CHECK(marks_named(ctx, kMarkLeave).size() == 1);
+  REQUIRE(ctx.fire_next(m));
+  const auto counters = ctx.sent_of<Heartbeats>().back().second.counters;
+  CHECK(counters[1] == (2 | kLeftBit));
+  CHECK(newer(counters[1], 2));
+  CHECK_FALSE(newer(2, counters[1]));
+  CHECK(newer(uint64_t{1} << kGenerationShift, counters[1]));  // a later generation rejoins
+}

@@ -348,3 +348,105 @@ TEST_CASE("swim lifeguard: a suspicion's timeout shrinks with independent confir
     CHECK(marks_about(ctx, kMarkDead, 2).size() == 1);
   }
 }
+
+TEST_CASE("swim updates: left overrides at an equal incarnation and dead never overrides it") {
+  const MemberState alive1{State::kAlive, 1}, suspect1{State::kSuspect, 1}, dead1{State::kDead, 1},
+      left1{State::kLeft, 1};
+  CHECK(overrides({0, State::kLeft, 1}, alive1));
+  CHECK(overrides({0, State::kLeft, 1}, suspect1));
+  CHECK(overrides({0, State::kLeft, 1}, dead1));
+  CHECK_FALSE(overrides({0, State::kLeft, 0}, alive1));
+  CHECK_FALSE(overrides({0, State::kDead, 5}, left1));
+  CHECK_FALSE(overrides({0, State::kSuspect, 5}, left1));
+  CHECK(overrides({0, State::kAlive, 2}, left1));  // joining again
+  // Members from the `founders` on start outside the group: left at incarnation 0.
+  View v(4);
+  CHECK(v.get(3) == MemberState{});
+  CHECK(v.get(4) == MemberState{State::kLeft, 0});
+  v.set(4, {State::kAlive, 1});
+  CHECK(v.updates() == Updates{{4, State::kAlive, 1}});
+  v.set(4, {State::kLeft, 0});
+  CHECK(v.size() == 0);
+}
+
+TEST_CASE(
+    "swim join: a newcomer announces itself once its incarnation is durable by a state "
+    "exchange") {
+  SwimNode::Config c;
+  SwimNode m(c);
+  RecordingContext ctx = member_of(6, 5);
+  ctx.joining["members"] = 1;
+  m.on_start(ctx);
+  CHECK(ctx.sent_of<Sync>().empty());
+  REQUIRE(ctx.complete_sync(m));
+  CHECK(marks_about(ctx, kMarkRejoin, 5).size() == 1);
+  auto syncs = ctx.sent_of<Sync>();
+  REQUIRE(syncs.size() == 1);
+  CHECK_FALSE(syncs[0].second.reply);
+  CHECK(syncs[0].second.updates == Updates{{5, State::kAlive, 1}});
+  // The answer: member 2 died meanwhile. The newcomer holds it dead and stops asking.
+  ctx.deliver(m, syncs[0].first, Sync{true, {{2, State::kDead, 0}, {5, State::kAlive, 1}}, 16});
+  CHECK(marks_about(ctx, kMarkDead, 2).size() == 1);
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(ctx.fire_next(m));
+  CHECK(ctx.sent_of<Sync>().size() == 1);
+  // Its pings carry its alive, and never go to member 2.
+  for (const auto& [to, ping] : ctx.sent_of<Ping>())
+    CHECK(to != 102);
+}
+
+TEST_CASE("swim join: a member probes a newcomer only once it has heard of it") {
+  SwimNode::Config c;
+  SwimNode m(c);
+  RecordingContext ctx = member_of(6, 0);
+  ctx.joining["members"] = 1;
+  m.on_start(ctx);
+  auto pinged = [&](int periods) {
+    std::set<NodeId> to;
+    for (int i = 0; i < periods; ++i) {
+      const auto [peer, p] = next_ping(ctx, m);
+      ctx.deliver(m, peer, Ack{p.seq, {}, 16});
+      to.insert(peer);
+    }
+    return to;
+  };
+  CHECK(pinged(12).count(105) == 0);
+  // The newcomer's state exchange: the answer holds what this member knows, and itself.
+  ctx.deliver(m, 105, Sync{false, {{5, State::kAlive, 1}}, 16});
+  const auto replies = ctx.sent_of<Sync>();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].first == 105);
+  CHECK(replies[0].second.reply);
+  CHECK(replies[0].second.updates == Updates{{5, State::kAlive, 1}, {0, State::kAlive, 0}});
+  CHECK(marks_about(ctx, kMarkAlive, 5).size() == 1);
+  CHECK(pinged(12).count(105) == 1);
+}
+
+TEST_CASE(
+    "swim leave: the leaver spreads its left and does not refute and others stop probing it") {
+  SwimNode::Config c;
+  c.leave_linger = seconds(3);
+  SwimNode leaver(c);
+  RecordingContext lctx = member_of(5, 3);
+  leaver.on_start(lctx);
+  CHECK(leaver.on_leave(lctx) == seconds(3));
+  CHECK(marks_about(lctx, kMarkLeave, 3).size() == 1);
+  const auto [to, ping] = next_ping(lctx, leaver);
+  CHECK(ping.updates == Updates{{3, State::kLeft, 0}});
+  // Suspected while it leaves: it does not refute.
+  lctx.deliver(leaver, 101, Ping{5, {{3, State::kSuspect, 0}}, 16});
+  CHECK(marks_named(lctx, kMarkRefute) == 0);
+
+  SwimNode m(c);
+  RecordingContext ctx = member_of(5, 0);
+  m.on_start(ctx);
+  ctx.deliver(m, 103, Ping{1, {{3, State::kLeft, 0}}, 16});
+  CHECK(marks_about(ctx, kMarkLeft, 3).size() == 1);
+  ctx.deliver(m, 102, Ping{2, {{3, State::kDead, 0}}, 16});  // dead does not override left
+  CHECK(marks_about(ctx, kMarkDead, 3).empty());
+  for (int i = 0; i < 12; ++i) {
+    const auto [peer, p] = next_ping(ctx, m);
+    CHECK(peer != 103);
+    ctx.deliver(m, peer, Ack{p.seq, {}, 16});
+  }
+}

@@ -4,7 +4,8 @@
 //     with digests: nothing is ever given up);
 //   - SWIM without message loss never declares a member dead while it answers its pings,
 //     whatever crashes and restarts the others go through; and every member that stays
-//     down long enough is held dead by every live member.
+//     down long enough is held dead by every live member; members that join and leave
+//     reach every live member's view, and no leaver is declared dead.
 #include <catch2/catch.hpp>
 
 #include <sstream>
@@ -118,5 +119,52 @@ faults:
         CHECK_FALSE(row.at(5).empty());  // all_dead_ms
       }
     }
+  }
+}
+
+TEST_CASE(
+    "swim without loss: every join and every leave reaches every live member and no "
+    "leaver is declared dead") {
+  for (uint64_t seed = 1; seed <= 25; ++seed) {
+    INFO("seed " << seed);
+    const auto out = testing::run_text(R"Y(
+name: swim-joins-leaves
+description: members join, leave and come back while others crash and restart, no loss
+seed: )Y" + std::to_string(seed) + R"Y(
+duration: 200s
+network: {latency: "lognormal(median=1ms, p99=20ms)"}
+clock: {drift_ppm: "uniform(-100, 100)"}
+output: {links: false}
+groups:
+  - name: members
+    model: swim
+    count: 30
+    joining: 10
+    params: {period: 500ms, ping_timeout: 150ms, indirect_probes: 2, leave_linger: 1s}
+faults:
+  - {at: 5s, join: members.random, every: 7s, until: 80s}
+  - {at: 20s, leave: members.random, for: 15s, every: 9s, until: 150s}
+  - {at: 12s, crash: members.random, restart_after: 20s, every: 23s, until: 150s}
+)Y");
+    CHECK(metric(out, "members", "false_positives") == 0);
+    CHECK(metric(out, "members", "joins") >= 20);
+    CHECK(metric(out, "members", "leaves") >= 14);
+    CHECK(metric(out, "members", "leaves_declared_dead") == 0);
+    // Every join and leave reached every live member, unless the member changed again first
+    // (a join picked a member that had just left, or a leave one that had just joined).
+    const auto rows = rows_of(testing::run_file(out, "members.csv"));
+    size_t known = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (!rows[i].at(4).empty()) {
+        ++known;
+        continue;
+      }
+      INFO(rows[i].at(1) << " " << rows[i].at(2) << " at " << rows[i].at(3) << " s");
+      bool superseded = false;
+      for (size_t j = i + 1; j < rows.size(); ++j)
+        superseded = superseded || rows[j].at(1) == rows[i].at(1);
+      CHECK(superseded);
+    }
+    CHECK(known >= rows.size() - 4);
   }
 }

@@ -137,6 +137,10 @@ class RecordingContext final : public Context {
   }
   uint32_t index_in_group() const override { return index_; }
   std::string_view group_name() const override { return group_; }
+  uint32_t group_joining(std::string_view group) const override {
+    auto it = joining.find(std::string(group));
+    return it == joining.end() ? 0 : it->second;
+  }
 
   // --- driving the model ---
   /// The disk (its spec may be changed before the first use).
@@ -202,6 +206,7 @@ class RecordingContext final : public Context {
   DiskSpec disk_spec;
   std::map<std::string, std::vector<NodeId>> groups;
   std::map<std::string, NodeId> addresses;  ///< group_address() of the groups that have one
+  std::map<std::string, uint32_t> joining;  ///< group_joining() of the groups that have some
   int claims = 0;                           ///< claim_address() calls
   std::map<NodeId, std::string> names;      ///< node_name() overrides ("store.1")
   std::vector<Sent> sent;
