@@ -255,14 +255,9 @@ struct Replay {
       check_known(c, e.at);
     }
     if (up && e.cause == LifeCause::kJoin) open_change(p, true, e.at);
-    if (e.graceful()) {  // a join, a leave, absent from the start: no crash
-      if (const auto it = open.find(p); it != open.end()) {
-        trials[it->second].restarted = e.at;
-        trials[it->second].open = false;
-        open.erase(it);
-      }
-      return;
-    }
+    // A join, a leave, absent from the start: no crash, and no crash of it is open (a
+    // crashed node neither leaves nor joins).
+    if (e.graceful()) return;
     if (up) {
       if (const auto it = open.find(p); it != open.end()) {
         trials[it->second].restarted = e.at;
@@ -288,8 +283,8 @@ Kind kind_of(const AnalysisInput& in, Symbol s, const DetectionMarks& names) {
   if (name == names.alive) return Kind::kAlive;
   if (name == names.refute) return Kind::kRefute;
   if (name == names.rejoin) return Kind::kRejoin;
-  if (!names.left.empty() && name == names.left) return Kind::kLeft;
-  if (!names.leave.empty() && name == names.leave) return Kind::kLeave;
+  if (name == names.left) return Kind::kLeft;
+  if (name == names.leave) return Kind::kLeave;
   return Kind::kOther;
 }
 
