@@ -18,6 +18,10 @@
 #include "models/rate_limiter/rate_limiter.h"
 #include "models/service/service.h"
 #include "models/swim/swim.h"
+#include "models/txn/check.h"
+#include "models/txn/client.h"
+#include "models/txn/coordinator.h"
+#include "models/txn/participant.h"
 
 namespace dsim {
 
@@ -39,8 +43,12 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<gossip::GossipNode>();
   registry.add<swim::SwimNode>();
   registry.add<heartbeat_gossip::HeartbeatGossip>();
+  registry.add<txn::TxnClient>();
+  registry.add<txn::TxnCoordinator>();
+  registry.add<txn::TxnParticipant>();
 
   registry.add_family(kv::kv_history_family());
+  registry.add_family(txn::txn_history_family());
 }
 
 }  // namespace dsim

@@ -1,0 +1,77 @@
+#include "models/txn/contract.h"
+
+#include "models/txn/messages.h"
+
+namespace dsim::txn {
+
+std::string_view abort_cause_name(AbortCause c) {
+  switch (c) {
+    case AbortCause::kNone:
+      return "none";
+    case AbortCause::kVoteNo:
+      return "vote_no";
+    case AbortCause::kLockTimeout:
+      return "lock_timeout";
+    case AbortCause::kWaitDie:
+      return "wait_die";
+    case AbortCause::kWounded:
+      return "wounded";
+    case AbortCause::kVoteTimeout:
+      return "vote_timeout";
+    case AbortCause::kParticipantDown:
+      return "participant_down";
+    case AbortCause::kRecovery:
+      return "recovery";
+  }
+  return "?";
+}
+
+std::string TxnRequest::describe() const {
+  return "txn " + std::to_string(txn) + " (" + std::to_string(ops.size()) + " ops)";
+}
+
+std::string TxnResponse::describe() const {
+  const char* s = status == Status::kCommitted ? "committed"
+                  : status == Status::kAborted ? "aborted"
+                                               : "unavailable";
+  return std::string("txn ") + s +
+         (cause == AbortCause::kNone ? "" : " (" + std::string(abort_cause_name(cause)) + ")");
+}
+
+std::string Execute::describe() const {
+  return "execute txn " + std::to_string(txn) + " (" + std::to_string(ops.size()) + " ops)";
+}
+
+std::string Executed::describe() const {
+  return "executed txn " + std::to_string(txn);
+}
+std::string Prepare::describe() const {
+  return "prepare txn " + std::to_string(txn);
+}
+
+std::string Vote::describe() const {
+  const char* v = vote == VoteKind::kYes ? "yes" : vote == VoteKind::kNo ? "no" : "read-only";
+  return std::string("vote ") + v + " txn " + std::to_string(txn);
+}
+
+std::string Decision::describe() const {
+  return std::string(commit ? "commit" : "abort") + " txn " + std::to_string(txn);
+}
+
+std::string DecisionAck::describe() const {
+  return "ack txn " + std::to_string(txn);
+}
+std::string PreCommit::describe() const {
+  return "pre-commit txn " + std::to_string(txn);
+}
+std::string PreCommitAck::describe() const {
+  return "pre-commit ack txn " + std::to_string(txn);
+}
+std::string Query::describe() const {
+  return "query txn " + std::to_string(txn);
+}
+std::string Uncertain::describe() const {
+  return std::string(pre_committed ? "pre-committed" : "uncertain") + " txn " + std::to_string(txn);
+}
+
+}  // namespace dsim::txn

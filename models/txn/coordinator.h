@@ -1,0 +1,149 @@
+// `txn_coordinator`: the transaction manager. A client's transaction (contract.h) arrives
+// as a call; the coordinator splits its operations over the participants by hash slot (the
+// key's Redis Cluster slot, in even ranges over the participant group: kit/hash_slots.h),
+// has each execute its part (lock and read), then runs atomic commitment with them
+// (messages.h) and answers the client once the outcome is decided and, for a commit,
+// durable.
+//
+// Two-phase commit (Gray 1978; Bernstein, Hadzilacos and Goodman 1987, 7.3) in R*'s three
+// logging variants (Mohan, Lindsay and Obermarck, TODS 1986):
+//   presumed nothing  decisions forced, commits and aborts acknowledged, then an end
+//                     record (not forced);
+//   presumed abort    only commits forced and acknowledged: an abort is not logged, and a
+//                     coordinator that knows nothing of a transaction answers abort;
+//   presumed commit   a forced collecting record (the participants) before the prepares;
+//                     the commit forced but not acknowledged, aborts forced and
+//                     acknowledged; knowing nothing means commit.
+// Read-only participants vote read-only and drop out of the second phase; a transaction
+// every participant only read ends at the votes. A transaction not executed and voted on
+// within `vote_timeout` aborts; decisions not acknowledged are sent again every `resend`.
+//
+// Three-phase commit (Skeen 1981): after the yes votes a pre-commit round, whose acks the
+// coordinator awaits for `resend` before committing anyway (Skeen's timeout rule for a
+// coordinator in the pre-committed state); the participants' termination rule is theirs
+// (participant.h).
+//
+// A restart reads the coordinator's log: commits (and, where forced, aborts) not yet
+// acknowledged are sent again until they are; under presumed commit a collecting record
+// with no decision becomes an abort. The clients of transactions the crash interrupted
+// hear nothing and time out.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "models/kit/timer.h"
+#include "models/txn/messages.h"
+#include "sim/core/model.h"
+#include "sim/core/params.h"
+
+namespace dsim::txn {
+
+class TxnCoordinator final : public Model {
+ public:
+  static constexpr std::string_view kName = "txn_coordinator";
+  static constexpr std::string_view kDescription =
+      "the transaction manager of 2PC (presumed nothing, abort or commit; read-only "
+      "participants) or 3PC over a group of txn_participant shards, with forced log writes "
+      "and recovery";
+
+  struct Config {
+    std::string participants;
+    Protocol protocol = Protocol::kTwoPhase;
+    Presumption presumption = Presumption::kAbort;
+    bool read_only_vote = true;
+    bool cooperative = false;
+    Duration vote_timeout = seconds(1);
+    Duration resend = ms(500);
+    int64_t remembered = 100'000;
+  };
+  static Config parse(ParamReader& r);
+  static void declare(const Config& c, MetricDecls& d);
+  static std::vector<std::string> callees(const Config& c) { return {c.participants}; }
+
+  explicit TxnCoordinator(const Config& config) : config_(config) {}
+
+  void on_start(Context& ctx) override;
+  void on_message(Context& ctx, const Envelope& env) override;
+  void on_timer(Context& ctx, TimerId id, TimerTag tag) override;
+  void on_disk(Context& ctx, DiskOpId op, uint64_t tag) override;
+
+ private:
+  enum class Timer : uint8_t { kVotes, kResend };
+  enum class Sync : uint8_t { kCollecting, kDecided };
+  enum class Phase : uint8_t {
+    kExecuting,
+    kCollecting,
+    kVoting,
+    kPreCommitting,
+    kDeciding,
+    kAcking
+  };
+  enum class Heard : uint8_t { kNothing, kYes, kNo, kReadOnly, kAcked };
+
+  struct Part {
+    NodeId node = kNoNode;
+    std::vector<uint32_t> ops;  ///< indexes into the transaction's operations
+    Heard heard = Heard::kNothing;
+    bool executed = false;
+    bool pre_commit_acked = false;
+  };
+  struct Txn {
+    uint64_t id = 0;
+    uint64_t local = 0;
+    kit::CallHeader call;  ///< the client's latest attempt (none after a restart)
+    int64_t priority = 0;
+    std::vector<TxnOp> ops;
+    std::vector<int64_t> reads;
+    std::vector<Part> parts;  ///< by participant node id
+    Phase phase = Phase::kExecuting;
+    bool commit = false;
+    AbortCause cause = AbortCause::kNone;
+    SimTime began;  ///< monotonic
+    TimerId timer;
+  };
+
+  void on_request(Context& ctx, const TxnRequest& req);
+  void on_executed(Context& ctx, NodeId from, const Executed& e);
+  void start_commit(Context& ctx, Txn& t);
+  void send_prepares(Context& ctx, Txn& t);
+  void on_vote(Context& ctx, NodeId from, const Vote& v);
+  void all_voted(Context& ctx, Txn& t);
+  void decide(Context& ctx, Txn& t, bool commit, AbortCause cause);
+  void send_decision(Context& ctx, Txn& t);
+  void on_ack(Context& ctx, NodeId from, uint64_t txn);
+  void on_pre_commit_ack(Context& ctx, NodeId from, uint64_t txn);
+  void on_query(Context& ctx, NodeId from, uint64_t txn);
+  void finish(Context& ctx, Txn& t);
+  void answer(Context& ctx, const Txn& t);
+  void recover(Context& ctx);
+  bool acks_wanted(bool commit) const;
+  bool decision_forced(bool commit) const;
+  void arm(Context& ctx, Txn& t, Timer kind, Duration after);
+  void send(Context& ctx, NodeId to, Message msg);
+  Part* part_of(Txn& t, NodeId node);
+  Txn* find(uint64_t txn);
+  Txn& add(uint64_t txn);
+  void erase(Txn& t);
+  void remember(uint64_t txn, bool commit);
+
+  const Config& config_;
+  std::vector<NodeId> participants_;
+  std::map<uint64_t, Txn> txns_;
+  std::map<uint64_t, uint64_t> local_;
+  uint64_t next_local_ = 1;
+  std::map<uint64_t, bool> outcomes_;  // the latest `remembered` outcomes
+  std::deque<uint64_t> outcome_order_;
+  struct Symbols {
+    Symbol committed, aborted, read_only, forced_writes, messages, execution_messages, commit_time,
+        abort_time, in_progress, resends;
+    Symbol abort_cause[kAbortCauses];
+    Symbol mark_decide;
+  } m_;
+};
+
+}  // namespace dsim::txn

@@ -1,0 +1,210 @@
+// Atomic commitment end to end, over many seeds:
+//   - in a failure-free run, every transaction costs exactly the messages and forced writes
+//     its logging variant prescribes, derived here from its keys (which shards it touched,
+//     which of them it wrote on) and compared with what the nodes counted: with N shards
+//     touched and W of them written, the execution takes N messages each way, and 2PC
+//     N prepares, N votes, W decisions and, unless commits are presumed, W acks; forced
+//     writes are W prepare records, plus W commit records and the coordinator's commit
+//     record (presumed abort or nothing), or the coordinator's collecting and commit
+//     records (presumed commit);
+//   - 2PC (every variant, with and without cooperative termination) never decides a
+//     transaction both ways and keeps the committed history serializable, through crashes
+//     and restarts of coordinators and shards, partitions, message loss and clock skew; and
+//     once the faults end and every node is up, no shard is left in doubt;
+//   - 3PC decides both ways under partitions in some of the seeds, as the theory says.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "models/kit/hash_slots.h"
+#include "support/scenarios.h"
+
+using namespace dsim;
+
+namespace {
+
+double metric(const RunOutput& out, const std::string& group, const std::string& name) {
+  const auto v = testing::summary_figure(out, group, "", name);
+  INFO("no metric " << group << "." << name);
+  REQUIRE(v);
+  return *v;
+}
+
+// The rows of a CSV text (comment lines and the header skipped), cells split at commas.
+std::vector<std::vector<std::string>> rows_of(const std::string& csv,
+                                              std::vector<std::string>* header) {
+  std::vector<std::vector<std::string>> out;
+  std::istringstream in(csv);
+  bool first = true;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');)
+      cells.push_back(cell);
+    if (first) {
+      first = false;
+      if (header) *header = cells;
+      continue;
+    }
+    out.push_back(cells);
+  }
+  return out;
+}
+
+struct Cost {
+  double coordinator_messages = 0, shard_messages = 0;
+  double coordinator_forced = 0, shard_forced = 0;
+  double execution_messages = 0;  // each way
+  size_t txns = 0;
+};
+
+// What each committed transaction of txn_history.csv costs under `presumption`, from the
+// shards its keys hash to (4 shards) and which of them it writes on.
+Cost derive(const RunOutput& out, const std::string& presumption) {
+  std::vector<std::string> header;
+  const auto rows = rows_of(testing::run_file(out, "txn_history.csv"), &header);
+  const auto col = [&](const std::string& name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    REQUIRE(it != header.end());
+    return static_cast<size_t>(it - header.begin());
+  };
+  const size_t outcome = col("outcome"), ops = col("ops");
+  Cost c;
+  for (const auto& row : rows) {
+    REQUIRE(row.at(outcome) == "ok");  // failure-free and uncontended: everything commits
+    std::set<uint32_t> touched, written;
+    std::istringstream in(row.at(ops));
+    for (std::string op; in >> op;) {
+      const bool write = op[0] == 'w';
+      const uint64_t key = std::stoull(op.substr(1, op.find('=') - 1));
+      const uint32_t shard = kit::slot_shard(kit::hash_slot(key), 4);
+      touched.insert(shard);
+      if (write) written.insert(shard);
+    }
+    const auto n = static_cast<double>(touched.size());
+    const auto w = static_cast<double>(written.size());
+    const bool acks = presumption != "commit";
+    c.execution_messages += n;               // an execute to each shard, and its answer
+    c.coordinator_messages += n + w;         // prepares, then decisions to the shards that wrote
+    c.shard_messages += n + (acks ? w : 0);  // votes, and acks of commits
+    c.coordinator_forced += (w > 0 ? 1 : 0) + (presumption == "commit" ? 1 : 0);
+    c.shard_forced += (acks ? 2 : 1) * w;  // prepare records, and forced commit records
+    ++c.txns;
+  }
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("txn 2PC failure-free: messages and forced writes per transaction as derived") {
+  for (const std::string presumption : {"nothing", "abort", "commit"}) {
+    INFO("presumption " << presumption);
+    const auto out = testing::run_text(R"Y(
+name: txn-counts
+description: failure-free 2PC, uncontended, every transaction committed
+seed: 4
+duration: 6s
+network: {latency: "lognormal(median=0.5ms, p99=2ms)"}
+groups:
+  - {name: shards, model: txn_participant, count: 4}
+  - name: coordinator
+    model: txn_coordinator
+    count: 1
+    params: {participants: shards, presumption: )Y" +
+                                       presumption + R"Y(}
+  - name: clients
+    model: txn_client
+    count: 4
+    params: {target: coordinator, rate: 20/s, stop: 4s, keys: uniform(1000000), ops: 5,
+             write_share: 40%, read_only: 20%}
+)Y");
+    const Cost c = derive(out, presumption);
+    CHECK(c.txns > 200);
+    CHECK(metric(out, "coordinator", "committed") == double(c.txns));
+    CHECK(metric(out, "coordinator", "messages") == c.coordinator_messages);
+    CHECK(metric(out, "shards", "messages") == c.shard_messages);
+    CHECK(metric(out, "coordinator", "execution_messages") == c.execution_messages);
+    CHECK(metric(out, "shards", "execution_messages") == c.execution_messages);
+    CHECK(metric(out, "coordinator", "forced_writes") == c.coordinator_forced);
+    CHECK(metric(out, "shards", "forced_writes") == c.shard_forced);
+  }
+}
+
+TEST_CASE("txn 2PC under crashes partitions loss and skew: atomic serializable never stuck") {
+  for (uint64_t seed = 1; seed <= 25; ++seed) {
+    for (const char* variant :
+         {"presumption: abort", "presumption: commit, cooperative_termination: true",
+          "presumption: nothing, cooperative_termination: true"}) {
+      INFO("seed " << seed << ", " << variant);
+      const auto out = testing::run_text(R"Y(
+name: txn-faults
+description: 2PC through crashes, partitions, loss and clock skew, then a calm end
+seed: )Y" + std::to_string(seed) + R"Y(
+duration: 40s
+network: {latency: "lognormal(median=1ms, p99=10ms)", loss: 2%}
+clock: {drift_ppm: "uniform(-100, 100)", offset: "uniform(-50ms, 50ms)"}
+groups:
+  - name: shards
+    model: txn_participant
+    count: 4
+    params: {deadlock: wound_wait, lock_timeout: 50ms, decision_timeout: 200ms}
+  - name: coordinators
+    model: txn_coordinator
+    count: 2
+    params: {participants: shards, )Y" + variant +
+                                         R"Y(}
+  - name: clients
+    model: txn_client
+    count: 6
+    params: {target: coordinators, rate: 40/s, stop: 25s, keys: "zipf(200, s=0.9)", ops: 3,
+             timeout: 500ms, retry: fixed, retry_base: 50ms, max_attempts: 3}
+faults:
+  - {at: 2s, crash: coordinators.random, restart_after: 2s, every: 5s, until: 20s}
+  - {at: 3s, crash: shards.random, restart_after: 1s, every: 4s, until: 20s}
+  - {at: 4s, partition: {isolate: shards.random}, for: 1s, every: 6s, until: 20s}
+  - {at: 5s, partition: {isolate: coordinators.random}, for: 1s, every: 7s, until: 20s}
+)Y");
+      CHECK(metric(out, "shards", "atomicity_violations") == 0);
+      CHECK(metric(out, "clients", "serializable") == 1);
+      CHECK(metric(out, "coordinators", "committed") > 100);
+      // The faults ended at 21 s and the load at 25 s: by 40 s every doubt is resolved.
+      CHECK(metric(out, "shards", "blocked_at_end") == 0);
+    }
+  }
+}
+
+TEST_CASE("txn 3PC under partitions: some seeds decide both ways") {
+  int violated = 0;
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    INFO("seed " << seed);
+    const auto out = testing::run_text(R"Y(
+name: txn-3pc-partitions
+description: 3PC through partitions that cut two shards off the coordinator
+seed: )Y" + std::to_string(seed) + R"Y(
+duration: 20s
+network: {latency: "lognormal(median=1ms, p99=5ms)"}
+groups:
+  - name: shards
+    model: txn_participant
+    count: 4
+    params: {lock_timeout: 50ms, decision_timeout: 200ms}
+  - name: coordinator
+    model: txn_coordinator
+    count: 1
+    params: {participants: shards, protocol: 3pc}
+  - name: clients
+    model: txn_client
+    count: 4
+    params: {target: coordinator, rate: 100/s, keys: uniform(100000), ops: 4, timeout: 2s}
+faults:
+  - {at: 2s, partition: [[coordinator.0, clients, shards.0, shards.1], [shards.2, shards.3]],
+     for: 1s, every: 3s, until: 17s}
+)Y");
+    violated += metric(out, "shards", "atomicity_violations") > 0 ? 1 : 0;
+  }
+  CHECK(violated > 0);
+}
