@@ -18,6 +18,7 @@
 #include "models/rate_limiter/rate_limiter.h"
 #include "models/service/service.h"
 #include "models/swim/swim.h"
+#include "models/txn/acceptor.h"
 #include "models/txn/check.h"
 #include "models/txn/client.h"
 #include "models/txn/coordinator.h"
@@ -46,6 +47,7 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<txn::TxnClient>();
   registry.add<txn::TxnCoordinator>();
   registry.add<txn::TxnParticipant>();
+  registry.add<txn::TxnAcceptor>();
 
   registry.add_family(kv::kv_history_family());
   registry.add_family(txn::txn_history_family());

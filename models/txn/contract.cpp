@@ -1,6 +1,7 @@
 #include "models/txn/contract.h"
 
 #include "models/txn/messages.h"
+#include "models/txn/paxos_messages.h"
 
 namespace dsim::txn {
 
@@ -72,6 +73,26 @@ std::string Query::describe() const {
 }
 std::string Uncertain::describe() const {
   return std::string(pre_committed ? "pre-committed" : "uncertain") + " txn " + std::to_string(txn);
+}
+
+}  // namespace dsim::txn
+
+namespace dsim::txn {
+
+std::string Phase2a::describe() const {
+  return "2a txn " + std::to_string(txn) + " instance " + std::to_string(instance) + " ballot " +
+         std::to_string(ballot) + (prepared ? " prepared" : " aborted");
+}
+std::string Phase2b::describe() const {
+  return "2b txn " + std::to_string(txn) + " instance " + std::to_string(instance) + " ballot " +
+         std::to_string(ballot) + (prepared ? " prepared" : " aborted");
+}
+std::string Phase1a::describe() const {
+  return "1a txn " + std::to_string(txn) + " ballot " + std::to_string(ballot);
+}
+std::string Phase1b::describe() const {
+  return "1b txn " + std::to_string(txn) + " ballot " + std::to_string(ballot) +
+         (promised ? "" : " refused");
 }
 
 }  // namespace dsim::txn

@@ -14,8 +14,29 @@ TxnCoordinator::Config TxnCoordinator::parse(ParamReader& r) {
   Config c;
   c.participants = r.group("participants", "the txn_participant group holding the keys");
   c.protocol = r.choice("protocol", c.protocol,
-                        {{"2pc", Protocol::kTwoPhase}, {"3pc", Protocol::kThreePhase}},
-                        "two-phase commit, or three-phase commit with its pre-commit round");
+                        {{"2pc", Protocol::kTwoPhase},
+                         {"3pc", Protocol::kThreePhase},
+                         {"paxos_commit", Protocol::kPaxosCommit}},
+                        "two-phase commit, three-phase commit with its pre-commit round, or "
+                        "Gray and Lamport's Paxos Commit over a group of txn_acceptors");
+  if (c.protocol == Protocol::kPaxosCommit || r.has("acceptors") || r.doc_mode()) {
+    c.acceptors = r.group("acceptors", "paxos_commit: the txn_acceptor group (2F + 1 of them)");
+  }
+  c.faults = r.integer("faults", c.faults,
+                       "paxos_commit: F, the acceptors that may fail (an instance is chosen by "
+                       "F + 1 of them; the group needs at least 2F + 1)",
+                       0, 1000);
+  if (!c.acceptors.empty()) {
+    const uint32_t n = r.env().size_of(c.acceptors);
+    if (n > 0 && static_cast<int64_t>(n) < 2 * c.faults + 1) {
+      r.error("faults", "F = " + std::to_string(c.faults) +
+                            " needs 2F + 1 = " + std::to_string(2 * c.faults + 1) +
+                            " acceptors; group '" + c.acceptors + "' has " + std::to_string(n));
+    }
+  }
+  if (!c.acceptors.empty() && c.protocol != Protocol::kPaxosCommit && !r.doc_mode()) {
+    r.error("acceptors", "only paxos_commit has acceptors");
+  }
   c.presumption = r.choice("presumption", c.presumption,
                            {{"nothing", Presumption::kNothing},
                             {"abort", Presumption::kAbort},
@@ -39,8 +60,8 @@ TxnCoordinator::Config TxnCoordinator::parse(ParamReader& r) {
                 "outcomes kept in memory to answer retried requests and queries", 1, 100'000'000);
   if (c.vote_timeout <= Duration::zero()) r.error("vote_timeout", "must be > 0");
   if (c.resend <= Duration::zero()) r.error("resend", "must be > 0");
-  if (c.protocol == Protocol::kThreePhase && c.presumption != Presumption::kAbort) {
-    r.error("presumption", "3PC logs as presumed abort does; leave presumption at abort");
+  if (c.protocol != Protocol::kTwoPhase && c.presumption != Presumption::kAbort) {
+    r.error("presumption", "only 2PC has logging variants; leave presumption at abort");
   }
   return c;
 }
@@ -57,11 +78,13 @@ void TxnCoordinator::declare(const Config&, MetricDecls& d) {
 }
 
 bool TxnCoordinator::decision_forced(bool commit) const {
+  if (paxos()) return false;  // the acceptors hold the outcome
   if (config_.protocol == Protocol::kThreePhase) return commit;
   return commit || config_.presumption != Presumption::kAbort;
 }
 
 bool TxnCoordinator::acks_wanted(bool commit) const {
+  if (paxos()) return false;  // a participant that missed it asks
   if (config_.protocol == Protocol::kThreePhase) return commit;
   switch (config_.presumption) {
     case Presumption::kNothing:
@@ -77,6 +100,12 @@ bool TxnCoordinator::acks_wanted(bool commit) const {
 void TxnCoordinator::on_start(Context& ctx) {
   const auto nodes = ctx.group_nodes(config_.participants);
   participants_.assign(nodes.begin(), nodes.end());
+  if (paxos()) {
+    const auto acceptors = ctx.group_nodes(config_.acceptors);
+    acceptors_.assign(acceptors.begin(), acceptors.end());
+    const auto coordinators = ctx.group_nodes(ctx.group_name());
+    coordinators_.assign(coordinators.begin(), coordinators.end());
+  }
   m_.committed = ctx.intern("committed");
   m_.aborted = ctx.intern("aborted");
   m_.read_only = ctx.intern("read_only");
@@ -106,7 +135,11 @@ void TxnCoordinator::on_message(Context& ctx, const Envelope& env) {
   } else if (const auto* pa = env.msg.get<PreCommitAck>()) {
     on_pre_commit_ack(ctx, env.from, pa->txn);
   } else if (const auto* q = env.msg.get<Query>()) {
-    on_query(ctx, env.from, q->txn);
+    on_query(ctx, env.from, *q);
+  } else if (const auto* b2 = env.msg.get<Phase2b>()) {
+    on_phase2b(ctx, env.from, *b2);
+  } else if (const auto* b1 = env.msg.get<Phase1b>()) {
+    on_phase1b(ctx, env.from, *b1);
   }
   ctx.record().level(m_.in_progress, static_cast<double>(txns_.size()));
 }
@@ -118,13 +151,22 @@ void TxnCoordinator::on_timer(Context& ctx, TimerId id, TimerTag tag) {
   Txn& t = txns_.at(it->second);
   if (t.timer != id) return;
   t.timer = TimerId{};
-  if (t.phase == Phase::kExecuting || t.phase == Phase::kCollecting || t.phase == Phase::kVoting) {
+  if (paxos() && t.phase == Phase::kVoting) {
+    // The participants may have proposed already: only a chosen "aborted" may abort, so
+    // lead phase 1 for every instance (proposing "aborted" where nothing was accepted).
+    t.phase = Phase::kRecovering;
+    t.cause = AbortCause::kVoteTimeout;
+    start_phase1(ctx, t);
+  } else if (t.phase == Phase::kExecuting || t.phase == Phase::kCollecting ||
+             t.phase == Phase::kVoting) {
     decide(ctx, t, false, AbortCause::kVoteTimeout);
   } else if (t.phase == Phase::kPreCommitting) {
     decide(ctx, t, true, AbortCause::kNone);  // Skeen: a pre-committed coordinator commits
   } else if (t.phase == Phase::kAcking) {
     ctx.record().count(m_.resends);
     send_decision(ctx, t);
+  } else if (t.phase == Phase::kRecovering) {
+    start_phase1(ctx, t);  // no quorum answered in time: again, at a higher ballot
   }
   ctx.record().level(m_.in_progress, static_cast<double>(txns_.size()));
 }
@@ -179,10 +221,12 @@ void TxnCoordinator::on_request(Context& ctx, const TxnRequest& req) {
     const NodeId node = participants_[kit::slot_shard(kit::hash_slot(t.ops[i].key), shards)];
     Part* p = part_of(t, node);
     if (!p) {
-      t.parts.push_back(Part{node, {}, Heard::kNothing, false});
+      t.parts.emplace_back();
       p = &t.parts.back();
+      p->node = node;
     }
     p->ops.push_back(i);
+    p->writes = p->writes || t.ops[i].write;
   }
   std::sort(t.parts.begin(), t.parts.end(),
             [](const Part& a, const Part& b) { return a.node < b.node; });
@@ -202,6 +246,8 @@ void TxnCoordinator::on_request(Context& ctx, const TxnRequest& req) {
     for (uint32_t i : p.ops)
       msg.ops.push_back(t.ops[i]);
     msg.peers = peers;
+    msg.acceptors = acceptors_;
+    msg.coordinators = coordinators_;
     ctx.record().count(m_.execution_messages);
     ctx.send(p.node, std::move(msg));
   }
@@ -301,8 +347,9 @@ void TxnCoordinator::decide(Context& ctx, Txn& t, bool commit, AbortCause cause)
   t.cause = cause;
   t.phase = Phase::kDeciding;
   if (!decision_forced(commit)) {
-    // Presumed abort: an abort is not logged; the collecting-free coordinator forgets it.
-    ctx.record().mark(m_.mark_decide, static_cast<int64_t>(t.id), 0);
+    // Presumed abort's aborts are not logged, nor are Paxos Commit's decisions (the
+    // acceptors hold them): the decision takes effect now.
+    ctx.record().mark(m_.mark_decide, static_cast<int64_t>(t.id), commit ? 1 : 0);
     answer(ctx, t);
     send_decision(ctx, t);
     return;
@@ -321,7 +368,9 @@ void TxnCoordinator::send_decision(Context& ctx, Txn& t) {
   bool waiting = false;
   for (const Part& p : t.parts) {
     // Read-only voters left; a no voter aborted on its own; acknowledged ones are done.
+    // Under Paxos Commit, those that only read left once they proposed.
     if (p.heard == Heard::kReadOnly || p.heard == Heard::kNo || p.heard == Heard::kAcked) continue;
+    if (paxos() && !p.writes) continue;
     send(ctx, p.node, Decision{t.id, t.commit});
     waiting = waiting || acks;
   }
@@ -342,18 +391,21 @@ void TxnCoordinator::on_ack(Context& ctx, NodeId from, uint64_t txn) {
   if (all) finish(ctx, *t);
 }
 
-void TxnCoordinator::on_query(Context& ctx, NodeId from, uint64_t txn) {
+void TxnCoordinator::on_query(Context& ctx, NodeId from, const Query& q) {
   bool commit = false;
-  if (Txn* t = find(txn)) {
+  if (Txn* t = find(q.txn)) {
     if (t->phase != Phase::kAcking) return;  // not decided yet (or not durable): no answer
     commit = t->commit;
-  } else if (const auto o = outcomes_.find(txn); o != outcomes_.end()) {
+  } else if (const auto o = outcomes_.find(q.txn); o != outcomes_.end()) {
     commit = o->second;
+  } else if (paxos()) {
+    lead_recovery(ctx, q);  // the acceptors know: ask them
+    return;
   } else {
     commit = config_.protocol == Protocol::kTwoPhase &&
              config_.presumption == Presumption::kCommit;  // R*: what knowing nothing means
   }
-  send(ctx, from, Decision{txn, commit});
+  send(ctx, from, Decision{q.txn, commit});
 }
 
 void TxnCoordinator::finish(Context& ctx, Txn& t) {

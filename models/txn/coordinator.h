@@ -23,6 +23,20 @@
 // coordinator in the pre-committed state); the participants' termination rule is theirs
 // (participant.h).
 //
+// Paxos Commit (Gray and Lamport, "Consensus on Transaction Commit", TODS 2006): the
+// coordinator is the leader of one Paxos instance per participant, over a group of 2F + 1
+// `txn_acceptor`s. After the execution it sends the prepares; each participant forces its
+// prepare record and proposes "prepared" at ballot 0 to the acceptors, which force what they
+// accepted and tell the leader; an instance has chosen when F + 1 acceptors accepted at one
+// ballot. Every instance prepared: commit; one aborted (or a participant's no): abort. The
+// leader logs nothing: the acceptors hold the outcome. A participant in doubt asks the
+// coordinators in turn; one that does not know the transaction leads its recovery: phase 1
+// at a ballot of its own for every instance, then phase 2 with the value accepted at the
+// highest ballot reported, or "aborted" where none was. Read-only participants propose
+// "prepared" too (without a prepare record) and leave, and the decision goes to the
+// participants that wrote. Paxos Commit with F = 0 is 2PC with the acceptor as the
+// coordinator's log.
+//
 // A restart reads the coordinator's log: commits (and, where forced, aborts) not yet
 // acknowledged are sent again until they are; under presumed commit a collecting record
 // with no decision becomes an abort. The clients of transactions the crash interrupted
@@ -38,6 +52,7 @@
 
 #include "models/kit/timer.h"
 #include "models/txn/messages.h"
+#include "models/txn/paxos_messages.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
 
@@ -53,6 +68,8 @@ class TxnCoordinator final : public Model {
 
   struct Config {
     std::string participants;
+    std::string acceptors;  ///< Paxos Commit: the txn_acceptor group (2F + 1 of them)
+    int64_t faults = 1;     ///< Paxos Commit: F, the acceptors that may fail
     Protocol protocol = Protocol::kTwoPhase;
     Presumption presumption = Presumption::kAbort;
     bool read_only_vote = true;
@@ -63,7 +80,10 @@ class TxnCoordinator final : public Model {
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
-  static std::vector<std::string> callees(const Config& c) { return {c.participants}; }
+  static std::vector<std::string> callees(const Config& c) {
+    if (c.acceptors.empty()) return {c.participants};
+    return {c.participants, c.acceptors};
+  }
 
   explicit TxnCoordinator(const Config& config) : config_(config) {}
 
@@ -81,7 +101,8 @@ class TxnCoordinator final : public Model {
     kVoting,
     kPreCommitting,
     kDeciding,
-    kAcking
+    kAcking,
+    kRecovering  ///< Paxos Commit: leading the recovery of another coordinator's transaction
   };
   enum class Heard : uint8_t { kNothing, kYes, kNo, kReadOnly, kAcked };
 
@@ -91,6 +112,15 @@ class TxnCoordinator final : public Model {
     Heard heard = Heard::kNothing;
     bool executed = false;
     bool pre_commit_acked = false;
+    bool writes = false;  ///< some of its operations write
+    // Paxos Commit: its instance's phase 2b (accepted ballot and value per acceptor index),
+    // phase 1b, and the value chosen.
+    std::vector<uint64_t> accepted_ballot;
+    std::vector<int8_t> accepted;  ///< -1: nothing heard, 0: aborted, 1: prepared
+    int8_t chosen = -1;
+    bool any_1b = false;
+    uint64_t best_ballot = 0;
+    bool best_prepared = false;
   };
   struct Txn {
     uint64_t id = 0;
@@ -105,6 +135,9 @@ class TxnCoordinator final : public Model {
     AbortCause cause = AbortCause::kNone;
     SimTime began;  ///< monotonic
     TimerId timer;
+    uint64_t ballot = 0;         ///< Paxos Commit recovery: the ballot it leads
+    std::vector<bool> promised;  ///< ... by acceptor index: promised it
+    bool phase2 = false;         ///< ... phase 2 has started
   };
 
   void on_request(Context& ctx, const TxnRequest& req);
@@ -117,7 +150,15 @@ class TxnCoordinator final : public Model {
   void send_decision(Context& ctx, Txn& t);
   void on_ack(Context& ctx, NodeId from, uint64_t txn);
   void on_pre_commit_ack(Context& ctx, NodeId from, uint64_t txn);
-  void on_query(Context& ctx, NodeId from, uint64_t txn);
+  void on_query(Context& ctx, NodeId from, const Query& q);
+  // Paxos Commit (coordinator_paxos.cpp)
+  void on_phase2b(Context& ctx, NodeId from, const Phase2b& m);
+  void on_phase1b(Context& ctx, NodeId from, const Phase1b& m);
+  void learn(Context& ctx, Txn& t);
+  void lead_recovery(Context& ctx, const Query& q);
+  void start_phase1(Context& ctx, Txn& t);
+  size_t acceptor_index(NodeId node) const;
+  bool paxos() const { return config_.protocol == Protocol::kPaxosCommit; }
   void finish(Context& ctx, Txn& t);
   void answer(Context& ctx, const Txn& t);
   void recover(Context& ctx);
@@ -133,9 +174,12 @@ class TxnCoordinator final : public Model {
 
   const Config& config_;
   std::vector<NodeId> participants_;
+  std::vector<NodeId> acceptors_;
+  std::vector<NodeId> coordinators_;
   std::map<uint64_t, Txn> txns_;
   std::map<uint64_t, uint64_t> local_;
   uint64_t next_local_ = 1;
+  uint64_t round_ = 0;                 // Paxos Commit: the recoveries this node has led
   std::map<uint64_t, bool> outcomes_;  // the latest `remembered` outcomes
   std::deque<uint64_t> outcome_order_;
   struct Symbols {

@@ -7,6 +7,10 @@
 //              participants [--ack--> coordinator, when the variant needs it]
 //   3PC        ... votes, then --pre-commit--> participants --pre-commit ack-->
 //              coordinator, then --decision-->
+//   Paxos      coordinator (the leader) --prepare--> participants --phase 2a-->
+//   Commit     acceptors --phase 2b--> leader --decision--> participants; a new leader
+//              runs phase 1 (1a, 1b) for the instances it does not know the outcome of
+//              (paxos_messages.h)
 //
 // The commit protocol starts once every participant has executed its part (taken its locks
 // and read), as in the textbooks and in Gray and Lamport's comparison: a participant that
@@ -27,7 +31,7 @@
 
 namespace dsim::txn {
 
-enum class Protocol : uint8_t { kTwoPhase, kThreePhase };
+enum class Protocol : uint8_t { kTwoPhase, kThreePhase, kPaxosCommit };
 /// 2PC's logging variants (Mohan, Lindsay and Obermarck, "Transaction Management in the R*
 /// Distributed Database Management System", TODS 1986): what a coordinator that knows
 /// nothing of a transaction answers, and so which records are forced and which decisions
@@ -47,8 +51,12 @@ struct Execute {
   bool cooperative = false;    ///< in doubt, ask the peers too (cooperative termination)
   std::vector<TxnOp> ops;
   std::vector<NodeId> peers;
+  /// Paxos Commit: the acceptors, and every coordinator (any may lead the recovery).
+  std::vector<NodeId> acceptors;
+  std::vector<NodeId> coordinators;
   uint32_t size_bytes() const {
-    return static_cast<uint32_t>(40 + ops.size() * 17 + peers.size() * 4);
+    return static_cast<uint32_t>(40 + ops.size() * 17 +
+                                 (peers.size() + acceptors.size() + coordinators.size()) * 4);
   }
   std::string describe() const;
 };
@@ -113,6 +121,13 @@ struct PreCommitAck {
 struct Query {
   static constexpr std::string_view kName = "txn_query";
   uint64_t txn = 0;
+  /// Paxos Commit: the participants (the instances), for a coordinator that must lead the
+  /// recovery of a transaction it never saw; empty otherwise.
+  std::vector<NodeId> peers;
+  std::vector<NodeId> acceptors;
+  uint32_t size_bytes() const {
+    return static_cast<uint32_t>(16 + (peers.size() + acceptors.size()) * 4);
+  }
   std::string describe() const;
 };
 

@@ -121,8 +121,12 @@ void TxnParticipant::on_disk(Context& ctx, DiskOpId, uint64_t tag) {
     ctx.record().level(m_.in_doubt, static_cast<double>(++in_doubt_));
     ctx.record().mark(m_.mark_prepared, static_cast<int64_t>(t->id));
     ctx.record().count(m_.votes_yes);
-    ctx.record().count(m_.messages);
-    ctx.send(t->work.coordinator, Vote{t->id, VoteKind::kYes, AbortCause::kNone});
+    if (t->work.protocol == Protocol::kPaxosCommit) {
+      propose(ctx, *t, true);
+    } else {
+      ctx.record().count(m_.messages);
+      ctx.send(t->work.coordinator, Vote{t->id, VoteKind::kYes, AbortCause::kNone});
+    }
     t->doubt_timer =
         ctx.set_timer(config_.decision_timeout, kit::timer_tag(Timer::kInDoubt, local));
   } else if (kind == Sync::kDecided && t->phase == Phase::kDeciding) {
@@ -231,20 +235,31 @@ void TxnParticipant::on_prepare(Context& ctx, NodeId from, const Prepare& p) {
   }
   Txn& t = *found;
   if (t.phase == Phase::kPrepared || t.phase == Phase::kPreCommitted) {
-    ctx.record().count(m_.messages);  // a resent prepare: vote again
-    ctx.send(from, Vote{t.id, VoteKind::kYes, AbortCause::kNone});
+    // A resent prepare: vote again.
+    if (t.work.protocol == Protocol::kPaxosCommit) {
+      propose(ctx, t, true);
+    } else {
+      ctx.record().count(m_.messages);
+      ctx.send(from, Vote{t.id, VoteKind::kYes, AbortCause::kNone});
+    }
     return;
   }
   if (t.phase != Phase::kExecuted) return;
   ctx.record().count(m_.prepares);
   const bool writes =
       std::any_of(t.work.ops.begin(), t.work.ops.end(), [](const TxnOp& op) { return op.write; });
-  if (!writes && t.work.read_only_vote) {
+  const bool paxos = t.work.protocol == Protocol::kPaxosCommit;
+  if (!writes && (t.work.read_only_vote || paxos)) {
     // Read-only: nothing to log, nothing to decide here, and the locks go now (R*'s
     // read-only optimisation; every lock of the transaction was taken in its execution).
+    // Under Paxos Commit its instance still needs a value: prepared.
     ctx.record().count(m_.votes_read_only);
-    ctx.record().count(m_.messages);
-    ctx.send(t.work.coordinator, Vote{t.id, VoteKind::kReadOnly, AbortCause::kNone});
+    if (paxos) {
+      propose(ctx, t, true);
+    } else {
+      ctx.record().count(m_.messages);
+      ctx.send(t.work.coordinator, Vote{t.id, VoteKind::kReadOnly, AbortCause::kNone});
+    }
     release(ctx, t);
     erase(t);
     return;
@@ -262,9 +277,11 @@ void TxnParticipant::on_prepare(Context& ctx, NodeId from, const Prepare& p) {
     rec += ' ' + std::to_string(op.key) + ' ' + std::to_string(op.write ? 1 : 0) + ' ' +
            std::to_string(op.value) + ' ' + std::to_string(t.reads[i]);
   }
-  rec += ' ' + std::to_string(t.work.peers.size());
-  for (NodeId peer : t.work.peers)
-    rec += ' ' + std::to_string(peer);
+  for (const auto* nodes : {&t.work.peers, &t.work.acceptors, &t.work.coordinators}) {
+    rec += ' ' + std::to_string(nodes->size());
+    for (NodeId node : *nodes)
+      rec += ' ' + std::to_string(node);
+  }
   ctx.disk().write(record_key(t.id), std::move(rec), 0, DiskWrite::kLog);
   ctx.disk().sync(kit::timer_tag(Sync::kPrepared, t.local));
   ctx.record().count(m_.forced_writes);

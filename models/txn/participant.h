@@ -32,6 +32,11 @@
 // pre-committed, abort otherwise. Under a partition the two sides can decide differently:
 // the reason 3PC is not used where partitions happen.
 //
+// Under Paxos Commit (coordinator.h) a participant proposes its own instance's value at
+// ballot 0 to the acceptors instead of voting to the coordinator: "prepared" once its
+// prepare record is forced (or at once when it only read, and it leaves), and it asks the
+// coordinators in turn when in doubt; its decision is written lazily and not acknowledged.
+//
 // A restart rebuilds the values from the disk and takes every prepared transaction back in
 // doubt, with its write locks, and asks at once what became of it.
 #pragma once
@@ -120,6 +125,7 @@ class TxnParticipant final : public Model {
   void on_pre_commit(Context& ctx, NodeId from, const PreCommit& p);
   void on_query(Context& ctx, NodeId from, const Query& q);
   void in_doubt(Context& ctx, Txn& t);
+  void propose(Context& ctx, const Txn& t, bool prepared);  // Paxos Commit: phase 2a
   void remember(uint64_t txn, bool commit);
   void recover(Context& ctx);
   static bool forced(const Execute& p, bool commit);

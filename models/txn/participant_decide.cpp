@@ -1,8 +1,10 @@
 // txn_participant: decisions, pre-commits (3PC), queries in doubt and recovery.
 #include "models/txn/participant.h"
 
+#include <algorithm>
 #include <sstream>
 
+#include "models/txn/paxos_messages.h"
 #include "sim/core/assert.h"
 
 namespace dsim::txn {
@@ -11,6 +13,7 @@ bool TxnParticipant::forced(const Execute& p, bool commit) {
   // R*: the decision the coordinator does not presume is forced and acknowledged (presumed
   // abort: commits; presumed commit: aborts; presumed nothing: both). 3PC logs as presumed
   // abort does.
+  if (p.protocol == Protocol::kPaxosCommit) return false;  // in doubt again, it asks
   if (p.protocol == Protocol::kThreePhase) return commit;
   switch (p.presumption) {
     case Presumption::kNothing:
@@ -135,15 +138,31 @@ void TxnParticipant::in_doubt(Context& ctx, Txn& t) {
   ++t.doubt_rounds;
   ctx.record().count(m_.queries);
   ctx.record().count(m_.messages);
-  ctx.send(t.work.coordinator, Query{t.id});
+  if (t.work.protocol == Protocol::kPaxosCommit && !t.work.coordinators.empty()) {
+    // The coordinators in turn, its own first: one that does not know the transaction
+    // leads its recovery from the acceptors.
+    const auto& c = t.work.coordinators;
+    const auto own = std::find(c.begin(), c.end(), t.work.coordinator) - c.begin();
+    const NodeId ask = c[(static_cast<size_t>(own) + t.doubt_rounds - 1) % c.size()];
+    ctx.send(ask, Query{t.id, t.work.peers, t.work.acceptors});
+  } else {
+    ctx.send(t.work.coordinator, Query{t.id, {}, {}});
+  }
   if (t.work.cooperative || three_phase) {
     for (NodeId peer : t.work.peers) {
       if (peer == ctx.self()) continue;
       ctx.record().count(m_.messages);
-      ctx.send(peer, Query{t.id});
+      ctx.send(peer, Query{t.id, {}, {}});
     }
   }
   t.doubt_timer = ctx.set_timer(config_.decision_timeout, kit::timer_tag(Timer::kInDoubt, t.local));
+}
+
+void TxnParticipant::propose(Context& ctx, const Txn& t, bool prepared) {
+  for (NodeId acceptor : t.work.acceptors) {
+    ctx.record().count(m_.messages);
+    ctx.send(acceptor, Phase2a{t.id, ctx.self(), t.work.coordinator, 0, prepared});
+  }
 }
 
 void TxnParticipant::remember(uint64_t txn, bool commit) {
@@ -186,10 +205,12 @@ void TxnParticipant::recover(Context& ctx) {
       t.work.ops.push_back(op);
       t.reads.push_back(read);
     }
-    in >> peers;
-    t.work.peers.resize(peers);
-    for (NodeId& peer : t.work.peers)
-      in >> peer;
+    for (auto* nodes : {&t.work.peers, &t.work.acceptors, &t.work.coordinators}) {
+      in >> peers;
+      nodes->resize(peers);
+      for (NodeId& node : *nodes)
+        in >> node;
+    }
     DSIM_ASSERT(!in.fail(), "a prepare record does not parse: txn ", id);
     for (const TxnOp& op : t.work.ops) {
       if (!op.write) continue;

@@ -158,7 +158,7 @@ TEST_CASE("txn coordinator under presumed commit logs the participants first") {
   CHECK(!r.ctx.disk().get("c/3"));
   CHECK(r.ctx.counter("forced_writes") == 2);
   // Knowing nothing of a transaction means it committed.
-  r.ctx.deliver(*r.node, 12, Query{999});
+  r.ctx.deliver(*r.node, 12, Query{999, {}, {}});
   CHECK(r.decided(true).count(12) == 1);
 }
 
@@ -193,8 +193,8 @@ TEST_CASE("txn coordinator restarted sends its logged commit again until acknowl
   r.start();
   CHECK(r.ctx.sent_of<Decision>().size() == before + 2);
   // A participant asking hears commit; one asking of an unknown transaction hears abort.
-  r.ctx.deliver(*r.node, 10, Query{5});
-  r.ctx.deliver(*r.node, 12, Query{77});
+  r.ctx.deliver(*r.node, 10, Query{5, {}, {}});
+  r.ctx.deliver(*r.node, 12, Query{77, {}, {}});
   const auto d = r.ctx.sent_of<Decision>();
   CHECK(d[d.size() - 2].second.commit);
   CHECK(!d.back().second.commit);

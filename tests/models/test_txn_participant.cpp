@@ -235,7 +235,7 @@ TEST_CASE("txn participant answers a peer's query") {
   Rig r;
   // Executed but not voted: it aborts, tells the coordinator, and answers abort.
   r.deliver(kCoordinator, Message(prepare(4, 1, {wr(5, 1)})));
-  r.deliver(kPeer, Query{4});
+  r.deliver(kPeer, Query{4, {}, {}});
   auto d = r.ctx.sent_of<Decision>();
   REQUIRE(d.size() == 1);
   CHECK(!d[0].second.commit);
@@ -246,11 +246,11 @@ TEST_CASE("txn participant answers a peer's query") {
   REQUIRE(r.votes().size() == 2);
   CHECK(r.votes()[1].vote == VoteKind::kNo);
   // Unknown here (it may have voted read-only and forgotten it): uncertain.
-  r.deliver(kPeer, Query{5});
+  r.deliver(kPeer, Query{5, {}, {}});
   // In doubt itself: uncertain.
   r.deliver(kCoordinator, prepare(6, 2, {wr(6, 1)}));
   r.sync();
-  r.deliver(kPeer, Query{6});
+  r.deliver(kPeer, Query{6, {}, {}});
   const auto u = r.ctx.sent_of<Uncertain>();
   REQUIRE(u.size() == 2);
   CHECK(u[0].second.txn == 5);

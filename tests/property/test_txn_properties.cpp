@@ -1,16 +1,18 @@
 // Atomic commitment end to end, over many seeds:
 //   - in a failure-free run, every transaction costs exactly the messages and forced writes
-//     its logging variant prescribes, derived here from its keys (which shards it touched,
-//     which of them it wrote on) and compared with what the nodes counted: with N shards
-//     touched and W of them written, the execution takes N messages each way, and 2PC
-//     N prepares, N votes, W decisions and, unless commits are presumed, W acks; forced
-//     writes are W prepare records, plus W commit records and the coordinator's commit
-//     record (presumed abort or nothing), or the coordinator's collecting and commit
-//     records (presumed commit);
-//   - 2PC (every variant, with and without cooperative termination) never decides a
-//     transaction both ways and keeps the committed history serializable, through crashes
-//     and restarts of coordinators and shards, partitions, message loss and clock skew; and
-//     once the faults end and every node is up, no shard is left in doubt;
+//     its protocol prescribes, derived here from its keys (which shards it touched, which of
+//     them it wrote on) and compared with what the nodes counted: with N shards touched and
+//     W of them written, the execution takes N messages each way; 2PC N prepares, N votes,
+//     W decisions and, unless commits are presumed, W acks, its forced writes being W
+//     prepare records plus W commit records and the coordinator's commit record (presumed
+//     abort or nothing), or the coordinator's collecting and commit records (presumed
+//     commit); Paxos Commit with 3 acceptors N prepares, 3N phase 2a, 3N phase 2b and W
+//     decisions, forcing W prepare records and 3N acceptor records;
+//   - 2PC (every variant, with and without cooperative termination) and Paxos Commit (with
+//     crashing acceptors too) never decide a transaction both ways and keep the committed
+//     history serializable, through crashes and restarts of coordinators and shards,
+//     partitions, message loss and clock skew; and once the faults end and every node is
+//     up, no shard is left in doubt;
 //   - 3PC decides both ways under partitions in some of the seeds, as the theory says.
 #include <catch2/catch.hpp>
 
@@ -31,6 +33,11 @@ double metric(const RunOutput& out, const std::string& group, const std::string&
   INFO("no metric " << group << "." << name);
   REQUIRE(v);
   return *v;
+}
+
+// A counter: 0 when nothing was counted (no row).
+double counted(const RunOutput& out, const std::string& group, const std::string& name) {
+  return testing::summary_figure(out, group, "", name).value_or(0);
 }
 
 // The rows of a CSV text (comment lines and the header skipped), cells split at commas.
@@ -59,6 +66,7 @@ struct Cost {
   double coordinator_messages = 0, shard_messages = 0;
   double coordinator_forced = 0, shard_forced = 0;
   double execution_messages = 0;  // each way
+  double acceptor_messages = 0, acceptor_forced = 0;
   size_t txns = 0;
 };
 
@@ -87,35 +95,48 @@ Cost derive(const RunOutput& out, const std::string& presumption) {
     }
     const auto n = static_cast<double>(touched.size());
     const auto w = static_cast<double>(written.size());
+    c.execution_messages += n;        // an execute to each shard, and its answer
+    c.coordinator_messages += n + w;  // prepares, then decisions to the shards that wrote
+    ++c.txns;
+    if (presumption == "paxos") {
+      // Every shard proposes to the 3 acceptors, each of which answers the leader; the
+      // shards that wrote force their prepare records, the acceptors what they accepted.
+      c.shard_messages += 3 * n;
+      c.acceptor_messages += 3 * n;
+      c.shard_forced += w;
+      c.acceptor_forced += 3 * n;
+      continue;
+    }
     const bool acks = presumption != "commit";
-    c.execution_messages += n;               // an execute to each shard, and its answer
-    c.coordinator_messages += n + w;         // prepares, then decisions to the shards that wrote
     c.shard_messages += n + (acks ? w : 0);  // votes, and acks of commits
     c.coordinator_forced += (w > 0 ? 1 : 0) + (presumption == "commit" ? 1 : 0);
     c.shard_forced += (acks ? 2 : 1) * w;  // prepare records, and forced commit records
-    ++c.txns;
   }
   return c;
 }
 
 }  // namespace
 
-TEST_CASE("txn 2PC failure-free: messages and forced writes per transaction as derived") {
-  for (const std::string presumption : {"nothing", "abort", "commit"}) {
-    INFO("presumption " << presumption);
+TEST_CASE("txn 2PC and Paxos Commit failure-free: messages and forced writes as derived") {
+  for (const std::string presumption : {"nothing", "abort", "commit", "paxos"}) {
+    INFO("variant " << presumption);
+    const std::string params =
+        presumption == "paxos"
+            ? "{participants: shards, protocol: paxos_commit, acceptors: acceptors, faults: 1}"
+            : "{participants: shards, presumption: " + presumption + "}";
     const auto out = testing::run_text(R"Y(
 name: txn-counts
-description: failure-free 2PC, uncontended, every transaction committed
+description: failure-free commitment, uncontended, every transaction committed
 seed: 4
 duration: 6s
 network: {latency: "lognormal(median=0.5ms, p99=2ms)"}
 groups:
   - {name: shards, model: txn_participant, count: 4}
+  - {name: acceptors, model: txn_acceptor, count: 3}
   - name: coordinator
     model: txn_coordinator
     count: 1
-    params: {participants: shards, presumption: )Y" +
-                                       presumption + R"Y(}
+    params: )Y" + params + R"Y(
   - name: clients
     model: txn_client
     count: 4
@@ -129,16 +150,20 @@ groups:
     CHECK(metric(out, "shards", "messages") == c.shard_messages);
     CHECK(metric(out, "coordinator", "execution_messages") == c.execution_messages);
     CHECK(metric(out, "shards", "execution_messages") == c.execution_messages);
-    CHECK(metric(out, "coordinator", "forced_writes") == c.coordinator_forced);
+    CHECK(counted(out, "coordinator", "forced_writes") == c.coordinator_forced);
     CHECK(metric(out, "shards", "forced_writes") == c.shard_forced);
+    if (presumption != "paxos") continue;
+    CHECK(metric(out, "acceptors", "messages") == c.acceptor_messages);
+    CHECK(metric(out, "acceptors", "forced_writes") == c.acceptor_forced);
   }
 }
 
-TEST_CASE("txn 2PC under crashes partitions loss and skew: atomic serializable never stuck") {
+TEST_CASE("txn commit under crashes partitions loss and skew: atomic serializable never stuck") {
   for (uint64_t seed = 1; seed <= 25; ++seed) {
     for (const char* variant :
          {"presumption: abort", "presumption: commit, cooperative_termination: true",
-          "presumption: nothing, cooperative_termination: true"}) {
+          "presumption: nothing, cooperative_termination: true",
+          "protocol: paxos_commit, acceptors: acceptors, faults: 1"}) {
       INFO("seed " << seed << ", " << variant);
       const auto out = testing::run_text(R"Y(
 name: txn-faults
@@ -152,6 +177,7 @@ groups:
     model: txn_participant
     count: 4
     params: {deadlock: wound_wait, lock_timeout: 50ms, decision_timeout: 200ms}
+  - {name: acceptors, model: txn_acceptor, count: 3}
   - name: coordinators
     model: txn_coordinator
     count: 2
@@ -165,6 +191,7 @@ groups:
 faults:
   - {at: 2s, crash: coordinators.random, restart_after: 2s, every: 5s, until: 20s}
   - {at: 3s, crash: shards.random, restart_after: 1s, every: 4s, until: 20s}
+  - {at: 3500ms, crash: acceptors.random, restart_after: 1s, every: 6s, until: 20s}
   - {at: 4s, partition: {isolate: shards.random}, for: 1s, every: 6s, until: 20s}
   - {at: 5s, partition: {isolate: coordinators.random}, for: 1s, every: 7s, until: 20s}
 )Y");
