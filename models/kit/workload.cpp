@@ -150,6 +150,18 @@ void read_load(ParamReader& r, const ArrivalKeys& keys, ArrivalSpec& spec) {
   }
 }
 
+void read_key_spec(ParamReader& r, KeySpec& keys) {
+  const std::string text = r.text("keys", keys.describe(),
+                                  "key distribution: uniform(n), zipf(n, s=0.99), "
+                                  "hotspot(n, keys=10%, traffic=90%) or sequential(n)");
+  std::string err;
+  if (auto k = parse_key_spec(text, &err)) {
+    keys = *k;
+  } else {
+    r.error("keys", err);
+  }
+}
+
 void read_start_stop(ParamReader& r, const ArrivalKeys& keys, bool with_stop, ArrivalSpec& spec) {
   const std::string one(keys.one);
   spec.start = r.duration("start", spec.start, "when this client starts its first " + one);

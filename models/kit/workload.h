@@ -174,6 +174,9 @@ struct KeySpec {
 };
 /// Parses a KeySpec; nullopt and *error on bad input.
 std::optional<KeySpec> parse_key_spec(const std::string& text, std::string* error);
+/// Reads `keys` (the distribution's text, its current value the default) into `keys`; a
+/// text that does not parse is an error at the key.
+void read_key_spec(ParamReader& r, KeySpec& keys);
 
 /// Draws keys first .. first + n - 1 by a KeySpec (rank 1 of Zipf is key `first`).
 class KeyChooser {

@@ -65,15 +65,7 @@ void KvClient::read_ops(ParamReader& r, const kit::ArrivalKeys& keys, Config& c)
       r.error("mix", "unknown operation '" + name + "' (valid: get, put, cas, append)");
     }
   }
-  const std::string key_text = r.text("keys", c.keys.describe(),
-                                      "key distribution: uniform(n), zipf(n, s=0.99), "
-                                      "hotspot(n, keys=10%, traffic=90%) or sequential(n)");
-  std::string err;
-  if (auto k = kit::parse_key_spec(key_text, &err)) {
-    c.keys = *k;
-  } else {
-    r.error("keys", err);
-  }
+  kit::read_key_spec(r, c.keys);
 }
 
 void KvClient::declare(const Config& c, MetricDecls& d) {

@@ -16,15 +16,7 @@ TxnClient::Config TxnClient::parse(ParamReader& r) {
   c.target = r.group("target", "the txn_coordinator group transactions go to");
   const kit::ArrivalKeys keys{/*bursty=*/false, /*closed=*/true, "transaction"};
   kit::read_load(r, keys, c.arrivals);
-  const std::string key_text = r.text("keys", c.keys.describe(),
-                                      "key distribution: uniform(n), zipf(n, s=0.99), "
-                                      "hotspot(n, keys=10%, traffic=90%) or sequential(n)");
-  std::string err;
-  if (auto k = kit::parse_key_spec(key_text, &err)) {
-    c.keys = *k;
-  } else {
-    r.error("keys", err);
-  }
+  kit::read_key_spec(r, c.keys);
   c.first_key = static_cast<uint64_t>(r.integer(
       "first_key", 0, "keys are first_key .. first_key + n - 1 (to keep groups apart)", 0));
   c.ops = r.integer("ops", c.ops, "distinct keys each transaction reads (and writes a share of)", 1,

@@ -27,6 +27,20 @@ std::string_view abort_cause_name(AbortCause c) {
   return "?";
 }
 
+bool decision_acknowledged(Protocol protocol, Presumption presumption, bool commit) {
+  if (protocol == Protocol::kPaxosCommit) return false;
+  if (protocol == Protocol::kThreePhase) return commit;
+  switch (presumption) {
+    case Presumption::kNothing:
+      return true;
+    case Presumption::kAbort:
+      return commit;
+    case Presumption::kCommit:
+      return !commit;
+  }
+  return true;
+}
+
 std::string TxnRequest::describe() const {
   return "txn " + std::to_string(txn) + " (" + std::to_string(ops.size()) + " ops)";
 }

@@ -84,17 +84,7 @@ bool TxnCoordinator::decision_forced(bool commit) const {
 }
 
 bool TxnCoordinator::acks_wanted(bool commit) const {
-  if (paxos()) return false;  // a participant that missed it asks
-  if (config_.protocol == Protocol::kThreePhase) return commit;
-  switch (config_.presumption) {
-    case Presumption::kNothing:
-      return true;
-    case Presumption::kAbort:
-      return commit;
-    case Presumption::kCommit:
-      return !commit;
-  }
-  return true;
+  return decision_acknowledged(config_.protocol, config_.presumption, commit);
 }
 
 void TxnCoordinator::on_start(Context& ctx) {

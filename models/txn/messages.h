@@ -38,6 +38,13 @@ enum class Protocol : uint8_t { kTwoPhase, kThreePhase, kPaxosCommit };
 /// are acknowledged.
 enum class Presumption : uint8_t { kNothing, kAbort, kCommit };
 
+/// Whether a participant forces its record of a decision and acknowledges it, the
+/// coordinator keeping the outcome until it hears back: under 2PC the decision the variant
+/// does not presume (R*: presumed abort, commits; presumed commit, aborts; presumed
+/// nothing, both); 3PC logs as presumed abort; under Paxos Commit never (the acceptors hold
+/// the outcome, and a participant in doubt asks).
+bool decision_acknowledged(Protocol protocol, Presumption presumption, bool commit);
+
 /// Coordinator -> participant: lock these keys and read them. `peers`: every participant
 /// of the transaction (for cooperative termination).
 struct Execute {

@@ -10,20 +10,7 @@
 namespace dsim::txn {
 
 bool TxnParticipant::forced(const Execute& p, bool commit) {
-  // R*: the decision the coordinator does not presume is forced and acknowledged (presumed
-  // abort: commits; presumed commit: aborts; presumed nothing: both). 3PC logs as presumed
-  // abort does.
-  if (p.protocol == Protocol::kPaxosCommit) return false;  // in doubt again, it asks
-  if (p.protocol == Protocol::kThreePhase) return commit;
-  switch (p.presumption) {
-    case Presumption::kNothing:
-      return true;
-    case Presumption::kAbort:
-      return commit;
-    case Presumption::kCommit:
-      return !commit;
-  }
-  return true;
+  return decision_acknowledged(p.protocol, p.presumption, commit);
 }
 
 void TxnParticipant::on_decision(Context& ctx, NodeId from, const Decision& d) {
