@@ -185,14 +185,14 @@ void TxnCoordinator::on_request(Context& ctx, const TxnRequest& req) {
     t->call = req.call;  // a retry: answer this attempt
     return;
   }
-  if (const auto o = outcomes_.find(req.txn); o != outcomes_.end()) {
+  if (const auto o = outcomes_.find(req.txn)) {
     // Finished: a retry whose answer was lost. The reads are gone, so a commit is
     // reported as unavailable (the client keeps the outcome unknown) rather than made up.
-    ctx.send(req.call.reply_to, TxnResponse{req.call.id,
-                                            o->second ? TxnResponse::Status::kUnavailable
-                                                      : TxnResponse::Status::kAborted,
-                                            AbortCause::kNone,
-                                            {}});
+    ctx.send(req.call.reply_to,
+             TxnResponse{req.call.id,
+                         *o ? TxnResponse::Status::kUnavailable : TxnResponse::Status::kAborted,
+                         AbortCause::kNone,
+                         {}});
     return;
   }
   if (participants_.empty() || req.ops.empty()) {
@@ -386,8 +386,8 @@ void TxnCoordinator::on_query(Context& ctx, NodeId from, const Query& q) {
   if (Txn* t = find(q.txn)) {
     if (t->phase != Phase::kAcking) return;  // not decided yet (or not durable): no answer
     commit = t->commit;
-  } else if (const auto o = outcomes_.find(q.txn); o != outcomes_.end()) {
-    commit = o->second;
+  } else if (const auto o = outcomes_.find(q.txn)) {
+    commit = *o;
   } else if (paxos()) {
     lead_recovery(ctx, q);  // the acceptors know: ask them
     return;
@@ -403,7 +403,7 @@ void TxnCoordinator::finish(Context& ctx, Txn& t) {
   ctx.disk().erase("d/" + std::to_string(t.id));
   ctx.disk().erase("c/" + std::to_string(t.id));
   if (t.timer.valid()) ctx.cancel_timer(t.timer);
-  remember(t.id, t.commit);
+  outcomes_.remember(t.id, t.commit);
   erase(t);
 }
 
@@ -499,15 +499,6 @@ TxnCoordinator::Txn& TxnCoordinator::add(uint64_t txn) {
 void TxnCoordinator::erase(Txn& t) {
   local_.erase(t.local);
   txns_.erase(t.id);
-}
-
-void TxnCoordinator::remember(uint64_t txn, bool commit) {
-  if (!outcomes_.emplace(txn, commit).second) return;
-  outcome_order_.push_back(txn);
-  while (outcome_order_.size() > static_cast<size_t>(config_.remembered)) {
-    outcomes_.erase(outcome_order_.front());
-    outcome_order_.pop_front();
-  }
 }
 
 }  // namespace dsim::txn

@@ -52,6 +52,7 @@
 
 #include "models/kit/timer.h"
 #include "models/txn/messages.h"
+#include "models/txn/outcomes.h"
 #include "models/txn/paxos_messages.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
@@ -85,7 +86,8 @@ class TxnCoordinator final : public Model {
     return {c.participants, c.acceptors};
   }
 
-  explicit TxnCoordinator(const Config& config) : config_(config) {}
+  explicit TxnCoordinator(const Config& config)
+      : config_(config), outcomes_(static_cast<size_t>(config.remembered)) {}
 
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;
@@ -170,7 +172,6 @@ class TxnCoordinator final : public Model {
   Txn* find(uint64_t txn);
   Txn& add(uint64_t txn);
   void erase(Txn& t);
-  void remember(uint64_t txn, bool commit);
 
   const Config& config_;
   std::vector<NodeId> participants_;
@@ -179,9 +180,8 @@ class TxnCoordinator final : public Model {
   std::map<uint64_t, Txn> txns_;
   std::map<uint64_t, uint64_t> local_;
   uint64_t next_local_ = 1;
-  uint64_t round_ = 0;                 // Paxos Commit: the recoveries this node has led
-  std::map<uint64_t, bool> outcomes_;  // the latest `remembered` outcomes
-  std::deque<uint64_t> outcome_order_;
+  uint64_t round_ = 0;  // Paxos Commit: the recoveries this node has led
+  Outcomes outcomes_;   // the latest `remembered`
   struct Symbols {
     Symbol committed, aborted, read_only, forced_writes, messages, execution_messages, commit_time,
         abort_time, in_progress, resends;

@@ -145,9 +145,9 @@ void TxnParticipant::on_execute(Context& ctx, NodeId from, const Execute& e) {
     }
     return;
   }
-  if (auto o = outcomes_.find(e.txn); o != outcomes_.end()) {
+  if (const auto o = outcomes_.find(e.txn)) {
     // Decided already (aborted by a query before it came, say): a no.
-    if (!o->second) {
+    if (!*o) {
       ctx.record().count(m_.messages);
       ctx.send(from, Vote{e.txn, VoteKind::kNo, AbortCause::kVoteNo});
     }
@@ -226,7 +226,7 @@ void TxnParticipant::on_prepare(Context& ctx, NodeId from, const Prepare& p) {
   Txn* found = find(p.txn);
   if (!found) {
     // Not here: lost in a crash before its prepare record, or aborted since. A no.
-    const bool lost = !outcomes_.count(p.txn);
+    const bool lost = !outcomes_.find(p.txn);
     ctx.record().count(m_.votes_no);
     ctx.record().count(m_.messages);
     ctx.send(from,
@@ -300,7 +300,7 @@ void TxnParticipant::abort_before_vote(Context& ctx, Txn& t, AbortCause cause, b
     ctx.send(t.work.coordinator, Vote{t.id, VoteKind::kNo, cause});
   }
   if (t.phase == Phase::kPreparing) ctx.disk().erase(record_key(t.id));
-  remember(t.id, false);
+  outcomes_.remember(t.id, false);
   release(ctx, t);
   erase(t);
 }

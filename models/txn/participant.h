@@ -51,6 +51,7 @@
 #include "models/kit/timer.h"
 #include "models/txn/locks.h"
 #include "models/txn/messages.h"
+#include "models/txn/outcomes.h"
 #include "sim/core/model.h"
 #include "sim/core/params.h"
 #include "sim/core/timeline.h"
@@ -76,7 +77,10 @@ class TxnParticipant final : public Model {
   /// Atomicity and in-doubt times across the run, from every node's marks (analysis.cpp).
   static AnalysisOutput analyze(const AnalysisInput& in);
 
-  explicit TxnParticipant(const Config& config) : config_(config), locks_(config.deadlock) {}
+  explicit TxnParticipant(const Config& config)
+      : config_(config),
+        locks_(config.deadlock),
+        outcomes_(static_cast<size_t>(config.remembered)) {}
 
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;
@@ -126,7 +130,6 @@ class TxnParticipant final : public Model {
   void on_query(Context& ctx, NodeId from, const Query& q);
   void in_doubt(Context& ctx, Txn& t);
   void propose(Context& ctx, const Txn& t, bool prepared);  // Paxos Commit: phase 2a
-  void remember(uint64_t txn, bool commit);
   void recover(Context& ctx);
   static bool forced(const Execute& p, bool commit);
 
@@ -141,9 +144,8 @@ class TxnParticipant final : public Model {
   std::map<uint64_t, uint64_t> local_;  // local number -> transaction id
   uint64_t next_local_ = 1;
   std::map<uint64_t, int64_t> values_;  // the committed values (also on the disk: "v/<key>")
-  std::map<uint64_t, bool> outcomes_;   // transaction -> committed, the latest `remembered`
-  std::deque<uint64_t> outcome_order_;
-  std::deque<uint64_t> ready_;  // transactions granted a lock they waited for
+  Outcomes outcomes_;                   // the latest `remembered`
+  std::deque<uint64_t> ready_;          // transactions granted a lock they waited for
   int64_t in_doubt_ = 0;
   struct Symbols {
     Symbol executions, prepares, votes_yes, votes_no, votes_read_only, commits, aborts,

@@ -18,7 +18,7 @@ void TxnParticipant::on_decision(Context& ctx, NodeId from, const Decision& d) {
   if (!t) {
     // Decided here already, or never prepared: remember an abort so that a late prepare
     // votes no, and acknowledge (a coordinator that wants no ack ignores it).
-    if (!d.commit) remember(d.txn, false);
+    if (!d.commit) outcomes_.remember(d.txn, false);
     ctx.record().count(m_.messages);
     ctx.send(from, DecisionAck{d.txn});
     return;
@@ -53,7 +53,7 @@ void TxnParticipant::decide(Context& ctx, Txn& t, bool commit) {
     }
   }
   ctx.disk().erase(record_key(t.id));
-  remember(t.id, commit);
+  outcomes_.remember(t.id, commit);
   t.commit = commit;
   t.phase = Phase::kDeciding;
   if (forced(t.work, commit)) {
@@ -87,8 +87,8 @@ void TxnParticipant::on_pre_commit(Context& ctx, NodeId from, const PreCommit& p
 
 void TxnParticipant::on_query(Context& ctx, NodeId from, const Query& q) {
   ctx.record().count(m_.messages);
-  if (const auto o = outcomes_.find(q.txn); o != outcomes_.end()) {
-    ctx.send(from, Decision{q.txn, o->second});
+  if (const auto o = outcomes_.find(q.txn)) {
+    ctx.send(from, Decision{q.txn, *o});
     return;
   }
   Txn* t = find(q.txn);
@@ -149,15 +149,6 @@ void TxnParticipant::propose(Context& ctx, const Txn& t, bool prepared) {
   for (NodeId acceptor : t.work.acceptors) {
     ctx.record().count(m_.messages);
     ctx.send(acceptor, Phase2a{t.id, ctx.self(), t.work.coordinator, 0, prepared});
-  }
-}
-
-void TxnParticipant::remember(uint64_t txn, bool commit) {
-  if (!outcomes_.emplace(txn, commit).second) return;
-  outcome_order_.push_back(txn);
-  while (outcome_order_.size() > static_cast<size_t>(config_.remembered)) {
-    outcomes_.erase(outcome_order_.front());
-    outcome_order_.pop_front();
   }
 }
 
