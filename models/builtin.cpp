@@ -16,6 +16,9 @@
 #include "models/quorum/store.h"
 #include "models/raft/node.h"
 #include "models/rate_limiter/rate_limiter.h"
+#include "models/saga/client.h"
+#include "models/saga/orchestrator.h"
+#include "models/saga/service.h"
 #include "models/service/service.h"
 #include "models/swim/swim.h"
 #include "models/txn/acceptor.h"
@@ -48,6 +51,9 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<txn::TxnCoordinator>();
   registry.add<txn::TxnParticipant>();
   registry.add<txn::TxnAcceptor>();
+  registry.add<saga::SagaClient>();
+  registry.add<saga::SagaOrchestrator>();
+  registry.add<saga::SagaService>();
 
   registry.add_family(kv::kv_history_family());
   registry.add_family(txn::txn_history_family());
