@@ -59,7 +59,9 @@ void TxnAcceptor::on_message(Context& ctx, const Envelope& env) {
     i.prepared = a->prepared;
     store(ctx, a->txn, a->instance, i);
     ctx.record().count(m_accepted_);
-    answer_after_sync(ctx, a->leader, Phase2b{a->txn, a->instance, a->ballot, a->prepared});
+    answer_after_sync(
+        ctx, a->leader,
+        Phase2b{a->txn, a->instance, a->ballot, a->prepared, a->delays == 0 ? 0 : a->delays + 1});
     return;
   }
   if (const auto* p = env.msg.get<Phase1a>()) {

@@ -123,7 +123,7 @@ void TxnCoordinator::on_message(Context& ctx, const Envelope& env) {
   } else if (const auto* a = env.msg.get<DecisionAck>()) {
     on_ack(ctx, env.from, a->txn);
   } else if (const auto* pa = env.msg.get<PreCommitAck>()) {
-    on_pre_commit_ack(ctx, env.from, pa->txn);
+    on_pre_commit_ack(ctx, env.from, *pa);
   } else if (const auto* q = env.msg.get<Query>()) {
     on_query(ctx, env.from, *q);
   } else if (const auto* b2 = env.msg.get<Phase2b>()) {
@@ -275,7 +275,7 @@ void TxnCoordinator::start_commit(Context& ctx, Txn& t) {
 
 void TxnCoordinator::send_prepares(Context& ctx, Txn& t) {
   for (const Part& p : t.parts)
-    send(ctx, p.node, Prepare{t.id});
+    send(ctx, p.node, Prepare{t.id, 1});
 }
 
 void TxnCoordinator::on_vote(Context& ctx, NodeId from, const Vote& v) {
@@ -291,6 +291,7 @@ void TxnCoordinator::on_vote(Context& ctx, NodeId from, const Vote& v) {
   }
   if (t->phase != Phase::kVoting) return;
   p->heard = v.vote == VoteKind::kYes ? Heard::kYes : Heard::kReadOnly;
+  t->delays = std::max(t->delays, v.delays);
   const bool all = std::all_of(t->parts.begin(), t->parts.end(),
                                [](const Part& q) { return q.heard != Heard::kNothing; });
   if (all) all_voted(ctx, *t);
@@ -313,16 +314,17 @@ void TxnCoordinator::all_voted(Context& ctx, Txn& t) {
   if (config_.protocol == Protocol::kThreePhase) {
     t.phase = Phase::kPreCommitting;
     for (const Part& p : t.parts)
-      if (p.heard == Heard::kYes) send(ctx, p.node, PreCommit{t.id});
+      if (p.heard == Heard::kYes) send(ctx, p.node, PreCommit{t.id, t.delays + 1});
     arm(ctx, t, Timer::kResend, config_.resend);
     return;
   }
   decide(ctx, t, true, AbortCause::kNone);
 }
 
-void TxnCoordinator::on_pre_commit_ack(Context& ctx, NodeId from, uint64_t txn) {
-  Txn* t = find(txn);
+void TxnCoordinator::on_pre_commit_ack(Context& ctx, NodeId from, const PreCommitAck& a) {
+  Txn* t = find(a.txn);
   if (!t || t->phase != Phase::kPreCommitting) return;
+  t->delays = std::max(t->delays, a.delays);
   if (Part* p = part_of(*t, from)) p->pre_commit_acked = true;
   const bool all = std::all_of(t->parts.begin(), t->parts.end(), [](const Part& q) {
     return q.heard != Heard::kYes || q.pre_commit_acked;
@@ -361,7 +363,7 @@ void TxnCoordinator::send_decision(Context& ctx, Txn& t) {
     // Under Paxos Commit, those that only read left once they proposed.
     if (p.heard == Heard::kReadOnly || p.heard == Heard::kNo || p.heard == Heard::kAcked) continue;
     if (paxos() && !p.writes) continue;
-    send(ctx, p.node, Decision{t.id, t.commit});
+    send(ctx, p.node, Decision{t.id, t.commit, t.delays + 1});
     waiting = waiting || acks;
   }
   if (waiting) {
@@ -395,7 +397,7 @@ void TxnCoordinator::on_query(Context& ctx, NodeId from, const Query& q) {
     commit = config_.protocol == Protocol::kTwoPhase &&
              config_.presumption == Presumption::kCommit;  // R*: what knowing nothing means
   }
-  send(ctx, from, Decision{q.txn, commit});
+  send(ctx, from, Decision{q.txn, commit, 0});
 }
 
 void TxnCoordinator::finish(Context& ctx, Txn& t) {

@@ -140,6 +140,7 @@ class TxnCoordinator final : public Model {
     uint64_t ballot = 0;         ///< Paxos Commit recovery: the ballot it leads
     std::vector<bool> promised;  ///< ... by acceptor index: promised it
     bool phase2 = false;         ///< ... phase 2 has started
+    uint32_t delays = 0;         ///< the most message delays heard (Prepare::delays)
   };
 
   void on_request(Context& ctx, const TxnRequest& req);
@@ -151,7 +152,7 @@ class TxnCoordinator final : public Model {
   void decide(Context& ctx, Txn& t, bool commit, AbortCause cause);
   void send_decision(Context& ctx, Txn& t);
   void on_ack(Context& ctx, NodeId from, uint64_t txn);
-  void on_pre_commit_ack(Context& ctx, NodeId from, uint64_t txn);
+  void on_pre_commit_ack(Context& ctx, NodeId from, const PreCommitAck& a);
   void on_query(Context& ctx, NodeId from, const Query& q);
   // Paxos Commit (coordinator_paxos.cpp)
   void on_phase2b(Context& ctx, NodeId from, const Phase2b& m);

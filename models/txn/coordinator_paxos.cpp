@@ -30,6 +30,7 @@ void TxnCoordinator::on_phase2b(Context& ctx, NodeId from, const Phase2b& m) {
   }
   p->accepted[a] = m.prepared ? 1 : 0;
   p->accepted_ballot[a] = m.ballot;
+  t->delays = std::max(t->delays, m.delays);
   // Chosen: F + 1 acceptors accepted the same value at the same ballot.
   int64_t same = 0;
   for (size_t i = 0; i < acceptors_.size(); ++i) {
@@ -106,7 +107,7 @@ void TxnCoordinator::on_phase1b(Context& ctx, NodeId from, const Phase1b& m) {
     if (p.chosen >= 0) continue;
     p.accepted.clear();
     p.accepted_ballot.clear();
-    const Phase2a msg{t->id, p.node, ctx.self(), t->ballot, p.any_1b && p.best_prepared};
+    const Phase2a msg{t->id, p.node, ctx.self(), t->ballot, p.any_1b && p.best_prepared, 0};
     for (NodeId acceptor : acceptors_)
       send(ctx, acceptor, msg);
   }

@@ -81,6 +81,10 @@ struct Executed {
 struct Prepare {
   static constexpr std::string_view kName = "txn_prepare";
   uint64_t txn = 0;
+  /// Message delays since the commit began, this message included (the prepare is 1;
+  /// each message the protocol sends on receiving one is one more); 0: off the commit's
+  /// path (an answer to a query).
+  uint32_t delays = 0;
   std::string describe() const;
 };
 
@@ -92,6 +96,7 @@ struct Vote {
   uint64_t txn = 0;
   VoteKind vote = VoteKind::kYes;
   AbortCause cause = AbortCause::kNone;  ///< a no: why
+  uint32_t delays = 0;                   ///< as Prepare's
   std::string describe() const;
 };
 
@@ -100,6 +105,7 @@ struct Decision {
   static constexpr std::string_view kName = "txn_decision";
   uint64_t txn = 0;
   bool commit = false;
+  uint32_t delays = 0;  ///< as Prepare's
   std::string describe() const;
 };
 
@@ -114,6 +120,7 @@ struct DecisionAck {
 struct PreCommit {
   static constexpr std::string_view kName = "txn_pre_commit";
   uint64_t txn = 0;
+  uint32_t delays = 0;  ///< as Prepare's
   std::string describe() const;
 };
 
@@ -121,6 +128,7 @@ struct PreCommit {
 struct PreCommitAck {
   static constexpr std::string_view kName = "txn_pre_commit_ack";
   uint64_t txn = 0;
+  uint32_t delays = 0;  ///< as Prepare's
   std::string describe() const;
 };
 

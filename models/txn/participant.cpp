@@ -44,8 +44,9 @@ void TxnParticipant::declare(const Config&, MetricDecls& d) {
   d.timing("in_doubt_time");
   d.level("in_doubt");
   d.level("locks_held");
-  for (const char* name : {"atomicity_violations", "txns_decided", "in_doubt_ms_p50",
-                           "in_doubt_ms_p99", "in_doubt_ms_max", "blocked_at_end"})
+  for (const char* name :
+       {"atomicity_violations", "txns_decided", "in_doubt_ms_p50", "in_doubt_ms_p99",
+        "in_doubt_ms_max", "blocked_at_end", "message_delays_mean", "message_delays_max"})
     d.figure(name);
 }
 
@@ -73,6 +74,7 @@ void TxnParticipant::on_start(Context& ctx) {
         ctx.intern("aborts_" + std::string(abort_cause_name(static_cast<AbortCause>(i))));
   m_.mark_prepared = ctx.intern("txn_prepared");
   m_.mark_apply = ctx.intern("txn_apply");
+  m_.mark_delays = ctx.intern("txn_delays");
   recover(ctx);
 }
 
@@ -125,7 +127,7 @@ void TxnParticipant::on_disk(Context& ctx, DiskOpId, uint64_t tag) {
       propose(ctx, *t, true);
     } else {
       ctx.record().count(m_.messages);
-      ctx.send(t->work.coordinator, Vote{t->id, VoteKind::kYes, AbortCause::kNone});
+      ctx.send(t->work.coordinator, Vote{t->id, VoteKind::kYes, AbortCause::kNone, t->delays + 1});
     }
     t->doubt_timer =
         ctx.set_timer(config_.decision_timeout, kit::timer_tag(Timer::kInDoubt, local));
@@ -149,7 +151,7 @@ void TxnParticipant::on_execute(Context& ctx, NodeId from, const Execute& e) {
     // Decided already (aborted by a query before it came, say): a no.
     if (!*o) {
       ctx.record().count(m_.messages);
-      ctx.send(from, Vote{e.txn, VoteKind::kNo, AbortCause::kVoteNo});
+      ctx.send(from, Vote{e.txn, VoteKind::kNo, AbortCause::kVoteNo, 0});
     }
     return;
   }
@@ -229,18 +231,19 @@ void TxnParticipant::on_prepare(Context& ctx, NodeId from, const Prepare& p) {
     const bool lost = !outcomes_.find(p.txn);
     ctx.record().count(m_.votes_no);
     ctx.record().count(m_.messages);
-    ctx.send(from,
-             Vote{p.txn, VoteKind::kNo, lost ? AbortCause::kParticipantDown : AbortCause::kVoteNo});
+    ctx.send(from, Vote{p.txn, VoteKind::kNo,
+                        lost ? AbortCause::kParticipantDown : AbortCause::kVoteNo, p.delays + 1});
     return;
   }
   Txn& t = *found;
+  t.delays = p.delays;
   if (t.phase == Phase::kPrepared || t.phase == Phase::kPreCommitted) {
     // A resent prepare: vote again.
     if (t.work.protocol == Protocol::kPaxosCommit) {
       propose(ctx, t, true);
     } else {
       ctx.record().count(m_.messages);
-      ctx.send(from, Vote{t.id, VoteKind::kYes, AbortCause::kNone});
+      ctx.send(from, Vote{t.id, VoteKind::kYes, AbortCause::kNone, t.delays + 1});
     }
     return;
   }
@@ -258,7 +261,8 @@ void TxnParticipant::on_prepare(Context& ctx, NodeId from, const Prepare& p) {
       propose(ctx, t, true);
     } else {
       ctx.record().count(m_.messages);
-      ctx.send(t.work.coordinator, Vote{t.id, VoteKind::kReadOnly, AbortCause::kNone});
+      ctx.send(t.work.coordinator,
+               Vote{t.id, VoteKind::kReadOnly, AbortCause::kNone, t.delays + 1});
     }
     release(ctx, t);
     erase(t);
@@ -297,7 +301,7 @@ void TxnParticipant::abort_before_vote(Context& ctx, Txn& t, AbortCause cause, b
   if (vote) {
     ctx.record().count(m_.votes_no);
     ctx.record().count(m_.messages);
-    ctx.send(t.work.coordinator, Vote{t.id, VoteKind::kNo, cause});
+    ctx.send(t.work.coordinator, Vote{t.id, VoteKind::kNo, cause, t.delays + 1});
   }
   if (t.phase == Phase::kPreparing) ctx.disk().erase(record_key(t.id));
   outcomes_.remember(t.id, false);

@@ -112,6 +112,7 @@ class TxnParticipant final : public Model {
     uint32_t doubt_rounds = 0;
     bool peer_pre_committed = false;
     bool commit = false;  ///< kDeciding: the decision being recorded
+    uint32_t delays = 0;  ///< the prepare's message delays (Prepare::delays)
   };
 
   // execution, locking and the vote (participant.cpp)
@@ -152,7 +153,7 @@ class TxnParticipant final : public Model {
         forced_writes, messages, execution_messages, queries, lock_wait, lock_hold, in_doubt_time,
         in_doubt, locks_held, terminated_commit, terminated_abort;
     Symbol abort_cause[kAbortCauses];
-    Symbol mark_prepared, mark_apply;
+    Symbol mark_prepared, mark_apply, mark_delays;
   } m_;
 };
 

@@ -24,6 +24,8 @@ void TxnParticipant::on_decision(Context& ctx, NodeId from, const Decision& d) {
     return;
   }
   if (t->phase == Phase::kDeciding) return;  // being recorded
+  if (d.delays > 0 && (t->phase == Phase::kPrepared || t->phase == Phase::kPreCommitted))
+    ctx.record().mark(m_.mark_delays, static_cast<int64_t>(d.txn), d.delays);
   if (t->phase == Phase::kLocking || t->phase == Phase::kExecuted ||
       t->phase == Phase::kPreparing) {
     DSIM_ASSERT(!d.commit, "a commit reached a participant that had not voted: txn ", d.txn);
@@ -79,7 +81,7 @@ void TxnParticipant::on_pre_commit(Context& ctx, NodeId from, const PreCommit& p
   t->phase = Phase::kPreCommitted;
   t->doubt_rounds = 0;
   ctx.record().count(m_.messages);
-  ctx.send(from, PreCommitAck{p.txn});
+  ctx.send(from, PreCommitAck{p.txn, p.delays + 1});
   if (t->doubt_timer.valid()) ctx.cancel_timer(t->doubt_timer);
   t->doubt_timer =
       ctx.set_timer(config_.decision_timeout, kit::timer_tag(Timer::kInDoubt, t->local));
@@ -88,7 +90,7 @@ void TxnParticipant::on_pre_commit(Context& ctx, NodeId from, const PreCommit& p
 void TxnParticipant::on_query(Context& ctx, NodeId from, const Query& q) {
   ctx.record().count(m_.messages);
   if (const auto o = outcomes_.find(q.txn)) {
-    ctx.send(from, Decision{q.txn, *o});
+    ctx.send(from, Decision{q.txn, *o, 0});
     return;
   }
   Txn* t = find(q.txn);
@@ -101,11 +103,11 @@ void TxnParticipant::on_query(Context& ctx, NodeId from, const Query& q) {
   }
   if (t->phase == Phase::kLocking || t->phase == Phase::kExecuted) {
     abort_before_vote(ctx, *t, AbortCause::kVoteNo, /*vote=*/true);
-    ctx.send(from, Decision{q.txn, false});
+    ctx.send(from, Decision{q.txn, false, 0});
     return;
   }
   if (t->phase == Phase::kDeciding) {
-    ctx.send(from, Decision{q.txn, t->commit});
+    ctx.send(from, Decision{q.txn, t->commit, 0});
     return;
   }
   ctx.send(from, Uncertain{q.txn, t->phase == Phase::kPreCommitted});
@@ -148,7 +150,7 @@ void TxnParticipant::in_doubt(Context& ctx, Txn& t) {
 void TxnParticipant::propose(Context& ctx, const Txn& t, bool prepared) {
   for (NodeId acceptor : t.work.acceptors) {
     ctx.record().count(m_.messages);
-    ctx.send(acceptor, Phase2a{t.id, ctx.self(), t.work.coordinator, 0, prepared});
+    ctx.send(acceptor, Phase2a{t.id, ctx.self(), t.work.coordinator, 0, prepared, t.delays + 1});
   }
 }
 

@@ -26,6 +26,7 @@ struct Phase2a {
   NodeId leader = kNoNode;  ///< where the acceptor sends its phase 2b
   uint64_t ballot = 0;
   bool prepared = false;
+  uint32_t delays = 0;  ///< as Prepare's (messages.h)
   std::string describe() const;
 };
 
@@ -36,6 +37,7 @@ struct Phase2b {
   NodeId instance = kNoNode;
   uint64_t ballot = 0;
   bool prepared = false;
+  uint32_t delays = 0;  ///< as Prepare's (messages.h)
   std::string describe() const;
 };
 

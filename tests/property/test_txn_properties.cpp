@@ -7,7 +7,8 @@
 //     prepare records plus W commit records and the coordinator's commit record (presumed
 //     abort or nothing), or the coordinator's collecting and commit records (presumed
 //     commit); Paxos Commit with 3 acceptors N prepares, 3N phase 2a, 3N phase 2b and W
-//     decisions, forcing W prepare records and 3N acceptor records;
+//     decisions, forcing W prepare records and 3N acceptor records; and the decision reaches
+//     the shards 3 message delays after the prepares (2PC), 4 (Paxos Commit);
 //   - 2PC (every variant, with and without cooperative termination) and Paxos Commit (with
 //     crashing acceptors too) never decide a transaction both ways and keep the committed
 //     history serializable, through crashes and restarts of coordinators and shards,
@@ -152,6 +153,12 @@ groups:
     CHECK(metric(out, "shards", "execution_messages") == c.execution_messages);
     CHECK(counted(out, "coordinator", "forced_writes") == c.coordinator_forced);
     CHECK(metric(out, "shards", "forced_writes") == c.shard_forced);
+    // Message delays from the prepare to the decision's arrival: prepare, vote, decision;
+    // Paxos Commit's prepare, phase 2a, phase 2b, decision (Gray and Lamport count one more
+    // each, the request that begins the commit).
+    const double delays = presumption == "paxos" ? 4 : 3;
+    CHECK(metric(out, "shards", "message_delays_mean") == delays);
+    CHECK(metric(out, "shards", "message_delays_max") == delays);
     if (presumption != "paxos") continue;
     CHECK(metric(out, "acceptors", "messages") == c.acceptor_messages);
     CHECK(metric(out, "acceptors", "forced_writes") == c.acceptor_forced);
