@@ -63,13 +63,15 @@ TxnCoordinator::Config TxnCoordinator::parse(ParamReader& r) {
   if (c.protocol != Protocol::kTwoPhase && c.presumption != Presumption::kAbort) {
     r.error("presumption", "only 2PC has logging variants; leave presumption at abort");
   }
+  read_log(r, c);
   return c;
 }
 
 void TxnCoordinator::declare(const Config&, MetricDecls& d) {
   for (const char* name : {"committed", "aborted", "read_only", "forced_writes", "messages",
-                           "execution_messages", "resends"})
+                           "execution_messages", "resends", "log_writes", "log_reads"})
     d.counter(name);
+  kit::RpcClient::declare(d);
   for (int i = 1; i < kAbortCauses; ++i)
     d.counter("aborts_" + std::string(abort_cause_name(static_cast<AbortCause>(i))));
   d.timing("commit_time");
@@ -93,9 +95,13 @@ void TxnCoordinator::on_start(Context& ctx) {
   if (paxos()) {
     const auto acceptors = ctx.group_nodes(config_.acceptors);
     acceptors_.assign(acceptors.begin(), acceptors.end());
+  }
+  if (paxos() || logged()) {
+    // Any coordinator can finish a transaction: a participant in doubt asks them in turn.
     const auto coordinators = ctx.group_nodes(ctx.group_name());
     coordinators_.assign(coordinators.begin(), coordinators.end());
   }
+  if (logged()) rpc_.start(ctx, ctx.group_nodes(config_.log), ctx.index_in_group());
   m_.committed = ctx.intern("committed");
   m_.aborted = ctx.intern("aborted");
   m_.read_only = ctx.intern("read_only");
@@ -103,6 +109,8 @@ void TxnCoordinator::on_start(Context& ctx) {
   m_.messages = ctx.intern("messages");
   m_.execution_messages = ctx.intern("execution_messages");
   m_.resends = ctx.intern("resends");
+  m_.log_writes = ctx.intern("log_writes");
+  m_.log_reads = ctx.intern("log_reads");
   m_.commit_time = ctx.intern("commit_time");
   m_.abort_time = ctx.intern("abort_time");
   m_.in_progress = ctx.intern("in_progress");
@@ -130,12 +138,22 @@ void TxnCoordinator::on_message(Context& ctx, const Envelope& env) {
     on_phase2b(ctx, env.from, *b2);
   } else if (const auto* b1 = env.msg.get<Phase1b>()) {
     on_phase1b(ctx, env.from, *b1);
+  } else if (const auto* kr = env.msg.get<kv::KvResponse>()) {
+    on_log_answer(ctx, env.from, *kr);
   }
   ctx.record().level(m_.in_progress, static_cast<double>(txns_.size()));
 }
 
 void TxnCoordinator::on_timer(Context& ctx, TimerId id, TimerTag tag) {
   const auto [kind, local] = kit::timer_of<Timer>(tag);
+  if (kind == Timer::kCalls) {
+    rpc_.on_timer(ctx, local);
+    return;
+  }
+  if (kind == Timer::kSettle) {
+    begin_settle(ctx, local);  // the log was out of reach: again
+    return;
+  }
   const auto it = local_.find(local);
   if (it == local_.end()) return;
   Txn& t = txns_.at(it->second);
@@ -170,10 +188,7 @@ void TxnCoordinator::on_disk(Context& ctx, DiskOpId, uint64_t tag) {
     t.phase = Phase::kVoting;
     send_prepares(ctx, t);
   } else if (kind == Sync::kDecided && t.phase == Phase::kDeciding) {
-    // The decision is durable (for a commit, the commit point): it takes effect now.
-    ctx.record().mark(m_.mark_decide, static_cast<int64_t>(t.id), t.commit ? 1 : 0);
-    answer(ctx, t);
-    send_decision(ctx, t);
+    take_effect(ctx, t);  // the decision is durable (for a commit, the commit point)
   }
   ctx.record().level(m_.in_progress, static_cast<double>(txns_.size()));
 }
@@ -341,9 +356,11 @@ void TxnCoordinator::decide(Context& ctx, Txn& t, bool commit, AbortCause cause)
   if (!decision_forced(commit)) {
     // Presumed abort's aborts are not logged, nor are Paxos Commit's decisions (the
     // acceptors hold them): the decision takes effect now.
-    ctx.record().mark(m_.mark_decide, static_cast<int64_t>(t.id), commit ? 1 : 0);
-    answer(ctx, t);
-    send_decision(ctx, t);
+    take_effect(ctx, t);
+    return;
+  }
+  if (logged()) {
+    settle(ctx, t.id, commit, kNoNode);  // the commit point is the replicated record
     return;
   }
   std::string rec = std::to_string(commit ? 1 : 0) + ' ' + std::to_string(t.parts.size());
@@ -352,6 +369,12 @@ void TxnCoordinator::decide(Context& ctx, Txn& t, bool commit, AbortCause cause)
   ctx.disk().write("d/" + std::to_string(t.id), std::move(rec), 0, DiskWrite::kLog);
   ctx.disk().sync(kit::timer_tag(Sync::kDecided, t.local));
   ctx.record().count(m_.forced_writes);
+}
+
+void TxnCoordinator::take_effect(Context& ctx, Txn& t) {
+  ctx.record().mark(m_.mark_decide, static_cast<int64_t>(t.id), t.commit ? 1 : 0);
+  answer(ctx, t);
+  send_decision(ctx, t);
 }
 
 void TxnCoordinator::send_decision(Context& ctx, Txn& t) {
@@ -392,6 +415,9 @@ void TxnCoordinator::on_query(Context& ctx, NodeId from, const Query& q) {
     commit = *o;
   } else if (paxos()) {
     lead_recovery(ctx, q);  // the acceptors know: ask them
+    return;
+  } else if (logged()) {
+    settle(ctx, q.txn, false, from);  // the log knows, or it is aborted there now
     return;
   } else {
     commit = config_.protocol == Protocol::kTwoPhase &&

@@ -37,6 +37,15 @@
 // participants that wrote. Paxos Commit with F = 0 is 2PC with the acceptor as the
 // coordinator's log.
 //
+// With `log` (2PC, presumed abort) the coordinators keep their log in a replicated
+// key-value group (a `raft` group) instead of their own disks, so that none of them is a
+// single point of failure (coordinator_log.cpp): the commit point is a compare-and-set of
+// the transaction's record from absent to "committed". A participant in doubt asks the
+// coordinators in turn; one that does not know the transaction sets the record from
+// absent to "aborted", or reads what is there, and answers with that. The original
+// coordinator's compare-and-set then fails and it reads the outcome another decided: one
+// linearizable register decides every transaction, whichever coordinator survives.
+//
 // A restart reads the coordinator's log: commits (and, where forced, aborts) not yet
 // acknowledged are sent again until they are; under presumed commit a collecting record
 // with no decision becomes an abort. The clients of transactions the crash interrupted
@@ -50,7 +59,9 @@
 #include <string_view>
 #include <vector>
 
+#include "models/kit/rpc_client.h"
 #include "models/kit/timer.h"
+#include "models/kv/contract.h"
 #include "models/txn/messages.h"
 #include "models/txn/outcomes.h"
 #include "models/txn/paxos_messages.h"
@@ -59,7 +70,7 @@
 
 namespace dsim::txn {
 
-class TxnCoordinator final : public Model {
+class TxnCoordinator final : public Model, private kit::CallHost {
  public:
   static constexpr std::string_view kName = "txn_coordinator";
   static constexpr std::string_view kDescription =
@@ -78,16 +89,22 @@ class TxnCoordinator final : public Model {
     Duration vote_timeout = seconds(1);
     Duration resend = ms(500);
     int64_t remembered = 100'000;
+    std::string log;  ///< 2PC: the replicated key-value group holding the outcomes
+    kit::CallPolicy log_calls;
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);
   static std::vector<std::string> callees(const Config& c) {
-    if (c.acceptors.empty()) return {c.participants};
-    return {c.participants, c.acceptors};
+    std::vector<std::string> out{c.participants};
+    if (!c.acceptors.empty()) out.push_back(c.acceptors);
+    if (!c.log.empty()) out.push_back(c.log);
+    return out;
   }
 
   explicit TxnCoordinator(const Config& config)
-      : config_(config), outcomes_(static_cast<size_t>(config.remembered)) {}
+      : config_(config),
+        outcomes_(static_cast<size_t>(config.remembered)),
+        rpc_(config.log_calls, kit::TimerSpace(Timer::kCalls), *this) {}
 
   void on_start(Context& ctx) override;
   void on_message(Context& ctx, const Envelope& env) override;
@@ -95,7 +112,7 @@ class TxnCoordinator final : public Model {
   void on_disk(Context& ctx, DiskOpId op, uint64_t tag) override;
 
  private:
-  enum class Timer : uint8_t { kVotes, kResend };
+  enum class Timer : uint8_t { kVotes, kResend, kCalls, kSettle };
   enum class Sync : uint8_t { kCollecting, kDecided };
   enum class Phase : uint8_t {
     kExecuting,
@@ -162,6 +179,19 @@ class TxnCoordinator final : public Model {
   void start_phase1(Context& ctx, Txn& t);
   size_t acceptor_index(NodeId node) const;
   bool paxos() const { return config_.protocol == Protocol::kPaxosCommit; }
+  // The replicated log (coordinator_log.cpp)
+  /// Has the log hold an outcome for `txn`: `commit` if it holds none yet; then the
+  /// outcome takes effect (for `txn` if this node runs it) and goes to `asker`, if any.
+  void settle(Context& ctx, uint64_t txn, bool commit, NodeId asker);
+  static void read_log(ParamReader& r, Config& c);
+  void on_log_answer(Context& ctx, NodeId from, const kv::KvResponse& r);
+  void settled(Context& ctx, uint64_t handle, bool commit);
+  void begin_settle(Context& ctx, uint64_t handle);
+  void send_request(Context& ctx, uint64_t handle, const kit::CallHeader& header, NodeId to,
+                    uint32_t request) override;
+  void call_failed(Context& ctx, uint64_t handle, const kit::CallEnd& end) override;
+  void take_effect(Context& ctx, Txn& t);
+  bool logged() const { return !config_.log.empty(); }
   void finish(Context& ctx, Txn& t);
   void answer(Context& ctx, const Txn& t);
   void recover(Context& ctx);
@@ -183,9 +213,20 @@ class TxnCoordinator final : public Model {
   uint64_t next_local_ = 1;
   uint64_t round_ = 0;  // Paxos Commit: the recoveries this node has led
   Outcomes outcomes_;   // the latest `remembered`
+  // The replicated log's calls: one per transaction being settled, by handle.
+  struct Settle {
+    uint64_t txn = 0;
+    bool commit = false;  ///< what it asks the log to hold
+    bool read = false;    ///< the next call reads the record instead
+    std::vector<NodeId> askers;
+  };
+  kit::RpcClient rpc_;
+  std::map<uint64_t, Settle> settles_;
+  std::map<uint64_t, uint64_t> settling_;  // transaction -> handle
+  uint64_t next_handle_ = 1;
   struct Symbols {
     Symbol committed, aborted, read_only, forced_writes, messages, execution_messages, commit_time,
-        abort_time, in_progress, resends;
+        abort_time, in_progress, resends, log_writes, log_reads;
     Symbol abort_cause[kAbortCauses];
     Symbol mark_decide;
   } m_;

@@ -127,9 +127,10 @@ void TxnParticipant::in_doubt(Context& ctx, Txn& t) {
   ++t.doubt_rounds;
   ctx.record().count(m_.queries);
   ctx.record().count(m_.messages);
-  if (t.work.protocol == Protocol::kPaxosCommit && !t.work.coordinators.empty()) {
+  if (!t.work.coordinators.empty()) {
     // The coordinators in turn, its own first: one that does not know the transaction
-    // leads its recovery from the acceptors.
+    // leads its recovery from the acceptors (Paxos Commit) or settles it in the
+    // replicated log.
     const auto& c = t.work.coordinators;
     const auto own = std::find(c.begin(), c.end(), t.work.coordinator) - c.begin();
     const NodeId ask = c[(static_cast<size_t>(own) + t.doubt_rounds - 1) % c.size()];

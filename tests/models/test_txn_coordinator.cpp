@@ -216,3 +216,107 @@ TEST_CASE("txn coordinator under 3PC pre-commits then commits") {
   REQUIRE(r.ctx.complete_sync(*r.node));
   CHECK(r.decided(true) == std::set<NodeId>{10, 11});
 }
+
+namespace {
+
+constexpr NodeId kLeader = 30, kFollower = 31;
+
+struct LogRig : Rig {
+  LogRig() {
+    config.log = "txn_log";
+    ctx.groups["txn_log"] = {kFollower, kLeader};
+    ctx.groups["coordinators"] = {kSelf, 2};
+    ctx.set_group("coordinators", 0);
+    start();
+  }
+  std::vector<std::pair<NodeId, kv::KvRequest>> log_calls() const {
+    return ctx.sent_of<kv::KvRequest>();
+  }
+  void log_answer(const kv::KvRequest& req, kv::KvStatus status, int64_t value = 0,
+                  NodeId from = kLeader) {
+    kv::KvResponse resp;
+    resp.call = req.call.id;
+    resp.status = status;
+    if (status == kv::KvStatus::kNotLeader) resp.hint = kLeader;
+    if (value != 0) resp.value = kv::KvValue::single(value, 8);
+    ctx.deliver(*node, from, resp);
+  }
+  void vote_yes(uint64_t txn) {
+    for (const auto& [to, p] : ctx.sent_of<Prepare>())
+      if (p.txn == txn) ctx.deliver(*node, to, Vote{txn, VoteKind::kYes, AbortCause::kNone, 2});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("txn coordinator with a replicated log commits at its compare-and-set") {
+  const auto keys = key_per_shard();
+  LogRig r;
+  r.request(3, {TxnOp{keys[0], 5, true}, TxnOp{keys[1], 6, true}});
+  r.execute_all(3);
+  r.vote_yes(3);
+  auto calls = r.log_calls();
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].second.op == kv::KvOpKind::kCas);
+  CHECK(calls[0].second.expected_absent);
+  CHECK(calls[0].second.key == 3);
+  CHECK(calls[0].second.value == 1);
+  CHECK(r.decided(true).empty());  // not before the log holds it
+  CHECK(r.ctx.counter("forced_writes") == 0);
+  // A node that does not lead redirects; the leader applies it.
+  r.log_answer(calls[0].second, kv::KvStatus::kNotLeader, 0, calls[0].first);
+  calls = r.log_calls();
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[1].first == kLeader);
+  r.log_answer(calls[1].second, kv::KvStatus::kOk);
+  CHECK(r.decided(true).size() == 2);
+  REQUIRE(r.answers().size() == 1);
+  CHECK(r.answers()[0].status == TxnResponse::Status::kCommitted);
+}
+
+TEST_CASE("txn coordinator with a replicated log learns an abort another coordinator set") {
+  const auto keys = key_per_shard();
+  LogRig r;
+  r.request(4, {TxnOp{keys[0], 5, true}, TxnOp{keys[1], 6, true}});
+  r.execute_all(4);
+  r.vote_yes(4);
+  r.log_answer(r.log_calls()[0].second, kv::KvStatus::kCasMismatch);
+  auto calls = r.log_calls();
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[1].second.op == kv::KvOpKind::kGet);
+  r.log_answer(calls[1].second, kv::KvStatus::kOk, 2);  // aborted
+  CHECK(r.decided(true).empty());
+  REQUIRE(r.answers().size() == 1);
+  CHECK(r.answers()[0].status == TxnResponse::Status::kAborted);
+  CHECK(r.answers()[0].cause == AbortCause::kRecovery);
+}
+
+TEST_CASE("txn coordinator with a replicated log settles a transaction it does not know") {
+  LogRig r;
+  // A shard in doubt asks about another coordinator's transaction: abort it, unless the log
+  // holds its outcome already.
+  r.ctx.deliver(*r.node, kShards[0], Query{77, {}, {}});
+  r.ctx.deliver(*r.node, kShards[1], Query{77, {}, {}});
+  auto calls = r.log_calls();
+  REQUIRE(calls.size() == 1);  // one settlement for both askers
+  CHECK(calls[0].second.op == kv::KvOpKind::kCas);
+  CHECK(calls[0].second.value == 2);
+  r.log_answer(calls[0].second, kv::KvStatus::kCasMismatch);
+  calls = r.log_calls();
+  REQUIRE(calls.size() == 2);
+  r.log_answer(calls[1].second, kv::KvStatus::kOk, 1);  // it had committed
+  CHECK(r.decided(true) == std::set<NodeId>{kShards[0], kShards[1]});
+  // Unknown outcome of a write (the log lost its leader): read before writing again.
+  r.ctx.deliver(*r.node, kShards[2], Query{78, {}, {}});
+  calls = r.log_calls();
+  r.log_answer(calls.back().second, kv::KvStatus::kIndeterminate);
+  while (r.log_calls().size() == calls.size() && r.ctx.fire_next(*r.node)) {
+  }
+  calls = r.log_calls();
+  CHECK(calls.back().second.op == kv::KvOpKind::kGet);
+  r.log_answer(calls.back().second, kv::KvStatus::kOk);  // nothing there: write it
+  calls = r.log_calls();
+  CHECK(calls.back().second.op == kv::KvOpKind::kCas);
+  r.log_answer(calls.back().second, kv::KvStatus::kOk);
+  CHECK(r.decided(false) == std::set<NodeId>{kShards[2]});
+}

@@ -9,8 +9,9 @@
 //     commit); Paxos Commit with 3 acceptors N prepares, 3N phase 2a, 3N phase 2b and W
 //     decisions, forcing W prepare records and 3N acceptor records; and the decision reaches
 //     the shards 3 message delays after the prepares (2PC), 4 (Paxos Commit);
-//   - 2PC (every variant, with and without cooperative termination) and Paxos Commit (with
-//     crashing acceptors too) never decide a transaction both ways and keep the committed
+//   - 2PC (every variant, with and without cooperative termination, and with its log in a
+//     Raft group whose nodes crash), and Paxos Commit (with crashing acceptors too) never
+//     decide a transaction both ways and keep the committed
 //     history serializable, through crashes and restarts of coordinators and shards,
 //     partitions, message loss and clock skew; and once the faults end and every node is
 //     up, no shard is left in doubt;
@@ -170,7 +171,7 @@ TEST_CASE("txn commit under crashes partitions loss and skew: atomic serializabl
     for (const char* variant :
          {"presumption: abort", "presumption: commit, cooperative_termination: true",
           "presumption: nothing, cooperative_termination: true",
-          "protocol: paxos_commit, acceptors: acceptors, faults: 1"}) {
+          "protocol: paxos_commit, acceptors: acceptors, faults: 1", "log: txn_log"}) {
       INFO("seed " << seed << ", " << variant);
       const auto out = testing::run_text(R"Y(
 name: txn-faults
@@ -185,6 +186,10 @@ groups:
     count: 4
     params: {deadlock: wound_wait, lock_timeout: 50ms, decision_timeout: 200ms}
   - {name: acceptors, model: txn_acceptor, count: 3}
+  - name: txn_log
+    model: raft
+    count: 3
+    params: {election_timeout: "uniform(150ms, 300ms)", heartbeat: 50ms}
   - name: coordinators
     model: txn_coordinator
     count: 2
@@ -199,6 +204,7 @@ faults:
   - {at: 2s, crash: coordinators.random, restart_after: 2s, every: 5s, until: 20s}
   - {at: 3s, crash: shards.random, restart_after: 1s, every: 4s, until: 20s}
   - {at: 3500ms, crash: acceptors.random, restart_after: 1s, every: 6s, until: 20s}
+  - {at: 4500ms, crash: txn_log.random, restart_after: 1s, every: 6s, until: 20s}
   - {at: 4s, partition: {isolate: shards.random}, for: 1s, every: 6s, until: 20s}
   - {at: 5s, partition: {isolate: coordinators.random}, for: 1s, every: 7s, until: 20s}
 )Y");
