@@ -21,6 +21,9 @@
 #include "models/saga/service.h"
 #include "models/service/service.h"
 #include "models/swim/swim.h"
+#include "models/tcc/client.h"
+#include "models/tcc/coordinator.h"
+#include "models/tcc/shard.h"
 #include "models/txn/acceptor.h"
 #include "models/txn/check.h"
 #include "models/txn/client.h"
@@ -54,6 +57,9 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add<saga::SagaClient>();
   registry.add<saga::SagaOrchestrator>();
   registry.add<saga::SagaService>();
+  registry.add<tcc::WalletClient>();
+  registry.add<tcc::TccCoordinator>();
+  registry.add<tcc::WalletShard>();
 
   registry.add_family(kv::kv_history_family());
   registry.add_family(txn::txn_history_family());
