@@ -217,3 +217,19 @@ TEST_CASE("tcc coordinator refuses a transfer to the same account or of no amoun
   CHECK(r.node->row(5) == nullptr);
   CHECK(r.ctx.sent_of<ShardOp>().empty());
 }
+
+TEST_CASE("tcc coordinator answers a retry made during the tries once it has decided") {
+  Rig r;
+  r.request(5);
+  r.sync();
+  r.request(5);  // the client's retry, a new call for the same transfer
+  CHECK(r.ctx.counter("forced_writes") == 1);  // no second row
+  CHECK(r.ops(Op::kTry).size() == 2);          // no second round of tries
+  r.reply(5, Op::kTry, Side::kDebit, true);
+  r.reply(5, Op::kTry, Side::kCredit, true);
+  r.sync();
+  const auto answers = r.answers();
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].call == 2);  // the latest attempt
+  CHECK(answers[0].status == TransferResponse::Status::kConfirmed);
+}
