@@ -16,30 +16,19 @@
 // residue_at_end (steps done and not compensated of the pending and abandoned ones).
 // saga_states.csv has one row per saga.
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "models/kit/samples.h"
 #include "models/saga/client.h"
 
 namespace dsim::saga {
 
 namespace {
 
-std::string fmt(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto i = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1;
-  return v[std::min(i, v.size() - 1)];
-}
+using kit::nearest_rank;
+using kit::three_decimals;
 
 constexpr uint32_t kNoGroup = 0xffffffffu;
 
@@ -166,8 +155,9 @@ AnalysisOutput SagaClient::analyze(const AnalysisInput& in) {
   for (const auto& [saga, f] : fates) {
     judge(saga, f, verdicts[f.group]);
     const bool ended = f.ends != 0;
-    csv += in.groups[f.group].name + ',' + std::to_string(saga) + ',' + fmt(f.began.to_seconds()) +
-           ',' + (ended ? fmt(f.ended.to_seconds()) : "") + ',' +
+    csv += in.groups[f.group].name + ',' + std::to_string(saga) + ',' +
+           three_decimals(f.began.to_seconds()) + ',' +
+           (ended ? three_decimals(f.ended.to_seconds()) : "") + ',' +
            (ended ? std::string(saga_end_name(f.end)) : "pending") + ',' +
            (ended && f.end != SagaEnd::kCompleted ? std::to_string(f.figure) : "") + ',' +
            std::to_string(f.done.size()) + ',' + std::to_string(f.undone.size()) + '\n';
@@ -185,8 +175,8 @@ AnalysisOutput SagaClient::analyze(const AnalysisInput& in) {
         {"refused_late", v.refused},          {"not_started", v.not_started}};
     for (const auto& [metric, value] : figures)
       out.rows.push_back({name, "", metric, static_cast<double>(value)});
-    out.rows.push_back({name, "", "saga_ms_p50", percentile(v.duration_ms, 0.5)});
-    out.rows.push_back({name, "", "saga_ms_p99", percentile(v.duration_ms, 0.99)});
+    out.rows.push_back({name, "", "saga_ms_p50", nearest_rank(v.duration_ms, 0.5)});
+    out.rows.push_back({name, "", "saga_ms_p99", nearest_rank(v.duration_ms, 0.99)});
     const int64_t wrong = v.incomplete + v.uncompensated + v.late_steps + v.conflicting;
     out.text += name + " sagas: " + std::to_string(v.completed) + " completed, " +
                 std::to_string(v.compensated) + " compensated, " + std::to_string(v.abandoned) +

@@ -17,30 +17,19 @@
 //   in_flight_ms_*     per transfer, from its reservation to its credit or refund.
 // Figures are per shard group (the marks of its nodes).
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "models/kit/samples.h"
 #include "models/tcc/shard.h"
 
 namespace dsim::tcc {
 
 namespace {
 
-std::string fmt(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto i = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1;
-  return v[std::min(i, v.size() - 1)];
-}
+using kit::nearest_rank;
+using kit::three_decimals;
 
 struct Transfer {
   int reserves = 0, refunds = 0, credits = 0;
@@ -131,16 +120,16 @@ AnalysisOutput WalletShard::analyze(const AnalysisInput& in) {
     out.rows.push_back({name, "", "in_flight_at_end", static_cast<double>(in_flight)});
     out.rows.push_back({name, "", "out_of_order_cancels", static_cast<double>(t.out_of_order)});
     out.rows.push_back({name, "", "transfers_tried", static_cast<double>(tried)});
-    out.rows.push_back({name, "", "in_flight_ms_p50", percentile(t.flight_ms, 0.5)});
-    out.rows.push_back({name, "", "in_flight_ms_p99", percentile(t.flight_ms, 0.99)});
-    out.rows.push_back({name, "", "in_flight_ms_max", percentile(t.flight_ms, 1.0)});
+    out.rows.push_back({name, "", "in_flight_ms_p50", nearest_rank(t.flight_ms, 0.5)});
+    out.rows.push_back({name, "", "in_flight_ms_p99", nearest_rank(t.flight_ms, 0.99)});
+    out.rows.push_back({name, "", "in_flight_ms_max", nearest_rank(t.flight_ms, 1.0)});
     out.text += name + " money: " +
                 (created == 0 ? std::string("conserved")
                               : std::to_string(created) + " created (negative: lost)") +
                 "; " + std::to_string(half) + " transfers half applied, " +
                 std::to_string(in_flight) + " sides in flight at the end, " +
                 std::to_string(t.out_of_order) + " out-of-order cancels; in flight p99 " +
-                fmt(percentile(t.flight_ms, 0.99)) + " ms" +
+                three_decimals(nearest_rank(t.flight_ms, 0.99)) + " ms" +
                 (in.marks_truncated ? " (marks truncated: figures incomplete)" : "") + '\n';
   }
   return out;

@@ -11,31 +11,20 @@
 // and Lamport's counts without the request that begins the commit); a transaction's is the
 // most of its participants'.
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "models/kit/samples.h"
 #include "models/txn/participant.h"
 
 namespace dsim::txn {
 
 namespace {
 
-std::string fmt(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto i = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1;
-  return v[std::min(i, v.size() - 1)];
-}
+using kit::nearest_rank;
+using kit::three_decimals;
 
 }  // namespace
 
@@ -105,9 +94,9 @@ AnalysisOutput TxnParticipant::analyze(const AnalysisInput& in) {
     const Group& gr = groups[g];
     out.rows.push_back({name, "", "atomicity_violations", static_cast<double>(violations[g])});
     out.rows.push_back({name, "", "txns_decided", static_cast<double>(decided[g])});
-    out.rows.push_back({name, "", "in_doubt_ms_p50", percentile(gr.doubt_ms, 0.5)});
-    out.rows.push_back({name, "", "in_doubt_ms_p99", percentile(gr.doubt_ms, 0.99)});
-    out.rows.push_back({name, "", "in_doubt_ms_max", percentile(gr.doubt_ms, 1.0)});
+    out.rows.push_back({name, "", "in_doubt_ms_p50", nearest_rank(gr.doubt_ms, 0.5)});
+    out.rows.push_back({name, "", "in_doubt_ms_p99", nearest_rank(gr.doubt_ms, 0.99)});
+    out.rows.push_back({name, "", "in_doubt_ms_max", nearest_rank(gr.doubt_ms, 1.0)});
     out.rows.push_back({name, "", "blocked_at_end", static_cast<double>(gr.prepared.size())});
     double delays_sum = 0, delays_max = 0;
     for (const auto& [id, d] : gr.delays) {
@@ -138,9 +127,9 @@ AnalysisOutput TxnParticipant::analyze(const AnalysisInput& in) {
                      ? std::string("every transaction decided one way everywhere")
                      : std::to_string(violations[g]) +
                            " transactions both committed and aborted (e.g. " + examples[g] + ")") +
-                "; in doubt p99 " + fmt(percentile(gr.doubt_ms, 0.99)) + " ms, max " +
-                fmt(percentile(gr.doubt_ms, 1.0)) + " ms, " + std::to_string(gr.prepared.size()) +
-                " still in doubt at the end\n";
+                "; in doubt p99 " + three_decimals(nearest_rank(gr.doubt_ms, 0.99)) + " ms, max " +
+                three_decimals(nearest_rank(gr.doubt_ms, 1.0)) + " ms, " +
+                std::to_string(gr.prepared.size()) + " still in doubt at the end\n";
   }
   out.files.emplace_back("txn_in_doubt.csv", std::move(csv));
   return out;

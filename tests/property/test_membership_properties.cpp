@@ -15,15 +15,9 @@
 #include "support/scenarios.h"
 
 using namespace dsim;
+using dsim::testing::metric;
 
 namespace {
-
-double metric(const RunOutput& out, const std::string& group, const std::string& name) {
-  const auto v = testing::summary_figure(out, group, "", name);
-  INFO("no metric " << group << "." << name);
-  REQUIRE(v);
-  return *v;
-}
 
 // The rows of a CSV text (comment lines and the header skipped), cells split at commas.
 std::vector<std::vector<std::string>> rows_of(const std::string& csv) {

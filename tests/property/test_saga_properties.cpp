@@ -21,19 +21,10 @@
 #include "support/scenarios.h"
 
 using namespace dsim;
+using dsim::testing::counted;
+using dsim::testing::metric;
 
 namespace {
-
-double metric(const RunOutput& out, const std::string& group, const std::string& name) {
-  const auto v = testing::summary_figure(out, group, "", name);
-  INFO("no metric " << group << "." << name);
-  REQUIRE(v);
-  return *v;
-}
-
-double counted(const RunOutput& out, const std::string& group, const std::string& name) {
-  return testing::summary_figure(out, group, "", name).value_or(0);
-}
 
 struct Ends {
   int64_t completed = 0;

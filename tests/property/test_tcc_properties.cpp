@@ -11,15 +11,9 @@
 #include "support/scenarios.h"
 
 using namespace dsim;
+using dsim::testing::metric;
 
 namespace {
-
-double metric(const RunOutput& out, const std::string& group, const std::string& name) {
-  const auto v = testing::summary_figure(out, group, "", name);
-  INFO("no metric " << group << "." << name);
-  REQUIRE(v);
-  return *v;
-}
 
 std::string faulty_wallet(uint64_t seed) {
   return R"Y(

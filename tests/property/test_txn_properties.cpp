@@ -27,20 +27,10 @@
 #include "support/scenarios.h"
 
 using namespace dsim;
+using dsim::testing::counted;
+using dsim::testing::metric;
 
 namespace {
-
-double metric(const RunOutput& out, const std::string& group, const std::string& name) {
-  const auto v = testing::summary_figure(out, group, "", name);
-  INFO("no metric " << group << "." << name);
-  REQUIRE(v);
-  return *v;
-}
-
-// A counter: 0 when nothing was counted (no row).
-double counted(const RunOutput& out, const std::string& group, const std::string& name) {
-  return testing::summary_figure(out, group, "", name).value_or(0);
-}
 
 // The rows of a CSV text (comment lines and the header skipped), cells split at commas.
 std::vector<std::vector<std::string>> rows_of(const std::string& csv,

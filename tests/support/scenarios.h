@@ -64,6 +64,19 @@ inline std::optional<double> summary_figure(const RunOutput& out, const std::str
   return std::nullopt;
 }
 
+/// A group-level figure of the summary (op empty); fails the test when the run has none.
+inline double metric(const RunOutput& out, const std::string& group, const std::string& name) {
+  const auto v = summary_figure(out, group, "", name);
+  INFO("no metric " << group << "." << name);
+  REQUIRE(v);
+  return *v;
+}
+
+/// A counter of a group: 0 when nothing was counted (such a counter has no summary row).
+inline double counted(const RunOutput& out, const std::string& group, const std::string& name) {
+  return summary_figure(out, group, "", name).value_or(0);
+}
+
 /// The content of the run's file `name` (fails the test when there is none).
 inline const std::string& run_file(const RunOutput& out, const std::string& name) {
   for (const auto& [n, content] : out.files) {
