@@ -78,6 +78,14 @@ struct ArrivalSpec {
   /// after it (false: a Poisson process that begins at `start`). Each client model says
   /// which it does.
   bool first_at_start = false;
+
+  /// The defaults of a client whose first operation arrives at its start (the workload
+  /// clients: kv, transactions, sagas, transfers).
+  static ArrivalSpec starting_at_once() {
+    ArrivalSpec a;
+    a.first_at_start = true;
+    return a;
+  }
 };
 
 /// What a client model lets its users write: which processes, and the nouns of the help.

@@ -76,7 +76,7 @@ class KvClient final : public Model, private kit::CallHost {
   struct Config {
     std::string target;
     /// Open loop (Poisson or fixed) or closed loop; the first operation at `start`.
-    kit::ArrivalSpec arrivals = default_arrivals();
+    kit::ArrivalSpec arrivals = kit::ArrivalSpec::starting_at_once();
     /// Weights of get, put, cas, append (in that order).
     std::vector<std::pair<std::string, double>> mix = {{"get", 0.5}, {"put", 0.5}};
     kit::KeySpec keys;
@@ -97,12 +97,6 @@ class KvClient final : public Model, private kit::CallHost {
     /// Visibility probes: a get of each acknowledged write's key this long after its
     /// acknowledgement, for each time (sorted, distinct).
     std::vector<Duration> visibility_probes;
-
-    static kit::ArrivalSpec default_arrivals() {
-      kit::ArrivalSpec a;
-      a.first_at_start = true;
-      return a;
-    }
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);

@@ -37,14 +37,8 @@ class SagaClient final : public Model, private kit::CallHost {
   struct Config {
     std::string target;
     bool choreography = false;  ///< target is a saga_service group (derived)
-    kit::ArrivalSpec arrivals = default_arrivals();
+    kit::ArrivalSpec arrivals = kit::ArrivalSpec::starting_at_once();
     kit::CallPolicy calls;
-
-    static kit::ArrivalSpec default_arrivals() {
-      kit::ArrivalSpec a;
-      a.first_at_start = true;
-      return a;
-    }
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);

@@ -33,17 +33,11 @@ class WalletClient final : public Model, private kit::CallHost {
 
   struct Config {
     std::string target;
-    kit::ArrivalSpec arrivals = default_arrivals();
+    kit::ArrivalSpec arrivals = kit::ArrivalSpec::starting_at_once();
     kit::KeySpec keys;
     uint64_t first_key = 0;
     Distribution amount = Distribution::constant(10);
     kit::CallPolicy calls;
-
-    static kit::ArrivalSpec default_arrivals() {
-      kit::ArrivalSpec a;
-      a.first_at_start = true;
-      return a;
-    }
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);

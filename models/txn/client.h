@@ -37,7 +37,7 @@ class TxnClient final : public Model, private kit::CallHost {
 
   struct Config {
     std::string target;
-    kit::ArrivalSpec arrivals = default_arrivals();
+    kit::ArrivalSpec arrivals = kit::ArrivalSpec::starting_at_once();
     kit::KeySpec keys;
     uint64_t first_key = 0;
     int64_t ops = 4;            ///< distinct keys per transaction
@@ -45,12 +45,6 @@ class TxnClient final : public Model, private kit::CallHost {
     double read_only = 0;       ///< share of transactions that only read
     int64_t abort_retries = 0;  ///< runs of an aborted transaction again
     kit::CallPolicy calls;
-
-    static kit::ArrivalSpec default_arrivals() {
-      kit::ArrivalSpec a;
-      a.first_at_start = true;
-      return a;
-    }
   };
   static Config parse(ParamReader& r);
   static void declare(const Config& c, MetricDecls& d);

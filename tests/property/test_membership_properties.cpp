@@ -8,39 +8,14 @@
 //     reach every live member's view, and no leaver is declared dead.
 #include <catch2/catch.hpp>
 
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "support/scenarios.h"
 
 using namespace dsim;
+using dsim::testing::csv_rows;
 using dsim::testing::metric;
-
-namespace {
-
-// The rows of a CSV text (comment lines and the header skipped), cells split at commas.
-std::vector<std::vector<std::string>> rows_of(const std::string& csv) {
-  std::vector<std::vector<std::string>> out;
-  std::istringstream in(csv);
-  bool header = true;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    if (header) {
-      header = false;
-      continue;
-    }
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');)
-      cells.push_back(cell);
-    if (line.back() == ',') cells.emplace_back();
-    out.push_back(cells);
-  }
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("gossip anti-entropy: every rumor reaches every node after partitions, pauses and loss") {
   for (uint64_t seed = 1; seed <= 25; ++seed) {
@@ -66,7 +41,7 @@ faults:
     // Every rumor started at least 10 s (50 rounds) before the end, during the faults or
     // after them, reached every node.
     size_t early = 0;
-    for (const auto& row : rows_of(testing::run_file(out, "rumors.csv"))) {
+    for (const auto& row : csv_rows(testing::run_file(out, "rumors.csv"))) {
       if (std::stod(row.at(3)) >= 50) continue;
       ++early;
       INFO("rumor " << row.at(1) << " started at " << row.at(3) << " s");
@@ -105,7 +80,7 @@ faults:
       // A member down for 40 s or more is held dead by every live member before it returns
       // (suspicion timeout 4 x log10(20) x 0.5 s = 2.6 s, then a pass of 19 periods at most
       // for a member that restarted meanwhile and probes it itself).
-      for (const auto& row : rows_of(testing::run_file(out, "detections.csv"))) {
+      for (const auto& row : csv_rows(testing::run_file(out, "detections.csv"))) {
         if (row.at(6).empty()) continue;  // still down at the end
         const double down_s = std::stod(row.at(6)) - std::stod(row.at(2));
         if (down_s < 40) continue;
@@ -146,7 +121,7 @@ faults:
     CHECK(metric(out, "members", "leaves_declared_dead") == 0);
     // Every join and leave reached every live member, unless the member changed again first
     // (a join picked a member that had just left, or a leave one that had just joined).
-    const auto rows = rows_of(testing::run_file(out, "members.csv"));
+    const auto rows = csv_rows(testing::run_file(out, "members.csv"));
     size_t known = 0;
     for (size_t i = 0; i < rows.size(); ++i) {
       if (!rows[i].at(4).empty()) {

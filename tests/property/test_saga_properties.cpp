@@ -14,7 +14,6 @@
 //     compensations eventually succeed).
 #include <catch2/catch.hpp>
 
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -33,18 +32,7 @@ struct Ends {
 
 Ends ends_of(const RunOutput& out) {
   Ends e;
-  std::istringstream in(testing::run_file(out, "saga_states.csv"));
-  bool header = true;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    if (header) {
-      header = false;
-      continue;
-    }
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');)
-      cells.push_back(cell);
+  for (const auto& cells : testing::csv_rows(testing::run_file(out, "saga_states.csv"))) {
     REQUIRE(cells.size() >= 6);
     if (cells[4] == "completed") {
       ++e.completed;

@@ -33,28 +33,6 @@ using dsim::testing::metric;
 
 namespace {
 
-// The rows of a CSV text (comment lines and the header skipped), cells split at commas.
-std::vector<std::vector<std::string>> rows_of(const std::string& csv,
-                                              std::vector<std::string>* header) {
-  std::vector<std::vector<std::string>> out;
-  std::istringstream in(csv);
-  bool first = true;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');)
-      cells.push_back(cell);
-    if (first) {
-      first = false;
-      if (header) *header = cells;
-      continue;
-    }
-    out.push_back(cells);
-  }
-  return out;
-}
-
 struct Cost {
   double coordinator_messages = 0, shard_messages = 0;
   double coordinator_forced = 0, shard_forced = 0;
@@ -67,7 +45,7 @@ struct Cost {
 // shards its keys hash to (4 shards) and which of them it writes on.
 Cost derive(const RunOutput& out, const std::string& presumption) {
   std::vector<std::string> header;
-  const auto rows = rows_of(testing::run_file(out, "txn_history.csv"), &header);
+  const auto rows = testing::csv_rows(testing::run_file(out, "txn_history.csv"), &header);
   const auto col = [&](const std::string& name) {
     const auto it = std::find(header.begin(), header.end(), name);
     REQUIRE(it != header.end());

@@ -7,7 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <unistd.h>
 
@@ -75,6 +78,30 @@ inline double metric(const RunOutput& out, const std::string& group, const std::
 /// A counter of a group: 0 when nothing was counted (such a counter has no summary row).
 inline double counted(const RunOutput& out, const std::string& group, const std::string& name) {
   return summary_figure(out, group, "", name).value_or(0);
+}
+
+/// The rows of a CSV text, cells split at commas (a line ending in a comma ends in an empty
+/// cell); comment lines are skipped, and the header too, into `header` when given.
+inline std::vector<std::vector<std::string>> csv_rows(const std::string& csv,
+                                                      std::vector<std::string>* header = nullptr) {
+  std::vector<std::vector<std::string>> out;
+  std::istringstream in(csv);
+  bool first = true;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');)
+      cells.push_back(cell);
+    if (line.back() == ',') cells.emplace_back();
+    if (first) {
+      first = false;
+      if (header) *header = std::move(cells);
+      continue;
+    }
+    out.push_back(std::move(cells));
+  }
+  return out;
 }
 
 /// The content of the run's file `name` (fails the test when there is none).
