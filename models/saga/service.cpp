@@ -192,7 +192,7 @@ void SagaService::ask(Context& ctx, Work& w, Job job) {
     } else {
       ctx.record().count(m_.duplicates);
     }
-    answer(ctx, w, job);
+    answer(ctx, w, job, s);
     erase_if_idle(ctx, w);
   }
 }
@@ -215,7 +215,7 @@ void SagaService::work_done(Context& ctx, Work& w) {
   ctx.record().count(m_.compensation_failures);
   w.job = Job::kNone;
   if (!config_.choreographed()) {
-    answer(ctx, w, Job::kUndo);  // the orchestrator retries
+    answer(ctx, w, Job::kUndo, State::kDone);  // not compensated: the orchestrator retries
     erase_if_idle(ctx, w);
     return;
   }
@@ -231,14 +231,14 @@ void SagaService::record(Context& ctx, Work& w, State state) {
   std::ostringstream rec;
   rec << static_cast<char>(state) << ' ' << w.step;
   ctx.disk().write(record_key(w.saga), rec.str());
-  if (config_.choreographed() && w.trigger) publish(ctx, w);
+  if (config_.choreographed() && w.trigger) publish(ctx, w, state);
   w.syncing = true;
   ctx.disk().sync(kit::timer_tag(Sync::kRecorded, w.local));
 }
 
 // What a choreographed step publishes once its record is written: the next step, the
 // previous one's compensation, or nothing when the saga ends here.
-void SagaService::publish(Context& ctx, Work& w) {
+void SagaService::publish(Context& ctx, Work& w, State s) {
   if (w.outbox) {
     // What it published before (its step done) is superseded: the event that brought it
     // here came from the receiver of that one.
@@ -248,7 +248,6 @@ void SagaService::publish(Context& ctx, Work& w) {
     ctx.disk().erase(outbox_key(w.saga));
   }
   const SagaEvent& t = *w.trigger;
-  const State s = state_of(ctx, w.saga);
   SagaEvent e;
   e.saga = w.saga;
   e.call = t.call;
@@ -301,7 +300,7 @@ void SagaService::durable(Context& ctx, Work& w) {
     start(ctx, w, Job::kUndo);  // its compensation came while the step was being recorded
     return;
   }
-  answer(ctx, w, w.asked);
+  answer(ctx, w, w.asked, s);
   if (config_.choreographed() && w.trigger) {
     if (w.outbox) {
       send_outbox(ctx, w);
@@ -318,8 +317,7 @@ void SagaService::durable(Context& ctx, Work& w) {
   erase_if_idle(ctx, w);
 }
 
-void SagaService::answer(Context& ctx, Work& w, Job asked) {
-  const State s = state_of(ctx, w.saga);
+void SagaService::answer(Context& ctx, Work& w, Job asked, State s) {
   for (NodeId to : w.orchestrators) {
     StepReply r{w.saga, w.step,
                 asked == Job::kDo ? StepCommand::Kind::kDo : StepCommand::Kind::kUndo,

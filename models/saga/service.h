@@ -114,9 +114,9 @@ class SagaService final : public Model {
   void work_done(Context& ctx, Work& w);
   void record(Context& ctx, Work& w, State state);
   void durable(Context& ctx, Work& w);
-  /// Tells whoever asked what the record says (the record is durable).
-  void answer(Context& ctx, Work& w, Job asked);
-  void publish(Context& ctx, Work& w);
+  /// Tells whoever asked what the record says (`s`, durable).
+  void answer(Context& ctx, Work& w, Job asked, State s);
+  void publish(Context& ctx, Work& w, State s);
   void send_outbox(Context& ctx, Work& w);
   void end_saga(Context& ctx, const SagaEvent& at, SagaEnd end, uint32_t steps_or_failed);
   void recover(Context& ctx);
